@@ -1,0 +1,227 @@
+//! `replsim bench`: throughput and memory of `replsim serve` against a real
+//! redis-server on the same machine, measured in one run.
+//!
+//! Both servers are started on loopback ports, `redis-benchmark -t set,get`
+//! runs against each with and without pipelining, and `DEBUG POPULATE`
+//! fills each with the same small string keys to compare resident memory.
+//! Both processes are stopped at the end, also on error.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// Options of `replsim bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Requests per redis-benchmark run.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub requests: u64,
+    /// Concurrent benchmark connections.
+    #[arg(long, default_value_t = 50)]
+    pub clients: u32,
+    /// Keys created for the memory comparison.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub keys: u64,
+    /// redis-server binary.
+    #[arg(long, default_value = "redis-server")]
+    pub redis_server: String,
+    /// redis-benchmark binary.
+    #[arg(long, default_value = "redis-benchmark")]
+    pub redis_benchmark: String,
+    /// First of the two loopback ports used.
+    #[arg(long, default_value_t = 6480)]
+    pub port: u16,
+}
+
+/// A server process that is killed when dropped.
+struct ServerProcess {
+    name: &'static str,
+    port: u16,
+    child: Child,
+    _dir: TempDir,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A scratch directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Result<Self> {
+        let path = std::env::temp_dir().join(format!("replsim-bench-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(TempDir(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Sends one inline command and reads one reply line (enough for PING,
+/// FLUSHALL and DEBUG POPULATE, whose replies are single lines).
+fn command_line(port: u16, command: &str) -> Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(600)))?;
+    stream.write_all(format!("{command}\r\n").as_bytes())?;
+    let mut reply = Vec::new();
+    let mut byte = [0u8; 1];
+    while !reply.ends_with(b"\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            bail!("connection closed by port {port}");
+        }
+        reply.push(byte[0]);
+    }
+    Ok(String::from_utf8_lossy(&reply).trim_end().to_string())
+}
+
+fn wait_ready(port: u16) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if command_line(port, "PING").is_ok_and(|r| r == "+PONG") {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("server on port {port} did not answer PING within 10 s")
+}
+
+fn start_redis(args: &BenchArgs, port: u16) -> Result<ServerProcess> {
+    let dir = TempDir::new("redis")?;
+    let child = Command::new(&args.redis_server)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(["--enable-debug-command", "yes", "--dir"])
+        .arg(&dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", args.redis_server))?;
+    let process = ServerProcess {
+        name: "redis",
+        port,
+        child,
+        _dir: dir,
+    };
+    wait_ready(port)?;
+    Ok(process)
+}
+
+fn start_replsim(port: u16) -> Result<ServerProcess> {
+    let dir = TempDir::new("replsim")?;
+    let exe = std::env::current_exe().context("locating the replsim binary")?;
+    let child = Command::new(exe)
+        .args(["serve", "--port", &port.to_string(), "--config", "enable-debug-command=yes", "--dir"])
+        .arg(&dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting replsim serve")?;
+    let process = ServerProcess {
+        name: "replsim",
+        port,
+        child,
+        _dir: dir,
+    };
+    wait_ready(port)?;
+    Ok(process)
+}
+
+/// Requests per second of SET and GET from one redis-benchmark run.
+fn run_benchmark(args: &BenchArgs, port: u16, pipeline: u32) -> Result<(f64, f64)> {
+    let output = Command::new(&args.redis_benchmark)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "set,get", "--csv"])
+        .args(["-n", &args.requests.to_string(), "-c", &args.clients.to_string()])
+        .args(["-P", &pipeline.to_string()])
+        .output()
+        .with_context(|| format!("running {}", args.redis_benchmark))?;
+    if !output.status.success() {
+        bail!(
+            "redis-benchmark failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let rate = |test: &str| -> Result<f64> {
+        text.lines()
+            .find_map(|line| {
+                let fields: Vec<&str> = line.split(',').map(|f| f.trim_matches('"')).collect();
+                (fields.first() == Some(&test)).then(|| fields.get(1)?.parse().ok())?
+            })
+            .with_context(|| format!("no {test} line in redis-benchmark output:\n{text}"))
+    };
+    Ok((rate("SET")?, rate("GET")?))
+}
+
+fn resident_kb(process: &ServerProcess) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", process.child.id()))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .context("VmRSS not found")
+}
+
+/// Resident memory in KB after filling the server with `keys` small strings.
+fn memory_after_populate(process: &ServerProcess, keys: u64) -> Result<u64> {
+    command_line(process.port, "FLUSHALL")?;
+    let reply = command_line(process.port, &format!("DEBUG POPULATE {keys}"))?;
+    if reply != "+OK" {
+        bail!("{}: DEBUG POPULATE replied {reply}", process.name);
+    }
+    resident_kb(process)
+}
+
+/// Runs the comparison and prints the report.
+pub fn run(args: BenchArgs) -> Result<()> {
+    let redis = start_redis(&args, args.port)?;
+    let replsim = start_replsim(args.port + 1)?;
+    println!(
+        "redis-benchmark -t set,get -n {} -c {} against redis-server and replsim (ops/s)",
+        args.requests, args.clients
+    );
+    println!("{:<12} {:>14} {:>14} {:>8}", "test", "redis", "replsim", "ratio");
+    let mut ratios = Vec::new();
+    for pipeline in [1u32, 16] {
+        let (redis_set, redis_get) = run_benchmark(&args, redis.port, pipeline)?;
+        let (ours_set, ours_get) = run_benchmark(&args, replsim.port, pipeline)?;
+        for (test, theirs, ours) in [("SET", redis_set, ours_set), ("GET", redis_get, ours_get)] {
+            let ratio = ours / theirs;
+            println!("{:<12} {:>14.0} {:>14.0} {:>7.2}x", format!("{test} -P {pipeline}"), theirs, ours, ratio);
+            ratios.push((pipeline, ratio));
+        }
+    }
+    let redis_kb = memory_after_populate(&redis, args.keys)?;
+    let ours_kb = memory_after_populate(&replsim, args.keys)?;
+    println!(
+        "resident memory with {} keys (DEBUG POPULATE): redis {} MB, replsim {} MB, ratio {:.2}x",
+        args.keys,
+        redis_kb / 1024,
+        ours_kb / 1024,
+        ours_kb as f64 / redis_kb as f64
+    );
+    let worst = |p: u32| {
+        ratios
+            .iter()
+            .filter(|(pipeline, _)| *pipeline == p)
+            .map(|(_, r)| *r)
+            .fold(f64::INFINITY, f64::min)
+    };
+    println!(
+        "goals: pipelined >= 1.0x ({:.2}x), unpipelined >= 0.8x ({:.2}x), memory <= 1.5x ({:.2}x)",
+        worst(16),
+        worst(1),
+        ours_kb as f64 / redis_kb as f64
+    );
+    Ok(())
+}

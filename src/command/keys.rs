@@ -1,0 +1,339 @@
+//! Key-space commands: DEL UNLINK EXISTS TYPE KEYS SCAN RENAME EXPIRE PEXPIRE
+//! EXPIREAT PEXPIREAT TTL PTTL PERSIST.
+
+use super::flags::*;
+use super::glob::glob_match;
+use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
+use crate::keyspace::Blob;
+use crate::resp::Argv;
+
+pub(super) static COMMANDS: &[CommandSpec] = &[
+    spec("del", -2, WRITE, (1, -1, 1), del),
+    spec("unlink", -2, WRITE | FAST, (1, -1, 1), del),
+    spec("exists", -2, READONLY | FAST, (1, -1, 1), exists),
+    spec("type", 2, READONLY | FAST, KEY1, type_),
+    spec("keys", 2, READONLY, (0, 0, 0), keys),
+    spec("scan", -2, READONLY, (0, 0, 0), scan),
+    spec("rename", 3, WRITE, (1, 2, 1), rename),
+    spec("expire", -3, WRITE | FAST, KEY1, expire),
+    spec("pexpire", -3, WRITE | FAST, KEY1, pexpire),
+    spec("expireat", -3, WRITE | FAST, KEY1, expireat),
+    spec("pexpireat", -3, WRITE | FAST, KEY1, pexpireat),
+    spec("ttl", 2, READONLY | FAST, KEY1, ttl),
+    spec("pttl", 2, READONLY | FAST, KEY1, pttl),
+    spec("persist", 2, WRITE | FAST, KEY1, persist),
+];
+
+/// DEL key [key ...] (and UNLINK, identical here: there is no background
+/// freeing): removes the keys; replies with how many existed.
+///
+/// # Propagation
+/// Verbatim when at least one key was removed. Keys found expired on a
+/// master are first propagated as their own `DEL`.
+fn del(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let mut removed = 0;
+    for key in argv.iter().skip(1) {
+        if !ctx.expire_if_needed(key) && ctx.db().remove(key).is_some() {
+            removed += 1;
+        }
+    }
+    ctx.changed(removed);
+    ctx.out.integer(removed as i64);
+    Ok(())
+}
+
+/// EXISTS key [key ...]: how many of the keys exist (repeats count again).
+///
+/// # Propagation
+/// None.
+fn exists(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let mut count = 0;
+    for key in argv.iter().skip(1) {
+        if ctx.lookup(key).is_some() {
+            count += 1;
+        }
+    }
+    ctx.out.integer(count);
+    Ok(())
+}
+
+/// TYPE key: `string`, `list`, `hash`, `set`, `zset`, or `none`.
+///
+/// # Propagation
+/// None.
+fn type_(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let name = ctx.lookup(argv.get(1)).map_or("none", |e| e.value.type_name());
+    ctx.out.simple(name);
+    Ok(())
+}
+
+/// KEYS pattern: every key matching the glob, expired ones skipped (not
+/// deleted), in the db's deterministic order.
+///
+/// # Propagation
+/// None.
+fn keys(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let pattern = argv.get(1);
+    let all = pattern == b"*";
+    let now = ctx.now_ms;
+    let db = ctx.client.db;
+    let matches: Vec<&[u8]> = ctx
+        .state
+        .keyspace
+        .db(db)
+        .iter()
+        .filter(|(k, e)| !e.is_expired(now) && (all || glob_match(pattern, k, false)))
+        .map(|(k, _)| k)
+        .collect();
+    ctx.out.array(matches.len());
+    for key in matches {
+        ctx.out.bulk(key);
+    }
+    Ok(())
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: iterates the db.
+///
+/// The cursor walks the db's entry positions downwards (0 starts at the
+/// end), which keeps Redis's guarantee: every key present during the whole
+/// iteration is returned at least once, because deletions only move an
+/// already-visited key into an unvisited slot, and new keys land in the
+/// visited region. Expired keys are filtered (a master deletes them).
+///
+/// # Propagation
+/// None, except `DEL` for expired keys a master deletes.
+fn scan(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let cursor = parse_cursor(argv.get(1))?;
+    let mut pattern: Option<&[u8]> = None;
+    let mut count: i64 = 10;
+    let mut type_filter: Option<Vec<u8>> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let option = argv.get(i).to_ascii_uppercase();
+        if i + 1 >= argv.len() {
+            return Err(CmdError::Syntax);
+        }
+        let value = argv.get(i + 1);
+        match option.as_slice() {
+            b"MATCH" => pattern = Some(value),
+            b"COUNT" => {
+                count = int_arg(value)?;
+                if count < 1 {
+                    return Err(CmdError::Syntax);
+                }
+            }
+            b"TYPE" => type_filter = Some(value.to_ascii_lowercase()),
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 2;
+    }
+    let db = ctx.client.db;
+    let len = ctx.state.keyspace.db(db).len();
+    let mut position = if cursor == 0 { len } else { (cursor as usize).min(len) };
+    let mut found: Vec<Blob> = Vec::new();
+    let mut budget = count as usize;
+    while position > 0 && budget > 0 {
+        position -= 1;
+        budget -= 1;
+        let (key, entry) = ctx.state.keyspace.db(db).get_index(position).expect("position < len");
+        let type_ok = type_filter
+            .as_deref()
+            .is_none_or(|t| t == entry.value.type_name().as_bytes());
+        if type_ok && pattern.is_none_or(|p| glob_match(p, key, false)) {
+            found.push(Blob::from_slice(key));
+        }
+    }
+    // Expiry deletions only after the walk, so that no unvisited key moves.
+    found.retain(|key| !ctx.expire_if_needed(key));
+    ctx.out.array(2);
+    ctx.out.bulk(position.to_string().as_bytes());
+    ctx.out.array(found.len());
+    for key in &found {
+        ctx.out.bulk(key);
+    }
+    Ok(())
+}
+
+/// Redis's `parseScanCursorOrReply`: `strtoul` with no leading space and no
+/// trailing bytes.
+fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+    let invalid = || CmdError::err("invalid cursor");
+    let text = std::str::from_utf8(arg).map_err(|_| invalid())?;
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    digits.parse().map_err(|_| invalid())
+}
+
+/// RENAME key newkey: moves the value and its TTL, replacing newkey. An
+/// error if key does not exist; renaming a key to itself is a no-op.
+///
+/// # Propagation
+/// Verbatim.
+fn rename(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let (from, to) = (argv.get(1), argv.get(2));
+    if ctx.lookup(from).is_none() {
+        return Err(CmdError::NoSuchKey);
+    }
+    if from == to {
+        ctx.out.ok();
+        return Ok(());
+    }
+    ctx.expire_if_needed(to);
+    let entry = ctx.db().remove(from).expect("looked up");
+    let expiry = entry.expire_at_ms();
+    ctx.db().insert_with_expiry(to, entry.value, expiry);
+    ctx.changed(1);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Which EXPIRE variant runs: the unit and whether the time is absolute.
+#[derive(Clone, Copy)]
+struct ExpireKind {
+    unit_ms: i64,
+    absolute: bool,
+    is_pexpireat: bool,
+}
+
+/// EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key time [NX|XX|GT|LT]: sets a TTL;
+/// 1 when set, 0 when the key is missing or a condition failed. A time
+/// already past deletes the key (on a master; a replica keeps it with the
+/// past expiry and hides it).
+///
+/// # Propagation
+/// `PEXPIREAT key <abs ms>` (PEXPIREAT itself verbatim); `DEL key` when the
+/// time was already past.
+fn expire_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, kind: ExpireKind, name: &str) -> CmdResult {
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for option in argv.iter().skip(3) {
+        match option.to_ascii_uppercase().as_slice() {
+            b"NX" => nx = true,
+            b"XX" => xx = true,
+            b"GT" => gt = true,
+            b"LT" => lt = true,
+            _ => {
+                return Err(CmdError::err(format!(
+                    "Unsupported option {}",
+                    String::from_utf8_lossy(option)
+                )))
+            }
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return Err(CmdError::err(
+            "NX and XX, GT or LT options at the same time are not compatible",
+        ));
+    }
+    if gt && lt {
+        return Err(CmdError::err("GT and LT options at the same time are not compatible"));
+    }
+    let invalid = || CmdError::err(format!("invalid expire time in '{name}' command"));
+    let when = int_arg(argv.get(2))?;
+    let mut when = when.checked_mul(kind.unit_ms).ok_or_else(invalid)?;
+    if !kind.absolute {
+        when = when.checked_add(ctx.now_ms as i64).ok_or_else(invalid)?;
+    }
+    let key = argv.get(1);
+    let Some(entry) = ctx.lookup(key) else {
+        ctx.out.integer(0);
+        return Ok(());
+    };
+    let current = entry.expire_at_ms().map(|at| at as i64);
+    let refused = (nx && current.is_some())
+        || (xx && current.is_none())
+        || (gt && current.is_none_or(|c| when <= c))
+        || (lt && current.is_some_and(|c| when >= c));
+    if refused {
+        ctx.out.integer(0);
+        return Ok(());
+    }
+    if when <= ctx.now_ms as i64 && !ctx.state.is_replica() {
+        ctx.db().remove(key);
+        ctx.rewrite(&[b"DEL", key]);
+    } else {
+        ctx.db().set_expiry(key, Some(when.max(0) as u64));
+        if !kind.is_pexpireat {
+            ctx.rewrite(&[b"PEXPIREAT", key, when.to_string().as_bytes()]);
+        }
+    }
+    ctx.changed(1);
+    ctx.out.integer(1);
+    Ok(())
+}
+
+/// EXPIRE key seconds [NX|XX|GT|LT]; see [`expire_generic`].
+fn expire(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let kind = ExpireKind { unit_ms: 1000, absolute: false, is_pexpireat: false };
+    expire_generic(ctx, argv, kind, "expire")
+}
+
+/// PEXPIRE key milliseconds [NX|XX|GT|LT]; see [`expire_generic`].
+fn pexpire(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let kind = ExpireKind { unit_ms: 1, absolute: false, is_pexpireat: false };
+    expire_generic(ctx, argv, kind, "pexpire")
+}
+
+/// EXPIREAT key unix-seconds [NX|XX|GT|LT]; see [`expire_generic`].
+fn expireat(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let kind = ExpireKind { unit_ms: 1000, absolute: true, is_pexpireat: false };
+    expire_generic(ctx, argv, kind, "expireat")
+}
+
+/// PEXPIREAT key unix-ms [NX|XX|GT|LT]; see [`expire_generic`].
+fn pexpireat(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let kind = ExpireKind { unit_ms: 1, absolute: true, is_pexpireat: true };
+    expire_generic(ctx, argv, kind, "pexpireat")
+}
+
+fn ttl_generic(ctx: &mut Ctx<'_>, key: &[u8], in_ms: bool) -> CmdResult {
+    let now = ctx.now_ms;
+    let reply = match ctx.lookup(key) {
+        None => -2,
+        Some(entry) => match entry.expire_at_ms() {
+            None => -1,
+            Some(at) => {
+                let left = at.saturating_sub(now) as i64;
+                if in_ms {
+                    left
+                } else {
+                    (left + 500) / 1000
+                }
+            }
+        },
+    };
+    ctx.out.integer(reply);
+    Ok(())
+}
+
+/// TTL key: seconds left (rounded), -1 without expiry, -2 when missing.
+///
+/// # Propagation
+/// None.
+fn ttl(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    ttl_generic(ctx, argv.get(1), false)
+}
+
+/// PTTL key: milliseconds left, -1 without expiry, -2 when missing.
+///
+/// # Propagation
+/// None.
+fn pttl(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    ttl_generic(ctx, argv.get(1), true)
+}
+
+/// PERSIST key: removes the TTL; 1 if there was one.
+///
+/// # Propagation
+/// Verbatim, when a TTL was removed.
+fn persist(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let had_ttl = ctx.lookup(key).is_some_and(|e| e.expire_at_ms().is_some());
+    if had_ttl {
+        ctx.db().set_expiry(key, None);
+        ctx.changed(1);
+    }
+    ctx.out.integer(had_ttl as i64);
+    Ok(())
+}

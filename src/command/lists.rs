@@ -1,0 +1,291 @@
+//! List commands: LPUSH RPUSH LPOP RPOP LRANGE LLEN LINDEX LSET LREM LTRIM.
+
+use std::collections::VecDeque;
+
+use super::flags::*;
+use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
+use crate::keyspace::{blob, Blob, Value};
+use crate::resp::Argv;
+
+pub(super) static COMMANDS: &[CommandSpec] = &[
+    spec("lpush", -3, WRITE | DENYOOM | FAST, KEY1, lpush),
+    spec("rpush", -3, WRITE | DENYOOM | FAST, KEY1, rpush),
+    spec("lpop", -2, WRITE | FAST, KEY1, lpop),
+    spec("rpop", -2, WRITE | FAST, KEY1, rpop),
+    spec("lrange", 4, READONLY, KEY1, lrange),
+    spec("llen", 2, READONLY | FAST, KEY1, llen),
+    spec("lindex", 3, READONLY, KEY1, lindex),
+    spec("lset", 4, WRITE | DENYOOM, KEY1, lset),
+    spec("lrem", 4, WRITE, KEY1, lrem),
+    spec("ltrim", 4, WRITE, KEY1, ltrim),
+];
+
+fn read_list<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c VecDeque<Blob>>, CmdError> {
+    match ctx.lookup(key).map(|e| &e.value) {
+        None => Ok(None),
+        Some(Value::List(list)) => Ok(Some(list)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+fn list_mut<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c mut VecDeque<Blob>>, CmdError> {
+    match ctx.lookup_mut(key) {
+        None => Ok(None),
+        Some(Value::List(list)) => Ok(Some(list)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// Deletes `key` if its collection became empty (Redis never keeps empty
+/// collections).
+pub(super) fn remove_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
+    if ctx.db().get(key).is_some_and(|e| e.value.is_empty_collection()) {
+        ctx.db().remove(key);
+    }
+}
+
+/// Redis's rank normalisation: negative indexes count from the end; returns
+/// the inclusive range, or `None` when it is empty.
+pub(super) fn normalise_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let start = if start < 0 { (len + start).max(0) } else { start };
+    let end = if end < 0 { len + end } else { end };
+    if start > end || start >= len {
+        return None;
+    }
+    Some((start as usize, end.min(len - 1) as usize))
+}
+
+fn push(ctx: &mut Ctx<'_>, argv: Argv<'_>, front: bool) -> CmdResult {
+    let key = argv.get(1);
+    if list_mut(ctx, key)?.is_none() {
+        ctx.db().insert_keep_ttl(key, Value::new_list());
+    }
+    let list = list_mut(ctx, key)?.expect("just created");
+    for element in argv.iter().skip(2) {
+        if front {
+            list.push_front(blob(element));
+        } else {
+            list.push_back(blob(element));
+        }
+    }
+    let len = list.len();
+    ctx.changed((argv.len() - 2) as u64);
+    ctx.out.integer(len as i64);
+    Ok(())
+}
+
+/// LPUSH key element [element ...]: inserts at the head (each in turn, so
+/// the last one ends first), creating the list; replies with the length.
+///
+/// # Propagation
+/// Verbatim.
+fn lpush(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    push(ctx, argv, true)
+}
+
+/// RPUSH key element [element ...]: appends at the tail.
+///
+/// # Propagation
+/// Verbatim.
+fn rpush(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    push(ctx, argv, false)
+}
+
+fn pop(ctx: &mut Ctx<'_>, argv: Argv<'_>, front: bool) -> CmdResult {
+    if argv.len() > 3 {
+        return Err(CmdError::err(format!(
+            "wrong number of arguments for '{}' command",
+            if front { "lpop" } else { "rpop" }
+        )));
+    }
+    let count = if argv.len() == 3 {
+        let n = int_arg(argv.get(2)).map_err(|_| CmdError::NotPositive)?;
+        if n < 0 {
+            return Err(CmdError::NotPositive);
+        }
+        Some(n as usize)
+    } else {
+        None
+    };
+    let key = argv.get(1);
+    let Some(list) = list_mut(ctx, key)? else {
+        match count {
+            Some(_) => ctx.out.null_array(),
+            None => ctx.out.null(),
+        }
+        return Ok(());
+    };
+    let take = count.unwrap_or(1).min(list.len());
+    let mut popped = Vec::with_capacity(take);
+    for _ in 0..take {
+        let element = if front { list.pop_front() } else { list.pop_back() };
+        popped.extend(element);
+    }
+    remove_if_empty(ctx, key);
+    if !popped.is_empty() {
+        ctx.changed(popped.len() as u64);
+    }
+    match count {
+        None => ctx.out.bulk_opt(popped.first().map(|e| e.as_slice())),
+        Some(_) => {
+            ctx.out.array(popped.len());
+            for element in &popped {
+                ctx.out.bulk(element);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// LPOP key [count]: removes and returns the first element (or up to
+/// `count` as an array; nil / null array when the key is missing).
+///
+/// # Propagation
+/// Verbatim.
+fn lpop(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    pop(ctx, argv, true)
+}
+
+/// RPOP key [count]: like LPOP from the tail.
+///
+/// # Propagation
+/// Verbatim.
+fn rpop(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    pop(ctx, argv, false)
+}
+
+/// LRANGE key start stop: elements in the inclusive rank range.
+///
+/// # Propagation
+/// None.
+fn lrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let start = int_arg(argv.get(2))?;
+    let end = int_arg(argv.get(3))?;
+    let Some(list) = read_list(ctx, argv.get(1))? else {
+        ctx.out.array(0);
+        return Ok(());
+    };
+    let Some((from, to)) = normalise_range(start, end, list.len()) else {
+        ctx.out.array(0);
+        return Ok(());
+    };
+    let items: Vec<Blob> = list.range(from..=to).cloned().collect();
+    ctx.out.array(items.len());
+    for item in &items {
+        ctx.out.bulk(item);
+    }
+    Ok(())
+}
+
+/// LLEN key: the length, 0 when missing.
+///
+/// # Propagation
+/// None.
+fn llen(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let len = read_list(ctx, argv.get(1))?.map_or(0, |l| l.len());
+    ctx.out.integer(len as i64);
+    Ok(())
+}
+
+fn resolve_index(index: i64, len: usize) -> Option<usize> {
+    let index = if index < 0 { len as i64 + index } else { index };
+    (index >= 0 && index < len as i64).then_some(index as usize)
+}
+
+/// LINDEX key index: the element at the index (negative from the end), or nil.
+///
+/// # Propagation
+/// None.
+fn lindex(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let index = int_arg(argv.get(2))?;
+    let element = read_list(ctx, argv.get(1))?
+        .and_then(|list| resolve_index(index, list.len()).map(|i| list[i].clone()));
+    ctx.out.bulk_opt(element.as_deref());
+    Ok(())
+}
+
+/// LSET key index element: replaces an element; errors for a missing key or
+/// an index out of range.
+///
+/// # Propagation
+/// Verbatim.
+fn lset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let index = int_arg(argv.get(2))?;
+    let list = list_mut(ctx, argv.get(1))?.ok_or(CmdError::NoSuchKey)?;
+    let at = resolve_index(index, list.len()).ok_or(CmdError::IndexOutOfRange)?;
+    list[at] = blob(argv.get(3));
+    ctx.changed(1);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// LREM key count element: removes up to |count| occurrences (from the head
+/// when count > 0, from the tail when < 0, all when 0); replies with the
+/// number removed.
+///
+/// # Propagation
+/// Verbatim, when something was removed.
+fn lrem(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let count = int_arg(argv.get(2))?;
+    let key = argv.get(1);
+    let target = argv.get(3);
+    let Some(list) = list_mut(ctx, key)? else {
+        ctx.out.integer(0);
+        return Ok(());
+    };
+    let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+    let mut removed = 0;
+    if count >= 0 {
+        let mut i = 0;
+        while i < list.len() && removed < limit {
+            if list[i].as_slice() == target {
+                list.remove(i);
+                removed += 1;
+            } else {
+                i += 1;
+            }
+        }
+    } else {
+        let mut i = list.len();
+        while i > 0 && removed < limit {
+            i -= 1;
+            if list[i].as_slice() == target {
+                list.remove(i);
+                removed += 1;
+            }
+        }
+    }
+    remove_if_empty(ctx, key);
+    ctx.changed(removed as u64);
+    ctx.out.integer(removed as i64);
+    Ok(())
+}
+
+/// LTRIM key start stop: keeps only the inclusive range (deleting the key
+/// when it is empty).
+///
+/// # Propagation
+/// Verbatim, when elements were removed.
+fn ltrim(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let start = int_arg(argv.get(2))?;
+    let end = int_arg(argv.get(3))?;
+    let key = argv.get(1);
+    let Some(list) = list_mut(ctx, key)? else {
+        ctx.out.ok();
+        return Ok(());
+    };
+    let before = list.len();
+    match normalise_range(start, end, before) {
+        None => list.clear(),
+        Some((from, to)) => {
+            list.truncate(to + 1);
+            list.drain(..from);
+        }
+    }
+    let removed = before - list.len();
+    remove_if_empty(ctx, key);
+    ctx.changed(removed as u64);
+    ctx.out.ok();
+    Ok(())
+}

@@ -1,0 +1,528 @@
+//! Commands: the table (name, arity, flags, handler, subcommands), the
+//! checks Redis 7.0 runs before a command (lookup, arity, auth, MULTI
+//! queueing), execution, and propagation of writes to the replication stream.
+//!
+//! Each family lives in its own file, and every handler's doc comment states
+//! its Redis semantics and how it is propagated to replicas. By default a
+//! command that changed the dataset is propagated verbatim; a handler may
+//! rewrite what is propagated ([`Ctx::rewrite`]), add commands
+//! ([`Ctx::also_propagate`]) or suppress propagation ([`Ctx::no_propagation`]).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::keyspace::{Db, Entry, Value};
+use crate::resp::{Argv, OwnedArgv, Reply};
+use crate::server::{Client, ServerState};
+
+mod connection;
+mod hashes;
+mod keys;
+mod lists;
+mod server_cmds;
+mod sets;
+mod strings;
+mod transactions;
+mod zsets;
+
+pub mod glob;
+
+/// A command failed with one of Redis's standard errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CmdError {
+    /// The key holds another type.
+    #[error("WRONGTYPE Operation against a key holding the wrong kind of value")]
+    WrongType,
+    /// An argument or stored value is not a 64-bit integer.
+    #[error("ERR value is not an integer or out of range")]
+    NotInteger,
+    /// An argument or stored value is not a float.
+    #[error("ERR value is not a valid float")]
+    NotFloat,
+    /// Arguments in a form the command does not take.
+    #[error("ERR syntax error")]
+    Syntax,
+    /// The key does not exist (RENAME, LSET).
+    #[error("ERR no such key")]
+    NoSuchKey,
+    /// An index past the end (LSET).
+    #[error("ERR index out of range")]
+    IndexOutOfRange,
+    /// INCR and friends would overflow.
+    #[error("ERR increment or decrement would overflow")]
+    Overflow,
+    /// A count that must be positive was not.
+    #[error("ERR value is out of range, must be positive")]
+    NotPositive,
+    /// Any other error; the text carries its own prefix (`ERR ...`).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CmdError {
+    /// An `ERR`-prefixed error.
+    pub fn err(message: impl AsRef<str>) -> Self {
+        CmdError::Other(format!("ERR {}", message.as_ref()))
+    }
+}
+
+/// What a command handler returns; the error becomes the reply.
+pub type CmdResult = Result<(), CmdError>;
+
+/// A command implementation.
+pub type Handler = fn(&mut Ctx<'_>, Argv<'_>) -> CmdResult;
+
+/// Command flags (a subset of Redis's, the ones that change behaviour here).
+pub mod flags {
+    /// Modifies the dataset: propagated, refused on read-only replicas.
+    pub const WRITE: u32 = 1 << 0;
+    /// Only reads data.
+    pub const READONLY: u32 = 1 << 1;
+    /// Allowed before authentication.
+    pub const NO_AUTH: u32 = 1 << 2;
+    /// Allowed on a replica whose link is down with serve-stale-data off.
+    pub const STALE: u32 = 1 << 3;
+    /// Administrative.
+    pub const ADMIN: u32 = 1 << 4;
+    /// O(1) or O(log n).
+    pub const FAST: u32 = 1 << 5;
+    /// May grow memory.
+    pub const DENYOOM: u32 = 1 << 6;
+    /// Allowed while loading.
+    pub const LOADING: u32 = 1 << 7;
+    /// Not allowed from scripts.
+    pub const NOSCRIPT: u32 = 1 << 8;
+    /// Not queued inside MULTI (executed at once).
+    pub const NO_QUEUE: u32 = 1 << 9;
+}
+
+/// One entry of the command table.
+#[derive(Debug)]
+pub struct CommandSpec {
+    /// Lower-case name (`get`, or `setname` for a subcommand).
+    pub name: &'static str,
+    /// Redis arity: N exact arguments, or -N for at least N (name included).
+    pub arity: i32,
+    /// [`flags`] bits.
+    pub flags: u32,
+    /// Position of the first key argument (0: none).
+    pub first_key: i32,
+    /// Position of the last key (-1: last argument).
+    pub last_key: i32,
+    /// Step between keys.
+    pub key_step: i32,
+    /// The implementation (unused for containers with subcommands).
+    pub handler: Handler,
+    /// Subcommands (CONFIG GET, CLIENT LIST, ...).
+    pub subcommands: &'static [CommandSpec],
+    /// The container's name for subcommands (`client`), empty otherwise.
+    pub parent: &'static str,
+}
+
+impl CommandSpec {
+    /// True when the command writes.
+    #[inline]
+    pub fn is_write(&self) -> bool {
+        self.flags & flags::WRITE != 0
+    }
+
+    /// The name Redis uses in errors: `get`, or `client|setname`.
+    pub fn full_name(&self) -> String {
+        if self.parent.is_empty() {
+            self.name.to_string()
+        } else {
+            format!("{}|{}", self.parent, self.name)
+        }
+    }
+
+    fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        (self.arity > 0 && argc == self.arity) || (self.arity < 0 && argc >= -self.arity)
+    }
+}
+
+/// Builds a [`CommandSpec`] with keys at `first..=last` step `step`.
+pub(crate) const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        key_step: keys.2,
+        handler,
+        subcommands: &[],
+        parent: "",
+    }
+}
+
+/// Builds a subcommand [`CommandSpec`] of `parent`.
+pub(crate) const fn sub(
+    parent: &'static str,
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        handler,
+        subcommands: &[],
+        parent,
+    }
+}
+
+/// Builds a container command with subcommands.
+pub(crate) const fn container(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    subcommands: &'static [CommandSpec],
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        handler: unknown_subcommand,
+        subcommands,
+        parent: "",
+    }
+}
+
+fn unknown_subcommand(_: &mut Ctx<'_>, _: Argv<'_>) -> CmdResult {
+    Err(CmdError::err("unknown subcommand"))
+}
+
+/// No keys.
+pub(crate) const NO_KEYS: (i32, i32, i32) = (0, 0, 0);
+/// One key at position 1.
+pub(crate) const KEY1: (i32, i32, i32) = (1, 1, 1);
+
+/// Every command family's table, in one list.
+pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
+    [
+        connection::COMMANDS,
+        server_cmds::COMMANDS,
+        keys::COMMANDS,
+        strings::COMMANDS,
+        lists::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
+        zsets::COMMANDS,
+        transactions::COMMANDS,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn table() -> &'static HashMap<&'static [u8], &'static CommandSpec, crate::keyspace::FxBuild> {
+    static TABLE: OnceLock<HashMap<&'static [u8], &'static CommandSpec, crate::keyspace::FxBuild>> =
+        OnceLock::new();
+    TABLE.get_or_init(|| {
+        all_commands()
+            .map(|spec| (spec.name.as_bytes(), spec))
+            .collect()
+    })
+}
+
+/// Looks a command name up, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    let mut lower = [0u8; 32];
+    if name.len() > lower.len() {
+        return None;
+    }
+    for (dst, src) in lower.iter_mut().zip(name) {
+        *dst = src.to_ascii_lowercase();
+    }
+    table().get(&lower[..name.len()]).copied()
+}
+
+fn lookup_sub(container: &'static CommandSpec, name: &[u8]) -> Option<&'static CommandSpec> {
+    container
+        .subcommands
+        .iter()
+        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// What the connection must do after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flow {
+    /// Go on with the next command.
+    #[default]
+    Continue,
+    /// Send what is buffered, then close (QUIT, killing oneself).
+    CloseAfterReply,
+    /// Pause this client for a while before going on (DEBUG SLEEP).
+    Sleep(Duration),
+}
+
+/// Everything a command handler may touch.
+pub struct Ctx<'a> {
+    /// The node's shared state.
+    pub state: &'a mut ServerState,
+    /// The calling client.
+    pub client: &'a mut Client,
+    /// The reply buffer.
+    pub out: &'a mut Reply,
+    /// The command's notion of now (unix ms), fixed for its whole execution.
+    pub now_ms: u64,
+    /// What the connection does next.
+    pub flow: Flow,
+    /// Number of changes to the dataset made by the command.
+    pub dirty: u64,
+    rewrite: Option<OwnedArgv>,
+    suppress: bool,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for one command.
+    pub fn new(state: &'a mut ServerState, client: &'a mut Client, out: &'a mut Reply, now_ms: u64) -> Self {
+        Ctx {
+            state,
+            client,
+            out,
+            now_ms,
+            flow: Flow::Continue,
+            dirty: 0,
+            rewrite: None,
+            suppress: false,
+        }
+    }
+
+    /// The client's selected db.
+    #[inline]
+    pub fn db(&mut self) -> &mut Db {
+        self.state.keyspace.db_mut(self.client.db)
+    }
+
+    /// Propagate `args` instead of the command as the client sent it.
+    pub fn rewrite<A: AsRef<[u8]>>(&mut self, args: &[A]) {
+        self.rewrite = Some(OwnedArgv::from_args(args));
+    }
+
+    /// Propagate `args` (in the client's db) before the command itself.
+    pub fn also_propagate<A: AsRef<[u8]>>(&mut self, args: &[A]) {
+        let db = self.client.db;
+        self.state.also_propagate(db, OwnedArgv::from_args(args));
+    }
+
+    /// Do not propagate the command itself (what it did was propagated by
+    /// [`Ctx::also_propagate`], or it must not reach replicas).
+    pub fn no_propagation(&mut self) {
+        self.suppress = true;
+    }
+
+    /// Applies the expiry policy to `key` and tells whether it is to be
+    /// treated as missing. A master deletes an expired key and propagates
+    /// `DEL`; a replica only hides it from its clients; commands from the
+    /// master always see the key.
+    pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        let db = self.client.db;
+        match self.state.keyspace.db(db).get(key) {
+            Some(entry) if entry.is_expired(self.now_ms) => {}
+            _ => return false,
+        }
+        if self.client.is_master {
+            return false;
+        }
+        if self.state.is_replica() {
+            return true;
+        }
+        self.state.delete_expired(db, key);
+        true
+    }
+
+    /// The entry of `key` in the selected db, after expiry.
+    pub fn lookup(&mut self, key: &[u8]) -> Option<&Entry> {
+        if self.expire_if_needed(key) {
+            return None;
+        }
+        let db = self.client.db;
+        self.state.keyspace.db(db).get(key)
+    }
+
+    /// The value of `key`, after expiry, for modification.
+    pub fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        if self.expire_if_needed(key) {
+            return None;
+        }
+        self.db().value_mut(key)
+    }
+
+    /// Records `count` changes to the dataset.
+    #[inline]
+    pub fn changed(&mut self, count: u64) {
+        self.dirty += count;
+    }
+}
+
+/// Parses an integer argument (`string2ll` rules).
+pub fn int_arg(arg: &[u8]) -> Result<i64, CmdError> {
+    crate::resp::parse_i64(arg).ok_or(CmdError::NotInteger)
+}
+
+/// Parses a float argument the way `strtod` with Redis's checks does: no
+/// leading space, no trailing bytes, no NaN.
+pub fn float_arg(arg: &[u8]) -> Result<f64, CmdError> {
+    parse_float(arg).ok_or(CmdError::NotFloat)
+}
+
+/// `strtod`-style float parsing shared by commands and sorted-set ranges.
+pub fn parse_float(arg: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(arg).ok()?;
+    if text.is_empty() || text.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let lower = text.to_ascii_lowercase();
+    let unsigned = lower.trim_start_matches(['+', '-']);
+    let value = match unsigned {
+        "inf" | "infinity" => {
+            if lower.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }
+        }
+        _ if unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.') => lower.parse().ok()?,
+        _ => return None,
+    };
+    (!value.is_nan()).then_some(value)
+}
+
+/// Checks and runs one command from `client`, writing its reply, and feeds
+/// what it changed to the replication stream. This is Redis's
+/// `processCommand` followed by `call`.
+pub fn execute(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
+    let spec = match resolve(argv) {
+        Ok(spec) => spec,
+        Err(message) => {
+            ctx.client.transaction_failed();
+            ctx.out.error(&message);
+            return;
+        }
+    };
+    if ctx.state.auth_required(ctx.client) && spec.flags & flags::NO_AUTH == 0 {
+        ctx.client.transaction_failed();
+        ctx.out.error("NOAUTH Authentication required.");
+        return;
+    }
+    if ctx.client.in_multi() && spec.flags & flags::NO_QUEUE == 0 {
+        ctx.client.queue(argv.to_owned_argv());
+        ctx.out.raw(b"+QUEUED\r\n");
+        return;
+    }
+    ctx.client.last_command = Some(spec);
+    call(ctx, spec, argv);
+    ctx.state.propagate_pending();
+}
+
+/// Finds the spec for `argv`, or Redis's error text for an unknown command,
+/// an unknown subcommand or a wrong arity.
+pub fn resolve(argv: Argv<'_>) -> Result<&'static CommandSpec, String> {
+    let name = argv.get(0);
+    let Some(mut spec) = lookup(name) else {
+        return Err(unknown_command_message(argv));
+    };
+    if !spec.subcommands.is_empty() && argv.len() >= 2 {
+        match lookup_sub(spec, argv.get(1)) {
+            Some(subspec) => spec = subspec,
+            None => {
+                return Err(format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    truncated_lossy(argv.get(1), 128),
+                    spec.name.to_ascii_uppercase()
+                ))
+            }
+        }
+    }
+    if !spec.arity_ok(argv.len()) {
+        return Err(format!(
+            "ERR wrong number of arguments for '{}' command",
+            spec.full_name()
+        ));
+    }
+    Ok(spec)
+}
+
+fn truncated_lossy(bytes: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(max)]).into_owned()
+}
+
+/// `unknown command 'x', with args beginning with: 'a' 'b' `, with Redis's
+/// 128-character limits.
+fn unknown_command_message(argv: Argv<'_>) -> String {
+    let mut args = String::new();
+    for arg in argv.iter().skip(1) {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push('\'');
+        args.push_str(&truncated_lossy(arg, room));
+        args.push_str("' ");
+    }
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncated_lossy(argv.get(0), 128),
+        args
+    )
+}
+
+/// Runs a resolved command (also used by EXEC) and queues its propagation.
+pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>) {
+    ctx.dirty = 0;
+    ctx.rewrite = None;
+    ctx.suppress = false;
+    let reply_start = ctx.out.len();
+    if let Err(error) = (spec.handler)(ctx, argv) {
+        ctx.out.truncate(reply_start);
+        ctx.out.error(&error.to_string());
+    }
+    ctx.state.stats.commands_processed += 1;
+    if ctx.dirty > 0 && !ctx.suppress {
+        let db = ctx.client.db;
+        let propagated = ctx.rewrite.take().unwrap_or_else(|| argv.to_owned_argv());
+        ctx.state.also_propagate(db, propagated);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_name_is_unique_and_lowercase() {
+        let mut seen = std::collections::BTreeSet::new();
+        for spec in all_commands() {
+            assert_eq!(spec.name, spec.name.to_ascii_lowercase());
+            assert!(seen.insert(spec.name), "duplicate {}", spec.name);
+        }
+    }
+
+    #[test]
+    fn floats_parse_like_strtod_with_redis_checks() {
+        assert_eq!(parse_float(b"1.5"), Some(1.5));
+        assert_eq!(parse_float(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_float(b"+inf"), Some(f64::INFINITY));
+        assert_eq!(parse_float(b"1e3"), Some(1000.0));
+        assert_eq!(parse_float(b".5"), Some(0.5));
+        for bad in [&b"nan"[..], b" 1", b"1 ", b"abc", b"", b"1.5x"] {
+            assert_eq!(parse_float(bad), None, "{bad:?}");
+        }
+    }
+}

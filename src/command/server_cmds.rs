@@ -1,0 +1,469 @@
+//! Server commands: CONFIG (GET, SET, RESETSTAT, REWRITE, HELP), INFO,
+//! DBSIZE, FLUSHDB, FLUSHALL, COMMAND (COUNT, INFO, DOCS, LIST, GETKEYS,
+//! HELP), DEBUG (DIGEST, DIGEST-VALUE, SLEEP, POPULATE) and TIME.
+
+use std::time::Duration;
+
+use super::flags::*;
+use super::{all_commands, container, parse_float, spec, sub, CmdError, CmdResult, CommandSpec, Ctx, Flow, NO_KEYS};
+use crate::digest::{dataset_digest, to_hex, value_digest};
+use crate::keyspace::{blob, Value};
+use crate::resp::{parse_i64, Argv};
+use crate::server::{render_info, Stats};
+
+pub(super) static COMMANDS: &[CommandSpec] = &[
+    container("config", -2, 0, CONFIG_SUBCOMMANDS),
+    spec("info", -1, LOADING | STALE, NO_KEYS, info),
+    spec("dbsize", 1, READONLY | FAST, NO_KEYS, dbsize),
+    spec("flushdb", -1, WRITE, NO_KEYS, flushdb),
+    spec("flushall", -1, WRITE, NO_KEYS, flushall),
+    CommandSpec {
+        subcommands: COMMAND_SUBCOMMANDS,
+        ..spec("command", -1, LOADING | STALE, NO_KEYS, command)
+    },
+    spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, debug),
+    spec("time", 1, LOADING | STALE | FAST, NO_KEYS, time),
+];
+
+static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
+    sub("config", "get", -3, ADMIN | NOSCRIPT | LOADING | STALE, config_get),
+    sub("config", "set", -4, ADMIN | NOSCRIPT | LOADING | STALE, config_set),
+    sub("config", "resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, config_resetstat),
+    sub("config", "rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, config_rewrite),
+    sub("config", "help", 2, LOADING | STALE, config_help),
+];
+
+static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
+    sub("command", "count", 2, LOADING | STALE, command_count),
+    sub("command", "info", -2, LOADING | STALE, command_info),
+    sub("command", "docs", -2, LOADING | STALE, command_docs),
+    sub("command", "list", -2, LOADING | STALE, command_list),
+    sub("command", "getkeys", -3, LOADING | STALE, command_getkeys),
+    sub("command", "help", 2, LOADING | STALE, command_help),
+];
+
+/// Replies with a HELP text the way Redis's `addReplyHelp` does.
+pub(super) fn reply_help(ctx: &mut Ctx<'_>, command: &str, lines: &[&str]) {
+    ctx.out.array(lines.len() + 3);
+    ctx.out.simple(&format!(
+        "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    ));
+    for line in lines {
+        ctx.out.simple(line);
+    }
+    ctx.out.simple("HELP");
+    ctx.out.simple("    Print this help.");
+}
+
+/// CONFIG GET pattern [pattern ...]: name/value pairs of matching parameters.
+fn config_get(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let patterns: Vec<&[u8]> = argv.iter().skip(2).collect();
+    let pairs = ctx.state.config.get_matching(&patterns);
+    ctx.out.array(pairs.len() * 2);
+    for (name, value) in pairs {
+        ctx.out.bulk(name.as_bytes());
+        ctx.out.bulk(value.as_bytes());
+    }
+    Ok(())
+}
+
+/// CONFIG SET parameter value [parameter value ...]: all or nothing.
+///
+/// # Propagation
+/// None (configuration is per node).
+fn config_set(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() % 2 != 0 {
+        return Err(CmdError::err("wrong number of arguments for 'config|set' command"));
+    }
+    let mut updated = ctx.state.config.clone();
+    let mut seen: Vec<String> = Vec::new();
+    for i in (2..argv.len()).step_by(2) {
+        let name = String::from_utf8_lossy(argv.get(i)).to_ascii_lowercase();
+        if seen.contains(&name) {
+            return Err(CmdError::err(format!(
+                "CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
+            )));
+        }
+        let value = String::from_utf8_lossy(argv.get(i + 1)).into_owned();
+        updated
+            .set(&name, &value)
+            .map_err(|e| CmdError::err(e.to_string()))?;
+        seen.push(name);
+    }
+    ctx.state.config = updated;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CONFIG RESETSTAT: zeroes the INFO stats counters.
+fn config_resetstat(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    let dirty = ctx.state.stats.dirty;
+    ctx.state.stats = Stats {
+        dirty,
+        ..Stats::default()
+    };
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CONFIG REWRITE: replsim never runs from a config file.
+fn config_rewrite(_ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    Err(CmdError::err("The server is running without a config file"))
+}
+
+fn config_help(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    reply_help(
+        ctx,
+        "CONFIG",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+        ],
+    );
+    Ok(())
+}
+
+/// INFO [section ...]: the node's report, as a bulk string.
+fn info(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let sections: Vec<String> = argv
+        .iter()
+        .skip(1)
+        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
+        .collect();
+    // The calling client is out of the registry while it runs.
+    let connected = ctx.state.clients.len() + 1;
+    let text = render_info(ctx.state, &sections, ctx.now_ms, connected);
+    ctx.out.bulk(text.as_bytes());
+    Ok(())
+}
+
+/// DBSIZE: keys in the selected db (logically expired ones included).
+fn dbsize(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    let len = ctx.db().len();
+    ctx.out.integer(len as i64);
+    Ok(())
+}
+
+fn flush_mode(argv: Argv<'_>) -> CmdResult {
+    match argv.len() {
+        1 => Ok(()),
+        2 if argv.get(1).eq_ignore_ascii_case(b"ASYNC") || argv.get(1).eq_ignore_ascii_case(b"SYNC") => Ok(()),
+        _ => Err(CmdError::Syntax),
+    }
+}
+
+/// FLUSHDB [ASYNC|SYNC]: empties the selected db (ASYNC frees at once too).
+///
+/// # Propagation
+/// Always verbatim, even when the db was already empty (as Redis forces).
+fn flushdb(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    flush_mode(argv)?;
+    let removed = ctx.db().len() as u64;
+    ctx.db().clear();
+    ctx.changed(removed.max(1));
+    ctx.out.ok();
+    Ok(())
+}
+
+/// FLUSHALL [ASYNC|SYNC]: empties every db.
+///
+/// # Propagation
+/// Always verbatim.
+fn flushall(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    flush_mode(argv)?;
+    let removed = ctx.state.keyspace.key_count() as u64;
+    ctx.state.keyspace.clear();
+    ctx.changed(removed.max(1));
+    ctx.out.ok();
+    Ok(())
+}
+
+fn flag_names(flags: u32) -> Vec<&'static str> {
+    [
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (NOSCRIPT, "noscript"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| flags & bit != 0)
+    .map(|(_, name)| name)
+    .collect()
+}
+
+fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
+    let mut categories = Vec::new();
+    if spec.flags & WRITE != 0 {
+        categories.push("@write");
+    }
+    if spec.flags & READONLY != 0 {
+        categories.push("@read");
+    }
+    if spec.flags & ADMIN != 0 {
+        categories.push("@admin");
+        categories.push("@dangerous");
+    }
+    if spec.flags & FAST != 0 {
+        categories.push("@fast");
+    } else {
+        categories.push("@slow");
+    }
+    categories
+}
+
+/// One COMMAND INFO entry: name, arity, flags, first/last key, step, ACL
+/// categories, tips, key specs (none given), subcommands.
+fn reply_command_entry(ctx: &mut Ctx<'_>, spec: &CommandSpec) {
+    ctx.out.array(10);
+    ctx.out.bulk(spec.full_name().as_bytes());
+    ctx.out.integer(spec.arity as i64);
+    let flags = flag_names(spec.flags);
+    ctx.out.array(flags.len());
+    for flag in flags {
+        ctx.out.simple(flag);
+    }
+    ctx.out.integer(spec.first_key as i64);
+    ctx.out.integer(spec.last_key as i64);
+    ctx.out.integer(spec.key_step as i64);
+    let categories = acl_categories(spec);
+    ctx.out.array(categories.len());
+    for category in categories {
+        ctx.out.simple(category);
+    }
+    ctx.out.array(0);
+    ctx.out.array(0);
+    ctx.out.array(spec.subcommands.len());
+    for subcommand in spec.subcommands {
+        reply_command_entry(ctx, subcommand);
+    }
+}
+
+/// COMMAND: the whole command table.
+fn command(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    let specs: Vec<&CommandSpec> = all_commands().collect();
+    ctx.out.array(specs.len());
+    for spec in specs {
+        reply_command_entry(ctx, spec);
+    }
+    Ok(())
+}
+
+/// COMMAND COUNT: the number of commands.
+fn command_count(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    ctx.out.integer(all_commands().count() as i64);
+    Ok(())
+}
+
+/// COMMAND INFO [name ...]: entries for the named commands (nil if unknown).
+fn command_info(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() == 2 {
+        return command(ctx, argv);
+    }
+    ctx.out.array(argv.len() - 2);
+    for name in argv.iter().skip(2) {
+        match super::lookup(name) {
+            Some(spec) => reply_command_entry(ctx, spec),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// COMMAND DOCS [name ...]: replsim ships no command documentation, so the
+/// reply is an empty map (an empty array in RESP2), which clients such as
+/// redis-cli accept.
+fn command_docs(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    ctx.out.array(0);
+    Ok(())
+}
+
+/// COMMAND LIST: every command name (filters are not supported).
+fn command_list(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() > 2 {
+        return Err(CmdError::Syntax);
+    }
+    let names: Vec<&str> = all_commands().map(|s| s.name).collect();
+    ctx.out.array(names.len());
+    for name in names {
+        ctx.out.bulk(name.as_bytes());
+    }
+    Ok(())
+}
+
+/// COMMAND GETKEYS command arg ...: the key arguments of a command.
+fn command_getkeys(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let inner = crate::resp::OwnedArgv::from_args(&argv.iter().skip(2).collect::<Vec<_>>());
+    let inner = inner.argv();
+    let spec = match super::lookup(inner.get(0)) {
+        Some(spec) if spec.arity_ok(inner.len()) => spec,
+        Some(_) => return Err(CmdError::err("Invalid number of arguments specified for command")),
+        None => return Err(CmdError::err("Invalid command specified")),
+    };
+    if spec.first_key == 0 {
+        return Err(CmdError::err("The command has no key arguments"));
+    }
+    let last = if spec.last_key < 0 {
+        inner.len() as i32 + spec.last_key
+    } else {
+        spec.last_key
+    };
+    let keys: Vec<&[u8]> = (spec.first_key..=last)
+        .step_by(spec.key_step.max(1) as usize)
+        .map(|i| inner.get(i as usize))
+        .collect();
+    ctx.out.array(keys.len());
+    for key in keys {
+        ctx.out.bulk(key);
+    }
+    Ok(())
+}
+
+fn command_help(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    reply_help(
+        ctx,
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+        ],
+    );
+    Ok(())
+}
+
+const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", \
+you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+
+fn debug_allowed(ctx: &Ctx<'_>) -> bool {
+    match ctx.state.config.enable_debug_command.as_str() {
+        "yes" => true,
+        "local" => ctx.client.addr.starts_with("127.") || ctx.client.addr.starts_with("[::1]"),
+        _ => ctx.client.is_master,
+    }
+}
+
+/// DEBUG DIGEST | DIGEST-VALUE key ... | SLEEP seconds | POPULATE count
+/// [prefix] [size]: Redis's debugging helpers, refused unless
+/// `enable-debug-command` allows them.
+///
+/// - DIGEST: the dataset digest (Redis 7.0's algorithm; 40 zeros when empty).
+/// - DIGEST-VALUE: one digest per key, of its value alone (zeros if missing).
+/// - SLEEP: pauses the whole server, as Redis's blocked main thread does.
+/// - POPULATE: creates `prefix:N` keys holding `value:N` (zero-padded or cut
+///   to `size`), skipping existing keys; not propagated.
+fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if !debug_allowed(ctx) {
+        return Err(CmdError::Other(DEBUG_NOT_ALLOWED.into()));
+    }
+    let subcommand = argv.get(1).to_ascii_lowercase();
+    match (subcommand.as_slice(), argv.len()) {
+        (b"digest", 2) => {
+            let digest = to_hex(&dataset_digest(&ctx.state.keyspace));
+            ctx.out.simple(&digest);
+        }
+        (b"digest-value", _) => {
+            let db = ctx.client.db;
+            ctx.out.array(argv.len() - 2);
+            for key in argv.iter().skip(2) {
+                let digest = ctx
+                    .state
+                    .keyspace
+                    .db(db)
+                    .get(key)
+                    .map(value_digest)
+                    .unwrap_or([0; 20]);
+                ctx.out.simple(&to_hex(&digest));
+            }
+        }
+        (b"sleep", 3) => {
+            let seconds = parse_float(argv.get(2)).unwrap_or(0.0).max(0.0);
+            let duration = Duration::from_secs_f64(seconds.min(1e9));
+            ctx.flow = Flow::Sleep(duration);
+            ctx.out.ok();
+        }
+        (b"populate", 3..=5) => debug_populate(ctx, argv)?,
+        (b"help", 2) => reply_help(
+            ctx,
+            "DEBUG",
+            &[
+                "DIGEST",
+                "    Output a hex signature representing the current DB content.",
+                "DIGEST-VALUE <key> [<key> ...]",
+                "    Output a hex signature of the values of all the specified keys.",
+                "POPULATE <count> [<prefix>] [<size>]",
+                "    Create <count> string keys named key:<num>.",
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+            ],
+        ),
+        _ => {
+            return Err(CmdError::err(format!(
+                "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+                String::from_utf8_lossy(argv.get(1))
+            )))
+        }
+    }
+    Ok(())
+}
+
+fn debug_populate(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let count = parse_i64(argv.get(2))
+        .filter(|n| *n >= 0)
+        .ok_or(CmdError::NotPositive)?;
+    let prefix = if argv.len() >= 4 { argv.get(3) } else { b"key" };
+    let size = if argv.len() == 5 {
+        Some(
+            parse_i64(argv.get(4))
+                .filter(|n| *n >= 0)
+                .ok_or(CmdError::NotPositive)? as usize,
+        )
+    } else {
+        None
+    };
+    let mut key = Vec::with_capacity(prefix.len() + 21);
+    for n in 0..count {
+        key.clear();
+        key.extend_from_slice(prefix);
+        key.push(b':');
+        key.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        if ctx.db().get(&key).is_some() {
+            continue;
+        }
+        let mut value = format!("value:{n}").into_bytes();
+        if let Some(size) = size {
+            value.resize(size, 0);
+        }
+        ctx.db().insert(&key, Value::Str(blob(&value)));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// TIME: unix seconds and microseconds, as two bulk strings.
+fn time(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    let (seconds, micros) = (ctx.now_ms / 1000, (ctx.now_ms % 1000) * 1000);
+    ctx.out.array(2);
+    ctx.out.bulk(seconds.to_string().as_bytes());
+    ctx.out.bulk(micros.to_string().as_bytes());
+    Ok(())
+}

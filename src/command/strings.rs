@@ -1,0 +1,403 @@
+//! String commands: GET SET SETEX PSETEX SETNX GETSET GETDEL MGET MSET APPEND
+//! STRLEN INCR DECR INCRBY DECRBY INCRBYFLOAT.
+
+use super::flags::*;
+use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
+use crate::keyspace::{blob, Blob, Value};
+use crate::resp::{parse_i64, Argv};
+
+pub(super) static COMMANDS: &[CommandSpec] = &[
+    spec("get", 2, READONLY | FAST, KEY1, get),
+    spec("set", -3, WRITE | DENYOOM, KEY1, set),
+    spec("setex", 4, WRITE | DENYOOM, KEY1, setex),
+    spec("psetex", 4, WRITE | DENYOOM, KEY1, psetex),
+    spec("setnx", 3, WRITE | DENYOOM | FAST, KEY1, setnx),
+    spec("getset", 3, WRITE | DENYOOM | FAST, KEY1, getset),
+    spec("getdel", 2, WRITE | FAST, KEY1, getdel),
+    spec("mget", -2, READONLY | FAST, (1, -1, 1), mget),
+    spec("mset", -3, WRITE | DENYOOM, (1, -1, 2), mset),
+    spec("append", 3, WRITE | DENYOOM | FAST, KEY1, append),
+    spec("strlen", 2, READONLY | FAST, KEY1, strlen),
+    spec("incr", 2, WRITE | DENYOOM | FAST, KEY1, incr),
+    spec("decr", 2, WRITE | DENYOOM | FAST, KEY1, decr),
+    spec("incrby", 3, WRITE | DENYOOM | FAST, KEY1, incrby),
+    spec("decrby", 3, WRITE | DENYOOM | FAST, KEY1, decrby),
+    spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, KEY1, incrbyfloat),
+];
+
+impl Ctx<'_> {
+    /// The string at `key`; `WRONGTYPE` for another type.
+    pub fn read_string(&mut self, key: &[u8]) -> Result<Option<&Blob>, CmdError> {
+        match self.lookup(key) {
+            None => Ok(None),
+            Some(entry) => match &entry.value {
+                Value::Str(s) => Ok(Some(s)),
+                _ => Err(CmdError::WrongType),
+            },
+        }
+    }
+}
+
+/// GET key: the string value, or nil.
+///
+/// # Propagation
+/// None (read-only). A master that finds the key expired deletes it and
+/// propagates `DEL key`.
+fn get(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let value = ctx.read_string(argv.get(1))?.cloned();
+    ctx.out.bulk_opt(value.as_deref());
+    Ok(())
+}
+
+/// Options of SET.
+#[derive(Default)]
+struct SetOptions<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keep_ttl: bool,
+    /// The expiry option's name (upper case) and argument.
+    expire: Option<(&'static str, &'a [u8])>,
+}
+
+/// Parses SET's options the way Redis does: a unit may repeat (the last
+/// wins) but never mix with another unit or KEEPTTL; the expiry value is
+/// checked only once every option parsed.
+fn parse_set_options<'a>(argv: Argv<'a>) -> Result<SetOptions<'a>, CmdError> {
+    let mut opts = SetOptions::default();
+    let mut i = 3;
+    while i < argv.len() {
+        let arg = argv.get(i).to_ascii_uppercase();
+        let next = (i + 1 < argv.len()).then(|| argv.get(i + 1));
+        let unit = opts.expire.map(|(u, _)| u);
+        match (arg.as_slice(), next) {
+            (b"NX", _) if !opts.xx => opts.nx = true,
+            (b"XX", _) if !opts.nx => opts.xx = true,
+            (b"GET", _) => opts.get = true,
+            (b"KEEPTTL", _) if unit.is_none() => opts.keep_ttl = true,
+            (name @ (b"EX" | b"PX" | b"EXAT" | b"PXAT"), Some(value)) if !opts.keep_ttl => {
+                let name = match name {
+                    b"EX" => "EX",
+                    b"PX" => "PX",
+                    b"EXAT" => "EXAT",
+                    _ => "PXAT",
+                };
+                if unit.is_some_and(|u| u != name) {
+                    return Err(CmdError::Syntax);
+                }
+                opts.expire = Some((name, value));
+                i += 1;
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 1;
+    }
+    Ok(opts)
+}
+
+/// Turns a relative or absolute expiry argument into absolute ms, with
+/// Redis's "invalid expire time" checks.
+fn expire_at(
+    ctx: &Ctx<'_>,
+    arg: &[u8],
+    unit_ms: i64,
+    absolute: bool,
+    command: &str,
+) -> Result<u64, CmdError> {
+    let n = int_arg(arg)?;
+    let invalid = || CmdError::err(format!("invalid expire time in '{command}' command"));
+    if n <= 0 {
+        return Err(invalid());
+    }
+    let ms = n.checked_mul(unit_ms).ok_or_else(invalid)?;
+    let at = if absolute {
+        ms
+    } else {
+        ms.checked_add(ctx.now_ms as i64).ok_or_else(invalid)?
+    };
+    Ok(at as u64)
+}
+
+/// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL]:
+/// stores the value, dropping any old TTL unless KEEPTTL. NX/XX make it
+/// conditional (nil when not done); GET replies with the old value (WRONGTYPE
+/// if it is not a string).
+///
+/// # Propagation
+/// With EX, PX or EXAT: `SET key value PXAT <abs ms>`, so that replicas expire
+/// at the same instant. Otherwise (including PXAT) verbatim. Nothing when
+/// NX/XX prevented the write.
+fn set(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let opts = parse_set_options(argv)?;
+    let expire_at_ms = match opts.expire {
+        None => None,
+        Some((unit, value)) => {
+            let (unit_ms, absolute) = match unit {
+                "EX" => (1000, false),
+                "PX" => (1, false),
+                "EXAT" => (1000, true),
+                _ => (1, true),
+            };
+            Some(expire_at(ctx, value, unit_ms, absolute, "set")?)
+        }
+    };
+    let key = argv.get(1);
+    let old = if opts.get {
+        Some(ctx.read_string(key)?.cloned())
+    } else {
+        None
+    };
+    let exists = ctx.lookup(key).is_some();
+    if (opts.nx && exists) || (opts.xx && !exists) {
+        match old {
+            Some(old) => ctx.out.bulk_opt(old.as_deref()),
+            None => ctx.out.null(),
+        }
+        return Ok(());
+    }
+    let value = Value::Str(blob(argv.get(2)));
+    if opts.keep_ttl {
+        ctx.db().insert_keep_ttl(key, value);
+    } else {
+        ctx.db().insert_with_expiry(key, value, expire_at_ms);
+    }
+    ctx.changed(1);
+    let given_as_pxat = matches!(opts.expire, Some(("PXAT", _)));
+    if let (Some(at), false) = (expire_at_ms, given_as_pxat) {
+        ctx.rewrite(&[b"SET", key, argv.get(2), b"PXAT", at.to_string().as_bytes()]);
+    }
+    match old {
+        Some(old) => ctx.out.bulk_opt(old.as_deref()),
+        None => ctx.out.ok(),
+    }
+    Ok(())
+}
+
+fn set_with_expiry(ctx: &mut Ctx<'_>, argv: Argv<'_>, unit_ms: i64, command: &str) -> CmdResult {
+    let at = expire_at(ctx, argv.get(2), unit_ms, false, command)?;
+    let key = argv.get(1);
+    ctx.db()
+        .insert_with_expiry(key, Value::Str(blob(argv.get(3))), Some(at));
+    ctx.changed(1);
+    ctx.rewrite(&[b"SET", key, argv.get(3), b"PXAT", at.to_string().as_bytes()]);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// SETEX key seconds value: SET with a TTL in seconds.
+///
+/// # Propagation
+/// `SET key value PXAT <abs ms>`.
+fn setex(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    set_with_expiry(ctx, argv, 1000, "setex")
+}
+
+/// PSETEX key milliseconds value: SET with a TTL in ms.
+///
+/// # Propagation
+/// `SET key value PXAT <abs ms>`.
+fn psetex(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    set_with_expiry(ctx, argv, 1, "psetex")
+}
+
+/// SETNX key value: sets only when the key does not exist; 1 if set, else 0.
+///
+/// # Propagation
+/// Verbatim, only when it set the key.
+fn setnx(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    if ctx.lookup(key).is_some() {
+        ctx.out.integer(0);
+        return Ok(());
+    }
+    ctx.db().insert(key, Value::Str(blob(argv.get(2))));
+    ctx.changed(1);
+    ctx.out.integer(1);
+    Ok(())
+}
+
+/// GETSET key value: sets the value (dropping the TTL) and replies with the
+/// old one (nil if none; WRONGTYPE if not a string).
+///
+/// # Propagation
+/// `SET key value`.
+fn getset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let old = ctx.read_string(key)?.cloned();
+    ctx.db().insert(key, Value::Str(blob(argv.get(2))));
+    ctx.changed(1);
+    ctx.rewrite(&[b"SET", key, argv.get(2)]);
+    ctx.out.bulk_opt(old.as_deref());
+    Ok(())
+}
+
+/// GETDEL key: replies with the string value and deletes the key.
+///
+/// # Propagation
+/// `DEL key`, when a key was deleted.
+fn getdel(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let Some(value) = ctx.read_string(key)?.cloned() else {
+        ctx.out.null();
+        return Ok(());
+    };
+    ctx.db().remove(key);
+    ctx.changed(1);
+    ctx.rewrite(&[b"DEL", key]);
+    ctx.out.bulk(&value);
+    Ok(())
+}
+
+/// MGET key [key ...]: the values, nil for a missing key or a non-string.
+///
+/// # Propagation
+/// None.
+fn mget(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    ctx.out.array(argv.len() - 1);
+    for key in argv.iter().skip(1) {
+        let value = match ctx.lookup(key) {
+            Some(entry) => match &entry.value {
+                Value::Str(s) => Some(s.clone()),
+                _ => None,
+            },
+            None => None,
+        };
+        ctx.out.bulk_opt(value.as_deref());
+    }
+    Ok(())
+}
+
+/// MSET key value [key value ...]: sets every pair (TTLs dropped).
+///
+/// # Propagation
+/// Verbatim.
+fn mset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() % 2 == 0 {
+        return Err(CmdError::err("wrong number of arguments for 'mset' command"));
+    }
+    for pair in (1..argv.len()).step_by(2) {
+        ctx.db().insert(argv.get(pair), Value::Str(blob(argv.get(pair + 1))));
+    }
+    ctx.changed((argv.len() / 2) as u64);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// APPEND key value: appends to the string (creating it); replies with the
+/// new length.
+///
+/// # Propagation
+/// Verbatim.
+fn append(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let suffix = argv.get(2);
+    check_string_size(ctx.read_string(key)?.map_or(0, |s| s.len()) + suffix.len())?;
+    let len = match ctx.lookup_mut(key) {
+        Some(Value::Str(s)) => {
+            s.extend_from_slice(suffix);
+            s.len()
+        }
+        _ => {
+            ctx.db().insert(key, Value::Str(blob(suffix)));
+            suffix.len()
+        }
+    };
+    ctx.changed(1);
+    ctx.out.integer(len as i64);
+    Ok(())
+}
+
+fn check_string_size(len: usize) -> CmdResult {
+    if len as u64 > crate::resp::DEFAULT_MAX_BULK_BYTES {
+        return Err(CmdError::err("string exceeds maximum allowed size (proto-max-bulk-len)"));
+    }
+    Ok(())
+}
+
+/// STRLEN key: length of the string, 0 if missing.
+///
+/// # Propagation
+/// None.
+fn strlen(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let len = ctx.read_string(argv.get(1))?.map_or(0, |s| s.len());
+    ctx.out.integer(len as i64);
+    Ok(())
+}
+
+/// Shared body of INCR/DECR/INCRBY/DECRBY: the stored value must be a
+/// 64-bit integer in Redis's strict form; overflow is an error. The TTL is
+/// kept.
+fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> CmdResult {
+    let current = match ctx.read_string(key)? {
+        Some(s) => parse_i64(s).ok_or(CmdError::NotInteger)?,
+        None => 0,
+    };
+    let next = current.checked_add(delta).ok_or(CmdError::Overflow)?;
+    let text = itoa::Buffer::new().format(next).as_bytes().to_vec();
+    ctx.db().insert_keep_ttl(key, Value::Str(blob(&text)));
+    ctx.changed(1);
+    ctx.out.integer(next);
+    Ok(())
+}
+
+/// INCR key: adds 1 (missing key counts as 0); replies with the new value.
+///
+/// # Propagation
+/// Verbatim.
+fn incr(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    incr_by(ctx, argv.get(1), 1)
+}
+
+/// DECR key: subtracts 1.
+///
+/// # Propagation
+/// Verbatim.
+fn decr(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    incr_by(ctx, argv.get(1), -1)
+}
+
+/// INCRBY key increment.
+///
+/// # Propagation
+/// Verbatim.
+fn incrby(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let delta = int_arg(argv.get(2))?;
+    incr_by(ctx, argv.get(1), delta)
+}
+
+/// DECRBY key decrement (`i64::MIN` is refused: it cannot be negated).
+///
+/// # Propagation
+/// Verbatim.
+fn decrby(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let delta = int_arg(argv.get(2))?;
+    if delta == i64::MIN {
+        return Err(CmdError::err("decrement would overflow"));
+    }
+    incr_by(ctx, argv.get(1), -delta)
+}
+
+/// INCRBYFLOAT key increment: adds in 80-bit extended precision (Redis's
+/// `long double`) and stores the result printed as `%.17Lf` without trailing
+/// zeros; the TTL is kept. NaN or infinity is refused.
+///
+/// # Propagation
+/// `SET key <result> KEEPTTL`, so that replicas store exactly the master's
+/// digits.
+fn incrbyfloat(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let current = match ctx.read_string(key)? {
+        Some(s) => crate::longdouble::LongDouble::parse(s).ok_or(CmdError::NotFloat)?,
+        None => crate::longdouble::LongDouble::ZERO,
+    };
+    let increment = crate::longdouble::LongDouble::parse(argv.get(2)).ok_or(CmdError::NotFloat)?;
+    let sum = current
+        .add(&increment)
+        .ok_or_else(|| CmdError::err("increment would produce NaN or Infinity"))?;
+    let text = sum.to_human_string();
+    ctx.db().insert_keep_ttl(key, Value::Str(blob(text.as_bytes())));
+    ctx.changed(1);
+    ctx.rewrite(&[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
+    ctx.out.bulk(text.as_bytes());
+    Ok(())
+}

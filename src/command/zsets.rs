@@ -1,0 +1,402 @@
+//! Sorted-set commands: ZADD ZREM ZSCORE ZRANGE ZCARD ZINCRBY.
+
+use std::ops::Bound;
+
+use super::flags::*;
+use super::lists::{normalise_range, remove_if_empty};
+use super::{float_arg, int_arg, parse_float, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
+use crate::keyspace::{Value, ZSet};
+use crate::resp::Argv;
+
+pub(super) static COMMANDS: &[CommandSpec] = &[
+    spec("zadd", -4, WRITE | DENYOOM | FAST, KEY1, zadd),
+    spec("zrem", -3, WRITE | FAST, KEY1, zrem),
+    spec("zscore", 3, READONLY | FAST, KEY1, zscore),
+    spec("zrange", -4, READONLY, KEY1, zrange),
+    spec("zcard", 2, READONLY | FAST, KEY1, zcard),
+    spec("zincrby", 4, WRITE | DENYOOM | FAST, KEY1, zincrby),
+];
+
+fn read_zset<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c ZSet>, CmdError> {
+    match ctx.lookup(key).map(|e| &e.value) {
+        None => Ok(None),
+        Some(Value::ZSet(zset)) => Ok(Some(zset)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+fn zset_mut<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Option<&'c mut ZSet> {
+    match ctx.db().value_mut(key) {
+        Some(Value::ZSet(zset)) => Some(zset),
+        _ => None,
+    }
+}
+
+/// Conditions of ZADD.
+#[derive(Default, Clone, Copy)]
+struct AddFlags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+    incr: bool,
+}
+
+/// What one `zsetAdd` did.
+enum AddOutcome {
+    Added(f64),
+    Updated(f64),
+    Unchanged(f64),
+    Skipped,
+}
+
+/// Redis's `zsetAdd`: applies one score/member under the flags. `None` when
+/// INCR produced NaN.
+fn add_one(zset: &mut ZSet, member: &[u8], score: f64, flags: AddFlags) -> Option<AddOutcome> {
+    match zset.score(member) {
+        Some(current) => {
+            if flags.nx {
+                return Some(AddOutcome::Skipped);
+            }
+            let mut score = score;
+            if flags.incr {
+                score += current;
+                if score.is_nan() {
+                    return None;
+                }
+            }
+            if (flags.lt && score >= current) || (flags.gt && score <= current) {
+                return Some(AddOutcome::Skipped);
+            }
+            if score != current {
+                zset.insert(member, score);
+                Some(AddOutcome::Updated(score))
+            } else {
+                Some(AddOutcome::Unchanged(score))
+            }
+        }
+        None => {
+            if flags.xx {
+                return Some(AddOutcome::Skipped);
+            }
+            zset.insert(member, score);
+            Some(AddOutcome::Added(score))
+        }
+    }
+}
+
+/// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]:
+/// adds or updates members. Replies with the number added (added + changed
+/// with CH); with INCR, the new score or nil when a condition skipped it.
+/// All scores are checked before anything changes.
+///
+/// # Propagation
+/// Verbatim, when a member was added or its score changed.
+fn zadd(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    zadd_generic(ctx, argv, AddFlags::default(), 2)
+}
+
+fn zadd_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, mut flags: AddFlags, first: usize) -> CmdResult {
+    let mut ch = false;
+    let mut score_index = first;
+    while score_index < argv.len() {
+        match argv.get(score_index).to_ascii_uppercase().as_slice() {
+            b"NX" => flags.nx = true,
+            b"XX" => flags.xx = true,
+            b"CH" => ch = true,
+            b"INCR" => flags.incr = true,
+            b"GT" => flags.gt = true,
+            b"LT" => flags.lt = true,
+            _ => break,
+        }
+        score_index += 1;
+    }
+    let elements = argv.len() - score_index;
+    if elements % 2 != 0 || elements == 0 {
+        return Err(CmdError::Syntax);
+    }
+    if flags.nx && flags.xx {
+        return Err(CmdError::err("XX and NX options at the same time are not compatible"));
+    }
+    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+        return Err(CmdError::err(
+            "GT, LT, and/or NX options at the same time are not compatible",
+        ));
+    }
+    if flags.incr && elements > 2 {
+        return Err(CmdError::err("INCR option supports a single increment-element pair"));
+    }
+    let mut pairs = Vec::with_capacity(elements / 2);
+    for i in (score_index..argv.len()).step_by(2) {
+        pairs.push((float_arg(argv.get(i))?, argv.get(i + 1)));
+    }
+    let key = argv.get(1);
+    match ctx.lookup(key).map(|e| &e.value) {
+        Some(Value::ZSet(_)) => {}
+        Some(_) => return Err(CmdError::WrongType),
+        None if flags.xx => {
+            reply_zadd(ctx, flags.incr, ch, 0, 0, None);
+            return Ok(());
+        }
+        None => ctx.db().insert(key, Value::new_zset()),
+    }
+    let zset = zset_mut(ctx, key).expect("zset exists");
+    let (mut added, mut updated) = (0, 0);
+    let mut last_score = None;
+    for (score, member) in pairs {
+        match add_one(zset, member, score, flags) {
+            None => {
+                remove_if_empty(ctx, key);
+                ctx.changed(added + updated);
+                return Err(CmdError::err("resulting score is not a number (NaN)"));
+            }
+            Some(AddOutcome::Added(s)) => {
+                added += 1;
+                last_score = Some(s);
+            }
+            Some(AddOutcome::Updated(s)) => {
+                updated += 1;
+                last_score = Some(s);
+            }
+            Some(AddOutcome::Unchanged(s)) => last_score = Some(s),
+            Some(AddOutcome::Skipped) => {}
+        }
+    }
+    remove_if_empty(ctx, key);
+    ctx.changed(added + updated);
+    reply_zadd(ctx, flags.incr, ch, added, updated, last_score);
+    Ok(())
+}
+
+fn reply_zadd(ctx: &mut Ctx<'_>, incr: bool, ch: bool, added: u64, updated: u64, score: Option<f64>) {
+    if incr {
+        match score {
+            Some(s) => ctx.out.bulk_f64(s),
+            None => ctx.out.null(),
+        }
+    } else {
+        ctx.out
+            .integer(if ch { added + updated } else { added } as i64);
+    }
+}
+
+/// ZINCRBY key increment member: adds to the member's score (creating it);
+/// replies with the new score.
+///
+/// # Propagation
+/// Verbatim.
+fn zincrby(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let flags = AddFlags {
+        incr: true,
+        ..AddFlags::default()
+    };
+    zadd_generic(ctx, argv, flags, 2)
+}
+
+/// ZREM key member [member ...]: removes members (the key when empty);
+/// replies with the number removed.
+///
+/// # Propagation
+/// Verbatim, when a member was removed.
+fn zrem(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    if read_zset(ctx, key)?.is_none() {
+        ctx.out.integer(0);
+        return Ok(());
+    }
+    let zset = zset_mut(ctx, key).expect("zset exists");
+    let mut removed = 0;
+    for member in argv.iter().skip(2) {
+        removed += zset.remove(member) as u64;
+    }
+    remove_if_empty(ctx, key);
+    ctx.changed(removed);
+    ctx.out.integer(removed as i64);
+    Ok(())
+}
+
+/// ZSCORE key member: the score (as `%.17g`), or nil.
+///
+/// # Propagation
+/// None.
+fn zscore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    match read_zset(ctx, argv.get(1))?.and_then(|z| z.score(argv.get(2))) {
+        Some(score) => ctx.out.bulk_f64(score),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// ZCARD key: the number of members.
+///
+/// # Propagation
+/// None.
+fn zcard(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let len = read_zset(ctx, argv.get(1))?.map_or(0, |z| z.len());
+    ctx.out.integer(len as i64);
+    Ok(())
+}
+
+/// How ZRANGE interprets its range.
+#[derive(PartialEq, Clone, Copy)]
+enum RangeKind {
+    Rank,
+    Score,
+    Lex,
+}
+
+/// A score bound: value and whether it is exclusive (`(1.5`).
+fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
+    match arg.strip_prefix(b"(") {
+        Some(rest) => parse_float(rest).map(|v| (v, true)),
+        None => parse_float(arg).map(|v| (v, false)),
+    }
+}
+
+/// A lex bound: `-`, `+`, `[member` or `(member`.
+fn parse_lex_bound(arg: &[u8]) -> Option<Bound<&[u8]>> {
+    match arg.first() {
+        Some(b'-') if arg.len() == 1 => Some(Bound::Unbounded),
+        Some(b'+') if arg.len() == 1 => Some(Bound::Unbounded),
+        Some(b'[') => Some(Bound::Included(&arg[1..])),
+        Some(b'(') => Some(Bound::Excluded(&arg[1..])),
+        _ => None,
+    }
+}
+
+fn above_min(value: &[u8], min: &Bound<&[u8]>, min_is_minus: bool) -> bool {
+    match min {
+        Bound::Unbounded => min_is_minus,
+        Bound::Included(m) => value >= *m,
+        Bound::Excluded(m) => value > *m,
+    }
+}
+
+fn below_max(value: &[u8], max: &Bound<&[u8]>, max_is_plus: bool) -> bool {
+    match max {
+        Bound::Unbounded => max_is_plus,
+        Bound::Included(m) => value <= *m,
+        Bound::Excluded(m) => value < *m,
+    }
+}
+
+/// ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count]
+/// [WITHSCORES]: members by rank (default), by score (`(` exclusive,
+/// `-inf`/`+inf`), or lexicographically (`[`/`(`/`-`/`+`); REV reverses, and
+/// for BYSCORE/BYLEX takes the range as max then min.
+///
+/// # Propagation
+/// None.
+fn zrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let mut withscores = false;
+    let mut reverse = false;
+    let mut kind: Option<RangeKind> = None;
+    let mut limit: Option<(i64, i64)> = None;
+    let mut i = 4;
+    while i < argv.len() {
+        let option = argv.get(i).to_ascii_uppercase();
+        let left = argv.len() - i - 1;
+        match option.as_slice() {
+            b"WITHSCORES" => withscores = true,
+            b"LIMIT" if left >= 2 => {
+                limit = Some((int_arg(argv.get(i + 1))?, int_arg(argv.get(i + 2))?));
+                i += 2;
+            }
+            b"REV" if !reverse => reverse = true,
+            b"BYLEX" if kind.is_none() => kind = Some(RangeKind::Lex),
+            b"BYSCORE" if kind.is_none() => kind = Some(RangeKind::Score),
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 1;
+    }
+    let kind = kind.unwrap_or(RangeKind::Rank);
+    if limit.is_some() && kind == RangeKind::Rank {
+        return Err(CmdError::err(
+            "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        ));
+    }
+    if withscores && kind == RangeKind::Lex {
+        return Err(CmdError::err(
+            "syntax error, WITHSCORES not supported in combination with BYLEX",
+        ));
+    }
+    let (mut min_arg, mut max_arg) = (argv.get(2), argv.get(3));
+    if reverse && kind != RangeKind::Rank {
+        std::mem::swap(&mut min_arg, &mut max_arg);
+    }
+    let range = match kind {
+        RangeKind::Rank => Range::Rank(int_arg(min_arg)?, int_arg(max_arg)?),
+        RangeKind::Score => match (parse_score_bound(min_arg), parse_score_bound(max_arg)) {
+            (Some(min), Some(max)) => Range::Score(min, max),
+            _ => return Err(CmdError::err("min or max is not a float")),
+        },
+        RangeKind::Lex => match (parse_lex_bound(min_arg), parse_lex_bound(max_arg)) {
+            (Some(min), Some(max)) => Range::Lex(min, min_arg == b"-", max, max_arg == b"+"),
+            _ => return Err(CmdError::err("min or max not valid string range item")),
+        },
+    };
+    let Some(zset) = read_zset(ctx, argv.get(1))? else {
+        ctx.out.array(0);
+        return Ok(());
+    };
+    let selected = select_range(zset, reverse, range, limit);
+    ctx.out
+        .array(if withscores { selected.len() * 2 } else { selected.len() });
+    for (member, score) in &selected {
+        ctx.out.bulk(member);
+        if withscores {
+            ctx.out.bulk_f64(*score);
+        }
+    }
+    Ok(())
+}
+
+/// The range of a ZRANGE.
+enum Range<'a> {
+    Rank(i64, i64),
+    Score((f64, bool), (f64, bool)),
+    Lex(Bound<&'a [u8]>, bool, Bound<&'a [u8]>, bool),
+}
+
+fn select_range(zset: &ZSet, reverse: bool, range: Range<'_>, limit: Option<(i64, i64)>) -> Vec<(Vec<u8>, f64)> {
+    let ordered: Box<dyn Iterator<Item = (&[u8], f64)>> = if reverse {
+        Box::new(zset.iter().rev())
+    } else {
+        Box::new(zset.iter())
+    };
+    match range {
+        Range::Rank(start, end) => match normalise_range(start, end, zset.len()) {
+            None => Vec::new(),
+            Some((from, to)) => ordered
+                .skip(from)
+                .take(to - from + 1)
+                .map(|(m, s)| (m.to_vec(), s))
+                .collect(),
+        },
+        Range::Score((min, min_excl), (max, max_excl)) => {
+            let in_range = |s: f64| {
+                (if min_excl { s > min } else { s >= min }) && (if max_excl { s < max } else { s <= max })
+            };
+            apply_limit(ordered.filter(|(_, s)| in_range(*s)), limit)
+        }
+        Range::Lex(min, min_is_minus, max, max_is_plus) => apply_limit(
+            ordered.filter(|(m, _)| above_min(m, &min, min_is_minus) && below_max(m, &max, max_is_plus)),
+            limit,
+        ),
+    }
+}
+
+/// LIMIT offset count: a negative offset selects nothing, a negative count
+/// means all the rest.
+fn apply_limit<'a>(items: impl Iterator<Item = (&'a [u8], f64)>, limit: Option<(i64, i64)>) -> Vec<(Vec<u8>, f64)> {
+    let (offset, count) = limit.unwrap_or((0, -1));
+    if offset < 0 {
+        return Vec::new();
+    }
+    let count = if count < 0 { usize::MAX } else { count as usize };
+    items
+        .skip(offset as usize)
+        .take(count)
+        .map(|(m, s)| (m.to_vec(), s))
+        .collect()
+}

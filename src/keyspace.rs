@@ -1,0 +1,491 @@
+//! The data: 16 databases of keys holding strings, lists, hashes, sets and
+//! sorted sets, each key with an optional absolute expiry in unix ms.
+//!
+//! The keyspace never reads a clock: callers pass `now_ms`, and the expiry
+//! policy (lazy deletion on a master, logical expiry on a replica) lives in
+//! the command layer, which knows the node's role. Every collection iterates
+//! in a deterministic order (insertion order, or sorted), so that KEYS, SCAN
+//! and HGETALL output is the same in every run of a seed.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::fmt;
+use std::hash::BuildHasherDefault;
+
+use indexmap::{IndexMap, IndexSet};
+use rustc_hash::FxHasher;
+use smallvec::SmallVec;
+
+/// A byte string stored in the keyspace: up to 16 bytes inline, longer ones
+/// on the heap. Keys and small values then cost no allocation of their own.
+pub type Blob = SmallVec<[u8; 16]>;
+
+/// The deterministic hasher of every keyspace table (never `RandomState`).
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// Number of databases (Redis's default `databases 16`).
+pub const DB_COUNT: usize = 16;
+
+/// Copies a byte slice into a [`Blob`].
+#[inline]
+pub fn blob(bytes: &[u8]) -> Blob {
+    SmallVec::from_slice(bytes)
+}
+
+/// A sorted-set score with a total order (NaN never gets in: parsers reject it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score(pub f64);
+
+impl Eq for Score {}
+
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // -0.0 and 0.0 compare equal, as C's `<` does in Redis's skiplist.
+        self.0.partial_cmp(&other.0).unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
+
+/// A sorted set: members ordered by (score, member bytes), as Redis orders them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ZSet {
+    scores: IndexMap<Blob, f64, FxBuild>,
+    order: BTreeSet<(Score, Blob)>,
+}
+
+impl ZSet {
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.scores.len()
+    }
+
+    /// True when the set has no member.
+    pub fn is_empty(&self) -> bool {
+        self.scores.is_empty()
+    }
+
+    /// The score of `member`.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.scores.get(member).copied()
+    }
+
+    /// Sets `member`'s score; returns the previous one.
+    pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
+        let old = self.scores.get(member).copied();
+        if let Some(old_score) = old {
+            self.order.remove(&(Score(old_score), blob(member)));
+        }
+        self.scores.insert(blob(member), score);
+        self.order.insert((Score(score), blob(member)));
+        old
+    }
+
+    /// Removes `member`; true when it was there.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match self.scores.swap_remove(member) {
+            Some(score) => {
+                self.order.remove(&(Score(score), blob(member)));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Members with scores in rank order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
+        self.order.iter().map(|(s, m)| (m.as_slice(), s.0))
+    }
+}
+
+/// The value a key holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A string (Redis stores integers as strings too).
+    Str(Blob),
+    /// A list.
+    List(Box<VecDeque<Blob>>),
+    /// A hash, in field insertion order.
+    Hash(Box<IndexMap<Blob, Blob, FxBuild>>),
+    /// A set, in insertion order.
+    Set(Box<IndexSet<Blob, FxBuild>>),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
+}
+
+impl Value {
+    /// The name TYPE replies with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+        }
+    }
+
+    /// Redis's `OBJ_*` type code (mixed into DEBUG DIGEST).
+    pub fn type_code(&self) -> u32 {
+        match self {
+            Value::Str(_) => 0,
+            Value::List(_) => 1,
+            Value::Set(_) => 2,
+            Value::ZSet(_) => 3,
+            Value::Hash(_) => 4,
+        }
+    }
+
+    /// A new empty list.
+    pub fn new_list() -> Self {
+        Value::List(Box::default())
+    }
+
+    /// A new empty hash.
+    pub fn new_hash() -> Self {
+        Value::Hash(Box::default())
+    }
+
+    /// A new empty set.
+    pub fn new_set() -> Self {
+        Value::Set(Box::default())
+    }
+
+    /// A new empty sorted set.
+    pub fn new_zset() -> Self {
+        Value::ZSet(Box::default())
+    }
+
+    /// True for a collection with no elements (such keys are deleted).
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::List(l) => l.is_empty(),
+            Value::Hash(h) => h.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
+        }
+    }
+}
+
+/// Sentinel for "no expiry" in [`Entry`].
+const NO_EXPIRY: u64 = u64::MAX;
+
+/// A key's value and its expiry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The value.
+    pub value: Value,
+    expire_at_ms: u64,
+}
+
+impl Entry {
+    /// Absolute expiry in unix ms, if the key has one.
+    #[inline]
+    pub fn expire_at_ms(&self) -> Option<u64> {
+        (self.expire_at_ms != NO_EXPIRY).then_some(self.expire_at_ms)
+    }
+
+    /// True when the key's expiry is at or before `now_ms`.
+    #[inline]
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expire_at_ms != NO_EXPIRY && self.expire_at_ms <= now_ms
+    }
+}
+
+/// One database.
+#[derive(Debug, Clone, Default)]
+pub struct Db {
+    entries: IndexMap<Blob, Entry, FxBuild>,
+    /// Keys with an expiry, ordered by expiry time (for the active expire cycle).
+    expiry_index: BTreeSet<(u64, Blob)>,
+}
+
+impl PartialEq for Db {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries.len() == other.entries.len()
+            && self
+                .entries
+                .iter()
+                .all(|(k, e)| other.entries.get(k) == Some(e))
+    }
+}
+
+impl Db {
+    /// Number of keys, logically expired ones included (as DBSIZE counts).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the db holds no key.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of keys with an expiry.
+    pub fn volatile_len(&self) -> usize {
+        self.expiry_index.len()
+    }
+
+    /// The entry of `key`, expired or not.
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Option<&Entry> {
+        self.entries.get(key)
+    }
+
+    /// The value of `key` for modification in place (expiry unchanged).
+    #[inline]
+    pub fn value_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.entries.get_mut(key).map(|e| &mut e.value)
+    }
+
+    /// Stores `value` under `key` with no expiry, replacing any old value.
+    pub fn insert(&mut self, key: &[u8], value: Value) {
+        self.insert_with_expiry(key, value, None);
+    }
+
+    /// Stores `value` under `key` with the given expiry.
+    pub fn insert_with_expiry(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
+        let expire = expire_at_ms.unwrap_or(NO_EXPIRY);
+        match self.entries.get_mut(key) {
+            Some(entry) => {
+                if entry.expire_at_ms != NO_EXPIRY {
+                    self.expiry_index.remove(&(entry.expire_at_ms, blob(key)));
+                }
+                entry.value = value;
+                entry.expire_at_ms = expire;
+            }
+            None => {
+                self.entries.insert(
+                    blob(key),
+                    Entry {
+                        value,
+                        expire_at_ms: expire,
+                    },
+                );
+            }
+        }
+        if expire != NO_EXPIRY {
+            self.expiry_index.insert((expire, blob(key)));
+        }
+    }
+
+    /// Replaces the value of `key`, keeping its expiry (or none if new).
+    pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) {
+        match self.entries.get_mut(key) {
+            Some(entry) => entry.value = value,
+            None => self.insert(key, value),
+        }
+    }
+
+    /// Sets or clears the expiry of an existing key; false when absent.
+    pub fn set_expiry(&mut self, key: &[u8], expire_at_ms: Option<u64>) -> bool {
+        let Some(entry) = self.entries.get_mut(key) else {
+            return false;
+        };
+        if entry.expire_at_ms != NO_EXPIRY {
+            self.expiry_index.remove(&(entry.expire_at_ms, blob(key)));
+        }
+        entry.expire_at_ms = expire_at_ms.unwrap_or(NO_EXPIRY);
+        if let Some(at) = expire_at_ms {
+            self.expiry_index.insert((at, blob(key)));
+        }
+        true
+    }
+
+    /// Removes `key`, returning its entry.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let entry = self.entries.swap_remove(key)?;
+        if entry.expire_at_ms != NO_EXPIRY {
+            self.expiry_index.remove(&(entry.expire_at_ms, blob(key)));
+        }
+        Some(entry)
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.entries = IndexMap::default();
+        self.expiry_index.clear();
+    }
+
+    /// All keys with their entries, in the db's deterministic order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> + '_ {
+        self.entries.iter().map(|(k, e)| (k.as_slice(), e))
+    }
+
+    /// The key and entry at position `index` of the db's order.
+    pub fn get_index(&self, index: usize) -> Option<(&[u8], &Entry)> {
+        self.entries.get_index(index).map(|(k, e)| (k.as_slice(), e))
+    }
+
+    /// Up to `limit` keys whose expiry is at or before `now_ms`, earliest first.
+    pub fn expired_keys(&self, now_ms: u64, limit: usize) -> Vec<Blob> {
+        self.expiry_index
+            .iter()
+            .take_while(|(at, _)| *at <= now_ms)
+            .take(limit)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+}
+
+/// All databases of a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keyspace {
+    dbs: Vec<Db>,
+}
+
+impl Default for Keyspace {
+    fn default() -> Self {
+        Keyspace::new()
+    }
+}
+
+impl Keyspace {
+    /// [`DB_COUNT`] empty databases.
+    pub fn new() -> Self {
+        Keyspace {
+            dbs: (0..DB_COUNT).map(|_| Db::default()).collect(),
+        }
+    }
+
+    /// Database `index` (< [`DB_COUNT`]).
+    #[inline]
+    pub fn db(&self, index: usize) -> &Db {
+        &self.dbs[index]
+    }
+
+    /// Database `index` for modification.
+    #[inline]
+    pub fn db_mut(&mut self, index: usize) -> &mut Db {
+        &mut self.dbs[index]
+    }
+
+    /// All databases with their index.
+    pub fn dbs(&self) -> impl Iterator<Item = (usize, &Db)> + '_ {
+        self.dbs.iter().enumerate()
+    }
+
+    /// Total number of keys over all databases.
+    pub fn key_count(&self) -> usize {
+        self.dbs.iter().map(Db::len).sum()
+    }
+
+    /// Empties every database.
+    pub fn clear(&mut self) {
+        for db in &mut self.dbs {
+            db.clear();
+        }
+    }
+}
+
+/// Formats a double as Redis 7.0 replies with it and mixes it into digests:
+/// `%.17g`, with `inf` / `-inf`.
+pub fn format_score(value: f64) -> String {
+    if value.is_infinite() {
+        return if value > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    format_g17(value)
+}
+
+/// C's `printf("%.17g", value)` for finite values.
+fn format_g17(value: f64) -> String {
+    if value == 0.0 {
+        return if value.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    const PRECISION: i32 = 17;
+    let sci = format!("{:.*e}", (PRECISION - 1) as usize, value);
+    let (mantissa, exponent) = sci.split_once('e').expect("exponent form");
+    let exponent: i32 = exponent.parse().expect("exponent digits");
+    if exponent < -4 || exponent >= PRECISION {
+        let mantissa = strip_fraction_zeros(mantissa);
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exponent.abs())
+    } else {
+        let decimals = (PRECISION - 1 - exponent).max(0) as usize;
+        strip_fraction_zeros(&format!("{value:.decimals$}")).to_string()
+    }
+}
+
+fn strip_fraction_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+impl fmt::Display for Score {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_score(self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_print_like_printf_g17() {
+        let cases = [
+            (1.1, "1.1000000000000001"),
+            (2.0, "2"),
+            (2.5, "2.5"),
+            (-0.0, "-0"),
+            (1e20, "1e+20"),
+            (1.5e-5, "1.5e-05"),
+            (1.1e-5, "1.1e-05"),
+            (0.1, "0.10000000000000001"),
+            (1.0 / 3.0, "0.33333333333333331"),
+            (1e-7, "9.9999999999999995e-08"),
+            (12345678901234567.0, "12345678901234568"),
+            (1e16, "10000000000000000"),
+            (1e17, "1e+17"),
+            (0.0001, "0.0001"),
+            (123456789012345678.0, "1.2345678901234568e+17"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+        ];
+        for (value, text) in cases {
+            assert_eq!(format_score(value), text, "{value}");
+        }
+    }
+
+    #[test]
+    fn expiry_index_follows_every_change() {
+        let mut db = Db::default();
+        db.insert_with_expiry(b"a", Value::Str(blob(b"1")), Some(100));
+        db.insert_with_expiry(b"b", Value::Str(blob(b"2")), Some(50));
+        db.insert(b"c", Value::Str(blob(b"3")));
+        assert_eq!(db.expired_keys(100, 10), vec![blob(b"b"), blob(b"a")]);
+        db.insert(b"a", Value::Str(blob(b"x")));
+        assert_eq!(db.expired_keys(100, 10), vec![blob(b"b")]);
+        db.set_expiry(b"b", None);
+        db.set_expiry(b"c", Some(10));
+        assert_eq!(db.expired_keys(1000, 10), vec![blob(b"c")]);
+        db.remove(b"c");
+        assert_eq!(db.volatile_len(), 0);
+    }
+
+    #[test]
+    fn zset_orders_by_score_then_member() {
+        let mut z = ZSet::default();
+        z.insert(b"b", 1.0);
+        z.insert(b"a", 1.0);
+        z.insert(b"c", 0.5);
+        z.insert(b"c", 2.0);
+        let order: Vec<_> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
+        assert_eq!(
+            order,
+            vec![(b"a".to_vec(), 1.0), (b"b".to_vec(), 1.0), (b"c".to_vec(), 2.0)]
+        );
+        assert!(z.remove(b"a"));
+        assert!(!z.remove(b"a"));
+        assert_eq!(z.len(), 2);
+    }
+}

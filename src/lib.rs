@@ -1,0 +1,37 @@
+//! replsim: a deterministic simulation testbed for Redis-style master/replica
+//! replication.
+//!
+//! A Redis 7.0-compatible server core runs either on real TCP (`replsim
+//! serve`, usable with `redis-cli`, `redis-benchmark` and real redis-server
+//! peers) or, unchanged, inside madsim's seeded simulated network and clock.
+//!
+//! # Layout
+//!
+//! - [`resp`]: RESP2 request parsing (incremental, multibulk and inline) and
+//!   reply encoding.
+//! - [`keyspace`]: 16 databases of strings, lists, hashes, sets and sorted
+//!   sets with absolute expiry times; never reads a clock.
+//! - [`digest`]: `DEBUG DIGEST` with Redis 7.0's algorithm.
+//! - [`longdouble`]: x87 extended precision for INCRBYFLOAT.
+//! - [`command`]: the command table, Redis's pre-execution checks, every
+//!   command family, and propagation of writes.
+//! - [`server`]: node state, connections, config, INFO.
+//! - [`runtime`]: the seam to the world (tasks, time, TCP, storage) with a
+//!   tokio and a madsim implementation.
+//! - [`bench`]: the `replsim bench` comparison against a real redis-server.
+
+#![deny(missing_docs)]
+
+pub mod bench;
+pub mod command;
+pub mod digest;
+pub mod keyspace;
+pub mod longdouble;
+pub mod resp;
+pub mod runtime;
+pub mod server;
+
+/// The Redis version whose behaviour replsim reproduces, reported where
+/// Redis reports its own version (INFO, HELLO) so that clients treat replsim
+/// as that version.
+pub const REDIS_COMPAT_VERSION: &str = "7.0.15";

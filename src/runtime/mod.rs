@@ -1,0 +1,81 @@
+//! The runtime seam: everything the server core needs from the outside world
+//! (spawning tasks, time, TCP listen/connect, randomness, durable storage),
+//! behind one trait with two implementations.
+//!
+//! - [`TokioRuntime`]: real TCP, the real clock and the real file system,
+//!   for `replsim serve`.
+//! - `SimRuntime` (only under `cfg(madsim)`): madsim's simulated tasks,
+//!   clock and network, and a harness-owned in-memory disk.
+//!
+//! The core never names tokio's runtime, timers or sockets directly, so the
+//! same code runs unchanged in both worlds.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+mod storage;
+mod tokio_rt;
+
+#[cfg(madsim)]
+mod sim_rt;
+
+#[cfg(madsim)]
+pub use sim_rt::SimRuntime;
+pub use storage::{DirStorage, MemDisk, MemStorage, Storage, StorageError};
+pub use tokio_rt::TokioRuntime;
+
+/// A listening socket of some runtime.
+pub trait Listener: Send + Sync + 'static {
+    /// The connection type it accepts.
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// Waits for the next connection and returns it with the peer's address.
+    fn accept(&self) -> impl Future<Output = io::Result<(Self::Stream, SocketAddr)>> + Send;
+
+    /// The bound address.
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+}
+
+/// What the server core needs from its world.
+pub trait Runtime: Clone + Send + Sync + 'static {
+    /// A TCP connection.
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    /// A listening socket producing [`Runtime::Stream`]s.
+    type Listener: Listener<Stream = Self::Stream>;
+
+    /// Runs `task` concurrently.
+    fn spawn<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static;
+
+    /// Wall-clock time in unix milliseconds (simulated in madsim).
+    fn unix_time_ms(&self) -> u64;
+
+    /// Monotonic time since an arbitrary origin fixed for the process.
+    fn monotonic(&self) -> Duration;
+
+    /// Completes after `duration`.
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
+
+    /// Binds a listening socket.
+    fn bind(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
+
+    /// Opens a connection to `host:port` (a name or an address).
+    fn connect(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+
+    /// A seed for the server's own random choices (replication ids, SPOP):
+    /// derived from the run seed in simulation, from the OS for real.
+    fn rng_seed(&self) -> u64;
+
+    /// Durable storage for RDB files.
+    fn storage(&self) -> Arc<dyn Storage>;
+}

@@ -1,0 +1,101 @@
+//! The real world: tokio tasks and sockets, the system clock, files in a
+//! directory.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::{Listener, Runtime, Storage};
+
+/// The runtime of `replsim serve`. Must be used inside a tokio runtime.
+#[derive(Clone)]
+pub struct TokioRuntime {
+    origin: Instant,
+    storage: Arc<dyn Storage>,
+}
+
+impl TokioRuntime {
+    /// A runtime whose storage is `storage`.
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        TokioRuntime {
+            origin: Instant::now(),
+            storage,
+        }
+    }
+}
+
+/// A tokio listening socket.
+pub struct TokioListener(tokio::net::TcpListener);
+
+impl Listener for TokioListener {
+    type Stream = tokio::net::TcpStream;
+
+    async fn accept(&self) -> io::Result<(Self::Stream, SocketAddr)> {
+        let (stream, peer) = self.0.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok((stream, peer))
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+}
+
+impl Runtime for TokioRuntime {
+    type Stream = tokio::net::TcpStream;
+    type Listener = TokioListener;
+
+    fn spawn<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        tokio::spawn(task);
+    }
+
+    fn unix_time_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+
+    fn monotonic(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
+    }
+
+    async fn bind(&self, addr: SocketAddr) -> io::Result<TokioListener> {
+        // Like Redis, allow an immediate restart on the same port.
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        Ok(TokioListener(socket.listen(511)?))
+    }
+
+    async fn connect(&self, host: &str, port: u16) -> io::Result<tokio::net::TcpStream> {
+        let stream = tokio::net::TcpStream::connect((host, port)).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    fn rng_seed(&self) -> u64 {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        nanos ^ ((std::process::id() as u64) << 32)
+    }
+
+    fn storage(&self) -> Arc<dyn Storage> {
+        self.storage.clone()
+    }
+}

@@ -1,0 +1,177 @@
+//! One client connection: read, parse every complete command in the buffer,
+//! execute them under one lock, write all replies with one flush.
+//!
+//! A partial frame waits for more bytes; a malformed one gets Redis's
+//! protocol error and the connection closes after the replies before it. A
+//! peer that vanishes mid-frame just ends the task: nothing it sent in part
+//! was executed.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{Client, Server};
+use crate::command::{execute, Ctx, Flow};
+use crate::resp::{parse_command, ArgvBuf, ParseLimits, Parsed, Reply};
+use crate::runtime::Runtime;
+
+/// Read buffer growth step.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// What processing a buffer decided.
+enum Next {
+    /// Read more bytes (nothing complete is left).
+    Read,
+    /// Close once the replies are written.
+    Close,
+    /// Sleep, then go on with the buffered commands.
+    Sleep(Duration),
+}
+
+pub(super) async fn serve_client<R: Runtime>(
+    server: Server<R>,
+    mut stream: R::Stream,
+    peer: SocketAddr,
+    local: SocketAddr,
+) {
+    let rt = server.runtime().clone();
+    let (id, kill) = {
+        let mut state = server.state();
+        let id = state.next_client_id();
+        let authenticated = state.config.requirepass.is_none();
+        let client = Client::new(id, peer.to_string(), local.to_string(), rt.monotonic(), authenticated);
+        let kill = client.kill_switch();
+        state.clients.insert(id, client);
+        state.stats.connections_received += 1;
+        (id, kill)
+    };
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut argv = ArgvBuf::default();
+    let mut out = Reply::new();
+    // Nothing can complete the frame at the front before the buffer holds
+    // this many bytes; skip parsing until then.
+    let mut needed = 1;
+    loop {
+        let next = if buf.len() >= needed {
+            process(&server, id, &mut buf, &mut argv, &mut out, &mut needed)
+        } else {
+            Next::Read
+        };
+        if let Next::Sleep(duration) = next {
+            // The reply of the sleeping command goes out after the sleep.
+            rt.sleep(duration).await;
+        }
+        if !out.is_empty() {
+            let written = stream.write_all(out.as_bytes()).await;
+            let flushed = stream.flush().await;
+            server.state().stats.net_output_bytes += out.len() as u64;
+            out.clear();
+            if written.is_err() || flushed.is_err() {
+                break;
+            }
+        }
+        match next {
+            Next::Close => break,
+            Next::Sleep(_) => continue,
+            Next::Read => {}
+        }
+        if kill.is_killed() {
+            break;
+        }
+        if needed > buf.len() {
+            buf.reserve((needed - buf.len()).max(READ_CHUNK));
+        } else {
+            buf.reserve(READ_CHUNK);
+        }
+        let read = tokio::select! {
+            biased;
+            _ = kill.killed() => break,
+            read = stream.read_buf(&mut buf) => read,
+        };
+        match read {
+            Ok(0) | Err(_) => break,
+            Ok(n) => server.state().stats.net_input_bytes += n as u64,
+        }
+    }
+    server.state().clients.remove(&id);
+}
+
+/// Executes every complete command at the front of `buf`.
+fn process<R: Runtime>(
+    server: &Server<R>,
+    id: u64,
+    buf: &mut BytesMut,
+    argv: &mut ArgvBuf,
+    out: &mut Reply,
+    needed: &mut usize,
+) -> Next {
+    let rt = server.runtime();
+    let mut state = server.state();
+    if let Some(until) = state.paused_until {
+        let now = rt.monotonic();
+        if until > now {
+            return Next::Sleep(until - now);
+        }
+        state.paused_until = None;
+    }
+    let Some(mut client) = state.clients.remove(&id) else {
+        return Next::Close;
+    };
+    let mut consumed_total = 0;
+    let mut next = Next::Read;
+    loop {
+        let limits = ParseLimits {
+            max_bulk_bytes: state.config.proto_max_bulk_len,
+            unauthenticated: state.auth_required(&client),
+        };
+        let pending = &buf[consumed_total..];
+        match parse_command(pending, argv, limits) {
+            Ok(Parsed::Incomplete { min_len }) => {
+                *needed = min_len;
+                break;
+            }
+            Ok(Parsed::Empty { consumed }) => consumed_total += consumed,
+            Ok(Parsed::Command { consumed }) => {
+                let args = argv.argv(pending);
+                let now = rt.monotonic();
+                client.last_interaction = now;
+                let now_ms = rt.unix_time_ms();
+                let mut ctx = Ctx::new(&mut state, &mut client, out, now_ms);
+                execute(&mut ctx, args);
+                let flow = ctx.flow;
+                consumed_total += consumed;
+                match flow {
+                    Flow::Continue => {}
+                    Flow::CloseAfterReply => {
+                        next = Next::Close;
+                        break;
+                    }
+                    Flow::Sleep(duration) => {
+                        // DEBUG SLEEP stops the whole server, as Redis's
+                        // blocked main thread does.
+                        state.paused_until = Some(rt.monotonic() + duration);
+                        next = Next::Sleep(duration);
+                        break;
+                    }
+                }
+            }
+            Err(error) => {
+                out.error(&format!("ERR {error}"));
+                next = Next::Close;
+                break;
+            }
+        }
+        if consumed_total == buf.len() {
+            *needed = 1;
+            break;
+        }
+    }
+    // `needed` was measured from the first unconsumed byte, which is where
+    // the buffer starts once advanced.
+    buf.advance(consumed_total);
+    client.query_buffer_len = buf.len();
+    state.clients.insert(id, client);
+    next
+}
