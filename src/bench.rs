@@ -100,7 +100,16 @@ fn wait_ready(port: u16) -> Result<()> {
 fn start_redis(args: &BenchArgs, port: u16) -> Result<ServerProcess> {
     let dir = TempDir::new("redis")?;
     let child = Command::new(&args.redis_server)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .args(["--enable-debug-command", "yes", "--dir"])
         .arg(&dir.0)
         .stdout(Stdio::null())
@@ -121,7 +130,14 @@ fn start_replsim(port: u16) -> Result<ServerProcess> {
     let dir = TempDir::new("replsim")?;
     let exe = std::env::current_exe().context("locating the replsim binary")?;
     let child = Command::new(exe)
-        .args(["serve", "--port", &port.to_string(), "--config", "enable-debug-command=yes", "--dir"])
+        .args([
+            "serve",
+            "--port",
+            &port.to_string(),
+            "--config",
+            "enable-debug-command=yes",
+            "--dir",
+        ])
         .arg(&dir.0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -140,8 +156,21 @@ fn start_replsim(port: u16) -> Result<ServerProcess> {
 /// Requests per second of SET and GET from one redis-benchmark run.
 fn run_benchmark(args: &BenchArgs, port: u16, pipeline: u32) -> Result<(f64, f64)> {
     let output = Command::new(&args.redis_benchmark)
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "set,get", "--csv"])
-        .args(["-n", &args.requests.to_string(), "-c", &args.clients.to_string()])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-t",
+            "set,get",
+            "--csv",
+        ])
+        .args([
+            "-n",
+            &args.requests.to_string(),
+            "-c",
+            &args.clients.to_string(),
+        ])
         .args(["-P", &pipeline.to_string()])
         .output()
         .with_context(|| format!("running {}", args.redis_benchmark))?;
@@ -190,14 +219,23 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "redis-benchmark -t set,get -n {} -c {} against redis-server and replsim (ops/s)",
         args.requests, args.clients
     );
-    println!("{:<12} {:>14} {:>14} {:>8}", "test", "redis", "replsim", "ratio");
+    println!(
+        "{:<12} {:>14} {:>14} {:>8}",
+        "test", "redis", "replsim", "ratio"
+    );
     let mut ratios = Vec::new();
     for pipeline in [1u32, 16] {
         let (redis_set, redis_get) = run_benchmark(&args, redis.port, pipeline)?;
         let (ours_set, ours_get) = run_benchmark(&args, replsim.port, pipeline)?;
         for (test, theirs, ours) in [("SET", redis_set, ours_set), ("GET", redis_get, ours_get)] {
             let ratio = ours / theirs;
-            println!("{:<12} {:>14.0} {:>14.0} {:>7.2}x", format!("{test} -P {pipeline}"), theirs, ours, ratio);
+            println!(
+                "{:<12} {:>14.0} {:>14.0} {:>7.2}x",
+                format!("{test} -P {pipeline}"),
+                theirs,
+                ours,
+                ratio
+            );
             ratios.push((pipeline, ratio));
         }
     }

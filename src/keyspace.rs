@@ -46,7 +46,9 @@ impl PartialOrd for Score {
 impl Ord for Score {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         // -0.0 and 0.0 compare equal, as C's `<` does in Redis's skiplist.
-        self.0.partial_cmp(&other.0).unwrap_or(std::cmp::Ordering::Equal)
+        self.0
+            .partial_cmp(&other.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
     }
 }
 
@@ -320,7 +322,14 @@ impl Db {
 
     /// The key and entry at position `index` of the db's order.
     pub fn get_index(&self, index: usize) -> Option<(&[u8], &Entry)> {
-        self.entries.get_index(index).map(|(k, e)| (k.as_slice(), e))
+        self.entries
+            .get_index(index)
+            .map(|(k, e)| (k.as_slice(), e))
+    }
+
+    /// The expiry times of the keys that have one.
+    pub fn expiry_times(&self) -> impl Iterator<Item = u64> + '_ {
+        self.expiry_index.iter().map(|(at, _)| *at)
     }
 
     /// Up to `limit` keys whose expiry is at or before `now_ms`, earliest first.
@@ -388,7 +397,11 @@ impl Keyspace {
 /// `%.17g`, with `inf` / `-inf`.
 pub fn format_score(value: f64) -> String {
     if value.is_infinite() {
-        return if value > 0.0 { "inf".into() } else { "-inf".into() };
+        return if value > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
     }
     format_g17(value)
 }
@@ -396,13 +409,17 @@ pub fn format_score(value: f64) -> String {
 /// C's `printf("%.17g", value)` for finite values.
 fn format_g17(value: f64) -> String {
     if value == 0.0 {
-        return if value.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if value.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     const PRECISION: i32 = 17;
     let sci = format!("{:.*e}", (PRECISION - 1) as usize, value);
     let (mantissa, exponent) = sci.split_once('e').expect("exponent form");
     let exponent: i32 = exponent.parse().expect("exponent digits");
-    if exponent < -4 || exponent >= PRECISION {
+    if !(-4..PRECISION).contains(&exponent) {
         let mantissa = strip_fraction_zeros(mantissa);
         let sign = if exponent < 0 { '-' } else { '+' };
         format!("{mantissa}e{sign}{:02}", exponent.abs())
@@ -482,7 +499,11 @@ mod tests {
         let order: Vec<_> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
         assert_eq!(
             order,
-            vec![(b"a".to_vec(), 1.0), (b"b".to_vec(), 1.0), (b"c".to_vec(), 2.0)]
+            vec![
+                (b"a".to_vec(), 1.0),
+                (b"b".to_vec(), 1.0),
+                (b"c".to_vec(), 2.0)
+            ]
         );
         assert!(z.remove(b"a"));
         assert!(!z.remove(b"a"));

@@ -56,7 +56,7 @@ fn normalise(negative: bool, value: BigUint, exp: i64) -> Option<LongDouble> {
         mantissa >>= 1u32;
         exponent += 1;
     }
-    if exponent > MAX_EXP || exponent < MIN_EXP {
+    if !(MIN_EXP..=MAX_EXP).contains(&exponent) {
         return None;
     }
     Some(LongDouble {
@@ -64,6 +64,15 @@ fn normalise(negative: bool, value: BigUint, exp: i64) -> Option<LongDouble> {
         mantissa: u64::try_from(mantissa).expect("64-bit mantissa"),
         exponent,
     })
+}
+
+/// True for the spellings of infinity `strtold` accepts (`inf`, `-Infinity`, ...).
+pub fn is_infinity(text: &[u8]) -> bool {
+    let unsigned = text
+        .strip_prefix(b"-")
+        .or_else(|| text.strip_prefix(b"+"))
+        .unwrap_or(text);
+    unsigned.eq_ignore_ascii_case(b"inf") || unsigned.eq_ignore_ascii_case(b"infinity")
 }
 
 impl LongDouble {
@@ -119,7 +128,11 @@ impl LongDouble {
             }
             // Clamp absurd exponents; the range check below rejects them.
             let magnitude: i64 = exponent_digits.parse().unwrap_or(i64::MAX / 4).min(1 << 40);
-            decimal_exponent += if exponent_text.starts_with('-') { -magnitude } else { magnitude };
+            decimal_exponent += if exponent_text.starts_with('-') {
+                -magnitude
+            } else {
+                magnitude
+            };
             i = rest.len();
         }
         if i != rest.len() {
@@ -144,7 +157,8 @@ impl LongDouble {
             let divisor = BigUint::from(10u32).pow((-decimal_exponent) as u32);
             // Scale so that the quotient has at least 66 bits, then round
             // with the remainder folded into a sticky bit.
-            let shift = (MANTISSA_BITS as i64 + 2 + divisor.bits() as i64 - digits.bits() as i64).max(0);
+            let shift =
+                (MANTISSA_BITS as i64 + 2 + divisor.bits() as i64 - digits.bits() as i64).max(0);
             let (quotient, remainder) = (digits << shift as u64).div_rem(&divisor);
             let sticky = u32::from(!remainder.is_zero());
             normalise(negative, (quotient << 1u32) + sticky, -shift - 1)
@@ -172,7 +186,11 @@ impl LongDouble {
         let sum = signed(self) + signed(other);
         match sum.sign() {
             Sign::NoSign => Some(LongDouble::ZERO),
-            sign => normalise(sign == Sign::Minus, sum.abs().to_biguint().expect("non-negative"), base),
+            sign => normalise(
+                sign == Sign::Minus,
+                sum.abs().to_biguint().expect("non-negative"),
+                base,
+            ),
         }
     }
 
@@ -233,7 +251,9 @@ mod tests {
 
     #[test]
     fn refuses_what_strtold_with_redis_checks_refuses() {
-        for bad in ["", " 1", "1 ", "abc", "nan", "inf", "1e", "1e+", "1.2.3", "0x10", "1e99999"] {
+        for bad in [
+            "", " 1", "1 ", "abc", "nan", "inf", "1e", "1e+", "1.2.3", "0x10", "1e99999",
+        ] {
             assert!(LongDouble::parse(bad.as_bytes()).is_none(), "{bad}");
         }
         for good in ["1", "-1.5", "+2", ".5", "5.", "1e10", "1E-3", "0"] {

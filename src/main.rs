@@ -11,7 +11,11 @@ use replsim::runtime::{DirStorage, TokioRuntime};
 use replsim::server::{Config, Server};
 
 #[derive(Parser)]
-#[command(name = "replsim", version, about = "Deterministic simulation testbed for Redis-style replication")]
+#[command(
+    name = "replsim",
+    version,
+    about = "Deterministic simulation testbed for Redis-style replication"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,7 +71,9 @@ fn serve(args: ServeArgs) -> Result<()> {
             .with_context(|| format!("--config {pair}"))?;
     }
     let runtime = if args.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(args.threads)
@@ -81,7 +87,12 @@ fn serve(args: ServeArgs) -> Result<()> {
             .bind()
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
-        eprintln!("replsim {} ready to accept connections on {}:{}", env!("CARGO_PKG_VERSION"), args.bind, args.port);
+        eprintln!(
+            "replsim {} ready to accept connections on {}:{}",
+            env!("CARGO_PKG_VERSION"),
+            args.bind,
+            args.port
+        );
         server.serve(listener).await?;
         Ok(())
     })

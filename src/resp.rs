@@ -386,7 +386,9 @@ pub fn split_inline_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(u32, 
                     && hex_value(line[p + 2]).is_some()
                     && hex_value(line[p + 3]).is_some()
                 {
-                    out.push(hex_value(line[p + 2]).unwrap() * 16 + hex_value(line[p + 3]).unwrap());
+                    out.push(
+                        hex_value(line[p + 2]).unwrap() * 16 + hex_value(line[p + 3]).unwrap(),
+                    );
                     p += 3;
                 } else if c == b'\\' && p + 1 < line.len() {
                     p += 1;
@@ -748,7 +750,10 @@ mod tests {
     #[test]
     fn inline_command_splits_quotes_and_escapes() {
         let (args, _) = args_of(b"SET \"a b\\x41\\n\" 'it\\'s'\r\n").unwrap();
-        assert_eq!(args, vec![b"SET".to_vec(), b"a bA\n".to_vec(), b"it's".to_vec()]);
+        assert_eq!(
+            args,
+            vec![b"SET".to_vec(), b"a bA\n".to_vec(), b"it's".to_vec()]
+        );
     }
 
     #[test]
@@ -770,9 +775,18 @@ mod tests {
             (b"*x\r\n", "Protocol error: invalid multibulk length"),
             (b"*1\r\n+GET\r\n", "Protocol error: expected '$', got '+'"),
             (b"*1\r\n$-3\r\n", "Protocol error: invalid bulk length"),
-            (b"*1\r\n$600000000\r\n", "Protocol error: invalid bulk length"),
-            (b"\"unbalanced\r\n", "Protocol error: unbalanced quotes in request"),
-            (b"*3000000000\r\n", "Protocol error: invalid multibulk length"),
+            (
+                b"*1\r\n$600000000\r\n",
+                "Protocol error: invalid bulk length",
+            ),
+            (
+                b"\"unbalanced\r\n",
+                "Protocol error: unbalanced quotes in request",
+            ),
+            (
+                b"*3000000000\r\n",
+                "Protocol error: invalid multibulk length",
+            ),
         ];
         for (input, message) in cases {
             assert_eq!(args_of(input).unwrap_err(), *message, "{input:?}");
@@ -787,7 +801,12 @@ mod tests {
     #[test]
     fn empty_frames_carry_no_command() {
         let mut argv = ArgvBuf::default();
-        for (input, used) in [(&b"\r\n"[..], 2), (b"*0\r\n", 4), (b"*-1\r\n", 5), (b"   \n", 4)] {
+        for (input, used) in [
+            (&b"\r\n"[..], 2),
+            (b"*0\r\n", 4),
+            (b"*-1\r\n", 5),
+            (b"   \n", 4),
+        ] {
             assert_eq!(
                 parse_command(input, &mut argv, ParseLimits::default()),
                 Ok(Parsed::Empty { consumed: used })
@@ -818,7 +837,16 @@ mod tests {
     fn strict_integers_match_string2ll() {
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
         assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
-        for bad in [&b"9223372036854775808"[..], b"+1", b"01", b"-0", b" 1", b"", b"-", b"1a"] {
+        for bad in [
+            &b"9223372036854775808"[..],
+            b"+1",
+            b"01",
+            b"-0",
+            b" 1",
+            b"",
+            b"-",
+            b"1a",
+        ] {
             assert_eq!(parse_i64(bad), None, "{bad:?}");
         }
     }

@@ -11,19 +11,61 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("ping", -1, FAST | STALE, NO_KEYS, ping),
     spec("echo", 2, FAST, NO_KEYS, echo),
     spec("select", 2, LOADING | STALE | FAST, NO_KEYS, select),
-    spec("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, NO_KEYS, auth),
-    spec("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, NO_KEYS, hello),
-    spec("quit", -1, LOADING | STALE | FAST | NO_AUTH | NO_QUEUE, NO_KEYS, quit),
+    spec(
+        "auth",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        NO_KEYS,
+        auth,
+    ),
+    spec(
+        "hello",
+        -1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        NO_KEYS,
+        hello,
+    ),
+    spec(
+        "quit",
+        -1,
+        LOADING | STALE | FAST | NO_AUTH | NO_QUEUE,
+        NO_KEYS,
+        quit,
+    ),
     container("client", -2, 0, CLIENT_SUBCOMMANDS),
 ];
 
 static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     sub("client", "id", 2, NOSCRIPT | LOADING | STALE, client_id),
-    sub("client", "setname", 3, NOSCRIPT | LOADING | STALE, client_setname),
-    sub("client", "getname", 2, NOSCRIPT | LOADING | STALE, client_getname),
-    sub("client", "list", -2, ADMIN | NOSCRIPT | LOADING | STALE, client_list),
+    sub(
+        "client",
+        "setname",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        client_setname,
+    ),
+    sub(
+        "client",
+        "getname",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        client_getname,
+    ),
+    sub(
+        "client",
+        "list",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_list,
+    ),
     sub("client", "info", 2, NOSCRIPT | LOADING | STALE, client_info),
-    sub("client", "kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, client_kill),
+    sub(
+        "client",
+        "kill",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_kill,
+    ),
     sub("client", "help", 2, LOADING | STALE, client_help),
 ];
 
@@ -35,7 +77,11 @@ fn ping(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     match argv.len() {
         1 => ctx.out.raw(b"+PONG\r\n"),
         2 => ctx.out.bulk(argv.get(1)),
-        _ => return Err(CmdError::err("wrong number of arguments for 'ping' command")),
+        _ => {
+            return Err(CmdError::err(
+                "wrong number of arguments for 'ping' command",
+            ))
+        }
     }
     Ok(())
 }
@@ -123,7 +169,9 @@ fn hello(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         next = 2;
         if version != 2 {
             // RESP3 (version 3) is valid in Redis but not implemented here.
-            return Err(CmdError::Other("NOPROTO unsupported protocol version".into()));
+            return Err(CmdError::Other(
+                "NOPROTO unsupported protocol version".into(),
+            ));
         }
     }
     let mut credentials = None;
@@ -153,7 +201,7 @@ fn hello(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if ctx.state.auth_required(ctx.client) {
         return Err(CmdError::Other(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
-             HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and \
+             HELLO AUTH <user> <pass> option can be used to authenticate the client and \
              select the RESP protocol version at the same time"
                 .into(),
         ));
@@ -161,7 +209,11 @@ fn hello(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if let Some(name) = name {
         set_client_name(ctx.client, name)?;
     }
-    let role = if ctx.state.is_replica() { "replica" } else { "master" };
+    let role = if ctx.state.is_replica() {
+        "replica"
+    } else {
+        "master"
+    };
     ctx.out.array(14);
     ctx.out.bulk(b"server");
     ctx.out.bulk(b"redis");
@@ -242,7 +294,11 @@ fn client_line(client: &Client, now: std::time::Duration, current_command: Optio
         client.id,
         client.addr,
         client.laddr,
-        client.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default(),
+        client
+            .name
+            .as_deref()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default(),
         now.saturating_sub(client.created).as_secs(),
         now.saturating_sub(client.last_interaction).as_secs(),
         flags,
@@ -329,8 +385,14 @@ impl KillFilter {
     fn matches(&self, client: &Client, me: u64) -> bool {
         self.id.is_none_or(|id| id == client.id)
             && self.kind.is_none_or(|k| k == Some(client.kind))
-            && self.addr.as_deref().is_none_or(|a| a == client.addr.as_bytes())
-            && self.laddr.as_deref().is_none_or(|a| a == client.laddr.as_bytes())
+            && self
+                .addr
+                .as_deref()
+                .is_none_or(|a| a == client.addr.as_bytes())
+            && self
+                .laddr
+                .as_deref()
+                .is_none_or(|a| a == client.laddr.as_bytes())
             && !(self.skip_me && client.id == me)
     }
 }

@@ -18,7 +18,13 @@ fn fold(c: u8, nocase: bool) -> u8 {
 /// `skip_longer` is Redis's `skipLongerMatches`: once a `*` tail failed
 /// against every suffix, longer attempts of outer stars cannot succeed, which
 /// keeps pathological patterns linear instead of exponential.
-fn match_from(pattern: &[u8], string: &[u8], nocase: bool, skip_longer: &mut bool, depth: usize) -> bool {
+fn match_from(
+    pattern: &[u8],
+    string: &[u8],
+    nocase: bool,
+    skip_longer: &mut bool,
+    depth: usize,
+) -> bool {
     // Redis caps the recursion too (a pattern nested this deep never matches).
     if depth > 1000 {
         return false;
@@ -34,7 +40,13 @@ fn match_from(pattern: &[u8], string: &[u8], nocase: bool, skip_longer: &mut boo
                     return true;
                 }
                 for start in s..string.len() {
-                    if match_from(&pattern[p + 1..], &string[start..], nocase, skip_longer, depth + 1) {
+                    if match_from(
+                        &pattern[p + 1..],
+                        &string[start..],
+                        nocase,
+                        skip_longer,
+                        depth + 1,
+                    ) {
                         return true;
                     }
                     if *skip_longer {
@@ -67,7 +79,8 @@ fn match_from(pattern: &[u8], string: &[u8], nocase: bool, skip_longer: &mut boo
                     } else if pattern[p] == b']' {
                         break;
                     } else if p + 2 < pattern.len() && pattern[p + 1] == b'-' {
-                        let (mut lo, mut hi) = (fold(pattern[p], nocase), fold(pattern[p + 2], nocase));
+                        let (mut lo, mut hi) =
+                            (fold(pattern[p], nocase), fold(pattern[p + 2], nocase));
                         if lo > hi {
                             std::mem::swap(&mut lo, &mut hi);
                         }

@@ -32,7 +32,11 @@ fn read_hash<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c Hash>, C
     }
 }
 
-fn hash_mut<'c>(ctx: &'c mut Ctx<'_>, key: &[u8], create: bool) -> Result<Option<&'c mut Hash>, CmdError> {
+fn hash_mut<'c>(
+    ctx: &'c mut Ctx<'_>,
+    key: &[u8],
+    create: bool,
+) -> Result<Option<&'c mut Hash>, CmdError> {
     let exists = match ctx.lookup(key).map(|e| &e.value) {
         None => false,
         Some(Value::Hash(_)) => true,
@@ -57,12 +61,17 @@ fn hash_mut<'c>(ctx: &'c mut Ctx<'_>, key: &[u8], create: bool) -> Result<Option
 /// Verbatim.
 fn hset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if argv.len() % 2 != 0 {
-        return Err(CmdError::err("wrong number of arguments for 'hset' command"));
+        return Err(CmdError::err(
+            "wrong number of arguments for 'hset' command",
+        ));
     }
     let hash = hash_mut(ctx, argv.get(1), true)?.expect("created");
     let mut added = 0;
     for pair in (2..argv.len()).step_by(2) {
-        if hash.insert(blob(argv.get(pair)), blob(argv.get(pair + 1))).is_none() {
+        if hash
+            .insert(blob(argv.get(pair)), blob(argv.get(pair + 1)))
+            .is_none()
+        {
             added += 1;
         }
     }
@@ -157,7 +166,10 @@ fn hincrby(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         None => 0,
     };
     let next = current.checked_add(delta).ok_or(CmdError::Overflow)?;
-    hash.insert(blob(field), blob(itoa::Buffer::new().format(next).as_bytes()));
+    hash.insert(
+        blob(field),
+        blob(itoa::Buffer::new().format(next).as_bytes()),
+    );
     ctx.changed(1);
     ctx.out.integer(next);
     Ok(())

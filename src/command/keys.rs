@@ -62,7 +62,9 @@ fn exists(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// # Propagation
 /// None.
 fn type_(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    let name = ctx.lookup(argv.get(1)).map_or("none", |e| e.value.type_name());
+    let name = ctx
+        .lookup(argv.get(1))
+        .map_or("none", |e| e.value.type_name());
     ctx.out.simple(name);
     Ok(())
 }
@@ -129,13 +131,22 @@ fn scan(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     let db = ctx.client.db;
     let len = ctx.state.keyspace.db(db).len();
-    let mut position = if cursor == 0 { len } else { (cursor as usize).min(len) };
+    let mut position = if cursor == 0 {
+        len
+    } else {
+        (cursor as usize).min(len)
+    };
     let mut found: Vec<Blob> = Vec::new();
     let mut budget = count as usize;
     while position > 0 && budget > 0 {
         position -= 1;
         budget -= 1;
-        let (key, entry) = ctx.state.keyspace.db(db).get_index(position).expect("position < len");
+        let (key, entry) = ctx
+            .state
+            .keyspace
+            .db(db)
+            .get_index(position)
+            .expect("position < len");
         let type_ok = type_filter
             .as_deref()
             .is_none_or(|t| t == entry.value.type_name().as_bytes());
@@ -227,7 +238,9 @@ fn expire_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, kind: ExpireKind, name: &st
         ));
     }
     if gt && lt {
-        return Err(CmdError::err("GT and LT options at the same time are not compatible"));
+        return Err(CmdError::err(
+            "GT and LT options at the same time are not compatible",
+        ));
     }
     let invalid = || CmdError::err(format!("invalid expire time in '{name}' command"));
     let when = int_arg(argv.get(2))?;
@@ -265,25 +278,41 @@ fn expire_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, kind: ExpireKind, name: &st
 
 /// EXPIRE key seconds [NX|XX|GT|LT]; see [`expire_generic`].
 fn expire(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    let kind = ExpireKind { unit_ms: 1000, absolute: false, is_pexpireat: false };
+    let kind = ExpireKind {
+        unit_ms: 1000,
+        absolute: false,
+        is_pexpireat: false,
+    };
     expire_generic(ctx, argv, kind, "expire")
 }
 
 /// PEXPIRE key milliseconds [NX|XX|GT|LT]; see [`expire_generic`].
 fn pexpire(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    let kind = ExpireKind { unit_ms: 1, absolute: false, is_pexpireat: false };
+    let kind = ExpireKind {
+        unit_ms: 1,
+        absolute: false,
+        is_pexpireat: false,
+    };
     expire_generic(ctx, argv, kind, "pexpire")
 }
 
 /// EXPIREAT key unix-seconds [NX|XX|GT|LT]; see [`expire_generic`].
 fn expireat(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    let kind = ExpireKind { unit_ms: 1000, absolute: true, is_pexpireat: false };
+    let kind = ExpireKind {
+        unit_ms: 1000,
+        absolute: true,
+        is_pexpireat: false,
+    };
     expire_generic(ctx, argv, kind, "expireat")
 }
 
 /// PEXPIREAT key unix-ms [NX|XX|GT|LT]; see [`expire_generic`].
 fn pexpireat(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    let kind = ExpireKind { unit_ms: 1, absolute: true, is_pexpireat: true };
+    let kind = ExpireKind {
+        unit_ms: 1,
+        absolute: true,
+        is_pexpireat: true,
+    };
     expire_generic(ctx, argv, kind, "pexpireat")
 }
 

@@ -28,7 +28,10 @@ fn read_list<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c VecDeque
     }
 }
 
-fn list_mut<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c mut VecDeque<Blob>>, CmdError> {
+fn list_mut<'c>(
+    ctx: &'c mut Ctx<'_>,
+    key: &[u8],
+) -> Result<Option<&'c mut VecDeque<Blob>>, CmdError> {
     match ctx.lookup_mut(key) {
         None => Ok(None),
         Some(Value::List(list)) => Ok(Some(list)),
@@ -39,7 +42,11 @@ fn list_mut<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c mut VecDe
 /// Deletes `key` if its collection became empty (Redis never keeps empty
 /// collections).
 pub(super) fn remove_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
-    if ctx.db().get(key).is_some_and(|e| e.value.is_empty_collection()) {
+    if ctx
+        .db()
+        .get(key)
+        .is_some_and(|e| e.value.is_empty_collection())
+    {
         ctx.db().remove(key);
     }
 }
@@ -48,7 +55,11 @@ pub(super) fn remove_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
 /// the inclusive range, or `None` when it is empty.
 pub(super) fn normalise_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     let len = len as i64;
-    let start = if start < 0 { (len + start).max(0) } else { start };
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
     let end = if end < 0 { len + end } else { end };
     if start > end || start >= len {
         return None;
@@ -119,7 +130,11 @@ fn pop(ctx: &mut Ctx<'_>, argv: Argv<'_>, front: bool) -> CmdResult {
     let take = count.unwrap_or(1).min(list.len());
     let mut popped = Vec::with_capacity(take);
     for _ in 0..take {
-        let element = if front { list.pop_front() } else { list.pop_back() };
+        let element = if front {
+            list.pop_front()
+        } else {
+            list.pop_back()
+        };
         popped.extend(element);
     }
     remove_if_empty(ctx, key);
@@ -234,7 +249,11 @@ fn lrem(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         ctx.out.integer(0);
         return Ok(());
     };
-    let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        count.unsigned_abs() as usize
+    };
     let mut removed = 0;
     if count >= 0 {
         let mut i = 0;

@@ -291,7 +291,12 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// A context for one command.
-    pub fn new(state: &'a mut ServerState, client: &'a mut Client, out: &'a mut Reply, now_ms: u64) -> Self {
+    pub fn new(
+        state: &'a mut ServerState,
+        client: &'a mut Client,
+        out: &'a mut Reply,
+        now_ms: u64,
+    ) -> Self {
         Ctx {
             state,
             client,
@@ -398,7 +403,9 @@ pub fn parse_float(arg: &[u8]) -> Option<f64> {
                 f64::INFINITY
             }
         }
-        _ if unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.') => lower.parse().ok()?,
+        _ if unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.') => {
+            lower.parse().ok()?
+        }
         _ => return None,
     };
     (!value.is_nan()).then_some(value)

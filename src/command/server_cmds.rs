@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use super::flags::*;
-use super::{all_commands, container, parse_float, spec, sub, CmdError, CmdResult, CommandSpec, Ctx, Flow, NO_KEYS};
+use super::{
+    all_commands, container, parse_float, spec, sub, CmdError, CmdResult, CommandSpec, Ctx, Flow,
+    NO_KEYS,
+};
 use crate::digest::{dataset_digest, to_hex, value_digest};
 use crate::keyspace::{blob, Value};
 use crate::resp::{parse_i64, Argv};
@@ -21,15 +24,45 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         subcommands: COMMAND_SUBCOMMANDS,
         ..spec("command", -1, LOADING | STALE, NO_KEYS, command)
     },
-    spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, debug),
+    spec(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NO_KEYS,
+        debug,
+    ),
     spec("time", 1, LOADING | STALE | FAST, NO_KEYS, time),
 ];
 
 static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
-    sub("config", "get", -3, ADMIN | NOSCRIPT | LOADING | STALE, config_get),
-    sub("config", "set", -4, ADMIN | NOSCRIPT | LOADING | STALE, config_set),
-    sub("config", "resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, config_resetstat),
-    sub("config", "rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, config_rewrite),
+    sub(
+        "config",
+        "get",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        config_get,
+    ),
+    sub(
+        "config",
+        "set",
+        -4,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        config_set,
+    ),
+    sub(
+        "config",
+        "resetstat",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        config_resetstat,
+    ),
+    sub(
+        "config",
+        "rewrite",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        config_rewrite,
+    ),
     sub("config", "help", 2, LOADING | STALE, config_help),
 ];
 
@@ -73,7 +106,9 @@ fn config_get(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// None (configuration is per node).
 fn config_set(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if argv.len() % 2 != 0 {
-        return Err(CmdError::err("wrong number of arguments for 'config|set' command"));
+        return Err(CmdError::err(
+            "wrong number of arguments for 'config|set' command",
+        ));
     }
     let mut updated = ctx.state.config.clone();
     let mut seen: Vec<String> = Vec::new();
@@ -153,7 +188,11 @@ fn dbsize(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
 fn flush_mode(argv: Argv<'_>) -> CmdResult {
     match argv.len() {
         1 => Ok(()),
-        2 if argv.get(1).eq_ignore_ascii_case(b"ASYNC") || argv.get(1).eq_ignore_ascii_case(b"SYNC") => Ok(()),
+        2 if argv.get(1).eq_ignore_ascii_case(b"ASYNC")
+            || argv.get(1).eq_ignore_ascii_case(b"SYNC") =>
+        {
+            Ok(())
+        }
         _ => Err(CmdError::Syntax),
     }
 }
@@ -307,7 +346,11 @@ fn command_getkeys(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let inner = inner.argv();
     let spec = match super::lookup(inner.get(0)) {
         Some(spec) if spec.arity_ok(inner.len()) => spec,
-        Some(_) => return Err(CmdError::err("Invalid number of arguments specified for command")),
+        Some(_) => {
+            return Err(CmdError::err(
+                "Invalid number of arguments specified for command",
+            ))
+        }
         None => return Err(CmdError::err("Invalid command specified")),
     };
     if spec.first_key == 0 {

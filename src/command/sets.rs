@@ -24,9 +24,6 @@ type Set = IndexSet<Blob, FxBuild>;
 /// intsets, which list their members in numeric order.
 const INTSET_MAX_ENTRIES: usize = 512;
 
-/// Redis pops members in batches of this size when propagating SPOP count.
-const SPOP_PROPAGATION_BATCH: usize = 1024;
-
 fn read_set<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c Set>, CmdError> {
     match ctx.lookup(key).map(|e| &e.value) {
         None => Ok(None),
@@ -35,7 +32,11 @@ fn read_set<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c Set>, Cmd
     }
 }
 
-fn set_mut<'c>(ctx: &'c mut Ctx<'_>, key: &[u8], create: bool) -> Result<Option<&'c mut Set>, CmdError> {
+fn set_mut<'c>(
+    ctx: &'c mut Ctx<'_>,
+    key: &[u8],
+    create: bool,
+) -> Result<Option<&'c mut Set>, CmdError> {
     let exists = match ctx.lookup(key).map(|e| &e.value) {
         None => false,
         Some(Value::Set(_)) => true,
@@ -112,7 +113,9 @@ fn reply_order(set: &Set) -> Vec<Blob> {
 /// # Propagation
 /// None.
 fn smembers(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    let members = read_set(ctx, argv.get(1))?.map(reply_order).unwrap_or_default();
+    let members = read_set(ctx, argv.get(1))?
+        .map(reply_order)
+        .unwrap_or_default();
     ctx.out.array(members.len());
     for member in &members {
         ctx.out.bulk(member);
@@ -145,9 +148,8 @@ fn scard(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 ///
 /// # Propagation
 /// Never verbatim (replicas must remove the same members): `SREM key
-/// member` for one member; `DEL key` when count takes the whole set; else
-/// `SREM key m1 m2 ...` in batches of 1024 (wrapped in MULTI/EXEC when more
-/// than one).
+/// member` per popped member (wrapped in MULTI/EXEC when more than one);
+/// `DEL key` when count takes the whole set.
 fn spop(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if argv.len() > 3 {
         return Err(CmdError::Syntax);
@@ -195,10 +197,8 @@ fn spop(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         Some(_) if take == len => ctx.rewrite(&[b"DEL", key]),
         Some(_) => {
             ctx.no_propagation();
-            for batch in popped.chunks(SPOP_PROPAGATION_BATCH) {
-                let mut args: Vec<&[u8]> = vec![b"SREM", key];
-                args.extend(batch.iter().map(|m| m.as_slice()));
-                ctx.also_propagate(&args);
+            for member in &popped {
+                ctx.also_propagate(&[b"SREM", key, member]);
             }
         }
     }

@@ -124,9 +124,9 @@ fn expire_at(
 /// if it is not a string).
 ///
 /// # Propagation
-/// With EX, PX or EXAT: `SET key value PXAT <abs ms>`, so that replicas expire
-/// at the same instant. Otherwise (including PXAT) verbatim. Nothing when
-/// NX/XX prevented the write.
+/// With any expiry option: `SET key value PXAT <abs ms>` (NX/XX/GET
+/// dropped), so that replicas expire at the same instant. Otherwise
+/// verbatim without GET. Nothing when NX/XX prevented the write.
 fn set(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let opts = parse_set_options(argv)?;
     let expire_at_ms = match opts.expire {
@@ -162,9 +162,16 @@ fn set(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         ctx.db().insert_with_expiry(key, value, expire_at_ms);
     }
     ctx.changed(1);
-    let given_as_pxat = matches!(opts.expire, Some(("PXAT", _)));
-    if let (Some(at), false) = (expire_at_ms, given_as_pxat) {
+    if let Some(at) = expire_at_ms {
         ctx.rewrite(&[b"SET", key, argv.get(2), b"PXAT", at.to_string().as_bytes()]);
+    } else if opts.get {
+        let without_get: Vec<&[u8]> = argv
+            .iter()
+            .enumerate()
+            .filter(|(i, arg)| *i < 3 || !arg.eq_ignore_ascii_case(b"GET"))
+            .map(|(_, arg)| arg)
+            .collect();
+        ctx.rewrite(&without_get);
     }
     match old {
         Some(old) => ctx.out.bulk_opt(old.as_deref()),
@@ -273,10 +280,13 @@ fn mget(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// Verbatim.
 fn mset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if argv.len() % 2 == 0 {
-        return Err(CmdError::err("wrong number of arguments for 'mset' command"));
+        return Err(CmdError::err(
+            "wrong number of arguments for 'mset' command",
+        ));
     }
     for pair in (1..argv.len()).step_by(2) {
-        ctx.db().insert(argv.get(pair), Value::Str(blob(argv.get(pair + 1))));
+        ctx.db()
+            .insert(argv.get(pair), Value::Str(blob(argv.get(pair + 1))));
     }
     ctx.changed((argv.len() / 2) as u64);
     ctx.out.ok();
@@ -309,7 +319,9 @@ fn append(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 
 fn check_string_size(len: usize) -> CmdResult {
     if len as u64 > crate::resp::DEFAULT_MAX_BULK_BYTES {
-        return Err(CmdError::err("string exceeds maximum allowed size (proto-max-bulk-len)"));
+        return Err(CmdError::err(
+            "string exceeds maximum allowed size (proto-max-bulk-len)",
+        ));
     }
     Ok(())
 }
@@ -390,12 +402,17 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         Some(s) => crate::longdouble::LongDouble::parse(s).ok_or(CmdError::NotFloat)?,
         None => crate::longdouble::LongDouble::ZERO,
     };
-    let increment = crate::longdouble::LongDouble::parse(argv.get(2)).ok_or(CmdError::NotFloat)?;
-    let sum = current
-        .add(&increment)
-        .ok_or_else(|| CmdError::err("increment would produce NaN or Infinity"))?;
+    let overflow = || CmdError::err("increment would produce NaN or Infinity");
+    let increment = match crate::longdouble::LongDouble::parse(argv.get(2)) {
+        Some(increment) => increment,
+        // strtold accepts infinity; the sum then cannot be stored.
+        None if crate::longdouble::is_infinity(argv.get(2)) => return Err(overflow()),
+        None => return Err(CmdError::NotFloat),
+    };
+    let sum = current.add(&increment).ok_or_else(overflow)?;
     let text = sum.to_human_string();
-    ctx.db().insert_keep_ttl(key, Value::Str(blob(text.as_bytes())));
+    ctx.db()
+        .insert_keep_ttl(key, Value::Str(blob(text.as_bytes())));
     ctx.changed(1);
     ctx.rewrite(&[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
     ctx.out.bulk(text.as_bytes());

@@ -9,9 +9,27 @@ use super::{call, resolve, spec, CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS}
 use crate::resp::Argv;
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
-    spec("multi", 1, NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE, NO_KEYS, multi),
-    spec("exec", 1, NOSCRIPT | LOADING | STALE | NO_QUEUE, NO_KEYS, exec),
-    spec("discard", 1, NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE, NO_KEYS, discard),
+    spec(
+        "multi",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE,
+        NO_KEYS,
+        multi,
+    ),
+    spec(
+        "exec",
+        1,
+        NOSCRIPT | LOADING | STALE | NO_QUEUE,
+        NO_KEYS,
+        exec,
+    ),
+    spec(
+        "discard",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE,
+        NO_KEYS,
+        discard,
+    ),
 ];
 
 /// MULTI: starts queueing.

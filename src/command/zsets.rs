@@ -116,15 +116,19 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, mut flags: AddFlags, first: u
         return Err(CmdError::Syntax);
     }
     if flags.nx && flags.xx {
-        return Err(CmdError::err("XX and NX options at the same time are not compatible"));
+        return Err(CmdError::err(
+            "XX and NX options at the same time are not compatible",
+        ));
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
         return Err(CmdError::err(
             "GT, LT, and/or NX options at the same time are not compatible",
         ));
     }
     if flags.incr && elements > 2 {
-        return Err(CmdError::err("INCR option supports a single increment-element pair"));
+        return Err(CmdError::err(
+            "INCR option supports a single increment-element pair",
+        ));
     }
     let mut pairs = Vec::with_capacity(elements / 2);
     for i in (score_index..argv.len()).step_by(2) {
@@ -168,7 +172,14 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, mut flags: AddFlags, first: u
     Ok(())
 }
 
-fn reply_zadd(ctx: &mut Ctx<'_>, incr: bool, ch: bool, added: u64, updated: u64, score: Option<f64>) {
+fn reply_zadd(
+    ctx: &mut Ctx<'_>,
+    incr: bool,
+    ch: bool,
+    added: u64,
+    updated: u64,
+    score: Option<f64>,
+) {
     if incr {
         match score {
             Some(s) => ctx.out.bulk_f64(s),
@@ -340,8 +351,11 @@ fn zrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         return Ok(());
     };
     let selected = select_range(zset, reverse, range, limit);
-    ctx.out
-        .array(if withscores { selected.len() * 2 } else { selected.len() });
+    ctx.out.array(if withscores {
+        selected.len() * 2
+    } else {
+        selected.len()
+    });
     for (member, score) in &selected {
         ctx.out.bulk(member);
         if withscores {
@@ -358,7 +372,12 @@ enum Range<'a> {
     Lex(Bound<&'a [u8]>, bool, Bound<&'a [u8]>, bool),
 }
 
-fn select_range(zset: &ZSet, reverse: bool, range: Range<'_>, limit: Option<(i64, i64)>) -> Vec<(Vec<u8>, f64)> {
+fn select_range(
+    zset: &ZSet,
+    reverse: bool,
+    range: Range<'_>,
+    limit: Option<(i64, i64)>,
+) -> Vec<(Vec<u8>, f64)> {
     let ordered: Box<dyn Iterator<Item = (&[u8], f64)>> = if reverse {
         Box::new(zset.iter().rev())
     } else {
@@ -375,12 +394,15 @@ fn select_range(zset: &ZSet, reverse: bool, range: Range<'_>, limit: Option<(i64
         },
         Range::Score((min, min_excl), (max, max_excl)) => {
             let in_range = |s: f64| {
-                (if min_excl { s > min } else { s >= min }) && (if max_excl { s < max } else { s <= max })
+                (if min_excl { s > min } else { s >= min })
+                    && (if max_excl { s < max } else { s <= max })
             };
             apply_limit(ordered.filter(|(_, s)| in_range(*s)), limit)
         }
         Range::Lex(min, min_is_minus, max, max_is_plus) => apply_limit(
-            ordered.filter(|(m, _)| above_min(m, &min, min_is_minus) && below_max(m, &max, max_is_plus)),
+            ordered.filter(|(m, _)| {
+                above_min(m, &min, min_is_minus) && below_max(m, &max, max_is_plus)
+            }),
             limit,
         ),
     }
@@ -388,12 +410,19 @@ fn select_range(zset: &ZSet, reverse: bool, range: Range<'_>, limit: Option<(i64
 
 /// LIMIT offset count: a negative offset selects nothing, a negative count
 /// means all the rest.
-fn apply_limit<'a>(items: impl Iterator<Item = (&'a [u8], f64)>, limit: Option<(i64, i64)>) -> Vec<(Vec<u8>, f64)> {
+fn apply_limit<'a>(
+    items: impl Iterator<Item = (&'a [u8], f64)>,
+    limit: Option<(i64, i64)>,
+) -> Vec<(Vec<u8>, f64)> {
     let (offset, count) = limit.unwrap_or((0, -1));
     if offset < 0 {
         return Vec::new();
     }
-    let count = if count < 0 { usize::MAX } else { count as usize };
+    let count = if count < 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
     items
         .skip(offset as usize)
         .take(count)

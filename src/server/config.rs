@@ -134,7 +134,9 @@ const PARAMS: &[Param] = &[
         set: Some(|c, v| {
             let n = parse_memory(v)?;
             if n < 1024 * 1024 {
-                return Err("argument must be between 1048576 and 9223372036854775807 inclusive".into());
+                return Err(
+                    "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
+                );
             }
             c.proto_max_bulk_len = n;
             Ok(())
@@ -220,7 +222,11 @@ impl Config {
     pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
         PARAMS
             .iter()
-            .filter(|p| patterns.iter().any(|pat| glob_match(pat, p.name.as_bytes(), true)))
+            .filter(|p| {
+                patterns
+                    .iter()
+                    .any(|pat| glob_match(pat, p.name.as_bytes(), true))
+            })
             .map(|p| (p.name, (p.get)(self)))
             .collect()
     }
@@ -280,7 +286,10 @@ mod tests {
             "CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer"
         );
         config.set("HZ", "50").unwrap();
-        assert_eq!(config.get_matching(&[b"h?"]), vec![("hz", "50".to_string())]);
+        assert_eq!(
+            config.get_matching(&[b"h?"]),
+            vec![("hz", "50".to_string())]
+        );
     }
 
     #[test]

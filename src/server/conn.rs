@@ -41,7 +41,13 @@ pub(super) async fn serve_client<R: Runtime>(
         let mut state = server.state();
         let id = state.next_client_id();
         let authenticated = state.config.requirepass.is_none();
-        let client = Client::new(id, peer.to_string(), local.to_string(), rt.monotonic(), authenticated);
+        let client = Client::new(
+            id,
+            peer.to_string(),
+            local.to_string(),
+            rt.monotonic(),
+            authenticated,
+        );
         let kill = client.kill_switch();
         state.clients.insert(id, client);
         state.stats.connections_received += 1;

@@ -6,11 +6,23 @@ use std::fmt::Write;
 use super::ServerState;
 
 /// The sections INFO prints without arguments (`default`) and with `all`.
-const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "persistence", "stats", "replication", "keyspace"];
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "persistence",
+    "stats",
+    "replication",
+    "keyspace",
+];
 
 /// Renders INFO for the requested section names (lower-case; empty means
 /// `default`). Unknown sections print nothing, as in Redis.
-pub fn render_info(state: &ServerState, sections: &[String], now_ms: u64, connected_clients: usize) -> String {
+pub fn render_info(
+    state: &ServerState,
+    sections: &[String],
+    now_ms: u64,
+    connected_clients: usize,
+) -> String {
     let wanted: Vec<&str> = if sections.is_empty()
         || sections
             .iter()
@@ -103,7 +115,15 @@ fn stats(out: &mut String, state: &ServerState) {
 
 fn replication(out: &mut String, state: &ServerState) {
     out.push_str("# Replication\r\n");
-    field!(out, "role", if state.is_replica() { "slave" } else { "master" });
+    field!(
+        out,
+        "role",
+        if state.is_replica() {
+            "slave"
+        } else {
+            "master"
+        }
+    );
     field!(out, "connected_slaves", 0);
     field!(out, "master_failover_state", "no-failover");
     field!(out, "master_repl_offset", state.repl_feed.offset);
@@ -117,11 +137,10 @@ fn keyspace(out: &mut String, state: &ServerState, now_ms: u64) {
         if db.is_empty() {
             continue;
         }
-        let (ttl_sum, ttl_count) = db
-            .iter()
-            .filter_map(|(_, e)| e.expire_at_ms())
-            .fold((0u64, 0u64), |(sum, n), at| (sum + at.saturating_sub(now_ms), n + 1));
-        let avg_ttl = if ttl_count == 0 { 0 } else { ttl_sum / ttl_count };
+        let (ttl_sum, ttl_count) = db.expiry_times().fold((0u64, 0u64), |(sum, n), at| {
+            (sum + at.saturating_sub(now_ms), n + 1)
+        });
+        let avg_ttl = ttl_sum.checked_div(ttl_count).unwrap_or(0);
         let _ = write!(
             out,
             "db{index}:keys={},expires={},avg_ttl={avg_ttl}\r\n",

@@ -215,7 +215,10 @@ impl ReplicationFeed {
         }
         let start = self.pending.len();
         if self.stream_db != Some(db) {
-            encode_command(&mut self.pending, &[b"SELECT".as_slice(), db.to_string().as_bytes()]);
+            encode_command(
+                &mut self.pending,
+                &[b"SELECT".as_slice(), db.to_string().as_bytes()],
+            );
             self.stream_db = Some(db);
         }
         let args: Vec<&[u8]> = argv.argv().iter().collect();
@@ -331,11 +334,15 @@ impl ServerState {
         self.pending_propagation.clear();
     }
 
-    /// Deletes a key found expired on a master and propagates `DEL`.
+    /// Deletes a key found expired on a master and propagates `DEL` at once,
+    /// ahead of whatever the running command propagates and never inside
+    /// its MULTI/EXEC (Redis's `propagateDeletion` uses `propagateNow`).
     pub fn delete_expired(&mut self, db: usize, key: &[u8]) {
         if self.keyspace.db_mut(db).remove(key).is_some() {
             self.stats.expired_keys += 1;
-            self.also_propagate(db, OwnedArgv::from_args(&[b"DEL", key]));
+            self.stats.dirty += 1;
+            self.repl_feed
+                .feed(db, &OwnedArgv::from_args(&[b"DEL", key]));
         }
     }
 
@@ -352,8 +359,6 @@ impl ServerState {
             }
             for key in self.keyspace.db(db).expired_keys(now_ms, budget) {
                 self.delete_expired(db, &key);
-                // Each deletion is its own unit in the stream, as in Redis.
-                self.propagate_pending();
             }
         }
     }
@@ -393,7 +398,9 @@ impl<R: Runtime> Server<R> {
 
     /// The node's state, locked. Never hold it across an await.
     pub fn state(&self) -> MutexGuard<'_, ServerState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The runtime.
@@ -413,9 +420,12 @@ impl<R: Runtime> Server<R> {
             let state = self.state();
             (state.config.bind.clone(), state.config.port)
         };
-        let ip = bind
-            .parse()
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("bad bind address '{bind}'")))?;
+        let ip = bind.parse().map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("bad bind address '{bind}'"),
+            )
+        })?;
         let listener = self.rt.bind(SocketAddr::new(ip, port)).await?;
         self.state().listen_addr = Some(listener.local_addr()?);
         Ok(listener)
@@ -448,7 +458,10 @@ impl<R: Runtime> Server<R> {
             self.rt.sleep(Duration::from_millis(1000 / hz as u64)).await;
             let now_ms = self.rt.unix_time_ms();
             let mut state = self.state();
-            if state.paused_until.is_some_and(|until| until > self.rt.monotonic()) {
+            if state
+                .paused_until
+                .is_some_and(|until| until > self.rt.monotonic())
+            {
                 continue;
             }
             state.active_expire_cycle(now_ms, 200);

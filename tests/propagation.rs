@@ -1,0 +1,232 @@
+//! What the master feeds to its replication stream for each write: the
+//! rewrites Redis 7.0.15 performs (observed on a real server attached to as
+//! a replica), SELECT insertion, MULTI/EXEC wrapping, and expiry DELs.
+
+use std::time::Duration;
+
+use replsim::command::{execute, Ctx};
+use replsim::resp::{parse_command, ArgvBuf, OwnedArgv, ParseLimits, Parsed, Reply};
+use replsim::server::{Client, Config, ServerState};
+
+const NOW_MS: u64 = 1_700_000_000_000;
+
+struct Node {
+    state: ServerState,
+    client: Client,
+}
+
+impl Node {
+    fn new() -> Node {
+        let mut state = ServerState::new(Config::default(), 1, NOW_MS, Duration::ZERO);
+        state.repl_feed.enabled = true;
+        let client = Client::new(
+            1,
+            "127.0.0.1:1".into(),
+            "127.0.0.1:6379".into(),
+            Duration::ZERO,
+            true,
+        );
+        Node { state, client }
+    }
+
+    fn run_at(&mut self, now_ms: u64, line: &str) -> String {
+        let args: Vec<&str> = line.split(' ').collect();
+        let owned = OwnedArgv::from_args(&args);
+        let mut out = Reply::new();
+        let mut ctx = Ctx::new(&mut self.state, &mut self.client, &mut out, now_ms);
+        execute(&mut ctx, owned.argv());
+        String::from_utf8_lossy(out.as_bytes()).into_owned()
+    }
+
+    fn run(&mut self, line: &str) -> String {
+        self.run_at(NOW_MS, line)
+    }
+
+    /// The stream fed since the last call, one command per entry.
+    fn stream(&mut self) -> Vec<String> {
+        let bytes = std::mem::take(&mut self.state.repl_feed.pending);
+        let mut argv = ArgvBuf::default();
+        let mut commands = Vec::new();
+        let mut pos = 0;
+        while pos < bytes.len() {
+            match parse_command(&bytes[pos..], &mut argv, ParseLimits::default()).unwrap() {
+                Parsed::Command { consumed } => {
+                    let args: Vec<String> = argv
+                        .argv(&bytes[pos..])
+                        .iter()
+                        .map(|a| String::from_utf8_lossy(a).into_owned())
+                        .collect();
+                    commands.push(args.join(" "));
+                    pos += consumed;
+                }
+                other => panic!("stream is not whole commands: {other:?}"),
+            }
+        }
+        commands
+    }
+}
+
+#[test]
+fn expiring_writes_propagate_absolute_times() {
+    let mut node = Node::new();
+    node.run("SET a 1 EX 100");
+    node.run("SETEX b 100 v");
+    node.run("PSETEX c 5000 v");
+    node.run("EXPIRE a 200");
+    node.run("PEXPIRE a 300");
+    node.run("EXPIREAT a 1800000000");
+    node.run("SET p v NX PX 5000");
+    node.run("SET q v PXAT 99999999999999 NX");
+    node.run("PEXPIREAT q 99999999999998");
+    let at = |ms: u64| (NOW_MS + ms).to_string();
+    assert_eq!(
+        node.stream(),
+        vec![
+            "SELECT 0".to_string(),
+            format!("SET a 1 PXAT {}", at(100_000)),
+            format!("SET b v PXAT {}", at(100_000)),
+            format!("SET c v PXAT {}", at(5_000)),
+            format!("PEXPIREAT a {}", at(200_000)),
+            format!("PEXPIREAT a {}", at(300)),
+            "PEXPIREAT a 1800000000000".to_string(),
+            format!("SET p v PXAT {}", at(5_000)),
+            "SET q v PXAT 99999999999999".to_string(),
+            "PEXPIREAT q 99999999999998".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn value_returning_writes_are_rewritten_to_plain_writes() {
+    let mut node = Node::new();
+    node.run("set a 1");
+    node.run("getset a 2");
+    node.run("getdel a");
+    node.run("incrbyfloat f 1.5");
+    node.run("set r v get");
+    node.run("set k v");
+    node.run("expire k -1");
+    node.run("expire nokey 10");
+    assert_eq!(
+        node.stream(),
+        vec![
+            "SELECT 0",
+            "set a 1",
+            "SET a 2",
+            "DEL a",
+            "SET f 1.5 KEEPTTL",
+            "set r v",
+            "set k v",
+            "DEL k"
+        ]
+    );
+}
+
+#[test]
+fn spop_propagates_the_members_it_removed() {
+    let mut node = Node::new();
+    node.run("sadd s x y z");
+    node.stream();
+    let popped = node.run("spop s");
+    let member = popped.lines().nth(1).unwrap().to_string();
+    assert_eq!(node.stream(), vec![format!("SREM s {member}")]);
+    node.run("spop s 5");
+    assert_eq!(node.stream(), vec!["DEL s"]);
+    node.run("sadd t 1 2 3 4");
+    node.stream();
+    let reply = node.run("spop t 2");
+    // The reply is *2, $1, m1, $1, m2: members are every other line from 2.
+    let members: Vec<&str> = reply.lines().skip(2).step_by(2).collect();
+    assert_eq!(members.len(), 2, "{reply}");
+    let stream = node.stream();
+    assert_eq!(stream.first().map(String::as_str), Some("MULTI"));
+    assert_eq!(stream.last().map(String::as_str), Some("EXEC"));
+    assert_eq!(stream.len(), 4);
+    for member in &members {
+        assert!(stream.contains(&format!("SREM t {member}")), "{stream:?}");
+    }
+}
+
+#[test]
+fn lazy_expiry_deletes_propagate_before_the_command_and_unwrapped() {
+    let mut node = Node::new();
+    node.run("set e v px 10");
+    node.stream();
+    node.run_at(NOW_MS + 100, "incr e");
+    assert_eq!(node.stream(), vec!["DEL e", "incr e"]);
+    node.run("set e2 v px 10");
+    node.stream();
+    node.run_at(NOW_MS + 100, "del e2 zz");
+    assert_eq!(node.stream(), vec!["DEL e2"]);
+}
+
+#[test]
+fn transactions_wrap_two_or_more_writes_in_multi_exec() {
+    let mut node = Node::new();
+    for line in ["MULTI", "SET a 1", "INCR a", "EXEC"] {
+        node.run(line);
+    }
+    assert_eq!(
+        node.stream(),
+        vec!["SELECT 0", "MULTI", "SET a 1", "INCR a", "EXEC"]
+    );
+    for line in ["MULTI", "SET b 1", "GET b", "EXEC"] {
+        node.run(line);
+    }
+    assert_eq!(node.stream(), vec!["SET b 1"]);
+    for line in ["MULTI", "GET b", "EXEC"] {
+        node.run(line);
+    }
+    assert!(node.stream().is_empty());
+}
+
+#[test]
+fn select_precedes_the_first_command_in_another_db() {
+    let mut node = Node::new();
+    node.run("SET a 1");
+    node.run("SELECT 1");
+    node.run("SET b 1");
+    node.run("SET c 1");
+    node.run("SELECT 0");
+    node.run("FLUSHDB");
+    node.run("FLUSHALL");
+    assert_eq!(
+        node.stream(),
+        vec![
+            "SELECT 0", "SET a 1", "SELECT 1", "SET b 1", "SET c 1", "SELECT 0", "FLUSHDB",
+            "FLUSHALL"
+        ]
+    );
+}
+
+#[test]
+fn reads_and_failed_writes_propagate_nothing() {
+    let mut node = Node::new();
+    node.run("SET a 1");
+    node.stream();
+    for line in [
+        "GET a",
+        "SET a 2 NX",
+        "SET b 2 XX",
+        "DEL nope",
+        "LPOP nope",
+        "SREM nope x",
+        "INCR a a",
+        "HDEL nope f",
+    ] {
+        node.run(line);
+    }
+    assert!(node.stream().is_empty());
+}
+
+#[test]
+fn active_expiry_on_a_master_deletes_and_propagates() {
+    let mut node = Node::new();
+    node.run("SET a 1 PX 50");
+    node.run("SET b 1 PX 10");
+    node.run("SET c 1");
+    node.stream();
+    node.state.active_expire_cycle(NOW_MS + 100, 100);
+    assert_eq!(node.stream(), vec!["DEL b", "DEL a"]);
+    assert_eq!(node.state.keyspace.key_count(), 1);
+}
