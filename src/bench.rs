@@ -32,9 +32,13 @@ pub struct BenchArgs {
     /// redis-benchmark binary.
     #[arg(long, default_value = "redis-benchmark")]
     pub redis_benchmark: String,
-    /// First of the two loopback ports used.
+    /// First of the loopback ports used (four in a row).
     #[arg(long, default_value_t = 6480)]
     pub port: u16,
+    /// Measure a full sync of `--keys` mixed keys (master to replica)
+    /// instead of command throughput and memory.
+    #[arg(long)]
+    pub full_sync: bool,
 }
 
 /// A server process that is killed when dropped.
@@ -98,7 +102,7 @@ fn wait_ready(port: u16) -> Result<()> {
 }
 
 fn start_redis(args: &BenchArgs, port: u16) -> Result<ServerProcess> {
-    let dir = TempDir::new("redis")?;
+    let dir = TempDir::new(&format!("redis-{port}"))?;
     let child = Command::new(&args.redis_server)
         .args([
             "--port",
@@ -110,7 +114,13 @@ fn start_redis(args: &BenchArgs, port: u16) -> Result<ServerProcess> {
             "--appendonly",
             "no",
         ])
-        .args(["--enable-debug-command", "yes", "--dir"])
+        .args([
+            "--enable-debug-command",
+            "yes",
+            "--repl-diskless-sync-delay",
+            "0",
+            "--dir",
+        ])
         .arg(&dir.0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -127,7 +137,7 @@ fn start_redis(args: &BenchArgs, port: u16) -> Result<ServerProcess> {
 }
 
 fn start_replsim(port: u16) -> Result<ServerProcess> {
-    let dir = TempDir::new("replsim")?;
+    let dir = TempDir::new(&format!("replsim-{port}"))?;
     let exe = std::env::current_exe().context("locating the replsim binary")?;
     let child = Command::new(exe)
         .args([
@@ -136,6 +146,8 @@ fn start_replsim(port: u16) -> Result<ServerProcess> {
             &port.to_string(),
             "--config",
             "enable-debug-command=yes",
+            "--config",
+            "repl-diskless-sync-delay=0",
             "--dir",
         ])
         .arg(&dir.0)
@@ -211,8 +223,128 @@ fn memory_after_populate(process: &ServerProcess, keys: u64) -> Result<u64> {
     resident_kb(process)
 }
 
+/// Fills a server with `keys` keys of mixed types (70% strings, 10% lists,
+/// 10% hashes, 5% sets, 5% zsets, a tenth with TTLs), pipelined.
+fn load_mixed(port: u16, keys: u64) -> Result<()> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let batch = 2000;
+    let mut sent = 0u64;
+    while sent < keys {
+        let mut request = Vec::new();
+        let end = (sent + batch).min(keys);
+        let mut expected = 0;
+        for n in sent..end {
+            let key = format!("key:{n:012}");
+            let value = n.to_string();
+            let command: Vec<&str> = match n % 20 {
+                0..=13 => vec!["SET", &key, &value],
+                14 | 15 => vec!["RPUSH", &key, "a", "b", &value],
+                16 | 17 => vec!["HSET", &key, "f1", "v1", "f2", &value],
+                18 => vec!["SADD", &key, "x", "y", &value],
+                _ => vec!["ZADD", &key, "1", "a", "2.5", "b"],
+            };
+            crate::resp::encode_command(&mut request, &command);
+            expected += 1;
+            if n % 10 == 0 {
+                crate::resp::encode_command(&mut request, &["PEXPIRE", &key, "100000000"]);
+                expected += 1;
+            }
+        }
+        stream.write_all(&request)?;
+        // Every reply here is a single line: count line ends.
+        let mut seen = 0;
+        let mut buffer = [0u8; 65536];
+        while seen < expected {
+            let n = stream.read(&mut buffer)?;
+            if n == 0 {
+                bail!("server closed the connection while loading");
+            }
+            seen += buffer[..n].iter().filter(|&&b| b == b'\n').count();
+        }
+        sent = end;
+    }
+    Ok(())
+}
+
+fn info_field(port: u16, field: &str) -> Result<Option<String>> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.write_all(b"INFO\r\n")?;
+    let mut text = Vec::new();
+    let mut buffer = [0u8; 16384];
+    loop {
+        let n = stream.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buffer[..n]);
+        if let Ok((_, used)) = crate::resp::Frame::parse(&text) {
+            text.truncate(used);
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&text).lines().find_map(|l| {
+        l.strip_prefix(&format!("{field}:"))
+            .map(|v| v.trim().to_string())
+    }))
+}
+
+/// Seconds from REPLICAOF until the replica is linked at the master's offset.
+fn time_full_sync(master: &ServerProcess, replica: &ServerProcess) -> Result<f64> {
+    let started = Instant::now();
+    let reply = command_line(
+        replica.port,
+        &format!("REPLICAOF 127.0.0.1 {}", master.port),
+    )?;
+    if !reply.starts_with("+OK") {
+        bail!("REPLICAOF replied {reply}");
+    }
+    let deadline = started + Duration::from_secs(600);
+    loop {
+        if info_field(replica.port, "master_link_status")?.as_deref() == Some("up")
+            && info_field(replica.port, "master_repl_offset")?
+                == info_field(master.port, "master_repl_offset")?
+        {
+            return Ok(started.elapsed().as_secs_f64());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{} replica did not finish its full sync in 600 s",
+                replica.name
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn run_full_sync(args: &BenchArgs) -> Result<()> {
+    let redis_master = start_redis(args, args.port)?;
+    let redis_replica = start_redis(args, args.port + 1)?;
+    let ours_master = start_replsim(args.port + 2)?;
+    let ours_replica = start_replsim(args.port + 3)?;
+    for master in [&redis_master, &ours_master] {
+        load_mixed(master.port, args.keys)?;
+    }
+    let redis_seconds = time_full_sync(&redis_master, &redis_replica)?;
+    let ours_seconds = time_full_sync(&ours_master, &ours_replica)?;
+    println!(
+        "full sync of {} mixed keys (diskless, delay 0), master to replica on loopback",
+        args.keys
+    );
+    println!("redis-server -> redis-server: {redis_seconds:.2} s");
+    println!("replsim -> replsim:           {ours_seconds:.2} s");
+    println!(
+        "ratio {:.2}x (goal: at most 1.5x)",
+        ours_seconds / redis_seconds
+    );
+    Ok(())
+}
+
 /// Runs the comparison and prints the report.
 pub fn run(args: BenchArgs) -> Result<()> {
+    if args.full_sync {
+        return run_full_sync(&args);
+    }
     let redis = start_redis(&args, args.port)?;
     let replsim = start_replsim(args.port + 1)?;
     println!(

@@ -76,7 +76,15 @@ impl ZSet {
     }
 
     /// Sets `member`'s score; returns the previous one.
+    ///
+    /// Redis keeps small sorted sets (up to 128 members of up to 64 bytes)
+    /// as listpacks, which store a score of `-0` as `0`; replsim does the
+    /// same at those sizes so that ZSCORE and DEBUG DIGEST agree.
     pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
+        const LISTPACK_MAX_ENTRIES: usize = 128;
+        const LISTPACK_MAX_VALUE: usize = 64;
+        let small = self.scores.len() < LISTPACK_MAX_ENTRIES && member.len() <= LISTPACK_MAX_VALUE;
+        let score = if score == 0.0 && small { 0.0 } else { score };
         let old = self.scores.get(member).copied();
         if let Some(old_score) = old {
             self.order.remove(&(Score(old_score), blob(member)));

@@ -12,10 +12,15 @@
 //! - [`keyspace`]: 16 databases of strings, lists, hashes, sets and sorted
 //!   sets with absolute expiry times; never reads a clock.
 //! - [`digest`]: `DEBUG DIGEST` with Redis 7.0's algorithm.
+//! - [`rdb`]: the RDB v10 snapshot format: encoder, and a decoder for every
+//!   encoding a Redis 7.0 master sends (plus older ones).
 //! - [`longdouble`]: x87 extended precision for INCRBYFLOAT.
 //! - [`command`]: the command table, Redis's pre-execution checks, every
 //!   command family, and propagation of writes.
 //! - [`server`]: node state, connections, config, INFO.
+//! - [`replication`]: ids, offsets, backlog, PSYNC, the master and replica
+//!   sides of a link.
+//! - [`log`]: Redis-style log lines, deterministic in simulation.
 //! - [`runtime`]: the seam to the world (tasks, time, TCP, storage) with a
 //!   tokio and a madsim implementation.
 //! - [`bench`]: the `replsim bench` comparison against a real redis-server.
@@ -26,7 +31,10 @@ pub mod bench;
 pub mod command;
 pub mod digest;
 pub mod keyspace;
+pub mod log;
 pub mod longdouble;
+pub mod rdb;
+pub mod replication;
 pub mod resp;
 pub mod runtime;
 pub mod server;

@@ -44,6 +44,9 @@ struct ServeArgs {
     /// Password clients must AUTH with.
     #[arg(long)]
     requirepass: Option<String>,
+    /// Replicate from this master at start, as "HOST PORT".
+    #[arg(long, value_name = "HOST PORT")]
+    replicaof: Option<String>,
     /// Any other parameter, as `name=value` (e.g. `--config hz=50`); repeatable.
     #[arg(long = "config", value_name = "NAME=VALUE")]
     config: Vec<String>,
@@ -61,6 +64,11 @@ fn serve(args: ServeArgs) -> Result<()> {
     };
     if let Some(password) = &args.requirepass {
         config.requirepass = Some(password.as_bytes().to_vec());
+    }
+    if let Some(master) = &args.replicaof {
+        config
+            .set_startup("replicaof", master)
+            .with_context(|| format!("--replicaof '{master}'"))?;
     }
     for pair in &args.config {
         let (name, value) = pair

@@ -13,12 +13,16 @@ const NOW_MS: u64 = 1_700_000_000_000;
 struct Node {
     state: ServerState,
     client: Client,
+    read_offset: u64,
 }
 
 impl Node {
     fn new() -> Node {
         let mut state = ServerState::new(Config::default(), 1, NOW_MS, Duration::ZERO);
-        state.repl_feed.enabled = true;
+        // A backlog makes the master record its stream, as when a replica attaches.
+        state
+            .repl
+            .ensure_backlog(1 << 20, || "f".repeat(40), |_| {});
         let client = Client::new(
             1,
             "127.0.0.1:1".into(),
@@ -26,7 +30,11 @@ impl Node {
             Duration::ZERO,
             true,
         );
-        Node { state, client }
+        Node {
+            state,
+            client,
+            read_offset: 1,
+        }
     }
 
     fn run_at(&mut self, now_ms: u64, line: &str) -> String {
@@ -44,7 +52,9 @@ impl Node {
 
     /// The stream fed since the last call, one command per entry.
     fn stream(&mut self) -> Vec<String> {
-        let bytes = std::mem::take(&mut self.state.repl_feed.pending);
+        let backlog = self.state.repl.backlog.as_ref().unwrap();
+        let bytes = backlog.since(self.read_offset).unwrap();
+        self.read_offset += bytes.len() as u64;
         let mut argv = ArgvBuf::default();
         let mut commands = Vec::new();
         let mut pos = 0;

@@ -88,7 +88,11 @@ fn simulated_exchange(seed: u64) -> Vec<u8> {
                 .name("m")
                 .ip(server_ip)
                 .init(|| async {
-                    let runtime = SimRuntime::new(7, Arc::new(MemStorage::default()));
+                    let runtime = SimRuntime::new(
+                        7,
+                        Arc::new(MemStorage::default()),
+                        Arc::new(replsim::log::NullLog),
+                    );
                     Server::new(runtime, config()).run().await.unwrap();
                 })
                 .build();

@@ -8,7 +8,7 @@ use crate::resp::Argv;
 use crate::server::{Client, ClientKind};
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
-    spec("ping", -1, FAST | STALE, NO_KEYS, ping),
+    spec("ping", -1, FAST, NO_KEYS, ping),
     spec("echo", 2, FAST, NO_KEYS, echo),
     spec("select", 2, LOADING | STALE | FAST, NO_KEYS, select),
     spec(

@@ -20,6 +20,7 @@ mod connection;
 mod hashes;
 mod keys;
 mod lists;
+pub mod replication_cmds;
 mod server_cmds;
 mod sets;
 mod strings;
@@ -225,6 +226,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         sets::COMMANDS,
         zsets::COMMANDS,
         transactions::COMMANDS,
+        replication_cmds::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -260,7 +262,7 @@ fn lookup_sub(container: &'static CommandSpec, name: &[u8]) -> Option<&'static C
 }
 
 /// What the connection must do after a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub enum Flow {
     /// Go on with the next command.
     #[default]
@@ -269,6 +271,17 @@ pub enum Flow {
     CloseAfterReply,
     /// Pause this client for a while before going on (DEBUG SLEEP).
     Sleep(Duration),
+    /// The connection becomes a replica link (PSYNC, SYNC).
+    Replicate(crate::replication::master::SyncRequest),
+    /// Block until `replicas` replicas acknowledged `offset` (WAIT).
+    Wait {
+        /// Replicas wanted.
+        replicas: usize,
+        /// The client's last write offset.
+        offset: u64,
+        /// Give up after this long (`None`: never).
+        timeout: Option<Duration>,
+    },
 }
 
 /// Everything a command handler may touch.
@@ -428,6 +441,11 @@ pub fn execute(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         ctx.out.error("NOAUTH Authentication required.");
         return;
     }
+    if let Err(message) = replication_checks(ctx, spec) {
+        ctx.client.transaction_failed();
+        ctx.out.error(message);
+        return;
+    }
     if ctx.client.in_multi() && spec.flags & flags::NO_QUEUE == 0 {
         ctx.client.queue(argv.to_owned_argv());
         ctx.out.raw(b"+QUEUED\r\n");
@@ -435,7 +453,45 @@ pub fn execute(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
     }
     ctx.client.last_command = Some(spec);
     call(ctx, spec, argv);
-    ctx.state.propagate_pending();
+    if ctx.client.is_master {
+        // Our master's commands reach our replicas as the exact bytes we
+        // applied, fed by the link task; never as regenerated commands.
+        ctx.state.discard_pending_propagation();
+    } else {
+        ctx.state.propagate_pending();
+    }
+    ctx.client.write_offset = ctx.state.repl.offset;
+}
+
+/// The checks Redis makes for replication before running a command, in its
+/// order: not enough good replicas, a read-only replica, a replica whose
+/// link is down while it must not serve stale data.
+fn replication_checks(ctx: &Ctx<'_>, spec: &CommandSpec) -> Result<(), &'static str> {
+    if ctx.client.is_master {
+        return Ok(());
+    }
+    let state = &*ctx.state;
+    let config = &state.config;
+    if spec.is_write() && !state.is_replica() && config.min_replicas_to_write > 0 {
+        let max_lag = Duration::from_secs(config.min_replicas_max_lag);
+        if (state.repl.good_replicas(state.mono_now, max_lag) as u64) < config.min_replicas_to_write
+        {
+            return Err("NOREPLICAS Not enough good replicas to write.");
+        }
+    }
+    if spec.is_write() && state.is_replica() && config.replica_read_only {
+        return Err("READONLY You can't write against a read only replica.");
+    }
+    if state.is_replica()
+        && !config.replica_serve_stale_data
+        && !state.master_link_up()
+        && spec.flags & flags::STALE == 0
+    {
+        return Err(
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+        );
+    }
+    Ok(())
 }
 
 /// Finds the spec for `argv`, or Redis's error text for an unknown command,

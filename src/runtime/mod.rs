@@ -78,4 +78,7 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
     /// Durable storage for RDB files.
     fn storage(&self) -> Arc<dyn Storage>;
+
+    /// Where the node's log lines go.
+    fn logger(&self) -> Arc<dyn crate::log::LogSink>;
 }

@@ -14,12 +14,22 @@ use super::{Listener, Runtime, Storage};
 pub struct SimRuntime {
     seed: u64,
     storage: Arc<dyn Storage>,
+    logger: Arc<dyn crate::log::LogSink>,
 }
 
 impl SimRuntime {
-    /// A node runtime with its own random seed and its disk.
-    pub fn new(seed: u64, storage: Arc<dyn Storage>) -> Self {
-        SimRuntime { seed, storage }
+    /// A node runtime with its own random seed, its disk and its log.
+    pub fn new(seed: u64, storage: Arc<dyn Storage>, logger: Arc<dyn crate::log::LogSink>) -> Self {
+        SimRuntime {
+            seed,
+            storage,
+            logger,
+        }
+    }
+
+    /// Simulated milliseconds since the start of the run (log stamps).
+    pub fn elapsed_ms() -> u64 {
+        madsim::time::TimeHandle::current().elapsed().as_millis() as u64
     }
 }
 
@@ -79,5 +89,9 @@ impl Runtime for SimRuntime {
 
     fn storage(&self) -> Arc<dyn Storage> {
         self.storage.clone()
+    }
+
+    fn logger(&self) -> Arc<dyn crate::log::LogSink> {
+        self.logger.clone()
     }
 }

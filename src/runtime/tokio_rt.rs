@@ -14,6 +14,7 @@ use super::{Listener, Runtime, Storage};
 pub struct TokioRuntime {
     origin: Instant,
     storage: Arc<dyn Storage>,
+    logger: Arc<dyn crate::log::LogSink>,
 }
 
 impl TokioRuntime {
@@ -22,7 +23,14 @@ impl TokioRuntime {
         TokioRuntime {
             origin: Instant::now(),
             storage,
+            logger: Arc::new(crate::log::StderrLog::default()),
         }
+    }
+
+    /// The same runtime logging to `logger` instead of stderr.
+    pub fn with_logger(mut self, logger: Arc<dyn crate::log::LogSink>) -> Self {
+        self.logger = logger;
+        self
     }
 }
 
@@ -97,5 +105,9 @@ impl Runtime for TokioRuntime {
 
     fn storage(&self) -> Arc<dyn Storage> {
         self.storage.clone()
+    }
+
+    fn logger(&self) -> Arc<dyn crate::log::LogSink> {
+        self.logger.clone()
     }
 }

@@ -27,6 +27,37 @@ pub struct Config {
     pub enable_debug_command: String,
     /// `maxclients`: connections accepted at most.
     pub maxclients: u64,
+    /// `replicaof`: the master to replicate from at start.
+    pub replicaof: Option<(String, u16)>,
+    /// `masterauth`: password sent to the master.
+    pub masterauth: Option<Vec<u8>>,
+    /// `masteruser`: user sent with masterauth.
+    pub masteruser: Option<Vec<u8>>,
+    /// `replica-announce-ip`: sent as `REPLCONF ip-address`.
+    pub replica_announce_ip: Option<String>,
+    /// `repl-backlog-size` in bytes.
+    pub repl_backlog_size: u64,
+    /// `repl-backlog-ttl` in seconds (0: never free).
+    pub repl_backlog_ttl: u64,
+    /// `repl-timeout` in seconds.
+    pub repl_timeout: u64,
+    /// `repl-ping-replica-period` in seconds.
+    pub repl_ping_replica_period: u64,
+    /// `repl-diskless-sync`.
+    pub repl_diskless_sync: bool,
+    /// `repl-diskless-sync-delay` in seconds.
+    pub repl_diskless_sync_delay: u64,
+    /// `replica-read-only`.
+    pub replica_read_only: bool,
+    /// `replica-serve-stale-data`.
+    pub replica_serve_stale_data: bool,
+    /// `min-replicas-to-write`.
+    pub min_replicas_to_write: u64,
+    /// `min-replicas-max-lag` in seconds.
+    pub min_replicas_max_lag: u64,
+    /// `client-output-buffer-limit` for replicas: hard bytes, soft bytes,
+    /// soft seconds.
+    pub replica_output_limit: (u64, u64, u64),
 }
 
 impl Default for Config {
@@ -42,6 +73,21 @@ impl Default for Config {
             save: "3600 1 300 100 60 10000".into(),
             enable_debug_command: "no".into(),
             maxclients: 10000,
+            replicaof: None,
+            masterauth: None,
+            masteruser: None,
+            replica_announce_ip: None,
+            repl_backlog_size: 1024 * 1024,
+            repl_backlog_ttl: 3600,
+            repl_timeout: 60,
+            repl_ping_replica_period: 10,
+            repl_diskless_sync: true,
+            repl_diskless_sync_delay: 5,
+            replica_read_only: true,
+            replica_serve_stale_data: true,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
+            replica_output_limit: (256 * 1024 * 1024, 64 * 1024 * 1024, 60),
         }
     }
 }
@@ -105,6 +151,128 @@ pub fn parse_memory(value: &str) -> Result<u64, String> {
 }
 
 const PARAMS: &[Param] = &[
+    Param {
+        name: "replicaof",
+        get: |c| {
+            c.replicaof
+                .as_ref()
+                .map(|(h, p)| format!("{h} {p}"))
+                .unwrap_or_default()
+        },
+        set: None,
+    },
+    Param {
+        name: "masterauth",
+        get: |c| print_optional(&c.masterauth),
+        set: Some(|c, v| {
+            c.masterauth = optional_bytes(v);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "masteruser",
+        get: |c| print_optional(&c.masteruser),
+        set: Some(|c, v| {
+            c.masteruser = optional_bytes(v);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "replica-announce-ip",
+        get: |c| c.replica_announce_ip.clone().unwrap_or_default(),
+        set: Some(|c, v| {
+            c.replica_announce_ip = (!v.is_empty()).then(|| v.to_string());
+            Ok(())
+        }),
+    },
+    Param {
+        name: "repl-backlog-size",
+        get: |c| c.repl_backlog_size.to_string(),
+        set: Some(|c, v| {
+            c.repl_backlog_size = parse_memory(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "repl-backlog-ttl",
+        get: |c| c.repl_backlog_ttl.to_string(),
+        set: Some(|c, v| {
+            c.repl_backlog_ttl = seconds(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "repl-timeout",
+        get: |c| c.repl_timeout.to_string(),
+        set: Some(|c, v| {
+            c.repl_timeout = seconds(v)?.max(1);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "repl-ping-replica-period",
+        get: |c| c.repl_ping_replica_period.to_string(),
+        set: Some(|c, v| {
+            c.repl_ping_replica_period = seconds(v)?.max(1);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "repl-diskless-sync",
+        get: |c| print_yes_no(c.repl_diskless_sync),
+        set: Some(|c, v| {
+            c.repl_diskless_sync = yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "repl-diskless-sync-delay",
+        get: |c| c.repl_diskless_sync_delay.to_string(),
+        set: Some(|c, v| {
+            c.repl_diskless_sync_delay = seconds(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "replica-read-only",
+        get: |c| print_yes_no(c.replica_read_only),
+        set: Some(|c, v| {
+            c.replica_read_only = yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "replica-serve-stale-data",
+        get: |c| print_yes_no(c.replica_serve_stale_data),
+        set: Some(|c, v| {
+            c.replica_serve_stale_data = yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "min-replicas-to-write",
+        get: |c| c.min_replicas_to_write.to_string(),
+        set: Some(|c, v| {
+            c.min_replicas_to_write = seconds(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "min-replicas-max-lag",
+        get: |c| c.min_replicas_max_lag.to_string(),
+        set: Some(|c, v| {
+            c.min_replicas_max_lag = seconds(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "client-output-buffer-limit",
+        get: |c| {
+            let (hard, soft, secs) = c.replica_output_limit;
+            format!("normal 0 0 0 slave {hard} {soft} {secs} pubsub 33554432 8388608 60")
+        },
+        set: Some(output_limits),
+    },
     Param {
         name: "bind",
         get: |c| c.bind.clone(),
@@ -212,6 +380,57 @@ const PARAMS: &[Param] = &[
     },
 ];
 
+fn yes_no(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
+fn print_yes_no(value: bool) -> String {
+    if value { "yes" } else { "no" }.to_string()
+}
+
+fn optional_bytes(value: &str) -> Option<Vec<u8>> {
+    (!value.is_empty()).then(|| value.as_bytes().to_vec())
+}
+
+fn print_optional(value: &Option<Vec<u8>>) -> String {
+    value
+        .as_deref()
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .unwrap_or_default()
+}
+
+fn seconds(value: &str) -> Result<u64, String> {
+    let n: i64 = parse_int(value)?;
+    u64::try_from(n)
+        .map_err(|_| "argument must be between 0 and 9223372036854775807 inclusive".into())
+}
+
+/// Parses `replica <hard> <soft> <seconds>` (other classes are accepted and
+/// ignored: replsim limits only replicas' output buffers).
+fn output_limits(config: &mut Config, value: &str) -> Result<(), String> {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if words.is_empty() || words.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    for class in words.chunks(4) {
+        let hard = parse_memory(class[1])?;
+        let soft = parse_memory(class[2])?;
+        let soft_seconds = seconds(class[3])?;
+        match class[0] {
+            "replica" | "slave" => config.replica_output_limit = (hard, soft, soft_seconds),
+            "normal" | "pubsub" => {}
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into())
+            }
+        }
+    }
+    Ok(())
+}
+
 fn find(name: &str) -> Option<&'static Param> {
     PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
 }
@@ -255,6 +474,21 @@ impl Config {
                 })?
             }
             "dir" => self.dir = value.to_string(),
+            "replicaof" | "slaveof" => {
+                let mut words = value.split_whitespace();
+                let parsed = match (
+                    words.next(),
+                    words.next().and_then(|p| p.parse().ok()),
+                    words.next(),
+                ) {
+                    (Some(host), Some(port), None) => Some((host.to_string(), port)),
+                    _ => None,
+                };
+                self.replicaof = Some(parsed.ok_or_else(|| ConfigError::Invalid {
+                    name: "replicaof".into(),
+                    reason: "expected '<host> <port>'".into(),
+                })?);
+            }
             "enable-debug-command" => match value {
                 "yes" | "no" | "local" => self.enable_debug_command = value.to_string(),
                 _ => {

@@ -14,6 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{Client, Server};
 use crate::command::{execute, Ctx, Flow};
+use crate::replication::master::{serve_replica, SyncRequest};
 use crate::resp::{parse_command, ArgvBuf, ParseLimits, Parsed, Reply};
 use crate::runtime::Runtime;
 
@@ -28,6 +29,14 @@ enum Next {
     Close,
     /// Sleep, then go on with the buffered commands.
     Sleep(Duration),
+    /// Hand the connection over to the replication layer.
+    Replicate(SyncRequest),
+    /// WAIT: block until enough replicas acknowledged.
+    Wait {
+        replicas: usize,
+        offset: u64,
+        timeout: Option<Duration>,
+    },
 }
 
 pub(super) async fn serve_client<R: Runtime>(
@@ -60,11 +69,22 @@ pub(super) async fn serve_client<R: Runtime>(
     // this many bytes; skip parsing until then.
     let mut needed = 1;
     loop {
-        let next = if buf.len() >= needed {
+        let mut next = if buf.len() >= needed {
             process(&server, id, &mut buf, &mut argv, &mut out, &mut needed)
         } else {
             Next::Read
         };
+        server.run_controls();
+        if let Next::Wait {
+            replicas,
+            offset,
+            timeout,
+        } = next
+        {
+            let acked = wait_for_acks(&server, replicas, offset, timeout, &kill).await;
+            out.integer(acked as i64);
+            next = Next::Sleep(Duration::ZERO);
+        }
         if let Next::Sleep(duration) = next {
             // The reply of the sleeping command goes out after the sleep.
             rt.sleep(duration).await;
@@ -81,7 +101,13 @@ pub(super) async fn serve_client<R: Runtime>(
         match next {
             Next::Close => break,
             Next::Sleep(_) => continue,
-            Next::Read => {}
+            Next::Replicate(request) => {
+                let leftover = std::mem::take(&mut buf);
+                serve_replica(server.clone(), stream, id, request, leftover).await;
+                server.state().clients.remove(&id);
+                return;
+            }
+            Next::Wait { .. } | Next::Read => {}
         }
         if kill.is_killed() {
             break;
@@ -102,6 +128,38 @@ pub(super) async fn serve_client<R: Runtime>(
         }
     }
     server.state().clients.remove(&id);
+}
+
+/// Blocks a WAIT until `replicas` replicas acknowledged `offset`, the
+/// timeout passes, or the client is killed; returns how many did.
+async fn wait_for_acks<R: Runtime>(
+    server: &Server<R>,
+    replicas: usize,
+    offset: u64,
+    timeout: Option<Duration>,
+    kill: &super::KillSwitch,
+) -> usize {
+    let rt = server.runtime().clone();
+    let notify = server.state().ack_notify.clone();
+    let deadline = timeout.map(|t| rt.monotonic() + t);
+    loop {
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let acked = server.state().repl.replicas_acked(offset);
+        let now = rt.monotonic();
+        if acked >= replicas || deadline.is_some_and(|d| now >= d) || kill.is_killed() {
+            return acked;
+        }
+        let step = deadline.map_or(Duration::from_secs(1), |d| {
+            (d - now).min(Duration::from_secs(1))
+        });
+        tokio::select! {
+            biased;
+            _ = &mut notified => {}
+            _ = rt.sleep(step) => {}
+        }
+    }
 }
 
 /// Executes every complete command at the front of `buf`.
@@ -144,14 +202,31 @@ fn process<R: Runtime>(
                 let now = rt.monotonic();
                 client.last_interaction = now;
                 let now_ms = rt.unix_time_ms();
+                state.mono_now = now;
                 let mut ctx = Ctx::new(&mut state, &mut client, out, now_ms);
                 execute(&mut ctx, args);
-                let flow = ctx.flow;
+                let flow = std::mem::take(&mut ctx.flow);
                 consumed_total += consumed;
                 match flow {
                     Flow::Continue => {}
                     Flow::CloseAfterReply => {
                         next = Next::Close;
+                        break;
+                    }
+                    Flow::Replicate(request) => {
+                        next = Next::Replicate(request);
+                        break;
+                    }
+                    Flow::Wait {
+                        replicas,
+                        offset,
+                        timeout,
+                    } => {
+                        next = Next::Wait {
+                            replicas,
+                            offset,
+                            timeout,
+                        };
                         break;
                     }
                     Flow::Sleep(duration) => {

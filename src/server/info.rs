@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::ServerState;
+use crate::replication::LinkState;
 
 /// The sections INFO prints without arguments (`default`) and with `all`.
 const DEFAULT_SECTIONS: &[&str] = &[
@@ -110,25 +111,97 @@ fn stats(out: &mut String, state: &ServerState) {
     field!(out, "total_commands_processed", s.commands_processed);
     field!(out, "total_net_input_bytes", s.net_input_bytes);
     field!(out, "total_net_output_bytes", s.net_output_bytes);
+    field!(out, "sync_full", state.repl.sync_stats.full);
+    field!(out, "sync_partial_ok", state.repl.sync_stats.partial_ok);
+    field!(out, "sync_partial_err", state.repl.sync_stats.partial_err);
     field!(out, "expired_keys", s.expired_keys);
 }
 
 fn replication(out: &mut String, state: &ServerState) {
+    let repl = &state.repl;
+    let now = state.mono_now;
     out.push_str("# Replication\r\n");
+    if let Some(link) = &repl.master {
+        let up = link.state == LinkState::Connected;
+        field!(out, "role", "slave");
+        field!(out, "master_host", link.host);
+        field!(out, "master_port", link.port);
+        field!(out, "master_link_status", if up { "up" } else { "down" });
+        let last_io = if up {
+            now.saturating_sub(link.last_io).as_secs() as i64
+        } else {
+            -1
+        };
+        field!(out, "master_last_io_seconds_ago", last_io);
+        field!(
+            out,
+            "master_sync_in_progress",
+            i32::from(link.state == LinkState::Transfer)
+        );
+        field!(out, "slave_read_repl_offset", repl.offset);
+        field!(out, "slave_repl_offset", repl.offset);
+        if let (LinkState::Transfer, Some((total, read))) = (link.state, link.transfer) {
+            let left = if total < 0 { -1 } else { total - read as i64 };
+            let percent = if total <= 0 {
+                -0.0
+            } else {
+                read as f64 * 100.0 / total as f64
+            };
+            field!(out, "master_sync_total_bytes", total);
+            field!(out, "master_sync_read_bytes", read);
+            field!(out, "master_sync_left_bytes", left);
+            field!(out, "master_sync_perc", format!("{percent:.2}"));
+            field!(
+                out,
+                "master_sync_last_io_seconds_ago",
+                now.saturating_sub(link.last_io).as_secs()
+            );
+        }
+        if !up {
+            let down = link
+                .down_since
+                .map_or(-1, |since| now.saturating_sub(since).as_secs() as i64);
+            field!(out, "master_link_down_since_seconds", down);
+        }
+        field!(out, "slave_priority", 100);
+        field!(
+            out,
+            "slave_read_only",
+            i32::from(state.config.replica_read_only)
+        );
+        field!(out, "replica_announced", 1);
+    } else {
+        field!(out, "role", "master");
+    }
+    field!(out, "connected_slaves", repl.replicas.len());
+    for (index, replica) in repl.replicas.values().enumerate() {
+        let _ = write!(
+            out,
+            "slave{index}:ip={},port={},state={},offset={},lag={}\r\n",
+            replica.ip,
+            replica.listening_port,
+            replica.state.name(),
+            replica.ack_offset,
+            now.saturating_sub(replica.ack_time).as_secs()
+        );
+    }
+    field!(out, "master_failover_state", "no-failover");
+    field!(out, "master_replid", repl.replid);
+    field!(out, "master_replid2", repl.replid2);
+    field!(out, "master_repl_offset", repl.offset);
+    field!(out, "second_repl_offset", repl.second_repl_offset);
     field!(
         out,
-        "role",
-        if state.is_replica() {
-            "slave"
-        } else {
-            "master"
-        }
+        "repl_backlog_active",
+        i32::from(repl.backlog.is_some())
     );
-    field!(out, "connected_slaves", 0);
-    field!(out, "master_failover_state", "no-failover");
-    field!(out, "master_repl_offset", state.repl_feed.offset);
-    field!(out, "second_repl_offset", -1);
-    field!(out, "repl_backlog_active", 0);
+    field!(out, "repl_backlog_size", state.config.repl_backlog_size);
+    let (first, histlen) = repl
+        .backlog
+        .as_ref()
+        .map_or((0, 0), |b| (b.first_offset(), b.histlen()));
+    field!(out, "repl_backlog_first_byte_offset", first);
+    field!(out, "repl_backlog_histlen", histlen);
 }
 
 fn keyspace(out: &mut String, state: &ServerState, now_ms: u64) {

@@ -19,7 +19,9 @@ use rand_chacha::ChaCha8Rng;
 use tokio::sync::Notify;
 
 use crate::keyspace::Keyspace;
-use crate::resp::{encode_command, OwnedArgv};
+use crate::log::{Level, LogSink};
+use crate::replication::ReplState;
+use crate::resp::OwnedArgv;
 use crate::runtime::{Listener, Runtime};
 
 pub mod config;
@@ -119,6 +121,16 @@ pub struct Client {
     pub last_command: Option<&'static crate::command::CommandSpec>,
     /// Bytes waiting in its query buffer.
     pub query_buffer_len: usize,
+    /// `REPLCONF listening-port` of a replica.
+    pub listening_port: u16,
+    /// `REPLCONF ip-address` of a replica.
+    pub replica_ip: Option<String>,
+    /// `REPLCONF capa eof`.
+    pub capa_eof: bool,
+    /// `REPLCONF capa psync2`.
+    pub capa_psync2: bool,
+    /// The replication offset after this client's last command (WAIT).
+    pub write_offset: u64,
     multi: Option<MultiState>,
     kill: Arc<KillSwitch>,
 }
@@ -139,6 +151,11 @@ impl Client {
             last_interaction: now,
             last_command: None,
             query_buffer_len: 0,
+            listening_port: 0,
+            replica_ip: None,
+            capa_eof: false,
+            capa_psync2: false,
+            write_offset: 0,
             multi: None,
             kill: Arc::new(KillSwitch::default()),
         }
@@ -192,39 +209,14 @@ impl Client {
     }
 }
 
-/// The replication stream as the master builds it: commands with SELECT
-/// inserted whenever the db changes. Fed only while enabled (a node with a
-/// backlog or replicas); the replication layer drains `pending`.
-#[derive(Debug, Default)]
-pub struct ReplicationFeed {
-    /// Whether propagated commands are recorded.
-    pub enabled: bool,
-    /// The db the stream is in, `None` right after a full sync.
-    pub stream_db: Option<usize>,
-    /// Encoded stream bytes not yet taken.
-    pub pending: Vec<u8>,
-    /// Bytes fed since start (`master_repl_offset`).
-    pub offset: u64,
-}
-
-impl ReplicationFeed {
-    /// Appends one command executed in `db`.
-    pub fn feed(&mut self, db: usize, argv: &OwnedArgv) {
-        if !self.enabled {
-            return;
-        }
-        let start = self.pending.len();
-        if self.stream_db != Some(db) {
-            encode_command(
-                &mut self.pending,
-                &[b"SELECT".as_slice(), db.to_string().as_bytes()],
-            );
-            self.stream_db = Some(db);
-        }
-        let args: Vec<&[u8]> = argv.argv().iter().collect();
-        encode_command(&mut self.pending, &args);
-        self.offset += (self.pending.len() - start) as u64;
-    }
+/// Work that command handlers ask the server's supervisor to start, since
+/// they run under the lock and cannot spawn or wait themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Start the link to the master for this REPLICAOF generation.
+    StartLink(u64),
+    /// Stop the server (SHUTDOWN).
+    Shutdown,
 }
 
 /// Everything a node holds, behind the server's one lock.
@@ -239,8 +231,16 @@ pub struct ServerState {
     pub clients: BTreeMap<u64, Client>,
     /// The node's random source, seeded through the runtime seam.
     pub rng: ChaCha8Rng,
-    /// The outgoing replication stream.
-    pub repl_feed: ReplicationFeed,
+    /// Replication ids, offsets, backlog, replicas and master link.
+    pub repl: ReplState,
+    /// The node's log.
+    pub logger: Arc<dyn LogSink>,
+    /// Work for the server's supervisor task (link tasks, shutdown).
+    pub control: Vec<Control>,
+    /// Woken whenever a replica acknowledges an offset (WAIT).
+    pub ack_notify: Arc<Notify>,
+    /// Durable storage for the RDB.
+    pub storage: Arc<dyn crate::runtime::Storage>,
     /// Until when (monotonic) the whole server is paused by DEBUG SLEEP.
     pub paused_until: Option<Duration>,
     /// Unix ms at start.
@@ -251,8 +251,9 @@ pub struct ServerState {
     pub last_save_unix: u64,
     /// The address the server listens on, once bound.
     pub listen_addr: Option<SocketAddr>,
+    /// Monotonic time as of the current lock holder's start.
+    pub mono_now: Duration,
     next_client_id: u64,
-    replica: bool,
     pending_propagation: Vec<(usize, OwnedArgv)>,
     run_id: String,
 }
@@ -262,20 +263,25 @@ impl ServerState {
     pub fn new(config: Config, seed: u64, now_unix_ms: u64, now: Duration) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let run_id = random_hex40(&mut rng);
+        let replid = random_hex40(&mut rng);
         ServerState {
             keyspace: Keyspace::new(),
             config,
             stats: Stats::default(),
             clients: BTreeMap::new(),
             rng,
-            repl_feed: ReplicationFeed::default(),
+            repl: ReplState::new(replid),
+            logger: Arc::new(crate::log::NullLog),
+            control: Vec::new(),
+            ack_notify: Arc::new(Notify::new()),
+            storage: Arc::new(crate::runtime::MemStorage::default()),
             paused_until: None,
             started_unix_ms: now_unix_ms,
             started: now,
             last_save_unix: now_unix_ms / 1000,
             listen_addr: None,
+            mono_now: now,
             next_client_id: 1,
-            replica: false,
             pending_propagation: Vec::new(),
             run_id,
         }
@@ -283,7 +289,49 @@ impl ServerState {
 
     /// True when this node replicates from a master.
     pub fn is_replica(&self) -> bool {
-        self.replica
+        self.repl.master.is_some()
+    }
+
+    /// Writes a line to the node's log, with its role.
+    pub fn log(&self, level: Level, message: &str) {
+        let role = if self.is_replica() { 'S' } else { 'M' };
+        self.logger.log(role, level, message);
+    }
+
+    /// True when this replica's link to its master is streaming.
+    pub fn master_link_up(&self) -> bool {
+        self.repl
+            .master
+            .as_ref()
+            .is_some_and(|m| m.state == crate::replication::LinkState::Connected)
+    }
+
+    /// Drops what the last command queued for propagation.
+    pub fn discard_pending_propagation(&mut self) {
+        self.pending_propagation.clear();
+    }
+
+    /// Writes the RDB to `dbfilename` through the storage seam.
+    pub fn save_rdb(&mut self, now_ms: u64) -> Result<(), crate::runtime::StorageError> {
+        let info = crate::rdb::RdbInfo {
+            redis_ver: crate::REDIS_COMPAT_VERSION.to_string(),
+            ctime_unix_s: now_ms / 1000,
+            used_mem: 0,
+            repl_stream_db: Some(self.repl.stream_db.unwrap_or(0) as u32),
+            repl_id: Some(self.repl.replid.clone()),
+            repl_offset: Some(self.repl.offset as i64),
+        };
+        let bytes = crate::rdb::encode(&self.keyspace, &info);
+        self.storage.write_atomic(&self.config.dbfilename, &bytes)?;
+        self.stats.dirty = 0;
+        self.last_save_unix = now_ms / 1000;
+        self.log(Level::Notice, "DB saved on disk");
+        Ok(())
+    }
+
+    /// A new random 40-hex id from the node's RNG.
+    pub fn new_replid(&mut self) -> String {
+        random_hex40(&mut self.rng)
     }
 
     /// The 40-hex run id (INFO server).
@@ -317,18 +365,24 @@ impl ServerState {
         if self.pending_propagation.is_empty() {
             return;
         }
+        // A writable replica's own writes stay local, as in Redis.
+        if self.is_replica() {
+            self.pending_propagation.clear();
+            return;
+        }
         let pending = std::mem::take(&mut self.pending_propagation);
         let wrap = pending.len() > 1;
         if wrap {
-            self.repl_feed
-                .feed(pending[0].0, &OwnedArgv::from_args(&[b"MULTI"]));
+            self.repl
+                .feed_command(pending[0].0, &OwnedArgv::from_args(&[b"MULTI"]));
         }
         for (db, argv) in &pending {
-            self.repl_feed.feed(*db, argv);
+            self.repl.feed_command(*db, argv);
         }
         if wrap {
-            let db = self.repl_feed.stream_db.unwrap_or(pending[0].0);
-            self.repl_feed.feed(db, &OwnedArgv::from_args(&[b"EXEC"]));
+            let db = self.repl.stream_db.unwrap_or(pending[0].0);
+            self.repl
+                .feed_command(db, &OwnedArgv::from_args(&[b"EXEC"]));
         }
         self.pending_propagation = pending;
         self.pending_propagation.clear();
@@ -341,8 +395,8 @@ impl ServerState {
         if self.keyspace.db_mut(db).remove(key).is_some() {
             self.stats.expired_keys += 1;
             self.stats.dirty += 1;
-            self.repl_feed
-                .feed(db, &OwnedArgv::from_args(&[b"DEL", key]));
+            self.repl
+                .feed_command(db, &OwnedArgv::from_args(&[b"DEL", key]));
         }
     }
 
@@ -350,7 +404,7 @@ impl ServerState {
     /// keys per db, earliest expiry first, and propagates their `DEL`s.
     /// Replicas never expire keys themselves.
     pub fn active_expire_cycle(&mut self, now_ms: u64, budget: usize) {
-        if self.replica {
+        if self.is_replica() {
             return;
         }
         for db in 0..crate::keyspace::DB_COUNT {
@@ -375,6 +429,7 @@ pub fn random_hex40(rng: &mut impl rand::RngCore) -> String {
 pub struct Server<R: Runtime> {
     rt: R,
     state: Arc<Mutex<ServerState>>,
+    shutdown: Arc<KillSwitch>,
 }
 
 impl<R: Runtime> Clone for Server<R> {
@@ -382,17 +437,35 @@ impl<R: Runtime> Clone for Server<R> {
         Server {
             rt: self.rt.clone(),
             state: self.state.clone(),
+            shutdown: self.shutdown.clone(),
         }
     }
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Listening failed.
+    #[error("cannot listen: {0}")]
+    Listen(#[from] io::Error),
+    /// The RDB on disk could not be read.
+    #[error("cannot read the RDB: {0}")]
+    Storage(#[from] crate::runtime::StorageError),
+    /// The RDB on disk is corrupt.
+    #[error("Fatal error loading the DB: {0}. Exiting.")]
+    Rdb(#[from] crate::rdb::RdbError),
 }
 
 impl<R: Runtime> Server<R> {
     /// A node with `config`, not yet listening.
     pub fn new(rt: R, config: Config) -> Self {
-        let state = ServerState::new(config, rt.rng_seed(), rt.unix_time_ms(), rt.monotonic());
+        let mut state = ServerState::new(config, rt.rng_seed(), rt.unix_time_ms(), rt.monotonic());
+        state.logger = rt.logger();
+        state.storage = rt.storage();
         Server {
             rt,
             state: Arc::new(Mutex::new(state)),
+            shutdown: Arc::new(KillSwitch::default()),
         }
     }
 
@@ -403,13 +476,20 @@ impl<R: Runtime> Server<R> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The node's state, locked, with its clock set to `now` (monotonic).
+    pub fn state_at(&self, now: Duration) -> MutexGuard<'_, ServerState> {
+        let mut state = self.state();
+        state.mono_now = state.mono_now.max(now);
+        state
+    }
+
     /// The runtime.
     pub fn runtime(&self) -> &R {
         &self.rt
     }
 
-    /// Binds the configured address and serves until the task is dropped.
-    pub async fn run(self) -> io::Result<()> {
+    /// Binds the configured address and serves until SHUTDOWN.
+    pub async fn run(self) -> Result<(), StartError> {
         let listener = self.bind().await?;
         self.serve(listener).await
     }
@@ -431,12 +511,25 @@ impl<R: Runtime> Server<R> {
         Ok(listener)
     }
 
-    /// Accepts connections on `listener` and runs the cron.
-    pub async fn serve(self, listener: R::Listener) -> io::Result<()> {
+    /// Loads the RDB, starts the link to a configured master, accepts
+    /// connections on `listener` and runs the cron, until SHUTDOWN.
+    pub async fn serve(self, listener: R::Listener) -> Result<(), StartError> {
+        self.load_from_disk()?;
+        let replicaof = self.state().config.replicaof.clone();
+        if let Some((host, port)) = replicaof {
+            let mut state = self.state();
+            crate::command::replication_cmds::set_master(&mut state, &host, port, true);
+        }
+        self.run_controls();
         self.rt.spawn(self.clone().cron());
         let local = listener.local_addr()?;
         loop {
-            let (stream, peer) = match listener.accept().await {
+            let accepted = tokio::select! {
+                biased;
+                _ = self.shutdown.killed() => return Ok(()),
+                accepted = listener.accept() => accepted,
+            };
+            let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
                 Err(_) => {
                     // Out of file descriptors and the like: back off, go on.
@@ -451,20 +544,132 @@ impl<R: Runtime> Server<R> {
         }
     }
 
-    /// Periodic work, `hz` times a second: active expiry.
+    /// Completes once SHUTDOWN ran.
+    pub async fn stopped(&self) {
+        self.shutdown.killed().await
+    }
+
+    /// Loads `dbfilename` if it exists. A master keeps the file's history as
+    /// its secondary id (its replicas can continue partially); a replica
+    /// resumes the file's id and offset as its cached master.
+    fn load_from_disk(&self) -> Result<(), StartError> {
+        let mut state = self.state_at(self.rt.monotonic());
+        let Some(bytes) = state.storage.read(&state.config.dbfilename.clone())? else {
+            return Ok(());
+        };
+        let loaded = crate::rdb::decode(&bytes)?;
+        state.log(
+            Level::Notice,
+            &format!("Loading RDB produced by version {}", loaded.info.redis_ver),
+        );
+        let now_ms = self.rt.unix_time_ms();
+        let mut keyspace = loaded.keyspace;
+        let replica = state.config.replicaof.is_some();
+        let mut expired = 0;
+        if !replica {
+            for db in 0..crate::keyspace::DB_COUNT {
+                for key in keyspace.db(db).expired_keys(now_ms, usize::MAX) {
+                    keyspace.db_mut(db).remove(&key);
+                    expired += 1;
+                }
+            }
+        }
+        state.log(
+            Level::Notice,
+            &format!(
+                "Done loading RDB, keys loaded: {}, keys expired: {expired}.",
+                keyspace.key_count()
+            ),
+        );
+        state.keyspace = keyspace;
+        state.log(Level::Notice, "DB loaded from disk: 0.000 seconds");
+        if let (Some(replid), Some(offset)) = (loaded.info.repl_id, loaded.info.repl_offset) {
+            let offset = offset.max(0) as u64;
+            if replica {
+                state.repl.replid = replid.clone();
+                state.repl.offset = offset;
+                state.repl.cached_master = Some((replid, offset));
+            } else {
+                state.repl.replid2 = replid;
+                state.repl.second_repl_offset = offset as i64 + 1;
+                state.repl.offset = offset;
+                let size = state.config.repl_backlog_size as usize;
+                state.repl.backlog = Some(crate::replication::Backlog::new(size, offset + 1));
+                state.repl.no_replicas_since = Some(state.mono_now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts what command handlers asked for (link tasks, shutdown).
+    pub(crate) fn run_controls(&self) {
+        let controls = std::mem::take(&mut self.state().control);
+        for control in controls {
+            match control {
+                Control::StartLink(generation) => {
+                    let server = self.clone();
+                    self.rt
+                        .spawn(crate::replication::replica::run_link(server, generation));
+                }
+                Control::Shutdown => self.shutdown.kill(),
+            }
+        }
+    }
+
+    /// Periodic work, `hz` times a second: active expiry; once a second the
+    /// replication cron (PING to replicas, backlog TTL).
     async fn cron(self) {
+        let mut last_replication_cron = Duration::ZERO;
+        let mut replication_loops: u64 = 0;
         loop {
             let hz = self.state().config.hz.max(1);
             self.rt.sleep(Duration::from_millis(1000 / hz as u64)).await;
+            if self.shutdown.is_killed() {
+                return;
+            }
             let now_ms = self.rt.unix_time_ms();
-            let mut state = self.state();
-            if state
-                .paused_until
-                .is_some_and(|until| until > self.rt.monotonic())
-            {
+            let now = self.rt.monotonic();
+            let mut state = self.state_at(now);
+            if state.paused_until.is_some_and(|until| until > now) {
                 continue;
             }
             state.active_expire_cycle(now_ms, 200);
+            if now.saturating_sub(last_replication_cron) >= Duration::from_secs(1) {
+                last_replication_cron = now;
+                replication_cron(&mut state, replication_loops);
+                replication_loops += 1;
+            }
         }
+    }
+}
+
+/// Redis's `replicationCron`, once a second: a master PINGs its replicas
+/// every `repl-ping-replica-period` seconds (into the stream, so offsets
+/// move), and frees its backlog after `repl-backlog-ttl` seconds without
+/// replicas (taking a new id, as the history is gone).
+fn replication_cron(state: &mut ServerState, loops: u64) {
+    let period = state.config.repl_ping_replica_period.max(1);
+    if !state.is_replica() && !state.repl.replicas.is_empty() && loops % period == 0 {
+        state.repl.feed_bytes(b"*1\r\n$4\r\nping\r\n");
+    }
+    let ttl = state.config.repl_backlog_ttl;
+    let idle = state
+        .repl
+        .no_replicas_since
+        .map(|since| state.mono_now.saturating_sub(since));
+    if !state.is_replica()
+        && state.repl.replicas.is_empty()
+        && state.repl.backlog.is_some()
+        && ttl > 0
+        && idle.is_some_and(|idle| idle > Duration::from_secs(ttl))
+    {
+        state.repl.replid = state.new_replid();
+        state.repl.replid2 = crate::replication::NULL_REPLID.to_string();
+        state.repl.second_repl_offset = -1;
+        state.repl.backlog = None;
+        state.log(
+            Level::Notice,
+            &format!("Replication backlog freed after {ttl} seconds without connected replicas."),
+        );
     }
 }

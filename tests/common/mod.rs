@@ -197,3 +197,118 @@ pub fn tool_available(test: &str, tool: &str) -> bool {
     eprintln!("{test}: skipped, {tool} is not installed (apt-get install redis-tools)");
     false
 }
+
+/// A `replsim serve` process with its own directory and log file, killed on
+/// drop; it can be restarted on the same port and directory.
+pub struct ReplsimProcess {
+    pub port: u16,
+    pub dir: std::path::PathBuf,
+    args: Vec<String>,
+    child: Option<Child>,
+}
+
+impl ReplsimProcess {
+    pub fn start(name: &str, args: &[&str]) -> ReplsimProcess {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("replsim-proc-{name}-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut process = ReplsimProcess {
+            port,
+            dir,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            child: None,
+        };
+        process.restart();
+        process
+    }
+
+    pub fn log_path(&self) -> std::path::PathBuf {
+        self.dir.join("replsim.log")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Starts the process again (after `stop`), on the same port and dir.
+    pub fn restart(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_replsim"))
+            .args(["serve", "--port", &self.port.to_string(), "--dir"])
+            .arg(&self.dir)
+            .args(["--config", "enable-debug-command=yes"])
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn replsim serve");
+        self.child = Some(child);
+        wait_for_ping(self.port);
+    }
+
+    /// Kills the process (like a crash: nothing is saved).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for ReplsimProcess {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Reads one field of INFO replication (or any section) from a server.
+pub fn info_field(port: u16, field: &str) -> Option<String> {
+    let mut client = Client::connect(port);
+    let reply = client.cmd(&["INFO"]);
+    let Frame::Bulk(Some(text)) = reply else {
+        return None;
+    };
+    String::from_utf8_lossy(&text).lines().find_map(|l| {
+        l.strip_prefix(&format!("{field}:"))
+            .map(|v| v.trim().to_string())
+    })
+}
+
+/// Waits until `check` holds, polling; panics with `what` after `secs`.
+pub fn wait_until(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out after {secs}s waiting for {what}");
+}
+
+/// `DEBUG DIGEST` of a server.
+pub fn digest(port: u16) -> String {
+    match Client::connect(port).cmd(&["DEBUG", "DIGEST"]) {
+        Frame::Simple(s) => s,
+        other => panic!("DEBUG DIGEST replied {other:?}"),
+    }
+}
+
+/// Waits until the replica's link is up and its offset equals the master's.
+pub fn wait_in_sync(master: u16, replica: u16) {
+    wait_until(
+        30,
+        &format!("replica {replica} in sync with {master}"),
+        || {
+            info_field(replica, "master_link_status").as_deref() == Some("up")
+                && info_field(master, "master_repl_offset")
+                    == info_field(replica, "master_repl_offset")
+        },
+    );
+}

@@ -1,0 +1,459 @@
+//! The master side of a link: a connection that sent PSYNC or SYNC becomes a
+//! replica. This task answers `+CONTINUE` with the backlog or `+FULLRESYNC`
+//! with an RDB (disk-style `$<len>` or diskless `$EOF:<mark>` framing),
+//! then streams the replica's output buffer, reads its `REPLCONF ACK`s, and
+//! drops it on `repl-timeout` or when its output buffer passes Redis's
+//! replica limits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
+
+use super::{PsyncDecision, ReplicaLink, ReplicaState};
+use crate::log::Level;
+use crate::rdb::{self, RdbInfo};
+use crate::resp::{parse_command, parse_i64, ArgvBuf, ParseLimits, Parsed};
+use crate::runtime::Runtime;
+use crate::server::{ClientKind, Server, ServerState};
+
+/// What the replica asked for.
+#[derive(Debug, Clone)]
+pub struct SyncRequest {
+    /// `PSYNC <replid> <offset>`, or `None` for the legacy inline `SYNC`.
+    pub psync: Option<(String, i64)>,
+    /// The replica said `REPLCONF capa eof`.
+    pub capa_eof: bool,
+    /// The replica said `REPLCONF capa psync2`.
+    pub capa_psync2: bool,
+    /// Its `REPLCONF listening-port` (0 when not sent).
+    pub listening_port: u16,
+    /// Its `REPLCONF ip-address`, or its peer address.
+    pub ip: String,
+}
+
+/// How the transfer goes, decided under the lock.
+enum Plan {
+    Refuse(&'static str),
+    Continue { reply: Vec<u8> },
+    Full { diskless: bool, delay: Duration },
+}
+
+fn register(
+    state: &mut ServerState,
+    client_id: u64,
+    request: &SyncRequest,
+    streaming: bool,
+) -> Arc<Notify> {
+    let wakeup = Arc::new(Notify::new());
+    let kill = state
+        .clients
+        .get(&client_id)
+        .map(|c| c.kill_switch())
+        .unwrap_or_default();
+    if let Some(client) = state.clients.get_mut(&client_id) {
+        client.kind = ClientKind::Replica;
+    }
+    let now = state.mono_now;
+    state.repl.replicas.insert(
+        client_id,
+        ReplicaLink {
+            client_id,
+            ip: request.ip.clone(),
+            listening_port: request.listening_port,
+            state: if streaming {
+                ReplicaState::Online
+            } else {
+                ReplicaState::WaitBgsave
+            },
+            ack_offset: 0,
+            ack_time: now,
+            streaming,
+            output: Vec::new(),
+            soft_limit_since: None,
+            wakeup: wakeup.clone(),
+            kill,
+        },
+    );
+    state.repl.no_replicas_since = None;
+    wakeup
+}
+
+/// Creates the backlog when the first replica attaches (logged after the
+/// PSYNC decision, as Redis does).
+fn create_backlog(state: &mut ServerState) {
+    if state.repl.backlog.is_some() {
+        return;
+    }
+    let backlog_size = state.config.repl_backlog_size as usize;
+    let new_id = state.new_replid();
+    let logger = state.logger.clone();
+    let role = if state.is_replica() { 'S' } else { 'M' };
+    state.repl.ensure_backlog(
+        backlog_size,
+        || new_id,
+        |line| logger.log(role, Level::Notice, line),
+    );
+}
+
+fn plan(
+    state: &mut ServerState,
+    client_id: u64,
+    request: &SyncRequest,
+) -> (Plan, Option<Arc<Notify>>) {
+    let name = format!("{}:{}", request.ip, request.listening_port);
+    state.log(
+        Level::Notice,
+        &format!("Replica {name} asks for synchronization"),
+    );
+    if state.is_replica() && !state.master_link_up() {
+        return (
+            Plan::Refuse("-NOMASTERLINK Can't SYNC while not connected with my master\r\n"),
+            None,
+        );
+    }
+    let decision = match &request.psync {
+        Some((replid, offset)) => state.repl.decide_psync(&name, replid, *offset),
+        None => PsyncDecision::Full { reason: None },
+    };
+    match decision {
+        PsyncDecision::Continue { from } => {
+            let backlog_bytes = state
+                .repl
+                .backlog
+                .as_ref()
+                .and_then(|b| b.since(from))
+                .unwrap_or_default();
+            let mut reply = if request.capa_psync2 {
+                format!("+CONTINUE {}\r\n", state.repl.replid).into_bytes()
+            } else {
+                b"+CONTINUE\r\n".to_vec()
+            };
+            state.log(
+                Level::Notice,
+                &format!(
+                    "Partial resynchronization request from {name} accepted. Sending {} bytes of backlog starting from offset {from}.",
+                    backlog_bytes.len()
+                ),
+            );
+            reply.extend_from_slice(&backlog_bytes);
+            state.repl.sync_stats.partial_ok += 1;
+            let wakeup = register(state, client_id, request, true);
+            (Plan::Continue { reply }, Some(wakeup))
+        }
+        PsyncDecision::Full { reason } => {
+            if let Some(reason) = reason {
+                state.log(Level::Notice, &reason);
+                if request.psync.as_ref().is_some_and(|(id, _)| id != "?") {
+                    state.repl.sync_stats.partial_err += 1;
+                }
+            }
+            state.repl.sync_stats.full += 1;
+            create_backlog(state);
+            let diskless = state.config.repl_diskless_sync && request.capa_eof;
+            let delay = if diskless {
+                Duration::from_secs(state.config.repl_diskless_sync_delay)
+            } else {
+                Duration::ZERO
+            };
+            let wakeup = register(state, client_id, request, false);
+            (Plan::Full { diskless, delay }, Some(wakeup))
+        }
+    }
+}
+
+/// Takes the snapshot for a full sync: the RDB bytes and the offset they
+/// stand for. From here on the replica's output buffer collects the stream.
+fn snapshot(state: &mut ServerState, client_id: u64, now_unix_ms: u64) -> (Vec<u8>, u64) {
+    // Redis forces a SELECT before the first command after a new snapshot.
+    state.repl.stream_db = None;
+    let info = RdbInfo {
+        redis_ver: crate::REDIS_COMPAT_VERSION.to_string(),
+        ctime_unix_s: now_unix_ms / 1000,
+        used_mem: 0,
+        repl_stream_db: Some(0),
+        repl_id: Some(state.repl.replid.clone()),
+        repl_offset: Some(state.repl.offset as i64),
+    };
+    let payload = rdb::encode(&state.keyspace, &info);
+    if let Some(link) = state.repl.replicas.get_mut(&client_id) {
+        link.streaming = true;
+        link.state = ReplicaState::SendBulk;
+    }
+    (payload, state.repl.offset)
+}
+
+async fn send<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> bool {
+    stream.write_all(bytes).await.is_ok() && stream.flush().await.is_ok()
+}
+
+/// Serves a replica until its link ends. `leftover` holds bytes the replica
+/// sent after its PSYNC.
+pub async fn serve_replica<R: Runtime>(
+    server: Server<R>,
+    mut stream: R::Stream,
+    client_id: u64,
+    request: SyncRequest,
+    mut leftover: BytesMut,
+) {
+    let rt = server.runtime().clone();
+    let name = format!("{}:{}", request.ip, request.listening_port);
+    let (plan, wakeup) = {
+        let mut state = server.state_at(rt.monotonic());
+        plan(&mut state, client_id, &request)
+    };
+    let wakeup = match (plan, wakeup) {
+        (Plan::Refuse(reply), _) => {
+            let _ = send(&mut stream, reply.as_bytes()).await;
+            return;
+        }
+        (Plan::Continue { reply }, Some(wakeup)) => {
+            if !send(&mut stream, &reply).await {
+                drop_replica(&server, client_id, &name);
+                return;
+            }
+            wakeup
+        }
+        (Plan::Full { diskless, delay }, Some(wakeup)) => {
+            if !full_sync(&server, &mut stream, client_id, &request, diskless, delay).await {
+                drop_replica(&server, client_id, &name);
+                return;
+            }
+            wakeup
+        }
+        (_, None) => return,
+    };
+    stream_to_replica(
+        &server,
+        &mut stream,
+        client_id,
+        &request,
+        &mut leftover,
+        wakeup,
+    )
+    .await;
+    drop_replica(&server, client_id, &name);
+}
+
+async fn full_sync<R: Runtime>(
+    server: &Server<R>,
+    stream: &mut R::Stream,
+    client_id: u64,
+    request: &SyncRequest,
+    diskless: bool,
+    delay: Duration,
+) -> bool {
+    let rt = server.runtime().clone();
+    if diskless && !delay.is_zero() {
+        server
+            .state()
+            .log(Level::Notice, "Delay next BGSAVE for diskless SYNC");
+        // Newlines keep the replica's read timeout from firing meanwhile.
+        let mut waited = Duration::ZERO;
+        while waited < delay {
+            let step = Duration::from_secs(1).min(delay - waited);
+            rt.sleep(step).await;
+            waited += step;
+            if !send(stream, b"\n").await {
+                return false;
+            }
+        }
+    }
+    let target = if diskless { "replicas sockets" } else { "disk" };
+    let (payload, offset, replid) = {
+        let mut state = server.state_at(rt.monotonic());
+        state.log(
+            Level::Notice,
+            &format!("Starting BGSAVE for SYNC with target: {target}"),
+        );
+        let (payload, offset) = snapshot(&mut state, client_id, rt.unix_time_ms());
+        (payload, offset, state.repl.replid.clone())
+    };
+    let mut message = Vec::with_capacity(payload.len() + 128);
+    if request.psync.is_some() {
+        message.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
+    }
+    let name = format!("{}:{}", request.ip, request.listening_port);
+    if diskless {
+        let mark = server.state().new_replid();
+        message.extend_from_slice(format!("$EOF:{mark}\r\n").as_bytes());
+        message.extend_from_slice(&payload);
+        message.extend_from_slice(mark.as_bytes());
+    } else {
+        message.extend_from_slice(format!("${}\r\n", payload.len()).as_bytes());
+        message.extend_from_slice(&payload);
+    }
+    if !send(stream, &message).await {
+        return false;
+    }
+    let mut state = server.state_at(rt.monotonic());
+    if diskless {
+        state.log(
+            Level::Notice,
+            &format!("Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming"),
+        );
+    } else {
+        state.log(
+            Level::Notice,
+            &format!("Synchronization with replica {name} succeeded"),
+        );
+        let now = state.mono_now;
+        if let Some(link) = state.repl.replicas.get_mut(&client_id) {
+            link.state = ReplicaState::Online;
+            link.ack_time = now;
+        }
+    }
+    true
+}
+
+/// Applies what the replica sent: `REPLCONF ACK <offset>` (anything else
+/// from a replica is ignored). Returns false on a protocol error.
+fn read_acks(state: &mut ServerState, client_id: u64, buffer: &mut BytesMut, name: &str) -> bool {
+    let mut argv = ArgvBuf::default();
+    loop {
+        match parse_command(buffer, &mut argv, ParseLimits::default()) {
+            Ok(Parsed::Command { consumed }) => {
+                let args = argv.argv(buffer);
+                let is_ack = args.len() >= 3
+                    && args.get(0).eq_ignore_ascii_case(b"REPLCONF")
+                    && args.get(1).eq_ignore_ascii_case(b"ACK");
+                let ack = if is_ack { parse_i64(args.get(2)) } else { None };
+                buffer.advance(consumed);
+                let now = state.mono_now;
+                let mut first_ack = false;
+                if let (Some(link), Some(offset)) = (state.repl.replicas.get_mut(&client_id), ack) {
+                    link.ack_offset = link.ack_offset.max(offset.max(0) as u64);
+                    link.ack_time = now;
+                    if link.state == ReplicaState::SendBulk {
+                        link.state = ReplicaState::Online;
+                        first_ack = true;
+                    }
+                }
+                if first_ack {
+                    state.log(
+                        Level::Notice,
+                        &format!("Synchronization with replica {name} succeeded"),
+                    );
+                }
+                if ack.is_some() {
+                    state.ack_notify.notify_waiters();
+                }
+            }
+            Ok(Parsed::Empty { consumed }) => buffer.advance(consumed),
+            Ok(Parsed::Incomplete { .. }) => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// What the streaming loop does next.
+enum Step {
+    Write(Vec<u8>),
+    Wait,
+    Drop(String),
+}
+
+fn next_step(state: &mut ServerState, client_id: u64, legacy: bool, name: &str) -> Step {
+    let now = state.mono_now;
+    let timeout = Duration::from_secs(state.config.repl_timeout);
+    let (hard, soft, soft_seconds) = state.config.replica_output_limit;
+    let Some(link) = state.repl.replicas.get_mut(&client_id) else {
+        return Step::Drop(String::new());
+    };
+    // Legacy SYNC replicas never ACK, so they cannot time out (as in Redis).
+    if !legacy && now.saturating_sub(link.ack_time) > timeout {
+        return Step::Drop(format!(
+            "Disconnecting timedout replica (streaming sync): {name}"
+        ));
+    }
+    let pending = link.output.len() as u64;
+    let over_soft = soft > 0 && pending > soft;
+    if !over_soft {
+        link.soft_limit_since = None;
+    }
+    let soft_expired = over_soft
+        && link
+            .soft_limit_since
+            .get_or_insert(now)
+            .checked_add(Duration::from_secs(soft_seconds))
+            .is_some_and(|deadline| now >= deadline);
+    if (hard > 0 && pending > hard) || soft_expired {
+        return Step::Drop(format!(
+            "Client id={client_id} addr={name} scheduled to be closed ASAP for overcoming of output buffer limits."
+        ));
+    }
+    // Diskless transfers hold the stream until the replica's first ACK.
+    if link.state == ReplicaState::SendBulk || link.output.is_empty() {
+        return Step::Wait;
+    }
+    Step::Write(std::mem::take(&mut link.output))
+}
+
+async fn stream_to_replica<R: Runtime>(
+    server: &Server<R>,
+    stream: &mut R::Stream,
+    client_id: u64,
+    request: &SyncRequest,
+    buffer: &mut BytesMut,
+    wakeup: Arc<Notify>,
+) {
+    let rt = server.runtime().clone();
+    let name = format!("{}:{}", request.ip, request.listening_port);
+    let legacy = request.psync.is_none();
+    let kill = match server.state().clients.get(&client_id) {
+        Some(client) => client.kill_switch(),
+        None => return,
+    };
+    loop {
+        let step = {
+            let mut state = server.state_at(rt.monotonic());
+            if !read_acks(&mut state, client_id, buffer, &name) {
+                return;
+            }
+            next_step(&mut state, client_id, legacy, &name)
+        };
+        match step {
+            Step::Drop(reason) => {
+                if !reason.is_empty() {
+                    server.state().log(Level::Warning, &reason);
+                }
+                return;
+            }
+            Step::Write(bytes) => {
+                if !send(stream, &bytes).await {
+                    return;
+                }
+                continue;
+            }
+            Step::Wait => {}
+        }
+        buffer.reserve(4096);
+        tokio::select! {
+            biased;
+            _ = kill.killed() => return,
+            _ = wakeup.notified() => {}
+            read = stream.read_buf(buffer) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            },
+            // Re-check timeouts and limits once a second.
+            _ = rt.sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+fn drop_replica<R: Runtime>(server: &Server<R>, client_id: u64, name: &str) {
+    let mut state = server.state();
+    if state.repl.replicas.remove(&client_id).is_some() {
+        state.log(
+            Level::Warning,
+            &format!("Connection with replica {name} lost."),
+        );
+    }
+    if state.repl.replicas.is_empty() {
+        state.repl.no_replicas_since = Some(state.mono_now);
+    }
+    state.ack_notify.notify_waiters();
+}

@@ -1,0 +1,483 @@
+//! Replication state shared by both sides of a link: replication ids and
+//! offsets, the backlog, the replicas attached to this node (with their
+//! output buffers), the link to this node's own master, and the PSYNC
+//! decision, following Redis 7.0 (`replication.c`).
+//!
+//! The byte-moving tasks live in [`master`] (serving one replica) and
+//! [`replica`] (this node's link to its master); everything here is plain
+//! state changed under the server lock, so its rules unit-test without IO.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::resp::{encode_command, OwnedArgv};
+use crate::server::KillSwitch;
+
+pub mod master;
+pub mod replica;
+
+/// The id a node without history reports as `master_replid2`.
+pub const NULL_REPLID: &str = "0000000000000000000000000000000000000000";
+
+/// The replication backlog: the last `capacity` bytes of the stream.
+#[derive(Debug)]
+pub struct Backlog {
+    bytes: VecDeque<u8>,
+    capacity: usize,
+    /// Offset of the first byte held (`repl_backlog_first_byte_offset`).
+    first_offset: u64,
+}
+
+impl Backlog {
+    /// An empty backlog whose next byte will have offset `next_offset`.
+    pub fn new(capacity: usize, next_offset: u64) -> Self {
+        Backlog {
+            bytes: VecDeque::new(),
+            capacity: capacity.max(16 * 1024),
+            first_offset: next_offset,
+        }
+    }
+
+    /// Appends stream bytes, dropping the oldest beyond the capacity.
+    pub fn push(&mut self, data: &[u8]) {
+        self.bytes.extend(data);
+        let excess = self.bytes.len().saturating_sub(self.capacity);
+        if excess > 0 {
+            self.bytes.drain(..excess);
+            self.first_offset += excess as u64;
+        }
+    }
+
+    /// Bytes held (`repl_backlog_histlen`).
+    pub fn histlen(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    /// Offset of the first byte held.
+    pub fn first_offset(&self) -> u64 {
+        self.first_offset
+    }
+
+    /// Configured size.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Changes the size (CONFIG SET repl-backlog-size), keeping the newest bytes.
+    pub fn resize(&mut self, capacity: usize) {
+        self.capacity = capacity.max(16 * 1024);
+        self.push(&[]);
+    }
+
+    /// The bytes from stream offset `from` to the end, if `from` is within
+    /// `[first_offset, first_offset + histlen]`.
+    pub fn since(&self, from: u64) -> Option<Vec<u8>> {
+        if from < self.first_offset || from > self.first_offset + self.histlen() {
+            return None;
+        }
+        let skip = (from - self.first_offset) as usize;
+        Some(self.bytes.iter().skip(skip).copied().collect())
+    }
+}
+
+/// Where a replica attached to this node stands (INFO `state=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaState {
+    /// Waiting for the RDB to be produced.
+    WaitBgsave,
+    /// Receiving the RDB.
+    SendBulk,
+    /// Streaming.
+    Online,
+}
+
+impl ReplicaState {
+    /// The name INFO prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplicaState::WaitBgsave => "wait_bgsave",
+            ReplicaState::SendBulk => "send_bulk",
+            ReplicaState::Online => "online",
+        }
+    }
+}
+
+/// A replica attached to this node.
+#[derive(Debug)]
+pub struct ReplicaLink {
+    /// The replica's client id.
+    pub client_id: u64,
+    /// Its address as INFO shows it.
+    pub ip: String,
+    /// Its `REPLCONF listening-port`.
+    pub listening_port: u16,
+    /// Where it stands.
+    pub state: ReplicaState,
+    /// Its last acknowledged offset.
+    pub ack_offset: u64,
+    /// When it last acknowledged (monotonic).
+    pub ack_time: Duration,
+    /// Whether stream bytes are appended to `output` (from the snapshot on).
+    pub streaming: bool,
+    /// Stream bytes not yet written to it.
+    pub output: Vec<u8>,
+    /// Since when (monotonic) `output` has been over the soft limit.
+    pub soft_limit_since: Option<Duration>,
+    /// Woken when `output` grows.
+    pub wakeup: Arc<Notify>,
+    /// Closes its connection.
+    pub kill: Arc<KillSwitch>,
+}
+
+impl ReplicaLink {
+    /// `ip:port` as Redis names a replica in logs.
+    pub fn name(&self) -> String {
+        format!("{}:{}", self.ip, self.listening_port)
+    }
+}
+
+/// State of this node's link to its master (ROLE names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// About to connect.
+    Connect,
+    /// Connecting.
+    Connecting,
+    /// Handshake in progress.
+    Handshake,
+    /// Receiving the RDB.
+    Transfer,
+    /// Streaming.
+    Connected,
+}
+
+impl LinkState {
+    /// The word ROLE uses.
+    pub fn role_name(self) -> &'static str {
+        match self {
+            LinkState::Connect => "connect",
+            LinkState::Connecting => "connecting",
+            LinkState::Handshake => "handshake",
+            LinkState::Transfer => "sync",
+            LinkState::Connected => "connected",
+        }
+    }
+}
+
+/// This node's link to its master, while it is a replica.
+#[derive(Debug, Clone)]
+pub struct MasterLink {
+    /// Master host.
+    pub host: String,
+    /// Master port.
+    pub port: u16,
+    /// Link state.
+    pub state: LinkState,
+    /// Bumped at every REPLICAOF so that an older link task stops.
+    pub generation: u64,
+    /// Last time data came from the master (monotonic).
+    pub last_io: Duration,
+    /// Since when the link is down (monotonic), if it is.
+    pub down_since: Option<Duration>,
+    /// The client id of the master connection while linked.
+    pub client_id: Option<u64>,
+    /// Bytes of the RDB being transferred: total (-1 when unknown) and read.
+    pub transfer: Option<(i64, u64)>,
+    /// The last error the master replied with (for liveness reports).
+    pub last_error: Option<String>,
+}
+
+/// Counters of INFO stats about syncs served.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SyncStats {
+    /// Full resyncs served.
+    pub full: u64,
+    /// Partial resyncs accepted.
+    pub partial_ok: u64,
+    /// Partial resyncs refused.
+    pub partial_err: u64,
+}
+
+/// What a master answers to PSYNC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PsyncDecision {
+    /// `+CONTINUE`: send the backlog from this offset.
+    Continue {
+        /// First offset to send.
+        from: u64,
+    },
+    /// `+FULLRESYNC`, logging why the partial one was refused (if asked).
+    Full {
+        /// Redis's log line, if a partial resync had been requested.
+        reason: Option<String>,
+    },
+}
+
+/// Replication state of a node.
+#[derive(Debug)]
+pub struct ReplState {
+    /// Current replication id.
+    pub replid: String,
+    /// Previous id, valid up to `second_repl_offset`.
+    pub replid2: String,
+    /// Last offset (+1) valid for `replid2`, -1 when none.
+    pub second_repl_offset: i64,
+    /// `master_repl_offset`: bytes ever fed to the stream.
+    pub offset: u64,
+    /// The db the outgoing stream is in; `None` forces a SELECT.
+    pub stream_db: Option<usize>,
+    /// The backlog, once created.
+    pub backlog: Option<Backlog>,
+    /// Attached replicas by client id.
+    pub replicas: BTreeMap<u64, ReplicaLink>,
+    /// Link to our master, when we are a replica.
+    pub master: Option<MasterLink>,
+    /// The id/offset to PSYNC with (`replid`, offset) when reconnecting.
+    pub cached_master: Option<(String, u64)>,
+    /// Syncs served.
+    pub sync_stats: SyncStats,
+    /// When the last replica left (monotonic), for `repl-backlog-ttl`.
+    pub no_replicas_since: Option<Duration>,
+    /// Bumped at every REPLICAOF, so link tasks can tell they are stale.
+    pub generation: u64,
+}
+
+impl ReplState {
+    /// A fresh master's state with a new id.
+    pub fn new(replid: String) -> Self {
+        ReplState {
+            replid,
+            replid2: NULL_REPLID.to_string(),
+            second_repl_offset: -1,
+            offset: 0,
+            stream_db: None,
+            backlog: None,
+            replicas: BTreeMap::new(),
+            master: None,
+            cached_master: None,
+            sync_stats: SyncStats::default(),
+            no_replicas_since: None,
+            generation: 0,
+        }
+    }
+
+    /// True when writes must be recorded (a backlog exists).
+    pub fn feeding(&self) -> bool {
+        self.backlog.is_some()
+    }
+
+    /// Appends one command executed in `db` as a master writes it: with a
+    /// SELECT first when the stream is in another db.
+    pub fn feed_command(&mut self, db: usize, argv: &OwnedArgv) {
+        if !self.feeding() {
+            return;
+        }
+        let mut bytes = Vec::new();
+        if self.stream_db != Some(db) {
+            encode_command(
+                &mut bytes,
+                &[b"SELECT".as_slice(), db.to_string().as_bytes()],
+            );
+            self.stream_db = Some(db);
+        }
+        let args: Vec<&[u8]> = argv.argv().iter().collect();
+        encode_command(&mut bytes, &args);
+        self.feed_bytes(&bytes);
+    }
+
+    /// Appends raw stream bytes: to the backlog, to every streaming
+    /// replica's output, and to the offset. A replica forwards its master's
+    /// bytes through here unchanged.
+    pub fn feed_bytes(&mut self, bytes: &[u8]) {
+        let Some(backlog) = &mut self.backlog else {
+            return;
+        };
+        backlog.push(bytes);
+        self.offset += bytes.len() as u64;
+        for replica in self.replicas.values_mut() {
+            if replica.streaming {
+                replica.output.extend_from_slice(bytes);
+                replica.wakeup.notify_one();
+            }
+        }
+    }
+
+    /// Creates the backlog if there is none. A master with no history takes
+    /// a new replication id at that moment, as Redis does when its first
+    /// replica attaches.
+    pub fn ensure_backlog(
+        &mut self,
+        size: usize,
+        new_id: impl FnOnce() -> String,
+        log: impl FnOnce(&str),
+    ) {
+        if self.backlog.is_some() {
+            return;
+        }
+        if self.master.is_none() {
+            self.replid = new_id();
+            self.replid2 = NULL_REPLID.to_string();
+            self.second_repl_offset = -1;
+            log(&format!(
+                "Replication backlog created, my new replication IDs are '{}' and '{}'",
+                self.replid, self.replid2
+            ));
+        }
+        self.backlog = Some(Backlog::new(size, self.offset + 1));
+    }
+
+    /// `shiftReplicationId`: the current id becomes the secondary one, valid
+    /// up to the current offset, and `new_id` becomes current.
+    pub fn shift_replid(&mut self, new_id: String) -> String {
+        self.replid2 = std::mem::replace(&mut self.replid, new_id);
+        self.second_repl_offset = self.offset as i64 + 1;
+        format!(
+            "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
+            self.replid2, self.second_repl_offset, self.replid
+        )
+    }
+
+    /// Redis's `masterTryPartialResynchronization` decision for a replica
+    /// named `replica` asking for (`replid`, `offset`).
+    pub fn decide_psync(&self, replica: &str, replid: &str, offset: i64) -> PsyncDecision {
+        if replid == "?" {
+            return PsyncDecision::Full {
+                reason: Some(format!("Full resync requested by replica {replica}")),
+            };
+        }
+        let same_history = replid.eq_ignore_ascii_case(&self.replid)
+            || (replid.eq_ignore_ascii_case(&self.replid2) && offset <= self.second_repl_offset);
+        if !same_history {
+            let reason = if !replid.eq_ignore_ascii_case(&self.replid)
+                && !replid.eq_ignore_ascii_case(&self.replid2)
+            {
+                format!(
+                    "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{}', my replication IDs are '{}' and '{}')",
+                    replid, self.replid, self.replid2
+                )
+            } else {
+                format!(
+                    "Partial resynchronization not accepted: Requested offset for second ID was {}, but I can reply up to {}",
+                    offset, self.second_repl_offset
+                )
+            };
+            return PsyncDecision::Full {
+                reason: Some(reason),
+            };
+        }
+        let in_backlog = self.backlog.as_ref().is_some_and(|b| {
+            offset >= b.first_offset() as i64 && offset <= (b.first_offset() + b.histlen()) as i64
+        });
+        if !in_backlog {
+            return PsyncDecision::Full {
+                reason: Some(format!(
+                    "Unable to partial resync with replica {replica} for lack of backlog (Replica request was: {offset})."
+                )),
+            };
+        }
+        PsyncDecision::Continue {
+            from: offset as u64,
+        }
+    }
+
+    /// Replicas online with an ACK no older than `max_lag` (the
+    /// `min-replicas-to-write` count).
+    pub fn good_replicas(&self, now: Duration, max_lag: Duration) -> usize {
+        self.replicas
+            .values()
+            .filter(|r| {
+                r.state == ReplicaState::Online && now.saturating_sub(r.ack_time) <= max_lag
+            })
+            .count()
+    }
+
+    /// Replicas whose ACKed offset reached `offset` (WAIT).
+    pub fn replicas_acked(&self, offset: u64) -> usize {
+        self.replicas
+            .values()
+            .filter(|r| r.state == ReplicaState::Online && r.ack_offset >= offset)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_with_backlog(size: usize, bytes: usize) -> ReplState {
+        let mut state = ReplState::new("a".repeat(40));
+        state.ensure_backlog(size, || "b".repeat(40), |_| {});
+        state.feed_bytes(&vec![b'x'; bytes]);
+        state
+    }
+
+    #[test]
+    fn first_backlog_gives_a_master_a_new_id() {
+        let state = state_with_backlog(16 * 1024, 0);
+        assert_eq!(state.replid, "b".repeat(40));
+        assert_eq!(state.backlog.as_ref().unwrap().first_offset(), 1);
+    }
+
+    #[test]
+    fn partial_resync_needs_the_same_history_and_the_bytes() {
+        let state = state_with_backlog(16 * 1024, 100);
+        let id = "b".repeat(40);
+        assert_eq!(
+            state.decide_psync("r", &id, 1),
+            PsyncDecision::Continue { from: 1 }
+        );
+        // An offset exactly at the end of the backlog is valid: 0 bytes to send.
+        assert_eq!(
+            state.decide_psync("r", &id, 101),
+            PsyncDecision::Continue { from: 101 }
+        );
+        assert!(
+            matches!(state.decide_psync("r", &id, 102), PsyncDecision::Full { reason: Some(r) } if r.contains("lack of backlog"))
+        );
+        assert!(
+            matches!(state.decide_psync("r", &"c".repeat(40), 1), PsyncDecision::Full { reason: Some(r) } if r.contains("Replication ID mismatch"))
+        );
+        assert!(
+            matches!(state.decide_psync("r", "?", -1), PsyncDecision::Full { reason: Some(r) } if r.contains("Full resync requested"))
+        );
+    }
+
+    #[test]
+    fn backlog_overflow_forces_full_resync() {
+        let state = state_with_backlog(16 * 1024, 20_000);
+        let backlog = state.backlog.as_ref().unwrap();
+        assert_eq!(backlog.histlen(), 16 * 1024);
+        assert_eq!(backlog.first_offset(), 20_001 - 16 * 1024);
+        let id = state.replid.clone();
+        assert!(matches!(
+            state.decide_psync("r", &id, 100),
+            PsyncDecision::Full { .. }
+        ));
+        assert_eq!(
+            state.decide_psync("r", &id, backlog.first_offset() as i64),
+            PsyncDecision::Continue {
+                from: backlog.first_offset()
+            }
+        );
+    }
+
+    #[test]
+    fn shifted_id_serves_partial_resync_up_to_the_switch_offset() {
+        let mut state = state_with_backlog(16 * 1024, 50);
+        let old = state.replid.clone();
+        state.shift_replid("c".repeat(40));
+        assert_eq!(state.second_repl_offset, 51);
+        assert_eq!(
+            state.decide_psync("r", &old, 51),
+            PsyncDecision::Continue { from: 51 }
+        );
+        state.feed_bytes(b"more");
+        assert!(matches!(
+            state.decide_psync("r", &old, 55),
+            PsyncDecision::Full { reason: Some(r) } if r.contains("Requested offset for second ID was 55, but I can reply up to 51")
+        ));
+    }
+}

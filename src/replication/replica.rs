@@ -1,0 +1,743 @@
+//! The replica side of a link: connect to the master, handshake (PING, AUTH,
+//! REPLCONF listening-port / ip-address / capa, PSYNC), load the RDB of a
+//! full resync or continue from the cached offset, then apply the command
+//! stream as the master client, forward the applied bytes to our own
+//! replicas unchanged, ACK every second and on GETACK, and time out when the
+//! master goes silent. Failed attempts retry every second.
+
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{Backlog, LinkState, NULL_REPLID};
+use crate::command::{execute, Ctx};
+use crate::log::Level;
+use crate::rdb;
+use crate::resp::{encode_command, parse_command, ArgvBuf, ParseLimits, Parsed, Reply};
+use crate::runtime::Runtime;
+use crate::server::{Client, ClientKind, Server, ServerState};
+
+/// Why an attempt ended.
+enum Ended {
+    /// The attempt failed before streaming: retry in a second.
+    Retry,
+    /// An established link broke: cache the master and reconnect now.
+    LinkLost,
+    /// REPLICAOF changed: this task must stop.
+    Stale,
+}
+
+/// Runs the link for REPLICAOF generation `generation` until the node is
+/// re-pointed or promoted.
+pub async fn run_link<R: Runtime>(server: Server<R>, generation: u64) {
+    let rt = server.runtime().clone();
+    let mut reconnecting = false;
+    loop {
+        let target = {
+            let mut state = server.state_at(rt.monotonic());
+            let current = state.repl.generation == generation;
+            match state.repl.master.as_mut() {
+                Some(link) if current => {
+                    link.state = LinkState::Connecting;
+                    Some((link.host.clone(), link.port))
+                }
+                _ => None,
+            }
+        };
+        let Some((host, port)) = target else {
+            return;
+        };
+        {
+            let state = server.state();
+            let verb = if reconnecting {
+                "Reconnecting"
+            } else {
+                "Connecting"
+            };
+            state.log(Level::Notice, &format!("{verb} to MASTER {host}:{port}"));
+            state.log(Level::Notice, "MASTER <-> REPLICA sync started");
+        }
+        let ended = attempt(&server, generation, &host, port).await;
+        match ended {
+            Ended::Stale => return,
+            Ended::LinkLost => {
+                reconnecting = true;
+                continue;
+            }
+            Ended::Retry => {
+                reconnecting = false;
+                mark_down(&server, generation);
+                rt.sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+fn mark_down<R: Runtime>(server: &Server<R>, generation: u64) {
+    let mut state = server.state();
+    let now = state.mono_now;
+    if state.repl.generation != generation {
+        return;
+    }
+    if let Some(link) = state.repl.master.as_mut() {
+        link.state = LinkState::Connect;
+        link.transfer = None;
+        link.down_since.get_or_insert(now);
+    }
+}
+
+fn is_current<R: Runtime>(server: &Server<R>, generation: u64) -> bool {
+    let state = server.state();
+    state.repl.generation == generation && state.repl.master.is_some()
+}
+
+/// Reads one `\r\n`-terminated line, skipping the bare `\n` keepalives a
+/// master sends while it prepares a full sync.
+async fn read_line<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+    buffer: &mut BytesMut,
+    timeout: Duration,
+    rt: &impl Runtime,
+) -> Option<String> {
+    loop {
+        while buffer.first() == Some(&b'\n') {
+            buffer.advance(1);
+        }
+        if let Some(end) = buffer.windows(2).position(|w| w == b"\r\n") {
+            let line = String::from_utf8_lossy(&buffer[..end]).into_owned();
+            buffer.advance(end + 2);
+            return Some(line);
+        }
+        buffer.reserve(4096);
+        tokio::select! {
+            biased;
+            read = stream.read_buf(buffer) => match read {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            },
+            _ = rt.sleep(timeout) => return None,
+        }
+    }
+}
+
+async fn attempt<R: Runtime>(server: &Server<R>, generation: u64, host: &str, port: u16) -> Ended {
+    let rt = server.runtime().clone();
+    let timeout = Duration::from_secs(server.state().config.repl_timeout);
+    let connected = tokio::select! {
+        biased;
+        result = rt.connect(host, port) => result,
+        _ = rt.sleep(timeout) => {
+            server.state().log(Level::Warning, "Timeout connecting to the MASTER...");
+            return Ended::Retry;
+        }
+    };
+    let mut stream = match connected {
+        Ok(stream) => stream,
+        Err(error) => {
+            server.state().log(
+                Level::Warning,
+                &format!(
+                    "Error condition on socket for SYNC: {}",
+                    io_error_text(&error)
+                ),
+            );
+            return Ended::Retry;
+        }
+    };
+    if !is_current(server, generation) {
+        return Ended::Stale;
+    }
+    server.state().log(
+        Level::Notice,
+        "Non blocking connect for SYNC fired the event.",
+    );
+    let mut buffer = BytesMut::new();
+    let Some(outcome) = handshake(server, generation, &mut stream, &mut buffer, timeout).await
+    else {
+        return Ended::Retry;
+    };
+    match outcome {
+        Synced::Stale => Ended::Stale,
+        Synced::Failed => Ended::Retry,
+        Synced::Streaming { legacy } => {
+            stream_from_master(server, generation, &mut stream, buffer, legacy).await
+        }
+    }
+}
+
+fn io_error_text(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::ConnectionRefused => "Connection refused".into(),
+        _ => error.to_string(),
+    }
+}
+
+/// How the handshake ended.
+enum Synced {
+    Streaming { legacy: bool },
+    Failed,
+    Stale,
+}
+
+async fn handshake<R: Runtime>(
+    server: &Server<R>,
+    generation: u64,
+    stream: &mut R::Stream,
+    buffer: &mut BytesMut,
+    timeout: Duration,
+) -> Option<Synced> {
+    let rt = server.runtime().clone();
+    {
+        let mut state = server.state();
+        if let Some(link) = state.repl.master.as_mut() {
+            link.state = LinkState::Handshake;
+        }
+    }
+    let mut request = Vec::new();
+    encode_command(&mut request, &["PING"]);
+    stream.write_all(&request).await.ok()?;
+    stream.flush().await.ok()?;
+    let pong = read_line(stream, buffer, timeout, &rt).await?;
+    let auth_errors = ["-NOAUTH", "-NOPERM", "-ERR operation not permitted"];
+    if pong.starts_with('-') && !auth_errors.iter().any(|p| pong.starts_with(p)) {
+        server.state().log(
+            Level::Warning,
+            &format!("Error reply to PING from master: '{pong}'"),
+        );
+        return Some(Synced::Failed);
+    }
+    server.state().log(
+        Level::Notice,
+        "Master replied to PING, replication can continue...",
+    );
+    let (auth, listening_port, announce_ip, cached) = {
+        let state = server.state();
+        let auth = state.config.masterauth.clone().map(|password| {
+            let mut args = vec![b"AUTH".to_vec()];
+            if let Some(user) = &state.config.masteruser {
+                args.push(user.clone());
+            }
+            args.push(password);
+            args
+        });
+        (
+            auth,
+            state.listen_addr.map_or(state.config.port, |a| a.port()),
+            state.config.replica_announce_ip.clone(),
+            state.repl.cached_master.clone(),
+        )
+    };
+    let mut request = Vec::new();
+    if let Some(args) = &auth {
+        encode_command(&mut request, args);
+    }
+    encode_command(
+        &mut request,
+        &["REPLCONF", "listening-port", &listening_port.to_string()],
+    );
+    if let Some(ip) = &announce_ip {
+        encode_command(&mut request, &["REPLCONF", "ip-address", ip]);
+    }
+    encode_command(&mut request, &["REPLCONF", "capa", "eof", "capa", "psync2"]);
+    stream.write_all(&request).await.ok()?;
+    stream.flush().await.ok()?;
+    if auth.is_some() {
+        let reply = read_line(stream, buffer, timeout, &rt).await?;
+        if reply.starts_with('-') {
+            server.state().log(
+                Level::Warning,
+                &format!("Unable to AUTH to MASTER: {reply}"),
+            );
+            return Some(Synced::Failed);
+        }
+    }
+    let reply = read_line(stream, buffer, timeout, &rt).await?;
+    if reply.starts_with('-') {
+        server.state().log(
+            Level::Notice,
+            &format!("(Non critical) Master does not understand REPLCONF listening-port: {reply}"),
+        );
+    }
+    if announce_ip.is_some() {
+        let reply = read_line(stream, buffer, timeout, &rt).await?;
+        if reply.starts_with('-') {
+            server.state().log(
+                Level::Notice,
+                &format!("(Non critical) Master does not understand REPLCONF ip-address: {reply}"),
+            );
+        }
+    }
+    let reply = read_line(stream, buffer, timeout, &rt).await?;
+    if reply.starts_with('-') {
+        server.state().log(
+            Level::Notice,
+            &format!("(Non critical) Master does not understand REPLCONF capa: {reply}"),
+        );
+    }
+    let mut request = Vec::new();
+    match &cached {
+        Some((replid, offset)) => {
+            server.state().log(
+                Level::Notice,
+                &format!(
+                    "Trying a partial resynchronization (request {replid}:{}).",
+                    offset + 1
+                ),
+            );
+            encode_command(&mut request, &["PSYNC", replid, &(offset + 1).to_string()]);
+        }
+        None => {
+            server.state().log(
+                Level::Notice,
+                "Partial resynchronization not possible (no cached master)",
+            );
+            encode_command(&mut request, &["PSYNC", "?", "-1"]);
+        }
+    }
+    stream.write_all(&request).await.ok()?;
+    stream.flush().await.ok()?;
+    // A master preparing a diskless sync may stay silent (but for newlines)
+    // for its whole delay: allow more than the usual timeout.
+    let reply = read_line(stream, buffer, timeout, &rt).await?;
+    if !is_current(server, generation) {
+        return Some(Synced::Stale);
+    }
+    if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
+        let mut words = rest.split_whitespace();
+        let (Some(replid), Some(offset)) = (
+            words.next(),
+            words.next().and_then(|o| o.parse::<u64>().ok()),
+        ) else {
+            server.state().log(
+                Level::Warning,
+                "Master replied with wrong +FULLRESYNC syntax.",
+            );
+            return Some(Synced::Failed);
+        };
+        if replid.len() != 40 {
+            server.state().log(
+                Level::Warning,
+                "Master replied with wrong +FULLRESYNC syntax.",
+            );
+            return Some(Synced::Failed);
+        }
+        {
+            let mut state = server.state();
+            state.log(
+                Level::Notice,
+                &format!("Full resync from master: {replid}:{offset}"),
+            );
+            if state.repl.cached_master.take().is_some() {
+                state.log(Level::Notice, "Discarding previously cached master state.");
+            }
+        }
+        return Some(
+            load_rdb(
+                server,
+                stream,
+                buffer,
+                Some((replid.to_string(), offset)),
+                timeout,
+            )
+            .await,
+        );
+    }
+    if let Some(rest) = reply.strip_prefix("+CONTINUE") {
+        let (cached_id, cached_offset) = cached?;
+        let mut state = server.state();
+        state.log(
+            Level::Notice,
+            "Successful partial resynchronization with master.",
+        );
+        state.repl.cached_master = None;
+        let new_id = rest.trim();
+        state.repl.replid = cached_id.clone();
+        state.repl.offset = cached_offset;
+        if !new_id.is_empty() && new_id != cached_id {
+            state.repl.replid2 = cached_id;
+            state.repl.second_repl_offset = cached_offset as i64 + 1;
+            state.repl.replid = new_id.to_string();
+            state.log(
+                Level::Warning,
+                &format!("Master replication ID changed to {new_id}"),
+            );
+            // Our replicas must learn the new id too.
+            disconnect_replicas(&mut state);
+        }
+        let backlog_size = state.config.repl_backlog_size as usize;
+        if state.repl.backlog.is_none() {
+            state.repl.backlog = Some(Backlog::new(backlog_size, cached_offset + 1));
+        }
+        state.log(
+            Level::Notice,
+            "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.",
+        );
+        return Some(Synced::Streaming { legacy: false });
+    }
+    if reply.starts_with("-NOMASTERLINK") || reply.starts_with("-LOADING") {
+        let mut state = server.state();
+        state.log(
+            Level::Notice,
+            &format!("Master is currently unable to PSYNC but should be in the future: {reply}"),
+        );
+        if let Some(link) = state.repl.master.as_mut() {
+            link.last_error = Some(reply);
+        }
+        return Some(Synced::Failed);
+    }
+    if reply.starts_with('-') {
+        server.state().log(
+            Level::Warning,
+            &format!("Unexpected reply to PSYNC from master: {reply}"),
+        );
+        server.state().log(Level::Notice, "Retrying with SYNC...");
+        stream.write_all(b"SYNC\r\n").await.ok()?;
+        stream.flush().await.ok()?;
+        return Some(load_rdb(server, stream, buffer, None, timeout).await);
+    }
+    server.state().log(
+        Level::Warning,
+        &format!("Unexpected reply to PSYNC from master: {reply}"),
+    );
+    Some(Synced::Failed)
+}
+
+/// Closes the connections of our own replicas so that they resync.
+fn disconnect_replicas(state: &mut ServerState) {
+    for link in state.repl.replicas.values() {
+        link.kill.kill();
+    }
+}
+
+/// Reads the RDB payload (either framing) and loads it. `fullresync` is the
+/// id and offset from `+FULLRESYNC`, `None` after a legacy SYNC.
+async fn load_rdb<R: Runtime>(
+    server: &Server<R>,
+    stream: &mut R::Stream,
+    buffer: &mut BytesMut,
+    fullresync: Option<(String, u64)>,
+    timeout: Duration,
+) -> Synced {
+    let rt = server.runtime().clone();
+    {
+        let mut state = server.state();
+        if let Some(link) = state.repl.master.as_mut() {
+            link.state = LinkState::Transfer;
+        }
+    }
+    let Some(header) = read_line(stream, buffer, timeout, &rt).await else {
+        return Synced::Failed;
+    };
+    let (eof_mark, length) = if let Some(mark) = header.strip_prefix("$EOF:") {
+        server.state().log(
+            Level::Notice,
+            "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk",
+        );
+        (Some(mark.as_bytes().to_vec()), None)
+    } else if let Some(len) = header
+        .strip_prefix('$')
+        .and_then(|l| l.parse::<usize>().ok())
+    {
+        server.state().log(
+            Level::Notice,
+            &format!("MASTER <-> REPLICA sync: receiving {len} bytes from master to disk"),
+        );
+        (None, Some(len))
+    } else {
+        server.state().log(
+            Level::Warning,
+            &format!("Bad protocol from MASTER, the first byte is not '$' (we received '{header}'), are you sure the host and port are right?"),
+        );
+        return Synced::Failed;
+    };
+    // Read the whole payload before touching the dataset.
+    let payload = loop {
+        if let Some(len) = length {
+            if buffer.len() >= len {
+                break buffer.split_to(len).to_vec();
+            }
+        } else if let Some(mark) = &eof_mark {
+            if let Some(at) = buffer
+                .windows(mark.len())
+                .position(|w| w == mark.as_slice())
+            {
+                let payload = buffer.split_to(at).to_vec();
+                buffer.advance(mark.len());
+                break payload;
+            }
+        }
+        {
+            let mut state = server.state_at(rt.monotonic());
+            let now = state.mono_now;
+            if let Some(link) = state.repl.master.as_mut() {
+                link.transfer = Some((length.map_or(-1, |l| l as i64), buffer.len() as u64));
+                link.last_io = now;
+            }
+        }
+        buffer.reserve(64 * 1024);
+        let read = tokio::select! {
+            biased;
+            read = stream.read_buf(buffer) => read,
+            _ = rt.sleep(timeout) => {
+                server.state().log(Level::Warning, "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+                return Synced::Failed;
+            }
+        };
+        match read {
+            Ok(0) | Err(_) => {
+                server.state().log(
+                    Level::Warning,
+                    "I/O error trying to sync with MASTER: connection lost",
+                );
+                return Synced::Failed;
+            }
+            Ok(_) => {}
+        }
+    };
+    let loaded = match rdb::decode(&payload) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            let state = server.state();
+            state.log(
+                Level::Warning,
+                &format!(
+                    "Short read or OOM loading DB. Unrecoverable error, aborting now: {error}"
+                ),
+            );
+            state.log(
+                Level::Warning,
+                "Failed trying to load the MASTER synchronization DB from disk, check server logs.",
+            );
+            return Synced::Failed;
+        }
+    };
+    let mut state = server.state_at(rt.monotonic());
+    // Our replicas will have to resync from the new history.
+    disconnect_replicas(&mut state);
+    state.log(Level::Notice, "MASTER <-> REPLICA sync: Flushing old data");
+    state.log(
+        Level::Notice,
+        "MASTER <-> REPLICA sync: Loading DB in memory",
+    );
+    if loaded.checksum_disabled {
+        state.log(
+            Level::Warning,
+            "RDB file was saved with checksum disabled: no check performed.",
+        );
+    }
+    state.log(
+        Level::Notice,
+        &format!("Loading RDB produced by version {}", loaded.info.redis_ver),
+    );
+    let age = (rt.unix_time_ms() / 1000).saturating_sub(loaded.info.ctime_unix_s);
+    state.log(Level::Notice, &format!("RDB age {age} seconds"));
+    state.log(
+        Level::Notice,
+        &format!(
+            "RDB memory usage when created {:.2} Mb",
+            loaded.info.used_mem as f64 / (1024.0 * 1024.0)
+        ),
+    );
+    let keys = loaded.keyspace.key_count();
+    state.keyspace = loaded.keyspace;
+    state.log(
+        Level::Notice,
+        &format!("Done loading RDB, keys loaded: {keys}, keys expired: 0."),
+    );
+    let legacy = fullresync.is_none();
+    let (replid, offset) = match fullresync {
+        Some(ids) => ids,
+        // A legacy master gives no id: keep a fresh one and offset 0.
+        None => (state.new_replid(), 0),
+    };
+    state.repl.replid = replid;
+    state.repl.offset = offset;
+    state.repl.replid2 = NULL_REPLID.to_string();
+    state.repl.second_repl_offset = -1;
+    state.repl.stream_db = None;
+    let backlog_size = state.config.repl_backlog_size as usize;
+    state.repl.backlog = Some(Backlog::new(backlog_size, offset + 1));
+    state.stats.dirty = 0;
+    state.log(
+        Level::Notice,
+        "MASTER <-> REPLICA sync: Finished with success",
+    );
+    Synced::Streaming { legacy }
+}
+
+/// Applies the master's stream until the link breaks.
+async fn stream_from_master<R: Runtime>(
+    server: &Server<R>,
+    generation: u64,
+    stream: &mut R::Stream,
+    mut buffer: BytesMut,
+    legacy: bool,
+) -> Ended {
+    let rt = server.runtime().clone();
+    let (client_id, kill, timeout) = {
+        let mut state = server.state_at(rt.monotonic());
+        let id = state.next_client_id();
+        let now = state.mono_now;
+        let (host, port) = state
+            .repl
+            .master
+            .as_ref()
+            .map(|l| (l.host.clone(), l.port))
+            .unwrap_or_default();
+        let laddr = state.listen_addr.map(|a| a.to_string()).unwrap_or_default();
+        let mut client = Client::new(id, format!("{host}:{port}"), laddr, now, true);
+        client.is_master = true;
+        client.kind = ClientKind::Master;
+        let kill = client.kill_switch();
+        state.clients.insert(id, client);
+        if let Some(link) = state.repl.master.as_mut() {
+            link.state = LinkState::Connected;
+            link.client_id = Some(id);
+            link.last_io = now;
+            link.down_since = None;
+            link.transfer = None;
+            link.last_error = None;
+        }
+        (id, kill, Duration::from_secs(state.config.repl_timeout))
+    };
+    // The first ACK goes out at once (a diskless master waits for it).
+    let mut ack_due = Duration::ZERO;
+    let mut argv = ArgvBuf::default();
+    let ended = loop {
+        let now = rt.monotonic();
+        let mut replies = Vec::new();
+        {
+            let mut state = server.state_at(now);
+            if state.repl.generation != generation {
+                break Ended::Stale;
+            }
+            apply_stream(
+                &mut state,
+                client_id,
+                &mut buffer,
+                &mut argv,
+                &mut replies,
+                rt.unix_time_ms(),
+            );
+            let silent_for =
+                now.saturating_sub(state.repl.master.as_ref().map_or(now, |l| l.last_io));
+            if silent_for > timeout {
+                state.log(
+                    Level::Warning,
+                    "MASTER timeout: no data nor PING received...",
+                );
+                break Ended::LinkLost;
+            }
+            if !legacy && now >= ack_due {
+                encode_command(
+                    &mut replies,
+                    &["REPLCONF", "ACK", &state.repl.offset.to_string()],
+                );
+                ack_due = now + Duration::from_secs(1);
+            }
+        }
+        if !replies.is_empty()
+            && (stream.write_all(&replies).await.is_err() || stream.flush().await.is_err())
+        {
+            break Ended::LinkLost;
+        }
+        buffer.reserve(16 * 1024);
+        let wait = ack_due
+            .saturating_sub(rt.monotonic())
+            .max(Duration::from_millis(1));
+        tokio::select! {
+            biased;
+            _ = kill.killed() => break Ended::LinkLost,
+            read = stream.read_buf(&mut buffer) => match read {
+                Ok(0) | Err(_) => break Ended::LinkLost,
+                Ok(_) => {
+                    let mut state = server.state_at(rt.monotonic());
+                    let now = state.mono_now;
+                    if let Some(link) = state.repl.master.as_mut() {
+                        link.last_io = now;
+                    }
+                }
+            },
+            _ = rt.sleep(wait) => {}
+        }
+    };
+    let mut state = server.state_at(rt.monotonic());
+    state.clients.remove(&client_id);
+    if let Ended::LinkLost = ended {
+        if state.repl.generation == generation && state.repl.master.is_some() {
+            state.log(Level::Warning, "Connection with master lost.");
+            state.log(Level::Notice, "Caching the disconnected master state.");
+            state.repl.cached_master = Some((state.repl.replid.clone(), state.repl.offset));
+            let now = state.mono_now;
+            if let Some(link) = state.repl.master.as_mut() {
+                link.state = LinkState::Connect;
+                link.client_id = None;
+                link.down_since = Some(now);
+            }
+        } else {
+            return Ended::Stale;
+        }
+    }
+    ended
+}
+
+/// Executes every whole command in `buffer` as the master client. The
+/// processed offset moves after each command (for a MULTI block, at its
+/// EXEC), and exactly the applied bytes are fed to our own backlog and
+/// replicas. Replies are dropped except `REPLCONF ACK` answers to GETACK.
+fn apply_stream(
+    state: &mut ServerState,
+    client_id: u64,
+    buffer: &mut BytesMut,
+    argv: &mut ArgvBuf,
+    replies: &mut Vec<u8>,
+    now_ms: u64,
+) {
+    let Some(mut client) = state.clients.remove(&client_id) else {
+        return;
+    };
+    let mut parsed = 0;
+    let mut applied = 0;
+    let mut out = Reply::new();
+    loop {
+        let pending = &buffer[parsed..];
+        match parse_command(pending, argv, ParseLimits::default()) {
+            Ok(Parsed::Command { consumed }) => {
+                let args = argv.argv(pending);
+                let is_getack = args.len() >= 2
+                    && args.get(0).eq_ignore_ascii_case(b"REPLCONF")
+                    && args.get(1).eq_ignore_ascii_case(b"GETACK");
+                out.clear();
+                let mut ctx = Ctx::new(state, &mut client, &mut out, now_ms);
+                execute(&mut ctx, args);
+                if is_getack {
+                    replies.extend_from_slice(out.as_bytes());
+                }
+                parsed += consumed;
+                if !client.in_multi() {
+                    let bytes = buffer[applied..parsed].to_vec();
+                    state.repl.feed_bytes(&bytes);
+                    if state.repl.backlog.is_none() {
+                        state.repl.offset += bytes.len() as u64;
+                    }
+                    applied = parsed;
+                }
+            }
+            Ok(Parsed::Empty { consumed }) => {
+                parsed += consumed;
+                if !client.in_multi() {
+                    applied = parsed;
+                }
+            }
+            Ok(Parsed::Incomplete { .. }) | Err(_) => break,
+        }
+    }
+    // Bytes of an unfinished MULTI block stay until its EXEC arrives: drop
+    // the queued copy and parse them again then.
+    if client.in_multi() {
+        client.take_multi();
+    }
+    buffer.advance(applied);
+    state.clients.insert(client_id, client);
+}
