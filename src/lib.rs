@@ -21,9 +21,15 @@
 //! - [`replication`]: ids, offsets, backlog, PSYNC, the master and replica
 //!   sides of a link.
 //! - [`log`]: Redis-style log lines, deterministic in simulation.
+//! - `sweep` (madsim builds): seed lists, shards and worker threads for
+//!   running many seeds.
+//! - `sim` (madsim builds): the harness that plays a scenario for a seed
+//!   (cluster, faults, workloads) and the checker that judges it.
 //! - [`runtime`]: the seam to the world (tasks, time, TCP, storage) with a
 //!   tokio and a madsim implementation.
 //! - [`bench`]: the `replsim bench` comparison against a real redis-server.
+//! - [`scenario`]: the scenario file format: strict JSON parsing and
+//!   validation into the model the simulation runner executes.
 
 #![deny(missing_docs)]
 
@@ -37,7 +43,12 @@ pub mod rdb;
 pub mod replication;
 pub mod resp;
 pub mod runtime;
+pub mod scenario;
 pub mod server;
+#[cfg(madsim)]
+pub mod sim;
+#[cfg(madsim)]
+pub mod sweep;
 
 /// The Redis version whose behaviour replsim reproduces, reported where
 /// Redis reports its own version (INFO, HELLO) so that clients treat replsim

@@ -48,8 +48,15 @@ fn spawn_node(
                 repl_diskless_sync_delay: 1,
                 ..Config::default()
             };
+            let node_name = name_owned.clone();
             async move {
-                let runtime = SimRuntime::new(seed, Arc::new(MemStorage::default()), logger);
+                let runtime = SimRuntime::new(
+                    &node_name,
+                    seed,
+                    Arc::new(MemStorage::default()),
+                    logger,
+                    Arc::default(),
+                );
                 let server = Server::new(runtime, config);
                 *slot.lock().unwrap() = Some(server.clone());
                 server.run().await.unwrap();

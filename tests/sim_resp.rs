@@ -89,9 +89,11 @@ fn simulated_exchange(seed: u64) -> Vec<u8> {
                 .ip(server_ip)
                 .init(|| async {
                     let runtime = SimRuntime::new(
+                        "m",
                         7,
                         Arc::new(MemStorage::default()),
                         Arc::new(replsim::log::NullLog),
+                        Arc::default(),
                     );
                     Server::new(runtime, config()).run().await.unwrap();
                 })

@@ -91,12 +91,17 @@ pub fn set_master(state: &mut ServerState, host: &str, port: u16, from_config: b
                 Level::Notice,
                 "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.",
             );
-            state.repl.cached_master = Some((state.repl.replid.clone(), state.repl.offset));
+            let db = state.stream_db_now();
+            state.repl.cache_myself(db);
         }
         Some(old) => {
             if old.state == LinkState::Connected {
                 state.log(Level::Notice, "Caching the disconnected master state.");
-                state.repl.cached_master = Some((state.repl.replid.clone(), state.repl.offset));
+                let db = old
+                    .client_id
+                    .and_then(|id| state.clients.get(&id))
+                    .map_or(0, |c| c.db);
+                state.repl.cache_myself(db);
             }
             if let Some(id) = old.client_id {
                 if let Some(client) = state.clients.get(&id) {

@@ -167,13 +167,18 @@ fn plan(
 /// Takes the snapshot for a full sync: the RDB bytes and the offset they
 /// stand for. From here on the replica's output buffer collects the stream.
 fn snapshot(state: &mut ServerState, client_id: u64, now_unix_ms: u64) -> (Vec<u8>, u64) {
-    // Redis forces a SELECT before the first command after a new snapshot.
-    state.repl.stream_db = None;
+    // The db the stream is in at the snapshot offset; a master then forces a
+    // SELECT before its next command, a replica forwards its master's
+    // stream as it is.
+    let stream_db = state.stream_db_now();
+    if !state.is_replica() {
+        state.repl.stream_db = None;
+    }
     let info = RdbInfo {
         redis_ver: crate::REDIS_COMPAT_VERSION.to_string(),
         ctime_unix_s: now_unix_ms / 1000,
         used_mem: 0,
-        repl_stream_db: Some(0),
+        repl_stream_db: Some(stream_db as u32),
         repl_id: Some(state.repl.replid.clone()),
         repl_offset: Some(state.repl.offset as i64),
     };
@@ -362,8 +367,10 @@ fn next_step(state: &mut ServerState, client_id: u64, legacy: bool, name: &str) 
     let Some(link) = state.repl.replicas.get_mut(&client_id) else {
         return Step::Drop(String::new());
     };
-    // Legacy SYNC replicas never ACK, so they cannot time out (as in Redis).
-    if !legacy && now.saturating_sub(link.ack_time) > timeout {
+    // Only streaming replicas are timed out on their ACKs, and legacy SYNC
+    // replicas never ACK, so they cannot time out (as in Redis).
+    if link.state == ReplicaState::Online && !legacy && now.saturating_sub(link.ack_time) > timeout
+    {
         return Step::Drop(format!(
             "Disconnecting timedout replica (streaming sync): {name}"
         ));

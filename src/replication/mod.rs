@@ -190,6 +190,19 @@ pub struct MasterLink {
     pub last_error: Option<String>,
 }
 
+/// What a replica remembers of its master to continue partially: the
+/// history's id, the offset processed, and the db the stream was in (the
+/// stream after that offset need not start with a SELECT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedMaster {
+    /// Replication id of the history.
+    pub replid: String,
+    /// Last offset processed.
+    pub offset: u64,
+    /// The master client's selected db at that offset.
+    pub db: usize,
+}
+
 /// Counters of INFO stats about syncs served.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SyncStats {
@@ -235,8 +248,8 @@ pub struct ReplState {
     pub replicas: BTreeMap<u64, ReplicaLink>,
     /// Link to our master, when we are a replica.
     pub master: Option<MasterLink>,
-    /// The id/offset to PSYNC with (`replid`, offset) when reconnecting.
-    pub cached_master: Option<(String, u64)>,
+    /// The history to PSYNC with when reconnecting.
+    pub cached_master: Option<CachedMaster>,
     /// Syncs served.
     pub sync_stats: SyncStats,
     /// When the last replica left (monotonic), for `repl-backlog-ttl`.
@@ -381,6 +394,16 @@ impl ReplState {
         PsyncDecision::Continue {
             from: offset as u64,
         }
+    }
+
+    /// This node's own history as a cached master (when it turns into a
+    /// replica, or restarts as one), with the db its stream is in.
+    pub fn cache_myself(&mut self, db: usize) {
+        self.cached_master = Some(CachedMaster {
+            replid: self.replid.clone(),
+            offset: self.offset,
+            db,
+        });
     }
 
     /// Replicas online with an ACK no older than `max_lag` (the

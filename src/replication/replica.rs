@@ -160,8 +160,8 @@ async fn attempt<R: Runtime>(server: &Server<R>, generation: u64, host: &str, po
     match outcome {
         Synced::Stale => Ended::Stale,
         Synced::Failed => Ended::Retry,
-        Synced::Streaming { legacy } => {
-            stream_from_master(server, generation, &mut stream, buffer, legacy).await
+        Synced::Streaming { legacy, db } => {
+            stream_from_master(server, generation, &mut stream, buffer, legacy, db).await
         }
     }
 }
@@ -175,7 +175,11 @@ fn io_error_text(error: &std::io::Error) -> String {
 
 /// How the handshake ended.
 enum Synced {
-    Streaming { legacy: bool },
+    /// Streaming, with the master client starting in db `db`.
+    Streaming {
+        legacy: bool,
+        db: usize,
+    },
     Failed,
     Stale,
 }
@@ -276,7 +280,7 @@ async fn handshake<R: Runtime>(
         );
     }
     let mut request = Vec::new();
-    match &cached {
+    match cached.as_ref().map(|c| (&c.replid, c.offset)) {
         Some((replid, offset)) => {
             server.state().log(
                 Level::Notice,
@@ -344,7 +348,11 @@ async fn handshake<R: Runtime>(
         );
     }
     if let Some(rest) = reply.strip_prefix("+CONTINUE") {
-        let (cached_id, cached_offset) = cached?;
+        let super::CachedMaster {
+            replid: cached_id,
+            offset: cached_offset,
+            db: cached_db,
+        } = cached?;
         let mut state = server.state();
         state.log(
             Level::Notice,
@@ -373,7 +381,10 @@ async fn handshake<R: Runtime>(
             Level::Notice,
             "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.",
         );
-        return Some(Synced::Streaming { legacy: false });
+        return Some(Synced::Streaming {
+            legacy: false,
+            db: cached_db,
+        });
     }
     if reply.starts_with("-NOMASTERLINK") || reply.starts_with("-LOADING") {
         let mut state = server.state();
@@ -513,6 +524,15 @@ async fn load_rdb<R: Runtime>(
         }
     };
     let mut state = server.state_at(rt.monotonic());
+    // With repl-diskless-load disabled (Redis's default) the received RDB
+    // becomes the replica's own dump file, which a restart loads.
+    let dbfilename = state.config.dbfilename.clone();
+    if let Err(error) = state.storage.write_atomic(&dbfilename, &payload) {
+        state.log(
+            Level::Warning,
+            &format!("Failed trying to save the received RDB: {error}"),
+        );
+    }
     // Our replicas will have to resync from the new history.
     disconnect_replicas(&mut state);
     state.log(Level::Notice, "MASTER <-> REPLICA sync: Flushing old data");
@@ -540,6 +560,11 @@ async fn load_rdb<R: Runtime>(
         ),
     );
     let keys = loaded.keyspace.key_count();
+    let loaded_stream_db = loaded
+        .info
+        .repl_stream_db
+        .unwrap_or(0)
+        .min(crate::keyspace::DB_COUNT as u32 - 1) as usize;
     state.keyspace = loaded.keyspace;
     state.log(
         Level::Notice,
@@ -563,7 +588,9 @@ async fn load_rdb<R: Runtime>(
         Level::Notice,
         "MASTER <-> REPLICA sync: Finished with success",
     );
-    Synced::Streaming { legacy }
+    // The stream continues in the db the RDB says it was in.
+    let db = loaded_stream_db;
+    Synced::Streaming { legacy, db }
 }
 
 /// Applies the master's stream until the link breaks.
@@ -573,6 +600,7 @@ async fn stream_from_master<R: Runtime>(
     stream: &mut R::Stream,
     mut buffer: BytesMut,
     legacy: bool,
+    start_db: usize,
 ) -> Ended {
     let rt = server.runtime().clone();
     let (client_id, kill, timeout) = {
@@ -589,6 +617,7 @@ async fn stream_from_master<R: Runtime>(
         let mut client = Client::new(id, format!("{host}:{port}"), laddr, now, true);
         client.is_master = true;
         client.kind = ClientKind::Master;
+        client.db = start_db;
         let kill = client.kill_switch();
         state.clients.insert(id, client);
         if let Some(link) = state.repl.master.as_mut() {
@@ -663,12 +692,12 @@ async fn stream_from_master<R: Runtime>(
         }
     };
     let mut state = server.state_at(rt.monotonic());
-    state.clients.remove(&client_id);
+    let db = state.clients.remove(&client_id).map_or(0, |c| c.db);
     if let Ended::LinkLost = ended {
         if state.repl.generation == generation && state.repl.master.is_some() {
             state.log(Level::Warning, "Connection with master lost.");
             state.log(Level::Notice, "Caching the disconnected master state.");
-            state.repl.cached_master = Some((state.repl.replid.clone(), state.repl.offset));
+            state.repl.cache_myself(db);
             let now = state.mono_now;
             if let Some(link) = state.repl.master.as_mut() {
                 link.state = LinkState::Connect;

@@ -25,7 +25,7 @@ mod tokio_rt;
 mod sim_rt;
 
 #[cfg(madsim)]
-pub use sim_rt::SimRuntime;
+pub use sim_rt::{CutSignal, SimListener, SimNet, SimRuntime, SimStream};
 pub use storage::{DirStorage, MemDisk, MemStorage, Storage, StorageError};
 pub use tokio_rt::TokioRuntime;
 

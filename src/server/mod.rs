@@ -311,13 +311,31 @@ impl ServerState {
         self.pending_propagation.clear();
     }
 
+    /// The db the replication stream is in at the current offset: for a
+    /// replica, its master client's db (the stream it forwards comes from
+    /// there); for a master, the db of the stream it generates.
+    pub fn stream_db_now(&self) -> usize {
+        let master_client_db = self
+            .repl
+            .master
+            .as_ref()
+            .and_then(|link| link.client_id)
+            .and_then(|id| self.clients.get(&id))
+            .map(|client| client.db);
+        match (master_client_db, &self.repl.cached_master) {
+            (Some(db), _) => db,
+            (None, Some(cached)) if self.is_replica() => cached.db,
+            _ => self.repl.stream_db.unwrap_or(0),
+        }
+    }
+
     /// Writes the RDB to `dbfilename` through the storage seam.
     pub fn save_rdb(&mut self, now_ms: u64) -> Result<(), crate::runtime::StorageError> {
         let info = crate::rdb::RdbInfo {
             redis_ver: crate::REDIS_COMPAT_VERSION.to_string(),
             ctime_unix_s: now_ms / 1000,
             used_mem: 0,
-            repl_stream_db: Some(self.repl.stream_db.unwrap_or(0) as u32),
+            repl_stream_db: Some(self.stream_db_now() as u32),
             repl_id: Some(self.repl.replid.clone()),
             repl_offset: Some(self.repl.offset as i64),
         };
@@ -588,7 +606,11 @@ impl<R: Runtime> Server<R> {
             if replica {
                 state.repl.replid = replid.clone();
                 state.repl.offset = offset;
-                state.repl.cached_master = Some((replid, offset));
+                state.repl.cached_master = Some(crate::replication::CachedMaster {
+                    replid,
+                    offset,
+                    db: loaded.info.repl_stream_db.unwrap_or(0) as usize,
+                });
             } else {
                 state.repl.replid2 = replid;
                 state.repl.second_repl_offset = offset as i64 + 1;

@@ -1,0 +1,787 @@
+//! Steps: each step object to an [`Action`] with its modifiers, checking
+//! which keys go with which action, and walking the [`Timeline`] so that a
+//! step that cannot happen at its point of the file is an error there.
+
+use super::convert::{list, Cx, Obj, NETWORK_KEYS, R};
+use super::error::ErrorKind;
+use super::json::{index_path, Kind, Member, Value};
+use super::model::{
+    Action, AwaitCondition, CheckSpec, DurationRange, Expect, IntRange, NodeSpec, Step,
+    WorkloadKind, WorkloadSpec,
+};
+use super::timeline::Timeline;
+use super::values::closest;
+
+const ACTIONS: &[&str] = &[
+    "sleep",
+    "await",
+    "workload",
+    "command",
+    "cut",
+    "partition",
+    "heal",
+    "network",
+    "crash",
+    "restart",
+    "pause",
+    "resume",
+    "replicaof",
+    "check",
+];
+const MODIFIERS: &[&str] = &[
+    "at",
+    "after",
+    "background",
+    "timeout",
+    "expect",
+    "for",
+    "lose_unsynced",
+];
+const WORKLOAD_KEYS: &[&str] = &[
+    "on",
+    "ops",
+    "for",
+    "rate",
+    "keys",
+    "value_size",
+    "mix",
+    "dbs",
+    "clients",
+];
+const COMMAND_KEYS: &[&str] = &["on", "args", "db"];
+const EXPECT_KEYS: &[&str] = &["reply", "bulk", "nil", "integer", "error"];
+const AWAIT_INFO_KEYS: &[&str] = &["on", "info", "equals"];
+const PARTITION_KEYS: &[&str] = &["between", "oneway"];
+const REPLICAOF_KEYS: &[&str] = &["node", "master"];
+const CHECK_KEYS: &[&str] = &[
+    "on",
+    "converged",
+    "full_syncs",
+    "partial_syncs",
+    "info",
+    "log",
+];
+
+/// Which actions a step-level modifier goes with (`None`: any action).
+fn modifier_actions(modifier: &str) -> Option<&'static [&'static str]> {
+    match modifier {
+        "timeout" => Some(&["await"]),
+        "expect" => Some(&["command"]),
+        "for" => Some(&["partition", "pause"]),
+        "lose_unsynced" => Some(&["crash"]),
+        "background" => Some(&["workload"]),
+        _ => None,
+    }
+}
+
+impl Cx<'_> {
+    /// The `steps` array, in order, walking a timeline that starts from the
+    /// nodes' topology with every node up.
+    pub(super) fn steps(&self, v: &Value, nodes: &[NodeSpec]) -> R<Vec<Step>> {
+        let items = self.array(v, "steps", "an array of steps, like [{\"crash\": \"r1\"}]")?;
+        let mut timeline = Timeline::new(
+            nodes
+                .iter()
+                .map(|n| (n.name.as_str(), n.replicaof.as_deref())),
+        );
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| self.step(item, &index_path("steps", i), &mut timeline))
+            .collect()
+    }
+
+    fn step(&self, v: &Value, path: &str, timeline: &mut Timeline) -> R<Step> {
+        let obj = self.object(v, path, "a step object, like {\"crash\": \"r1\"}")?;
+        let all_keys: Vec<&str> = ACTIONS.iter().chain(MODIFIERS).copied().collect();
+        self.known_keys(&obj, &all_keys, "in a step")?;
+
+        let actions: Vec<&Member> = obj
+            .members
+            .iter()
+            .filter(|m| ACTIONS.contains(&m.key.as_str()))
+            .collect();
+        let action = match actions.as_slice() {
+            [] => {
+                return Err(self.err(
+                    path,
+                    v.pos,
+                    ErrorKind::Value,
+                    format!("a step needs one action, one of: {}", list(ACTIONS)),
+                ))
+            }
+            [one] => *one,
+            [first, second, ..] => {
+                return Err(self
+                    .err(
+                        &obj.child(&second.key),
+                        second.key_pos,
+                        ErrorKind::Value,
+                        format!(
+                            "a step has exactly one action, but this one has `{}` and `{}`",
+                            first.key, second.key
+                        ),
+                    )
+                    .with_hint("split it into one step per action"))
+            }
+        };
+
+        for m in obj.members {
+            let Some(allowed) = modifier_actions(&m.key) else {
+                continue;
+            };
+            if !allowed.contains(&action.key.as_str()) {
+                let with = allowed
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ");
+                let err = self.err(
+                    &obj.child(&m.key),
+                    m.key_pos,
+                    ErrorKind::UnknownField,
+                    format!(
+                        "`{}` only goes with {with} steps, not `{}`",
+                        m.key, action.key
+                    ),
+                );
+                return Err(if m.key == "for" && action.key == "workload" {
+                    err.with_hint("a workload's `for` goes inside the workload object")
+                } else {
+                    err
+                });
+            }
+        }
+
+        let mut step = Step {
+            path: path.to_string(),
+            line: v.pos.line,
+            column: v.pos.column,
+            at: None,
+            after: None,
+            background: false,
+            action: Action::Heal,
+        };
+        if let (Some(_), Some(after)) = (obj.get("at"), obj.get("after")) {
+            return Err(self
+                .err(
+                    &obj.child("after"),
+                    after.key_pos,
+                    ErrorKind::Value,
+                    "a step has either `at` or `after`, not both",
+                )
+                .with_hint(
+                    "`at` counts from the start of the run, `after` from the previous step",
+                ));
+        }
+        if let Some(m) = obj.get("at") {
+            step.at = Some(self.duration_range(&m.value, &obj.child("at"))?);
+        }
+        if let Some(m) = obj.get("after") {
+            step.after = Some(self.duration_range(&m.value, &obj.child("after"))?);
+        }
+        if let Some(m) = obj.get("background") {
+            step.background = self.boolean(&m.value, &obj.child("background"))?;
+        }
+        step.action = self.action(&obj, action, timeline)?;
+        Ok(step)
+    }
+
+    fn optional_for(&self, step: &Obj) -> R<Option<DurationRange>> {
+        step.get("for")
+            .map(|m| self.duration_range(&m.value, &step.child("for")))
+            .transpose()
+    }
+
+    /// A node that must be running at this point (`doing`: "run a command").
+    fn running_node(
+        &self,
+        v: &Value,
+        path: &str,
+        timeline: &mut Timeline,
+        doing: &str,
+    ) -> R<String> {
+        let node = self.node(v, path)?;
+        timeline
+            .require_running(&node, doing)
+            .map_err(|p| self.impossible(path, v.pos, p))?;
+        Ok(node)
+    }
+
+    fn action(&self, step: &Obj, action: &Member, timeline: &mut Timeline) -> R<Action> {
+        let v = &action.value;
+        let path = step.child(&action.key);
+        let path = path.as_str();
+        let at = |problem| self.impossible(path, v.pos, problem);
+        Ok(match action.key.as_str() {
+            "sleep" => Action::Sleep(self.duration_range(v, path)?),
+            "await" => self.await_step(step, v, path, timeline)?,
+            "workload" => Action::Workload(self.workload(v, path, timeline)?),
+            "command" => self.command(step, v, path, timeline)?,
+            "cut" => self.cut(v, path)?,
+            "partition" => self.partition(step, v, path)?,
+            "heal" => match v.kind {
+                Kind::Bool(true) => Action::Heal,
+                Kind::Bool(false) => {
+                    return Err(self.bad_value(v, path, "true (`heal` heals every partition)"))
+                }
+                _ => return Err(self.expected(v, path, "true (`heal` heals every partition)")),
+            },
+            "network" => {
+                let obj = self.object(
+                    v,
+                    path,
+                    "an object like {\"latency\": \"50ms\", \"loss\": 0.1}",
+                )?;
+                self.known_keys(&obj, NETWORK_KEYS, "in `network`")?;
+                let latency = obj
+                    .get("latency")
+                    .map(|m| self.duration_range(&m.value, &obj.child("latency")))
+                    .transpose()?;
+                let loss = obj
+                    .get("loss")
+                    .map(|m| self.loss(&m.value, &obj.child("loss")))
+                    .transpose()?;
+                if latency.is_none() && loss.is_none() {
+                    return Err(self.err(
+                        path,
+                        v.pos,
+                        ErrorKind::Value,
+                        "a `network` step changes `latency`, `loss` or both; it has neither",
+                    ));
+                }
+                Action::Network { latency, loss }
+            }
+            "crash" => {
+                let node = self.node(v, path)?;
+                let lose_unsynced = match step.get("lose_unsynced") {
+                    Some(m) => self.boolean(&m.value, &step.child("lose_unsynced"))?,
+                    None => false,
+                };
+                timeline.crash(&node, &step.path).map_err(at)?;
+                Action::Crash {
+                    node,
+                    lose_unsynced,
+                }
+            }
+            "restart" => {
+                let node = self.node(v, path)?;
+                timeline.restart(&node, &step.path).map_err(at)?;
+                Action::Restart { node }
+            }
+            "pause" => {
+                let node = self.node(v, path)?;
+                let duration = self.optional_for(step)?;
+                timeline
+                    .pause(&node, &step.path, duration.is_some())
+                    .map_err(at)?;
+                Action::Pause { node, duration }
+            }
+            "resume" => {
+                let node = self.node(v, path)?;
+                timeline.resume(&node, &step.path).map_err(at)?;
+                Action::Resume { node }
+            }
+            "replicaof" => self.replicaof(v, path, timeline)?,
+            "check" => Action::Check(self.check(v, path, timeline)?),
+            other => {
+                // ACTIONS and this match list the same keys.
+                return Err(self.err(
+                    path,
+                    action.key_pos,
+                    ErrorKind::UnknownField,
+                    format!("unknown action `{other}`"),
+                ));
+            }
+        })
+    }
+
+    fn await_step(&self, step: &Obj, v: &Value, path: &str, timeline: &mut Timeline) -> R<Action> {
+        const WHAT: &str = "\"linked\", \"converged\" or an object like \
+             {\"on\": \"r1\", \"info\": \"master_link_status\", \"equals\": \"up\"}";
+        let condition = match &v.kind {
+            Kind::Str(s) if s == "linked" => AwaitCondition::Linked,
+            Kind::Str(s) if s == "converged" => AwaitCondition::Converged,
+            Kind::Str(_) => return Err(self.bad_value(v, path, WHAT)),
+            Kind::Object(_) => {
+                let obj = self.object(v, path, WHAT)?;
+                self.known_keys(&obj, AWAIT_INFO_KEYS, "in an `await`")?;
+                let need = |key: &str| {
+                    obj.get(key).ok_or_else(|| {
+                        self.missing(
+                            &obj,
+                            key,
+                            "an `await` on INFO needs `on`, `info` and `equals`",
+                        )
+                    })
+                };
+                let (on, info, equals) = (need("on")?, need("info")?, need("equals")?);
+                let on = self.running_node(&on.value, &obj.child("on"), timeline, "answer INFO")?;
+                let field = self
+                    .string(
+                        &info.value,
+                        &obj.child("info"),
+                        "an INFO field name, like \"master_link_status\"",
+                    )?
+                    .to_string();
+                let equals = self.info_value(&equals.value, &obj.child("equals"))?;
+                AwaitCondition::Info { on, field, equals }
+            }
+            _ => return Err(self.expected(v, path, WHAT)),
+        };
+        let timeout = match step.get("timeout") {
+            Some(m) => self.duration(&m.value, &step.child("timeout"), "30s")?,
+            None => {
+                return Err(self.missing(
+                    step,
+                    "timeout",
+                    "an `await` step needs a timeout, like \"timeout\": \"30s\"",
+                ))
+            }
+        };
+        Ok(Action::Await { condition, timeout })
+    }
+
+    fn workload(&self, v: &Value, path: &str, timeline: &mut Timeline) -> R<WorkloadSpec> {
+        let obj = self.object(
+            v,
+            path,
+            "a workload object like {\"on\": \"m\", \"ops\": 1000}",
+        )?;
+        self.known_keys(&obj, WORKLOAD_KEYS, "in a workload")?;
+        let on = obj.get("on").ok_or_else(|| {
+            self.missing(
+                &obj,
+                "on",
+                "a workload needs the node it runs on, like \"on\": \"m\"",
+            )
+        })?;
+        let on = self.running_node(&on.value, &obj.child("on"), timeline, "run a workload")?;
+        let ops = obj
+            .get("ops")
+            .map(|m| self.int_range(&m.value, &obj.child("ops"), 1))
+            .transpose()?;
+        let duration = obj
+            .get("for")
+            .map(|m| self.duration_range(&m.value, &obj.child("for")))
+            .transpose()?;
+        if ops.is_none() && duration.is_none() {
+            return Err(self.err(
+                path,
+                v.pos,
+                ErrorKind::Value,
+                "a workload needs `ops`, `for` or both: how many operations, or for how long",
+            ));
+        }
+        let mut spec = WorkloadSpec {
+            on,
+            ops,
+            duration,
+            rate: 1000.0,
+            keys: IntRange::fixed(100),
+            value_size: IntRange { min: 1, max: 32 },
+            mix: vec![WorkloadKind::Strings],
+            dbs: 1,
+            clients: 1,
+        };
+        if let Some(m) = obj.get("rate") {
+            const WHAT: &str = "a rate in operations per second (a number > 0)";
+            let rate = self.number(&m.value, &obj.child("rate"), WHAT)?;
+            if !(rate > 0.0 && rate.is_finite()) {
+                return Err(self.bad_value(&m.value, &obj.child("rate"), WHAT));
+            }
+            spec.rate = rate;
+        }
+        if let Some(m) = obj.get("keys") {
+            spec.keys = self.int_range(&m.value, &obj.child("keys"), 1)?;
+        }
+        if let Some(m) = obj.get("value_size") {
+            spec.value_size = self.int_range(&m.value, &obj.child("value_size"), 0)?;
+        }
+        if let Some(m) = obj.get("mix") {
+            spec.mix = self.mix(&m.value, &obj.child("mix"))?;
+        }
+        if let Some(m) = obj.get("dbs") {
+            spec.dbs = self.integer(
+                &m.value,
+                &obj.child("dbs"),
+                1,
+                16,
+                "a number of databases from 1 to 16",
+            )? as u8;
+        }
+        if let Some(m) = obj.get("clients") {
+            spec.clients = self.integer(
+                &m.value,
+                &obj.child("clients"),
+                1,
+                u64::from(u32::MAX),
+                "a number of clients (at least 1)",
+            )? as u32;
+        }
+        Ok(spec)
+    }
+
+    fn mix(&self, v: &Value, path: &str) -> R<Vec<WorkloadKind>> {
+        let names: Vec<&str> = WorkloadKind::ALL.iter().map(|k| k.name()).collect();
+        let what = format!("an array of workload kinds from: {}", list(&names));
+        let items = self.array(v, path, &what)?;
+        if items.is_empty() {
+            return Err(self.bad_value(v, path, &what));
+        }
+        let mut mix: Vec<WorkloadKind> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let ipath = index_path(path, i);
+            let kind_what = format!("a workload kind, one of: {}", list(&names));
+            let name = self.string(item, &ipath, &kind_what)?;
+            let Some(kind) = WorkloadKind::from_name(name) else {
+                let hint =
+                    closest(name, names.iter().copied()).map(|k| format!("did you mean \"{k}\"?"));
+                return Err(self.bad_value(item, &ipath, &kind_what).maybe_hint(hint));
+            };
+            if let Some(first) = mix.iter().position(|k| *k == kind) {
+                return Err(self.err(
+                    &ipath,
+                    item.pos,
+                    ErrorKind::Value,
+                    format!(
+                        "\"{name}\" is listed twice (also at {})",
+                        index_path(path, first)
+                    ),
+                ));
+            }
+            mix.push(kind);
+        }
+        Ok(mix)
+    }
+
+    fn command(&self, step: &Obj, v: &Value, path: &str, timeline: &mut Timeline) -> R<Action> {
+        let obj = self.object(
+            v,
+            path,
+            "a command object like {\"on\": \"m\", \"args\": [\"SET\", \"k\", \"v\"]}",
+        )?;
+        self.known_keys(&obj, COMMAND_KEYS, "in a command")?;
+        let on = obj.get("on").ok_or_else(|| {
+            self.missing(
+                &obj,
+                "on",
+                "a command needs the node it runs on, like \"on\": \"m\"",
+            )
+        })?;
+        let on = self.running_node(&on.value, &obj.child("on"), timeline, "run a command")?;
+        let args_member = obj.get("args").ok_or_else(|| {
+            self.missing(
+                &obj,
+                "args",
+                "a command needs its arguments, like \"args\": [\"GET\", \"k\"]",
+            )
+        })?;
+        let args_path = obj.child("args");
+        const ARGS: &str = "a non-empty array of strings, like [\"SET\", \"k\", \"v\"]";
+        let items = self.array(&args_member.value, &args_path, ARGS)?;
+        if items.is_empty() {
+            return Err(self.bad_value(&args_member.value, &args_path, ARGS));
+        }
+        let args = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let ipath = index_path(&args_path, i);
+                match &item.kind {
+                    Kind::Number(_, raw) => Err(self
+                        .expected(item, &ipath, "a string")
+                        .with_hint(format!("write \"{raw}\""))),
+                    _ => self.string(item, &ipath, "a string").map(str::to_string),
+                }
+            })
+            .collect::<R<Vec<_>>>()?;
+        let db = match obj.get("db") {
+            Some(m) => self.integer(
+                &m.value,
+                &obj.child("db"),
+                0,
+                15,
+                "a database number from 0 to 15",
+            )? as u8,
+            None => 0,
+        };
+        let expect = step
+            .get("expect")
+            .map(|m| self.expect(&m.value, &step.child("expect")))
+            .transpose()?;
+        Ok(Action::Command {
+            on,
+            args,
+            db,
+            expect,
+        })
+    }
+
+    fn expect(&self, v: &Value, path: &str) -> R<Expect> {
+        const WHAT: &str = "an object with one of: {\"reply\": \"OK\"}, {\"bulk\": \"text\"}, \
+             {\"nil\": true}, {\"integer\": 5}, {\"error\": \"PREFIX\"}";
+        let obj = self.object(v, path, WHAT)?;
+        self.known_keys(&obj, EXPECT_KEYS, "in `expect`")?;
+        let m = match obj.members {
+            [] => {
+                return Err(self.bad_value(v, path, WHAT));
+            }
+            [m] => m,
+            [first, second, ..] => {
+                return Err(self.err(
+                    &obj.child(&second.key),
+                    second.key_pos,
+                    ErrorKind::Value,
+                    format!(
+                        "`expect` has exactly one of reply, bulk, nil, integer, error; \
+                         this one has `{}` and `{}`",
+                        first.key, second.key
+                    ),
+                ))
+            }
+        };
+        let mpath = obj.child(&m.key);
+        Ok(match m.key.as_str() {
+            "reply" => Expect::Simple(
+                self.string(&m.value, &mpath, "a simple string, like \"OK\"")?
+                    .to_string(),
+            ),
+            "bulk" => Expect::Bulk(self.string(&m.value, &mpath, "a string")?.to_string()),
+            "nil" => match m.value.kind {
+                Kind::Bool(true) => Expect::Nil,
+                Kind::Bool(false) => return Err(self.bad_value(&m.value, &mpath, "true")),
+                _ => return Err(self.expected(&m.value, &mpath, "true")),
+            },
+            "integer" => {
+                const INT: &str = "an integer";
+                let Kind::Number(n, _) = &m.value.kind else {
+                    return Err(self.expected(&m.value, &mpath, INT));
+                };
+                Expect::Integer(
+                    n.as_i64()
+                        .ok_or_else(|| self.expected(&m.value, &mpath, INT))?,
+                )
+            }
+            _ => Expect::ErrorPrefix(
+                self.string(&m.value, &mpath, "the start of an error, like \"READONLY\"")?
+                    .to_string(),
+            ),
+        })
+    }
+
+    fn cut(&self, v: &Value, path: &str) -> R<Action> {
+        const WHAT: &str = "an array of two nodes, like [\"m\", \"r1\"]";
+        let items = self.array(v, path, WHAT)?;
+        let [a, b] = items else {
+            return Err(self.bad_value(v, path, WHAT));
+        };
+        let a_name = self.node(a, &index_path(path, 0))?;
+        let b_name = self.node(b, &index_path(path, 1))?;
+        if a_name == b_name {
+            return Err(self.err(
+                &index_path(path, 1),
+                b.pos,
+                ErrorKind::Impossible,
+                format!("`cut` needs two different nodes; a node has no connection to itself ('{a_name}')"),
+            ));
+        }
+        Ok(Action::Cut {
+            a: a_name,
+            b: b_name,
+        })
+    }
+
+    fn partition(&self, step: &Obj, v: &Value, path: &str) -> R<Action> {
+        let obj = self.object(
+            v,
+            path,
+            "a partition object like {\"between\": [[\"m\"], [\"r1\", \"r2\"]]}",
+        )?;
+        self.known_keys(&obj, PARTITION_KEYS, "in a partition")?;
+        let between = obj.get("between").ok_or_else(|| {
+            self.missing(
+                &obj,
+                "between",
+                "a partition needs two groups, like \"between\": [[\"m\"], [\"r1\"]]",
+            )
+        })?;
+        let bpath = obj.child("between");
+        const WHAT: &str = "two groups of nodes, like [[\"m\"], [\"r1\", \"r2\"]]";
+        let groups = self.array(&between.value, &bpath, WHAT)?;
+        let [one, other] = groups else {
+            return Err(self.bad_value(&between.value, &bpath, WHAT));
+        };
+        let mut seen: Vec<(String, String)> = Vec::new(); // node, path
+        let mut group = |g: &Value, gpath: &str| -> R<Vec<String>> {
+            const GROUP: &str = "a non-empty array of nodes, like [\"r1\", \"r2\"]";
+            let items = self.array(g, gpath, GROUP)?;
+            if items.is_empty() {
+                return Err(self.bad_value(g, gpath, GROUP));
+            }
+            let mut names = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let ipath = index_path(gpath, i);
+                let name = self.node(item, &ipath)?;
+                if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+                    return Err(self.err(
+                        &ipath,
+                        item.pos,
+                        ErrorKind::Value,
+                        format!("node '{name}' is already in the partition (at {first}); the groups must not overlap"),
+                    ));
+                }
+                seen.push((name.clone(), ipath));
+                names.push(name);
+            }
+            Ok(names)
+        };
+        let one = group(one, &index_path(&bpath, 0))?;
+        let other = group(other, &index_path(&bpath, 1))?;
+        let oneway = match obj.get("oneway") {
+            Some(m) => self.boolean(&m.value, &obj.child("oneway"))?,
+            None => false,
+        };
+        Ok(Action::Partition {
+            one,
+            other,
+            oneway,
+            duration: self.optional_for(step)?,
+        })
+    }
+
+    fn replicaof(&self, v: &Value, path: &str, timeline: &mut Timeline) -> R<Action> {
+        let obj = self.object(
+            v,
+            path,
+            "an object like {\"node\": \"r1\", \"master\": \"m\"} (\"master\": null for NO ONE)",
+        )?;
+        self.known_keys(&obj, REPLICAOF_KEYS, "in `replicaof`")?;
+        let node_member = obj.get("node").ok_or_else(|| {
+            self.missing(
+                &obj,
+                "node",
+                "`replicaof` needs the node that changes master, like \"node\": \"r1\"",
+            )
+        })?;
+        let master_member = obj.get("master").ok_or_else(|| {
+            self.missing(
+                &obj,
+                "master",
+                "`replicaof` needs its new master, like \"master\": \"m\", or null for NO ONE",
+            )
+        })?;
+        let node_path = obj.child("node");
+        let node = self.node(&node_member.value, &node_path)?;
+        let master_path = obj.child("master");
+        let master = match master_member.value.kind {
+            Kind::Null => None,
+            _ => Some(self.node(&master_member.value, &master_path)?),
+        };
+        if let Err(problem) = timeline.require_running(&node, "change its master") {
+            return Err(self.impossible(&node_path, node_member.value.pos, problem));
+        }
+        if let Err(problem) = timeline.replicaof(&node, master.as_deref()) {
+            return Err(self.impossible(&master_path, master_member.value.pos, problem));
+        }
+        Ok(Action::ReplicaOf { node, master })
+    }
+
+    fn check(&self, v: &Value, path: &str, timeline: &mut Timeline) -> R<CheckSpec> {
+        let obj = self.object(
+            v,
+            path,
+            "a check object like {\"converged\": true} or {\"on\": \"r1\", \"full_syncs\": 1}",
+        )?;
+        self.known_keys(&obj, CHECK_KEYS, "in a check")?;
+        let on_member = obj.get("on");
+        let on = on_member
+            .map(|m| self.node(&m.value, &obj.child("on")))
+            .transpose()?;
+        let mut spec = CheckSpec {
+            on,
+            converged: false,
+            full_syncs: None,
+            partial_syncs: None,
+            info: Vec::new(),
+            log: Vec::new(),
+        };
+        if let Some(m) = obj.get("converged") {
+            spec.converged = self.boolean(&m.value, &obj.child("converged"))?;
+        }
+        if let Some(m) = obj.get("full_syncs") {
+            spec.full_syncs = Some(self.count(&m.value, &obj.child("full_syncs"))?);
+        }
+        if let Some(m) = obj.get("partial_syncs") {
+            spec.partial_syncs = Some(self.count(&m.value, &obj.child("partial_syncs"))?);
+        }
+        if let Some(m) = obj.get("info") {
+            let ipath = obj.child("info");
+            const WHAT: &str =
+                "an object of INFO field -> value, like {\"master_link_status\": \"up\"}";
+            let info = self.object(&m.value, &ipath, WHAT)?;
+            if info.members.is_empty() {
+                return Err(self.bad_value(&m.value, &ipath, WHAT));
+            }
+            for f in info.members {
+                let value = self.info_value(&f.value, &info.child(&f.key))?;
+                spec.info.push((f.key.clone(), value));
+            }
+        }
+        if let Some(m) = obj.get("log") {
+            let lpath = obj.child("log");
+            const WHAT: &str = "a log line or an array of log lines";
+            spec.log = match &m.value.kind {
+                Kind::Str(s) => vec![s.clone()],
+                Kind::Array(items) if !items.is_empty() => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        self.string(item, &index_path(&lpath, i), "a log line (a string)")
+                            .map(str::to_string)
+                    })
+                    .collect::<R<Vec<_>>>()?,
+                Kind::Array(_) => return Err(self.bad_value(&m.value, &lpath, WHAT)),
+                _ => return Err(self.expected(&m.value, &lpath, WHAT)),
+            };
+        }
+
+        let per_node: Vec<&str> = ["full_syncs", "partial_syncs", "info", "log"]
+            .into_iter()
+            .filter(|k| obj.get(k).is_some())
+            .collect();
+        if !spec.converged && per_node.is_empty() {
+            return Err(self.err(
+                path,
+                v.pos,
+                ErrorKind::Value,
+                "a check needs something to check: `converged`: true, `full_syncs`, \
+                 `partial_syncs`, `info` or `log`",
+            ));
+        }
+        match (&spec.on, on_member) {
+            (None, _) if !per_node.is_empty() => {
+                let keys = per_node
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(self
+                    .err(
+                        path,
+                        v.pos,
+                        ErrorKind::Impossible,
+                        format!("{keys} in a check need `on`: the node whose counters, INFO or log are checked"),
+                    )
+                    .with_hint("add \"on\": \"<node>\" to the check"));
+            }
+            (Some(node), Some(m)) if !spec.info.is_empty() => {
+                timeline
+                    .require_running(node, "answer INFO")
+                    .map_err(|p| self.impossible(&obj.child("on"), m.value.pos, p))?;
+            }
+            _ => {}
+        }
+        Ok(spec)
+    }
+}

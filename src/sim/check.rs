@@ -1,0 +1,235 @@
+//! The checker: convergence of every replica to the master at the top of its
+//! chain (keys, types, values, absolute expiry times, offsets), a short
+//! readable diff when they differ, the liveness report of stuck replicas,
+//! and the acknowledged-writes rule.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::keyspace::{Entry, Value};
+use crate::server::ServerState;
+use crate::sim::workload::StringWrite;
+
+/// How many differing keys a diff shows at most.
+const DIFF_KEYS_SHOWN: usize = 3;
+
+/// A short printable form of a value.
+fn describe(entry: Option<&Entry>) -> String {
+    let Some(entry) = entry else {
+        return "missing".into();
+    };
+    let short = |bytes: &[u8]| {
+        let text = String::from_utf8_lossy(bytes);
+        if text.len() > 24 {
+            format!(
+                "{:?}...",
+                &text[..text.char_indices().nth(24).map_or(text.len(), |(i, _)| i)]
+            )
+        } else {
+            format!("{text:?}")
+        }
+    };
+    let body = match &entry.value {
+        Value::Str(s) => format!("string {}", short(s)),
+        Value::List(l) => format!(
+            "list of {} [{}]",
+            l.len(),
+            l.iter()
+                .take(3)
+                .map(|e| short(e))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Hash(h) => format!("hash of {}", h.len()),
+        Value::Set(s) => format!("set of {}", s.len()),
+        Value::ZSet(z) => format!("zset of {}", z.len()),
+    };
+    match entry.expire_at_ms() {
+        Some(at) => format!("{body} expiring at {at}"),
+        None => body,
+    }
+}
+
+/// The first differences between a master's and a replica's data, or
+/// `None` when they hold the same keys, values and expiry times.
+pub fn keyspace_diff(master: &ServerState, replica: &ServerState) -> Option<String> {
+    let mut differences = Vec::new();
+    let mut total = 0;
+    for (db, master_db) in master.keyspace.dbs() {
+        let replica_db = replica.keyspace.db(db);
+        if master_db == replica_db {
+            continue;
+        }
+        let mut keys: Vec<&[u8]> = master_db.iter().map(|(k, _)| k).collect();
+        keys.extend(
+            replica_db
+                .iter()
+                .map(|(k, _)| k)
+                .filter(|k| master_db.get(k).is_none()),
+        );
+        keys.sort();
+        for key in keys {
+            let (a, b) = (master_db.get(key), replica_db.get(key));
+            if a != b {
+                total += 1;
+                if differences.len() < DIFF_KEYS_SHOWN {
+                    differences.push(format!(
+                        "db {db} key {:?}: master {} vs replica {}",
+                        String::from_utf8_lossy(key),
+                        describe(a),
+                        describe(b)
+                    ));
+                }
+            }
+        }
+    }
+    if total == 0 {
+        return None;
+    }
+    let mut text = differences.join("; ");
+    if total > DIFF_KEYS_SHOWN {
+        let _ = write!(text, "; and {} more keys", total - DIFF_KEYS_SHOWN);
+    }
+    Some(text)
+}
+
+/// Why a replica is not (yet) converged, in one line.
+pub fn replica_status(
+    name: &str,
+    replica: &ServerState,
+    master: &ServerState,
+    now: Duration,
+) -> String {
+    let mut status = format!("{name}: ");
+    match &replica.repl.master {
+        None => status.push_str("not a replica"),
+        Some(link) => {
+            use crate::replication::LinkState;
+            if link.state == LinkState::Connected {
+                status.push_str("link up");
+            } else {
+                let since = link.down_since.map_or("the start".to_string(), |s| {
+                    format!("{:.3}s", s.as_secs_f64())
+                });
+                let _ = write!(status, "link {} since {since}", link.state.role_name());
+                if link.state == LinkState::Transfer {
+                    status.push_str(", sync in progress");
+                }
+                if let Some(error) = &link.last_error {
+                    let _ = write!(status, ", last error {error}");
+                }
+            }
+        }
+    }
+    let _ = write!(
+        status,
+        ", offset {} vs master {} (at {:.3}s)",
+        replica.repl.offset,
+        master.repl.offset,
+        now.as_secs_f64()
+    );
+    if let Some(diff) = keyspace_diff(master, replica) {
+        let _ = write!(status, ", data differs: {diff}");
+    }
+    status
+}
+
+/// The acknowledged-writes rule for workload string keys, over every
+/// workload's writes: the final value (or absence) of a key must come from
+/// some write W such that no acknowledged write was sent after W completed
+/// (such a write would have replaced it). Returns the violations.
+pub fn lost_writes(
+    writes: &[StringWrite],
+    final_value: impl Fn(u8, &str) -> Option<Vec<u8>>,
+) -> Vec<String> {
+    let mut by_key: BTreeMap<(u8, &str), Vec<&StringWrite>> = BTreeMap::new();
+    for write in writes {
+        by_key
+            .entry((write.db, write.key.as_str()))
+            .or_default()
+            .push(write);
+    }
+    let mut violations = Vec::new();
+    for ((db, key), history) in by_key {
+        if !history.iter().any(|w| w.acked) {
+            continue;
+        }
+        let actual = final_value(db, key);
+        let matches = |w: &StringWrite| match (&w.value, &actual) {
+            (Some(v), Some(actual)) => v.as_bytes() == actual.as_slice(),
+            (None, None) => true,
+            _ => false,
+        };
+        let superseded = |w: &StringWrite| {
+            w.replied_at.is_some_and(|done| {
+                history
+                    .iter()
+                    .any(|other| other.acked && !std::ptr::eq(*other, w) && other.sent_at > done)
+            })
+        };
+        if !history.iter().any(|w| matches(w) && !superseded(w)) {
+            let last_acked = history
+                .iter()
+                .rev()
+                .find(|w| w.acked)
+                .map(|w| w.value.clone());
+            violations.push(format!(
+                "acknowledged write lost: db {db} key {key:?} holds {:?}, but the last acknowledged write was {:?}",
+                actual.map(|v| String::from_utf8_lossy(&v).into_owned()),
+                last_acked.flatten()
+            ));
+        }
+    }
+    violations
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(value: Option<&str>, acked: bool, sent: u64, replied: Option<u64>) -> StringWrite {
+        StringWrite {
+            db: 0,
+            key: "k".into(),
+            value: value.map(str::to_string),
+            acked,
+            sent_at: Duration::from_millis(sent),
+            replied_at: replied.map(Duration::from_millis),
+        }
+    }
+
+    #[test]
+    fn a_later_acknowledged_write_must_win() {
+        let writes = vec![
+            write(Some("a"), true, 0, Some(1)),
+            write(Some("b"), true, 2, Some(3)),
+        ];
+        assert!(lost_writes(&writes, |_, _| Some(b"b".to_vec())).is_empty());
+        assert_eq!(lost_writes(&writes, |_, _| Some(b"a".to_vec())).len(), 1);
+        assert_eq!(lost_writes(&writes, |_, _| None).len(), 1);
+    }
+
+    #[test]
+    fn overlapping_or_unanswered_writes_may_win() {
+        // b was sent before a's reply: either may be last.
+        let overlapping = vec![
+            write(Some("a"), true, 0, Some(5)),
+            write(Some("b"), true, 2, Some(6)),
+        ];
+        assert!(lost_writes(&overlapping, |_, _| Some(b"a".to_vec())).is_empty());
+        // An unanswered write may or may not have happened.
+        let unanswered = vec![
+            write(Some("a"), true, 0, Some(1)),
+            write(Some("b"), false, 2, None),
+        ];
+        assert!(lost_writes(&unanswered, |_, _| Some(b"b".to_vec())).is_empty());
+        assert!(lost_writes(&unanswered, |_, _| Some(b"a".to_vec())).is_empty());
+        // An EXPIRE allows the key to be gone.
+        let expired = vec![
+            write(Some("a"), true, 0, Some(1)),
+            write(None, false, 2, Some(3)),
+        ];
+        assert!(lost_writes(&expired, |_, _| None).is_empty());
+    }
+}

@@ -1,0 +1,163 @@
+//! The simulated cluster: one madsim node per server (its own IP and DNS
+//! name) running the unchanged server core, plus a client node for
+//! workloads and commands. Crash, restart, pause and resume act on madsim
+//! nodes; each node's disk lives here so that it survives restarts.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use madsim::runtime::{Handle, NodeHandle};
+
+use super::derive_seed;
+use crate::log::{SharedSimLog, SimLog};
+use crate::runtime::{MemDisk, MemStorage, SimNet, SimRuntime};
+use crate::scenario::NodeSpec;
+use crate::server::{Config, Server, ServerState};
+
+/// The port every simulated server listens on.
+pub const PORT: u16 = 6379;
+
+/// Whether a node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeStatus {
+    /// Running.
+    Up,
+    /// Killed; its disk remains.
+    Crashed,
+    /// Frozen (no task of it runs).
+    Paused,
+}
+
+/// One simulated server.
+pub struct SimNode {
+    /// Scenario name of the node (also its DNS name).
+    pub name: String,
+    /// Its IP.
+    pub ip: IpAddr,
+    /// madsim's handle.
+    pub handle: NodeHandle,
+    /// Its disk.
+    pub disk: Arc<Mutex<MemDisk>>,
+    /// Whether the disk keeps its data over a crash.
+    pub persist: bool,
+    /// Running, crashed or paused.
+    pub status: NodeStatus,
+    server: Arc<Mutex<Option<Server<SimRuntime>>>>,
+}
+
+impl SimNode {
+    /// The running server, if the node is up (or paused).
+    pub fn server(&self) -> Option<Server<SimRuntime>> {
+        if self.status == NodeStatus::Crashed {
+            return None;
+        }
+        self.server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Runs `f` on the node's state, if the server is there.
+    pub fn with_state<T>(&self, f: impl FnOnce(&ServerState) -> T) -> Option<T> {
+        self.server().map(|server| f(&server.state()))
+    }
+}
+
+/// Builds the configuration of a node from its spec.
+pub fn node_config(spec: &NodeSpec) -> Result<Config, String> {
+    let mut config = Config {
+        bind: "0.0.0.0".into(),
+        port: PORT,
+        ..Config::default()
+    };
+    for (name, value) in &spec.config {
+        config
+            .set_startup(name, value)
+            .map_err(|e| format!("node {}: config {name}: {e}", spec.name))?;
+    }
+    config.replicaof = spec.replicaof.as_ref().map(|m| (m.clone(), PORT));
+    Ok(config)
+}
+
+/// Creates and starts node number `index` (IPs are 10.0.0.(index + 1)).
+pub fn spawn_node(
+    handle: &Handle,
+    net: &Arc<SimNet>,
+    log: &SharedSimLog,
+    run_seed: u64,
+    index: usize,
+    spec: &NodeSpec,
+    config: Config,
+) -> SimNode {
+    let ip: IpAddr = format!("10.0.0.{}", index + 1).parse().expect("valid ip");
+    net.add_node(ip, &spec.name);
+    madsim::net::NetSim::current().add_dns_record(&spec.name, ip);
+    let disk = Arc::new(Mutex::new(MemDisk::default()));
+    let server_slot: Arc<Mutex<Option<Server<SimRuntime>>>> = Arc::default();
+    let incarnation = Arc::new(AtomicU64::new(0));
+    let init = {
+        let (name, net, log, disk, slot) = (
+            spec.name.clone(),
+            net.clone(),
+            log.clone(),
+            disk.clone(),
+            server_slot.clone(),
+        );
+        move || {
+            let life = incarnation.fetch_add(1, Ordering::SeqCst);
+            let seed = derive_seed(run_seed, &format!("node {name} life {life}"));
+            let logger = Arc::new(SimLog::new(
+                name.clone(),
+                log.clone(),
+                SimRuntime::elapsed_ms,
+            ));
+            let storage = Arc::new(MemStorage::new(disk.clone()));
+            let runtime = SimRuntime::new(&name, seed, storage, logger, net.clone());
+            let server = Server::new(runtime, config.clone());
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.clone());
+            async move {
+                if let Err(error) = server.clone().run().await {
+                    server
+                        .state()
+                        .log(crate::log::Level::Warning, &error.to_string());
+                }
+            }
+        }
+    };
+    let node = handle
+        .create_node()
+        .name(&spec.name)
+        .ip(ip)
+        .init(init)
+        .build();
+    SimNode {
+        name: spec.name.clone(),
+        ip,
+        handle: node,
+        disk,
+        persist: spec.persist,
+        status: NodeStatus::Up,
+        server: server_slot,
+    }
+}
+
+/// Crashes a node: its tasks and sockets vanish. Without persistence its
+/// disk is erased; with `lose_unsynced`, writes it never synced are lost.
+pub fn crash(handle: &Handle, node: &mut SimNode, lose_unsynced: bool) {
+    handle.kill(node.handle.id());
+    *node.server.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    let mut disk = node.disk.lock().unwrap_or_else(|p| p.into_inner());
+    if !node.persist {
+        disk.wipe();
+    } else if lose_unsynced {
+        disk.lose_unsynced();
+    }
+    node.status = NodeStatus::Crashed;
+}
+
+/// Restarts a crashed node from its disk.
+pub fn restart(handle: &Handle, node: &mut SimNode) {
+    handle.restart(node.handle.id());
+    node.status = NodeStatus::Up;
+}

@@ -1,0 +1,388 @@
+//! Seeded client traffic: a workload draws its operations (type mix, keys,
+//! value sizes, expirations, dbs, MULTI/EXEC) from its own RNG, sends them
+//! at a rate to one node, and records which writes the node acknowledged.
+//!
+//! Every key family belongs to one type (`str:3`, `list:3`, ...), so a
+//! workload never provokes WRONGTYPE by itself. String SETs carry a unique
+//! value per write, so the checker can tell which acknowledged write a
+//! final value comes from.
+
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::resp::{encode_command, Frame, FrameError};
+use crate::scenario::{IntRange, WorkloadKind, WorkloadSpec};
+
+/// A write to a workload string key, and whether the server acknowledged it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StringWrite {
+    /// Db of the key.
+    pub db: u8,
+    /// The key.
+    pub key: String,
+    /// The unique value a SET wrote, or `None` for a DEL or EXPIRE (after
+    /// which the key may be gone).
+    pub value: Option<String>,
+    /// The server acknowledged it. EXPIREs never count as acknowledged: the
+    /// value they apply to may still be there at the end.
+    pub acked: bool,
+    /// Simulated time it was sent.
+    pub sent_at: Duration,
+    /// Simulated time its reply arrived, if it did.
+    pub replied_at: Option<Duration>,
+}
+
+/// What a workload did.
+#[derive(Debug, Default, Clone)]
+pub struct WorkloadOutcome {
+    /// Operations sent.
+    pub sent: u64,
+    /// Operations answered without an error.
+    pub acked: u64,
+    /// Operations answered with an error.
+    pub errors: u64,
+    /// Operations that got no answer (connection lost).
+    pub unanswered: u64,
+    /// Every plain string write, in order.
+    pub string_writes: Vec<StringWrite>,
+    /// Writes a replica accepted although it should be read-only.
+    pub readonly_violations: Vec<String>,
+}
+
+fn draw(rng: &mut ChaCha8Rng, range: IntRange) -> u64 {
+    if range.max <= range.min {
+        range.min
+    } else {
+        rng.gen_range(range.min..=range.max)
+    }
+}
+
+fn value(rng: &mut ChaCha8Rng, size: IntRange, tag: u64) -> String {
+    let len = draw(rng, size) as usize;
+    let mut text = format!("{tag}-");
+    while text.len() < len {
+        text.push(rng.gen_range(b'a'..=b'z') as char);
+    }
+    text
+}
+
+/// One generated operation: one command, or a MULTI block.
+fn generate(
+    rng: &mut ChaCha8Rng,
+    spec: &WorkloadSpec,
+    keys: u64,
+    op: u64,
+) -> (u8, Vec<Vec<String>>) {
+    let kinds = if spec.mix.is_empty() {
+        &[WorkloadKind::Strings][..]
+    } else {
+        &spec.mix[..]
+    };
+    let kind = kinds[rng.gen_range(0..kinds.len())];
+    let db = rng.gen_range(0..spec.dbs.max(1));
+    let n = rng.gen_range(0..keys.max(1));
+    let s = |v: &str| v.to_string();
+    let commands = match kind {
+        WorkloadKind::Strings => {
+            let key = format!("str:{n}");
+            match rng.gen_range(0..10) {
+                0..=5 => vec![vec![s("SET"), key, value(rng, spec.value_size, op)]],
+                6 | 7 => vec![vec![s("INCR"), format!("ctr:{n}")]],
+                8 => vec![vec![
+                    s("APPEND"),
+                    format!("app:{n}"),
+                    value(rng, spec.value_size, op),
+                ]],
+                _ => vec![vec![s("DEL"), key]],
+            }
+        }
+        WorkloadKind::Lists => {
+            let key = format!("list:{n}");
+            match rng.gen_range(0..10) {
+                0..=3 => vec![vec![s("RPUSH"), key, value(rng, spec.value_size, op)]],
+                4..=5 => vec![vec![s("LPUSH"), key, value(rng, spec.value_size, op)]],
+                6 | 7 => vec![vec![s("LPOP"), key]],
+                8 => vec![vec![s("LTRIM"), key, s("0"), s("20")]],
+                _ => vec![vec![
+                    s("LSET"),
+                    key,
+                    s("0"),
+                    value(rng, spec.value_size, op),
+                ]],
+            }
+        }
+        WorkloadKind::Hashes => {
+            let key = format!("hash:{n}");
+            let field = format!("f{}", rng.gen_range(0..8));
+            match rng.gen_range(0..10) {
+                0..=5 => vec![vec![s("HSET"), key, field, value(rng, spec.value_size, op)]],
+                6 | 7 => vec![vec![s("HINCRBY"), format!("hctr:{n}"), field, s("3")]],
+                _ => vec![vec![s("HDEL"), key, field]],
+            }
+        }
+        WorkloadKind::Sets => {
+            let key = format!("set:{n}");
+            let member = format!("m{}", rng.gen_range(0..20));
+            match rng.gen_range(0..10) {
+                0..=5 => vec![vec![s("SADD"), key, member]],
+                6..=8 => vec![vec![s("SREM"), key, member]],
+                _ => vec![vec![s("SPOP"), key]],
+            }
+        }
+        WorkloadKind::Zsets => {
+            let key = format!("zset:{n}");
+            let member = format!("m{}", rng.gen_range(0..20));
+            match rng.gen_range(0..10) {
+                0..=5 => vec![vec![
+                    s("ZADD"),
+                    key,
+                    rng.gen_range(-100..100).to_string(),
+                    member,
+                ]],
+                6..=8 => vec![vec![s("ZINCRBY"), key, s("1.5"), member]],
+                _ => vec![vec![s("ZREM"), key, member]],
+            }
+        }
+        WorkloadKind::Expires => {
+            let key = format!("exp:{n}");
+            match rng.gen_range(0..10) {
+                0..=4 => vec![vec![
+                    s("SET"),
+                    key,
+                    value(rng, spec.value_size, op),
+                    s("PX"),
+                    rng.gen_range(50..3000).to_string(),
+                ]],
+                5..=7 => vec![vec![
+                    s("EXPIRE"),
+                    format!("str:{n}"),
+                    rng.gen_range(1..5).to_string(),
+                ]],
+                _ => vec![vec![s("PERSIST"), key]],
+            }
+        }
+        WorkloadKind::Multi => {
+            let key = format!("tx:{n}");
+            vec![
+                vec![s("MULTI")],
+                vec![s("INCR"), key.clone()],
+                vec![s("RPUSH"), format!("txlist:{n}"), op.to_string()],
+                vec![s("EXEC")],
+            ]
+        }
+        WorkloadKind::Flushes => {
+            if rng.gen_range(0..20) == 0 {
+                vec![vec![s("FLUSHDB")]]
+            } else {
+                vec![vec![
+                    s("SET"),
+                    format!("fl:{n}"),
+                    value(rng, spec.value_size, op),
+                ]]
+            }
+        }
+    };
+    (db, commands)
+}
+
+/// A client connection that reconnects after errors.
+struct Connection {
+    host: String,
+    stream: Option<madsim::net::TcpStream>,
+    db: u8,
+    buffer: Vec<u8>,
+}
+
+impl Connection {
+    async fn ensure(&mut self) -> bool {
+        if self.stream.is_none() {
+            match madsim::net::TcpStream::connect((self.host.as_str(), super::cluster::PORT)).await
+            {
+                Ok(stream) => {
+                    self.stream = Some(stream);
+                    self.db = 0;
+                    self.buffer.clear();
+                }
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Sends commands (pipelined) and reads one reply each; `None` when the
+    /// connection broke (it is dropped and will be reopened).
+    async fn call(&mut self, commands: &[Vec<String>]) -> Option<Vec<Frame>> {
+        let stream = self.stream.as_mut()?;
+        let mut request = Vec::new();
+        for command in commands {
+            encode_command(&mut request, command);
+        }
+        if stream.write_all(&request).await.is_err() || stream.flush().await.is_err() {
+            self.stream = None;
+            return None;
+        }
+        let mut replies = Vec::with_capacity(commands.len());
+        while replies.len() < commands.len() {
+            match Frame::parse(&self.buffer) {
+                Ok((frame, used)) => {
+                    self.buffer.drain(..used);
+                    replies.push(frame);
+                    continue;
+                }
+                Err(FrameError::Incomplete) => {}
+                Err(FrameError::Invalid(_)) => {
+                    self.stream = None;
+                    return None;
+                }
+            }
+            let mut chunk = [0u8; 4096];
+            let read = tokio::select! {
+                biased;
+                read = stream.read(&mut chunk) => read,
+                _ = madsim::time::sleep(Duration::from_secs(30)) => Err(std::io::ErrorKind::TimedOut.into()),
+            };
+            match read {
+                Ok(0) | Err(_) => {
+                    self.stream = None;
+                    return None;
+                }
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
+            }
+        }
+        Some(replies)
+    }
+}
+
+fn is_write(command: &str) -> bool {
+    !matches!(command, "MULTI" | "EXEC" | "SELECT")
+}
+
+/// Sends one command on a fresh or reused connection (scenario `command`
+/// steps). `None` when no reply came.
+pub async fn one_command(host: &str, db: u8, args: &[String]) -> Option<Frame> {
+    let mut connection = Connection {
+        host: host.to_string(),
+        stream: None,
+        db: 0,
+        buffer: Vec::new(),
+    };
+    if !connection.ensure().await {
+        return None;
+    }
+    let mut commands = Vec::new();
+    if db != 0 {
+        commands.push(vec!["SELECT".to_string(), db.to_string()]);
+    }
+    commands.push(args.to_vec());
+    connection
+        .call(&commands)
+        .await
+        .and_then(|mut replies| replies.pop())
+}
+
+/// Runs one client of a workload against `host` until `ops` operations were
+/// sent or `until` (simulated elapsed time) passed.
+pub async fn run_client(
+    host: String,
+    spec: WorkloadSpec,
+    seed: u64,
+    ops: Option<u64>,
+    until: Option<Duration>,
+    readonly_target: bool,
+) -> WorkloadOutcome {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let keys = draw(&mut rng, spec.keys);
+    let interval = Duration::from_secs_f64(1.0 / spec.rate.max(0.001));
+    let mut outcome = WorkloadOutcome::default();
+    let mut connection = Connection {
+        host,
+        stream: None,
+        db: 0,
+        buffer: Vec::new(),
+    };
+    let elapsed = || madsim::time::TimeHandle::current().elapsed();
+    let mut op = 0u64;
+    loop {
+        if ops.is_some_and(|n| op >= n) || until.is_some_and(|t| elapsed() >= t) {
+            break;
+        }
+        let tag = seed.wrapping_mul(1_000_003).wrapping_add(op) % 1_000_000_007;
+        let (db, mut commands) = generate(&mut rng, &spec, keys, tag);
+        op += 1;
+        madsim::time::sleep(interval).await;
+        if !connection.ensure().await {
+            outcome.unanswered += 1;
+            continue;
+        }
+        let select = db != connection.db;
+        if select {
+            commands.insert(0, vec!["SELECT".to_string(), db.to_string()]);
+        }
+        outcome.sent += 1;
+        let sent_at = elapsed();
+        let Some(replies) = connection.call(&commands).await else {
+            outcome.unanswered += 1;
+            record_string_writes(&mut outcome, db, &commands, None, sent_at);
+            continue;
+        };
+        if select && replies.first() == Some(&Frame::Simple("OK".into())) {
+            connection.db = db;
+        }
+        let last = replies.last().cloned();
+        match &last {
+            Some(Frame::Error(_)) => outcome.errors += 1,
+            _ => outcome.acked += 1,
+        }
+        if readonly_target {
+            for (command, reply) in commands.iter().zip(&replies) {
+                if is_write(&command[0])
+                    && !matches!(reply, Frame::Error(_))
+                    && command[0] != "EXEC"
+                {
+                    outcome.readonly_violations.push(format!(
+                        "{} accepted on a read-only replica: {reply:?}",
+                        command.join(" ")
+                    ));
+                }
+            }
+        }
+        record_string_writes(&mut outcome, db, &commands, Some(&replies), sent_at);
+    }
+    outcome
+}
+
+fn record_string_writes(
+    outcome: &mut WorkloadOutcome,
+    db: u8,
+    commands: &[Vec<String>],
+    replies: Option<&Vec<Frame>>,
+    sent_at: Duration,
+) {
+    let replied_at = replies.map(|_| madsim::time::TimeHandle::current().elapsed());
+    for (i, command) in commands.iter().enumerate() {
+        if command.len() < 2 || !command[1].starts_with("str:") {
+            continue;
+        }
+        let reply = replies.and_then(|r| r.get(i));
+        let (value, acked) = match command[0].as_str() {
+            "SET" if command.len() == 3 => (
+                Some(command[2].clone()),
+                reply == Some(&Frame::Simple("OK".into())),
+            ),
+            "DEL" => (None, matches!(reply, Some(Frame::Integer(_)))),
+            "EXPIRE" => (None, false),
+            _ => continue,
+        };
+        outcome.string_writes.push(StringWrite {
+            db,
+            key: command[1].clone(),
+            value,
+            acked,
+            sent_at,
+            replied_at,
+        });
+    }
+}

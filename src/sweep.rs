@@ -1,0 +1,313 @@
+//! Sweeps: which seeds of which scenarios to run (regression seeds first,
+//! then the scenario's default count, or an explicit seed or range), how
+//! to split them across shards, and running them on worker threads.
+//!
+//! Each run happens on its own OS thread with its own madsim runtime, so a
+//! sweep over `jobs` workers gives the same per-seed results as one worker,
+//! and the same seed list in any order gives the same reports.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+
+use crate::scenario::Scenario;
+use crate::sim::{run_seed, RunReport, Verdict};
+
+/// Which seeds to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeedChoice {
+    /// Regression seeds, then `0..scenario.seeds`.
+    Default,
+    /// Regression seeds, then `0..n` (REPLSIM_SEEDS=n).
+    Count(u64),
+    /// Exactly this seed.
+    One(u64),
+    /// Exactly these seeds.
+    Range(Range<u64>),
+}
+
+/// One unit of work.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Index of the scenario in the sweep's list.
+    pub scenario: usize,
+    /// The seed.
+    pub seed: u64,
+    /// Whether the seed comes from the scenario's regression list.
+    pub regression: bool,
+}
+
+/// `K/N`: this process runs the K-th of N shards (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, 1..=count.
+    pub index: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (k, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("expected K/N (like 2/8), got '{text}'"))?;
+        let (index, count): (u64, u64) = match (k.parse(), n.parse()) {
+            (Ok(k), Ok(n)) => (k, n),
+            _ => {
+                return Err(format!(
+                    "expected K/N with numbers (like 2/8), got '{text}'"
+                ))
+            }
+        };
+        if count == 0 || index == 0 || index > count {
+            return Err(format!("shard {index}/{count}: K must be in 1..=N"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// Parses `A..B` (B exclusive) as a seed range.
+pub fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
+    let (a, b) = text
+        .split_once("..")
+        .ok_or_else(|| format!("expected a range like 0..100, got '{text}'"))?;
+    let (a, b): (u64, u64) = match (a.parse(), b.parse()) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => {
+            return Err(format!(
+                "expected a range of numbers like 0..100, got '{text}'"
+            ))
+        }
+    };
+    if b <= a {
+        return Err(format!("empty seed range '{text}'"));
+    }
+    Ok(a..b)
+}
+
+/// The jobs of a sweep: per scenario, its regression seeds first (unless a
+/// seed or range is pinned), then its seeds; a shard keeps every N-th job of
+/// each scenario's list, so shards partition the work and merge by
+/// concatenation.
+pub fn plan(scenarios: &[Scenario], seeds: &SeedChoice, shard: Option<Shard>) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for (index, scenario) in scenarios.iter().enumerate() {
+        let mut list: Vec<(u64, bool)> = Vec::new();
+        let with_regressions = matches!(seeds, SeedChoice::Default | SeedChoice::Count(_));
+        if with_regressions {
+            list.extend(scenario.regressions.iter().map(|&s| (s, true)));
+        }
+        let fresh: Box<dyn Iterator<Item = u64>> = match seeds {
+            SeedChoice::Default => Box::new(0..scenario.seeds),
+            SeedChoice::Count(n) => Box::new(0..*n),
+            SeedChoice::One(seed) => Box::new(std::iter::once(*seed)),
+            SeedChoice::Range(range) => Box::new(range.clone()),
+        };
+        for seed in fresh {
+            if !list.iter().any(|(s, _)| *s == seed) {
+                list.push((seed, false));
+            }
+        }
+        for (position, (seed, regression)) in list.into_iter().enumerate() {
+            let mine = shard.is_none_or(|s| position as u64 % s.count == s.index - 1);
+            if mine {
+                jobs.push(Job {
+                    scenario: index,
+                    seed,
+                    regression,
+                });
+            }
+        }
+    }
+    jobs
+}
+
+/// Runs `jobs` on `workers` threads, calling `report` for each finished
+/// run (in completion order) and returning all reports in job order.
+pub fn execute(
+    scenarios: &[Scenario],
+    jobs: &[Job],
+    workers: usize,
+    mut report: impl FnMut(&RunReport),
+) -> Vec<RunReport> {
+    let scenarios: Arc<Vec<Scenario>> = Arc::new(scenarios.to_vec());
+    let jobs: Arc<Vec<Job>> = Arc::new(jobs.to_vec());
+    let next = Arc::new(AtomicUsize::new(0));
+    let (sender, receiver) = mpsc::channel::<(usize, RunReport)>();
+    let mut threads = Vec::new();
+    for _ in 0..workers.max(1).min(jobs.len().max(1)) {
+        let (scenarios, jobs, next, sender) = (
+            scenarios.clone(),
+            jobs.clone(),
+            next.clone(),
+            sender.clone(),
+        );
+        threads.push(std::thread::spawn(move || loop {
+            let index = next.fetch_add(1, Ordering::SeqCst);
+            let Some(job) = jobs.get(index) else { break };
+            let result = run_seed(&scenarios[job.scenario], job.seed);
+            if sender.send((index, result)).is_err() {
+                break;
+            }
+        }));
+    }
+    drop(sender);
+    let mut results: Vec<Option<RunReport>> = vec![None; jobs.len()];
+    for (index, result) in receiver {
+        report(&result);
+        results[index] = Some(result);
+    }
+    for thread in threads {
+        let _ = thread.join();
+    }
+    results.into_iter().flatten().collect()
+}
+
+/// The command that replays one seed.
+pub fn replay_command(report: &RunReport) -> String {
+    format!(
+        "cargo run --release -- replay {} --seed {}",
+        report.file, report.seed
+    )
+}
+
+/// One-paragraph description of a failed run, ending with its replay command.
+pub fn describe_failure(report: &RunReport) -> String {
+    let mut text = format!(
+        "FAIL {} seed {} ({}):",
+        report.scenario,
+        report.seed,
+        report.verdict.name()
+    );
+    for line in report.verdict.details() {
+        text.push_str("\n    ");
+        text.push_str(&line);
+    }
+    text.push_str("\n  replay: ");
+    text.push_str(&replay_command(report));
+    text
+}
+
+/// The process exit code for a set of verdicts: the most severe wins
+/// (crash 3, liveness 2, safety 1, all passed 0).
+pub fn exit_code(reports: &[RunReport]) -> i32 {
+    reports
+        .iter()
+        .map(|r| match r.verdict {
+            Verdict::Pass => 0,
+            Verdict::Safety(_) => 1,
+            Verdict::Liveness(_) => 2,
+            Verdict::Crash(_) => 3,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Adds `seeds` to the `"regressions"` list of a scenario file's text,
+/// creating the list after `"seeds"` (or `"name"`) when there is none, and
+/// leaving the rest of the file as written.
+pub fn add_regressions(text: &str, seeds: &[u64]) -> Result<String, String> {
+    let numbers = seeds
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Some(key) = text.find("\"regressions\"") {
+        let open = text[key..]
+            .find('[')
+            .map(|i| key + i)
+            .ok_or("malformed regressions list")?;
+        let close = text[open..]
+            .find(']')
+            .map(|i| open + i)
+            .ok_or("malformed regressions list")?;
+        let existing = text[open + 1..close].trim();
+        let joined = if existing.is_empty() {
+            numbers
+        } else {
+            format!("{existing}, {numbers}")
+        };
+        return Ok(format!("{}[{joined}]{}", &text[..open], &text[close + 1..]));
+    }
+    for anchor in ["\"seeds\"", "\"name\""] {
+        if let Some(key) = text.find(anchor) {
+            let line_end = text[key..].find('\n').map_or(text.len(), |i| key + i);
+            let indent: String = text[..key]
+                .rsplit('\n')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take_while(|c| c.is_whitespace())
+                .collect();
+            let line = &text[key..line_end];
+            let separator = if line.trim_end().ends_with(',') {
+                ""
+            } else {
+                ","
+            };
+            return Ok(format!(
+                "{}{separator}\n{indent}\"regressions\": [{numbers}],{}",
+                &text[..line_end],
+                &text[line_end..]
+            ));
+        }
+    }
+    Err("no \"name\" field to put the regressions after".into())
+}
+
+/// Interleaves a run's trace and node log by simulated time (each line
+/// starts with `S.mmms`), trace first on ties: the replay view.
+pub fn interleave(trace: &[String], log: &[String]) -> Vec<String> {
+    fn millis(line: &str) -> u64 {
+        let stamp = line.split_once("s ").map_or("", |(t, _)| t);
+        let (secs, ms) = stamp.split_once('.').unwrap_or((stamp, "0"));
+        secs.parse::<u64>().unwrap_or(0) * 1000 + ms.parse::<u64>().unwrap_or(0)
+    }
+    let mut merged = Vec::with_capacity(trace.len() + log.len());
+    let (mut t, mut l) = (0, 0);
+    while t < trace.len() || l < log.len() {
+        let take_trace =
+            l >= log.len() || (t < trace.len() && millis(&trace[t]) <= millis(&log[l]));
+        if take_trace {
+            // Harness events read as `12.345s == steps[3] crash r1`.
+            let (stamp, event) = trace[t].split_once(' ').unwrap_or((&trace[t], ""));
+            merged.push(format!("{stamp} == {event}"));
+            t += 1;
+        } else {
+            merged.push(log[l].clone());
+            l += 1;
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failing_seeds_are_added_to_the_regressions_list() {
+        let with_list = "{\n  \"name\": \"x\",\n  \"regressions\": [3],\n  \"nodes\": {}\n}";
+        assert_eq!(
+            add_regressions(with_list, &[7, 9]).unwrap(),
+            "{\n  \"name\": \"x\",\n  \"regressions\": [3, 7, 9],\n  \"nodes\": {}\n}"
+        );
+        let without = "{\n  \"name\": \"x\",\n  \"seeds\": 8,\n  \"nodes\": {}\n}";
+        assert_eq!(
+            add_regressions(without, &[5]).unwrap(),
+            "{\n  \"name\": \"x\",\n  \"seeds\": 8,\n  \"regressions\": [5],\n  \"nodes\": {}\n}"
+        );
+    }
+
+    #[test]
+    fn shards_parse_and_reject_nonsense() {
+        assert_eq!("2/8".parse::<Shard>(), Ok(Shard { index: 2, count: 8 }));
+        for bad in ["0/8", "9/8", "x/2", "3", "1/0"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        assert_eq!(parse_seed_range("5..9"), Ok(5..9));
+        assert!(parse_seed_range("9..5").is_err());
+    }
+}
