@@ -124,8 +124,10 @@ pub fn plan(scenarios: &[Scenario], seeds: &SeedChoice, shard: Option<Shard>) ->
     jobs
 }
 
-/// Runs `jobs` on `workers` threads, calling `report` for each finished
-/// run (in completion order) and returning all reports in job order.
+/// Runs `jobs` on `workers` threads, calling `report` for each run in job
+/// order (a result that finishes early waits for the ones before it, so
+/// the output of a sweep is the same every time), and returns all reports
+/// in job order.
 pub fn execute(
     scenarios: &[Scenario],
     jobs: &[Job],
@@ -155,9 +157,13 @@ pub fn execute(
     }
     drop(sender);
     let mut results: Vec<Option<RunReport>> = vec![None; jobs.len()];
+    let mut next_to_report = 0;
     for (index, result) in receiver {
-        report(&result);
         results[index] = Some(result);
+        while let Some(Some(ready)) = results.get(next_to_report) {
+            report(ready);
+            next_to_report += 1;
+        }
     }
     for thread in threads {
         let _ = thread.join();

@@ -412,6 +412,7 @@ fn debug_allowed(ctx: &Ctx<'_>) -> bool {
 /// - DIGEST: the dataset digest (Redis 7.0's algorithm; 40 zeros when empty).
 /// - DIGEST-VALUE: one digest per key, of its value alone (zeros if missing).
 /// - SLEEP: pauses the whole server, as Redis's blocked main thread does.
+/// - PANIC: crashes the server on purpose, as Redis does.
 /// - POPULATE: creates `prefix:N` keys holding `value:N` (zero-padded or cut
 ///   to `size`), skipping existing keys; not propagated.
 fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
@@ -445,6 +446,9 @@ fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             ctx.out.ok();
         }
         (b"populate", 3..=5) => debug_populate(ctx, argv)?,
+        // Redis crashes on purpose here; so does replsim (a crash verdict in
+        // simulation), which is how the crash path is tested.
+        (b"panic", 2) => panic!("DEBUG PANIC called at Unix time {}", ctx.now_ms / 1000),
         (b"help", 2) => reply_help(
             ctx,
             "DEBUG",
@@ -453,6 +457,8 @@ fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
                 "    Output a hex signature representing the current DB content.",
                 "DIGEST-VALUE <key> [<key> ...]",
                 "    Output a hex signature of the values of all the specified keys.",
+                "PANIC",
+                "    Crash the server simulating a panic.",
                 "POPULATE <count> [<prefix>] [<size>]",
                 "    Create <count> string keys named key:<num>.",
                 "SLEEP <seconds>",

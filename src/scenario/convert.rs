@@ -39,6 +39,7 @@ pub const CONFIG_PARAMETERS: &[&str] = &[
     "dbfilename",
     "proto-max-bulk-len",
     "maxclients",
+    "enable-debug-command",
 ];
 
 const TOP_KEYS: &[&str] = &[

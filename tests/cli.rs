@@ -1,0 +1,233 @@
+//! The `replsim` command line as a user runs it: exit codes for each kind
+//! of outcome, `replay` identical across processes and across debug and
+//! release builds, `--json` lines, `--shard`, `--save-failures`, `validate`.
+
+#![cfg(madsim)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn replsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_replsim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run replsim")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn data(name: &str) -> String {
+    format!("tests/data/cli/{name}")
+}
+
+#[test]
+fn exit_code_is_zero_when_every_seed_passes() {
+    let output = replsim(&["run", &data("passes.json")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).contains("2 seeds, 0 failed"));
+}
+
+#[test]
+fn an_impossible_expectation_exits_one_with_the_replay_command() {
+    let output = replsim(&[
+        "run",
+        &data("impossible-expectation.json"),
+        "--seeds",
+        "0..2",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("FAIL impossible-expectation seed 0 (safety)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("replay: cargo run --release -- replay tests/data/cli/impossible-expectation.json --seed 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_scenario_that_never_converges_exits_two_naming_the_stuck_replica() {
+    let output = replsim(&["run", &data("never-converges.json"), "--seed", "0"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(text.contains("(liveness)"), "{text}");
+    assert!(text.contains("r1: link"), "{text}");
+}
+
+#[test]
+fn a_panic_in_the_server_core_exits_three() {
+    let output = replsim(&["run", &data("crashes.json")]);
+    assert_eq!(output.status.code(), Some(3), "{}", stdout(&output));
+    assert!(stdout(&output).contains("panic: DEBUG PANIC called"));
+}
+
+#[test]
+fn bad_files_and_bad_usage_exit_sixty_four() {
+    let output = replsim(&["run", &data("bad-file.json")]);
+    assert_eq!(output.status.code(), Some(64));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "tests/data/cli/bad-file.json:4:25: steps[0].crash: unknown node 'r9' (nodes: m)"
+    );
+    assert_eq!(
+        replsim(&["validate", &data("bad-file.json")]).status.code(),
+        Some(64)
+    );
+    assert_eq!(
+        replsim(&["run", "scenarios", "--no-such-flag"])
+            .status
+            .code(),
+        Some(64)
+    );
+    assert_eq!(
+        replsim(&["run", "scenarios", "--shard", "9/4"])
+            .status
+            .code(),
+        Some(64)
+    );
+    assert_eq!(
+        replsim(&["run", "no-such-dir/x.json"]).status.code(),
+        Some(64)
+    );
+    assert_eq!(replsim(&["validate", "scenarios"]).status.code(), Some(0));
+}
+
+#[test]
+fn replay_is_identical_in_separate_processes() {
+    let args = [
+        "replay",
+        "scenarios/link-cut-partial-resync.json",
+        "--seed",
+        "5",
+    ];
+    let (first, second) = (replsim(&args), replsim(&args));
+    assert_eq!(first.status.code(), Some(0));
+    let text = stdout(&first);
+    assert!(text.starts_with(&format!(
+        "replsim {} replay: scenario link-cut-partial-resync (scenarios/link-cut-partial-resync.json) seed 5\n",
+        env!("CARGO_PKG_VERSION")
+    )));
+    assert!(text.contains(" == steps[2] cut m <-> r1"), "{text}");
+    assert!(
+        text.contains(" r1 S * Successful partial resynchronization with master."),
+        "{text}"
+    );
+    assert!(text.contains("verdict: pass"), "{text}");
+    assert_eq!(text, stdout(&second));
+}
+
+/// The release binary, when it was built (CI builds it before the tests).
+fn release_binary() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/replsim");
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI must build target/release/replsim before the tests");
+    }
+    eprintln!("skipped: no target/release/replsim (cargo build --release)");
+    None
+}
+
+#[test]
+fn replay_is_identical_in_debug_and_release_builds() {
+    let Some(release) = release_binary() else {
+        return;
+    };
+    let args = ["replay", "scenarios/busy-random.json", "--seed", "2"];
+    let debug = replsim(&args);
+    let optimised = Command::new(release)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    // The banner names the version only, so whole outputs compare.
+    assert_eq!(stdout(&debug), stdout(&optimised));
+}
+
+#[test]
+fn json_lines_carry_one_result_per_seed_and_shards_partition_the_seeds() {
+    let all = stdout(&replsim(&[
+        "run",
+        &data("passes.json"),
+        "--seeds",
+        "0..6",
+        "--json",
+    ]));
+    let lines: Vec<serde_json::Value> = all
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for line in &lines {
+        assert_eq!(line["scenario"], "passes");
+        assert_eq!(line["verdict"], "pass");
+        assert_eq!(line["trace_hash"].as_str().unwrap().len(), 40);
+        assert!(line["simulated_ms"].as_u64().unwrap() > 0);
+    }
+    let mut sharded: Vec<(u64, String)> = Vec::new();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let text = stdout(&replsim(&[
+            "run",
+            &data("passes.json"),
+            "--seeds",
+            "0..6",
+            "--json",
+            "--shard",
+            shard,
+        ]));
+        for line in text.lines() {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            sharded.push((
+                value["seed"].as_u64().unwrap(),
+                value["trace_hash"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    sharded.sort();
+    let mut whole: Vec<(u64, String)> = lines
+        .iter()
+        .map(|v| {
+            (
+                v["seed"].as_u64().unwrap(),
+                v["trace_hash"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    whole.sort();
+    assert_eq!(
+        sharded, whole,
+        "shards together run every seed once, with the same results"
+    );
+}
+
+#[test]
+fn save_failures_records_failing_seeds_as_regressions() {
+    let dir = std::env::temp_dir().join(format!("replsim-save-failures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("impossible.json");
+    std::fs::copy(data("impossible-expectation.json"), &file).unwrap();
+    let file_arg = file.to_str().unwrap();
+    let output = replsim(&["run", file_arg, "--seeds", "3..5", "--save-failures"]);
+    assert_eq!(output.status.code(), Some(1));
+    let saved = replsim::scenario::Scenario::load(&file).unwrap();
+    assert_eq!(saved.regressions, vec![3, 4]);
+    // Regression seeds run first from now on.
+    let rerun = stdout(&replsim(&["run", file_arg, "--json"]));
+    let seeds: Vec<u64> = rerun
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seed"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seeds, vec![3, 4, 0, 1]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
