@@ -39,6 +39,15 @@ pub struct BenchArgs {
     /// instead of command throughput and memory.
     #[arg(long)]
     pub full_sync: bool,
+    /// Measure simulation speed instead: run every scenario in this
+    /// directory over `--seeds` seeds and report wall time per seed,
+    /// simulated time per wall second and seeds per second, then the whole
+    /// sweep with one worker and with two.
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Option<std::path::PathBuf>,
+    /// Seeds per scenario for `--scenarios` (seeds 0..N).
+    #[arg(long, default_value_t = 20)]
+    pub seeds: u64,
 }
 
 /// A server process that is killed when dropped.
@@ -340,8 +349,78 @@ fn run_full_sync(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Simulation speed over the scenarios of `dir`.
+#[cfg(madsim)]
+fn run_scenarios(dir: &std::path::Path, seeds: u64) -> Result<()> {
+    use crate::sweep::{execute, plan, SeedChoice};
+    let scenarios = crate::scenario::load_dir(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let choice = SeedChoice::Range(0..seeds);
+    println!("simulation speed, seeds 0..{seeds}, one worker per scenario");
+    println!(
+        "{:<30} {:>10} {:>12} {:>10} {:>8}",
+        "scenario", "ms/seed", "sim s/seed", "sim/wall", "seeds/s"
+    );
+    let mut slowest: f64 = f64::INFINITY;
+    for (index, scenario) in scenarios.iter().enumerate() {
+        let jobs: Vec<_> = plan(std::slice::from_ref(scenario), &choice, None)
+            .into_iter()
+            .map(|mut job| {
+                job.scenario = 0;
+                job
+            })
+            .collect();
+        let started = Instant::now();
+        let reports = execute(std::slice::from_ref(scenario), &jobs, 1, |_| {});
+        let wall = started.elapsed().as_secs_f64();
+        let simulated: f64 = reports.iter().map(|r| r.simulated.as_secs_f64()).sum();
+        let failed = reports
+            .iter()
+            .filter(|r| r.verdict != crate::sim::Verdict::Pass)
+            .count();
+        let ratio = simulated / wall.max(1e-9);
+        slowest = slowest.min(ratio);
+        println!(
+            "{:<30} {:>10.1} {:>12.1} {:>9.0}x {:>8.1}{}",
+            scenario.name,
+            wall * 1000.0 / reports.len() as f64,
+            simulated / reports.len() as f64,
+            ratio,
+            reports.len() as f64 / wall,
+            if failed > 0 {
+                format!("  ({failed} failed)")
+            } else {
+                String::new()
+            }
+        );
+        let _ = index;
+    }
+    let jobs = plan(&scenarios, &choice, None);
+    let mut timings = Vec::new();
+    for workers in [1usize, 2] {
+        let started = Instant::now();
+        execute(&scenarios, &jobs, workers, |_| {});
+        let wall = started.elapsed().as_secs_f64();
+        println!(
+            "all {} seeds with {workers} worker(s): {wall:.2} s, {:.1} seeds/s",
+            jobs.len(),
+            jobs.len() as f64 / wall
+        );
+        timings.push(wall);
+    }
+    println!(
+        "--jobs 2 speedup over --jobs 1: {:.2}x; slowest scenario {:.0}x faster than simulated time",
+        timings[0] / timings[1],
+        slowest
+    );
+    Ok(())
+}
+
 /// Runs the comparison and prints the report.
 pub fn run(args: BenchArgs) -> Result<()> {
+    #[cfg(madsim)]
+    if let Some(dir) = &args.scenarios {
+        return run_scenarios(dir, args.seeds);
+    }
     if args.full_sync {
         return run_full_sync(&args);
     }

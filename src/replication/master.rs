@@ -413,6 +413,10 @@ async fn stream_to_replica<R: Runtime>(
         Some(client) => client.kill_switch(),
         None => return,
     };
+    // One timer re-armed when it fires (a fresh timer per wakeup would pile
+    // up thousands of pending timers in a busy stream).
+    let tick = rt.sleep(Duration::from_secs(1));
+    tokio::pin!(tick);
     loop {
         let step = {
             let mut state = server.state_at(rt.monotonic());
@@ -446,7 +450,7 @@ async fn stream_to_replica<R: Runtime>(
                 Ok(_) => {}
             },
             // Re-check timeouts and limits once a second.
-            _ = rt.sleep(Duration::from_secs(1)) => {}
+            _ = &mut tick => tick.set(rt.sleep(Duration::from_secs(1))),
         }
     }
 }

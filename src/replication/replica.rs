@@ -630,8 +630,11 @@ async fn stream_from_master<R: Runtime>(
         }
         (id, kill, Duration::from_secs(state.config.repl_timeout))
     };
-    // The first ACK goes out at once (a diskless master waits for it).
-    let mut ack_due = Duration::ZERO;
+    // The first ACK goes out at once (a diskless master waits for it); the
+    // one timer is re-armed each second and also paces the timeout check.
+    let mut ack_now = true;
+    let tick = rt.sleep(Duration::from_secs(1));
+    tokio::pin!(tick);
     let mut argv = ArgvBuf::default();
     let ended = loop {
         let now = rt.monotonic();
@@ -658,12 +661,12 @@ async fn stream_from_master<R: Runtime>(
                 );
                 break Ended::LinkLost;
             }
-            if !legacy && now >= ack_due {
+            if !legacy && ack_now {
                 encode_command(
                     &mut replies,
                     &["REPLCONF", "ACK", &state.repl.offset.to_string()],
                 );
-                ack_due = now + Duration::from_secs(1);
+                ack_now = false;
             }
         }
         if !replies.is_empty()
@@ -672,9 +675,6 @@ async fn stream_from_master<R: Runtime>(
             break Ended::LinkLost;
         }
         buffer.reserve(16 * 1024);
-        let wait = ack_due
-            .saturating_sub(rt.monotonic())
-            .max(Duration::from_millis(1));
         tokio::select! {
             biased;
             _ = kill.killed() => break Ended::LinkLost,
@@ -688,7 +688,10 @@ async fn stream_from_master<R: Runtime>(
                     }
                 }
             },
-            _ = rt.sleep(wait) => {}
+            _ = &mut tick => {
+                ack_now = true;
+                tick.set(rt.sleep(Duration::from_secs(1)));
+            }
         }
     };
     let mut state = server.state_at(rt.monotonic());

@@ -368,7 +368,7 @@ impl Runner {
                 loop {
                     let satisfied = match condition {
                         AwaitCondition::Linked => self.all_linked(),
-                        AwaitCondition::Converged => self.converged().is_ok(),
+                        AwaitCondition::Converged => self.is_converged(),
                         AwaitCondition::Info { on, field, equals } => {
                             self.info_field(on, field).as_deref() == Some(equals.as_str())
                         }
@@ -516,7 +516,9 @@ impl Runner {
                         config.packet_loss_rate = *loss;
                     }
                 });
-                self.event(format!("{path} network latency {latency:?} loss {loss:?}"));
+                let latency = latency.map_or("unchanged".to_string(), |l| l.to_string());
+                let loss = loss.map_or("unchanged".to_string(), |l| l.to_string());
+                self.event(format!("{path} network latency {latency} loss {loss}"));
             }
             Action::Crash {
                 node,
@@ -639,9 +641,41 @@ impl Runner {
         })
     }
 
+    /// Whether every replica equals its top master. The cheap conditions
+    /// (every link up, every offset equal) are checked for all replicas
+    /// before any data is compared, so polling stays cheap while one
+    /// replica still lags.
+    fn is_converged(&self) -> bool {
+        let mut pairs = Vec::new();
+        for (name, master) in &self.topology {
+            if master.is_none() {
+                continue;
+            }
+            let top = self.top_master(name);
+            let (Some(replica), Some(upstream)) =
+                (self.node(name).server(), self.node(&top).server())
+            else {
+                return false;
+            };
+            {
+                let (r, u) = (replica.state(), upstream.state());
+                if !r.master_link_up() || r.repl.offset != u.repl.offset {
+                    return false;
+                }
+            }
+            pairs.push((replica, upstream));
+        }
+        pairs
+            .iter()
+            .all(|(replica, upstream)| upstream.state().keyspace == replica.state().keyspace)
+    }
+
     /// Ok when every replica equals its top master; else one line per
-    /// replica that does not.
+    /// replica that does not, with its state and the first differences.
     fn converged(&self) -> Result<(), Vec<String>> {
+        if self.is_converged() {
+            return Ok(());
+        }
         let mut stuck = Vec::new();
         for (name, master) in &self.topology {
             if master.is_none() {
@@ -839,11 +873,13 @@ impl Runner {
         let deadline = now() + self.scenario.liveness;
         let liveness = loop {
             self.monitor_safety();
-            match self.converged() {
-                Ok(()) => break Ok(()),
-                Err(stuck) if now() >= deadline => break Err(stuck),
-                Err(_) => madsim::time::sleep(Duration::from_millis(100)).await,
+            if self.is_converged() {
+                break Ok(());
             }
+            if now() >= deadline {
+                break self.converged();
+            }
+            madsim::time::sleep(Duration::from_millis(100)).await;
         };
         if liveness.is_ok() && !self.history_may_fork {
             self.check_acknowledged_writes();

@@ -213,8 +213,15 @@ impl Connection {
     }
 
     /// Sends commands (pipelined) and reads one reply each; `None` when the
-    /// connection broke (it is dropped and will be reopened).
-    async fn call(&mut self, commands: &[Vec<String>]) -> Option<Vec<Frame>> {
+    /// connection broke (it is dropped and will be reopened) or `timeout`
+    /// passed. Workloads wait without a timeout: a paused or partitioned
+    /// node answers once it is healed, which the harness always does at the
+    /// end (and a timer per operation would flood the timer heap).
+    async fn call(
+        &mut self,
+        commands: &[Vec<String>],
+        timeout: Option<Duration>,
+    ) -> Option<Vec<Frame>> {
         let stream = self.stream.as_mut()?;
         let mut request = Vec::new();
         for command in commands {
@@ -239,10 +246,13 @@ impl Connection {
                 }
             }
             let mut chunk = [0u8; 4096];
-            let read = tokio::select! {
-                biased;
-                read = stream.read(&mut chunk) => read,
-                _ = madsim::time::sleep(Duration::from_secs(30)) => Err(std::io::ErrorKind::TimedOut.into()),
+            let read = match timeout {
+                None => stream.read(&mut chunk).await,
+                Some(limit) => tokio::select! {
+                    biased;
+                    read = stream.read(&mut chunk) => read,
+                    _ = madsim::time::sleep(limit) => Err(std::io::ErrorKind::TimedOut.into()),
+                },
             };
             match read {
                 Ok(0) | Err(_) => {
@@ -255,6 +265,9 @@ impl Connection {
         Some(replies)
     }
 }
+
+/// How long a scenario's `command` step waits for its reply.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn is_write(command: &str) -> bool {
     !matches!(command, "MULTI" | "EXEC" | "SELECT")
@@ -278,7 +291,7 @@ pub async fn one_command(host: &str, db: u8, args: &[String]) -> Option<Frame> {
     }
     commands.push(args.to_vec());
     connection
-        .call(&commands)
+        .call(&commands, Some(COMMAND_TIMEOUT))
         .await
         .and_then(|mut replies| replies.pop())
 }
@@ -323,7 +336,7 @@ pub async fn run_client(
         }
         outcome.sent += 1;
         let sent_at = elapsed();
-        let Some(replies) = connection.call(&commands).await else {
+        let Some(replies) = connection.call(&commands, None).await else {
             outcome.unanswered += 1;
             record_string_writes(&mut outcome, db, &commands, None, sent_at);
             continue;
