@@ -206,12 +206,24 @@ impl Entry {
     }
 }
 
+/// Fingerprint tracking of one db (see [`entry_fingerprint`]): the XOR of
+/// its keys' fingerprints, kept current by every mutation. Values changed in
+/// place through [`Db::value_mut`] are noted with their old fingerprint and
+/// settled when the fingerprint is next read or the key changes again.
+#[derive(Debug, Clone, Default)]
+struct Tracking {
+    index: usize,
+    current: u64,
+    dirty: Vec<(Blob, u64)>,
+}
+
 /// One database.
 #[derive(Debug, Clone, Default)]
 pub struct Db {
     entries: IndexMap<Blob, Entry, FxBuild>,
     /// Keys with an expiry, ordered by expiry time (for the active expire cycle).
     expiry_index: BTreeSet<(u64, Blob)>,
+    tracking: Option<Tracking>,
 }
 
 impl PartialEq for Db {
@@ -225,6 +237,64 @@ impl PartialEq for Db {
 }
 
 impl Db {
+    fn fingerprint_of(&self, index: usize, key: &[u8]) -> u64 {
+        self.entries
+            .get(key)
+            .map_or(0, |entry| entry_fingerprint(index, key, entry))
+    }
+
+    /// Folds a pending in-place change of `key` into the fingerprint.
+    fn settle(&mut self, key: &[u8]) {
+        let Some(tracking) = &self.tracking else {
+            return;
+        };
+        let Some(at) = tracking.dirty.iter().position(|(k, _)| k.as_slice() == key) else {
+            return;
+        };
+        let index = tracking.index;
+        let now = self.fingerprint_of(index, key);
+        if let Some(tracking) = &mut self.tracking {
+            let (_, old) = tracking.dirty.swap_remove(at);
+            tracking.current ^= old ^ now;
+        }
+    }
+
+    /// Runs a structural change of `key`, keeping the fingerprint current.
+    fn tracked<T>(&mut self, key: &[u8], change: impl FnOnce(&mut Db) -> T) -> T {
+        let Some(index) = self.tracking.as_ref().map(|t| t.index) else {
+            return change(self);
+        };
+        self.settle(key);
+        let before = self.fingerprint_of(index, key);
+        let result = change(self);
+        let after = self.fingerprint_of(index, key);
+        if let Some(tracking) = &mut self.tracking {
+            tracking.current ^= before ^ after;
+        }
+        result
+    }
+
+    /// Starts fingerprint tracking of this db, numbered `index`.
+    pub fn start_tracking(&mut self, index: usize) {
+        let current = self
+            .entries
+            .iter()
+            .fold(0, |acc, (k, e)| acc ^ entry_fingerprint(index, k, e));
+        self.tracking = Some(Tracking {
+            index,
+            current,
+            dirty: Vec::new(),
+        });
+    }
+
+    /// The tracked fingerprint, if tracking is on.
+    pub fn tracked_fingerprint(&mut self) -> Option<u64> {
+        while let Some(key) = self.tracking.as_ref()?.dirty.last().map(|(k, _)| k.clone()) {
+            self.settle(&key);
+        }
+        self.tracking.as_ref().map(|t| t.current)
+    }
+
     /// Number of keys, logically expired ones included (as DBSIZE counts).
     #[inline]
     pub fn len(&self) -> usize {
@@ -251,6 +321,17 @@ impl Db {
     /// The value of `key` for modification in place (expiry unchanged).
     #[inline]
     pub fn value_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        if let Some(tracking) = &self.tracking {
+            let index = tracking.index;
+            if !tracking.dirty.iter().any(|(k, _)| k.as_slice() == key)
+                && self.entries.contains_key(key)
+            {
+                let old = self.fingerprint_of(index, key);
+                if let Some(tracking) = &mut self.tracking {
+                    tracking.dirty.push((blob(key), old));
+                }
+            }
+        }
         self.entries.get_mut(key).map(|e| &mut e.value)
     }
 
@@ -261,6 +342,10 @@ impl Db {
 
     /// Stores `value` under `key` with the given expiry.
     pub fn insert_with_expiry(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
+        self.tracked(key, |db| db.insert_untracked(key, value, expire_at_ms));
+    }
+
+    fn insert_untracked(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
         let expire = expire_at_ms.unwrap_or(NO_EXPIRY);
         match self.entries.get_mut(key) {
             Some(entry) => {
@@ -287,14 +372,18 @@ impl Db {
 
     /// Replaces the value of `key`, keeping its expiry (or none if new).
     pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) {
-        match self.entries.get_mut(key) {
+        self.tracked(key, |db| match db.entries.get_mut(key) {
             Some(entry) => entry.value = value,
-            None => self.insert(key, value),
-        }
+            None => db.insert_untracked(key, value, None),
+        });
     }
 
     /// Sets or clears the expiry of an existing key; false when absent.
     pub fn set_expiry(&mut self, key: &[u8], expire_at_ms: Option<u64>) -> bool {
+        self.tracked(key, |db| db.set_expiry_untracked(key, expire_at_ms))
+    }
+
+    fn set_expiry_untracked(&mut self, key: &[u8], expire_at_ms: Option<u64>) -> bool {
         let Some(entry) = self.entries.get_mut(key) else {
             return false;
         };
@@ -310,6 +399,10 @@ impl Db {
 
     /// Removes `key`, returning its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        self.tracked(key, |db| db.remove_untracked(key))
+    }
+
+    fn remove_untracked(&mut self, key: &[u8]) -> Option<Entry> {
         let entry = self.entries.swap_remove(key)?;
         if entry.expire_at_ms != NO_EXPIRY {
             self.expiry_index.remove(&(entry.expire_at_ms, blob(key)));
@@ -321,6 +414,10 @@ impl Db {
     pub fn clear(&mut self) {
         self.entries = IndexMap::default();
         self.expiry_index.clear();
+        if let Some(tracking) = &mut self.tracking {
+            tracking.current = 0;
+            tracking.dirty.clear();
+        }
     }
 
     /// All keys with their entries, in the db's deterministic order.
@@ -399,6 +496,55 @@ impl Keyspace {
             db.clear();
         }
     }
+
+    /// Starts fingerprint tracking of every db (simulation checker).
+    pub fn start_tracking(&mut self) {
+        for (index, db) in self.dbs.iter_mut().enumerate() {
+            db.start_tracking(index);
+        }
+    }
+
+    /// The XOR of every key's [`entry_fingerprint`], if tracking is on.
+    pub fn tracked_fingerprint(&mut self) -> Option<u64> {
+        self.dbs
+            .iter_mut()
+            .map(Db::tracked_fingerprint)
+            .try_fold(0, |acc, fp| fp.map(|fp| acc ^ fp))
+    }
+}
+
+/// A 64-bit fingerprint of one key: its db, name, value and expiry.
+/// Element order does not count for sets, hashes and sorted sets (two nodes
+/// may hold the same set in different internal orders), and does for lists.
+/// XORed over all keys it gives a keyspace fingerprint that can be updated
+/// key by key (the simulation's consistency checker uses it).
+pub fn entry_fingerprint(db: usize, key: &[u8], entry: &Entry) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same value in every run and process.
+    let hash = |parts: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        parts(&mut hasher);
+        hasher.finish()
+    };
+    let value = match &entry.value {
+        Value::Str(s) => hash(&|h| (0u8, s.as_slice()).hash(h)),
+        Value::List(items) => hash(&|h| {
+            1u8.hash(h);
+            for item in items.iter() {
+                item.as_slice().hash(h);
+            }
+        }),
+        Value::Set(members) => members
+            .iter()
+            .fold(2, |acc, m| acc ^ hash(&|h| (2u8, m.as_slice()).hash(h))),
+        Value::ZSet(zset) => zset.iter().fold(3, |acc, (m, s)| {
+            acc ^ hash(&|h| (3u8, m, s.to_bits()).hash(h))
+        }),
+        Value::Hash(fields) => fields.iter().fold(4, |acc, (f, v)| {
+            acc ^ hash(&|h| (4u8, f.as_slice(), v.as_slice()).hash(h))
+        }),
+    };
+    hash(&|h| (db, key, value, entry.expire_at_ms).hash(h))
 }
 
 /// Formats a double as Redis 7.0 replies with it and mixes it into digests:

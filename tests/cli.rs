@@ -231,3 +231,20 @@ fn save_failures_records_failing_seeds_as_regressions() {
     assert_eq!(seeds, vec![3, 4, 0, 1]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_replica_acknowledging_data_its_master_never_had_is_a_safety_violation() {
+    let output = replsim(&[
+        "run",
+        &data("writable-replica-diverges.json"),
+        "--seed",
+        "0",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("r1 acknowledged offset")
+            && text.contains("holding different data than its master m held at that offset"),
+        "{text}"
+    );
+}

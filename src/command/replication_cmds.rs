@@ -260,12 +260,11 @@ fn replconf(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             b"ack" => return Ok(()),
             b"getack" => {
                 if ctx.client.is_master {
+                    let offset = ctx.state.repl.offset;
                     let mut ack = Vec::new();
-                    encode_command(
-                        &mut ack,
-                        &["REPLCONF", "ACK", &ctx.state.repl.offset.to_string()],
-                    );
+                    encode_command(&mut ack, &["REPLCONF", "ACK", &offset.to_string()]);
                     ctx.out.raw(&ack);
+                    ctx.state.note_ack(offset);
                 }
                 return Ok(());
             }
@@ -310,6 +309,7 @@ fn wait(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     ctx.state
         .repl
         .feed_bytes(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n");
+    ctx.state.note_offset();
     ctx.flow = Flow::Wait {
         replicas: wanted.max(0) as usize,
         offset,

@@ -584,6 +584,7 @@ async fn load_rdb<R: Runtime>(
     let backlog_size = state.config.repl_backlog_size as usize;
     state.repl.backlog = Some(Backlog::new(backlog_size, offset + 1));
     state.stats.dirty = 0;
+    state.keyspace_replaced();
     state.log(
         Level::Notice,
         "MASTER <-> REPLICA sync: Finished with success",
@@ -662,10 +663,9 @@ async fn stream_from_master<R: Runtime>(
                 break Ended::LinkLost;
             }
             if !legacy && ack_now {
-                encode_command(
-                    &mut replies,
-                    &["REPLCONF", "ACK", &state.repl.offset.to_string()],
-                );
+                let offset = state.repl.offset;
+                encode_command(&mut replies, &["REPLCONF", "ACK", &offset.to_string()]);
+                state.note_ack(offset);
                 ack_now = false;
             }
         }
@@ -753,6 +753,7 @@ fn apply_stream(
                     if state.repl.backlog.is_none() {
                         state.repl.offset += bytes.len() as u64;
                     }
+                    state.note_offset();
                     applied = parsed;
                 }
             }

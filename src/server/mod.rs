@@ -209,6 +209,18 @@ impl Client {
     }
 }
 
+/// Consistency tracking for the simulation checker (off in real mode): the
+/// keyspace fingerprint (kept current by the keyspace itself) at every
+/// offset the node's stream reached, and the fingerprint this node held
+/// each time it acknowledged an offset to its master.
+#[derive(Debug, Default, Clone)]
+pub struct Fingerprints {
+    /// Offset -> fingerprint at that offset.
+    pub history: BTreeMap<u64, u64>,
+    /// (offset acknowledged, fingerprint when acknowledging), not yet checked.
+    pub acks: Vec<(u64, u64)>,
+}
+
 /// Work that command handlers ask the server's supervisor to start, since
 /// they run under the lock and cannot spawn or wait themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,6 +253,8 @@ pub struct ServerState {
     pub ack_notify: Arc<Notify>,
     /// Durable storage for the RDB.
     pub storage: Arc<dyn crate::runtime::Storage>,
+    /// Consistency tracking, when the simulation enabled it.
+    pub fingerprints: Option<Fingerprints>,
     /// Until when (monotonic) the whole server is paused by DEBUG SLEEP.
     pub paused_until: Option<Duration>,
     /// Unix ms at start.
@@ -275,6 +289,7 @@ impl ServerState {
             control: Vec::new(),
             ack_notify: Arc::new(Notify::new()),
             storage: Arc::new(crate::runtime::MemStorage::default()),
+            fingerprints: None,
             paused_until: None,
             started_unix_ms: now_unix_ms,
             started: now,
@@ -296,6 +311,46 @@ impl ServerState {
     pub fn log(&self, level: Level, message: &str) {
         let role = if self.is_replica() { 'S' } else { 'M' };
         self.logger.log(role, level, message);
+    }
+
+    /// Starts consistency tracking (simulation only).
+    pub fn enable_fingerprints(&mut self) {
+        self.fingerprints = Some(Fingerprints::default());
+        self.keyspace.start_tracking();
+        self.note_offset();
+    }
+
+    /// Resumes tracking after the keyspace was replaced (an RDB loaded) and
+    /// notes the loaded data at the current offset.
+    pub fn keyspace_replaced(&mut self) {
+        if self.fingerprints.is_some() {
+            self.keyspace.start_tracking();
+            self.note_offset();
+        }
+    }
+
+    /// Records the fingerprint at the current offset: called wherever the
+    /// node's stream reaches a command boundary.
+    pub fn note_offset(&mut self) {
+        if self.fingerprints.is_none() {
+            return;
+        }
+        let offset = self.repl.offset;
+        let current = self.keyspace.tracked_fingerprint().unwrap_or(0);
+        if let Some(fingerprints) = &mut self.fingerprints {
+            fingerprints.history.insert(offset, current);
+        }
+    }
+
+    /// Records that this node acknowledged `offset` with its current data.
+    pub fn note_ack(&mut self, offset: u64) {
+        if self.fingerprints.is_none() {
+            return;
+        }
+        let current = self.keyspace.tracked_fingerprint().unwrap_or(0);
+        if let Some(fingerprints) = &mut self.fingerprints {
+            fingerprints.acks.push((offset, current));
+        }
     }
 
     /// True when this replica's link to its master is streaming.
@@ -404,6 +459,7 @@ impl ServerState {
         }
         self.pending_propagation = pending;
         self.pending_propagation.clear();
+        self.note_offset();
     }
 
     /// Deletes a key found expired on a master and propagates `DEL` at once,
@@ -415,6 +471,7 @@ impl ServerState {
             self.stats.dirty += 1;
             self.repl
                 .feed_command(db, &OwnedArgv::from_args(&[b"DEL", key]));
+            self.note_offset();
         }
     }
 
@@ -620,6 +677,7 @@ impl<R: Runtime> Server<R> {
                 state.repl.no_replicas_since = Some(state.mono_now);
             }
         }
+        state.keyspace_replaced();
         Ok(())
     }
 
@@ -673,6 +731,7 @@ fn replication_cron(state: &mut ServerState, loops: u64) {
     let period = state.config.repl_ping_replica_period.max(1);
     if !state.is_replica() && !state.repl.replicas.is_empty() && loops % period == 0 {
         state.repl.feed_bytes(b"*1\r\n$4\r\nping\r\n");
+        state.note_offset();
     }
     let ttl = state.config.repl_backlog_ttl;
     let idle = state

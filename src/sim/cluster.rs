@@ -115,6 +115,7 @@ pub fn spawn_node(
             let storage = Arc::new(MemStorage::new(disk.clone()));
             let runtime = SimRuntime::new(&name, seed, storage, logger, net.clone());
             let server = Server::new(runtime, config.clone());
+            server.state().enable_fingerprints();
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.clone());
             async move {
                 if let Err(error) = server.clone().run().await {

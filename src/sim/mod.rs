@@ -195,6 +195,8 @@ struct Runner {
     client: madsim::runtime::NodeHandle,
     trace: Arc<Mutex<Vec<String>>>,
     violations: Arc<Mutex<Vec<String>>>,
+    /// Replicas already reported for acknowledging diverged data (once each).
+    diverged: Mutex<std::collections::BTreeSet<String>>,
     /// The current `replicaof` of every node.
     topology: BTreeMap<String, Option<String>>,
     clogged: Vec<(String, String)>,
@@ -246,6 +248,7 @@ impl Runner {
             client,
             trace: Arc::default(),
             violations: Arc::default(),
+            diverged: Mutex::default(),
             clogged: Vec::new(),
             background: Vec::new(),
             outcomes: Vec::new(),
@@ -705,8 +708,11 @@ impl Runner {
     }
 
     /// Safety rules checked between steps and while waiting: a replica
-    /// streaming from its master never has a higher offset than it.
+    /// streaming from its master never has a higher offset than it, and
+    /// every offset a replica acknowledged was acknowledged with exactly the
+    /// data its master held at that offset.
     fn monitor_safety(&self) {
+        self.check_acknowledged_offsets();
         for (name, master) in &self.topology {
             let Some(master) = master else { continue };
             let (Some(replica), Some(upstream)) =
@@ -724,6 +730,58 @@ impl Runner {
                     replica.repl.offset, upstream.repl.offset
                 );
                 self.violation(message);
+            }
+        }
+    }
+
+    /// Compares each offset a replica acknowledged since the last check with
+    /// its master's recorded history at that offset. Histories of different
+    /// lineages never meet: an ACK is only compared while the replica and
+    /// its master share a replication id, and an offset the master never
+    /// recorded (before its restart, say) is skipped.
+    fn check_acknowledged_offsets(&self) {
+        for (name, master) in &self.topology {
+            let Some(master) = master else { continue };
+            let (Some(replica), Some(upstream)) =
+                (self.node(name).server(), self.node(master).server())
+            else {
+                continue;
+            };
+            let acks = {
+                let mut state = replica.state();
+                let same_history = {
+                    let upstream = upstream.state();
+                    upstream.repl.replid == state.repl.replid
+                };
+                let acks = state
+                    .fingerprints
+                    .as_mut()
+                    .map(|f| std::mem::take(&mut f.acks))
+                    .unwrap_or_default();
+                if !same_history {
+                    continue;
+                }
+                acks
+            };
+            let upstream = upstream.state();
+            let Some(history) = upstream.fingerprints.as_ref().map(|f| &f.history) else {
+                continue;
+            };
+            for (offset, fingerprint) in acks {
+                let diverged = history
+                    .get(&offset)
+                    .is_some_and(|expected| *expected != fingerprint);
+                if diverged
+                    && self
+                        .diverged
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(name.clone())
+                {
+                    self.violation(format!(
+                        "{name} acknowledged offset {offset} holding different data than its master {master} held at that offset"
+                    ));
+                }
             }
         }
     }
