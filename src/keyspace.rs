@@ -9,18 +9,19 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
-use std::hash::BuildHasherDefault;
 
 use indexmap::{IndexMap, IndexSet};
-use rustc_hash::FxHasher;
 use smallvec::SmallVec;
 
 /// A byte string stored in the keyspace: up to 16 bytes inline, longer ones
 /// on the heap. Keys and small values then cost no allocation of their own.
 pub type Blob = SmallVec<[u8; 16]>;
 
-/// The deterministic hasher of every keyspace table (never `RandomState`).
-pub type FxBuild = BuildHasherDefault<FxHasher>;
+/// The hasher of every keyspace table: foldhash with a fixed seed, so that
+/// table layouts (and any order derived from them) are the same in every
+/// run, unlike `RandomState`. (FxHash, tried first, clusters keys that
+/// differ only in their last bytes, like `key:000000012345`.)
+pub type FixedHash = foldhash::fast::FixedState;
 
 /// Number of databases (Redis's default `databases 16`).
 pub const DB_COUNT: usize = 16;
@@ -55,7 +56,7 @@ impl Ord for Score {
 /// A sorted set: members ordered by (score, member bytes), as Redis orders them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ZSet {
-    scores: IndexMap<Blob, f64, FxBuild>,
+    scores: IndexMap<Blob, f64, FixedHash>,
     order: BTreeSet<(Score, Blob)>,
 }
 
@@ -119,9 +120,9 @@ pub enum Value {
     /// A list.
     List(Box<VecDeque<Blob>>),
     /// A hash, in field insertion order.
-    Hash(Box<IndexMap<Blob, Blob, FxBuild>>),
+    Hash(Box<IndexMap<Blob, Blob, FixedHash>>),
     /// A set, in insertion order.
-    Set(Box<IndexSet<Blob, FxBuild>>),
+    Set(Box<IndexSet<Blob, FixedHash>>),
     /// A sorted set.
     ZSet(Box<ZSet>),
 }
@@ -220,7 +221,7 @@ struct Tracking {
 /// One database.
 #[derive(Debug, Clone, Default)]
 pub struct Db {
-    entries: IndexMap<Blob, Entry, FxBuild>,
+    entries: IndexMap<Blob, Entry, FixedHash>,
     /// Keys with an expiry, ordered by expiry time (for the active expire cycle).
     expiry_index: BTreeSet<(u64, Blob)>,
     tracking: Option<Tracking>,
@@ -316,6 +317,14 @@ impl Db {
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&Entry> {
         self.entries.get(key)
+    }
+
+    /// The position and entry of `key` (see [`Db::get_index`]).
+    #[inline]
+    pub fn get_full(&self, key: &[u8]) -> Option<(usize, &Entry)> {
+        self.entries
+            .get_full(key)
+            .map(|(index, _, entry)| (index, entry))
     }
 
     /// The value of `key` for modification in place (expiry unchanged).

@@ -31,7 +31,7 @@ use std::collections::VecDeque;
 use crc::{Crc, CRC_64_REDIS};
 use indexmap::{IndexMap, IndexSet};
 
-use crate::keyspace::{blob, Blob, FxBuild, Keyspace, Value, ZSet, DB_COUNT};
+use crate::keyspace::{blob, Blob, FixedHash, Keyspace, Value, ZSet, DB_COUNT};
 
 /// The version [`encode`] writes and the newest [`decode`] accepts.
 const RDB_VERSION: u32 = 10;
@@ -757,7 +757,7 @@ fn read_value(r: &mut Reader<'_>, type_byte: u8) -> Result<Option<Value>, RdbErr
         }
         TYPE_SET => {
             let len = r.length()?;
-            let mut set = IndexSet::with_capacity_and_hasher(r.prealloc(len), FxBuild::default());
+            let mut set = IndexSet::with_capacity_and_hasher(r.prealloc(len), FixedHash::default());
             for _ in 0..len {
                 let at = r.pos;
                 if !set.insert(blob(&r.string()?)) {
@@ -768,7 +768,8 @@ fn read_value(r: &mut Reader<'_>, type_byte: u8) -> Result<Option<Value>, RdbErr
         }
         TYPE_HASH => {
             let len = r.length()?;
-            let mut hash = IndexMap::with_capacity_and_hasher(r.prealloc(len), FxBuild::default());
+            let mut hash =
+                IndexMap::with_capacity_and_hasher(r.prealloc(len), FixedHash::default());
             for _ in 0..len {
                 let at = r.pos;
                 let field = blob(&r.string()?);
@@ -810,7 +811,7 @@ fn read_value(r: &mut Reader<'_>, type_byte: u8) -> Result<Option<Value>, RdbErr
         TYPE_SET_INTSET => {
             let (at, bytes) = r.container()?;
             let ints = parse_intset(&bytes, at)?;
-            let mut set = IndexSet::with_capacity_and_hasher(ints.len(), FxBuild::default());
+            let mut set = IndexSet::with_capacity_and_hasher(ints.len(), FixedHash::default());
             let mut buf = itoa::Buffer::new();
             for v in ints {
                 if !set.insert(blob(buf.format(v).as_bytes())) {
@@ -1027,11 +1028,11 @@ fn list_from(elems: &[Elem<'_>]) -> VecDeque<Blob> {
 fn hash_from_pairs(
     elems: &[Elem<'_>],
     at: usize,
-) -> Result<IndexMap<Blob, Blob, FxBuild>, RdbError> {
+) -> Result<IndexMap<Blob, Blob, FixedHash>, RdbError> {
     if elems.len() % 2 != 0 {
         return Err(bad("hash container holds an odd number of entries", at));
     }
-    let mut hash = IndexMap::with_capacity_and_hasher(elems.len() / 2, FxBuild::default());
+    let mut hash = IndexMap::with_capacity_and_hasher(elems.len() / 2, FixedHash::default());
     for pair in elems.chunks_exact(2) {
         if hash.insert(pair[0].to_blob(), pair[1].to_blob()).is_some() {
             return Err(bad("duplicate hash field in container", at));

@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 use super::flags::*;
 use super::lists::remove_if_empty;
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
-use crate::keyspace::{blob, Blob, FxBuild, Value};
+use crate::keyspace::{blob, Blob, FixedHash, Value};
 use crate::resp::{parse_i64, Argv};
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
@@ -18,7 +18,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("hincrby", 4, WRITE | DENYOOM | FAST, KEY1, hincrby),
 ];
 
-type Hash = IndexMap<Blob, Blob, FxBuild>;
+type Hash = IndexMap<Blob, Blob, FixedHash>;
 
 /// Redis keeps hashes of up to 128 fields as listpacks, which delete in
 /// place; below that size deletions keep the field order too.

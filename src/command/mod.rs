@@ -232,9 +232,10 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
     .flatten()
 }
 
-fn table() -> &'static HashMap<&'static [u8], &'static CommandSpec, crate::keyspace::FxBuild> {
-    static TABLE: OnceLock<HashMap<&'static [u8], &'static CommandSpec, crate::keyspace::FxBuild>> =
-        OnceLock::new();
+fn table() -> &'static HashMap<&'static [u8], &'static CommandSpec, crate::keyspace::FixedHash> {
+    static TABLE: OnceLock<
+        HashMap<&'static [u8], &'static CommandSpec, crate::keyspace::FixedHash>,
+    > = OnceLock::new();
     TABLE.get_or_init(|| {
         all_commands()
             .map(|spec| (spec.name.as_bytes(), spec))
@@ -352,9 +353,15 @@ impl<'a> Ctx<'a> {
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
         let db = self.client.db;
         match self.state.keyspace.db(db).get(key) {
-            Some(entry) if entry.is_expired(self.now_ms) => {}
-            _ => return false,
+            Some(entry) if entry.is_expired(self.now_ms) => self.handle_expired(key),
+            _ => false,
         }
+    }
+
+    /// The expiry policy for a key found expired; true when it is to be
+    /// treated as missing.
+    fn handle_expired(&mut self, key: &[u8]) -> bool {
+        let db = self.client.db;
         if self.client.is_master {
             return false;
         }
@@ -365,13 +372,26 @@ impl<'a> Ctx<'a> {
         true
     }
 
-    /// The entry of `key` in the selected db, after expiry.
+    /// The entry of `key` in the selected db, after expiry. One hashed
+    /// lookup: the entry is then reached again by its position.
     pub fn lookup(&mut self, key: &[u8]) -> Option<&Entry> {
-        if self.expire_if_needed(key) {
+        let db = self.client.db;
+        let (index, expired) = self
+            .state
+            .keyspace
+            .db(db)
+            .get_full(key)
+            .map(|(index, entry)| (index, entry.is_expired(self.now_ms)))?;
+        if expired && self.handle_expired(key) {
             return None;
         }
-        let db = self.client.db;
-        self.state.keyspace.db(db).get(key)
+        let db = self.state.keyspace.db(db);
+        if expired {
+            // Kept (a replica hides nothing from its master): look it up
+            // again, as the position may not have survived.
+            return db.get(key);
+        }
+        db.get_index(index).map(|(_, entry)| entry)
     }
 
     /// The value of `key`, after expiry, for modification.
@@ -558,9 +578,14 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     }
     ctx.state.stats.commands_processed += 1;
     if ctx.dirty > 0 && !ctx.suppress {
-        let db = ctx.client.db;
-        let propagated = ctx.rewrite.take().unwrap_or_else(|| argv.to_owned_argv());
-        ctx.state.also_propagate(db, propagated);
+        // Only a node that records its stream keeps a copy of the command.
+        if ctx.state.repl.feeding() && !ctx.client.is_master {
+            let db = ctx.client.db;
+            let propagated = ctx.rewrite.take().unwrap_or_else(|| argv.to_owned_argv());
+            ctx.state.also_propagate(db, propagated);
+        } else {
+            ctx.state.stats.dirty += 1;
+        }
     }
 }
 

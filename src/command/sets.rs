@@ -6,7 +6,7 @@ use rand::Rng;
 use super::flags::*;
 use super::lists::remove_if_empty;
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
-use crate::keyspace::{blob, Blob, FxBuild, Value};
+use crate::keyspace::{blob, Blob, FixedHash, Value};
 use crate::resp::{parse_i64, Argv};
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
@@ -18,7 +18,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("spop", -2, WRITE | FAST, KEY1, spop),
 ];
 
-type Set = IndexSet<Blob, FxBuild>;
+type Set = IndexSet<Blob, FixedHash>;
 
 /// Redis's `set-max-intset-entries`: sets of at most this many integers are
 /// intsets, which list their members in numeric order.

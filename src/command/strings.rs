@@ -147,6 +147,8 @@ fn set(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     } else {
         None
     };
+    // Always looked up, as Redis's setKey does: an expired key is deleted
+    // (and the DEL propagated) before it is overwritten.
     let exists = ctx.lookup(key).is_some();
     if (opts.nx && exists) || (opts.xx && !exists) {
         match old {

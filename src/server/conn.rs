@@ -173,8 +173,11 @@ fn process<R: Runtime>(
 ) -> Next {
     let rt = server.runtime();
     let mut state = server.state();
+    // One reading of the clocks serves the whole batch: the commands of one
+    // read run back to back, within microseconds.
+    let now = rt.monotonic();
+    let now_ms = rt.unix_time_ms();
     if let Some(until) = state.paused_until {
-        let now = rt.monotonic();
         if until > now {
             return Next::Sleep(until - now);
         }
@@ -199,9 +202,7 @@ fn process<R: Runtime>(
             Ok(Parsed::Empty { consumed }) => consumed_total += consumed,
             Ok(Parsed::Command { consumed }) => {
                 let args = argv.argv(pending);
-                let now = rt.monotonic();
                 client.last_interaction = now;
-                let now_ms = rt.unix_time_ms();
                 state.mono_now = now;
                 let mut ctx = Ctx::new(&mut state, &mut client, out, now_ms);
                 execute(&mut ctx, args);
