@@ -748,8 +748,8 @@ fn apply_stream(
                 }
                 parsed += consumed;
                 if !client.in_multi() {
-                    let bytes = buffer[applied..parsed].to_vec();
-                    state.repl.feed_bytes(&bytes);
+                    let bytes = &buffer[applied..parsed];
+                    state.repl.feed_bytes(bytes);
                     if state.repl.backlog.is_none() {
                         state.repl.offset += bytes.len() as u64;
                     }
