@@ -71,7 +71,7 @@ fn register(
             ack_offset: 0,
             ack_time: now,
             streaming,
-            output: Vec::new(),
+            output: BytesMut::new(),
             soft_limit_since: None,
             wakeup: wakeup.clone(),
             kill,
@@ -360,7 +360,18 @@ enum Step {
     Drop(String),
 }
 
-fn next_step(state: &mut ServerState, client_id: u64, legacy: bool, name: &str) -> Step {
+/// Most stream bytes handed to the socket in one write.
+const WRITE_CHUNK: usize = 64 * 1024;
+
+/// Checks the replica's timeout and output limits, then says what to write
+/// (nothing while a write is in progress: `writing`).
+fn next_step(
+    state: &mut ServerState,
+    client_id: u64,
+    legacy: bool,
+    name: &str,
+    writing: bool,
+) -> Step {
     let now = state.mono_now;
     let timeout = Duration::from_secs(state.config.repl_timeout);
     let (hard, soft, soft_seconds) = state.config.replica_output_limit;
@@ -392,10 +403,13 @@ fn next_step(state: &mut ServerState, client_id: u64, legacy: bool, name: &str) 
         ));
     }
     // Diskless transfers hold the stream until the replica's first ACK.
-    if link.state == ReplicaState::SendBulk || link.output.is_empty() {
+    if writing || link.state == ReplicaState::SendBulk || link.output.is_empty() {
         return Step::Wait;
     }
-    Step::Write(std::mem::take(&mut link.output))
+    // A copy: the bytes stay in `output`, counted against the limits, until
+    // the socket takes them.
+    let chunk = link.output.len().min(WRITE_CHUNK);
+    Step::Write(link.output[..chunk].to_vec())
 }
 
 async fn stream_to_replica<R: Runtime>(
@@ -417,13 +431,19 @@ async fn stream_to_replica<R: Runtime>(
     // up thousands of pending timers in a busy stream).
     let tick = rt.sleep(Duration::from_secs(1));
     tokio::pin!(tick);
+    // The write waits in the same select as the rest: a replica that stops
+    // reading fills the socket and blocks the write, and the loop must still
+    // read ACKs, time the replica out and enforce the output limits while
+    // its output buffer grows (as Redis's event loop does).
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let mut writing: Vec<u8> = Vec::new();
     loop {
         let step = {
             let mut state = server.state_at(rt.monotonic());
             if !read_acks(&mut state, client_id, buffer, &name) {
                 return;
             }
-            next_step(&mut state, client_id, legacy, &name)
+            next_step(&mut state, client_id, legacy, &name, !writing.is_empty())
         };
         match step {
             Step::Drop(reason) => {
@@ -432,23 +452,30 @@ async fn stream_to_replica<R: Runtime>(
                 }
                 return;
             }
-            Step::Write(bytes) => {
-                if !send(stream, &bytes).await {
-                    return;
-                }
-                continue;
-            }
+            Step::Write(bytes) => writing = bytes,
             Step::Wait => {}
         }
         buffer.reserve(4096);
         tokio::select! {
             biased;
             _ = kill.killed() => return,
-            _ = wakeup.notified() => {}
-            read = stream.read_buf(buffer) => match read {
+            read = reader.read_buf(buffer) => match read {
                 Ok(0) | Err(_) => return,
                 Ok(_) => {}
             },
+            written = writer.write(&writing), if !writing.is_empty() => match written {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if writer.flush().await.is_err() {
+                        return;
+                    }
+                    writing.drain(..n);
+                    if let Some(link) = server.state().repl.replicas.get_mut(&client_id) {
+                        link.output.advance(n);
+                    }
+                }
+            },
+            _ = wakeup.notified() => {}
             // Re-check timeouts and limits once a second.
             _ = &mut tick => tick.set(rt.sleep(Duration::from_secs(1))),
         }

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use tokio::sync::Notify;
 
 use crate::resp::{encode_command, OwnedArgv};
@@ -122,8 +123,9 @@ pub struct ReplicaLink {
     pub ack_time: Duration,
     /// Whether stream bytes are appended to `output` (from the snapshot on).
     pub streaming: bool,
-    /// Stream bytes not yet written to it.
-    pub output: Vec<u8>,
+    /// Stream bytes not yet written to it (Redis's reply list: what the
+    /// output-buffer limits measure).
+    pub output: BytesMut,
     /// Since when (monotonic) `output` has been over the soft limit.
     pub soft_limit_since: Option<Duration>,
     /// Woken when `output` grows.

@@ -1,0 +1,1499 @@
+//! Replication behaviours at the edges, each proven on its own:
+//!
+//! - a replica fed a corrupt RDB keeps its dataset and retries; `$EOF:`
+//!   framing with a zero checksum is accepted with Redis's warning;
+//! - legacy `SYNC` both ways (replsim master to a raw client, replsim
+//!   replica falling back after a `-ERR` to PSYNC);
+//! - INFO replication field names and ROLE reply shapes equal a real Redis
+//!   7.0 pair's, linked and with the master gone;
+//! - `REPLCONF GETACK *` answered at once with the offset before it;
+//! - in madsim: `repl-timeout` on both sides of a paused replica, the
+//!   replica output-buffer limit, and `repl-backlog-ttl`.
+//!
+//! Fake masters are small std::net servers on loopback written here; the
+//! RDBs they send come from `tests/data/rdb/` (copies of the captures of a
+//! real 7.0.15) or from `replsim::rdb::encode`.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{digest, info_field, start_redis, wait_in_sync, wait_until, Client, ReplsimProcess};
+use replsim::digest::{dataset_digest, to_hex};
+use replsim::keyspace::{blob, Keyspace, Value};
+use replsim::rdb::{self, RdbInfo};
+use replsim::resp::Frame;
+
+// ---------------------------------------------------------------------------
+// Fake peers on real TCP.
+// ---------------------------------------------------------------------------
+
+/// The replication id the fake masters announce.
+const FAKE_REPLID: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+/// What a fake master streams after the RDB in the captures: `SELECT 0`,
+/// `SET fromstream 1`, `PING` (74 bytes).
+const CAPTURE_STREAM: &[u8] = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$10\r\nfromstream\r\n$1\r\n1\r\n*1\r\n$4\r\nPING\r\n";
+
+/// `REPLCONF GETACK *` as a master sends it (37 bytes).
+const GETACK: &[u8] = b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n";
+
+/// A file of `tests/data/rdb/`.
+fn rdb_file(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/data/rdb/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A keyspace of string keys in db 0.
+fn string_keyspace(pairs: &[(&str, &str)]) -> Keyspace {
+    let mut keyspace = Keyspace::new();
+    for (key, value) in pairs {
+        keyspace
+            .db_mut(0)
+            .insert(key.as_bytes(), Value::Str(blob(value.as_bytes())));
+    }
+    keyspace
+}
+
+/// `+FULLRESYNC <FAKE_REPLID> <offset>` then a disk-style `$<len>` payload.
+fn fullresync_with_bulk(offset: u64, declared_len: usize, payload: &[u8]) -> Vec<u8> {
+    let mut bytes =
+        format!("+FULLRESYNC {FAKE_REPLID} {offset}\r\n${declared_len}\r\n").into_bytes();
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// One TCP connection seen from the fake side: reads what the other end
+/// sends (commands, lines, raw bytes) with deadlines.
+struct Peer {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl Peer {
+    fn new(stream: TcpStream) -> Peer {
+        stream.set_nonblocking(false).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        stream.set_nodelay(true).unwrap();
+        Peer {
+            stream,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Accepts the next connection on `listener` within `secs` seconds.
+    fn accept(listener: &TcpListener, secs: u64) -> Peer {
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) => return Peer::new(stream),
+                Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("no connection within {secs}s: {e}"),
+            }
+        }
+    }
+
+    fn connect(port: u16) -> Peer {
+        Peer::new(TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("fake peer write");
+    }
+
+    /// Reads more bytes. `Some(false)` on EOF, `None` when nothing came in
+    /// the short poll interval.
+    fn fill(&mut self) -> Option<bool> {
+        let mut chunk = [0u8; 65536];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => Some(false),
+            Ok(n) => {
+                self.buffer.extend_from_slice(&chunk[..n]);
+                Some(true)
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => None,
+            Err(_) => Some(false),
+        }
+    }
+
+    /// The next command the other end sent, multibulk or inline; bare
+    /// newlines are skipped. `None` on EOF or after `timeout`.
+    fn next_command(&mut self, timeout: Duration) -> Option<Vec<String>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            while self.buffer.first() == Some(&b'\n') {
+                self.buffer.remove(0);
+            }
+            if self.buffer.first() == Some(&b'*') {
+                if let Ok((frame, used)) = Frame::parse(&self.buffer) {
+                    self.buffer.drain(..used);
+                    let Frame::Array(Some(items)) = frame else {
+                        panic!("not a command: {frame:?}");
+                    };
+                    return Some(
+                        items
+                            .into_iter()
+                            .map(|item| match item {
+                                Frame::Bulk(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
+                                other => panic!("not a bulk argument: {other:?}"),
+                            })
+                            .collect(),
+                    );
+                }
+            } else if let Some(end) = self.buffer.windows(2).position(|w| w == b"\r\n") {
+                let line = String::from_utf8_lossy(&self.buffer[..end]).into_owned();
+                self.buffer.drain(..end + 2);
+                return Some(line.split_whitespace().map(String::from).collect());
+            }
+            if Instant::now() >= deadline || self.fill() == Some(false) {
+                return None;
+            }
+        }
+    }
+
+    /// One `\r\n`-terminated line (without it).
+    fn read_line(&mut self, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\r\n") {
+                let line = String::from_utf8_lossy(&self.buffer[..end]).into_owned();
+                self.buffer.drain(..end + 2);
+                return Some(line);
+            }
+            if Instant::now() >= deadline || self.fill() == Some(false) {
+                return None;
+            }
+        }
+    }
+
+    /// Exactly `len` bytes.
+    fn read_exact(&mut self, len: usize, timeout: Duration) -> Option<Vec<u8>> {
+        let deadline = Instant::now() + timeout;
+        while self.buffer.len() < len {
+            if Instant::now() >= deadline || self.fill() == Some(false) {
+                return None;
+            }
+        }
+        Some(self.buffer.drain(..len).collect())
+    }
+
+    /// Everything the other end sends during `duration`.
+    fn collect_for(&mut self, duration: Duration) -> Vec<u8> {
+        let deadline = Instant::now() + duration;
+        while Instant::now() < deadline {
+            if self.fill() == Some(false) {
+                break;
+            }
+        }
+        std::mem::take(&mut self.buffer)
+    }
+
+    /// True once the other end closed the connection within `secs`.
+    fn closed_within(&mut self, secs: u64) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if self.fill() == Some(false) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Plays a master's side of the handshake: `+PONG` to PING, `+OK` to
+    /// AUTH and REPLCONF; returns the PSYNC (or SYNC) command.
+    fn answer_handshake(&mut self) -> Vec<String> {
+        loop {
+            let cmd = self
+                .next_command(Duration::from_secs(10))
+                .expect("the replica went away during the handshake");
+            match cmd[0].to_ascii_uppercase().as_str() {
+                "PING" => self.send(b"+PONG\r\n"),
+                "AUTH" | "REPLCONF" => self.send(b"+OK\r\n"),
+                "PSYNC" | "SYNC" => return cmd,
+                other => panic!("unexpected command in the handshake: {other}"),
+            }
+        }
+    }
+
+    /// Waits for the next `REPLCONF ACK <offset>` and returns the offset.
+    fn next_ack(&mut self, timeout: Duration) -> Option<u64> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let cmd = self.next_command(left)?;
+            if cmd.len() == 3
+                && cmd[0].eq_ignore_ascii_case("REPLCONF")
+                && cmd[1].eq_ignore_ascii_case("ACK")
+            {
+                return Some(cmd[2].parse().expect("ACK offset"));
+            }
+        }
+    }
+}
+
+/// A fake master on a loopback port, run by `script` on its own thread.
+struct FakeMaster<T> {
+    port: u16,
+    thread: Option<std::thread::JoinHandle<T>>,
+}
+
+impl<T: Send + 'static> FakeMaster<T> {
+    fn start(script: impl FnOnce(TcpListener) -> T + Send + 'static) -> FakeMaster<T> {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        FakeMaster {
+            port,
+            thread: Some(std::thread::spawn(move || script(listener))),
+        }
+    }
+
+    /// Waits for the script and returns its result (its panic, if any).
+    fn finish(mut self) -> T {
+        match self.thread.take().unwrap().join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+/// Receives the fake master's next report; if the fake master died, its
+/// panic is surfaced instead.
+fn report<T, U: Send + 'static>(rx: &mpsc::Receiver<T>, fake: &mut FakeMaster<U>) -> T {
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(value) => value,
+        Err(_) => {
+            if let Some(thread) = fake.thread.take() {
+                if let Err(panic) = thread.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+            panic!("the fake master stopped reporting");
+        }
+    }
+}
+
+fn get(port: u16, key: &str) -> Frame {
+    Client::connect(port).cmd(&["GET", key])
+}
+
+fn bulk(text: &str) -> Frame {
+    Frame::Bulk(Some(text.as_bytes().to_vec()))
+}
+
+fn replicaof(replica: u16, master: u16) {
+    let reply = Client::connect(replica).cmd(&["REPLICAOF", "127.0.0.1", &master.to_string()]);
+    assert_eq!(reply, Frame::Simple("OK".into()));
+}
+
+// ---------------------------------------------------------------------------
+// 1. Corrupt RDB from the master; $EOF framing with checksum 0.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn corrupt_rdb_from_master_keeps_the_old_dataset_and_the_replica_retries() {
+    let replica = ReplsimProcess::start("edges-corrupt-rdb", &[]);
+    {
+        let mut c = Client::connect(replica.port);
+        c.cmd(&["SET", "before", "kept"]);
+        c.cmd(&["RPUSH", "before-list", "a", "b", "c"]);
+        c.cmd(&["SELECT", "3"]);
+        c.cmd(&["SADD", "before-set", "x", "y"]);
+    }
+    let before = digest(replica.port);
+
+    let good = string_keyspace(&[("fresh", "1"), ("other", "two")]);
+    let good_rdb = rdb::encode(&good, &RdbInfo::default());
+    let expected = to_hex(&dataset_digest(&good));
+
+    // Each broken attempt: what is sent, whether the fake master hangs up
+    // right away, and what the replica's log must then say.
+    let bad_crc = rdb_file("fakemaster_badcrc.sent.rdb");
+    let half = good_rdb.len() / 2;
+    let attempts: Vec<(Vec<u8>, bool, &'static str)> = vec![
+        // The capture's RDB, whose CRC is off by one.
+        (
+            fullresync_with_bulk(100, bad_crc.len(), &bad_crc),
+            false,
+            "wrong RDB checksum",
+        ),
+        // A complete `$<len>` payload holding half an RDB.
+        (
+            fullresync_with_bulk(100, half, &good_rdb[..half]),
+            false,
+            "RDB truncated",
+        ),
+        // The transfer cut short: the master closes mid-payload.
+        (
+            fullresync_with_bulk(100, good_rdb.len(), &good_rdb[..half]),
+            true,
+            "I/O error trying to sync with MASTER: connection lost",
+        ),
+    ];
+    let (report_tx, reports) = mpsc::channel::<&'static str>();
+    let (go_tx, go) = mpsc::channel::<()>();
+    let final_rdb = good_rdb.clone();
+    let mut fake = FakeMaster::start(move |listener| {
+        for (bytes, close_early, what) in attempts {
+            // A new connection for every attempt proves the retry.
+            let mut peer = Peer::accept(&listener, 15);
+            peer.answer_handshake();
+            peer.send(&bytes);
+            if !close_early {
+                assert!(
+                    peer.closed_within(10),
+                    "the replica did not give up after: {what}"
+                );
+            }
+            drop(peer);
+            report_tx.send(what).unwrap();
+            go.recv().unwrap();
+        }
+        let mut peer = Peer::accept(&listener, 15);
+        peer.answer_handshake();
+        peer.send(&fullresync_with_bulk(100, final_rdb.len(), &final_rdb));
+        report_tx.send("valid").unwrap();
+        // Hold the link until the test is done with it.
+        let _ = go.recv();
+    });
+
+    replicaof(replica.port, fake.port);
+    for _ in 0..3 {
+        let what = report(&reports, &mut fake);
+        wait_until(10, &format!("the log to report: {what}"), || {
+            replica.log().contains(what)
+        });
+        assert_eq!(
+            digest(replica.port),
+            before,
+            "the dataset changed after: {what}\n{}",
+            replica.log()
+        );
+        assert_eq!(get(replica.port, "before"), bulk("kept"));
+        assert_eq!(
+            info_field(replica.port, "master_link_status").as_deref(),
+            Some("down")
+        );
+        go_tx.send(()).unwrap();
+    }
+    assert_eq!(report(&reports, &mut fake), "valid");
+    wait_until(10, "the valid RDB to be loaded", || {
+        digest(replica.port) == expected
+    });
+    assert_eq!(get(replica.port, "before"), Frame::Bulk(None));
+    assert_eq!(get(replica.port, "fresh"), bulk("1"));
+    assert_eq!(
+        info_field(replica.port, "master_link_status").as_deref(),
+        Some("up")
+    );
+    let log = replica.log();
+    assert!(
+        log.contains("Failed trying to load the MASTER synchronization DB from disk"),
+        "{log}"
+    );
+    go_tx.send(()).unwrap();
+    fake.finish();
+}
+
+#[test]
+fn eof_framed_rdb_with_zero_checksum_is_accepted_with_a_warning() {
+    let replica = ReplsimProcess::start("edges-eof-zero-crc", &[]);
+    Client::connect(replica.port).cmd(&["SET", "old", "gone"]);
+    let rdb_zero_crc = rdb_file("fakemaster_eof_zerocrc.sent.rdb");
+    assert_eq!(&rdb_zero_crc[rdb_zero_crc.len() - 8..], &[0u8; 8]);
+    let fake = FakeMaster::start(move |listener| {
+        let mut peer = Peer::accept(&listener, 15);
+        peer.answer_handshake();
+        let mark = "0123456789abcdef0123456789abcdef01234567";
+        let mut bytes = format!("+FULLRESYNC {FAKE_REPLID} 100\r\n$EOF:{mark}\r\n").into_bytes();
+        bytes.extend_from_slice(&rdb_zero_crc);
+        bytes.extend_from_slice(mark.as_bytes());
+        peer.send(&bytes);
+        // A real replica ACKs right after loading an EOF-framed payload.
+        let first_ack = peer.next_ack(Duration::from_secs(10));
+        peer.send(CAPTURE_STREAM);
+        let later_ack = loop {
+            match peer.next_ack(Duration::from_secs(5)) {
+                Some(174) => break Some(174),
+                Some(_) => continue,
+                None => break None,
+            }
+        };
+        (first_ack, later_ack)
+    });
+    replicaof(replica.port, fake.port);
+    let (first_ack, later_ack) = fake.finish();
+    assert_eq!(first_ack, Some(100), "ACK after loading");
+    assert_eq!(later_ack, Some(174), "ACK after the stream");
+    assert_eq!(get(replica.port, "str"), bulk("hello"));
+    assert_eq!(get(replica.port, "fromstream"), bulk("1"));
+    assert_eq!(get(replica.port, "old"), Frame::Bulk(None));
+    let log = replica.log();
+    assert!(
+        log.contains("# RDB file was saved with checksum disabled: no check performed."),
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk"
+        ),
+        "{log}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 2. Legacy SYNC, both directions.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn inline_sync_to_a_replsim_master_gets_a_bare_rdb_then_the_stream() {
+    let master = ReplsimProcess::start("edges-legacy-master", &[]);
+    {
+        let mut c = Client::connect(master.port);
+        c.cmd(&["SET", "k1", "v1"]);
+        c.cmd(&["HSET", "h", "f", "v"]);
+        c.cmd(&["SELECT", "2"]);
+        c.cmd(&["RPUSH", "l", "1", "2"]);
+    }
+    let mut sync = Peer::connect(master.port);
+    sync.send(b"SYNC\r\n");
+    let header = sync
+        .read_line(Duration::from_secs(10))
+        .expect("a reply to SYNC");
+    let len: usize = header
+        .strip_prefix('$')
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_else(|| panic!("SYNC must be answered by $<len> alone, got {header:?}"));
+    let payload = sync
+        .read_exact(len, Duration::from_secs(10))
+        .expect("the RDB payload");
+    let loaded = rdb::decode(&payload).expect("the payload is a valid RDB");
+    assert_eq!(
+        to_hex(&dataset_digest(&loaded.keyspace)),
+        digest(master.port)
+    );
+
+    Client::connect(master.port).cmd(&["SET", "later", "1"]);
+    let mut commands = Vec::new();
+    while commands.len() < 2 {
+        let cmd = sync
+            .next_command(Duration::from_secs(10))
+            .expect("the write to arrive in the stream");
+        // The master's periodic PING may come first.
+        if !cmd[0].eq_ignore_ascii_case("ping") {
+            commands.push(cmd);
+        }
+    }
+    assert_eq!(
+        commands,
+        vec![vec!["SELECT", "0"], vec!["SET", "later", "1"]]
+    );
+
+    assert_eq!(
+        info_field(master.port, "connected_slaves").as_deref(),
+        Some("1")
+    );
+    let slave0 = info_field(master.port, "slave0").unwrap_or_default();
+    assert!(
+        slave0.starts_with("ip=127.0.0.1,port=0,state=online,"),
+        "{slave0}"
+    );
+}
+
+#[test]
+fn replica_falls_back_to_inline_sync_when_psync_is_refused_and_never_acks() {
+    let replica = ReplsimProcess::start("edges-legacy-replica", &[]);
+    let capture_rdb = rdb_file("fakemaster_full_then_continue.sent.rdb");
+    let (report_tx, reports) = mpsc::channel::<Vec<u8>>();
+    let (go_tx, go) = mpsc::channel::<()>();
+    let mut fake = FakeMaster::start(move |listener| {
+        let mut peer = Peer::accept(&listener, 15);
+        let psync = peer.answer_handshake();
+        assert_eq!(psync[0], "PSYNC");
+        peer.send(b"-ERR unknown command 'PSYNC'\r\n");
+        // The fallback comes inline, on the same connection.
+        peer.buffer.clear();
+        let sync_line = peer.read_line(Duration::from_secs(10));
+        assert_eq!(sync_line.as_deref(), Some("SYNC"));
+        let mut bytes = format!("${}\r\n", capture_rdb.len()).into_bytes();
+        bytes.extend_from_slice(&capture_rdb);
+        bytes.extend_from_slice(CAPTURE_STREAM);
+        peer.send(&bytes);
+        report_tx
+            .send(peer.collect_for(Duration::from_millis(1500)))
+            .unwrap();
+        go.recv().unwrap();
+        // A GETACK is still answered (the real replica of the capture
+        // does too).
+        peer.send(GETACK);
+        peer.next_ack(Duration::from_secs(5))
+    });
+    replicaof(replica.port, fake.port);
+    let sent_after_load = report(&reports, &mut fake);
+    assert!(
+        !String::from_utf8_lossy(&sent_after_load).contains("ACK"),
+        "a SYNC replica sent ACKs: {:?}",
+        String::from_utf8_lossy(&sent_after_load)
+    );
+    assert_eq!(get(replica.port, "str"), bulk("hello"));
+    assert_eq!(get(replica.port, "fromstream"), bulk("1"));
+    assert_eq!(
+        info_field(replica.port, "master_link_status").as_deref(),
+        Some("up")
+    );
+    go_tx.send(()).unwrap();
+    assert!(fake.finish().is_some(), "GETACK went unanswered");
+    let log = replica.log();
+    assert!(log.contains("Retrying with SYNC..."), "{log}");
+}
+
+// ---------------------------------------------------------------------------
+// 3. INFO replication and ROLE against a real pair.
+// ---------------------------------------------------------------------------
+
+/// The field names of INFO replication, in order.
+fn info_replication_names(port: u16) -> Vec<String> {
+    let Frame::Bulk(Some(text)) = Client::connect(port).cmd(&["INFO", "replication"]) else {
+        panic!("INFO replied with no bulk");
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split(':').next().unwrap().to_string())
+        .collect()
+}
+
+/// The types of a reply, e.g. `[bulk,int,[[bulk,bulk,bulk]]]`.
+fn shape(frame: &Frame) -> String {
+    match frame {
+        Frame::Simple(_) => "simple".into(),
+        Frame::Error(_) => "error".into(),
+        Frame::Integer(_) => "int".into(),
+        Frame::Bulk(_) => "bulk".into(),
+        Frame::Array(None) => "nil-array".into(),
+        Frame::Array(Some(items)) => {
+            format!(
+                "[{}]",
+                items.iter().map(shape).collect::<Vec<_>>().join(",")
+            )
+        }
+    }
+}
+
+fn role(port: u16) -> Frame {
+    Client::connect(port).cmd(&["ROLE"])
+}
+
+fn role_item(frame: &Frame, index: usize) -> Frame {
+    match frame {
+        Frame::Array(Some(items)) => items[index].clone(),
+        other => panic!("ROLE replied {other:?}"),
+    }
+}
+
+/// Waits until the master lists one replica as online.
+fn wait_replica_online(master: u16) {
+    wait_until(30, &format!("an online replica on {master}"), || {
+        info_field(master, "slave0").is_some_and(|s| s.contains("state=online"))
+    });
+}
+
+#[test]
+fn info_replication_fields_and_role_shapes_match_real_redis() {
+    let Some(real_master) = start_redis("edges-info-master", &["--repl-diskless-sync-delay", "0"])
+    else {
+        return;
+    };
+    let Some(real_replica) = start_redis(
+        "edges-info-replica",
+        &["--replicaof", "127.0.0.1", &real_master.port.to_string()],
+    ) else {
+        return;
+    };
+    let mut sim_master = ReplsimProcess::start(
+        "edges-info-master",
+        &["--config", "repl-diskless-sync-delay=0"],
+    );
+    let sim_replica = ReplsimProcess::start("edges-info-replica", &[]);
+    replicaof(sim_replica.port, sim_master.port);
+    for master in [real_master.port, sim_master.port] {
+        Client::connect(master).cmd(&["SET", "k", "v"]);
+    }
+    wait_in_sync(real_master.port, real_replica.port);
+    wait_in_sync(sim_master.port, sim_replica.port);
+    wait_replica_online(real_master.port);
+    wait_replica_online(sim_master.port);
+
+    assert_eq!(
+        info_replication_names(sim_master.port),
+        info_replication_names(real_master.port),
+        "master INFO replication fields"
+    );
+    assert_eq!(
+        info_replication_names(sim_replica.port),
+        info_replication_names(real_replica.port),
+        "replica INFO replication fields"
+    );
+
+    let (sim_role, real_role) = (role(sim_master.port), role(real_master.port));
+    assert_eq!(shape(&real_role), "[bulk,int,[[bulk,bulk,bulk]]]");
+    assert_eq!(shape(&sim_role), shape(&real_role), "{sim_role:?}");
+    assert_eq!(role_item(&sim_role, 0), bulk("master"));
+    let Frame::Array(Some(replicas)) = role_item(&sim_role, 2) else {
+        unreachable!()
+    };
+    let Frame::Array(Some(entry)) = &replicas[0] else {
+        unreachable!()
+    };
+    assert_eq!(entry[0], bulk("127.0.0.1"));
+    assert_eq!(entry[1], bulk(&sim_replica.port.to_string()));
+
+    let (sim_role, real_role) = (role(sim_replica.port), role(real_replica.port));
+    assert_eq!(shape(&real_role), "[bulk,bulk,int,bulk,int]");
+    assert_eq!(shape(&sim_role), shape(&real_role), "{sim_role:?}");
+    assert_eq!(role_item(&sim_role, 0), bulk("slave"));
+    assert_eq!(role_item(&sim_role, 1), bulk("127.0.0.1"));
+    assert_eq!(
+        role_item(&sim_role, 2),
+        Frame::Integer(i64::from(sim_master.port))
+    );
+    assert_eq!(role_item(&sim_role, 3), bulk("connected"));
+
+    // The masters go away: the replicas report the link down.
+    let real_replica_port = real_replica.port;
+    drop(real_master);
+    sim_master.stop();
+    for port in [real_replica_port, sim_replica.port] {
+        wait_until(10, &format!("link down on {port}"), || {
+            info_field(port, "master_link_status").as_deref() == Some("down")
+        });
+    }
+    let sim_names = info_replication_names(sim_replica.port);
+    assert_eq!(
+        sim_names,
+        info_replication_names(real_replica_port),
+        "replica INFO replication fields with the link down"
+    );
+    assert!(sim_names
+        .iter()
+        .any(|n| n == "master_link_down_since_seconds"));
+    assert_eq!(
+        shape(&role(sim_replica.port)),
+        shape(&role(real_replica_port)),
+        "replica ROLE with the link down"
+    );
+    drop(real_replica);
+}
+
+// ---------------------------------------------------------------------------
+// 7. REPLCONF GETACK.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn getack_is_answered_at_once_with_the_offset_before_it() {
+    let replica = ReplsimProcess::start("edges-getack", &[]);
+    let capture_rdb = rdb_file("fakemaster_full_then_continue.sent.rdb");
+    let fake = FakeMaster::start(move |listener| {
+        let mut peer = Peer::accept(&listener, 15);
+        peer.answer_handshake();
+        let mut bytes = fullresync_with_bulk(100, capture_rdb.len(), &capture_rdb);
+        bytes.extend_from_slice(CAPTURE_STREAM);
+        peer.send(&bytes);
+        // Periodic ACKs until the stream is applied (174, as in the capture).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while peer.next_ack(Duration::from_secs(3)) != Some(174) {
+            assert!(Instant::now() < deadline, "no ACK 174");
+        }
+        // Just after a periodic ACK the next one is a second away: an ACK
+        // within 400 ms answers the GETACK.
+        peer.send(GETACK);
+        let asked = Instant::now();
+        let answer = peer.next_ack(Duration::from_secs(2));
+        let delay = asked.elapsed();
+        let next_periodic = peer.next_ack(Duration::from_secs(3));
+        (answer, delay, next_periodic)
+    });
+    replicaof(replica.port, fake.port);
+    let (answer, delay, next_periodic) = fake.finish();
+    assert_eq!(
+        answer,
+        Some(174),
+        "GETACK answered with the offset before it"
+    );
+    assert!(
+        delay < Duration::from_millis(400),
+        "answered after {delay:?}"
+    );
+    assert_eq!(next_periodic, Some(211), "174 + the 37 bytes of GETACK");
+}
+
+// ---------------------------------------------------------------------------
+// 4, 5, 6. Timing behaviours in madsim.
+// ---------------------------------------------------------------------------
+
+#[cfg(madsim)]
+mod sim {
+    use std::future::Future;
+    use std::io;
+    use std::net::{IpAddr, SocketAddr};
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+    use replsim::digest::{dataset_digest, to_hex};
+    use replsim::log::{LogSink, SharedSimLog, SimLog};
+    use replsim::replication::LinkState;
+    use replsim::resp::{encode_command, Frame};
+    use replsim::runtime::{Listener, MemStorage, Runtime, SimRuntime, Storage};
+    use replsim::server::{Config, Server};
+
+    type Slot<R> = Arc<Mutex<Option<Server<R>>>>;
+
+    /// A node of the simulation: its madsim id and its server.
+    struct Node<R: Runtime> {
+        id: madsim::task::NodeId,
+        server: Slot<R>,
+    }
+
+    impl<R: Runtime> Node<R> {
+        fn server(&self) -> Server<R> {
+            self.server.lock().unwrap().clone().expect("node started")
+        }
+
+        /// Dataset digest and replication offset.
+        fn digest_and_offset(&self) -> (String, u64) {
+            let server = self.server();
+            let state = server.state();
+            (to_hex(&dataset_digest(&state.keyspace)), state.repl.offset)
+        }
+
+        fn link_up(&self) -> bool {
+            let server = self.server();
+            let state = server.state();
+            state
+                .repl
+                .master
+                .as_ref()
+                .is_some_and(|m| m.state == LinkState::Connected)
+        }
+
+        fn replica_count(&self) -> usize {
+            self.server().state().repl.replicas.len()
+        }
+
+        /// Bytes waiting in the output buffers of this node's replicas.
+        fn replica_output_bytes(&self) -> usize {
+            let server = self.server();
+            let state = server.state();
+            state.repl.replicas.values().map(|r| r.output.len()).sum()
+        }
+    }
+
+    /// The config of a simulated node on port 6379.
+    fn node_config(master_ip: Option<&str>) -> Config {
+        Config {
+            bind: "0.0.0.0".into(),
+            port: 6379,
+            replicaof: master_ip.map(|ip| (ip.to_string(), 6379)),
+            repl_diskless_sync_delay: 0,
+            ..Config::default()
+        }
+    }
+
+    /// Starts a node running `config` on the runtime `make_runtime` builds
+    /// (called inside the node, with the node's name).
+    fn spawn_node<R: Runtime>(
+        name: &str,
+        ip: &str,
+        config: Config,
+        make_runtime: impl Fn(&str) -> R + Send + Sync + 'static,
+    ) -> Node<R> {
+        let slot: Slot<R> = Arc::new(Mutex::new(None));
+        let node_slot = slot.clone();
+        let node_name = name.to_string();
+        let node = madsim::runtime::Handle::current()
+            .create_node()
+            .name(name)
+            .ip(ip.parse::<IpAddr>().unwrap())
+            .init(move || {
+                let server = Server::new(make_runtime(&node_name), config.clone());
+                *node_slot.lock().unwrap() = Some(server.clone());
+                async move {
+                    server.run().await.unwrap();
+                }
+            })
+            .build();
+        Node {
+            id: node.id(),
+            server: slot,
+        }
+    }
+
+    fn node_logger(name: &str, log: &SharedSimLog) -> Arc<dyn LogSink> {
+        Arc::new(SimLog::new(name, log.clone(), SimRuntime::elapsed_ms))
+    }
+
+    /// Plain simulated runtimes (unbounded socket buffers).
+    fn sim_runtimes(log: SharedSimLog, seed: u64) -> impl Fn(&str) -> SimRuntime + Send + Sync {
+        move |name| {
+            SimRuntime::new(
+                name,
+                seed,
+                Arc::new(MemStorage::default()),
+                node_logger(name, &log),
+                Arc::default(),
+            )
+        }
+    }
+
+    /// Runs `test` as the task of a client node (10.0.0.9) in a fresh
+    /// simulation seeded with `seed`.
+    fn simulate<F, Fut>(seed: u64, test: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        std::thread::spawn(move || {
+            let runtime =
+                madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+            runtime.block_on(async move {
+                let client = madsim::runtime::Handle::current()
+                    .create_node()
+                    .name("client")
+                    .ip("10.0.0.9".parse().unwrap())
+                    .build();
+                client.spawn(test()).await.unwrap();
+            })
+        })
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+
+    fn log_text(log: &SharedSimLog) -> String {
+        log.lock()
+            .unwrap()
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Simulated ms of the first log line containing `text` (after `from` ms).
+    fn logged_at(log: &SharedSimLog, text: &str, from: u64) -> Option<u64> {
+        log.lock()
+            .unwrap()
+            .iter()
+            .find(|l| l.elapsed_ms >= from && l.to_string().contains(text))
+            .map(|l| l.elapsed_ms)
+    }
+
+    fn now_ms() -> u64 {
+        SimRuntime::elapsed_ms()
+    }
+
+    async fn sleep_ms(ms: u64) {
+        madsim::time::sleep(Duration::from_millis(ms)).await;
+    }
+
+    /// Polls `check` every 100 ms of simulated time, for at most `secs`.
+    async fn wait_for(secs: u64, what: &str, log: &SharedSimLog, check: impl Fn() -> bool) {
+        for _ in 0..secs * 10 {
+            if check() {
+                return;
+            }
+            sleep_ms(100).await;
+        }
+        panic!("{what}: not true after {secs}s\n{}", log_text(log));
+    }
+
+    /// Waits until `replica` streams from `master` with the same data and offset.
+    async fn wait_converged<R1: Runtime, R2: Runtime>(
+        master: &Node<R1>,
+        replica: &Node<R2>,
+        log: &SharedSimLog,
+    ) {
+        wait_for(30, "replica converged", log, || {
+            replica.link_up() && replica.digest_and_offset() == master.digest_and_offset()
+        })
+        .await;
+    }
+
+    /// A client connection inside the simulation.
+    struct SimClient {
+        stream: madsim::net::TcpStream,
+    }
+
+    impl SimClient {
+        async fn connect(ip: &str) -> SimClient {
+            SimClient {
+                stream: madsim::net::TcpStream::connect((ip, 6379)).await.unwrap(),
+            }
+        }
+
+        async fn cmd(&mut self, args: &[&str]) -> Frame {
+            let mut request = Vec::new();
+            encode_command(&mut request, args);
+            self.stream.write_all(&request).await.unwrap();
+            self.stream.flush().await.unwrap();
+            let mut buffer = Vec::new();
+            loop {
+                if let Ok((frame, _)) = Frame::parse(&buffer) {
+                    return frame;
+                }
+                let mut chunk = [0u8; 4096];
+                let n = self.stream.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "connection closed");
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+        }
+
+        /// One field of INFO replication.
+        async fn info_field(&mut self, field: &str) -> String {
+            let Frame::Bulk(Some(text)) = self.cmd(&["INFO", "replication"]).await else {
+                panic!("INFO replied with no bulk");
+            };
+            String::from_utf8_lossy(&text)
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{field}:")).map(String::from))
+                .unwrap_or_else(|| panic!("no {field} in INFO"))
+        }
+    }
+
+    // -- 4. repl-timeout --------------------------------------------------
+
+    #[test]
+    fn paused_replica_times_out_on_both_sides_then_resyncs_partially() {
+        simulate(4, || async {
+            let log: SharedSimLog = Arc::default();
+            let config = |master| Config {
+                repl_timeout: 3,
+                ..node_config(master)
+            };
+            let m = spawn_node("m", "10.0.0.1", config(None), sim_runtimes(log.clone(), 1));
+            let r = spawn_node(
+                "r",
+                "10.0.0.2",
+                config(Some("10.0.0.1")),
+                sim_runtimes(log.clone(), 2),
+            );
+            sleep_ms(100).await;
+            let mut client = SimClient::connect("10.0.0.1").await;
+            for i in 0..10 {
+                client.cmd(&["SET", &format!("k{i}"), "before"]).await;
+            }
+            wait_converged(&m, &r, &log).await;
+
+            let paused_at = now_ms();
+            madsim::runtime::Handle::current().pause(r.id);
+            for i in 0..20 {
+                client.cmd(&["SET", &format!("p{i}"), "during"]).await;
+                client.cmd(&["INCR", "counter"]).await;
+                sleep_ms(250).await;
+            }
+            sleep_ms(6000 - (now_ms() - paused_at)).await;
+            let resumed_at = now_ms();
+            madsim::runtime::Handle::current().resume(r.id);
+            wait_converged(&m, &r, &log).await;
+
+            let text = log_text(&log);
+            let master_timeout = logged_at(
+                &log,
+                "m M # Disconnecting timedout replica (streaming sync): 10.0.0.2:6379",
+                paused_at,
+            )
+            .unwrap_or_else(|| panic!("master never timed the replica out\n{text}"));
+            assert!(
+                // The last ACK came at most a second before the pause.
+                master_timeout > paused_at + 2000 && master_timeout < resumed_at,
+                "master timed out at {master_timeout} (paused {paused_at}..{resumed_at})\n{text}"
+            );
+            let replica_timeout = logged_at(
+                &log,
+                "r S # MASTER timeout: no data nor PING received...",
+                paused_at,
+            )
+            .unwrap_or_else(|| panic!("replica never timed the master out\n{text}"));
+            let partial = logged_at(
+                &log,
+                "r S * Successful partial resynchronization with master.",
+                replica_timeout,
+            );
+            assert!(
+                partial.is_some(),
+                "no partial resync after the timeout\n{text}"
+            );
+            assert!(
+                logged_at(&log, "Full resync from master", paused_at).is_none(),
+                "a full resync happened\n{text}"
+            );
+        });
+    }
+
+    // -- 5. replica output-buffer limit -----------------------------------
+
+    /// In-flight byte budget of one direction of a [`WindowedStream`]: what
+    /// the writer sent and the reader has not read yet.
+    #[derive(Default)]
+    struct Window {
+        unread: usize,
+        reader_gone: bool,
+        writer: Option<Waker>,
+    }
+
+    type SharedWindow = Arc<Mutex<Window>>;
+
+    /// The windows of every connection of one simulation, by (from, to).
+    type Windows = Arc<Mutex<std::collections::BTreeMap<(SocketAddr, SocketAddr), SharedWindow>>>;
+
+    /// What a kernel's socket buffers do and madsim's unbounded streams do
+    /// not: once `capacity` bytes are in flight, writes block until the
+    /// peer reads. A stopped replica then makes its master's writes block,
+    /// as it does on real TCP.
+    struct WindowedStream {
+        inner: madsim::net::TcpStream,
+        sending: SharedWindow,
+        receiving: SharedWindow,
+        capacity: usize,
+    }
+
+    impl WindowedStream {
+        fn new(
+            inner: madsim::net::TcpStream,
+            windows: &Windows,
+            capacity: usize,
+            fresh: bool,
+        ) -> io::Result<WindowedStream> {
+            let (me, peer) = (inner.local_addr()?, inner.peer_addr()?);
+            let mut windows = windows.lock().unwrap();
+            let mut window = |key| {
+                if fresh {
+                    let window = SharedWindow::default();
+                    windows.insert(key, window.clone());
+                    window
+                } else {
+                    windows.entry(key).or_default().clone()
+                }
+            };
+            let sending = window((me, peer));
+            let receiving = window((peer, me));
+            Ok(WindowedStream {
+                inner,
+                sending,
+                receiving,
+                capacity,
+            })
+        }
+    }
+
+    impl Drop for WindowedStream {
+        fn drop(&mut self) {
+            let mut window = self.receiving.lock().unwrap();
+            window.reader_gone = true;
+            if let Some(waker) = window.writer.take() {
+                waker.wake();
+            }
+        }
+    }
+
+    impl AsyncRead for WindowedStream {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let before = buf.filled().len();
+            let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+            let read = buf.filled().len() - before;
+            if read > 0 {
+                let mut window = self.receiving.lock().unwrap();
+                window.unread = window.unread.saturating_sub(read);
+                if let Some(waker) = window.writer.take() {
+                    waker.wake();
+                }
+            }
+            poll
+        }
+    }
+
+    impl AsyncWrite for WindowedStream {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let room = {
+                let mut window = self.sending.lock().unwrap();
+                if window.reader_gone {
+                    return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+                }
+                let room = self.capacity.saturating_sub(window.unread);
+                if room == 0 {
+                    window.writer = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+                let n = room.min(buf.len());
+                window.unread += n;
+                n
+            };
+            let this = &mut *self;
+            match Pin::new(&mut this.inner).poll_write(cx, &buf[..room]) {
+                Poll::Ready(Ok(n)) => {
+                    assert_eq!(n, room, "madsim writes never fall short");
+                    // Send it now: the bytes are in flight.
+                    match Pin::new(&mut this.inner).poll_flush(cx) {
+                        Poll::Ready(Ok(())) => Poll::Ready(Ok(n)),
+                        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                        Poll::Pending => unreachable!("madsim flushes at once"),
+                    }
+                }
+                other => other,
+            }
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    struct WindowedListener {
+        inner: madsim::net::TcpListener,
+        windows: Windows,
+        capacity: usize,
+    }
+
+    impl Listener for WindowedListener {
+        type Stream = WindowedStream;
+
+        async fn accept(&self) -> io::Result<(WindowedStream, SocketAddr)> {
+            let (inner, peer) = self.inner.accept().await?;
+            Ok((
+                WindowedStream::new(inner, &self.windows, self.capacity, false)?,
+                peer,
+            ))
+        }
+
+        fn local_addr(&self) -> io::Result<SocketAddr> {
+            self.inner.local_addr()
+        }
+    }
+
+    /// A simulated node whose connections have bounded socket buffers.
+    #[derive(Clone)]
+    struct WindowedRuntime {
+        seed: u64,
+        capacity: usize,
+        windows: Windows,
+        storage: Arc<dyn Storage>,
+        logger: Arc<dyn LogSink>,
+    }
+
+    impl Runtime for WindowedRuntime {
+        type Stream = WindowedStream;
+        type Listener = WindowedListener;
+
+        fn spawn<F>(&self, task: F)
+        where
+            F: Future<Output = ()> + Send + 'static,
+        {
+            madsim::task::spawn(task);
+        }
+
+        fn unix_time_ms(&self) -> u64 {
+            madsim::time::TimeHandle::current()
+                .now_time()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0)
+        }
+
+        fn monotonic(&self) -> Duration {
+            madsim::time::TimeHandle::current().elapsed()
+        }
+
+        fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+            madsim::time::sleep(duration)
+        }
+
+        async fn bind(&self, addr: SocketAddr) -> io::Result<WindowedListener> {
+            Ok(WindowedListener {
+                inner: madsim::net::TcpListener::bind(addr).await?,
+                windows: self.windows.clone(),
+                capacity: self.capacity,
+            })
+        }
+
+        async fn connect(&self, host: &str, port: u16) -> io::Result<WindowedStream> {
+            let inner = madsim::net::TcpStream::connect((host, port)).await?;
+            WindowedStream::new(inner, &self.windows, self.capacity, true)
+        }
+
+        fn rng_seed(&self) -> u64 {
+            self.seed
+        }
+
+        fn storage(&self) -> Arc<dyn Storage> {
+            self.storage.clone()
+        }
+
+        fn logger(&self) -> Arc<dyn LogSink> {
+            self.logger.clone()
+        }
+    }
+
+    /// Runtimes with 32 KB socket buffers per direction, sharing `windows`.
+    fn windowed_runtimes(
+        log: SharedSimLog,
+        windows: Windows,
+        seed: u64,
+    ) -> impl Fn(&str) -> WindowedRuntime + Send + Sync {
+        move |name| WindowedRuntime {
+            seed,
+            capacity: 32 * 1024,
+            windows: windows.clone(),
+            storage: Arc::new(MemStorage::default()),
+            logger: node_logger(name, &log),
+        }
+    }
+
+    /// What the master did with a replica stopped while it wrote.
+    struct Stall {
+        paused_at: u64,
+        /// Largest output buffer seen for the replica, after every write.
+        peak: usize,
+        /// When that buffer was first seen over the soft limit.
+        over_soft_at: Option<u64>,
+        /// When the master logged dropping the replica for its output.
+        dropped_at: Option<u64>,
+        replicas_after: usize,
+        connected_slaves_after: String,
+        log: String,
+    }
+
+    const OUTPUT_LIMIT_LINE: &str =
+        "scheduled to be closed ASAP for overcoming of output buffer limits.";
+
+    /// A master with `limit` (hard, soft, soft seconds) and a replica on
+    /// 32 KB socket buffers; the replica is paused while the master takes
+    /// `writes` SETs of `value_size` bytes, one every `pace_ms`; then it is
+    /// resumed and must resync (partially: the backlog holds it all) and
+    /// converge.
+    fn stall_replica(
+        limit: (u64, u64, u64),
+        writes: usize,
+        value_size: usize,
+        pace_ms: u64,
+    ) -> Stall {
+        let outcome: Arc<Mutex<Option<Stall>>> = Arc::default();
+        let result = outcome.clone();
+        simulate(5, move || async move {
+            let log: SharedSimLog = Arc::default();
+            let windows = Windows::default();
+            let master_config = Config {
+                replica_output_limit: limit,
+                ..node_config(None)
+            };
+            let m = spawn_node(
+                "m",
+                "10.0.0.1",
+                master_config,
+                windowed_runtimes(log.clone(), windows.clone(), 1),
+            );
+            let r = spawn_node(
+                "r",
+                "10.0.0.2",
+                node_config(Some("10.0.0.1")),
+                windowed_runtimes(log.clone(), windows.clone(), 2),
+            );
+            sleep_ms(100).await;
+            let mut client = SimClient::connect("10.0.0.1").await;
+            client.cmd(&["SET", "before", "1"]).await;
+            wait_converged(&m, &r, &log).await;
+
+            let paused_at = now_ms();
+            madsim::runtime::Handle::current().pause(r.id);
+            let value = "v".repeat(value_size);
+            let (mut peak, mut over_soft_at) = (0, None);
+            for i in 0..writes {
+                client.cmd(&["SET", &format!("big:{i}"), &value]).await;
+                let pending = m.replica_output_bytes();
+                peak = peak.max(pending);
+                if pending as u64 > limit.1 && over_soft_at.is_none() {
+                    over_soft_at = Some(now_ms());
+                }
+                sleep_ms(pace_ms).await;
+            }
+            // Let the master's link task look once more.
+            sleep_ms(1500).await;
+            let replicas_after = m.replica_count();
+            let connected_slaves_after = client.info_field("connected_slaves").await;
+
+            madsim::runtime::Handle::current().resume(r.id);
+            wait_converged(&m, &r, &log).await;
+            let text = log_text(&log);
+            let dropped_at = logged_at(&log, OUTPUT_LIMIT_LINE, paused_at);
+            assert!(
+                dropped_at.is_some_and(|at| logged_at(
+                    &log,
+                    "m M * Partial resynchronization request from 10.0.0.2:6379 accepted.",
+                    at
+                )
+                .is_some()),
+                "no partial resync after the drop\n{text}"
+            );
+            *result.lock().unwrap() = Some(Stall {
+                paused_at,
+                peak,
+                over_soft_at,
+                dropped_at,
+                replicas_after,
+                connected_slaves_after,
+                log: text,
+            });
+        });
+        let stall = outcome.lock().unwrap().take();
+        stall.expect("the simulation finished")
+    }
+
+    #[test]
+    fn stalled_replica_is_dropped_at_the_hard_output_limit_then_resyncs() {
+        const HARD: u64 = 64 * 1024;
+        // 8 KB writes with no pause between them: the hard limit is passed
+        // well before the soft one has lasted its second.
+        let stall = stall_replica((HARD, 32 * 1024, 1), 40, 8 * 1024, 0);
+        let log = &stall.log;
+        let dropped_at = stall
+            .dropped_at
+            .unwrap_or_else(|| panic!("the master never dropped the stalled replica\n{log}"));
+        assert!(
+            dropped_at < stall.paused_at + 1000,
+            "dropped at {dropped_at}, paused at {}: not the hard limit\n{log}",
+            stall.paused_at
+        );
+        // Never more than one write past the limit.
+        assert!(
+            stall.peak as u64 <= HARD + 9 * 1024,
+            "the replica's output buffer reached {} bytes (hard limit {HARD})\n{log}",
+            stall.peak
+        );
+        assert_eq!(
+            stall.replicas_after, 0,
+            "the replica is still attached\n{log}"
+        );
+        assert_eq!(stall.connected_slaves_after, "0");
+    }
+
+    #[test]
+    fn stalled_replica_over_the_soft_output_limit_for_its_seconds_is_dropped() {
+        const SOFT: u64 = 32 * 1024;
+        // No hard limit; 1 KB every 20 ms (220 KB in all): over the soft
+        // limit for its second long before the end.
+        let stall = stall_replica((0, SOFT, 1), 220, 1024, 20);
+        let log = &stall.log;
+        let dropped_at = stall
+            .dropped_at
+            .unwrap_or_else(|| panic!("the master never dropped the stalled replica\n{log}"));
+        let over_soft_at = stall
+            .over_soft_at
+            .expect("the buffer passed the soft limit");
+        assert!(
+            dropped_at >= over_soft_at + 1000 && dropped_at <= over_soft_at + 2100,
+            "over the soft limit from {over_soft_at}, dropped at {dropped_at}\n{log}"
+        );
+        // About a second's worth of writes past the soft limit, no more.
+        assert!(
+            stall.peak as u64 <= SOFT + 60 * 1024,
+            "the replica's output buffer reached {} bytes\n{log}",
+            stall.peak
+        );
+        assert_eq!(
+            stall.replicas_after, 0,
+            "the replica is still attached\n{log}"
+        );
+        assert_eq!(stall.connected_slaves_after, "0");
+    }
+
+    // -- 6. repl-backlog-ttl ----------------------------------------------
+
+    #[test]
+    fn backlog_is_freed_after_the_ttl_without_replicas_with_a_new_replid() {
+        simulate(6, || async {
+            let log: SharedSimLog = Arc::default();
+            let m = spawn_node(
+                "m",
+                "10.0.0.1",
+                Config {
+                    repl_backlog_ttl: 2,
+                    ..node_config(None)
+                },
+                sim_runtimes(log.clone(), 1),
+            );
+            let r = spawn_node(
+                "r",
+                "10.0.0.2",
+                node_config(Some("10.0.0.1")),
+                sim_runtimes(log.clone(), 2),
+            );
+            sleep_ms(100).await;
+            let mut master = SimClient::connect("10.0.0.1").await;
+            master.cmd(&["SET", "k", "v"]).await;
+            wait_converged(&m, &r, &log).await;
+            assert_eq!(master.info_field("repl_backlog_active").await, "1");
+            let old_replid = master.info_field("master_replid").await;
+
+            let mut replica = SimClient::connect("10.0.0.2").await;
+            assert_eq!(
+                replica.cmd(&["REPLICAOF", "NO", "ONE"]).await,
+                Frame::Simple("OK".into())
+            );
+            wait_for(5, "the replica to leave", &log, || m.replica_count() == 0).await;
+            let left_at = now_ms();
+
+            sleep_ms(1500).await;
+            assert_eq!(
+                master.info_field("repl_backlog_active").await,
+                "1",
+                "freed before the TTL\n{}",
+                log_text(&log)
+            );
+            sleep_ms(2000).await;
+            let text = log_text(&log);
+            assert_eq!(
+                master.info_field("repl_backlog_active").await,
+                "0",
+                "{text}"
+            );
+            assert_eq!(master.info_field("repl_backlog_histlen").await, "0");
+            let new_replid = master.info_field("master_replid").await;
+            assert_ne!(new_replid, old_replid, "the history is gone: a new id");
+            assert_eq!(new_replid.len(), 40);
+            assert_eq!(
+                master.info_field("master_replid2").await,
+                "0000000000000000000000000000000000000000"
+            );
+            let freed_at = logged_at(
+                &log,
+                "m M * Replication backlog freed after 2 seconds without connected replicas.",
+                left_at,
+            )
+            .unwrap_or_else(|| panic!("no backlog freed line\n{text}"));
+            assert!(
+                freed_at >= left_at + 2000 && freed_at <= left_at + 3100,
+                "freed at {freed_at}, replica left at {left_at}\n{text}"
+            );
+        });
+    }
+}
