@@ -859,32 +859,26 @@ impl Runner {
             .iter()
             .any(|n| &n.name == on && n.replicaof.is_some())
             || self.topology.get(on).cloned().flatten().is_some();
-        if let Some(expected) = &spec.full_syncs {
+        let syncs = [
+            ("full_syncs", &spec.full_syncs, received_full, "sync_full"),
+            (
+                "partial_syncs",
+                &spec.partial_syncs,
+                received_partial,
+                "sync_partial_ok",
+            ),
+        ];
+        for (what, expected, received, served_field) in syncs {
+            let Some(expected) = expected else { continue };
             let actual = if is_replica_config {
-                received_full
+                received
             } else {
-                counter("sync_full")
+                counter(served_field)
             };
             if expected.holds(actual) {
-                self.event(format!("{path} check {on} full_syncs {actual}: ok"));
+                self.event(format!("{path} check {on} {what} {actual}: ok"));
             } else {
-                self.violation(format!(
-                    "{path}: {on} full syncs {actual}, expected {expected}"
-                ));
-            }
-        }
-        if let Some(expected) = &spec.partial_syncs {
-            let actual = if is_replica_config {
-                received_partial
-            } else {
-                counter("sync_partial_ok")
-            };
-            if expected.holds(actual) {
-                self.event(format!("{path} check {on} partial_syncs {actual}: ok"));
-            } else {
-                self.violation(format!(
-                    "{path}: {on} partial syncs {actual}, expected {expected}"
-                ));
+                self.violation(format!("{path}: {on} {what} {actual}, expected {expected}"));
             }
         }
         for (field, expected) in &spec.info {
