@@ -4,7 +4,7 @@
 //! happen — restarting a running node, resuming one that is not paused, a
 //! command on a crashed node, a `replicaof` that makes a cycle.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// Why a step cannot happen: the message, and a hint when there is a fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ struct NodeTrack {
 /// Node states and topology at one point of the steps.
 #[derive(Debug, Clone)]
 pub(crate) struct Timeline {
-    nodes: HashMap<String, NodeTrack>,
+    nodes: BTreeMap<String, NodeTrack>,
 }
 
 impl Timeline {
