@@ -361,7 +361,7 @@ fn run_scenarios(dir: &std::path::Path, seeds: u64) -> Result<()> {
         "scenario", "ms/seed", "sim s/seed", "sim/wall", "seeds/s"
     );
     let mut slowest: f64 = f64::INFINITY;
-    for (index, scenario) in scenarios.iter().enumerate() {
+    for scenario in &scenarios {
         let jobs: Vec<_> = plan(std::slice::from_ref(scenario), &choice, None)
             .into_iter()
             .map(|mut job| {
@@ -392,7 +392,6 @@ fn run_scenarios(dir: &std::path::Path, seeds: u64) -> Result<()> {
                 String::new()
             }
         );
-        let _ = index;
     }
     let jobs = plan(&scenarios, &choice, None);
     let mut timings = Vec::new();
