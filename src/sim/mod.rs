@@ -27,10 +27,11 @@ use sha1::{Digest, Sha1};
 
 use crate::log::SharedSimLog;
 use crate::resp::Frame;
-use crate::runtime::SimNet;
+use crate::runtime::{SimNet, SimRuntime};
 use crate::scenario::{
     Action, AwaitCondition, CheckSpec, DurationRange, Expect, Scenario, Step, WorkloadKind,
 };
+use crate::server::Server;
 use cluster::{NodeStatus, SimNode};
 use workload::WorkloadOutcome;
 
@@ -177,6 +178,13 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         "panic with a non-text payload".into()
     }
 }
+
+/// A replica's name, its top master's name, and both servers when running.
+type ReplicaAndTop<'a> = (
+    &'a str,
+    String,
+    Option<(Server<SimRuntime>, Server<SimRuntime>)>,
+);
 
 /// A background workload: its clients' join handles.
 struct Background {
@@ -644,20 +652,28 @@ impl Runner {
         })
     }
 
+    /// Every replica with the master at the top of its chain, and both
+    /// servers when both are running.
+    fn replicas_with_tops(&self) -> Vec<ReplicaAndTop<'_>> {
+        self.topology
+            .iter()
+            .filter(|(_, master)| master.is_some())
+            .map(|(name, _)| {
+                let top = self.top_master(name);
+                let servers = self.node(name).server().zip(self.node(&top).server());
+                (name.as_str(), top, servers)
+            })
+            .collect()
+    }
+
     /// Whether every replica equals its top master. The cheap conditions
     /// (every link up, every offset equal) are checked for all replicas
     /// before any data is compared, so polling stays cheap while one
     /// replica still lags.
     fn is_converged(&self) -> bool {
         let mut pairs = Vec::new();
-        for (name, master) in &self.topology {
-            if master.is_none() {
-                continue;
-            }
-            let top = self.top_master(name);
-            let (Some(replica), Some(upstream)) =
-                (self.node(name).server(), self.node(&top).server())
-            else {
+        for (_, _, servers) in self.replicas_with_tops() {
+            let Some((replica, upstream)) = servers else {
                 return false;
             };
             {
@@ -680,14 +696,8 @@ impl Runner {
             return Ok(());
         }
         let mut stuck = Vec::new();
-        for (name, master) in &self.topology {
-            if master.is_none() {
-                continue;
-            }
-            let top = self.top_master(name);
-            let (Some(replica_server), Some(top_server)) =
-                (self.node(name).server(), self.node(&top).server())
-            else {
+        for (name, top, servers) in self.replicas_with_tops() {
+            let Some((replica_server, top_server)) = servers else {
                 stuck.push(format!("{name}: node or its top master {top} is down"));
                 continue;
             };
