@@ -186,6 +186,9 @@ type ReplicaAndTop<'a> = (
     Option<(Server<SimRuntime>, Server<SimRuntime>)>,
 );
 
+/// A replica, its direct master, and both running servers.
+type RunningLink<'a> = (&'a str, &'a str, Server<SimRuntime>, Server<SimRuntime>);
+
 /// A background workload: its clients' join handles.
 struct Background {
     step: String,
@@ -717,19 +720,26 @@ impl Runner {
         }
     }
 
+    /// Every replica and its direct master, with both servers, when both run.
+    fn running_links(&self) -> Vec<RunningLink<'_>> {
+        self.topology
+            .iter()
+            .filter_map(|(name, master)| {
+                let master = master.as_deref()?;
+                let replica = self.node(name).server()?;
+                let upstream = self.node(master).server()?;
+                Some((name.as_str(), master, replica, upstream))
+            })
+            .collect()
+    }
+
     /// Safety rules checked between steps and while waiting: a replica
     /// streaming from its master never has a higher offset than it, and
     /// every offset a replica acknowledged was acknowledged with exactly the
     /// data its master held at that offset.
     fn monitor_safety(&self) {
         self.check_acknowledged_offsets();
-        for (name, master) in &self.topology {
-            let Some(master) = master else { continue };
-            let (Some(replica), Some(upstream)) =
-                (self.node(name).server(), self.node(master).server())
-            else {
-                continue;
-            };
+        for (name, master, replica, upstream) in self.running_links() {
             let (replica, upstream) = (replica.state(), upstream.state());
             if replica.master_link_up()
                 && replica.repl.replid == upstream.repl.replid
@@ -750,13 +760,7 @@ impl Runner {
     /// its master share a replication id, and an offset the master never
     /// recorded (before its restart, say) is skipped.
     fn check_acknowledged_offsets(&self) {
-        for (name, master) in &self.topology {
-            let Some(master) = master else { continue };
-            let (Some(replica), Some(upstream)) =
-                (self.node(name).server(), self.node(master).server())
-            else {
-                continue;
-            };
+        for (name, master, replica, upstream) in self.running_links() {
             let acks = {
                 let mut state = replica.state();
                 let same_history = {
@@ -786,7 +790,7 @@ impl Runner {
                         .diverged
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .insert(name.clone())
+                        .insert(name.to_string())
                 {
                     self.violation(format!(
                         "{name} acknowledged offset {offset} holding different data than its master {master} held at that offset"
