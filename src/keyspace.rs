@@ -194,6 +194,15 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// An entry holding `value`, expiring at `expire_at_ms` (unix ms) if
+    /// given.
+    pub fn new(value: Value, expire_at_ms: Option<u64>) -> Self {
+        Entry {
+            value,
+            expire_at_ms: expire_at_ms.unwrap_or(NO_EXPIRY),
+        }
+    }
+
     /// Absolute expiry in unix ms, if the key has one.
     #[inline]
     pub fn expire_at_ms(&self) -> Option<u64> {

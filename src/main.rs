@@ -7,8 +7,10 @@
 //! - `bench`: comparisons against a real redis-server, and simulation speed.
 //!
 //! Exit codes: 0 all passed; 1 a safety (correctness) violation; 2 a
-//! liveness failure (no convergence); 3 a crash (panic) in replsim; 64 bad
-//! usage or a bad scenario file.
+//! liveness failure (no convergence); 3 a crash (panic) in replsim; 4 an
+//! expectation of the scenario itself failed; 64 bad usage or a bad
+//! scenario file. Over many seeds the most severe wins (crash, safety,
+//! liveness, expectation).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -32,7 +34,7 @@ const EXIT_USAGE: i32 = 64;
     name = "replsim",
     version,
     about = "Deterministic simulation testbed for Redis-style master/replica replication",
-    after_help = "Exit codes: 0 all passed, 1 safety violation, 2 liveness failure, 3 crash (panic), 64 bad usage or scenario file."
+    after_help = "Exit codes: 0 all passed, 1 safety violation, 2 liveness failure, 3 crash (panic), 4 a scenario's own expectation failed, 64 bad usage or scenario file."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -281,11 +283,14 @@ fn run(args: RunArgs) -> Result<i32> {
     };
     let started = Instant::now();
     let json = args.json;
+    // A failure seen before on another seed is listed with it at the end.
+    let mut shown = std::collections::BTreeSet::new();
     let reports = sweep::execute(&scenarios, &jobs, workers, |report| {
         progress.tick(report.verdict != Verdict::Pass);
         if json {
             println!("{}", json_line(report));
-        } else if report.verdict != Verdict::Pass {
+        } else if report.verdict != Verdict::Pass && shown.insert(sweep::failure_signature(report))
+        {
             if progress.terminal {
                 eprintln!();
             }
@@ -346,6 +351,20 @@ fn print_summary(scenarios: &[Scenario], reports: &[RunReport], wall: Duration, 
         .iter()
         .filter(|r| r.verdict != Verdict::Pass)
         .count();
+    let distinct = sweep::distinct_failures(reports);
+    for group in distinct.iter().filter(|g| g.len() > 1) {
+        let seeds: Vec<String> = group.iter().map(|r| r.seed.to_string()).collect();
+        println!(
+            "the same failure of {} ({}) on {} seeds: {}",
+            group[0].scenario,
+            group[0].verdict.name(),
+            group.len(),
+            seeds.join(", ")
+        );
+    }
+    if failed > 0 {
+        println!("{} distinct failures", distinct.len());
+    }
     println!(
         "{} seeds, {} failed, in {:.2}s on {} workers ({:.1} seeds/s)",
         reports.len(),
@@ -356,14 +375,21 @@ fn print_summary(scenarios: &[Scenario], reports: &[RunReport], wall: Duration, 
     );
 }
 
-/// Adds failing seeds to each scenario file's `regressions` list.
+/// Adds failing seeds to each scenario file's `regressions` list: one
+/// seed per distinct failure (the first that showed it).
 fn save_failures(scenarios: &[Scenario], reports: &[RunReport]) -> Result<()> {
+    let distinct = sweep::distinct_failures(reports);
     for scenario in scenarios {
-        let failing: Vec<u64> = reports
+        let failing: Vec<u64> = distinct
             .iter()
-            .filter(|r| r.scenario == scenario.name && r.verdict != Verdict::Pass)
+            .filter(|group| {
+                group
+                    .iter()
+                    .all(|r| !scenario.regressions.contains(&r.seed))
+            })
+            .map(|group| group[0])
+            .filter(|r| r.scenario == scenario.name)
             .map(|r| r.seed)
-            .filter(|seed| !scenario.regressions.contains(seed))
             .collect();
         if failing.is_empty() {
             continue;

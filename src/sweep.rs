@@ -7,6 +7,7 @@
 //! and the same seed list in any order gives the same reports.
 
 use std::ops::Range;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
@@ -171,12 +172,93 @@ pub fn execute(
     results.into_iter().flatten().collect()
 }
 
-/// The command that replays one seed.
+/// The command that replays one seed, runnable from any directory: the
+/// installed binary's own name with the file's absolute path; from a build
+/// in this repository, `cargo run` (with `--manifest-path` and an absolute
+/// file path unless run from the repository's root on a file inside it).
 pub fn replay_command(report: &RunReport) -> String {
-    format!(
-        "cargo run --release -- replay {} --seed {}",
-        report.file, report.seed
-    )
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe = std::env::current_exe().ok();
+    let cwd = std::env::current_dir().ok();
+    replay_command_for(report, repo, exe.as_deref(), cwd.as_deref())
+}
+
+/// [`replay_command`] for a given repository, executable and working
+/// directory.
+pub fn replay_command_for(
+    report: &RunReport,
+    repo: &Path,
+    exe: Option<&Path>,
+    cwd: Option<&Path>,
+) -> String {
+    let file = Path::new(&report.file);
+    let absolute = match cwd {
+        Some(cwd) if file.is_relative() => cwd.join(file),
+        _ => file.to_path_buf(),
+    };
+    let built_here = exe.is_some_and(|exe| exe.starts_with(repo.join("target")));
+    if !built_here {
+        let name = exe
+            .and_then(|e| e.file_name())
+            .map_or("replsim".into(), |n| n.to_string_lossy().into_owned());
+        return format!(
+            "{name} replay {} --seed {}",
+            absolute.display(),
+            report.seed
+        );
+    }
+    let in_repo_root = cwd == Some(repo) && file.is_relative() && !report.file.contains("..");
+    if in_repo_root {
+        format!(
+            "cargo run --release -- replay {} --seed {}",
+            report.file, report.seed
+        )
+    } else {
+        format!(
+            "cargo run --release --manifest-path {} -- replay {} --seed {}",
+            repo.join("Cargo.toml").display(),
+            absolute.display(),
+            report.seed
+        )
+    }
+}
+
+/// What makes two failures the same: the scenario, the verdict kind and
+/// its lines with numbers (offsets, times, ids' digits) left out.
+pub fn failure_signature(report: &RunReport) -> String {
+    let mut signature = format!("{} {}", report.scenario, report.verdict.name());
+    for line in report.verdict.details() {
+        signature.push('\n');
+        // Words of hex digits with a decimal digit among them are numbers
+        // or ids: they differ between seeds of one failure.
+        let mut word = String::new();
+        for c in line.chars().chain(std::iter::once(' ')) {
+            if c.is_ascii_alphanumeric() {
+                word.push(c);
+                continue;
+            }
+            let numeric = word.chars().all(|w| w.is_ascii_hexdigit())
+                && word.chars().any(|w| w.is_ascii_digit());
+            signature.push_str(if numeric { "#" } else { &word });
+            word.clear();
+            signature.push(c);
+        }
+    }
+    signature
+}
+
+/// Failed runs grouped by [`failure_signature`], in the order each was
+/// first seen; each group's runs in seed order of appearance.
+pub fn distinct_failures(reports: &[RunReport]) -> Vec<Vec<&RunReport>> {
+    let mut groups: Vec<(String, Vec<&RunReport>)> = Vec::new();
+    for report in reports.iter().filter(|r| r.verdict != Verdict::Pass) {
+        let signature = failure_signature(report);
+        match groups.iter_mut().find(|(s, _)| *s == signature) {
+            Some((_, group)) => group.push(report),
+            None => groups.push((signature, vec![report])),
+        }
+    }
+    groups.into_iter().map(|(_, group)| group).collect()
 }
 
 /// One-paragraph description of a failed run, ending with its replay command.
@@ -196,19 +278,34 @@ pub fn describe_failure(report: &RunReport) -> String {
     text
 }
 
-/// The process exit code for a set of verdicts: the most severe wins
-/// (crash 3, liveness 2, safety 1, all passed 0).
+/// The process exit code of one verdict: 0 pass, 1 safety, 2 liveness,
+/// 3 crash, 4 expectation.
+pub fn verdict_exit_code(verdict: &Verdict) -> i32 {
+    match verdict {
+        Verdict::Pass => 0,
+        Verdict::Safety(_) => 1,
+        Verdict::Liveness(_) => 2,
+        Verdict::Crash(_) => 3,
+        Verdict::Expectation(_) => 4,
+    }
+}
+
+/// The process exit code for a set of verdicts: the most severe one's
+/// (a crash, then a safety violation, then a liveness failure, then a
+/// failed expectation of the scenario; 0 when all passed).
 pub fn exit_code(reports: &[RunReport]) -> i32 {
+    let severity = |verdict: &Verdict| match verdict {
+        Verdict::Pass => 0,
+        Verdict::Expectation(_) => 1,
+        Verdict::Liveness(_) => 2,
+        Verdict::Safety(_) => 3,
+        Verdict::Crash(_) => 4,
+    };
     reports
         .iter()
-        .map(|r| match r.verdict {
-            Verdict::Pass => 0,
-            Verdict::Safety(_) => 1,
-            Verdict::Liveness(_) => 2,
-            Verdict::Crash(_) => 3,
-        })
-        .max()
-        .unwrap_or(0)
+        .map(|r| &r.verdict)
+        .max_by_key(|v| severity(v))
+        .map_or(0, verdict_exit_code)
 }
 
 /// Adds `seeds` to the `"regressions"` list of a scenario file's text,

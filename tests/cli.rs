@@ -32,21 +32,21 @@ fn exit_code_is_zero_when_every_seed_passes() {
 }
 
 #[test]
-fn an_impossible_expectation_exits_one_with_the_replay_command() {
+fn an_impossible_expectation_exits_four_with_the_replay_command() {
     let output = replsim(&[
         "run",
         &data("impossible-expectation.json"),
         "--seeds",
         "0..2",
     ]);
-    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert_eq!(output.status.code(), Some(4), "{}", stdout(&output));
     let text = stdout(&output);
     assert!(
-        text.contains("FAIL impossible-expectation seed 0 (safety)"),
+        text.contains("FAIL impossible-expectation seed 0 (expectation)"),
         "{text}"
     );
     assert!(
-        text.contains("replay: cargo run --release -- replay tests/data/cli/impossible-expectation.json --seed 1"),
+        text.contains("replay: cargo run --release -- replay tests/data/cli/impossible-expectation.json --seed 0"),
         "{text}"
     );
 }
@@ -215,9 +215,10 @@ fn save_failures_records_failing_seeds_as_regressions() {
     std::fs::copy(data("impossible-expectation.json"), &file).unwrap();
     let file_arg = file.to_str().unwrap();
     let output = replsim(&["run", file_arg, "--seeds", "3..5", "--save-failures"]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(4));
     let saved = replsim::scenario::Scenario::load(&file).unwrap();
-    assert_eq!(saved.regressions, vec![3, 4]);
+    // Both seeds fail the same way: one of them is kept.
+    assert_eq!(saved.regressions, vec![3]);
     // Regression seeds run first from now on.
     let rerun = stdout(&replsim(&["run", file_arg, "--json"]));
     let seeds: Vec<u64> = rerun
@@ -228,7 +229,7 @@ fn save_failures_records_failing_seeds_as_regressions() {
                 .unwrap()
         })
         .collect();
-    assert_eq!(seeds, vec![3, 4, 0, 1]);
+    assert_eq!(seeds, vec![3, 0, 1]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -243,8 +244,82 @@ fn a_replica_acknowledging_data_its_master_never_had_is_a_safety_violation() {
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
     let text = stdout(&output);
     assert!(
-        text.contains("r1 acknowledged offset")
-            && text.contains("holding different data than its master m held at that offset"),
+        text.contains("r1 ") && text.contains("holding different data than that history held"),
         "{text}"
     );
+}
+
+#[test]
+fn a_failure_repeated_over_seeds_prints_once_with_its_seeds() {
+    let output = replsim(&[
+        "run",
+        &data("impossible-expectation.json"),
+        "--seeds",
+        "0..4",
+    ]);
+    let text = stdout(&output);
+    assert_eq!(
+        text.matches("FAIL impossible-expectation").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "the same failure of impossible-expectation (expectation) on 4 seeds: 0, 1, 2, 3"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("1 distinct failures"), "{text}");
+}
+
+#[test]
+fn the_printed_replay_command_works_from_any_directory() {
+    let elsewhere = std::env::temp_dir().join(format!("replsim-replay-cmd-{}", std::process::id()));
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(data("impossible-expectation.json"));
+    // Built here and run from elsewhere: cargo with the manifest's path.
+    let output = Command::new(env!("CARGO_BIN_EXE_replsim"))
+        .args(["run", file.to_str().unwrap(), "--seed", "1"])
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    assert!(
+        text.contains(&format!(
+            "replay: cargo run --release --manifest-path {} -- replay {} --seed 1",
+            manifest.display(),
+            file.display()
+        )),
+        "{text}"
+    );
+    // Installed elsewhere: the binary's own name and the absolute path;
+    // running exactly that line replays the failure.
+    let installed = elsewhere.join("replsim");
+    std::fs::copy(env!("CARGO_BIN_EXE_replsim"), &installed).unwrap();
+    let output = Command::new(&installed)
+        .args(["run", &data("impossible-expectation.json"), "--seed", "1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("replay: "))
+        .unwrap_or_else(|| panic!("no replay line in {text}"));
+    assert_eq!(
+        line,
+        format!("replsim replay {} --seed 1", file.display()),
+        "{text}"
+    );
+    let mut words = line.split_whitespace();
+    words.next();
+    let replayed = Command::new(&installed)
+        .args(words)
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    assert_eq!(replayed.status.code(), Some(4), "{}", stdout(&replayed));
+    assert!(stdout(&replayed).contains("verdict expectation"));
+    std::fs::remove_dir_all(&elsewhere).unwrap();
 }

@@ -366,6 +366,9 @@ impl<'a> Ctx<'a> {
             return false;
         }
         if self.state.is_replica() {
+            if self.state.planted.replica_deletes_expired_on_read {
+                self.state.keyspace.db_mut(db).remove(key);
+            }
             return true;
         }
         self.state.delete_expired(db, key);
@@ -448,6 +451,27 @@ pub fn parse_float(arg: &[u8]) -> Option<f64> {
 /// what it changed to the replication stream. This is Redis's
 /// `processCommand` followed by `call`.
 pub fn execute(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
+    if ctx.state.probe.is_none() {
+        return process_and_call(ctx, argv);
+    }
+    let reply_start = ctx.out.len();
+    process_and_call(ctx, argv);
+    report_replica_read(ctx, argv, reply_start);
+}
+
+/// Tells the simulation checker about a read a replica served to a client
+/// (replies queued inside MULTI are not reads yet).
+fn report_replica_read(ctx: &mut Ctx<'_>, argv: Argv<'_>, reply_start: usize) {
+    let is_read = lookup(argv.get(0)).is_some_and(|spec| spec.flags & flags::READONLY != 0);
+    if !is_read || ctx.client.is_master || ctx.client.in_multi() || !ctx.state.is_replica() {
+        return;
+    }
+    let args: Vec<&[u8]> = argv.iter().collect();
+    let reply = &ctx.out.as_bytes()[reply_start..];
+    ctx.state.note_read(ctx.client.db, &args, reply, ctx.now_ms);
+}
+
+fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
     let spec = match resolve(argv) {
         Ok(spec) => spec,
         Err(message) => {
@@ -577,7 +601,8 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
         ctx.out.error(&error.to_string());
     }
     ctx.state.stats.commands_processed += 1;
-    if ctx.dirty > 0 && !ctx.suppress {
+    let planted_skip = ctx.state.planted.flushall_not_propagated && spec.name == "flushall";
+    if ctx.dirty > 0 && !ctx.suppress && !planted_skip {
         // Only a node that records its stream keeps a copy of the command.
         if ctx.state.repl.feeding() && !ctx.client.is_master {
             let db = ctx.client.db;

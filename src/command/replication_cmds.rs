@@ -65,6 +65,7 @@ pub fn promote(state: &mut ServerState) {
     let new_id = state.new_replid();
     let line = state.repl.shift_replid(new_id);
     state.log(Level::Warning, &line);
+    state.note_offset();
     for link in state.repl.replicas.values() {
         link.kill.kill();
     }
@@ -123,6 +124,7 @@ pub fn set_master(state: &mut ServerState, host: &str, port: u16, from_config: b
         last_io: now,
         // Redis reports -1 until the link has been up once.
         down_since: None,
+        up_since: None,
         client_id: None,
         transfer: None,
         last_error: None,
@@ -301,8 +303,13 @@ fn wait(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         return Err(CmdError::err("timeout is negative"));
     }
     let offset = ctx.client.write_offset;
-    let acked = ctx.state.repl.replicas_acked(offset) as i64;
+    let acked = if ctx.state.planted.wait_ignores_acks {
+        ctx.state.repl.replicas.len() as i64
+    } else {
+        ctx.state.repl.replicas_acked(offset) as i64
+    };
     if acked >= wanted || ctx.client.in_multi() {
+        ctx.state.note_wait(offset, acked);
         ctx.out.integer(acked);
         return Ok(());
     }

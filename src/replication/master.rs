@@ -70,6 +70,7 @@ fn register(
             },
             ack_offset: 0,
             ack_time: now,
+            attached_at: now,
             streaming,
             output: BytesMut::new(),
             soft_limit_since: None,
@@ -96,6 +97,8 @@ fn create_backlog(state: &mut ServerState) {
         || new_id,
         |line| logger.log(role, Level::Notice, line),
     );
+    // A master's new history starts here, with the data it has now.
+    state.note_offset();
 }
 
 fn plan(
@@ -182,12 +185,34 @@ fn snapshot(state: &mut ServerState, client_id: u64, now_unix_ms: u64) -> (Vec<u
         repl_id: Some(state.repl.replid.clone()),
         repl_offset: Some(state.repl.offset as i64),
     };
-    let payload = rdb::encode(&state.keyspace, &info);
+    let payload = if state.planted.rdb_drops_a_key {
+        planted_rdb_without_a_key(&state.keyspace, &info)
+    } else {
+        rdb::encode(&state.keyspace, &info)
+    };
     if let Some(link) = state.repl.replicas.get_mut(&client_id) {
         link.streaming = true;
         link.state = ReplicaState::SendBulk;
     }
     (payload, state.repl.offset)
+}
+
+/// The planted bug [`rdb_drops_a_key`]: the RDB leaves out the first key
+/// of the first non-empty db.
+///
+/// [`rdb_drops_a_key`]: crate::server::probe::PlantedBugs::rdb_drops_a_key
+pub(crate) fn planted_rdb_without_a_key(
+    keyspace: &crate::keyspace::Keyspace,
+    info: &RdbInfo,
+) -> Vec<u8> {
+    let mut copy = keyspace.clone();
+    let first = copy
+        .dbs()
+        .find_map(|(db, data)| data.iter().next().map(|(key, _)| (db, key.to_vec())));
+    if let Some((db, key)) = first {
+        copy.db_mut(db).remove(&key);
+    }
+    rdb::encode(&copy, info)
 }
 
 async fn send<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> bool {

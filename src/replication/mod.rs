@@ -121,6 +121,8 @@ pub struct ReplicaLink {
     pub ack_offset: u64,
     /// When it last acknowledged (monotonic).
     pub ack_time: Duration,
+    /// When it attached (monotonic).
+    pub attached_at: Duration,
     /// Whether stream bytes are appended to `output` (from the snapshot on).
     pub streaming: bool,
     /// Stream bytes not yet written to it (Redis's reply list: what the
@@ -184,6 +186,8 @@ pub struct MasterLink {
     pub last_io: Duration,
     /// Since when the link is down (monotonic), if it is.
     pub down_since: Option<Duration>,
+    /// Since when the link is streaming (monotonic), if it is.
+    pub up_since: Option<Duration>,
     /// The client id of the master connection while linked.
     pub client_id: Option<u64>,
     /// Bytes of the RDB being transferred: total (-1 when unknown) and read.
@@ -258,6 +262,12 @@ pub struct ReplState {
     pub no_replicas_since: Option<Duration>,
     /// Bumped at every REPLICAOF, so link tasks can tell they are stale.
     pub generation: u64,
+    /// Whether [`inner_boundaries`](Self::inner_boundaries) are recorded
+    /// (the simulation checker's probe is attached).
+    pub record_boundaries: bool,
+    /// Offsets just fed that end a SELECT inside a command's bytes: a
+    /// replica may stop there, holding the data of the previous boundary.
+    pub inner_boundaries: Vec<u64>,
 }
 
 impl ReplState {
@@ -276,6 +286,8 @@ impl ReplState {
             sync_stats: SyncStats::default(),
             no_replicas_since: None,
             generation: 0,
+            record_boundaries: false,
+            inner_boundaries: Vec::new(),
         }
     }
 
@@ -297,6 +309,11 @@ impl ReplState {
                 &[b"SELECT".as_slice(), db.to_string().as_bytes()],
             );
             self.stream_db = Some(db);
+            if self.record_boundaries {
+                self.feed_bytes(&bytes);
+                self.inner_boundaries.push(self.offset);
+                bytes.clear();
+            }
         }
         let args: Vec<&[u8]> = argv.argv().iter().collect();
         encode_command(&mut bytes, &args);

@@ -362,7 +362,7 @@ async fn handshake<R: Runtime>(
         let new_id = rest.trim();
         state.repl.replid = cached_id.clone();
         state.repl.offset = cached_offset;
-        if !new_id.is_empty() && new_id != cached_id {
+        if !new_id.is_empty() && new_id != cached_id && !state.planted.ignore_continue_new_id {
             state.repl.replid2 = cached_id;
             state.repl.second_repl_offset = cached_offset as i64 + 1;
             state.repl.replid = new_id.to_string();
@@ -373,6 +373,7 @@ async fn handshake<R: Runtime>(
             // Our replicas must learn the new id too.
             disconnect_replicas(&mut state);
         }
+        state.note_offset();
         let backlog_size = state.config.repl_backlog_size as usize;
         if state.repl.backlog.is_none() {
             state.repl.backlog = Some(Backlog::new(backlog_size, cached_offset + 1));
@@ -626,6 +627,7 @@ async fn stream_from_master<R: Runtime>(
             link.client_id = Some(id);
             link.last_io = now;
             link.down_since = None;
+            link.up_since = Some(now);
             link.transfer = None;
             link.last_error = None;
         }
@@ -663,7 +665,11 @@ async fn stream_from_master<R: Runtime>(
                 break Ended::LinkLost;
             }
             if !legacy && ack_now {
-                let offset = state.repl.offset;
+                let offset = if state.planted.ack_unapplied_bytes {
+                    state.repl.offset + buffer.len() as u64
+                } else {
+                    state.repl.offset
+                };
                 encode_command(&mut replies, &["REPLCONF", "ACK", &offset.to_string()]);
                 state.note_ack(offset);
                 ack_now = false;
@@ -686,6 +692,8 @@ async fn stream_from_master<R: Runtime>(
                     if let Some(link) = state.repl.master.as_mut() {
                         link.last_io = now;
                     }
+                    // The planted bug acknowledges what it read, at once.
+                    ack_now |= state.planted.ack_unapplied_bytes;
                 }
             },
             _ = &mut tick => {
@@ -706,6 +714,7 @@ async fn stream_from_master<R: Runtime>(
                 link.state = LinkState::Connect;
                 link.client_id = None;
                 link.down_since = Some(now);
+                link.up_since = None;
             }
         } else {
             return Ended::Stale;

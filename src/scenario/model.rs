@@ -335,6 +335,23 @@ pub struct WorkloadSpec {
     pub dbs: u8,
     /// How many concurrent clients (>= 1, default 1).
     pub clients: u32,
+    /// `readers`: reads per second by a reader client on each replica
+    /// serving this workload's data (every node whose chain leads to the
+    /// workload's top master); `None` for the default, half the write rate
+    /// and at most [`WorkloadSpec::DEFAULT_READ_RATE_MAX`]; 0 turns readers
+    /// off.
+    pub readers: Option<f64>,
+}
+
+impl WorkloadSpec {
+    /// The highest default read rate per replica.
+    pub const DEFAULT_READ_RATE_MAX: f64 = 250.0;
+
+    /// Reads per second on each replica.
+    pub fn read_rate(&self) -> f64 {
+        self.readers
+            .unwrap_or((self.rate / 2.0).min(Self::DEFAULT_READ_RATE_MAX))
+    }
 }
 
 /// A kind of operation in a workload's `mix`.

@@ -47,6 +47,7 @@ const WORKLOAD_KEYS: &[&str] = &[
     "mix",
     "dbs",
     "clients",
+    "readers",
 ];
 const COMMAND_KEYS: &[&str] = &["on", "args", "db"];
 const EXPECT_KEYS: &[&str] = &["reply", "bulk", "nil", "integer", "error"];
@@ -383,6 +384,7 @@ impl Cx<'_> {
             mix: vec![WorkloadKind::Strings],
             dbs: 1,
             clients: 1,
+            readers: None,
         };
         if let Some(m) = obj.get("rate") {
             const WHAT: &str = "a rate in operations per second (a number > 0)";
@@ -418,6 +420,15 @@ impl Cx<'_> {
                 u64::from(u32::MAX),
                 "a number of clients (at least 1)",
             )? as u32;
+        }
+        if let Some(m) = obj.get("readers") {
+            const WHAT: &str =
+                "reads per second on each replica (a number >= 0; 0 turns readers off)";
+            let rate = self.number(&m.value, &obj.child("readers"), WHAT)?;
+            if !(rate >= 0.0 && rate.is_finite()) {
+                return Err(self.bad_value(&m.value, &obj.child("readers"), WHAT));
+            }
+            spec.readers = Some(rate);
         }
         Ok(spec)
     }

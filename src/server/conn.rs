@@ -82,6 +82,7 @@ pub(super) async fn serve_client<R: Runtime>(
         } = next
         {
             let acked = wait_for_acks(&server, replicas, offset, timeout, &kill).await;
+            server.state().note_wait(offset, acked as i64);
             out.integer(acked as i64);
             next = Next::Sleep(Duration::ZERO);
         }

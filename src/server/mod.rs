@@ -27,6 +27,7 @@ use crate::runtime::{Listener, Runtime};
 pub mod config;
 mod conn;
 mod info;
+pub mod probe;
 
 pub use config::{Config, ConfigError};
 pub use info::render_info;
@@ -209,16 +210,16 @@ impl Client {
     }
 }
 
-/// Consistency tracking for the simulation checker (off in real mode): the
-/// keyspace fingerprint (kept current by the keyspace itself) at every
-/// offset the node's stream reached, and the fingerprint this node held
-/// each time it acknowledged an offset to its master.
-#[derive(Debug, Default, Clone)]
-pub struct Fingerprints {
-    /// Offset -> fingerprint at that offset.
-    pub history: BTreeMap<u64, u64>,
-    /// (offset acknowledged, fingerprint when acknowledging), not yet checked.
-    pub acks: Vec<(u64, u64)>,
+/// The simulation checker's view of a node (off in real mode): where its
+/// reports go, and the fingerprint of its last reported boundary.
+#[derive(Clone)]
+pub struct ProbeState {
+    /// Receives the reports.
+    pub probe: Arc<dyn probe::HistoryProbe>,
+    /// Dataset fingerprint at the last boundary reported: the data at a
+    /// boundary inside a command's stream bytes (after its SELECT), and the
+    /// base of an expired key's deletion propagated ahead of a transaction.
+    pub last_fingerprint: u64,
 }
 
 /// Work that command handlers ask the server's supervisor to start, since
@@ -253,8 +254,11 @@ pub struct ServerState {
     pub ack_notify: Arc<Notify>,
     /// Durable storage for the RDB.
     pub storage: Arc<dyn crate::runtime::Storage>,
-    /// Consistency tracking, when the simulation enabled it.
-    pub fingerprints: Option<Fingerprints>,
+    /// The simulation checker's probe, when attached.
+    pub probe: Option<ProbeState>,
+    /// Known bugs planted to prove the checker catches them (all off
+    /// unless a checker test turns one on).
+    pub planted: probe::PlantedBugs,
     /// Until when (monotonic) the whole server is paused by DEBUG SLEEP.
     pub paused_until: Option<Duration>,
     /// Unix ms at start.
@@ -289,7 +293,8 @@ impl ServerState {
             control: Vec::new(),
             ack_notify: Arc::new(Notify::new()),
             storage: Arc::new(crate::runtime::MemStorage::default()),
-            fingerprints: None,
+            probe: None,
+            planted: probe::PlantedBugs::default(),
             paused_until: None,
             started_unix_ms: now_unix_ms,
             started: now,
@@ -313,43 +318,108 @@ impl ServerState {
         self.logger.log(role, level, message);
     }
 
-    /// Starts consistency tracking (simulation only).
-    pub fn enable_fingerprints(&mut self) {
-        self.fingerprints = Some(Fingerprints::default());
+    /// Attaches the simulation checker's probe and starts fingerprint
+    /// tracking. The first report comes once the node has loaded its data.
+    pub fn attach_probe(&mut self, probe: Arc<dyn probe::HistoryProbe>) {
         self.keyspace.start_tracking();
-        self.note_offset();
+        self.repl.record_boundaries = true;
+        self.probe = Some(ProbeState {
+            probe,
+            last_fingerprint: 0,
+        });
     }
 
     /// Resumes tracking after the keyspace was replaced (an RDB loaded) and
-    /// notes the loaded data at the current offset.
+    /// reports the loaded data at the current offset.
     pub fn keyspace_replaced(&mut self) {
-        if self.fingerprints.is_some() {
+        if self.probe.is_some() {
             self.keyspace.start_tracking();
             self.note_offset();
         }
     }
 
-    /// Records the fingerprint at the current offset: called wherever the
-    /// node's stream reaches a command boundary.
-    pub fn note_offset(&mut self) {
-        if self.fingerprints.is_none() {
-            return;
-        }
-        let offset = self.repl.offset;
-        let current = self.keyspace.tracked_fingerprint().unwrap_or(0);
-        if let Some(fingerprints) = &mut self.fingerprints {
-            fingerprints.history.insert(offset, current);
+    /// Where this node stands, with `fingerprint` as its data.
+    fn position(&self, fingerprint: u64) -> probe::Position<'_> {
+        probe::Position {
+            replica: self.is_replica(),
+            replid: &self.repl.replid,
+            replid2: &self.repl.replid2,
+            second_repl_offset: self.repl.second_repl_offset,
+            offset: self.repl.offset,
+            feeding: self.repl.feeding(),
+            fingerprint,
         }
     }
 
-    /// Records that this node acknowledged `offset` with its current data.
-    pub fn note_ack(&mut self, offset: u64) {
-        if self.fingerprints.is_none() {
-            return;
+    /// Reports the current offset as a boundary of this node's history:
+    /// called wherever the stream reaches a command boundary and wherever
+    /// the node starts a new history. Boundaries inside the bytes just fed
+    /// (after a SELECT) are reported first, with the data of the previous
+    /// boundary.
+    pub fn note_offset(&mut self) {
+        let current = match self.keyspace.tracked_fingerprint() {
+            Some(fingerprint) if self.probe.is_some() => fingerprint,
+            _ => return,
+        };
+        self.note_offset_with(current);
+    }
+
+    /// [`note_offset`](Self::note_offset) with the data's fingerprint given.
+    fn note_offset_with(&mut self, current: u64) {
+        let Some(state) = &self.probe else { return };
+        let (probe, previous) = (state.probe.clone(), state.last_fingerprint);
+        let inner = std::mem::take(&mut self.repl.inner_boundaries);
+        if !inner.is_empty() {
+            let end = self.repl.offset;
+            for offset in inner {
+                self.repl.offset = offset;
+                probe.position(self.position(previous));
+            }
+            self.repl.offset = end;
         }
-        let current = self.keyspace.tracked_fingerprint().unwrap_or(0);
-        if let Some(fingerprints) = &mut self.fingerprints {
-            fingerprints.acks.push((offset, current));
+        probe.position(self.position(current));
+        if let Some(state) = &mut self.probe {
+            state.last_fingerprint = current;
+        }
+    }
+
+    /// Reports that this node, a replica, acknowledged `offset` with its
+    /// current data.
+    pub fn note_ack(&mut self, offset: u64) {
+        let current = match self.keyspace.tracked_fingerprint() {
+            Some(fingerprint) if self.probe.is_some() => fingerprint,
+            _ => return,
+        };
+        if let Some(state) = &self.probe {
+            state.probe.acknowledged(self.position(current), offset);
+        }
+    }
+
+    /// Reports a read this node, a replica, served: `argv` in `db` got
+    /// `reply`.
+    pub fn note_read(&mut self, db: usize, argv: &[&[u8]], reply: &[u8], now_ms: u64) {
+        let current = match self.keyspace.tracked_fingerprint() {
+            Some(fingerprint) if self.probe.is_some() => fingerprint,
+            _ => return,
+        };
+        let Some(state) = &self.probe else { return };
+        let entry = argv.get(1).and_then(|key| self.keyspace.db(db).get(key));
+        state.probe.read(probe::ReadObservation {
+            at: self.position(current),
+            db,
+            argv,
+            reply,
+            entry,
+            now_ms,
+            link_up: self.master_link_up(),
+            serve_stale_data: self.config.replica_serve_stale_data,
+        });
+    }
+
+    /// Reports that WAIT returned `count` for writes up to `offset`.
+    pub fn note_wait(&self, offset: u64, count: i64) {
+        if let Some(state) = &self.probe {
+            state.probe.wait_returned(&self.repl.replid, offset, count);
         }
     }
 
@@ -394,7 +464,11 @@ impl ServerState {
             repl_id: Some(self.repl.replid.clone()),
             repl_offset: Some(self.repl.offset as i64),
         };
-        let bytes = crate::rdb::encode(&self.keyspace, &info);
+        let bytes = if self.planted.rdb_drops_a_key {
+            crate::replication::master::planted_rdb_without_a_key(&self.keyspace, &info)
+        } else {
+            crate::rdb::encode(&self.keyspace, &info)
+        };
         self.storage.write_atomic(&self.config.dbfilename, &bytes)?;
         self.stats.dirty = 0;
         self.last_save_unix = now_ms / 1000;
@@ -444,7 +518,7 @@ impl ServerState {
             return;
         }
         let pending = std::mem::take(&mut self.pending_propagation);
-        let wrap = pending.len() > 1;
+        let wrap = pending.len() > 1 && !self.planted.multi_without_wrapper;
         if wrap {
             self.repl
                 .feed_command(pending[0].0, &OwnedArgv::from_args(&[b"MULTI"]));
@@ -466,12 +540,18 @@ impl ServerState {
     /// ahead of whatever the running command propagates and never inside
     /// its MULTI/EXEC (Redis's `propagateDeletion` uses `propagateNow`).
     pub fn delete_expired(&mut self, db: usize, key: &[u8]) {
-        if self.keyspace.db_mut(db).remove(key).is_some() {
+        if let Some(entry) = self.keyspace.db_mut(db).remove(key) {
             self.stats.expired_keys += 1;
             self.stats.dirty += 1;
             self.repl
                 .feed_command(db, &OwnedArgv::from_args(&[b"DEL", key]));
-            self.note_offset();
+            // The DEL goes out ahead of the running command's own writes (a
+            // transaction may have applied some already): the history point
+            // it ends is the previous boundary's data without this key.
+            if let Some(state) = &self.probe {
+                let removed = crate::keyspace::entry_fingerprint(db, key, &entry);
+                self.note_offset_with(state.last_fingerprint ^ removed);
+            }
         }
     }
 
@@ -595,6 +675,9 @@ impl<R: Runtime> Server<R> {
             let mut state = self.state();
             crate::command::replication_cmds::set_master(&mut state, &host, port, true);
         }
+        // Where the node's history starts: its loaded data, as a master or
+        // as the replica it was configured to be.
+        self.state().note_offset();
         self.run_controls();
         self.rt.spawn(self.clone().cron());
         let local = listener.local_addr()?;
@@ -752,5 +835,6 @@ fn replication_cron(state: &mut ServerState, loops: u64) {
             Level::Notice,
             &format!("Replication backlog freed after {ttl} seconds without connected replicas."),
         );
+        state.note_offset();
     }
 }

@@ -80,7 +80,17 @@ pub fn node_config(spec: &NodeSpec) -> Result<Config, String> {
     Ok(config)
 }
 
+/// What every node of a run reports to, and the bugs planted in it.
+#[derive(Clone)]
+pub struct Probe {
+    /// The run's canonical history.
+    pub ledger: super::history::SharedLedger,
+    /// Bugs planted in the core (tests of the checker).
+    pub planted: crate::server::probe::PlantedBugs,
+}
+
 /// Creates and starts node number `index` (IPs are 10.0.0.(index + 1)).
+#[allow(clippy::too_many_arguments)]
 pub fn spawn_node(
     handle: &Handle,
     net: &Arc<SimNet>,
@@ -89,6 +99,7 @@ pub fn spawn_node(
     index: usize,
     spec: &NodeSpec,
     config: Config,
+    probe: Probe,
 ) -> SimNode {
     let ip: IpAddr = format!("10.0.0.{}", index + 1).parse().expect("valid ip");
     net.add_node(ip, &spec.name);
@@ -115,7 +126,14 @@ pub fn spawn_node(
             let storage = Arc::new(MemStorage::new(disk.clone()));
             let runtime = SimRuntime::new(&name, seed, storage, logger, net.clone());
             let server = Server::new(runtime, config.clone());
-            server.state().enable_fingerprints();
+            {
+                let mut state = server.state();
+                state.attach_probe(Arc::new(super::history::NodeProbe {
+                    node: name.clone(),
+                    ledger: probe.ledger.clone(),
+                }));
+                state.planted = probe.planted;
+            }
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.clone());
             async move {
                 if let Err(error) = server.clone().run().await {

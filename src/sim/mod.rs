@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod cluster;
+pub mod history;
 pub mod workload;
 
 use std::collections::BTreeMap;
@@ -31,6 +32,7 @@ use crate::runtime::{SimNet, SimRuntime};
 use crate::scenario::{
     Action, AwaitCondition, CheckSpec, DurationRange, Expect, Scenario, Step, WorkloadKind,
 };
+use crate::server::probe::PlantedBugs;
 use crate::server::Server;
 use cluster::{NodeStatus, SimNode};
 use workload::WorkloadOutcome;
@@ -43,8 +45,12 @@ const SIMULATED_TIME_LIMIT: Duration = Duration::from_secs(3600);
 pub enum Verdict {
     /// Every rule held and every replica converged.
     Pass,
-    /// A safety rule or an expectation of the scenario broke.
+    /// A rule replsim always checks broke: a bug in the replication under
+    /// test (or in replsim's core).
     Safety(Vec<String>),
+    /// Something the scenario itself asserted did not hold: a `check`, an
+    /// `expect`, an `await` that timed out.
+    Expectation(Vec<String>),
     /// Replicas did not converge within the liveness bound.
     Liveness(Vec<String>),
     /// Something panicked: a bug in replsim.
@@ -52,11 +58,12 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// `pass`, `safety`, `liveness` or `crash`.
+    /// `pass`, `safety`, `expectation`, `liveness` or `crash`.
     pub fn name(&self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
             Verdict::Safety(_) => "safety",
+            Verdict::Expectation(_) => "expectation",
             Verdict::Liveness(_) => "liveness",
             Verdict::Crash(_) => "crash",
         }
@@ -66,7 +73,9 @@ impl Verdict {
     pub fn details(&self) -> Vec<String> {
         match self {
             Verdict::Pass => Vec::new(),
-            Verdict::Safety(lines) | Verdict::Liveness(lines) => lines.clone(),
+            Verdict::Safety(lines) | Verdict::Expectation(lines) | Verdict::Liveness(lines) => {
+                lines.clone()
+            }
             Verdict::Crash(message) => vec![message.clone()],
         }
     }
@@ -125,8 +134,21 @@ fn stamp(at: Duration) -> String {
     format!("{}.{:03}s", at.as_secs(), at.subsec_millis())
 }
 
+/// How a run is played beyond its scenario and seed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Known bugs planted in every node's core, to prove the checker
+    /// catches them (all off normally).
+    pub planted: PlantedBugs,
+}
+
 /// Plays `scenario` for `seed` on a fresh OS thread and madsim runtime.
 pub fn run_seed(scenario: &Scenario, seed: u64) -> RunReport {
+    run_seed_with(scenario, seed, RunOptions::default())
+}
+
+/// [`run_seed`] with options.
+pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RunOptions) -> RunReport {
     let started = Instant::now();
     let owned = scenario.clone();
     let outcome = std::thread::Builder::new()
@@ -143,7 +165,7 @@ pub fn run_seed(scenario: &Scenario, seed: u64) -> RunReport {
                 config.net.packet_loss_rate = owned.network.loss;
                 let mut runtime = madsim::runtime::Runtime::with_seed_and_config(seed, config);
                 runtime.set_time_limit(SIMULATED_TIME_LIMIT);
-                runtime.block_on(async move { Runner::new(owned, seed).run().await })
+                runtime.block_on(async move { Runner::new(owned, seed, options).run().await })
             }))
         })
         .expect("spawn run thread")
@@ -193,6 +215,8 @@ type RunningLink<'a> = (&'a str, &'a str, Server<SimRuntime>, Server<SimRuntime>
 struct Background {
     step: String,
     clients: Vec<madsim::task::JoinHandle<WorkloadOutcome>>,
+    /// Reader clients on replicas, stopped once the writers are done.
+    readers: Vec<madsim::task::JoinHandle<()>>,
 }
 
 /// Plays one run inside the simulation.
@@ -206,8 +230,16 @@ struct Runner {
     client: madsim::runtime::NodeHandle,
     trace: Arc<Mutex<Vec<String>>>,
     violations: Arc<Mutex<Vec<String>>>,
-    /// Replicas already reported for acknowledging diverged data (once each).
-    diverged: Mutex<std::collections::BTreeSet<String>>,
+    /// Failed assertions of the scenario itself.
+    expectations: Vec<String>,
+    /// The canonical history the nodes report to.
+    ledger: history::SharedLedger,
+    options: RunOptions,
+    /// The client sessions of `command` steps, by node.
+    sessions: BTreeMap<String, workload::Session>,
+    /// When connections between two nodes (names in order) last broke by
+    /// a fault of the harness (a cut, a crash or restart of either).
+    broken_at: BTreeMap<(String, String), Duration>,
     /// The current `replicaof` of every node.
     topology: BTreeMap<String, Option<String>>,
     clogged: Vec<(String, String)>,
@@ -219,7 +251,7 @@ struct Runner {
 }
 
 impl Runner {
-    fn new(scenario: Scenario, seed: u64) -> Runner {
+    fn new(scenario: Scenario, seed: u64, options: RunOptions) -> Runner {
         let handle = Handle::current();
         let client = handle
             .create_node()
@@ -242,6 +274,9 @@ impl Runner {
                 lose_unsynced,
             } => *lose_unsynced || is_master(node),
             Action::Workload(w) => w.mix.contains(&WorkloadKind::Flushes),
+            // A write of the scenario's own may replace or remove what a
+            // workload wrote (FLUSHALL, DEL, SET of the same key).
+            Action::Command { args, .. } => is_write_command(args),
             _ => false,
         }) || scenario.nodes.iter().any(|n| !n.persist);
         Runner {
@@ -259,7 +294,11 @@ impl Runner {
             client,
             trace: Arc::default(),
             violations: Arc::default(),
-            diverged: Mutex::default(),
+            expectations: Vec::new(),
+            ledger: Arc::default(),
+            options,
+            broken_at: BTreeMap::new(),
+            sessions: BTreeMap::new(),
             clogged: Vec::new(),
             background: Vec::new(),
             outcomes: Vec::new(),
@@ -281,6 +320,44 @@ impl Runner {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(text);
+    }
+
+    /// A failed assertion of the scenario (an expectation verdict).
+    fn expectation(&mut self, text: String) {
+        self.event(format!("EXPECTATION FAILED {text}"));
+        self.expectations.push(text);
+    }
+
+    /// Notes that connections between `a` and `b` broke now.
+    fn note_broken(&mut self, a: &str, b: &str) {
+        let key = if a <= b {
+            (a.to_string(), b.to_string())
+        } else {
+            (b.to_string(), a.to_string())
+        };
+        self.broken_at.insert(key, now());
+    }
+
+    /// Notes that every connection of `node` broke now.
+    fn note_node_broken(&mut self, node: &str) {
+        let others: Vec<String> = self
+            .scenario
+            .nodes
+            .iter()
+            .map(|n| n.name.clone())
+            .filter(|n| n != node)
+            .collect();
+        for other in others {
+            self.note_broken(node, &other);
+        }
+    }
+
+    /// When connections between `a` and `b` last broke, if ever.
+    fn broken_since(&self, a: &str, b: &str) -> Option<Duration> {
+        let key = if a <= b { (a, b) } else { (b, a) };
+        self.broken_at
+            .get(&(key.0.to_string(), key.1.to_string()))
+            .copied()
     }
 
     fn node(&self, name: &str) -> &SimNode {
@@ -311,12 +388,11 @@ impl Runner {
 
     async fn run(mut self) -> RunReport {
         for (index, spec) in self.scenario.nodes.iter().enumerate() {
-            let config = match cluster::node_config(spec) {
-                Ok(config) => config,
-                Err(error) => {
-                    self.violation(error);
-                    return self.finish().await;
-                }
+            // `validate` checks every config value: a refusal here is a bug.
+            let config = cluster::node_config(spec).unwrap_or_else(|error| panic!("{error}"));
+            let probe = cluster::Probe {
+                ledger: self.ledger.clone(),
+                planted: self.options.planted,
             };
             let node = cluster::spawn_node(
                 &self.handle,
@@ -326,6 +402,7 @@ impl Runner {
                 index,
                 spec,
                 config,
+                probe,
             );
             self.nodes.push(node);
         }
@@ -399,7 +476,7 @@ impl Runner {
                         if let Err(stuck) = self.converged() {
                             let _ = write!(message, " ({})", stuck.join("; "));
                         }
-                        self.violation(message);
+                        self.expectation(message);
                         break;
                     }
                     self.sleep_watching(Duration::from_millis(50)).await;
@@ -440,9 +517,11 @@ impl Runner {
                     ops,
                     until.map(stamp)
                 ));
+                let readers = self.spawn_readers(index, spec);
                 let background = Background {
                     step: path.clone(),
                     clients: handles,
+                    readers,
                 };
                 if step.background {
                     self.background.push(background);
@@ -456,20 +535,29 @@ impl Runner {
                 db,
                 expect,
             } => {
-                let (host, args_owned, db) = (on.clone(), args.clone(), *db);
-                let reply = self
+                let session = self
+                    .sessions
+                    .remove(on)
+                    .unwrap_or_else(|| workload::Session::new(on));
+                let (args_owned, db) = (args.clone(), *db);
+                let reply = match self
                     .client
-                    .spawn(async move { workload::one_command(&host, db, &args_owned).await })
+                    .spawn(async move { session.command(db, args_owned).await })
                     .await
-                    .ok()
-                    .flatten();
+                {
+                    Ok((session, reply)) => {
+                        self.sessions.insert(on.clone(), session);
+                        reply
+                    }
+                    Err(_) => None,
+                };
                 self.event(format!(
                     "{path} command on {on}: {} -> {reply:?}",
                     args.join(" ")
                 ));
                 if let Some(expect) = expect {
                     if let Some(problem) = expectation_failure(expect, reply.as_ref()) {
-                        self.violation(format!("{path}: {} on {on}: {problem}", args.join(" ")));
+                        self.expectation(format!("{path}: {} on {on}: {problem}", args.join(" ")));
                     }
                 }
                 if self.is_readonly_replica(on)
@@ -485,6 +573,7 @@ impl Runner {
             }
             Action::Cut { a, b } => {
                 let cut = self.net.cut(a, b);
+                self.note_broken(a, b);
                 self.event(format!("{path} cut {a} <-> {b}: {cut} connection ends"));
             }
             Action::Partition {
@@ -540,6 +629,8 @@ impl Runner {
             } => {
                 let handle = self.handle.clone();
                 cluster::crash(&handle, self.node_mut(node), *lose_unsynced);
+                self.note_node_broken(node);
+                self.sessions.remove(node);
                 self.event(format!("{path} crash {node}"));
             }
             Action::Restart { node } => {
@@ -590,7 +681,7 @@ impl Runner {
                     Some(Frame::Simple(_)) => {
                         self.topology.insert(node.clone(), master.clone());
                     }
-                    other => self.violation(format!(
+                    other => self.expectation(format!(
                         "{path}: {} on {node} replied {other:?}",
                         args.join(" ")
                     )),
@@ -669,21 +760,66 @@ impl Runner {
             .collect()
     }
 
-    /// Whether every replica equals its top master. The cheap conditions
-    /// (every link up, every offset equal) are checked for all replicas
-    /// before any data is compared, so polling stays cheap while one
-    /// replica still lags.
+    /// Why `replica`'s link to its direct master is not up as both ends
+    /// see it, or `None` when it is: the replica streams, the master has it
+    /// online, and the link was made after the last fault that broke
+    /// connections between the two (so the fault has been noticed).
+    fn link_problem(&self, replica: &str) -> Option<String> {
+        let master = self.topology.get(replica).cloned().flatten()?;
+        let node = self.node(replica);
+        let (Some(replica_server), Some(master_server)) =
+            (node.server(), self.node(&master).server())
+        else {
+            return Some(format!("{replica} or its master {master} is down"));
+        };
+        let broken = self.broken_since(replica, &master);
+        let up_since = {
+            let state = replica_server.state();
+            if !state.master_link_up() {
+                return Some(format!("{replica}: link to {master} not up"));
+            }
+            state.repl.master.as_ref().and_then(|l| l.up_since)
+        };
+        if let (Some(broken), Some(up)) = (broken, up_since) {
+            if up <= broken {
+                return Some(format!(
+                    "{replica}: link to {master} predates the fault at {} and was not seen to break",
+                    stamp(broken)
+                ));
+            }
+        }
+        let ip = node.ip.to_string();
+        let state = master_server.state();
+        let online = state.repl.replicas.values().any(|link| {
+            link.ip == ip
+                && link.state == crate::replication::ReplicaState::Online
+                && broken.is_none_or(|b| link.attached_at > b)
+        });
+        (!online).then(|| format!("{master} does not have {replica} online as a replica"))
+    }
+
+    /// Whether every replica equals its top master: its link up as both
+    /// ends see it (after every fault that broke it was noticed), the same
+    /// replication id and offset, and the same data. The cheap conditions
+    /// are checked for all replicas before any data is compared, so polling
+    /// stays cheap while one replica still lags.
     fn is_converged(&self) -> bool {
         let mut pairs = Vec::new();
-        for (_, _, servers) in self.replicas_with_tops() {
+        for (name, _, servers) in self.replicas_with_tops() {
             let Some((replica, upstream)) = servers else {
                 return false;
             };
             {
                 let (r, u) = (replica.state(), upstream.state());
-                if !r.master_link_up() || r.repl.offset != u.repl.offset {
+                if !r.master_link_up()
+                    || r.repl.offset != u.repl.offset
+                    || r.repl.replid != u.repl.replid
+                {
                     return false;
                 }
+            }
+            if self.link_problem(name).is_some() {
+                return false;
             }
             pairs.push((replica, upstream));
         }
@@ -704,13 +840,26 @@ impl Runner {
                 stuck.push(format!("{name}: node or its top master {top} is down"));
                 continue;
             };
+            let link = self.link_problem(name);
             let replica = replica_server.state();
             let master_state = top_server.state();
             let equal = replica.master_link_up()
                 && replica.repl.offset == master_state.repl.offset
+                && replica.repl.replid == master_state.repl.replid
                 && master_state.keyspace == replica.keyspace;
-            if !equal {
-                stuck.push(check::replica_status(name, &replica, &master_state, now()));
+            if !equal || link.is_some() {
+                let mut line = check::replica_status(name, &replica, &master_state, now());
+                if replica.repl.replid != master_state.repl.replid {
+                    line.push_str(&format!(
+                        ", replication id {} vs its top master {top}'s {}",
+                        &replica.repl.replid[..8.min(replica.repl.replid.len())],
+                        &master_state.repl.replid[..8.min(master_state.repl.replid.len())]
+                    ));
+                }
+                if let Some(problem) = link {
+                    line.push_str(&format!(", {problem}"));
+                }
+                stuck.push(line);
             }
         }
         if stuck.is_empty() {
@@ -738,7 +887,14 @@ impl Runner {
     /// every offset a replica acknowledged was acknowledged with exactly the
     /// data its master held at that offset.
     fn monitor_safety(&self) {
-        self.check_acknowledged_offsets();
+        let found = self
+            .ledger
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take_violations();
+        for violation in found {
+            self.violation(violation);
+        }
         for (name, master, replica, upstream) in self.running_links() {
             let (replica, upstream) = (replica.state(), upstream.state());
             if replica.master_link_up()
@@ -754,52 +910,6 @@ impl Runner {
         }
     }
 
-    /// Compares each offset a replica acknowledged since the last check with
-    /// its master's recorded history at that offset. Histories of different
-    /// lineages never meet: an ACK is only compared while the replica and
-    /// its master share a replication id, and an offset the master never
-    /// recorded (before its restart, say) is skipped.
-    fn check_acknowledged_offsets(&self) {
-        for (name, master, replica, upstream) in self.running_links() {
-            let acks = {
-                let mut state = replica.state();
-                let same_history = {
-                    let upstream = upstream.state();
-                    upstream.repl.replid == state.repl.replid
-                };
-                let acks = state
-                    .fingerprints
-                    .as_mut()
-                    .map(|f| std::mem::take(&mut f.acks))
-                    .unwrap_or_default();
-                if !same_history {
-                    continue;
-                }
-                acks
-            };
-            let upstream = upstream.state();
-            let Some(history) = upstream.fingerprints.as_ref().map(|f| &f.history) else {
-                continue;
-            };
-            for (offset, fingerprint) in acks {
-                let diverged = history
-                    .get(&offset)
-                    .is_some_and(|expected| *expected != fingerprint);
-                if diverged
-                    && self
-                        .diverged
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(name.to_string())
-                {
-                    self.violation(format!(
-                        "{name} acknowledged offset {offset} holding different data than its master {master} held at that offset"
-                    ));
-                }
-            }
-        }
-    }
-
     /// Sleeps, checking safety every 100 ms of simulated time.
     async fn sleep_watching(&self, duration: Duration) {
         let end = now() + duration;
@@ -808,6 +918,36 @@ impl Runner {
             madsim::time::sleep(step).await;
             self.monitor_safety();
         }
+    }
+
+    /// Starts a reader client on every replica serving the data of the
+    /// workload's top master (none when the workload's read rate is 0).
+    fn spawn_readers(
+        &self,
+        index: usize,
+        spec: &crate::scenario::WorkloadSpec,
+    ) -> Vec<madsim::task::JoinHandle<()>> {
+        let rate = spec.read_rate();
+        if rate <= 0.0 {
+            return Vec::new();
+        }
+        let top = self.top_master(&spec.on);
+        let replicas: Vec<String> = self
+            .topology
+            .iter()
+            .filter(|(name, master)| {
+                master.is_some() && **name != spec.on && self.top_master(name) == top
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        replicas
+            .into_iter()
+            .map(|replica| {
+                let seed = derive_seed(self.seed, &format!("step {index} reader {replica}"));
+                let task = workload::run_reader(replica, spec.clone(), seed, rate);
+                self.client.spawn(task)
+            })
+            .collect()
     }
 
     async fn join_workload(&mut self, background: Background) {
@@ -824,6 +964,9 @@ impl Runner {
                     .extend(outcome.readonly_violations);
             }
         }
+        for reader in &background.readers {
+            reader.abort();
+        }
         self.event(format!(
             "{} workload done: sent {} acked {} errors {} unanswered {}",
             background.step, total.sent, total.acked, total.errors, total.unanswered
@@ -834,12 +977,12 @@ impl Runner {
         self.outcomes.push(total);
     }
 
-    fn check(&self, path: &str, spec: &CheckSpec) {
+    fn check(&mut self, path: &str, spec: &CheckSpec) {
         if spec.converged {
             match self.converged() {
                 Ok(()) => self.event(format!("{path} check converged: ok")),
                 Err(stuck) => {
-                    self.violation(format!("{path}: not converged: {}", stuck.join("; ")))
+                    self.expectation(format!("{path}: not converged: {}", stuck.join("; ")))
                 }
             }
         }
@@ -882,6 +1025,7 @@ impl Runner {
                 "sync_partial_ok",
             ),
         ];
+        let mut failed = Vec::new();
         for (what, expected, received, served_field) in syncs {
             let Some(expected) = expected else { continue };
             let actual = if is_replica_config {
@@ -892,7 +1036,7 @@ impl Runner {
             if expected.holds(actual) {
                 self.event(format!("{path} check {on} {what} {actual}: ok"));
             } else {
-                self.violation(format!("{path}: {on} {what} {actual}, expected {expected}"));
+                failed.push(format!("{path}: {on} {what} {actual}, expected {expected}"));
             }
         }
         for (field, expected) in &spec.info {
@@ -900,8 +1044,9 @@ impl Runner {
             if actual.as_deref() == Some(expected.as_str()) {
                 self.event(format!("{path} check {on} {field}={expected}: ok"));
             } else {
-                self.violation(format!(
-                    "{path}: {on} INFO {field} is {actual:?}, expected {expected:?}"
+                failed.push(format!(
+                    "{path}: {on} INFO {field} is {}, expected {expected:?}",
+                    actual.map_or("absent".to_string(), |a| format!("{a:?}"))
                 ));
             }
         }
@@ -909,10 +1054,13 @@ impl Runner {
             if lines.iter().any(|l| l.contains(wanted.as_str())) {
                 self.event(format!("{path} check {on} log {wanted:?}: ok"));
             } else {
-                self.violation(format!(
+                failed.push(format!(
                     "{path}: no line containing {wanted:?} in {on}'s log"
                 ));
             }
+        }
+        for failure in failed {
+            self.expectation(failure);
         }
     }
 
@@ -966,6 +1114,8 @@ impl Runner {
                     })
                     .collect(),
             )
+        } else if !self.expectations.is_empty() {
+            Verdict::Expectation(std::mem::take(&mut self.expectations))
         } else {
             Verdict::Pass
         };
@@ -1057,4 +1207,28 @@ fn expectation_failure(expect: &Expect, reply: Option<&Frame>) -> Option<String>
         _ => false,
     };
     (!ok).then(|| format!("expected {expect:?}, got {reply:?}"))
+}
+
+/// A reply as redis-cli shows it: `"bar"`, `(nil)`, `(integer) 5`,
+/// `(error) ERR ...`, `OK`, arrays as `1) "a" 2) "b"`.
+pub fn show_frame(frame: &Frame) -> String {
+    match frame {
+        Frame::Simple(text) => text.clone(),
+        Frame::Error(text) => format!("(error) {text}"),
+        Frame::Integer(n) => format!("(integer) {n}"),
+        Frame::Bulk(None) | Frame::Array(None) => "(nil)".into(),
+        Frame::Bulk(Some(bytes)) => format!("{:?}", String::from_utf8_lossy(bytes)),
+        Frame::Array(Some(items)) if items.is_empty() => "(empty array)".into(),
+        Frame::Array(Some(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| format!("{}) {}", i + 1, show_frame(item)))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// [`show_frame`] for a reply that may be missing (`(no reply)`).
+pub fn show_reply(reply: Option<&Frame>) -> String {
+    reply.map_or("(no reply)".to_string(), show_frame)
 }

@@ -69,13 +69,9 @@ fn value(rng: &mut ChaCha8Rng, size: IntRange, tag: u64) -> String {
     text
 }
 
-/// One generated operation: one command, or a MULTI block.
-fn generate(
-    rng: &mut ChaCha8Rng,
-    spec: &WorkloadSpec,
-    keys: u64,
-    op: u64,
-) -> (u8, Vec<Vec<String>>) {
+/// The kind of operation, the db and the key number of the next operation
+/// (the draws every operation starts with, writes and reads alike).
+fn draw_target(rng: &mut ChaCha8Rng, spec: &WorkloadSpec, keys: u64) -> (WorkloadKind, u8, u64) {
     let kinds = if spec.mix.is_empty() {
         &[WorkloadKind::Strings][..]
     } else {
@@ -84,6 +80,17 @@ fn generate(
     let kind = kinds[rng.gen_range(0..kinds.len())];
     let db = rng.gen_range(0..spec.dbs.max(1));
     let n = rng.gen_range(0..keys.max(1));
+    (kind, db, n)
+}
+
+/// One generated operation: one command, or a MULTI block.
+fn generate(
+    rng: &mut ChaCha8Rng,
+    spec: &WorkloadSpec,
+    keys: u64,
+    op: u64,
+) -> (u8, Vec<Vec<String>>) {
+    let (kind, db, n) = draw_target(rng, spec, keys);
     let s = |v: &str| v.to_string();
     let commands = match kind {
         WorkloadKind::Strings => {
@@ -273,8 +280,53 @@ fn is_write(command: &str) -> bool {
     !matches!(command, "MULTI" | "EXEC" | "SELECT")
 }
 
-/// Sends one command on a fresh or reused connection (scenario `command`
-/// steps). `None` when no reply came.
+/// A scenario's client session with one node: its `command` steps on that
+/// node share one connection, as one redis-cli session would (so WAIT
+/// counts the acknowledgements of the session's own last write). Each step
+/// runs in its own `db`; a broken connection is reopened by the next step.
+pub struct Session {
+    connection: Connection,
+}
+
+impl Session {
+    /// A session with `host`, connected by its first command.
+    pub fn new(host: &str) -> Session {
+        Session {
+            connection: Connection {
+                host: host.to_string(),
+                stream: None,
+                db: 0,
+                buffer: Vec::new(),
+            },
+        }
+    }
+
+    /// Sends `args` in `db`; the reply, or `None` when none came within
+    /// the command timeout (the connection is then dropped).
+    pub async fn command(mut self, db: u8, args: Vec<String>) -> (Session, Option<Frame>) {
+        if !self.connection.ensure().await {
+            return (self, None);
+        }
+        let select = db != self.connection.db;
+        let mut commands = Vec::with_capacity(2);
+        if select {
+            commands.push(vec!["SELECT".to_string(), db.to_string()]);
+        }
+        commands.push(args);
+        let replies = self.connection.call(&commands, Some(COMMAND_TIMEOUT)).await;
+        let Some(mut replies) = replies else {
+            return (self, None);
+        };
+        if select && replies.first() == Some(&Frame::Simple("OK".into())) {
+            self.connection.db = db;
+        }
+        let reply = replies.pop();
+        (self, reply)
+    }
+}
+
+/// Sends one command on a fresh connection (scenario `replicaof` steps).
+/// `None` when no reply came.
 pub async fn one_command(host: &str, db: u8, args: &[String]) -> Option<Frame> {
     let mut connection = Connection {
         host: host.to_string(),
@@ -397,5 +449,65 @@ fn record_string_writes(
             sent_at,
             replied_at,
         });
+    }
+}
+
+/// One read a reader sends for a workload of `spec`: a key the writers
+/// touch, read the way a client of a replica reads it. Replies are judged
+/// by the checker on the replica's side, against its history.
+fn generate_read(rng: &mut ChaCha8Rng, spec: &WorkloadSpec, keys: u64) -> (u8, Vec<String>) {
+    let (kind, db, n) = draw_target(rng, spec, keys);
+    let s = |v: &str| v.to_string();
+    let read = match kind {
+        WorkloadKind::Strings => match rng.gen_range(0..4) {
+            0 | 1 => vec![s("GET"), format!("str:{n}")],
+            2 => vec![s("GET"), format!("ctr:{n}")],
+            _ => vec![s("STRLEN"), format!("app:{n}")],
+        },
+        WorkloadKind::Expires => match rng.gen_range(0..3) {
+            0 | 1 => vec![s("GET"), format!("exp:{n}")],
+            _ => vec![s("EXISTS"), format!("exp:{n}")],
+        },
+        WorkloadKind::Lists => vec![s("TYPE"), format!("list:{n}")],
+        WorkloadKind::Hashes => vec![s("EXISTS"), format!("hash:{n}")],
+        WorkloadKind::Sets => vec![s("TYPE"), format!("set:{n}")],
+        WorkloadKind::Zsets => vec![s("EXISTS"), format!("zset:{n}")],
+        WorkloadKind::Multi => vec![s("GET"), format!("tx:{n}")],
+        WorkloadKind::Flushes => vec![s("GET"), format!("fl:{n}")],
+    };
+    (db, read)
+}
+
+/// A reader client of a replica: reads keys of the workload at `rate`
+/// per second until its task is aborted (when the workload's writers are
+/// done). Returns nothing: the replica reports each read it serves to the
+/// checker, which judges the reply where the replica stood.
+pub async fn run_reader(host: String, spec: WorkloadSpec, seed: u64, rate: f64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let keys = draw(&mut rng, spec.keys);
+    let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    let mut connection = Connection {
+        host,
+        stream: None,
+        db: 0,
+        buffer: Vec::new(),
+    };
+    loop {
+        let (db, read) = generate_read(&mut rng, &spec, keys);
+        madsim::time::sleep(interval).await;
+        if !connection.ensure().await {
+            continue;
+        }
+        let mut commands = Vec::with_capacity(2);
+        let select = db != connection.db;
+        if select {
+            commands.push(vec!["SELECT".to_string(), db.to_string()]);
+        }
+        commands.push(read);
+        if let Some(replies) = connection.call(&commands, None).await {
+            if select && replies.first() == Some(&Frame::Simple("OK".into())) {
+                connection.db = db;
+            }
+        }
     }
 }

@@ -1,0 +1,99 @@
+//! What the simulation checker sees of a node, and the bugs it can plant.
+//!
+//! A node with a [`HistoryProbe`] reports every point of its replication
+//! history: each command boundary of the stream it generates (a master) or
+//! applies (a replica), each history it starts (a new replication id), each
+//! offset it acknowledges, each read a replica serves and each WAIT that
+//! returns. The probe is off in real mode; reporting costs one incremental
+//! fingerprint read per boundary.
+//!
+//! [`PlantedBugs`] are switches that put known classes of historical Redis
+//! replication bugs back into the core, so that tests can prove the checker
+//! catches each of them. They are all off unless a test turns one on.
+
+use crate::keyspace::Entry;
+
+/// Where a node stands in its replication history, with a fingerprint of
+/// its whole dataset there.
+#[derive(Debug, Clone, Copy)]
+pub struct Position<'a> {
+    /// The node replicates from a master (so its history is its master's).
+    pub replica: bool,
+    /// Its current replication id.
+    pub replid: &'a str,
+    /// Its previous id (40 `0`s when none).
+    pub replid2: &'a str,
+    /// Last offset + 1 valid for `replid2` (-1 when none).
+    pub second_repl_offset: i64,
+    /// `master_repl_offset`.
+    pub offset: u64,
+    /// Whether the offset moves with writes (a backlog exists). A master
+    /// without one keeps its offset while its data changes.
+    pub feeding: bool,
+    /// The dataset's fingerprint (keys, values, expiry times, dbs).
+    pub fingerprint: u64,
+}
+
+/// A read a replica served to a normal client.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadObservation<'a> {
+    /// Where the replica stood, after the command ran.
+    pub at: Position<'a>,
+    /// The db the client had selected.
+    pub db: usize,
+    /// The command and its arguments.
+    pub argv: &'a [&'a [u8]],
+    /// The reply bytes exactly as sent.
+    pub reply: &'a [u8],
+    /// The raw entry of the first key argument, as stored (expired or not).
+    pub entry: Option<&'a Entry>,
+    /// The node's wall clock (unix ms) when the command ran.
+    pub now_ms: u64,
+    /// Whether the replica's link to its master was up.
+    pub link_up: bool,
+    /// `replica-serve-stale-data`.
+    pub serve_stale_data: bool,
+}
+
+/// Receives a node's history points (the simulation's checker).
+pub trait HistoryProbe: Send + Sync {
+    /// The node reached a command boundary, or started a history.
+    fn position(&self, at: Position<'_>);
+    /// The node, a replica, acknowledged `acked` to its master while at `at`.
+    fn acknowledged(&self, at: Position<'_>, acked: u64);
+    /// The node, a replica, served a read.
+    fn read(&self, read: ReadObservation<'_>);
+    /// WAIT returned `count` for writes up to `offset` of history `replid`.
+    fn wait_returned(&self, replid: &str, offset: u64, count: i64);
+}
+
+/// Known bug classes that tests plant in the core to prove the checker
+/// catches them. Every switch is off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlantedBugs {
+    /// A replica deletes a logically expired key when a client reads it
+    /// (redis #187/#1768 territory: replicas must never expire by
+    /// themselves).
+    pub replica_deletes_expired_on_read: bool,
+    /// A replica acknowledges the bytes it received, applied or not, after
+    /// every read (Redis's `read_reploff` where `reploff` belongs).
+    pub ack_unapplied_bytes: bool,
+    /// A master propagates a transaction's commands without MULTI/EXEC.
+    pub multi_without_wrapper: bool,
+    /// A replica that gets `+CONTINUE <new id>` keeps its old id.
+    pub ignore_continue_new_id: bool,
+    /// Every RDB the node writes (a full-sync snapshot, SAVE) leaves out
+    /// one key.
+    pub rdb_drops_a_key: bool,
+    /// A master applies FLUSHALL without propagating it.
+    pub flushall_not_propagated: bool,
+    /// WAIT counts every online replica, acknowledged or not.
+    pub wait_ignores_acks: bool,
+}
+
+impl PlantedBugs {
+    /// Whether any bug is planted.
+    pub fn any(&self) -> bool {
+        *self != PlantedBugs::default()
+    }
+}
