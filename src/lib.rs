@@ -23,6 +23,8 @@
 //! - [`log`]: Redis-style log lines, deterministic in simulation.
 //! - `sweep` (madsim builds): seed lists, shards and worker threads for
 //!   running many seeds.
+//! - `explore` (madsim builds): whole runs drawn from a seed, and
+//!   shrinking of failures to minimal scenario files.
 //! - `sim` (madsim builds): the harness that plays a scenario for a seed
 //!   (cluster, faults, workloads) and the checker that judges it.
 //! - [`runtime`]: the seam to the world (tasks, time, TCP, storage) with a
@@ -36,6 +38,8 @@
 pub mod bench;
 pub mod command;
 pub mod digest;
+#[cfg(madsim)]
+pub mod explore;
 pub mod keyspace;
 pub mod log;
 pub mod longdouble;

@@ -50,6 +50,9 @@ enum Command {
     Replay(ReplayArgs),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
+    /// Draw whole runs from seeds (topology, workload, faults), run them,
+    /// and shrink every failure to a minimal scenario file.
+    Explore(ExploreArgs),
     /// Serve RESP on real TCP, like redis-server.
     Serve(ServeArgs),
     /// Compare `replsim serve` with a real redis-server (throughput, memory,
@@ -102,6 +105,40 @@ struct ReplayArgs {
     /// Also write the harness trace to this file.
     #[arg(long)]
     trace: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ExploreArgs {
+    /// The seeds, as A..B (B excluded).
+    #[arg(long, value_parser = sweep::parse_seed_range, default_value = "0..100")]
+    seeds: std::ops::Range<u64>,
+    /// A profile file narrowing what the generator draws.
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    /// Worker threads (default: the number of cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Run only shard K of N (like 3/8).
+    #[arg(long)]
+    shard: Option<Shard>,
+    /// Print one JSON object per seed instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Where failing runs and their shrunk twins are written.
+    #[arg(long, default_value = "explore-failures")]
+    out: PathBuf,
+    /// Runs shrinking may take per failure (0: do not shrink).
+    #[arg(long, default_value_t = 300)]
+    shrink_budget: u32,
+    /// Plant a known bug in every node (to measure what explore catches);
+    /// repeatable. Names: replica-deletes-expired-on-read,
+    /// ack-unapplied-bytes, multi-without-wrapper, ignore-continue-new-id,
+    /// rdb-drops-a-key, flushall-not-propagated, wait-ignores-acks.
+    #[arg(long)]
+    plant: Vec<String>,
+    /// Print each drawn scenario instead of running it.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(clap::Args)]
@@ -438,6 +475,169 @@ fn replay(args: ReplayArgs) -> Result<i32> {
     Ok(sweep::exit_code(std::slice::from_ref(&report)))
 }
 
+fn explore(args: ExploreArgs) -> Result<i32> {
+    use replsim::explore::{self, Profile};
+    let profile = match &args.profile {
+        None => Profile::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            match Profile::parse(&text) {
+                Ok(profile) => profile,
+                Err(error) => {
+                    eprintln!("{}: {error}", path.display());
+                    return Ok(EXIT_USAGE);
+                }
+            }
+        }
+    };
+    let mut planted = replsim::server::probe::PlantedBugs::default();
+    for name in &args.plant {
+        planted = match planted.with(name) {
+            Some(planted) => planted,
+            None => {
+                eprintln!(
+                    "replsim: unknown bug '{name}' for --plant (known: {})",
+                    replsim::server::probe::PlantedBugs::NAMES.join(", ")
+                );
+                return Ok(EXIT_USAGE);
+            }
+        };
+    }
+    let options = replsim::sim::RunOptions { planted };
+    let seeds: Vec<u64> = args
+        .seeds
+        .clone()
+        .enumerate()
+        .filter(|(position, _)| {
+            args.shard
+                .is_none_or(|s| *position as u64 % s.count == s.index - 1)
+        })
+        .map(|(_, seed)| seed)
+        .collect();
+    let mut documents = Vec::with_capacity(seeds.len());
+    let mut scenarios = Vec::with_capacity(seeds.len());
+    for &seed in &seeds {
+        let file = args.out.join(format!("explore-{seed}.json"));
+        let (document, scenario) = explore::scenario_of(seed, &profile, &file.to_string_lossy());
+        documents.push(document);
+        scenarios.push(scenario);
+    }
+    if args.dry_run {
+        for document in &documents {
+            print!("{}", explore::document_text(document));
+        }
+        return Ok(0);
+    }
+    let jobs: Vec<sweep::Job> = seeds
+        .iter()
+        .enumerate()
+        .map(|(scenario, &seed)| sweep::Job {
+            scenario,
+            seed,
+            regression: false,
+        })
+        .collect();
+    let workers = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut progress = Progress {
+        total: jobs.len(),
+        done: 0,
+        failed: 0,
+        started: Instant::now(),
+        last_drawn: None,
+        terminal: !args.json && std::io::stderr().is_terminal(),
+    };
+    let started = Instant::now();
+    let json = args.json;
+    let reports = sweep::execute_with(&scenarios, &jobs, workers, options, |report| {
+        progress.tick(report.verdict != Verdict::Pass);
+        if json {
+            println!("{}", json_line(report));
+        }
+    });
+    let wall = started.elapsed();
+    let failing: Vec<usize> = (0..reports.len())
+        .filter(|&i| reports[i].verdict != Verdict::Pass)
+        .collect();
+    if !failing.is_empty() {
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("creating {}", args.out.display()))?;
+    }
+    for &index in &failing {
+        let report = &reports[index];
+        let path = PathBuf::from(&report.file);
+        std::fs::write(&path, explore::document_text(&documents[index]))
+            .with_context(|| format!("writing {}", path.display()))?;
+        if progress.terminal {
+            eprintln!();
+        }
+        if !json {
+            println!("{}", sweep::describe_failure(report));
+        }
+        if args.shrink_budget == 0 {
+            continue;
+        }
+        let min = explore::min_path(&path);
+        let shrinking = Instant::now();
+        let shrunk = explore::shrink::shrink(
+            &documents[index],
+            report.seed,
+            &report.verdict,
+            options,
+            args.shrink_budget,
+            &min.to_string_lossy(),
+        );
+        std::fs::write(&min, explore::document_text(&shrunk.document))
+            .with_context(|| format!("writing {}", min.display()))?;
+        let (steps, nodes, ops) = explore::shrink::size_of(&shrunk.document);
+        let (full_steps, full_nodes, full_ops) = explore::shrink::size_of(&documents[index]);
+        let shrunk_report = replsim::sim::RunReport {
+            file: min.to_string_lossy().into_owned(),
+            ..report.clone()
+        };
+        let summary = format!(
+            "shrunk to {steps} steps, {nodes} nodes, {ops} ops (from {full_steps}, {full_nodes}, {full_ops}) in {} runs, {:.1}s{}: {}\n  replay: {}",
+            shrunk.runs,
+            shrinking.elapsed().as_secs_f64(),
+            if shrunk.exhausted { " (budget reached)" } else { "" },
+            min.display(),
+            sweep::replay_command(&shrunk_report)
+        );
+        if json {
+            eprintln!("{summary}");
+        } else {
+            println!("  {summary}");
+        }
+    }
+    if !json {
+        let ratios: Vec<f64> = reports
+            .iter()
+            .map(|r| r.simulated.as_secs_f64() / r.wall.as_secs_f64().max(1e-9))
+            .collect();
+        let mean = ratios.iter().sum::<f64>() / ratios.len().max(1) as f64;
+        let worst = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+        for &index in &failing {
+            *kinds.entry(reports[index].verdict.name()).or_default() += 1;
+        }
+        let by_kind: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!(
+            "{} seeds, {} failed{}, in {:.2}s on {} workers ({:.1} seeds/s); simulated/wall mean {:.0}x, worst {:.0}x",
+            reports.len(),
+            failing.len(),
+            if by_kind.is_empty() { String::new() } else { format!(" ({})", by_kind.join(", ")) },
+            wall.as_secs_f64(),
+            workers,
+            reports.len() as f64 / wall.as_secs_f64().max(1e-9),
+            mean,
+            if worst.is_finite() { worst } else { 0.0 },
+        );
+    }
+    Ok(sweep::exit_code(&reports))
+}
+
 fn validate(args: ValidateArgs) -> Result<i32> {
     match load(&args.paths) {
         Ok(scenarios) => {
@@ -472,6 +672,7 @@ fn main() {
         Command::Run(args) => run(args),
         Command::Replay(args) => replay(args),
         Command::Validate(args) => validate(args),
+        Command::Explore(args) => explore(args),
         Command::Serve(args) => serve(args),
         Command::Bench(args) => replsim::bench::run(args).map(|()| 0),
     };

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
 use crate::scenario::Scenario;
-use crate::sim::{run_seed, RunReport, Verdict};
+use crate::sim::{run_seed_with, RunOptions, RunReport, Verdict};
 
 /// Which seeds to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +133,17 @@ pub fn execute(
     scenarios: &[Scenario],
     jobs: &[Job],
     workers: usize,
+    report: impl FnMut(&RunReport),
+) -> Vec<RunReport> {
+    execute_with(scenarios, jobs, workers, RunOptions::default(), report)
+}
+
+/// [`execute`] with run options (bugs planted in every run).
+pub fn execute_with(
+    scenarios: &[Scenario],
+    jobs: &[Job],
+    workers: usize,
+    options: RunOptions,
     mut report: impl FnMut(&RunReport),
 ) -> Vec<RunReport> {
     let scenarios: Arc<Vec<Scenario>> = Arc::new(scenarios.to_vec());
@@ -150,7 +161,7 @@ pub fn execute(
         threads.push(std::thread::spawn(move || loop {
             let index = next.fetch_add(1, Ordering::SeqCst);
             let Some(job) = jobs.get(index) else { break };
-            let result = run_seed(&scenarios[job.scenario], job.seed);
+            let result = run_seed_with(&scenarios[job.scenario], job.seed, options);
             if sender.send((index, result)).is_err() {
                 break;
             }

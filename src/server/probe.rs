@@ -92,8 +92,66 @@ pub struct PlantedBugs {
 }
 
 impl PlantedBugs {
+    /// The bugs by name, as `--plant` takes them.
+    pub const NAMES: [&'static str; 8] = [
+        "replica-deletes-expired-on-read",
+        "ack-unapplied-bytes",
+        "multi-without-wrapper",
+        "ignore-continue-new-id",
+        "rdb-drops-a-key",
+        "flushall-not-propagated",
+        "wait-ignores-acks",
+        "none",
+    ];
+
     /// Whether any bug is planted.
     pub fn any(&self) -> bool {
         *self != PlantedBugs::default()
+    }
+
+    /// These bugs plus the one named `name` (`None` for an unknown name;
+    /// `none` adds nothing).
+    pub fn with(mut self, name: &str) -> Option<PlantedBugs> {
+        let switch = match name {
+            "replica-deletes-expired-on-read" => &mut self.replica_deletes_expired_on_read,
+            "ack-unapplied-bytes" => &mut self.ack_unapplied_bytes,
+            "multi-without-wrapper" => &mut self.multi_without_wrapper,
+            "ignore-continue-new-id" => &mut self.ignore_continue_new_id,
+            "rdb-drops-a-key" => &mut self.rdb_drops_a_key,
+            "flushall-not-propagated" => &mut self.flushall_not_propagated,
+            "wait-ignores-acks" => &mut self.wait_ignores_acks,
+            "none" => return Some(self),
+            _ => return None,
+        };
+        *switch = true;
+        Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_planted_bug_has_a_name_that_switches_it_on() {
+        let mut all = PlantedBugs::default();
+        for name in PlantedBugs::NAMES {
+            let one = PlantedBugs::default().with(name).expect("known name");
+            assert_eq!(one.any(), name != "none", "{name}");
+            all = all.with(name).expect("known name");
+        }
+        assert!(PlantedBugs::default().with("typo").is_none());
+        assert_eq!(
+            all,
+            PlantedBugs {
+                replica_deletes_expired_on_read: true,
+                ack_unapplied_bytes: true,
+                multi_without_wrapper: true,
+                ignore_continue_new_id: true,
+                rdb_drops_a_key: true,
+                flushall_not_propagated: true,
+                wait_ignores_acks: true,
+            }
+        );
     }
 }
