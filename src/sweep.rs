@@ -171,12 +171,10 @@ pub fn execute(
     results.into_iter().flatten().collect()
 }
 
-/// The command that replays one seed.
+/// The command that replays one seed, in the build profile the README's
+/// commands share (no separate release build).
 pub fn replay_command(report: &RunReport) -> String {
-    format!(
-        "cargo run --release -- replay {} --seed {}",
-        report.file, report.seed
-    )
+    format!("cargo run -- replay {} --seed {}", report.file, report.seed)
 }
 
 /// One-paragraph description of a failed run, ending with its replay command.
