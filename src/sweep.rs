@@ -185,7 +185,8 @@ pub fn execute_with(
 
 /// The command that replays one seed, runnable from any directory: the
 /// installed binary's own name with the file's absolute path; from a build
-/// in this repository, `cargo run` (with `--manifest-path` and an absolute
+/// in this repository, `cargo run` in the profile the README's commands
+/// share (with `--manifest-path` and an absolute
 /// file path unless run from the repository's root on a file inside it).
 pub fn replay_command(report: &RunReport) -> String {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -221,12 +222,12 @@ pub fn replay_command_for(
     let in_repo_root = cwd == Some(repo) && file.is_relative() && !report.file.contains("..");
     if in_repo_root {
         format!(
-            "cargo run --release -- replay {} --seed {}",
+            "cargo run -- replay {} --seed {}",
             report.file, report.seed
         )
     } else {
         format!(
-            "cargo run --release --manifest-path {} -- replay {} --seed {}",
+            "cargo run --manifest-path {} -- replay {} --seed {}",
             repo.join("Cargo.toml").display(),
             absolute.display(),
             report.seed
