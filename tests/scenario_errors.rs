@@ -776,3 +776,68 @@ fn undecodable_string_is_a_syntax_error() {
     assert_eq!((e.line, e.column), (1, 24));
     assert!(e.message.starts_with("invalid JSON: bad string: "), "{e}");
 }
+
+/// The error for node r1's config `{"<param>": <value>}`, written on line 3
+/// with the value at column 43 + the parameter's length.
+fn config_value_error(param: &str, value: &str) -> ScenarioError {
+    let text = format!(
+        "{{\"name\": \"t\", \"steps\": [], \"nodes\": {{\n  \"m\": {{}},\n  \"r1\": {{\"replicaof\": \"m\", \"config\": {{\"{param}\": {value}}}}}\n}}}}"
+    );
+    let e = error(&text);
+    assert_eq!(e.kind, ErrorKind::Value);
+    assert_eq!(e.path, format!("nodes.r1.config.{param}"));
+    let column = 43 + param.chars().count();
+    assert_eq!((e.line, e.column), (3, column), "{e}");
+    e
+}
+
+#[test]
+fn fractional_repl_timeout_is_refused_with_redis_message() {
+    let e = config_value_error("repl-timeout", "1.5");
+    assert_eq!(
+        e.to_string(),
+        "t.json:3:55: nodes.r1.config.repl-timeout: Redis refuses repl-timeout \"1.5\": \
+         argument couldn't be parsed into an integer"
+    );
+}
+
+#[test]
+fn non_numeric_hz_is_refused_with_redis_message() {
+    assert_eq!(
+        config_value_error("hz", "\"abc\"").message,
+        "Redis refuses hz \"abc\": argument couldn't be parsed into an integer"
+    );
+}
+
+#[test]
+fn zero_maxclients_is_refused_with_redis_bounds() {
+    assert_eq!(
+        config_value_error("maxclients", "0").message,
+        "Redis refuses maxclients \"0\": argument must be between 1 and 4294967295 inclusive"
+    );
+}
+
+#[test]
+fn unknown_memory_unit_in_backlog_size_is_refused() {
+    assert_eq!(
+        config_value_error("repl-backlog-size", "\"1xb\"").message,
+        "Redis refuses repl-backlog-size \"1xb\": argument must be a memory value"
+    );
+}
+
+#[test]
+fn save_with_an_odd_number_of_words_is_refused() {
+    assert_eq!(
+        config_value_error("save", "\"1\"").message,
+        "Redis refuses save \"1\": Invalid save parameters"
+    );
+}
+
+#[test]
+fn negative_min_replicas_max_lag_is_refused_with_redis_bounds() {
+    assert_eq!(
+        config_value_error("min-replicas-max-lag", "-1").message,
+        "Redis refuses min-replicas-max-lag \"-1\": argument must be between 0 and 2147483647 \
+         inclusive"
+    );
+}

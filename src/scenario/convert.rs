@@ -696,6 +696,25 @@ impl<'a> Cx<'a> {
                     ))
                 }
             };
+            // The node applies its config with the server's own parser when
+            // it starts; running that parser here turns a value Redis would
+            // refuse into an error at this value instead of a failed run.
+            if let Err(e) = crate::server::Config::default().set_startup(&m.key, &value) {
+                let reason = match e {
+                    crate::server::ConfigError::Invalid { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                return Err(self.err(
+                    &key_path,
+                    m.value.pos,
+                    ErrorKind::Value,
+                    format!(
+                        "Redis refuses {} {}: {reason}",
+                        m.key,
+                        serde_json::to_string(&value).unwrap_or(value.clone())
+                    ),
+                ));
+            }
             config.push((m.key.clone(), value));
         }
         Ok(config)
