@@ -841,3 +841,59 @@ fn negative_min_replicas_max_lag_is_refused_with_redis_bounds() {
          inclusive"
     );
 }
+
+#[test]
+fn workload_ops_beyond_a_day_point_at_ops() {
+    let e = error(&with_steps(&[
+        r#"{ "workload": { "on": "m", "ops": 18446744073709551615 } }"#,
+    ]));
+    assert_eq!(e.kind, ErrorKind::Value);
+    assert_eq!(
+        e.to_string(),
+        "t.json:5:39: steps[0].workload.ops: 18446744073709551615 ops at 1000/s take longer \
+         than the 24h a run may last"
+    );
+}
+
+#[test]
+fn steps_adding_up_past_a_day_point_at_the_step_that_crosses() {
+    let e = error(&with_steps(&[
+        r#"{ "sleep": "3601s" }"#,
+        r#"{ "sleep": "1430m" }"#,
+    ]));
+    assert_eq!(e.path, "steps[1].sleep");
+    assert_eq!((e.line, e.column), (6, 16));
+    assert!(
+        e.message.starts_with("\"1430m\" brings the run to "),
+        "{}",
+        e.message
+    );
+    assert!(e.message.ends_with("longer than the 24h a run may last"));
+}
+
+#[test]
+fn an_hour_of_sleep_is_accepted_and_bounds_the_run() {
+    let s = Scenario::parse("t.json", &with_steps(&[r#"{ "sleep": "3601s" }"#])).unwrap();
+    let bound = s.simulated_time_bound();
+    assert!(bound >= Duration::from_secs(3601 + 60), "{bound:?}");
+    assert!(bound <= replsim::scenario::MAX_SIMULATED_TIME);
+}
+
+#[test]
+fn liveness_beyond_a_day_is_rejected() {
+    let text = r#"{"name": "t", "liveness": "1440m", "nodes": {"m": {}}, "steps": []}"#;
+    assert_eq!(
+        message(text),
+        "t.json:1:27: liveness: \"1440m\" and the run's 1m wrap-up are longer than the 24h a \
+         run may last"
+    );
+}
+
+#[test]
+fn a_late_at_points_at_at() {
+    let e = error(&with_steps(&[r#"{ "at": "1441m", "crash": "r1" }"#]));
+    assert_eq!(
+        e.to_string(),
+        "t.json:5:13: steps[0].at: \"1441m\" is longer than the 24h a run may last"
+    );
+}

@@ -8,9 +8,12 @@
 
 use std::time::Duration;
 
+use super::bound::{MAX_SIMULATED_TIME, RUN_SLACK};
 use super::error::{ErrorKind, ScenarioError};
 use super::json::{index_path, key_path, Kind, Member, Pos, Value};
-use super::model::{CmpOp, CountCheck, DurationRange, IntRange, NetworkSpec, NodeSpec, Scenario};
+use super::model::{
+    CmpOp, CountCheck, DisplayDuration, DurationRange, IntRange, NetworkSpec, NodeSpec, Scenario,
+};
 use super::timeline::{Problem, Timeline};
 use super::values::{closest, parse_count, parse_duration, parse_u64, split_range, DurationError};
 
@@ -467,7 +470,23 @@ impl<'a> Cx<'a> {
             None => Vec::new(),
         };
         let liveness = match top.get("liveness") {
-            Some(m) => self.duration(&m.value, "liveness", "60s")?,
+            Some(m) => {
+                let liveness = self.duration(&m.value, "liveness", "60s")?;
+                if liveness.saturating_add(RUN_SLACK) > MAX_SIMULATED_TIME {
+                    return Err(self.err(
+                        "liveness",
+                        m.value.pos,
+                        ErrorKind::Value,
+                        format!(
+                            "\"{}\" and the run's {} wrap-up are longer than the {}h a run may last",
+                            DisplayDuration(liveness),
+                            DisplayDuration(RUN_SLACK),
+                            MAX_SIMULATED_TIME.as_secs() / 3600
+                        ),
+                    ));
+                }
+                liveness
+            }
             None => Duration::from_secs(60),
         };
         let network = match top.get("network") {
@@ -489,7 +508,7 @@ impl<'a> Cx<'a> {
                 "a scenario needs steps (they may be empty: \"steps\": [])",
             )
         })?;
-        let steps = self.steps(&steps_member.value, &nodes)?;
+        let steps = self.steps(&steps_member.value, &nodes, liveness)?;
 
         let scenario = Scenario {
             file: self.file.to_string(),

@@ -71,6 +71,7 @@
 //! - `steps`: steps and their actions, with the static walk.
 //! - `timeline`: node states and topology along the steps.
 
+mod bound;
 mod convert;
 mod error;
 mod json;
@@ -81,6 +82,7 @@ mod values;
 
 use std::path::{Path, PathBuf};
 
+pub use bound::{MAX_SIMULATED_TIME, RUN_SLACK, STEP_SLACK};
 pub use convert::CONFIG_PARAMETERS;
 pub use error::{ErrorKind, ScenarioError};
 pub use model::{

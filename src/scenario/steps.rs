@@ -2,12 +2,15 @@
 //! which keys go with which action, and walking the [`Timeline`] so that a
 //! step that cannot happen at its point of the file is an error there.
 
+use std::time::Duration;
+
+use super::bound::{self, Effect, Part, MAX_SIMULATED_TIME, RUN_SLACK, STEP_SLACK};
 use super::convert::{list, Cx, Obj, NETWORK_KEYS, R};
-use super::error::ErrorKind;
-use super::json::{index_path, Kind, Member, Value};
+use super::error::{ErrorKind, ScenarioError};
+use super::json::{index_path, key_path, Kind, Member, Value};
 use super::model::{
-    Action, AwaitCondition, CheckSpec, DurationRange, Expect, IntRange, NodeSpec, Step,
-    WorkloadKind, WorkloadSpec,
+    Action, AwaitCondition, CheckSpec, DisplayDuration, DurationRange, Expect, IntRange, NodeSpec,
+    Step, WorkloadKind, WorkloadSpec,
 };
 use super::timeline::Timeline;
 use super::values::closest;
@@ -77,18 +80,86 @@ fn modifier_actions(modifier: &str) -> Option<&'static [&'static str]> {
 impl Cx<'_> {
     /// The `steps` array, in order, walking a timeline that starts from the
     /// nodes' topology with every node up.
-    pub(super) fn steps(&self, v: &Value, nodes: &[NodeSpec]) -> R<Vec<Step>> {
+    pub(super) fn steps(&self, v: &Value, nodes: &[NodeSpec], liveness: Duration) -> R<Vec<Step>> {
         let items = self.array(v, "steps", "an array of steps, like [{\"crash\": \"r1\"}]")?;
         let mut timeline = Timeline::new(
             nodes
                 .iter()
                 .map(|n| (n.name.as_str(), n.replicaof.as_deref())),
         );
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| self.step(item, &index_path("steps", i), &mut timeline))
-            .collect()
+        // What the steps may use of the run's time once the end of the run
+        // (liveness bound and slack) is set aside; the caller checked that
+        // the end alone fits.
+        let budget = MAX_SIMULATED_TIME
+            .saturating_sub(liveness)
+            .saturating_sub(RUN_SLACK);
+        let mut clock = Duration::ZERO;
+        let mut steps = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let step = self.step(item, &index_path("steps", i), &mut timeline)?;
+            for part in bound::parts(&step) {
+                let before = clock;
+                clock = part.effect.apply(clock);
+                if clock > budget {
+                    return Err(self.over_time(item, &step.path, &part, before, liveness));
+                }
+            }
+            steps.push(step);
+        }
+        Ok(steps)
+    }
+
+    /// The error for `part` of the step at `path` taking the run from
+    /// `before` past [`MAX_SIMULATED_TIME`], at the field it comes from.
+    fn over_time(
+        &self,
+        step: &Value,
+        path: &str,
+        part: &Part,
+        before: Duration,
+        liveness: Duration,
+    ) -> ScenarioError {
+        let mut value = step;
+        let mut field_path = path.to_string();
+        for key in &part.field {
+            let Kind::Object(members) = &value.kind else {
+                break;
+            };
+            let Some(m) = members.iter().find(|m| m.key == *key) else {
+                break;
+            };
+            value = &m.value;
+            field_path = key_path(&field_path, key);
+        }
+        let max = format!("{}h", MAX_SIMULATED_TIME.as_secs() / 3600);
+        let alone = match part.effect {
+            Effect::AtLeast(at) => at > MAX_SIMULATED_TIME,
+            Effect::Adds(d) => d > MAX_SIMULATED_TIME,
+        };
+        let message = if part.field.is_empty() {
+            format!(
+                "the steps so far take up to {}, and each step may take {} more: the run \
+                 would be longer than the {max} a run may last",
+                DisplayDuration(before),
+                DisplayDuration(STEP_SLACK)
+            )
+        } else if alone {
+            let verb = if part.field.last() == Some(&"ops") {
+                "take"
+            } else {
+                "is"
+            };
+            format!("{} {verb} longer than the {max} a run may last", part.shown)
+        } else {
+            format!(
+                "{} brings the run to {} or more, with {} for liveness and wrap-up left: \
+                 longer than the {max} a run may last",
+                part.shown,
+                DisplayDuration(part.effect.apply(before)),
+                DisplayDuration(liveness.saturating_add(RUN_SLACK))
+            )
+        };
+        self.err(&field_path, value.pos, ErrorKind::Value, message)
     }
 
     fn step(&self, v: &Value, path: &str, timeline: &mut Timeline) -> R<Step> {

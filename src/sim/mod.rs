@@ -35,8 +35,9 @@ use crate::server::Server;
 use cluster::{NodeStatus, SimNode};
 use workload::WorkloadOutcome;
 
-/// Simulated time a run may take at most, faults and all.
-const SIMULATED_TIME_LIMIT: Duration = Duration::from_secs(3600);
+/// Simulated time a run may take beyond its scenario's bound
+/// ([`Scenario::simulated_time_bound`]) before madsim stops it.
+const SIMULATED_TIME_MARGIN: Duration = Duration::from_secs(600);
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +143,11 @@ pub fn run_seed(scenario: &Scenario, seed: u64) -> RunReport {
                         .max(owned.network.latency.min + Duration::from_micros(1));
                 config.net.packet_loss_rate = owned.network.loss;
                 let mut runtime = madsim::runtime::Runtime::with_seed_and_config(seed, config);
-                runtime.set_time_limit(SIMULATED_TIME_LIMIT);
+                runtime.set_time_limit(
+                    owned
+                        .simulated_time_bound()
+                        .saturating_add(SIMULATED_TIME_MARGIN),
+                );
                 runtime.block_on(async move { Runner::new(owned, seed).run().await })
             }))
         })
