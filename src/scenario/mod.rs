@@ -79,6 +79,7 @@ pub mod model;
 mod steps;
 mod timeline;
 mod values;
+mod vocab;
 
 use std::path::{Path, PathBuf};
 
@@ -87,8 +88,9 @@ pub use convert::CONFIG_PARAMETERS;
 pub use error::{ErrorKind, ScenarioError};
 pub use model::{
     Action, AwaitCondition, CheckSpec, CmpOp, CountCheck, DisplayDuration, DurationRange, Expect,
-    IntRange, NetworkSpec, NodeSpec, Scenario, Step, WorkloadKind, WorkloadSpec,
+    InfoExpect, IntRange, NetworkSpec, NodeSpec, Scenario, Step, WorkloadKind, WorkloadSpec,
 };
+pub use vocab::{vocabulary, ObjectKind};
 
 use json::Pos;
 

@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod cluster;
+pub mod expect;
 pub mod workload;
 
 use std::collections::BTreeMap;
@@ -29,7 +30,7 @@ use crate::log::SharedSimLog;
 use crate::resp::Frame;
 use crate::runtime::{SimNet, SimRuntime};
 use crate::scenario::{
-    Action, AwaitCondition, CheckSpec, DurationRange, Expect, Scenario, Step, WorkloadKind,
+    Action, AwaitCondition, CheckSpec, DurationRange, Scenario, Step, WorkloadKind,
 };
 use crate::server::Server;
 use cluster::{NodeStatus, SimNode};
@@ -380,16 +381,34 @@ impl Runner {
             }
             Action::Await { condition, timeout } => {
                 self.event(format!(
-                    "{path} await {condition:?} within {}",
+                    "{path} await {condition} within {}",
                     stamp(*timeout)
                 ));
                 let deadline = now() + *timeout;
+                let mut last_reply = None;
                 loop {
                     let satisfied = match condition {
                         AwaitCondition::Linked => self.all_linked(),
                         AwaitCondition::Converged => self.is_converged(),
-                        AwaitCondition::Info { on, field, equals } => {
-                            self.info_field(on, field).as_deref() == Some(equals.as_str())
+                        AwaitCondition::Info { on, field, expect } => {
+                            expect::info_holds(expect, self.info_field(on, field).as_deref())
+                        }
+                        AwaitCondition::Reply {
+                            on,
+                            args,
+                            db,
+                            expect,
+                        } => {
+                            let (host, args, db) = (on.clone(), args.clone(), *db);
+                            let reply = self
+                                .client
+                                .spawn(async move { workload::one_command(&host, db, &args).await })
+                                .await
+                                .ok()
+                                .flatten();
+                            let matched = expect::reply_matches(expect, reply.as_ref());
+                            last_reply = Some(reply);
+                            matched
                         }
                     };
                     if satisfied {
@@ -398,9 +417,16 @@ impl Runner {
                     }
                     if now() >= deadline {
                         let mut message = format!(
-                            "{path}: await {condition:?} not satisfied within {}",
+                            "{path}: await {condition} not satisfied within {}",
                             stamp(*timeout)
                         );
+                        if let Some(reply) = &last_reply {
+                            let _ = write!(
+                                message,
+                                " (last reply: {})",
+                                expect::show_reply(reply.as_ref())
+                            );
+                        }
                         if let Err(stuck) = self.converged() {
                             let _ = write!(message, " ({})", stuck.join("; "));
                         }
@@ -439,11 +465,12 @@ impl Runner {
                     );
                     handles.push(self.client.spawn(task));
                 }
+                let ops_text = ops.map_or("no op limit".to_string(), |n| format!("{n} ops"));
+                let until_text = until.map_or("no time limit".to_string(), |t| {
+                    format!("until {}", stamp(t))
+                });
                 self.event(format!(
-                    "{path} workload on {host}: {} clients, ops {:?}, until {:?}",
-                    clients,
-                    ops,
-                    until.map(stamp)
+                    "{path} workload on {host}: {clients} clients, {ops_text}, {until_text}"
                 ));
                 let background = Background {
                     step: path.clone(),
@@ -469,11 +496,12 @@ impl Runner {
                     .ok()
                     .flatten();
                 self.event(format!(
-                    "{path} command on {on}: {} -> {reply:?}",
-                    args.join(" ")
+                    "{path} command on {on}: {} -> {}",
+                    args.join(" "),
+                    expect::show_reply(reply.as_ref())
                 ));
                 if let Some(expect) = expect {
-                    if let Some(problem) = expectation_failure(expect, reply.as_ref()) {
+                    if let Some(problem) = expect::expectation_failure(expect, reply.as_ref()) {
                         self.violation(format!("{path}: {} on {on}: {problem}", args.join(" ")));
                     }
                 }
@@ -510,8 +538,10 @@ impl Runner {
                     }
                 }
                 self.event(format!(
-                    "{path} partition {one:?} {} {other:?}",
-                    if *oneway { "->" } else { "<->" }
+                    "{path} partition {} {} {}",
+                    one.join(","),
+                    if *oneway { "->" } else { "<->" },
+                    other.join(",")
                 ));
                 if let Some(range) = duration {
                     let duration = draw_duration(rng, *range);
@@ -590,14 +620,19 @@ impl Runner {
                     .await
                     .ok()
                     .flatten();
-                self.event(format!("{path} {} on {node} -> {reply:?}", args.join(" ")));
+                self.event(format!(
+                    "{path} {} on {node} -> {}",
+                    args.join(" "),
+                    expect::show_reply(reply.as_ref())
+                ));
                 match reply {
                     Some(Frame::Simple(_)) => {
                         self.topology.insert(node.clone(), master.clone());
                     }
                     other => self.violation(format!(
-                        "{path}: {} on {node} replied {other:?}",
-                        args.join(" ")
+                        "{path}: {} on {node} replied {}",
+                        args.join(" "),
+                        expect::show_reply(other.as_ref())
                     )),
                 }
             }
@@ -902,12 +937,11 @@ impl Runner {
         }
         for (field, expected) in &spec.info {
             let actual = self.info_field(on, field);
-            if actual.as_deref() == Some(expected.as_str()) {
-                self.event(format!("{path} check {on} {field}={expected}: ok"));
+            if expect::info_holds(expected, actual.as_deref()) {
+                self.event(format!("{path} check {on} {field} {expected}: ok"));
             } else {
-                self.violation(format!(
-                    "{path}: {on} INFO {field} is {actual:?}, expected {expected:?}"
-                ));
+                let failure = expect::info_failure(on, field, expected, actual.as_deref());
+                self.violation(format!("{path}: {failure}"));
             }
         }
         for wanted in &spec.log {
@@ -1049,17 +1083,4 @@ fn is_write_command(args: &[String]) -> bool {
     args.first()
         .and_then(|name| crate::command::lookup(name.as_bytes()))
         .is_some_and(|spec| spec.is_write())
-}
-
-/// Why a reply does not meet a command step's expectation.
-fn expectation_failure(expect: &Expect, reply: Option<&Frame>) -> Option<String> {
-    let ok = match (expect, reply) {
-        (Expect::Simple(text), Some(Frame::Simple(s))) => s == text,
-        (Expect::Bulk(text), Some(Frame::Bulk(Some(b)))) => b.as_slice() == text.as_bytes(),
-        (Expect::Nil, Some(Frame::Bulk(None) | Frame::Array(None))) => true,
-        (Expect::Integer(n), Some(Frame::Integer(m))) => n == m,
-        (Expect::ErrorPrefix(prefix), Some(Frame::Error(e))) => e.starts_with(prefix.as_str()),
-        _ => false,
-    };
-    (!ok).then(|| format!("expected {expect:?}, got {reply:?}"))
 }
