@@ -48,6 +48,8 @@ enum Command {
     Replay(ReplayArgs),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
+    /// Print the JSON Schema of scenario files (docs/scenario.schema.json).
+    Schema,
     /// Serve RESP on real TCP, like redis-server.
     Serve(ServeArgs),
     /// Compare `replsim serve` with a real redis-server (throughput, memory,
@@ -446,6 +448,10 @@ fn main() {
         Command::Run(args) => run(args),
         Command::Replay(args) => replay(args),
         Command::Validate(args) => validate(args),
+        Command::Schema => {
+            print!("{}", replsim::scenario::json_schema_text());
+            Ok(0)
+        }
         Command::Serve(args) => serve(args),
         Command::Bench(args) => replsim::bench::run(args).map(|()| 0),
     };
