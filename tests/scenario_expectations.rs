@@ -70,3 +70,14 @@ fn failed_expectations_read_like_redis_cli() {
     );
     assert_eq!(details.len(), 4, "{details:#?}");
 }
+
+#[test]
+fn runs_longer_than_an_hour_of_simulated_time_finish() {
+    // madsim's time limit follows the scenario's bound; a fixed one-hour
+    // limit used to stop this run as a crash.
+    let text = r#"{"name": "t", "nodes": {"m": {}}, "steps": [{ "sleep": "3601s" }, { "check": { "on": "m", "info": { "role": "master" } } }]}"#;
+    let s = Scenario::parse("t.json", text).unwrap();
+    let report = run_seed(&s, 1);
+    assert_eq!(report.verdict, Verdict::Pass);
+    assert!(report.simulated >= std::time::Duration::from_secs(3601));
+}
