@@ -91,8 +91,8 @@ impl Cx<'_> {
             format!("{} {verb} longer than the {max} a run may last", part.shown)
         } else {
             format!(
-                "{} brings the run to {} or more, with {} for liveness and wrap-up left: \
-                 longer than the {max} a run may last",
+                "{} brings the run to {} or more, and liveness and wrap-up take {} after \
+                 the steps: longer than the {max} a run may last",
                 part.shown,
                 DisplayDuration(part.effect.apply(before)),
                 DisplayDuration(liveness.saturating_add(RUN_SLACK))
