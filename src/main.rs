@@ -53,6 +53,8 @@ enum Command {
     /// Draw whole runs from seeds (topology, workload, faults), run them,
     /// and shrink every failure to a minimal scenario file.
     Explore(ExploreArgs),
+    /// Print the JSON Schema of scenario files (docs/scenario.schema.json).
+    Schema,
     /// Serve RESP on real TCP, like redis-server.
     Serve(ServeArgs),
     /// Compare `replsim serve` with a real redis-server (throughput, memory,
@@ -673,6 +675,10 @@ fn main() {
         Command::Replay(args) => replay(args),
         Command::Validate(args) => validate(args),
         Command::Explore(args) => explore(args),
+        Command::Schema => {
+            print!("{}", replsim::scenario::json_schema_text());
+            Ok(0)
+        }
         Command::Serve(args) => serve(args),
         Command::Bench(args) => replsim::bench::run(args).map(|()| 0),
     };

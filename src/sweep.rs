@@ -221,10 +221,7 @@ pub fn replay_command_for(
     }
     let in_repo_root = cwd == Some(repo) && file.is_relative() && !report.file.contains("..");
     if in_repo_root {
-        format!(
-            "cargo run -- replay {} --seed {}",
-            report.file, report.seed
-        )
+        format!("cargo run -- replay {} --seed {}", report.file, report.seed)
     } else {
         format!(
             "cargo run --manifest-path {} -- replay {} --seed {}",

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use replsim::scenario::{
     collect, load_dir, Action, AwaitCondition, CmpOp, CountCheck, DurationRange, ErrorKind, Expect,
-    IntRange, Scenario, ScenarioError, WorkloadKind,
+    InfoExpect, IntRange, Scenario, ScenarioError, WorkloadKind,
 };
 
 const FULL: &str = r#"{
@@ -244,7 +244,13 @@ fn every_action_parses() {
     };
     assert_eq!(
         c.info,
-        vec![("connected_slaves".to_string(), "0".to_string())]
+        vec![(
+            "connected_slaves".to_string(),
+            InfoExpect::Compare {
+                op: CmpOp::Eq,
+                value: 0.0
+            }
+        )]
     );
 }
 
@@ -257,7 +263,7 @@ fn unknown_top_level_field_lists_the_known_fields() {
     assert_eq!(
         e.to_string(),
         "t.json:3:3: seed: unknown field `seed` at the top level; expected one of: name, about, \
-         seeds, regressions, liveness, network, nodes, steps\n  hint: did you mean `seeds`?"
+         seeds, regressions, liveness, network, nodes, steps, $schema\n  hint: did you mean `seeds`?"
     );
 }
 
@@ -486,7 +492,7 @@ fn expect_with_two_keys_is_rejected() {
             r#"{ "command": { "on": "m", "args": ["GET", "k"] }, "expect": { "nil": true, "bulk": "v" } }"#
         ])),
         "t.json:5:80: steps[0].expect.bulk: `expect` has exactly one of reply, bulk, nil, \
-         integer, error; this one has `nil` and `bulk`"
+         integer, error, array; this one has `nil` and `bulk`"
     );
 }
 
@@ -775,4 +781,334 @@ fn undecodable_string_is_a_syntax_error() {
     assert_eq!(e.kind, ErrorKind::Syntax);
     assert_eq!((e.line, e.column), (1, 24));
     assert!(e.message.starts_with("invalid JSON: bad string: "), "{e}");
+}
+
+/// The error for node r1's config `{"<param>": <value>}`, written on line 3
+/// with the value at column 43 + the parameter's length.
+fn config_value_error(param: &str, value: &str) -> ScenarioError {
+    let text = format!(
+        "{{\"name\": \"t\", \"steps\": [], \"nodes\": {{\n  \"m\": {{}},\n  \"r1\": {{\"replicaof\": \"m\", \"config\": {{\"{param}\": {value}}}}}\n}}}}"
+    );
+    let e = error(&text);
+    assert_eq!(e.kind, ErrorKind::Value);
+    assert_eq!(e.path, format!("nodes.r1.config.{param}"));
+    let column = 43 + param.chars().count();
+    assert_eq!((e.line, e.column), (3, column), "{e}");
+    e
+}
+
+#[test]
+fn fractional_repl_timeout_is_refused_with_redis_message() {
+    let e = config_value_error("repl-timeout", "1.5");
+    assert_eq!(
+        e.to_string(),
+        "t.json:3:55: nodes.r1.config.repl-timeout: Redis refuses repl-timeout \"1.5\": \
+         argument couldn't be parsed into an integer"
+    );
+}
+
+#[test]
+fn non_numeric_hz_is_refused_with_redis_message() {
+    assert_eq!(
+        config_value_error("hz", "\"abc\"").message,
+        "Redis refuses hz \"abc\": argument couldn't be parsed into an integer"
+    );
+}
+
+#[test]
+fn zero_maxclients_is_refused_with_redis_bounds() {
+    assert_eq!(
+        config_value_error("maxclients", "0").message,
+        "Redis refuses maxclients \"0\": argument must be between 1 and 4294967295 inclusive"
+    );
+}
+
+#[test]
+fn unknown_memory_unit_in_backlog_size_is_refused() {
+    assert_eq!(
+        config_value_error("repl-backlog-size", "\"1xb\"").message,
+        "Redis refuses repl-backlog-size \"1xb\": argument must be a memory value"
+    );
+}
+
+#[test]
+fn save_with_an_odd_number_of_words_is_refused() {
+    assert_eq!(
+        config_value_error("save", "\"1\"").message,
+        "Redis refuses save \"1\": Invalid save parameters"
+    );
+}
+
+#[test]
+fn negative_min_replicas_max_lag_is_refused_with_redis_bounds() {
+    assert_eq!(
+        config_value_error("min-replicas-max-lag", "-1").message,
+        "Redis refuses min-replicas-max-lag \"-1\": argument must be between 0 and 2147483647 \
+         inclusive"
+    );
+}
+
+#[test]
+fn workload_ops_beyond_a_day_point_at_ops() {
+    let e = error(&with_steps(&[
+        r#"{ "workload": { "on": "m", "ops": 18446744073709551615 } }"#,
+    ]));
+    assert_eq!(e.kind, ErrorKind::Value);
+    assert_eq!(
+        e.to_string(),
+        "t.json:5:39: steps[0].workload.ops: 18446744073709551615 ops at 1000/s take longer \
+         than the 24h a run may last"
+    );
+}
+
+#[test]
+fn steps_adding_up_past_a_day_point_at_the_step_that_crosses() {
+    let e = error(&with_steps(&[
+        r#"{ "sleep": "3601s" }"#,
+        r#"{ "sleep": "1430m" }"#,
+    ]));
+    assert_eq!(e.path, "steps[1].sleep");
+    assert_eq!((e.line, e.column), (6, 16));
+    assert!(
+        e.message.starts_with("\"1430m\" brings the run to "),
+        "{}",
+        e.message
+    );
+    assert!(e.message.ends_with("longer than the 24h a run may last"));
+}
+
+#[test]
+fn an_hour_of_sleep_is_accepted_and_bounds_the_run() {
+    let s = Scenario::parse("t.json", &with_steps(&[r#"{ "sleep": "3601s" }"#])).unwrap();
+    let bound = s.simulated_time_bound();
+    assert!(bound >= Duration::from_secs(3601 + 60), "{bound:?}");
+    assert!(bound <= replsim::scenario::MAX_SIMULATED_TIME);
+}
+
+#[test]
+fn liveness_beyond_a_day_is_rejected() {
+    let text = r#"{"name": "t", "liveness": "1440m", "nodes": {"m": {}}, "steps": []}"#;
+    assert_eq!(
+        message(text),
+        "t.json:1:27: liveness: \"1440m\" and the run's 1m wrap-up are longer than the 24h a \
+         run may last"
+    );
+}
+
+#[test]
+fn a_late_at_points_at_at() {
+    let e = error(&with_steps(&[r#"{ "at": "1441m", "crash": "r1" }"#]));
+    assert_eq!(
+        e.to_string(),
+        "t.json:5:13: steps[0].at: \"1441m\" is longer than the 24h a run may last"
+    );
+}
+
+fn only_step(step: &str) -> Action {
+    Scenario::parse("t.json", &with_steps(&[step]))
+        .unwrap()
+        .steps
+        .remove(0)
+        .action
+}
+
+#[test]
+fn info_values_with_operators_compare_numerically() {
+    let Action::Check(c) = only_step(
+        r#"{ "check": { "on": "m", "info": { "connected_slaves": ">= 2", "master_repl_offset": "< 5", "role": "master", "rdb_changes_since_last_save": 3 } } }"#,
+    ) else {
+        panic!("not a check")
+    };
+    let cmp = |op, value| InfoExpect::Compare { op, value };
+    let values: Vec<&InfoExpect> = c.info.iter().map(|(_, v)| v).collect();
+    assert_eq!(
+        values,
+        [
+            &cmp(CmpOp::Ge, 2.0),
+            &cmp(CmpOp::Lt, 5.0),
+            &InfoExpect::Equals("master".into()),
+            &cmp(CmpOp::Eq, 3.0)
+        ]
+    );
+    let Action::Await { condition, .. } = only_step(
+        r#"{ "await": { "on": "r1", "info": "master_repl_offset", "equals": "== 3" }, "timeout": "5s" }"#,
+    ) else {
+        panic!("not an await")
+    };
+    assert_eq!(condition.to_string(), "r1 master_repl_offset == 3");
+}
+
+#[test]
+fn operator_without_a_number_is_rejected() {
+    let e = error(&with_steps(&[
+        r#"{ "check": { "on": "m", "info": { "connected_slaves": ">= two" } } }"#,
+    ]));
+    assert_eq!(e.path, "steps[0].check.info.connected_slaves");
+    assert_eq!(
+        e.message,
+        "expected a number after `>=`, like \">= 10\", got \">= two\""
+    );
+}
+
+#[test]
+fn expect_array_takes_strings_integers_nulls_and_objects() {
+    let Action::Command { expect, .. } = only_step(
+        r#"{ "command": { "on": "m", "args": ["MGET", "a", "b"] }, "expect": { "array": ["1", 2, null, { "error": "ERR" }, { "array": [] }] } }"#,
+    ) else {
+        panic!("not a command")
+    };
+    let expect = expect.unwrap();
+    assert_eq!(
+        expect,
+        Expect::Array(vec![
+            Expect::Bulk("1".into()),
+            Expect::Integer(2),
+            Expect::Nil,
+            Expect::ErrorPrefix("ERR".into()),
+            Expect::Array(vec![]),
+        ])
+    );
+    assert_eq!(
+        expect.to_string(),
+        "1) \"1\" 2) (integer) 2 3) (nil) 4) (error) ERR... 5) (empty array)"
+    );
+    assert_eq!(
+        message(&with_steps(&[
+            r#"{ "command": { "on": "m", "args": ["MGET", "a"] }, "expect": { "array": [true] } }"#
+        ])),
+        "t.json:5:78: steps[0].expect.array[0]: expected a string (bulk), an integer, null \
+         (nil) or an expect object like {\"reply\": \"OK\"}, got true"
+    );
+}
+
+#[test]
+fn await_on_a_command_reply_parses_and_displays() {
+    let Action::Await { condition, timeout } = only_step(
+        r#"{ "await": { "command": { "on": "r2", "args": ["GET", "x"] }, "expect": { "bulk": "1" } }, "timeout": "10s" }"#,
+    ) else {
+        panic!("not an await")
+    };
+    assert_eq!(timeout, Duration::from_secs(10));
+    assert_eq!(
+        condition,
+        AwaitCondition::Reply {
+            on: "r2".into(),
+            args: vec!["GET".into(), "x".into()],
+            db: 0,
+            expect: Expect::Bulk("1".into()),
+        }
+    );
+    assert_eq!(condition.to_string(), "GET x on r2 returns \"1\"");
+    assert_eq!(AwaitCondition::Linked.to_string(), "linked");
+    assert_eq!(
+        message(&with_steps(&[
+            r#"{ "await": { "command": { "on": "r2", "args": ["GET", "x"] } }, "timeout": "1s" }"#
+        ])),
+        "t.json:5:16: steps[0].await.expect: missing: an `await` on a command needs the reply \
+         it waits for, like \"expect\": {\"bulk\": \"1\"}"
+    );
+}
+
+/// The message for a step written as `step`, which must be an unknown
+/// field error.
+fn misplaced(step: &str) -> String {
+    let e = error(&with_steps(&[step]));
+    assert_eq!(e.kind, ErrorKind::UnknownField, "{e}");
+    format!("{}: {}", e.path, e.message)
+}
+
+#[test]
+fn background_inside_a_workload_belongs_to_the_step() {
+    assert_eq!(
+        misplaced(r#"{ "workload": { "on": "m", "ops": 1, "background": true } }"#),
+        "steps[0].workload.background: unknown field `background` in a workload: `background` \
+         belongs to the step, next to `workload`"
+    );
+}
+
+#[test]
+fn expect_inside_a_command_belongs_to_the_step() {
+    assert_eq!(
+        misplaced(
+            r#"{ "command": { "on": "m", "args": ["PING"], "expect": { "reply": "PONG" } } }"#
+        ),
+        "steps[0].command.expect: unknown field `expect` in a command: `expect` belongs to the \
+         step, next to `command`"
+    );
+}
+
+#[test]
+fn expect_inside_an_awaited_command_belongs_to_the_await_object() {
+    assert_eq!(
+        misplaced(
+            r#"{ "await": { "command": { "on": "m", "args": ["PING"], "expect": { "reply": "PONG" } } }, "timeout": "1s" }"#
+        ),
+        "steps[0].await.command.expect: unknown field `expect` in a command: `expect` belongs \
+         to the `await` object, next to `command`"
+    );
+}
+
+#[test]
+fn timeout_inside_an_await_object_belongs_to_the_step() {
+    assert_eq!(
+        misplaced(
+            r#"{ "await": { "on": "m", "info": "role", "equals": "master", "timeout": "5s" } }"#
+        ),
+        "steps[0].await.timeout: unknown field `timeout` in an `await`: `timeout` belongs to \
+         the step, next to `await`"
+    );
+}
+
+#[test]
+fn for_inside_a_partition_belongs_to_the_step() {
+    assert_eq!(
+        misplaced(r#"{ "partition": { "between": [["m"], ["r1"]], "for": "1s" } }"#),
+        "steps[0].partition.for: unknown field `for` in a partition: `for` belongs to the step, \
+         next to `partition`"
+    );
+}
+
+#[test]
+fn at_and_after_inside_an_action_belong_to_the_step() {
+    assert_eq!(
+        misplaced(r#"{ "check": { "converged": true, "at": "1s" } }"#),
+        "steps[0].check.at: unknown field `at` in a check: `at` belongs to the step, next to \
+         `check`"
+    );
+    assert_eq!(
+        misplaced(r#"{ "workload": { "on": "m", "ops": 1, "after": "1s" } }"#),
+        "steps[0].workload.after: unknown field `after` in a workload: `after` belongs to the \
+         step, next to `workload`"
+    );
+}
+
+#[test]
+fn action_fields_at_step_level_belong_inside_the_action() {
+    assert_eq!(
+        misplaced(r#"{ "workload": { "on": "m" }, "ops": 10 }"#),
+        "steps[0].ops: unknown field `ops` in a step: `ops` belongs inside `workload`"
+    );
+    assert_eq!(
+        misplaced(r#"{ "command": { "on": "m", "args": ["GET", "k"] }, "bulk": "v" }"#),
+        "steps[0].bulk: unknown field `bulk` in a step: `bulk` belongs inside `expect`"
+    );
+}
+
+#[test]
+fn network_field_at_top_level_belongs_inside_network() {
+    let e = error(r#"{"name": "t", "latency": "1ms", "nodes": {"m": {}}, "steps": []}"#);
+    assert_eq!(
+        e.message,
+        "unknown field `latency` at the top level: `latency` belongs inside `network`"
+    );
+}
+
+#[test]
+fn schema_reference_is_allowed_at_the_top_level() {
+    let s = Scenario::parse(
+        "t.json",
+        r#"{"$schema": "../docs/scenario.schema.json", "name": "t", "nodes": {"m": {}}, "steps": []}"#,
+    )
+    .unwrap();
+    assert_eq!(s.name, "t");
 }

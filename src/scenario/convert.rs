@@ -8,11 +8,18 @@
 
 use std::time::Duration;
 
+use super::bound::{MAX_SIMULATED_TIME, RUN_SLACK};
 use super::error::{ErrorKind, ScenarioError};
 use super::json::{index_path, key_path, Kind, Member, Pos, Value};
-use super::model::{CmpOp, CountCheck, DurationRange, IntRange, NetworkSpec, NodeSpec, Scenario};
+use super::model::{
+    CmpOp, CountCheck, DisplayDuration, DurationRange, InfoExpect, IntRange, NetworkSpec, NodeSpec,
+    Scenario,
+};
 use super::timeline::{Problem, Timeline};
-use super::values::{closest, parse_count, parse_duration, parse_u64, split_range, DurationError};
+use super::values::{
+    closest, parse_count, parse_duration, parse_u64, split_operator, split_range, DurationError,
+};
+use super::vocab::{ObjectKind, Place};
 
 pub(super) type R<T> = Result<T, ScenarioError>;
 
@@ -41,19 +48,6 @@ pub const CONFIG_PARAMETERS: &[&str] = &[
     "maxclients",
     "enable-debug-command",
 ];
-
-const TOP_KEYS: &[&str] = &[
-    "name",
-    "about",
-    "seeds",
-    "regressions",
-    "liveness",
-    "network",
-    "nodes",
-    "steps",
-];
-const NODE_KEYS: &[&str] = &["replicaof", "config", "persist"];
-pub(super) const NETWORK_KEYS: &[&str] = &["latency", "loss"];
 
 const DURATION_LIKE: &str = "a duration with a unit, like \"5ms\" or \"1s..3s\"";
 
@@ -186,18 +180,29 @@ impl<'a> Cx<'a> {
         })
     }
 
-    /// Rejects the first key (in file order) that is not in `known`.
-    pub(super) fn known_keys(&self, obj: &Obj, known: &[&str], place: &str) -> R<()> {
+    /// Rejects the first key (in file order) that is not a field of
+    /// `place`'s kind (`described`: "in a workload"), saying where it
+    /// belongs when it is a field of the object around or inside this one.
+    pub(super) fn known_keys(&self, obj: &Obj, place: &Place, described: &str) -> R<()> {
+        let known = place.kind.fields();
         for m in obj.members {
             if !known.contains(&m.key.as_str()) {
+                if let Some(there) = place.elsewhere(&m.key) {
+                    return Err(self.err(
+                        &obj.child(&m.key),
+                        m.key_pos,
+                        ErrorKind::UnknownField,
+                        format!("unknown field `{}` {described}: {there}", m.key),
+                    ));
+                }
                 let err = self.err(
                     &obj.child(&m.key),
                     m.key_pos,
                     ErrorKind::UnknownField,
                     format!(
-                        "unknown field `{}` {place}; expected one of: {}",
+                        "unknown field `{}` {described}; expected one of: {}",
                         m.key,
-                        list(known)
+                        list(&known)
                     ),
                 );
                 let hint =
@@ -423,12 +428,38 @@ impl<'a> Cx<'a> {
         Ok(check)
     }
 
-    /// An INFO value: a string, or a number written as its text.
-    pub(super) fn info_value(&self, v: &Value, path: &str) -> R<String> {
+    /// What an INFO field must hold: a JSON number (numeric equality), a
+    /// string starting with an operator (`">= 10"`: a numeric comparison),
+    /// or any other string (exact text).
+    pub(super) fn info_expect(&self, v: &Value, path: &str) -> R<InfoExpect> {
+        const WHAT: &str = "the value as INFO prints it, like \"up\" or 1, or a comparison \
+             like \">= 10\" (operators: ==, >=, >, <=, <)";
         match &v.kind {
-            Kind::Str(s) => Ok(s.clone()),
-            Kind::Number(n, _) => Ok(number_text(n)),
-            _ => Err(self.expected(v, path, "the value as INFO prints it, like \"up\" or 1")),
+            Kind::Number(n, _) => match n.as_f64() {
+                Some(value) if value.is_finite() => Ok(InfoExpect::Compare {
+                    op: CmpOp::Eq,
+                    value,
+                }),
+                _ => Err(self.bad_value(v, path, WHAT)),
+            },
+            Kind::Str(s) => match split_operator(s) {
+                None => Ok(InfoExpect::Equals(s.clone())),
+                Some((op, rest)) => match rest.parse::<f64>() {
+                    Ok(value) if value.is_finite() => Ok(InfoExpect::Compare { op, value }),
+                    _ => Err(self
+                        .err(
+                            path,
+                            v.pos,
+                            ErrorKind::Value,
+                            format!(
+                                "expected a number after `{op}`, like \"{op} 10\", got {}",
+                                describe(v)
+                            ),
+                        )
+                        .with_hint("INFO fields are compared numerically after an operator")),
+                },
+            },
+            _ => Err(self.expected(v, path, WHAT)),
         }
     }
 
@@ -441,7 +472,11 @@ impl<'a> Cx<'a> {
             "",
             "a scenario object with \"name\", \"nodes\" and \"steps\"",
         )?;
-        self.known_keys(&top, TOP_KEYS, "at the top level")?;
+        self.known_keys(
+            &top,
+            &Place::of(ObjectKind::Scenario).with_child("network", ObjectKind::Network),
+            "at the top level",
+        )?;
 
         let name_member = top.get("name").ok_or_else(|| {
             self.missing(
@@ -467,7 +502,23 @@ impl<'a> Cx<'a> {
             None => Vec::new(),
         };
         let liveness = match top.get("liveness") {
-            Some(m) => self.duration(&m.value, "liveness", "60s")?,
+            Some(m) => {
+                let liveness = self.duration(&m.value, "liveness", "60s")?;
+                if liveness.saturating_add(RUN_SLACK) > MAX_SIMULATED_TIME {
+                    return Err(self.err(
+                        "liveness",
+                        m.value.pos,
+                        ErrorKind::Value,
+                        format!(
+                            "\"{}\" and the run's {} wrap-up are longer than the {}h a run may last",
+                            DisplayDuration(liveness),
+                            DisplayDuration(RUN_SLACK),
+                            MAX_SIMULATED_TIME.as_secs() / 3600
+                        ),
+                    ));
+                }
+                liveness
+            }
             None => Duration::from_secs(60),
         };
         let network = match top.get("network") {
@@ -489,7 +540,7 @@ impl<'a> Cx<'a> {
                 "a scenario needs steps (they may be empty: \"steps\": [])",
             )
         })?;
-        let steps = self.steps(&steps_member.value, &nodes)?;
+        let steps = self.steps(&steps_member.value, &nodes, liveness)?;
 
         let scenario = Scenario {
             file: self.file.to_string(),
@@ -544,7 +595,11 @@ impl<'a> Cx<'a> {
             "network",
             "an object like {\"latency\": \"1ms..5ms\", \"loss\": 0}",
         )?;
-        self.known_keys(&obj, NETWORK_KEYS, "in `network`")?;
+        self.known_keys(
+            &obj,
+            &Place::of(ObjectKind::Network).under(ObjectKind::Scenario, "network"),
+            "in `network`",
+        )?;
         let mut spec = NetworkSpec::default();
         if let Some(m) = obj.get("latency") {
             spec.latency = self.duration_range(&m.value, &obj.child("latency"))?;
@@ -631,7 +686,7 @@ impl<'a> Cx<'a> {
             path,
             "a node object like {\"replicaof\": \"m\"} (or {} for a master)",
         )?;
-        self.known_keys(&obj, NODE_KEYS, "in a node")?;
+        self.known_keys(&obj, &Place::of(ObjectKind::Node), "in a node")?;
         let mut spec = NodeSpec {
             name: name.to_string(),
             replicaof: None,
@@ -696,6 +751,25 @@ impl<'a> Cx<'a> {
                     ))
                 }
             };
+            // The node applies its config with the server's own parser when
+            // it starts; running that parser here turns a value Redis would
+            // refuse into an error at this value instead of a failed run.
+            if let Err(e) = crate::server::Config::default().set_startup(&m.key, &value) {
+                let reason = match e {
+                    crate::server::ConfigError::Invalid { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                return Err(self.err(
+                    &key_path,
+                    m.value.pos,
+                    ErrorKind::Value,
+                    format!(
+                        "Redis refuses {} {}: {reason}",
+                        m.key,
+                        serde_json::to_string(&value).unwrap_or(value.clone())
+                    ),
+                ));
+            }
             config.push((m.key.clone(), value));
         }
         Ok(config)

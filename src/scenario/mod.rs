@@ -41,7 +41,12 @@
 //! }
 //! ```
 //!
-//! - Top level: `name` (required, `[a-z0-9-]+`), `about`, `seeds` (default
+//! The full reference is docs/scenarios.md; its field lists and the JSON
+//! Schema ([`json_schema`]) come from the same [`vocabulary`] the parser
+//! uses.
+//!
+//! - Top level: `name` (required, `[a-z0-9-]+`), `about`, `$schema`
+//!   (ignored), `seeds` (default
 //!   16), `regressions`, `liveness` (default `"60s"`), `network` (`latency`
 //!   default `"1ms..5ms"`, `loss` in `[0, 1)` default 0), `nodes` (required,
 //!   at least one, names `[a-z][a-z0-9_-]*`, kept in file order), `steps`
@@ -71,22 +76,28 @@
 //! - `steps`: steps and their actions, with the static walk.
 //! - `timeline`: node states and topology along the steps.
 
+mod bound;
 mod convert;
 mod error;
 mod json;
 pub mod model;
+mod schema;
 mod steps;
 mod timeline;
 mod values;
+mod vocab;
 
 use std::path::{Path, PathBuf};
 
+pub use bound::{MAX_SIMULATED_TIME, RUN_SLACK, STEP_SLACK};
 pub use convert::CONFIG_PARAMETERS;
 pub use error::{ErrorKind, ScenarioError};
 pub use model::{
     Action, AwaitCondition, CheckSpec, CmpOp, CountCheck, DisplayDuration, DurationRange, Expect,
-    IntRange, NetworkSpec, NodeSpec, Scenario, Step, WorkloadKind, WorkloadSpec,
+    InfoExpect, IntRange, NetworkSpec, NodeSpec, Scenario, Step, WorkloadKind, WorkloadSpec,
 };
+pub use schema::{json_schema, json_schema_text};
+pub use vocab::{vocabulary, ObjectKind};
 
 use json::Pos;
 

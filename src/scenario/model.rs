@@ -295,7 +295,7 @@ impl Action {
 }
 
 /// What an `await` step waits for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum AwaitCondition {
     /// `"linked"`: every replica's link to its master is up.
     Linked,
@@ -308,9 +308,86 @@ pub enum AwaitCondition {
         on: String,
         /// The INFO field, like `master_link_status`.
         field: String,
-        /// The value waited for, as INFO prints it.
-        equals: String,
+        /// The value waited for: exact text, or a numeric comparison.
+        expect: InfoExpect,
     },
+    /// `{"command": {...}, "expect": {...}}`: a command, sent again every
+    /// 50 ms of simulated time, returns the expected reply.
+    Reply {
+        /// The node whose client sends the command.
+        on: String,
+        /// The command and its arguments.
+        args: Vec<String>,
+        /// The database selected first (0..=15).
+        db: u8,
+        /// The reply waited for.
+        expect: Expect,
+    },
+}
+
+impl fmt::Display for AwaitCondition {
+    /// `linked`, `converged`, `r1 master_link_status == up`,
+    /// `GET x on r2 returns "1"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AwaitCondition::Linked => f.write_str("linked"),
+            AwaitCondition::Converged => f.write_str("converged"),
+            AwaitCondition::Info { on, field, expect } => write!(f, "{on} {field} {expect}"),
+            AwaitCondition::Reply {
+                on,
+                args,
+                db,
+                expect,
+            } => {
+                write!(f, "{} on {on}", args.join(" "))?;
+                if *db != 0 {
+                    write!(f, " (db {db})")?;
+                }
+                write!(f, " returns {expect}")
+            }
+        }
+    }
+}
+
+/// What an INFO field must hold, in `check.info` and in an `await` on INFO.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InfoExpect {
+    /// A string without an operator: exactly this text, like `"up"`.
+    Equals(String),
+    /// A bare JSON number (`==`) or a string starting with an operator
+    /// (`">= 10"`, `"< 0.5"`): the field, read as a number, compares so.
+    /// A field that is not a number never satisfies it.
+    Compare {
+        /// How the field compares to `value`.
+        op: CmpOp,
+        /// The number compared with.
+        value: f64,
+    },
+}
+
+impl InfoExpect {
+    /// Whether `actual` (the field's text; `None` when INFO lacks it)
+    /// satisfies the requirement.
+    pub fn holds(&self, actual: Option<&str>) -> bool {
+        match (self, actual) {
+            (_, None) => false,
+            (InfoExpect::Equals(text), Some(actual)) => actual == text,
+            (InfoExpect::Compare { op, value }, Some(actual)) => actual
+                .trim()
+                .parse::<f64>()
+                .is_ok_and(|n| !n.is_nan() && op.holds(n, *value)),
+        }
+    }
+}
+
+impl fmt::Display for InfoExpect {
+    /// `== up` for text, `>= 10` for a comparison.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InfoExpect::Equals(text) => write!(f, "== {text}"),
+            InfoExpect::Compare { op, value } => write!(f, "{op} {value}"),
+        }
+    }
 }
 
 /// A workload: clients of one node sending a mix of writes (and reads).
@@ -427,10 +504,38 @@ pub enum Expect {
     Integer(i64),
     /// `{"error": "READONLY"}`: an error whose text starts with this.
     ErrorPrefix(String),
+    /// `{"array": [...]}`: an array of exactly these items, in order; an
+    /// item is a string (a bulk string), an integer, null (a nil bulk) or
+    /// an expect object.
+    Array(Vec<Expect>),
+}
+
+impl fmt::Display for Expect {
+    /// The reply as redis-cli shows it: `OK`, `"text"`, `(nil)`,
+    /// `(integer) 5`, `(error) READONLY...`, `1) "a" 2) (integer) 5`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expect::Simple(text) => f.write_str(text),
+            Expect::Bulk(text) => write!(f, "{text:?}"),
+            Expect::Nil => f.write_str("(nil)"),
+            Expect::Integer(n) => write!(f, "(integer) {n}"),
+            Expect::ErrorPrefix(prefix) => write!(f, "(error) {prefix}..."),
+            Expect::Array(items) if items.is_empty() => f.write_str("(empty array)"),
+            Expect::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{}) {item}", i + 1)?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// The assertions of a `check` step.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CheckSpec {
     /// The node checked; set whenever a node-specific check is present.
     pub on: Option<String>,
@@ -440,8 +545,8 @@ pub struct CheckSpec {
     pub full_syncs: Option<CountCheck>,
     /// Partial resynchronisations (PSYNC continue) the node went through.
     pub partial_syncs: Option<CountCheck>,
-    /// INFO fields and their required values, in file order.
-    pub info: Vec<(String, String)>,
+    /// INFO fields and what they must hold, in file order.
+    pub info: Vec<(String, InfoExpect)>,
     /// Lines that must appear in the node's replication log.
     pub log: Vec<String>,
 }
@@ -458,13 +563,7 @@ pub struct CountCheck {
 impl CountCheck {
     /// Whether `actual` satisfies the requirement.
     pub fn holds(&self, actual: u64) -> bool {
-        match self.op {
-            CmpOp::Eq => actual == self.value,
-            CmpOp::Ge => actual >= self.value,
-            CmpOp::Gt => actual > self.value,
-            CmpOp::Le => actual <= self.value,
-            CmpOp::Lt => actual < self.value,
-        }
+        self.op.holds(actual, self.value)
     }
 }
 
@@ -491,6 +590,17 @@ pub enum CmpOp {
 }
 
 impl CmpOp {
+    /// Whether `left op right` holds.
+    pub fn holds<T: PartialOrd>(self, left: T, right: T) -> bool {
+        match self {
+            CmpOp::Eq => left == right,
+            CmpOp::Ge => left >= right,
+            CmpOp::Gt => left > right,
+            CmpOp::Le => left <= right,
+            CmpOp::Lt => left < right,
+        }
+    }
+
     /// The operator as written: `==`, `>=`, `>`, `<=`, `<`.
     pub fn symbol(self) -> &'static str {
         match self {

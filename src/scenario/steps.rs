@@ -2,100 +2,128 @@
 //! which keys go with which action, and walking the [`Timeline`] so that a
 //! step that cannot happen at its point of the file is an error there.
 
-use super::convert::{list, Cx, Obj, NETWORK_KEYS, R};
-use super::error::ErrorKind;
-use super::json::{index_path, Kind, Member, Value};
+use std::time::Duration;
+
+use super::bound::{self, Effect, Part, MAX_SIMULATED_TIME, RUN_SLACK, STEP_SLACK};
+use super::convert::{list, Cx, Obj, R};
+use super::error::{ErrorKind, ScenarioError};
+use super::json::{index_path, key_path, Kind, Member, Value};
 use super::model::{
-    Action, AwaitCondition, CheckSpec, DurationRange, Expect, IntRange, NodeSpec, Step,
-    WorkloadKind, WorkloadSpec,
+    Action, AwaitCondition, CheckSpec, DisplayDuration, DurationRange, Expect, IntRange, NodeSpec,
+    Step, WorkloadKind, WorkloadSpec,
 };
 use super::timeline::Timeline;
 use super::values::closest;
-
-const ACTIONS: &[&str] = &[
-    "sleep",
-    "await",
-    "workload",
-    "command",
-    "cut",
-    "partition",
-    "heal",
-    "network",
-    "crash",
-    "restart",
-    "pause",
-    "resume",
-    "replicaof",
-    "check",
-];
-const MODIFIERS: &[&str] = &[
-    "at",
-    "after",
-    "background",
-    "timeout",
-    "expect",
-    "for",
-    "lose_unsynced",
-];
-const WORKLOAD_KEYS: &[&str] = &[
-    "on",
-    "ops",
-    "for",
-    "rate",
-    "keys",
-    "value_size",
-    "mix",
-    "dbs",
-    "clients",
-    "readers",
-];
-const COMMAND_KEYS: &[&str] = &["on", "args", "db"];
-const EXPECT_KEYS: &[&str] = &["reply", "bulk", "nil", "integer", "error"];
-const AWAIT_INFO_KEYS: &[&str] = &["on", "info", "equals"];
-const PARTITION_KEYS: &[&str] = &["between", "oneway"];
-const REPLICAOF_KEYS: &[&str] = &["node", "master"];
-const CHECK_KEYS: &[&str] = &[
-    "on",
-    "converged",
-    "full_syncs",
-    "partial_syncs",
-    "info",
-    "log",
-];
-
-/// Which actions a step-level modifier goes with (`None`: any action).
-fn modifier_actions(modifier: &str) -> Option<&'static [&'static str]> {
-    match modifier {
-        "timeout" => Some(&["await"]),
-        "expect" => Some(&["command"]),
-        "for" => Some(&["partition", "pause"]),
-        "lose_unsynced" => Some(&["crash"]),
-        "background" => Some(&["workload"]),
-        _ => None,
-    }
-}
+use super::vocab::{modifier_actions, ObjectKind, Place, ACTIONS, EXPECT};
 
 impl Cx<'_> {
     /// The `steps` array, in order, walking a timeline that starts from the
     /// nodes' topology with every node up.
-    pub(super) fn steps(&self, v: &Value, nodes: &[NodeSpec]) -> R<Vec<Step>> {
+    pub(super) fn steps(&self, v: &Value, nodes: &[NodeSpec], liveness: Duration) -> R<Vec<Step>> {
         let items = self.array(v, "steps", "an array of steps, like [{\"crash\": \"r1\"}]")?;
         let mut timeline = Timeline::new(
             nodes
                 .iter()
                 .map(|n| (n.name.as_str(), n.replicaof.as_deref())),
         );
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| self.step(item, &index_path("steps", i), &mut timeline))
-            .collect()
+        // What the steps may use of the run's time once the end of the run
+        // (liveness bound and slack) is set aside; the caller checked that
+        // the end alone fits.
+        let budget = MAX_SIMULATED_TIME
+            .saturating_sub(liveness)
+            .saturating_sub(RUN_SLACK);
+        let mut clock = Duration::ZERO;
+        let mut steps = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let step = self.step(item, &index_path("steps", i), &mut timeline)?;
+            for part in bound::parts(&step) {
+                let before = clock;
+                clock = part.effect.apply(clock);
+                if clock > budget {
+                    return Err(self.over_time(item, &step.path, &part, before, liveness));
+                }
+            }
+            steps.push(step);
+        }
+        Ok(steps)
+    }
+
+    /// The error for `part` of the step at `path` taking the run from
+    /// `before` past [`MAX_SIMULATED_TIME`], at the field it comes from.
+    fn over_time(
+        &self,
+        step: &Value,
+        path: &str,
+        part: &Part,
+        before: Duration,
+        liveness: Duration,
+    ) -> ScenarioError {
+        let mut value = step;
+        let mut field_path = path.to_string();
+        for key in &part.field {
+            let Kind::Object(members) = &value.kind else {
+                break;
+            };
+            let Some(m) = members.iter().find(|m| m.key == *key) else {
+                break;
+            };
+            value = &m.value;
+            field_path = key_path(&field_path, key);
+        }
+        let max = format!("{}h", MAX_SIMULATED_TIME.as_secs() / 3600);
+        let alone = match part.effect {
+            Effect::AtLeast(at) => at > MAX_SIMULATED_TIME,
+            Effect::Adds(d) => d > MAX_SIMULATED_TIME,
+        };
+        let message = if part.field.is_empty() {
+            format!(
+                "the steps so far take up to {}, and each step may take {} more: the run \
+                 would be longer than the {max} a run may last",
+                DisplayDuration(before),
+                DisplayDuration(STEP_SLACK)
+            )
+        } else if alone {
+            let verb = if part.field.last() == Some(&"ops") {
+                "take"
+            } else {
+                "is"
+            };
+            format!("{} {verb} longer than the {max} a run may last", part.shown)
+        } else {
+            format!(
+                "{} brings the run to {} or more, and liveness and wrap-up take {} after \
+                 the steps: longer than the {max} a run may last",
+                part.shown,
+                DisplayDuration(part.effect.apply(before)),
+                DisplayDuration(liveness.saturating_add(RUN_SLACK))
+            )
+        };
+        self.err(&field_path, value.pos, ErrorKind::Value, message)
     }
 
     fn step(&self, v: &Value, path: &str, timeline: &mut Timeline) -> R<Step> {
         let obj = self.object(v, path, "a step object, like {\"crash\": \"r1\"}")?;
-        let all_keys: Vec<&str> = ACTIONS.iter().chain(MODIFIERS).copied().collect();
-        self.known_keys(&obj, &all_keys, "in a step")?;
+        let mut place = Place::of(ObjectKind::Step).with_child("expect", ObjectKind::Expect);
+        if let Some(action) = obj
+            .members
+            .iter()
+            .find(|m| ACTIONS.contains(&m.key.as_str()))
+        {
+            let kind = match action.key.as_str() {
+                "await" => Some(ObjectKind::Await),
+                "workload" => Some(ObjectKind::Workload),
+                "command" => Some(ObjectKind::Command),
+                "partition" => Some(ObjectKind::Partition),
+                "network" => Some(ObjectKind::Network),
+                "replicaof" => Some(ObjectKind::Replicaof),
+                "check" => Some(ObjectKind::Check),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                place = place.with_child(&action.key, kind);
+            }
+        }
+        self.known_keys(&obj, &place, "in a step")?;
 
         let actions: Vec<&Member> = obj
             .members
@@ -234,7 +262,11 @@ impl Cx<'_> {
                     path,
                     "an object like {\"latency\": \"50ms\", \"loss\": 0.1}",
                 )?;
-                self.known_keys(&obj, NETWORK_KEYS, "in `network`")?;
+                self.known_keys(
+                    &obj,
+                    &Place::of(ObjectKind::Network).under(ObjectKind::Step, "network"),
+                    "in `network`",
+                )?;
                 let latency = obj
                     .get("latency")
                     .map(|m| self.duration_range(&m.value, &obj.child("latency")))
@@ -298,35 +330,28 @@ impl Cx<'_> {
     }
 
     fn await_step(&self, step: &Obj, v: &Value, path: &str, timeline: &mut Timeline) -> R<Action> {
-        const WHAT: &str = "\"linked\", \"converged\" or an object like \
-             {\"on\": \"r1\", \"info\": \"master_link_status\", \"equals\": \"up\"}";
+        const WHAT: &str = "\"linked\", \"converged\", an object like \
+             {\"on\": \"r1\", \"info\": \"master_link_status\", \"equals\": \"up\"}, or one like \
+             {\"command\": {\"on\": \"r1\", \"args\": [\"GET\", \"k\"]}, \"expect\": {\"bulk\": \"v\"}}";
         let condition = match &v.kind {
             Kind::Str(s) if s == "linked" => AwaitCondition::Linked,
             Kind::Str(s) if s == "converged" => AwaitCondition::Converged,
             Kind::Str(_) => return Err(self.bad_value(v, path, WHAT)),
             Kind::Object(_) => {
                 let obj = self.object(v, path, WHAT)?;
-                self.known_keys(&obj, AWAIT_INFO_KEYS, "in an `await`")?;
-                let need = |key: &str| {
-                    obj.get(key).ok_or_else(|| {
-                        self.missing(
-                            &obj,
-                            key,
-                            "an `await` on INFO needs `on`, `info` and `equals`",
-                        )
-                    })
-                };
-                let (on, info, equals) = (need("on")?, need("info")?, need("equals")?);
-                let on = self.running_node(&on.value, &obj.child("on"), timeline, "answer INFO")?;
-                let field = self
-                    .string(
-                        &info.value,
-                        &obj.child("info"),
-                        "an INFO field name, like \"master_link_status\"",
-                    )?
-                    .to_string();
-                let equals = self.info_value(&equals.value, &obj.child("equals"))?;
-                AwaitCondition::Info { on, field, equals }
+                self.known_keys(
+                    &obj,
+                    &Place::of(ObjectKind::Await)
+                        .under(ObjectKind::Step, "await")
+                        .with_child("command", ObjectKind::Command)
+                        .with_child("expect", ObjectKind::Expect),
+                    "in an `await`",
+                )?;
+                if obj.get("command").is_some() {
+                    self.await_reply(&obj, timeline)?
+                } else {
+                    self.await_info(&obj, timeline)?
+                }
             }
             _ => return Err(self.expected(v, path, WHAT)),
         };
@@ -343,13 +368,93 @@ impl Cx<'_> {
         Ok(Action::Await { condition, timeout })
     }
 
+    /// `{"on": ..., "info": ..., "equals": ...}` in an `await`.
+    fn await_info(&self, obj: &Obj, timeline: &mut Timeline) -> R<AwaitCondition> {
+        for key in ["expect"] {
+            if let Some(m) = obj.get(key) {
+                return Err(self.err(
+                    &obj.child(key),
+                    m.key_pos,
+                    ErrorKind::Value,
+                    "`expect` goes with `command` in an `await`; an `await` on INFO uses `equals`",
+                ));
+            }
+        }
+        let need = |key: &str| {
+            obj.get(key).ok_or_else(|| {
+                self.missing(
+                    obj,
+                    key,
+                    "an `await` on INFO needs `on`, `info` and `equals`",
+                )
+            })
+        };
+        let (on, info, equals) = (need("on")?, need("info")?, need("equals")?);
+        let on = self.running_node(&on.value, &obj.child("on"), timeline, "answer INFO")?;
+        let field = self
+            .string(
+                &info.value,
+                &obj.child("info"),
+                "an INFO field name, like \"master_link_status\"",
+            )?
+            .to_string();
+        let expect = self.info_expect(&equals.value, &obj.child("equals"))?;
+        Ok(AwaitCondition::Info { on, field, expect })
+    }
+
+    /// `{"command": {...}, "expect": {...}}` in an `await`.
+    fn await_reply(&self, obj: &Obj, timeline: &mut Timeline) -> R<AwaitCondition> {
+        if let Some(key) = ["on", "info", "equals"]
+            .into_iter()
+            .find(|k| obj.get(k).is_some())
+        {
+            let m = obj.get(key).expect("just found");
+            return Err(self.err(
+                &obj.child(key),
+                m.key_pos,
+                ErrorKind::Value,
+                format!("an `await` on a command's reply has `command` and `expect`, not `{key}`"),
+            ));
+        }
+        let command = obj.get("command").expect("checked by the caller");
+        let (on, args, db) = self.command_object(
+            &command.value,
+            &obj.child("command"),
+            ObjectKind::Await,
+            timeline,
+        )?;
+        let expect = obj.get("expect").ok_or_else(|| {
+            self.missing(
+                obj,
+                "expect",
+                "an `await` on a command needs the reply it waits for, like \
+                 \"expect\": {\"bulk\": \"1\"}",
+            )
+        })?;
+        let expect = self.expect(
+            &expect.value,
+            &obj.child("expect"),
+            (ObjectKind::Await, "expect"),
+        )?;
+        Ok(AwaitCondition::Reply {
+            on,
+            args,
+            db,
+            expect,
+        })
+    }
+
     fn workload(&self, v: &Value, path: &str, timeline: &mut Timeline) -> R<WorkloadSpec> {
         let obj = self.object(
             v,
             path,
             "a workload object like {\"on\": \"m\", \"ops\": 1000}",
         )?;
-        self.known_keys(&obj, WORKLOAD_KEYS, "in a workload")?;
+        self.known_keys(
+            &obj,
+            &Place::of(ObjectKind::Workload).under(ObjectKind::Step, "workload"),
+            "in a workload",
+        )?;
         let on = obj.get("on").ok_or_else(|| {
             self.missing(
                 &obj,
@@ -467,12 +572,43 @@ impl Cx<'_> {
     }
 
     fn command(&self, step: &Obj, v: &Value, path: &str, timeline: &mut Timeline) -> R<Action> {
+        let (on, args, db) = self.command_object(v, path, ObjectKind::Step, timeline)?;
+        let expect = step
+            .get("expect")
+            .map(|m| {
+                self.expect(
+                    &m.value,
+                    &step.child("expect"),
+                    (ObjectKind::Step, "expect"),
+                )
+            })
+            .transpose()?;
+        Ok(Action::Command {
+            on,
+            args,
+            db,
+            expect,
+        })
+    }
+
+    /// A command object, `{"on": ..., "args": [...], "db": ...}`.
+    fn command_object(
+        &self,
+        v: &Value,
+        path: &str,
+        parent: ObjectKind,
+        timeline: &mut Timeline,
+    ) -> R<(String, Vec<String>, u8)> {
         let obj = self.object(
             v,
             path,
             "a command object like {\"on\": \"m\", \"args\": [\"SET\", \"k\", \"v\"]}",
         )?;
-        self.known_keys(&obj, COMMAND_KEYS, "in a command")?;
+        self.known_keys(
+            &obj,
+            &Place::of(ObjectKind::Command).under(parent, "command"),
+            "in a command",
+        )?;
         let on = obj.get("on").ok_or_else(|| {
             self.missing(
                 &obj,
@@ -517,23 +653,19 @@ impl Cx<'_> {
             )? as u8,
             None => 0,
         };
-        let expect = step
-            .get("expect")
-            .map(|m| self.expect(&m.value, &step.child("expect")))
-            .transpose()?;
-        Ok(Action::Command {
-            on,
-            args,
-            db,
-            expect,
-        })
+        Ok((on, args, db))
     }
 
-    fn expect(&self, v: &Value, path: &str) -> R<Expect> {
+    /// An expect object; `parent` is the object it is in and its key there.
+    fn expect(&self, v: &Value, path: &str, parent: (ObjectKind, &'static str)) -> R<Expect> {
         const WHAT: &str = "an object with one of: {\"reply\": \"OK\"}, {\"bulk\": \"text\"}, \
-             {\"nil\": true}, {\"integer\": 5}, {\"error\": \"PREFIX\"}";
+             {\"nil\": true}, {\"integer\": 5}, {\"error\": \"PREFIX\"}, {\"array\": [\"a\", 1, null]}";
         let obj = self.object(v, path, WHAT)?;
-        self.known_keys(&obj, EXPECT_KEYS, "in `expect`")?;
+        self.known_keys(
+            &obj,
+            &Place::of(ObjectKind::Expect).under(parent.0, parent.1),
+            "in `expect`",
+        )?;
         let m = match obj.members {
             [] => {
                 return Err(self.bad_value(v, path, WHAT));
@@ -545,9 +677,10 @@ impl Cx<'_> {
                     second.key_pos,
                     ErrorKind::Value,
                     format!(
-                        "`expect` has exactly one of reply, bulk, nil, integer, error; \
-                         this one has `{}` and `{}`",
-                        first.key, second.key
+                        "`expect` has exactly one of {}; this one has `{}` and `{}`",
+                        list(EXPECT),
+                        first.key,
+                        second.key
                     ),
                 ))
             }
@@ -573,6 +706,33 @@ impl Cx<'_> {
                     n.as_i64()
                         .ok_or_else(|| self.expected(&m.value, &mpath, INT))?,
                 )
+            }
+            "array" => {
+                const ITEMS: &str = "an array of expected items: strings (bulk), integers, \
+                     null (nil) or expect objects, like [\"a\", 1, null, {\"error\": \"ERR\"}]";
+                let items = self.array(&m.value, &mpath, ITEMS)?;
+                let items = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        let ipath = index_path(&mpath, i);
+                        const ITEM: &str = "a string (bulk), an integer, null (nil) or an \
+                             expect object like {\"reply\": \"OK\"}";
+                        match &item.kind {
+                            Kind::Str(text) => Ok(Expect::Bulk(text.clone())),
+                            Kind::Null => Ok(Expect::Nil),
+                            Kind::Object(_) => {
+                                self.expect(item, &ipath, (ObjectKind::Expect, "array"))
+                            }
+                            Kind::Number(n, _) => n
+                                .as_i64()
+                                .map(Expect::Integer)
+                                .ok_or_else(|| self.expected(item, &ipath, ITEM)),
+                            _ => Err(self.expected(item, &ipath, ITEM)),
+                        }
+                    })
+                    .collect::<R<Vec<_>>>()?;
+                Expect::Array(items)
             }
             _ => Expect::ErrorPrefix(
                 self.string(&m.value, &mpath, "the start of an error, like \"READONLY\"")?
@@ -609,7 +769,11 @@ impl Cx<'_> {
             path,
             "a partition object like {\"between\": [[\"m\"], [\"r1\", \"r2\"]]}",
         )?;
-        self.known_keys(&obj, PARTITION_KEYS, "in a partition")?;
+        self.known_keys(
+            &obj,
+            &Place::of(ObjectKind::Partition).under(ObjectKind::Step, "partition"),
+            "in a partition",
+        )?;
         let between = obj.get("between").ok_or_else(|| {
             self.missing(
                 &obj,
@@ -667,7 +831,11 @@ impl Cx<'_> {
             path,
             "an object like {\"node\": \"r1\", \"master\": \"m\"} (\"master\": null for NO ONE)",
         )?;
-        self.known_keys(&obj, REPLICAOF_KEYS, "in `replicaof`")?;
+        self.known_keys(
+            &obj,
+            &Place::of(ObjectKind::Replicaof).under(ObjectKind::Step, "replicaof"),
+            "in `replicaof`",
+        )?;
         let node_member = obj.get("node").ok_or_else(|| {
             self.missing(
                 &obj,
@@ -704,7 +872,11 @@ impl Cx<'_> {
             path,
             "a check object like {\"converged\": true} or {\"on\": \"r1\", \"full_syncs\": 1}",
         )?;
-        self.known_keys(&obj, CHECK_KEYS, "in a check")?;
+        self.known_keys(
+            &obj,
+            &Place::of(ObjectKind::Check).under(ObjectKind::Step, "check"),
+            "in a check",
+        )?;
         let on_member = obj.get("on");
         let on = on_member
             .map(|m| self.node(&m.value, &obj.child("on")))
@@ -735,7 +907,7 @@ impl Cx<'_> {
                 return Err(self.bad_value(&m.value, &ipath, WHAT));
             }
             for f in info.members {
-                let value = self.info_value(&f.value, &info.child(&f.key))?;
+                let value = self.info_expect(&f.value, &info.child(&f.key))?;
                 spec.info.push((f.key.clone(), value));
             }
         }

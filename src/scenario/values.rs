@@ -72,9 +72,9 @@ pub(crate) fn split_range(text: &str) -> Option<(&str, &str)> {
         .map(|(a, b)| (a.trim_end(), b.trim_start()))
 }
 
-/// Parses a count requirement written as a string: `">= 1"`, `"== 0"`,
-/// `"<3"`. Returns `None` when malformed.
-pub(crate) fn parse_count(text: &str) -> Option<CountCheck> {
+/// Splits a leading comparison operator (`>=`, `<=`, `==`, `>`, `<`) off
+/// `text` (spaces around it allowed); `None` when it starts with none.
+pub(crate) fn split_operator(text: &str) -> Option<(CmpOp, &str)> {
     let text = text.trim();
     let ops = [
         (">=", CmpOp::Ge),
@@ -83,10 +83,14 @@ pub(crate) fn parse_count(text: &str) -> Option<CountCheck> {
         (">", CmpOp::Gt),
         ("<", CmpOp::Lt),
     ];
-    let (rest, op) = ops
-        .iter()
-        .find_map(|(sym, op)| text.strip_prefix(sym).map(|rest| (rest, *op)))?;
-    let rest = rest.trim_start();
+    ops.iter()
+        .find_map(|(sym, op)| text.strip_prefix(sym).map(|rest| (*op, rest.trim_start())))
+}
+
+/// Parses a count requirement written as a string: `">= 1"`, `"== 0"`,
+/// `"<3"`. Returns `None` when malformed.
+pub(crate) fn parse_count(text: &str) -> Option<CountCheck> {
+    let (op, rest) = split_operator(text)?;
     if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

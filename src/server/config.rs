@@ -189,7 +189,7 @@ const PARAMS: &[Param] = &[
         name: "repl-backlog-size",
         get: |c| c.repl_backlog_size.to_string(),
         set: Some(|c, v| {
-            c.repl_backlog_size = parse_memory(v)?;
+            c.repl_backlog_size = memory_between(v, 1, i64::MAX as u64)?;
             Ok(())
         }),
     },
@@ -205,7 +205,7 @@ const PARAMS: &[Param] = &[
         name: "repl-timeout",
         get: |c| c.repl_timeout.to_string(),
         set: Some(|c, v| {
-            c.repl_timeout = seconds(v)?.max(1);
+            c.repl_timeout = int_between(v, 1, INT_MAX)?;
             Ok(())
         }),
     },
@@ -213,7 +213,7 @@ const PARAMS: &[Param] = &[
         name: "repl-ping-replica-period",
         get: |c| c.repl_ping_replica_period.to_string(),
         set: Some(|c, v| {
-            c.repl_ping_replica_period = seconds(v)?.max(1);
+            c.repl_ping_replica_period = int_between(v, 1, INT_MAX)?;
             Ok(())
         }),
     },
@@ -229,7 +229,7 @@ const PARAMS: &[Param] = &[
         name: "repl-diskless-sync-delay",
         get: |c| c.repl_diskless_sync_delay.to_string(),
         set: Some(|c, v| {
-            c.repl_diskless_sync_delay = seconds(v)?;
+            c.repl_diskless_sync_delay = int_between(v, 0, INT_MAX)?;
             Ok(())
         }),
     },
@@ -253,7 +253,7 @@ const PARAMS: &[Param] = &[
         name: "min-replicas-to-write",
         get: |c| c.min_replicas_to_write.to_string(),
         set: Some(|c, v| {
-            c.min_replicas_to_write = seconds(v)?;
+            c.min_replicas_to_write = int_between(v, 0, INT_MAX)?;
             Ok(())
         }),
     },
@@ -261,7 +261,7 @@ const PARAMS: &[Param] = &[
         name: "min-replicas-max-lag",
         get: |c| c.min_replicas_max_lag.to_string(),
         set: Some(|c, v| {
-            c.min_replicas_max_lag = seconds(v)?;
+            c.min_replicas_max_lag = int_between(v, 0, INT_MAX)?;
             Ok(())
         }),
     },
@@ -300,13 +300,7 @@ const PARAMS: &[Param] = &[
         name: "proto-max-bulk-len",
         get: |c| c.proto_max_bulk_len.to_string(),
         set: Some(|c, v| {
-            let n = parse_memory(v)?;
-            if n < 1024 * 1024 {
-                return Err(
-                    "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
-                );
-            }
-            c.proto_max_bulk_len = n;
+            c.proto_max_bulk_len = memory_between(v, 1024 * 1024, i64::MAX as u64)?;
             Ok(())
         }),
     },
@@ -314,9 +308,9 @@ const PARAMS: &[Param] = &[
         name: "hz",
         get: |c| c.hz.to_string(),
         set: Some(|c, v| {
-            let n: i64 = parse_int(v)?;
-            // Redis clamps hz into 1..=500.
-            c.hz = n.clamp(1, 500) as u32;
+            // Redis accepts 0..=INT_MAX, then clamps the frequency it runs
+            // at into 1..=500 (CONFIG GET shows the clamped value).
+            c.hz = int_between(v, 0, INT_MAX)?.clamp(1, 500) as u32;
             Ok(())
         }),
     },
@@ -370,11 +364,7 @@ const PARAMS: &[Param] = &[
         name: "maxclients",
         get: |c| c.maxclients.to_string(),
         set: Some(|c, v| {
-            let n: i64 = parse_int(v)?;
-            if n < 1 {
-                return Err("argument must be between 1 and 4294967295 inclusive".into());
-            }
-            c.maxclients = n as u64;
+            c.maxclients = int_between(v, 1, u64::from(u32::MAX))?;
             Ok(())
         }),
     },
@@ -401,6 +391,32 @@ fn print_optional(value: &Option<Vec<u8>>) -> String {
         .as_deref()
         .map(|v| String::from_utf8_lossy(v).into_owned())
         .unwrap_or_default()
+}
+
+/// Redis's `INT_MAX`: the upper bound of its `int` parameters.
+const INT_MAX: u64 = i32::MAX as u64;
+
+/// An integer parameter within Redis's bounds for it, with Redis's texts:
+/// a value that is not an integer (`1.5`, `abc`, beyond 64 bits) "couldn't
+/// be parsed", one out of bounds names the bounds.
+fn int_between(value: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n: i64 = parse_int(value)?;
+    u64::try_from(n)
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| format!("argument must be between {min} and {max} inclusive"))
+}
+
+/// A memory parameter (`64mb`, `1gb`, bytes) within Redis's bounds for it.
+fn memory_between(value: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n = parse_memory(value)?;
+    if (min..=max).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ))
+    }
 }
 
 fn seconds(value: &str) -> Result<u64, String> {
@@ -524,6 +540,67 @@ mod tests {
             config.get_matching(&[b"h?"]),
             vec![("hz", "50".to_string())]
         );
+    }
+
+    /// The texts redis-server 7.0.15 prints for these values, at start-up
+    /// and for CONFIG SET alike.
+    #[test]
+    fn bounds_and_errors_match_redis_7_0() {
+        let reason = |name: &str, value: &str| match Config::default().set_startup(name, value) {
+            Err(ConfigError::Invalid { reason, .. }) => reason,
+            other => panic!("{name} {value}: {other:?}"),
+        };
+        let unparsable = "argument couldn't be parsed into an integer";
+        assert_eq!(reason("repl-timeout", "1.5"), unparsable);
+        assert_eq!(reason("hz", "abc"), unparsable);
+        assert_eq!(reason("repl-timeout", "99999999999999999999"), unparsable);
+        assert_eq!(
+            reason("repl-timeout", "0"),
+            "argument must be between 1 and 2147483647 inclusive"
+        );
+        assert_eq!(
+            reason("repl-ping-replica-period", "0"),
+            "argument must be between 1 and 2147483647 inclusive"
+        );
+        assert_eq!(
+            reason("maxclients", "0"),
+            "argument must be between 1 and 4294967295 inclusive"
+        );
+        assert_eq!(
+            reason("maxclients", "4294967296"),
+            "argument must be between 1 and 4294967295 inclusive"
+        );
+        assert_eq!(
+            reason("min-replicas-max-lag", "-1"),
+            "argument must be between 0 and 2147483647 inclusive"
+        );
+        assert_eq!(
+            reason("min-replicas-to-write", "-1"),
+            "argument must be between 0 and 2147483647 inclusive"
+        );
+        assert_eq!(
+            reason("hz", "2147483648"),
+            "argument must be between 0 and 2147483647 inclusive"
+        );
+        assert_eq!(
+            reason("repl-backlog-size", "0"),
+            "argument must be between 1 and 9223372036854775807 inclusive"
+        );
+        assert_eq!(
+            reason("repl-backlog-size", "1xb"),
+            "argument must be a memory value"
+        );
+        assert_eq!(reason("save", "1"), "Invalid save parameters");
+        assert_eq!(
+            reason("proto-max-bulk-len", "10"),
+            "argument must be between 1048576 and 9223372036854775807 inclusive"
+        );
+        // Accepted like Redis: hz 0 runs at 1, the top of a range is allowed.
+        let mut config = Config::default();
+        config.set_startup("hz", "0").unwrap();
+        assert_eq!(config.hz, 1);
+        config.set_startup("repl-timeout", "2147483647").unwrap();
+        config.set_startup("repl-backlog-size", "1").unwrap();
     }
 
     #[test]

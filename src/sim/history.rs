@@ -340,7 +340,7 @@ impl Ledger {
 /// A RESP reply as redis-cli shows it, for messages.
 pub fn show_reply(reply: &[u8]) -> String {
     match crate::resp::Frame::parse(reply) {
-        Ok((frame, _)) => crate::sim::show_frame(&frame),
+        Ok((frame, _)) => crate::sim::expect::show_frame(&frame),
         Err(_) => format!("{:?}", String::from_utf8_lossy(reply)),
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod cluster;
+pub mod expect;
 pub mod history;
 pub mod workload;
 
@@ -30,15 +31,16 @@ use crate::log::SharedSimLog;
 use crate::resp::Frame;
 use crate::runtime::{SimNet, SimRuntime};
 use crate::scenario::{
-    Action, AwaitCondition, CheckSpec, DurationRange, Expect, Scenario, Step, WorkloadKind,
+    Action, AwaitCondition, CheckSpec, DurationRange, Scenario, Step, WorkloadKind,
 };
 use crate::server::probe::PlantedBugs;
 use crate::server::Server;
 use cluster::{NodeStatus, SimNode};
 use workload::WorkloadOutcome;
 
-/// Simulated time a run may take at most, faults and all.
-const SIMULATED_TIME_LIMIT: Duration = Duration::from_secs(3600);
+/// Simulated time a run may take beyond its scenario's bound
+/// ([`Scenario::simulated_time_bound`]) before madsim stops it.
+const SIMULATED_TIME_MARGIN: Duration = Duration::from_secs(600);
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,7 +166,11 @@ pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RunOptions) -> Run
                         .max(owned.network.latency.min + Duration::from_micros(1));
                 config.net.packet_loss_rate = owned.network.loss;
                 let mut runtime = madsim::runtime::Runtime::with_seed_and_config(seed, config);
-                runtime.set_time_limit(SIMULATED_TIME_LIMIT);
+                runtime.set_time_limit(
+                    owned
+                        .simulated_time_bound()
+                        .saturating_add(SIMULATED_TIME_MARGIN),
+                );
                 runtime.block_on(async move { Runner::new(owned, seed, options).run().await })
             }))
         })
@@ -452,16 +458,34 @@ impl Runner {
             }
             Action::Await { condition, timeout } => {
                 self.event(format!(
-                    "{path} await {condition:?} within {}",
+                    "{path} await {condition} within {}",
                     stamp(*timeout)
                 ));
                 let deadline = now() + *timeout;
+                let mut last_reply = None;
                 loop {
                     let satisfied = match condition {
                         AwaitCondition::Linked => self.all_linked(),
                         AwaitCondition::Converged => self.is_converged(),
-                        AwaitCondition::Info { on, field, equals } => {
-                            self.info_field(on, field).as_deref() == Some(equals.as_str())
+                        AwaitCondition::Info { on, field, expect } => {
+                            expect::info_holds(expect, self.info_field(on, field).as_deref())
+                        }
+                        AwaitCondition::Reply {
+                            on,
+                            args,
+                            db,
+                            expect,
+                        } => {
+                            let (host, args, db) = (on.clone(), args.clone(), *db);
+                            let reply = self
+                                .client
+                                .spawn(async move { workload::one_command(&host, db, &args).await })
+                                .await
+                                .ok()
+                                .flatten();
+                            let matched = expect::reply_matches(expect, reply.as_ref());
+                            last_reply = Some(reply);
+                            matched
                         }
                     };
                     if satisfied {
@@ -470,9 +494,16 @@ impl Runner {
                     }
                     if now() >= deadline {
                         let mut message = format!(
-                            "{path}: await {condition:?} not satisfied within {}",
+                            "{path}: await {condition} not satisfied within {}",
                             stamp(*timeout)
                         );
+                        if let Some(reply) = &last_reply {
+                            let _ = write!(
+                                message,
+                                " (last reply: {})",
+                                expect::show_reply(reply.as_ref())
+                            );
+                        }
                         if let Err(stuck) = self.converged() {
                             let _ = write!(message, " ({})", stuck.join("; "));
                         }
@@ -511,11 +542,12 @@ impl Runner {
                     );
                     handles.push(self.client.spawn(task));
                 }
+                let ops_text = ops.map_or("no op limit".to_string(), |n| format!("{n} ops"));
+                let until_text = until.map_or("no time limit".to_string(), |t| {
+                    format!("until {}", stamp(t))
+                });
                 self.event(format!(
-                    "{path} workload on {host}: {} clients, ops {:?}, until {:?}",
-                    clients,
-                    ops,
-                    until.map(stamp)
+                    "{path} workload on {host}: {clients} clients, {ops_text}, {until_text}"
                 ));
                 let readers = self.spawn_readers(index, spec);
                 let background = Background {
@@ -552,11 +584,12 @@ impl Runner {
                     Err(_) => None,
                 };
                 self.event(format!(
-                    "{path} command on {on}: {} -> {reply:?}",
-                    args.join(" ")
+                    "{path} command on {on}: {} -> {}",
+                    args.join(" "),
+                    expect::show_reply(reply.as_ref())
                 ));
                 if let Some(expect) = expect {
-                    if let Some(problem) = expectation_failure(expect, reply.as_ref()) {
+                    if let Some(problem) = expect::expectation_failure(expect, reply.as_ref()) {
                         self.expectation(format!("{path}: {} on {on}: {problem}", args.join(" ")));
                     }
                 }
@@ -594,8 +627,10 @@ impl Runner {
                     }
                 }
                 self.event(format!(
-                    "{path} partition {one:?} {} {other:?}",
-                    if *oneway { "->" } else { "<->" }
+                    "{path} partition {} {} {}",
+                    one.join(","),
+                    if *oneway { "->" } else { "<->" },
+                    other.join(",")
                 ));
                 if let Some(range) = duration {
                     let duration = draw_duration(rng, *range);
@@ -676,14 +711,19 @@ impl Runner {
                     .await
                     .ok()
                     .flatten();
-                self.event(format!("{path} {} on {node} -> {reply:?}", args.join(" ")));
+                self.event(format!(
+                    "{path} {} on {node} -> {}",
+                    args.join(" "),
+                    expect::show_reply(reply.as_ref())
+                ));
                 match reply {
                     Some(Frame::Simple(_)) => {
                         self.topology.insert(node.clone(), master.clone());
                     }
                     other => self.expectation(format!(
-                        "{path}: {} on {node} replied {other:?}",
-                        args.join(" ")
+                        "{path}: {} on {node} replied {}",
+                        args.join(" "),
+                        expect::show_reply(other.as_ref())
                     )),
                 }
             }
@@ -1041,13 +1081,11 @@ impl Runner {
         }
         for (field, expected) in &spec.info {
             let actual = self.info_field(on, field);
-            if actual.as_deref() == Some(expected.as_str()) {
-                self.event(format!("{path} check {on} {field}={expected}: ok"));
+            if expect::info_holds(expected, actual.as_deref()) {
+                self.event(format!("{path} check {on} {field} {expected}: ok"));
             } else {
-                failed.push(format!(
-                    "{path}: {on} INFO {field} is {}, expected {expected:?}",
-                    actual.map_or("absent".to_string(), |a| format!("{a:?}"))
-                ));
+                let failure = expect::info_failure(on, field, expected, actual.as_deref());
+                failed.push(format!("{path}: {failure}"));
             }
         }
         for wanted in &spec.log {
@@ -1194,41 +1232,4 @@ fn is_write_command(args: &[String]) -> bool {
     args.first()
         .and_then(|name| crate::command::lookup(name.as_bytes()))
         .is_some_and(|spec| spec.is_write())
-}
-
-/// Why a reply does not meet a command step's expectation.
-fn expectation_failure(expect: &Expect, reply: Option<&Frame>) -> Option<String> {
-    let ok = match (expect, reply) {
-        (Expect::Simple(text), Some(Frame::Simple(s))) => s == text,
-        (Expect::Bulk(text), Some(Frame::Bulk(Some(b)))) => b.as_slice() == text.as_bytes(),
-        (Expect::Nil, Some(Frame::Bulk(None) | Frame::Array(None))) => true,
-        (Expect::Integer(n), Some(Frame::Integer(m))) => n == m,
-        (Expect::ErrorPrefix(prefix), Some(Frame::Error(e))) => e.starts_with(prefix.as_str()),
-        _ => false,
-    };
-    (!ok).then(|| format!("expected {expect:?}, got {reply:?}"))
-}
-
-/// A reply as redis-cli shows it: `"bar"`, `(nil)`, `(integer) 5`,
-/// `(error) ERR ...`, `OK`, arrays as `1) "a" 2) "b"`.
-pub fn show_frame(frame: &Frame) -> String {
-    match frame {
-        Frame::Simple(text) => text.clone(),
-        Frame::Error(text) => format!("(error) {text}"),
-        Frame::Integer(n) => format!("(integer) {n}"),
-        Frame::Bulk(None) | Frame::Array(None) => "(nil)".into(),
-        Frame::Bulk(Some(bytes)) => format!("{:?}", String::from_utf8_lossy(bytes)),
-        Frame::Array(Some(items)) if items.is_empty() => "(empty array)".into(),
-        Frame::Array(Some(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| format!("{}) {}", i + 1, show_frame(item)))
-            .collect::<Vec<_>>()
-            .join(" "),
-    }
-}
-
-/// [`show_frame`] for a reply that may be missing (`(no reply)`).
-pub fn show_reply(reply: Option<&Frame>) -> String {
-    reply.map_or("(no reply)".to_string(), show_frame)
 }
