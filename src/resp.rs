@@ -77,7 +77,7 @@ impl Default for ParseLimits {
 /// whose quoting had to be undone).
 #[derive(Debug, Default, Clone)]
 pub struct ArgvBuf {
-    ranges: Vec<(u32, u32)>,
+    ranges: Vec<(usize, usize)>,
     scratch: Vec<u8>,
     inline: bool,
 }
@@ -96,7 +96,7 @@ impl ArgvBuf {
 #[derive(Clone, Copy)]
 pub struct Argv<'a> {
     base: &'a [u8],
-    ranges: &'a [(u32, u32)],
+    ranges: &'a [(usize, usize)],
 }
 
 impl<'a> Argv<'a> {
@@ -117,15 +117,13 @@ impl<'a> Argv<'a> {
     #[inline]
     pub fn get(&self, i: usize) -> &'a [u8] {
         let (start, end) = self.ranges[i];
-        &self.base[start as usize..end as usize]
+        &self.base[start..end]
     }
 
     /// All arguments in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         let base = self.base;
-        self.ranges
-            .iter()
-            .map(move |&(s, e)| &base[s as usize..e as usize])
+        self.ranges.iter().map(move |&(s, e)| &base[s..e])
     }
 
     /// Copies the arguments into an owned command (for MULTI queues).
@@ -150,7 +148,7 @@ impl fmt::Debug for Argv<'_> {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct OwnedArgv {
     bytes: Vec<u8>,
-    ranges: Vec<(u32, u32)>,
+    ranges: Vec<(usize, usize)>,
 }
 
 impl OwnedArgv {
@@ -165,9 +163,9 @@ impl OwnedArgv {
 
     /// Appends one argument.
     pub fn push(&mut self, arg: &[u8]) {
-        let start = self.bytes.len() as u32;
+        let start = self.bytes.len();
         self.bytes.extend_from_slice(arg);
-        self.ranges.push((start, self.bytes.len() as u32));
+        self.ranges.push((start, self.bytes.len()));
     }
 
     /// Borrows the command.
@@ -313,7 +311,7 @@ fn parse_multibulk(
         if end + 2 > buf.len() {
             return Ok(Parsed::Incomplete { min_len: end + 2 });
         }
-        argv.ranges.push((start as u32, end as u32));
+        argv.ranges.push((start, end));
         pos = end + 2;
     }
     Ok(Parsed::Command { consumed: pos })
@@ -362,7 +360,7 @@ fn is_space(c: u8) -> bool {
 /// `\n \r \t \b \a \\ \"` and `\xHH` escapes, single quotes with `\'`, and a
 /// closing quote must be followed by a space or the end. Returns false on
 /// unbalanced quotes.
-pub fn split_inline_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(u32, u32)>) -> bool {
+pub fn split_inline_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usize)>) -> bool {
     let mut p = 0;
     loop {
         while p < line.len() && is_space(line[p]) {
@@ -442,7 +440,7 @@ pub fn split_inline_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(u32, 
             }
             p += 1;
         }
-        ranges.push((start as u32, out.len() as u32));
+        ranges.push((start, out.len()));
     }
 }
 
