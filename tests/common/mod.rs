@@ -32,6 +32,11 @@ impl Client {
         }
     }
 
+    /// The socket, for writes that may fail (a server closing mid-request).
+    pub fn stream_mut(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
     /// Sends raw bytes.
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write");
