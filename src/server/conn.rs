@@ -6,6 +6,7 @@
 //! peer that vanishes mid-frame just ends the task: nothing it sent in part
 //! was executed.
 
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -253,7 +254,18 @@ fn process<R: Runtime>(
                 client.last_interaction = now;
                 state.mono_now = now;
                 let mut ctx = Ctx::new(&mut state, &mut client, out, now_ms);
-                execute(&mut ctx, args);
+                let executed = catch_unwind(AssertUnwindSafe(|| execute(&mut ctx, args)));
+                if let Err(panic) = executed {
+                    // A bug: the command may be half-applied and was not
+                    // propagated. The node crashes, as Redis does on a failed
+                    // assertion, so that no client or replica is ever served
+                    // that state; the panic goes on to the runtime (a crash
+                    // verdict in a simulation, the end of `replsim serve`).
+                    let name = String::from_utf8_lossy(args.get(0));
+                    let command = format!("'{name}' with {} arguments", args.len() - 1);
+                    server.crash(&mut state, &command);
+                    resume_unwind(panic);
+                }
                 let flow = std::mem::take(&mut ctx.flow);
                 consumed_total += consumed;
                 match flow {

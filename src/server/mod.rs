@@ -647,6 +647,25 @@ impl<R: Runtime> Server<R> {
         Some((id, kill))
     }
 
+    /// Stops the node after a command panicked with `command` half-run:
+    /// its dataset may hold part of a command that was never propagated,
+    /// so it stops accepting, closes every connection (clients, replicas)
+    /// and logs why, like Redis's bug report after a failed assertion.
+    pub(crate) fn crash(&self, state: &mut ServerState, command: &str) {
+        state.log(
+            Level::Warning,
+            &format!("=== REPLSIM BUG REPORT: a command panicked: {command} ==="),
+        );
+        state.log(
+            Level::Warning,
+            "The dataset may hold part of that command: stopping the node.",
+        );
+        for client in state.clients.values() {
+            client.kill.kill();
+        }
+        self.shutdown.kill();
+    }
+
     /// Completes once SHUTDOWN ran.
     pub async fn stopped(&self) {
         self.shutdown.killed().await

@@ -256,6 +256,20 @@ impl ReplsimProcess {
         wait_for_ping(self.port);
     }
 
+    /// Waits up to `secs` for the process to exit on its own; its status.
+    pub fn wait_exit(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let child = self.child.as_mut()?;
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().ok().flatten() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Kills the process (like a crash: nothing is saved).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
