@@ -4,7 +4,8 @@
 //! A partial frame waits for more bytes; a malformed one gets Redis's
 //! protocol error and the connection closes after the replies before it. A
 //! peer that vanishes mid-frame just ends the task: nothing it sent in part
-//! was executed.
+//! was executed. Neither was a command whose argument in flight outgrew
+//! `client-query-buffer-limit`: the client is closed, as in Redis.
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
