@@ -28,6 +28,8 @@ use replsim::sweep::{self, SeedChoice, Shard};
 
 /// Exit code for bad usage or a bad scenario file (`EX_USAGE`).
 const EXIT_USAGE: i32 = 64;
+/// Exit code of a crash: a panic, which is always a bug in replsim.
+const EXIT_CRASH: i32 = 3;
 
 #[derive(Parser)]
 #[command(
@@ -176,6 +178,15 @@ struct ServeArgs {
 }
 
 fn serve(args: ServeArgs) -> Result<i32> {
+    // A panic is a bug that may have left a command half-applied and
+    // unpropagated: like Redis after a failed assertion, the server exits
+    // rather than go on serving that state to clients and replicas.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        eprintln!("replsim: crashed (a bug in replsim), exiting");
+        std::process::exit(EXIT_CRASH);
+    }));
     let mut config = Config {
         port: args.port,
         bind: args.bind.clone(),

@@ -75,11 +75,36 @@ impl Default for ParseLimits {
 /// Where the arguments of the last parsed command live: byte ranges into the
 /// read buffer (multibulk) or into an own scratch buffer (inline commands,
 /// whose quoting had to be undone).
+///
+/// It also remembers how far an unfinished frame was parsed, so that each
+/// byte of a request is examined once however it is split across reads
+/// (Redis keeps the same state in its client: `multibulklen`, `bulklen`).
+/// After [`Parsed::Incomplete`] the next call must pass a buffer that starts
+/// with the same bytes (more appended); a caller that moves the front of its
+/// buffer otherwise calls [`ArgvBuf::reset`].
 #[derive(Debug, Default, Clone)]
 pub struct ArgvBuf {
-    ranges: Vec<(u32, u32)>,
+    ranges: Vec<(usize, usize)>,
     scratch: Vec<u8>,
     inline: bool,
+    progress: Progress,
+    examined: u64,
+}
+
+/// How far the frame at the front of the buffer was parsed by earlier calls.
+#[derive(Debug, Default, Clone, Copy)]
+struct Progress {
+    /// Inside a multibulk: the arguments still to parse. Zero when no
+    /// multibulk header was parsed yet.
+    remaining: usize,
+    /// Where the next unparsed element (bulk header) starts.
+    pos: usize,
+    /// The header of the element at `pos` was parsed: its data spans
+    /// `start..end`, waiting for the bytes to arrive.
+    bulk: Option<(usize, usize)>,
+    /// Bytes before this position hold no line end of the line being
+    /// looked for (the multibulk or bulk header, or the inline line).
+    scanned: usize,
 }
 
 impl ArgvBuf {
@@ -90,13 +115,63 @@ impl ArgvBuf {
             ranges: &self.ranges,
         }
     }
+
+    /// Forgets an unfinished frame: the next call parses from the start of
+    /// the buffer it gets.
+    pub fn reset(&mut self) {
+        self.progress = Progress::default();
+    }
+
+    /// Where the bytes not yet turned into arguments start in the buffer:
+    /// past the arguments of an unfinished multibulk that already arrived
+    /// whole, else 0. What lies beyond is Redis's query buffer (Redis moves
+    /// finished arguments out of it), which `client-query-buffer-limit`
+    /// caps.
+    pub fn unparsed_from(&self) -> usize {
+        self.progress.pos
+    }
+
+    /// Bytes the parser looked at since this buffer was created: header
+    /// and line bytes scanned for their end (bulk data is never scanned).
+    /// Each byte of a stream counts once however it was split into reads;
+    /// tests and benchmarks use it to prove parsing linear.
+    pub fn bytes_examined(&self) -> u64 {
+        self.examined
+    }
+
+    /// Finds the `\r` ending a header line starting at `from`, as Redis does
+    /// (`strchr(querybuf, '\r')`; the byte after it is skipped unchecked),
+    /// resuming where an earlier call stopped looking.
+    fn header_line(&mut self, buf: &[u8], from: usize) -> Option<usize> {
+        let start = from.max(self.progress.scanned);
+        let found = memchr(b'\r', &buf[start..]).map(|i| start + i);
+        self.note_scan(buf, start, found);
+        found
+    }
+
+    /// The same for an inline line, which ends at `\n`.
+    fn inline_line(&mut self, buf: &[u8]) -> Option<usize> {
+        let start = self.progress.scanned;
+        let found = memchr(b'\n', &buf[start..]).map(|i| start + i);
+        self.note_scan(buf, start, found);
+        found
+    }
+
+    /// Records a scan from `start`: without a line end, nothing up to the
+    /// buffer's end needs looking at again; with one, the next look starts
+    /// at it (its line may still wait for the byte after it).
+    fn note_scan(&mut self, buf: &[u8], start: usize, found: Option<usize>) {
+        let examined = found.map_or(buf.len(), |end| end + 1) - start;
+        self.examined += examined as u64;
+        self.progress.scanned = found.unwrap_or(buf.len());
+    }
 }
 
 /// A borrowed command: its arguments, each a byte string.
 #[derive(Clone, Copy)]
 pub struct Argv<'a> {
     base: &'a [u8],
-    ranges: &'a [(u32, u32)],
+    ranges: &'a [(usize, usize)],
 }
 
 impl<'a> Argv<'a> {
@@ -117,15 +192,13 @@ impl<'a> Argv<'a> {
     #[inline]
     pub fn get(&self, i: usize) -> &'a [u8] {
         let (start, end) = self.ranges[i];
-        &self.base[start as usize..end as usize]
+        &self.base[start..end]
     }
 
     /// All arguments in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         let base = self.base;
-        self.ranges
-            .iter()
-            .map(move |&(s, e)| &base[s as usize..e as usize])
+        self.ranges.iter().map(move |&(s, e)| &base[s..e])
     }
 
     /// Copies the arguments into an owned command (for MULTI queues).
@@ -150,7 +223,7 @@ impl fmt::Debug for Argv<'_> {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct OwnedArgv {
     bytes: Vec<u8>,
-    ranges: Vec<(u32, u32)>,
+    ranges: Vec<(usize, usize)>,
 }
 
 impl OwnedArgv {
@@ -165,9 +238,9 @@ impl OwnedArgv {
 
     /// Appends one argument.
     pub fn push(&mut self, arg: &[u8]) {
-        let start = self.bytes.len() as u32;
+        let start = self.bytes.len();
         self.bytes.extend_from_slice(arg);
-        self.ranges.push((start, self.bytes.len() as u32));
+        self.ranges.push((start, self.bytes.len()));
     }
 
     /// Borrows the command.
@@ -223,23 +296,23 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 /// Parses one command from the front of `buf` into `argv`.
 ///
 /// A buffer starting with `*` is a multibulk request; anything else is an
-/// inline command (a line of space-separated, optionally quoted words).
+/// inline command (a line of space-separated, optionally quoted words). An
+/// unfinished frame is resumed where the last call on `argv` stopped (see
+/// [`ArgvBuf`]); any other outcome starts the next call afresh.
 pub fn parse_command(
     buf: &[u8],
     argv: &mut ArgvBuf,
     limits: ParseLimits,
 ) -> Result<Parsed, ProtocolError> {
-    match buf.first() {
-        None => Ok(Parsed::Incomplete { min_len: 1 }),
+    let parsed = match buf.first() {
+        None => return Ok(Parsed::Incomplete { min_len: 1 }),
         Some(b'*') => parse_multibulk(buf, argv, limits),
         Some(_) => parse_inline(buf, argv),
+    };
+    if !matches!(parsed, Ok(Parsed::Incomplete { .. })) {
+        argv.reset();
     }
-}
-
-/// Finds the `\r` ending a header line starting at `from`, as Redis does
-/// (`strchr(querybuf, '\r')`); the byte after it is skipped unchecked.
-fn header_line(buf: &[u8], from: usize) -> Option<usize> {
-    memchr(b'\r', &buf[from..]).map(|i| from + i)
+    parsed
 }
 
 #[inline]
@@ -252,75 +325,117 @@ fn parse_multibulk(
     argv: &mut ArgvBuf,
     limits: ParseLimits,
 ) -> Result<Parsed, ProtocolError> {
-    let Some(cr) = header_line(buf, 1) else {
-        if buf.len() > INLINE_MAX_BYTES {
-            return Err(ProtocolError::new("too big mbulk count string"));
-        }
-        return Ok(Parsed::Incomplete {
-            min_len: buf.len() + 1,
-        });
-    };
-    if cr + 2 > buf.len() {
-        return Ok(Parsed::Incomplete { min_len: cr + 2 });
-    }
-    let count = match parse_i64(&buf[1..cr]) {
-        Some(n) if n <= MAX_MULTIBULK_COUNT => n,
-        _ => return Err(ProtocolError::new("invalid multibulk length")),
-    };
-    if limits.unauthenticated && count > 10 {
-        return Err(ProtocolError::new("unauthenticated multibulk length"));
-    }
-    let mut pos = cr + 2;
-    if count <= 0 {
-        return Ok(Parsed::Empty { consumed: pos });
-    }
-    argv.inline = false;
-    argv.ranges.clear();
-    for _ in 0..count {
-        if pos >= buf.len() {
-            return Ok(Parsed::Incomplete { min_len: pos + 4 });
-        }
-        if buf[pos] != b'$' {
-            // Redis prints the offending byte with `%c`.
-            return Err(ProtocolError(Cow::Owned(format!(
-                "expected '$', got '{}'",
-                buf[pos] as char
-            ))));
-        }
-        let Some(cr) = header_line(buf, pos + 1) else {
-            if buf.len() - pos > INLINE_MAX_BYTES {
-                return Err(ProtocolError::new("too big bulk count string"));
+    if argv.progress.remaining == 0 {
+        let Some(cr) = argv.header_line(buf, 1) else {
+            if buf.len() > INLINE_MAX_BYTES {
+                return Err(ProtocolError::new("too big mbulk count string"));
             }
             return Ok(Parsed::Incomplete {
                 min_len: buf.len() + 1,
             });
         };
-        if cr - pos > INLINE_MAX_BYTES {
-            return Err(ProtocolError::new("too big bulk count string"));
-        }
         if cr + 2 > buf.len() {
             return Ok(Parsed::Incomplete { min_len: cr + 2 });
         }
-        let len = match parse_i64(&buf[pos + 1..cr]) {
-            Some(n) if n >= 0 && (n as u64) <= limits.max_bulk_bytes => n as usize,
-            _ => return Err(ProtocolError::new("invalid bulk length")),
+        let count = match parse_i64(&buf[1..cr]) {
+            Some(n) if n <= MAX_MULTIBULK_COUNT => n,
+            _ => return Err(ProtocolError::new("invalid multibulk length")),
         };
-        if limits.unauthenticated && len > 16384 {
-            return Err(ProtocolError::new("unauthenticated bulk length"));
+        if limits.unauthenticated && count > 10 {
+            return Err(ProtocolError::new("unauthenticated multibulk length"));
         }
-        let start = cr + 2;
-        let end = start + len;
-        if end + 2 > buf.len() {
-            return Ok(Parsed::Incomplete { min_len: end + 2 });
+        if count <= 0 {
+            return Ok(Parsed::Empty { consumed: cr + 2 });
         }
-        argv.ranges.push((start as u32, end as u32));
-        pos = end + 2;
+        argv.inline = false;
+        argv.ranges.clear();
+        // `count` is at most `i32::MAX`, so it fits.
+        argv.progress.remaining = count as usize;
+        argv.progress.pos = cr + 2;
     }
-    Ok(Parsed::Command { consumed: pos })
+    while argv.progress.remaining > 0 {
+        let pos = argv.progress.pos;
+        let (start, end) = match argv.progress.bulk {
+            Some(span) => span,
+            None => {
+                let span = parse_bulk_header(buf, argv, pos, limits)?;
+                let Some(span) = span else {
+                    let min_len = if pos >= buf.len() {
+                        pos + 4
+                    } else {
+                        argv.progress.scanned.max(buf.len()) + 1
+                    };
+                    return Ok(Parsed::Incomplete { min_len });
+                };
+                span
+            }
+        };
+        // The data and its CRLF; Redis skips the CRLF unchecked.
+        let Some(next) = end.checked_add(2).filter(|&next| next <= buf.len()) else {
+            argv.progress.bulk = Some((start, end));
+            return Ok(Parsed::Incomplete {
+                min_len: end.saturating_add(2),
+            });
+        };
+        argv.ranges.push((start, end));
+        argv.progress.bulk = None;
+        argv.progress.pos = next;
+        argv.progress.scanned = next;
+        argv.progress.remaining -= 1;
+    }
+    Ok(Parsed::Command {
+        consumed: argv.progress.pos,
+    })
+}
+
+/// Parses the `$<len>` header at `pos`: the span of the bulk data, or `None`
+/// when the header has not fully arrived.
+fn parse_bulk_header(
+    buf: &[u8],
+    argv: &mut ArgvBuf,
+    pos: usize,
+    limits: ParseLimits,
+) -> Result<Option<(usize, usize)>, ProtocolError> {
+    if pos >= buf.len() {
+        return Ok(None);
+    }
+    if buf[pos] != b'$' {
+        // Redis prints the offending byte with `%c`.
+        return Err(ProtocolError(Cow::Owned(format!(
+            "expected '$', got '{}'",
+            buf[pos] as char
+        ))));
+    }
+    let Some(cr) = argv.header_line(buf, pos + 1) else {
+        if buf.len() - pos > INLINE_MAX_BYTES {
+            return Err(ProtocolError::new("too big bulk count string"));
+        }
+        return Ok(None);
+    };
+    if cr - pos > INLINE_MAX_BYTES {
+        return Err(ProtocolError::new("too big bulk count string"));
+    }
+    if cr + 2 > buf.len() {
+        return Ok(None);
+    }
+    // A length that does not fit this machine's address space could never
+    // be buffered: it is as invalid as one past `proto-max-bulk-len`.
+    let len = match parse_i64(&buf[pos + 1..cr]) {
+        Some(n) if n >= 0 && (n as u64) <= limits.max_bulk_bytes => usize::try_from(n).ok(),
+        _ => None,
+    };
+    let start = cr + 2;
+    let Some((len, end)) = len.and_then(|len| Some((len, start.checked_add(len)?))) else {
+        return Err(ProtocolError::new("invalid bulk length"));
+    };
+    if limits.unauthenticated && len > 16384 {
+        return Err(ProtocolError::new("unauthenticated bulk length"));
+    }
+    Ok(Some((start, end)))
 }
 
 fn parse_inline(buf: &[u8], argv: &mut ArgvBuf) -> Result<Parsed, ProtocolError> {
-    let Some(nl) = memchr(b'\n', buf) else {
+    let Some(nl) = argv.inline_line(buf) else {
         if buf.len() > INLINE_MAX_BYTES {
             return Err(ProtocolError::new("too big inline request"));
         }
@@ -362,7 +477,7 @@ fn is_space(c: u8) -> bool {
 /// `\n \r \t \b \a \\ \"` and `\xHH` escapes, single quotes with `\'`, and a
 /// closing quote must be followed by a space or the end. Returns false on
 /// unbalanced quotes.
-pub fn split_inline_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(u32, u32)>) -> bool {
+pub fn split_inline_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usize)>) -> bool {
     let mut p = 0;
     loop {
         while p < line.len() && is_space(line[p]) {
@@ -442,7 +557,7 @@ pub fn split_inline_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(u32, 
             }
             p += 1;
         }
-        ranges.push((start as u32, out.len() as u32));
+        ranges.push((start, out.len()));
     }
 }
 
@@ -767,6 +882,58 @@ mod tests {
                 "cut at {cut}: {parsed:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_frame_grown_byte_by_byte_resumes_where_parsing_stopped() {
+        let frame = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n";
+        let mut argv = ArgvBuf::default();
+        for cut in 1..frame.len() {
+            let parsed = parse_command(&frame[..cut], &mut argv, ParseLimits::default());
+            assert!(
+                matches!(parsed, Ok(Parsed::Incomplete { min_len }) if min_len > cut),
+                "cut at {cut}: {parsed:?}"
+            );
+        }
+        assert_eq!(
+            parse_command(frame, &mut argv, ParseLimits::default()),
+            Ok(Parsed::Command {
+                consumed: frame.len()
+            })
+        );
+        let args: Vec<&[u8]> = argv.argv(frame).iter().collect();
+        assert_eq!(args, [&b"SET"[..], b"k", b"hello"]);
+        // Header bytes only, each once, plus one second look at a `\r`
+        // that arrived before its `\n`: the bulk data is never scanned.
+        let header_bytes = frame.len() - b"SETkhello".len() - 3 * 2;
+        assert!(
+            argv.bytes_examined() <= (header_bytes + 4) as u64,
+            "{} bytes examined",
+            argv.bytes_examined()
+        );
+    }
+
+    #[test]
+    fn bulk_lengths_past_4_gib_keep_exact_offsets() {
+        // 2^32 + 1000 bytes: with 32-bit ranges this wrapped to 1000.
+        let len: usize = (1 << 32) + 1000;
+        let head = format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${len}\r\n");
+        let limits = ParseLimits {
+            max_bulk_bytes: 5 << 30,
+            unauthenticated: false,
+        };
+        let mut argv = ArgvBuf::default();
+        let parsed = parse_command(head.as_bytes(), &mut argv, limits);
+        let start = head.len();
+        assert_eq!(
+            parsed,
+            Ok(Parsed::Incomplete {
+                min_len: start + len + 2
+            })
+        );
+        assert_eq!(argv.progress.bulk, Some((start, start + len)));
+        assert_eq!(argv.ranges, [(8, 11), (17, 18)]);
+        assert_eq!(argv.unparsed_from(), 20);
     }
 
     #[test]

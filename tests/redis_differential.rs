@@ -58,10 +58,7 @@ fn parse_line(line: &str) -> (Compare, Vec<Vec<u8>>) {
         split_inline_args(rest.as_bytes(), &mut bytes, &mut ranges),
         "bad line {line}"
     );
-    let args = ranges
-        .iter()
-        .map(|&(s, e)| bytes[s as usize..e as usize].to_vec())
-        .collect();
+    let args = ranges.iter().map(|&(s, e)| bytes[s..e].to_vec()).collect();
     (mode, args)
 }
 

@@ -143,3 +143,55 @@ fn corrupted_valid_streams_never_panic() {
         let _ = parse_stream(&chunks);
     }
 }
+
+#[test]
+fn any_split_of_garbage_ends_like_the_whole() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0xbad);
+    let alphabet = b"*$\r\n0123456789-+ \"'\\xab";
+    for case in 0..20000 {
+        let mut bytes = Vec::new();
+        for command in random_commands(&mut rng).into_iter().take(3) {
+            encode_command(&mut bytes, &command);
+        }
+        for _ in 0..rng.gen_range(1..4) {
+            let at = rng.gen_range(0..bytes.len());
+            bytes[at] = alphabet[rng.gen_range(0..alphabet.len())];
+        }
+        let whole = parse_stream(&[&bytes]);
+        let chunks = random_splits(&mut rng, &bytes);
+        assert_eq!(parse_stream(&chunks), whole, "case {case}");
+    }
+}
+
+/// A multibulk with many arguments arriving a few bytes at a time, as a
+/// slow client sends it: every byte is examined a bounded number of times,
+/// so the work is linear in its size (re-parsing from the start on every
+/// read made it quadratic).
+#[test]
+fn a_dripped_multibulk_is_examined_once_per_byte() {
+    let args: Vec<Vec<u8>> = (0..20_000).map(|i| format!("v{i}").into_bytes()).collect();
+    let mut stream = Vec::new();
+    encode_command(&mut stream, &args);
+    let mut argv = ArgvBuf::default();
+    let mut reads = 0;
+    let mut parsed = None;
+    for end in (1..=stream.len()).step_by(3).chain([stream.len()]) {
+        reads += 1;
+        match parse_command(&stream[..end], &mut argv, ParseLimits::default()) {
+            Ok(Parsed::Incomplete { min_len }) => assert!(min_len > end),
+            Ok(Parsed::Command { consumed }) => {
+                parsed = Some(consumed);
+                break;
+            }
+            other => panic!("at {end}: {other:?}"),
+        }
+    }
+    assert_eq!(parsed, Some(stream.len()));
+    assert_eq!(argv.argv(&stream).len(), args.len());
+    let examined = argv.bytes_examined();
+    assert!(
+        examined <= (stream.len() + reads) as u64,
+        "{examined} bytes examined for a {}-byte frame in {reads} reads",
+        stream.len()
+    );
+}

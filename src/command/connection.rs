@@ -275,7 +275,11 @@ fn client_getname(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
 /// One CLIENT LIST line, with Redis 7.0's fields in its order. Fields that
 /// describe Redis's memory internals (`qbuf-free`, `rbs`, `tot-mem`, ...)
 /// report replsim's own buffers where it has them and 0 otherwise.
-fn client_line(client: &Client, now: std::time::Duration, current_command: Option<&str>) -> String {
+pub(crate) fn client_line(
+    client: &Client,
+    now: std::time::Duration,
+    current_command: Option<&str>,
+) -> String {
     let flags = match client.kind {
         ClientKind::Master => "M",
         ClientKind::Replica => "S",

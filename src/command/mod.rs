@@ -29,6 +29,8 @@ mod zsets;
 
 pub mod glob;
 
+pub(crate) use connection::client_line;
+
 /// A command failed with one of Redis's standard errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CmdError {

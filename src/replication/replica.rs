@@ -780,6 +780,10 @@ fn apply_stream(
     if client.in_multi() {
         client.take_multi();
     }
+    if applied != parsed {
+        // The buffer no longer starts at the frame the parser stopped in.
+        argv.reset();
+    }
     buffer.advance(applied);
     state.clients.insert(client_id, client);
 }

@@ -45,6 +45,7 @@ pub const CONFIG_PARAMETERS: &[&str] = &[
     "save",
     "dbfilename",
     "proto-max-bulk-len",
+    "client-query-buffer-limit",
     "maxclients",
     "enable-debug-command",
 ];

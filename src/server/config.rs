@@ -27,6 +27,10 @@ pub struct Config {
     pub enable_debug_command: String,
     /// `maxclients`: connections accepted at most.
     pub maxclients: u64,
+    /// `client-query-buffer-limit`: bytes a client's query buffer (what it
+    /// sent that is not parsed into arguments yet) may hold before the
+    /// client is closed.
+    pub client_query_buffer_limit: u64,
     /// `replicaof`: the master to replicate from at start.
     pub replicaof: Option<(String, u16)>,
     /// `masterauth`: password sent to the master.
@@ -73,6 +77,7 @@ impl Default for Config {
             save: "3600 1 300 100 60 10000".into(),
             enable_debug_command: "no".into(),
             maxclients: 10000,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
             replicaof: None,
             masterauth: None,
             masteruser: None,
@@ -301,6 +306,20 @@ const PARAMS: &[Param] = &[
         get: |c| c.proto_max_bulk_len.to_string(),
         set: Some(|c, v| {
             c.proto_max_bulk_len = memory_between(v, 1024 * 1024, i64::MAX as u64)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "client-query-buffer-limit",
+        get: |c| c.client_query_buffer_limit.to_string(),
+        set: Some(|c, v| {
+            let n = parse_memory(v)?;
+            if n < 1024 * 1024 {
+                return Err(
+                    "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
+                );
+            }
+            c.client_query_buffer_limit = n;
             Ok(())
         }),
     },

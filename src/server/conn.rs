@@ -4,16 +4,19 @@
 //! A partial frame waits for more bytes; a malformed one gets Redis's
 //! protocol error and the connection closes after the replies before it. A
 //! peer that vanishes mid-frame just ends the task: nothing it sent in part
-//! was executed.
+//! was executed. Neither was a command whose argument in flight outgrew
+//! `client-query-buffer-limit`: the client is closed, as in Redis.
 
-use std::net::SocketAddr;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::{Client, Server};
+use super::{KillSwitch, Server};
 use crate::command::{execute, Ctx, Flow};
+use crate::log::Level;
 use crate::replication::master::{serve_replica, SyncRequest};
 use crate::resp::{parse_command, ArgvBuf, ParseLimits, Parsed, Reply};
 use crate::runtime::Runtime;
@@ -39,29 +42,27 @@ enum Next {
     },
 }
 
+/// Redis's reply to a connection past `maxclients`, sent before closing it.
+const MAX_CLIENTS_REACHED: &[u8] = b"-ERR max number of clients reached\r\n";
+
+/// Tells a connection refused for `maxclients` why, then closes it. Best
+/// effort, as in Redis: a peer that does not read just loses the message.
+pub(super) async fn reject_client<S: AsyncWrite + Unpin>(mut stream: S) {
+    if stream.write_all(MAX_CLIENTS_REACHED).await.is_ok() {
+        let _ = stream.flush().await;
+    }
+    let _ = stream.shutdown().await;
+}
+
+/// Serves one admitted client (`client`: its id and kill switch) until it
+/// disconnects, is killed, or becomes a replica link.
 pub(super) async fn serve_client<R: Runtime>(
     server: Server<R>,
     mut stream: R::Stream,
-    peer: SocketAddr,
-    local: SocketAddr,
+    client: (u64, Arc<KillSwitch>),
 ) {
     let rt = server.runtime().clone();
-    let (id, kill) = {
-        let mut state = server.state();
-        let id = state.next_client_id();
-        let authenticated = state.config.requirepass.is_none();
-        let client = Client::new(
-            id,
-            peer.to_string(),
-            local.to_string(),
-            rt.monotonic(),
-            authenticated,
-        );
-        let kill = client.kill_switch();
-        state.clients.insert(id, client);
-        state.stats.connections_received += 1;
-        (id, kill)
-    };
+    let (id, kill) = client;
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut argv = ArgvBuf::default();
     let mut out = Reply::new();
@@ -74,6 +75,15 @@ pub(super) async fn serve_client<R: Runtime>(
         } else {
             Next::Read
         };
+        // Redis's query buffer holds what is not parsed into arguments yet
+        // (finished arguments move to argv): its limit caps one argument
+        // or line in flight, not a whole multibulk.
+        let query_len = buf.len() - argv.unparsed_from();
+        let query_limit = server.state().config.client_query_buffer_limit;
+        if matches!(next, Next::Read) && query_len as u64 > query_limit {
+            close_for_query_limit(&server, id, &buf[argv.unparsed_from()..]);
+            break;
+        }
         server.run_controls();
         if let Next::Wait {
             replicas,
@@ -113,11 +123,13 @@ pub(super) async fn serve_client<R: Runtime>(
         if kill.is_killed() {
             break;
         }
-        if needed > buf.len() {
-            buf.reserve((needed - buf.len()).max(READ_CHUNK));
-        } else {
-            buf.reserve(READ_CHUNK);
-        }
+        // Room for what the frame in flight announced, but never more than
+        // the query buffer limit lets it hold: a header announcing a huge
+        // bulk allocates nothing before its bytes arrive.
+        let room = (query_limit as usize)
+            .saturating_sub(query_len)
+            .saturating_add(1);
+        buf.reserve(needed.saturating_sub(buf.len()).min(room).max(READ_CHUNK));
         let read = tokio::select! {
             biased;
             _ = kill.killed() => break,
@@ -131,6 +143,44 @@ pub(super) async fn serve_client<R: Runtime>(
     server.state().clients.remove(&id);
 }
 
+/// Closes a client whose query buffer passed `client-query-buffer-limit`,
+/// with Redis's log line; nothing of the unfinished command was executed.
+fn close_for_query_limit<R: Runtime>(server: &Server<R>, id: u64, query: &[u8]) {
+    let state = server.state();
+    let info = state.clients.get(&id).map_or_else(String::new, |client| {
+        let line = crate::command::client_line(client, state.mono_now, None);
+        line.trim_end().to_string()
+    });
+    let initial = &query[..query.len().min(64)];
+    state.log(
+        Level::Warning,
+        &format!(
+            "Closing client that reached max query buffer length: {info} (qbuf initial bytes: {})",
+            repr(initial)
+        ),
+    );
+}
+
+/// Bytes quoted the way Redis logs them (`sdscatrepr`).
+fn repr(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            _ if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Blocks a WAIT until `replicas` replicas acknowledged `offset`, the
 /// timeout passes, or the client is killed; returns how many did.
 async fn wait_for_acks<R: Runtime>(
@@ -138,7 +188,7 @@ async fn wait_for_acks<R: Runtime>(
     replicas: usize,
     offset: u64,
     timeout: Option<Duration>,
-    kill: &super::KillSwitch,
+    kill: &KillSwitch,
 ) -> usize {
     let rt = server.runtime().clone();
     let notify = server.state().ack_notify.clone();
@@ -206,7 +256,18 @@ fn process<R: Runtime>(
                 client.last_interaction = now;
                 state.mono_now = now;
                 let mut ctx = Ctx::new(&mut state, &mut client, out, now_ms);
-                execute(&mut ctx, args);
+                let executed = catch_unwind(AssertUnwindSafe(|| execute(&mut ctx, args)));
+                if let Err(panic) = executed {
+                    // A bug: the command may be half-applied and was not
+                    // propagated. The node crashes, as Redis does on a failed
+                    // assertion, so that no client or replica is ever served
+                    // that state; the panic goes on to the runtime (a crash
+                    // verdict in a simulation, the end of `replsim serve`).
+                    let name = String::from_utf8_lossy(args.get(0));
+                    let command = format!("'{name}' with {} arguments", args.len() - 1);
+                    server.crash(&mut state, &command);
+                    resume_unwind(panic);
+                }
                 let flow = std::mem::take(&mut ctx.flow);
                 consumed_total += consumed;
                 match flow {
@@ -254,7 +315,7 @@ fn process<R: Runtime>(
     // `needed` was measured from the first unconsumed byte, which is where
     // the buffer starts once advanced.
     buf.advance(consumed_total);
-    client.query_buffer_len = buf.len();
+    client.query_buffer_len = buf.len() - argv.unparsed_from();
     state.clients.insert(id, client);
     next
 }

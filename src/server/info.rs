@@ -111,6 +111,7 @@ fn stats(out: &mut String, state: &ServerState) {
     field!(out, "total_commands_processed", s.commands_processed);
     field!(out, "total_net_input_bytes", s.net_input_bytes);
     field!(out, "total_net_output_bytes", s.net_output_bytes);
+    field!(out, "rejected_connections", s.rejected_connections);
     field!(out, "sync_full", state.repl.sync_stats.full);
     field!(out, "sync_partial_ok", state.repl.sync_stats.partial_ok);
     field!(out, "sync_partial_err", state.repl.sync_stats.partial_err);

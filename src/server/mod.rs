@@ -37,6 +37,8 @@ pub use info::render_info;
 pub struct Stats {
     /// Connections accepted since start.
     pub connections_received: u64,
+    /// Connections refused because `maxclients` clients were connected.
+    pub rejected_connections: u64,
     /// Commands executed since start.
     pub commands_processed: u64,
     /// Keys deleted because they expired.
@@ -695,11 +697,56 @@ impl<R: Runtime> Server<R> {
                     continue;
                 }
             };
+            // The client is registered here, before the next accept, so
+            // that a burst of connections is counted against maxclients
+            // one by one.
+            let Some(client) = self.admit(peer, local) else {
+                self.rt.spawn(conn::reject_client(stream));
+                continue;
+            };
             let server = self.clone();
             self.rt.spawn(async move {
-                conn::serve_client(server, stream, peer, local).await;
+                conn::serve_client(server, stream, client).await;
             });
         }
+    }
+
+    /// Registers a new connection as a client, or refuses it when
+    /// `maxclients` clients (replicas and the master link included, as in
+    /// Redis) are connected already. Returns its id and kill switch.
+    fn admit(&self, peer: SocketAddr, local: SocketAddr) -> Option<(u64, Arc<KillSwitch>)> {
+        let now = self.rt.monotonic();
+        let mut state = self.state();
+        if state.clients.len() as u64 >= state.config.maxclients {
+            state.stats.rejected_connections += 1;
+            return None;
+        }
+        let id = state.next_client_id();
+        let authenticated = state.config.requirepass.is_none();
+        let client = Client::new(id, peer.to_string(), local.to_string(), now, authenticated);
+        let kill = client.kill_switch();
+        state.clients.insert(id, client);
+        state.stats.connections_received += 1;
+        Some((id, kill))
+    }
+
+    /// Stops the node after a command panicked with `command` half-run:
+    /// its dataset may hold part of a command that was never propagated,
+    /// so it stops accepting, closes every connection (clients, replicas)
+    /// and logs why, like Redis's bug report after a failed assertion.
+    pub(crate) fn crash(&self, state: &mut ServerState, command: &str) {
+        state.log(
+            Level::Warning,
+            &format!("=== REPLSIM BUG REPORT: a command panicked: {command} ==="),
+        );
+        state.log(
+            Level::Warning,
+            "The dataset may hold part of that command: stopping the node.",
+        );
+        for client in state.clients.values() {
+            client.kill.kill();
+        }
+        self.shutdown.kill();
     }
 
     /// Completes once SHUTDOWN ran.

@@ -32,6 +32,11 @@ impl Client {
         }
     }
 
+    /// The socket, for writes that may fail (a server closing mid-request).
+    pub fn stream_mut(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
     /// Sends raw bytes.
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write");
@@ -249,6 +254,20 @@ impl ReplsimProcess {
             .expect("spawn replsim serve");
         self.child = Some(child);
         wait_for_ping(self.port);
+    }
+
+    /// Waits up to `secs` for the process to exit on its own; its status.
+    pub fn wait_exit(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let child = self.child.as_mut()?;
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().ok().flatten() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// Kills the process (like a crash: nothing is saved).
