@@ -23,7 +23,7 @@ use clap::{Parser, Subcommand};
 use replsim::runtime::{DirStorage, TokioRuntime};
 use replsim::scenario::{self, Scenario};
 use replsim::server::{Config, Server};
-use replsim::sim::{run_seed, RunReport, Verdict};
+use replsim::sim::{RunReport, Verdict};
 use replsim::sweep::{self, SeedChoice, Shard};
 
 /// Exit code for bad usage or a bad scenario file (`EX_USAGE`).
@@ -94,6 +94,13 @@ struct RunArgs {
     /// that `cargo test` replays it first from now on.
     #[arg(long)]
     save_failures: bool,
+    /// Shrink each distinct failure to a minimal scenario, written next to
+    /// its file as NAME.min.json.
+    #[arg(long)]
+    shrink: bool,
+    /// Runs shrinking may take per failure.
+    #[arg(long, default_value_t = 300)]
+    shrink_budget: u32,
 }
 
 #[derive(clap::Args)]
@@ -109,6 +116,10 @@ struct ReplayArgs {
     /// Also write the harness trace to this file.
     #[arg(long)]
     trace: Option<PathBuf>,
+    /// Plant a known bug in every node, as `explore --plant` did for the
+    /// run being replayed; repeatable.
+    #[arg(long)]
+    plant: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -368,6 +379,24 @@ fn run(args: RunArgs) -> Result<i32> {
     if args.save_failures {
         save_failures(&scenarios, &reports)?;
     }
+    if args.shrink {
+        for group in sweep::distinct_failures(&reports) {
+            let report = group[0];
+            let path = PathBuf::from(&report.file);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let document: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("reading {} as JSON", path.display()))?;
+            let summary = shrink_and_write(
+                &document,
+                report,
+                replsim::sim::RunOptions::default(),
+                args.shrink_budget,
+                "",
+            )?;
+            println!("{} seed {}: {summary}", report.scenario, report.seed);
+        }
+    }
     Ok(sweep::exit_code(&all))
 }
 
@@ -468,7 +497,11 @@ fn replay(args: ReplayArgs) -> Result<i32> {
         scenario.file,
         args.seed
     );
-    let report = run_seed(scenario, args.seed);
+    let Some(planted) = planted_bugs(&args.plant) else {
+        return Ok(EXIT_USAGE);
+    };
+    let report =
+        replsim::sim::run_seed_with(scenario, args.seed, replsim::sim::RunOptions { planted });
     for line in sweep::interleave(&report.trace, &report.log) {
         println!("{line}");
     }
@@ -488,6 +521,65 @@ fn replay(args: ReplayArgs) -> Result<i32> {
     Ok(sweep::exit_code(std::slice::from_ref(&report)))
 }
 
+/// Shrinks the failing run `report` of `document` to `NAME.min.json` next
+/// to its file, and says how small it got and how to replay it
+/// (`plant_flags` appended).
+fn shrink_and_write(
+    document: &serde_json::Value,
+    report: &RunReport,
+    options: replsim::sim::RunOptions,
+    budget: u32,
+    plant_flags: &str,
+) -> Result<String> {
+    use replsim::explore;
+    let path = PathBuf::from(&report.file);
+    let min = explore::min_path(&path);
+    let shrinking = Instant::now();
+    let shrunk = explore::shrink::shrink(
+        document,
+        report.seed,
+        &report.verdict,
+        options,
+        budget,
+        &min.to_string_lossy(),
+    );
+    std::fs::write(&min, explore::document_text(&shrunk.document))
+        .with_context(|| format!("writing {}", min.display()))?;
+    let (steps, nodes, ops) = explore::shrink::size_of(&shrunk.document);
+    let (full_steps, full_nodes, full_ops) = explore::shrink::size_of(document);
+    let shrunk_report = RunReport {
+        file: min.to_string_lossy().into_owned(),
+        ..report.clone()
+    };
+    let summary = format!(
+        "shrunk to {steps} steps, {nodes} nodes, {ops} ops (from {full_steps}, {full_nodes}, {full_ops}) in {} runs, {:.1}s{}: {}\n  replay: {}{plant_flags}",
+        shrunk.runs,
+        shrinking.elapsed().as_secs_f64(),
+        if shrunk.exhausted { " (budget reached)" } else { "" },
+        min.display(),
+        sweep::replay_command(&shrunk_report)
+    );
+    Ok(summary)
+}
+
+/// The bugs `--plant` names, or `None` (reported) for an unknown name.
+fn planted_bugs(names: &[String]) -> Option<replsim::server::probe::PlantedBugs> {
+    let mut planted = replsim::server::probe::PlantedBugs::default();
+    for name in names {
+        planted = match planted.with(name) {
+            Some(planted) => planted,
+            None => {
+                eprintln!(
+                    "replsim: unknown bug '{name}' for --plant (known: {})",
+                    replsim::server::probe::PlantedBugs::NAMES.join(", ")
+                );
+                return None;
+            }
+        };
+    }
+    Some(planted)
+}
+
 fn explore(args: ExploreArgs) -> Result<i32> {
     use replsim::explore::{self, Profile};
     let profile = match &args.profile {
@@ -504,20 +596,12 @@ fn explore(args: ExploreArgs) -> Result<i32> {
             }
         }
     };
-    let mut planted = replsim::server::probe::PlantedBugs::default();
-    for name in &args.plant {
-        planted = match planted.with(name) {
-            Some(planted) => planted,
-            None => {
-                eprintln!(
-                    "replsim: unknown bug '{name}' for --plant (known: {})",
-                    replsim::server::probe::PlantedBugs::NAMES.join(", ")
-                );
-                return Ok(EXIT_USAGE);
-            }
-        };
-    }
+    let Some(planted) = planted_bugs(&args.plant) else {
+        return Ok(EXIT_USAGE);
+    };
     let options = replsim::sim::RunOptions { planted };
+    // A planted failure replays only with the same bugs planted.
+    let plant_flags: String = args.plant.iter().map(|p| format!(" --plant {p}")).collect();
     let seeds: Vec<u64> = args
         .seeds
         .clone()
@@ -587,37 +671,18 @@ fn explore(args: ExploreArgs) -> Result<i32> {
             eprintln!();
         }
         if !json {
-            println!("{}", sweep::describe_failure(report));
+            println!("{}{plant_flags}", sweep::describe_failure(report));
         }
         if args.shrink_budget == 0 {
             continue;
         }
-        let min = explore::min_path(&path);
-        let shrinking = Instant::now();
-        let shrunk = explore::shrink::shrink(
+        let summary = shrink_and_write(
             &documents[index],
-            report.seed,
-            &report.verdict,
+            report,
             options,
             args.shrink_budget,
-            &min.to_string_lossy(),
-        );
-        std::fs::write(&min, explore::document_text(&shrunk.document))
-            .with_context(|| format!("writing {}", min.display()))?;
-        let (steps, nodes, ops) = explore::shrink::size_of(&shrunk.document);
-        let (full_steps, full_nodes, full_ops) = explore::shrink::size_of(&documents[index]);
-        let shrunk_report = replsim::sim::RunReport {
-            file: min.to_string_lossy().into_owned(),
-            ..report.clone()
-        };
-        let summary = format!(
-            "shrunk to {steps} steps, {nodes} nodes, {ops} ops (from {full_steps}, {full_nodes}, {full_ops}) in {} runs, {:.1}s{}: {}\n  replay: {}",
-            shrunk.runs,
-            shrinking.elapsed().as_secs_f64(),
-            if shrunk.exhausted { " (budget reached)" } else { "" },
-            min.display(),
-            sweep::replay_command(&shrunk_report)
-        );
+            &plant_flags,
+        )?;
         if json {
             eprintln!("{summary}");
         } else {

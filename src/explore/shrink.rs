@@ -43,9 +43,11 @@ pub fn size_of(document: &Value) -> (usize, usize, u64) {
             if let Some(ops) = w["ops"].as_u64() {
                 return ops;
             }
+            // A client sends its first operation whatever the duration.
             let rate = w["rate"].as_f64().unwrap_or(1000.0);
             let ms = w["for"].as_str().and_then(parse_ms).unwrap_or(0);
-            (rate * ms as f64 / 1000.0) as u64
+            let clients = w["clients"].as_u64().unwrap_or(1);
+            ((rate * ms as f64 / 1000.0).ceil() as u64).max(clients)
         })
         .sum();
     (steps, nodes, ops)
@@ -283,13 +285,19 @@ pub fn shrink(
     budget: u32,
     name: &str,
 ) -> Shrunk {
+    // The minimal file sits next to the full one, in a directory `run`
+    // may load whole: it needs a name of its own.
+    let mut start = document.clone();
+    if let Some(name) = document["name"].as_str() {
+        start["name"] = json!(format!("{name}-min"));
+    }
     let mut shrinker = Shrinker {
         seed,
         options,
         target: (verdict.name(), failure_rule(verdict)),
         budget,
         runs: 0,
-        best: document.clone(),
+        best: start,
         best_verdict: verdict.clone(),
         name,
     };

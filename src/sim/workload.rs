@@ -219,6 +219,22 @@ impl Connection {
         true
     }
 
+    /// [`ensure`](Self::ensure), retrying a refused connect as TCP
+    /// retransmits a lost SYN: madsim refuses a connect whose one packet
+    /// the network's `loss` drops, where a real client would only wait.
+    /// Gives up after about 6 s (a crashed or partitioned node).
+    async fn ensure_retrying(&mut self) -> bool {
+        let mut backoff = Duration::from_millis(200);
+        for _ in 0..CONNECT_ATTEMPTS {
+            if self.ensure().await {
+                return true;
+            }
+            madsim::time::sleep(backoff).await;
+            backoff *= 2;
+        }
+        false
+    }
+
     /// Sends commands (pipelined) and reads one reply each; `None` when the
     /// connection broke (it is dropped and will be reopened) or `timeout`
     /// passed. Workloads wait without a timeout: a paused or partitioned
@@ -273,6 +289,9 @@ impl Connection {
     }
 }
 
+/// Connect attempts of a scenario's command or replicaof step.
+const CONNECT_ATTEMPTS: u32 = 5;
+
 /// How long a scenario's `command` step waits for its reply.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -304,7 +323,7 @@ impl Session {
     /// Sends `args` in `db`; the reply, or `None` when none came within
     /// the command timeout (the connection is then dropped).
     pub async fn command(mut self, db: u8, args: Vec<String>) -> (Session, Option<Frame>) {
-        if !self.connection.ensure().await {
+        if !self.connection.ensure_retrying().await {
             return (self, None);
         }
         let select = db != self.connection.db;
@@ -334,7 +353,7 @@ pub async fn one_command(host: &str, db: u8, args: &[String]) -> Option<Frame> {
         db: 0,
         buffer: Vec::new(),
     };
-    if !connection.ensure().await {
+    if !connection.ensure_retrying().await {
         return None;
     }
     let mut commands = Vec::new();
