@@ -246,8 +246,13 @@ pub fn failure_signature(report: &RunReport) -> String {
                 word.push(c);
                 continue;
             }
-            let numeric = word.chars().all(|w| w.is_ascii_hexdigit())
-                && word.chars().any(|w| w.is_ascii_digit());
+            // (times such as `8.151s` end in a unit)
+            let bare = word
+                .strip_suffix("ms")
+                .or_else(|| word.strip_suffix('s'))
+                .unwrap_or(&word);
+            let numeric = bare.chars().all(|w| w.is_ascii_hexdigit())
+                && bare.chars().any(|w| w.is_ascii_digit());
             signature.push_str(if numeric { "#" } else { &word });
             word.clear();
             signature.push(c);
@@ -398,6 +403,78 @@ pub fn interleave(trace: &[String], log: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn failed(seed: u64, line: &str) -> RunReport {
+        RunReport {
+            scenario: "s".into(),
+            file: "scenarios/s.json".into(),
+            seed,
+            verdict: Verdict::Safety(vec![line.into()]),
+            simulated: std::time::Duration::ZERO,
+            wall: std::time::Duration::ZERO,
+            trace_hash: String::new(),
+            trace: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn failures_differing_only_in_numbers_ids_and_times_are_one() {
+        let a = failed(
+            1,
+            "r1 stands at offset 213 of history bd8c592b holding different data (at 8.151s)",
+        );
+        let b = failed(
+            2,
+            "r1 stands at offset 97 of history 0c994eae holding different data (at 12.003s)",
+        );
+        let c = failed(
+            3,
+            "r2 stands at offset 97 of history 0c994eae holding different data (at 12.003s)",
+        );
+        assert_eq!(failure_signature(&a), failure_signature(&b));
+        assert_ne!(failure_signature(&a), failure_signature(&c));
+        let reports = vec![a, b, c];
+        let groups = distinct_failures(&reports);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(
+            groups[0].iter().map(|r| r.seed).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+    }
+
+    #[test]
+    fn the_replay_command_names_an_installed_binary_or_cargo_with_the_manifest() {
+        let report = failed(7, "x");
+        let repo = Path::new("/src/replsim");
+        let in_repo = replay_command_for(
+            &report,
+            repo,
+            Some(Path::new("/src/replsim/target/debug/replsim")),
+            Some(repo),
+        );
+        assert_eq!(in_repo, "cargo run -- replay scenarios/s.json --seed 7");
+        let elsewhere = replay_command_for(
+            &report,
+            repo,
+            Some(Path::new("/src/replsim/target/debug/replsim")),
+            Some(Path::new("/home/me")),
+        );
+        assert_eq!(
+            elsewhere,
+            "cargo run --manifest-path /src/replsim/Cargo.toml -- replay /home/me/scenarios/s.json --seed 7"
+        );
+        let installed = replay_command_for(
+            &report,
+            repo,
+            Some(Path::new("/usr/local/bin/replsim")),
+            Some(Path::new("/home/me")),
+        );
+        assert_eq!(
+            installed,
+            "replsim replay /home/me/scenarios/s.json --seed 7"
+        );
+    }
 
     #[test]
     fn failing_seeds_are_added_to_the_regressions_list() {

@@ -542,9 +542,16 @@ impl ServerState {
     /// ahead of whatever the running command propagates and never inside
     /// its MULTI/EXEC (Redis's `propagateDeletion` uses `propagateNow`).
     pub fn delete_expired(&mut self, db: usize, key: &[u8]) {
-        if let Some(entry) = self.keyspace.db_mut(db).remove(key) {
+        if self.remove_and_propagate_del(db, key) {
             self.stats.expired_keys += 1;
             self.stats.dirty += 1;
+        }
+    }
+
+    /// Removes `key` and feeds `DEL key` to the stream; false when there
+    /// was no such key.
+    fn remove_and_propagate_del(&mut self, db: usize, key: &[u8]) -> bool {
+        if let Some(entry) = self.keyspace.db_mut(db).remove(key) {
             self.repl
                 .feed_command(db, &OwnedArgv::from_args(&[b"DEL", key]));
             // The DEL goes out ahead of the running command's own writes (a
@@ -554,7 +561,9 @@ impl ServerState {
                 let removed = crate::keyspace::entry_fingerprint(db, key, &entry);
                 self.note_offset_with(state.last_fingerprint ^ removed);
             }
+            return true;
         }
+        false
     }
 
     /// One run of the active expire cycle: deletes up to `budget` expired
@@ -768,25 +777,26 @@ impl<R: Runtime> Server<R> {
             &format!("Loading RDB produced by version {}", loaded.info.redis_ver),
         );
         let now_ms = self.rt.unix_time_ms();
-        let mut keyspace = loaded.keyspace;
         let replica = state.config.replicaof.is_some();
-        let mut expired = 0;
-        if !replica {
-            for db in 0..crate::keyspace::DB_COUNT {
-                for key in keyspace.db(db).expired_keys(now_ms, usize::MAX) {
-                    keyspace.db_mut(db).remove(&key);
-                    expired += 1;
-                }
-            }
-        }
+        // A master drops the keys that expired while it was down (a
+        // replica keeps them: its master expires them).
+        let expired: Vec<(usize, Vec<crate::keyspace::Blob>)> = if replica {
+            Vec::new()
+        } else {
+            (0..crate::keyspace::DB_COUNT)
+                .map(|db| (db, loaded.keyspace.db(db).expired_keys(now_ms, usize::MAX)))
+                .filter(|(_, keys)| !keys.is_empty())
+                .collect()
+        };
+        let expired_count: usize = expired.iter().map(|(_, keys)| keys.len()).sum();
         state.log(
             Level::Notice,
             &format!(
-                "Done loading RDB, keys loaded: {}, keys expired: {expired}.",
-                keyspace.key_count()
+                "Done loading RDB, keys loaded: {}, keys expired: {expired_count}.",
+                loaded.keyspace.key_count() - expired_count
             ),
         );
-        state.keyspace = keyspace;
+        state.keyspace = loaded.keyspace;
         state.log(Level::Notice, "DB loaded from disk: 0.000 seconds");
         if let (Some(replid), Some(offset)) = (loaded.info.repl_id, loaded.info.repl_offset) {
             let offset = offset.max(0) as u64;
@@ -807,7 +817,16 @@ impl<R: Runtime> Server<R> {
                 state.repl.no_replicas_since = Some(state.mono_now);
             }
         }
+        // The history continues from the saved data, expired keys and all;
+        // their deletions then go into the backlog right after the saved
+        // offset, as Redis 7.0 feeds them while loading (RDBFLAGS_FEED_REPL),
+        // so that replicas continuing through replid2 delete them too.
         state.keyspace_replaced();
+        for (db, keys) in expired {
+            for key in keys {
+                state.remove_and_propagate_del(db, &key);
+            }
+        }
         Ok(())
     }
 
