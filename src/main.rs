@@ -479,7 +479,12 @@ fn save_failures(scenarios: &[Scenario], reports: &[RunReport]) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("updating the regressions of {}: {e}", scenario.file))?;
         std::fs::write(&scenario.file, updated)
             .with_context(|| format!("writing {}", scenario.file))?;
-        println!("{}: added regression seeds {failing:?}", scenario.file);
+        let seeds: Vec<String> = failing.iter().map(u64::to_string).collect();
+        println!(
+            "{}: added regression seeds {}",
+            scenario.file,
+            seeds.join(", ")
+        );
     }
     Ok(())
 }

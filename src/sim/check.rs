@@ -169,15 +169,23 @@ pub fn lost_writes(
             })
         };
         if !history.iter().any(|w| matches(w) && !superseded(w)) {
-            let last_acked = history
-                .iter()
-                .rev()
-                .find(|w| w.acked)
-                .map(|w| w.value.clone());
+            // As redis-cli shows a GET: the value, or (nil).
+            let show = |value: Option<&[u8]>| {
+                value.map_or("(nil)".to_string(), |v| {
+                    format!("{:?}", String::from_utf8_lossy(v))
+                })
+            };
+            let last_acked = history.iter().rev().find(|w| w.acked);
+            let last_acked = match last_acked {
+                Some(w) => match &w.value {
+                    Some(v) => format!("SET {key} {v:?}"),
+                    None => format!("DEL {key}"),
+                },
+                None => "none".to_string(),
+            };
             violations.push(format!(
-                "acknowledged write lost: db {db} key {key:?} holds {:?}, but the last acknowledged write was {:?}",
-                actual.map(|v| String::from_utf8_lossy(&v).into_owned()),
-                last_acked.flatten()
+                "acknowledged write lost: db {db} GET {key} -> {}, but the last acknowledged write was {last_acked}",
+                show(actual.as_deref()),
             ));
         }
     }

@@ -427,8 +427,9 @@ pub async fn run_client(
                     && command[0] != "EXEC"
                 {
                     outcome.readonly_violations.push(format!(
-                        "{} accepted on a read-only replica: {reply:?}",
-                        command.join(" ")
+                        "{} accepted on a read-only replica: {}",
+                        command.join(" "),
+                        super::expect::show_frame(reply)
                     ));
                 }
             }
