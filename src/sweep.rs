@@ -208,7 +208,18 @@ pub fn replay_command_for(
         Some(cwd) if file.is_relative() => cwd.join(file),
         _ => file.to_path_buf(),
     };
-    let built_here = exe.is_some_and(|exe| exe.starts_with(repo.join("target")));
+    // A build of this repository sits in a cargo target directory (marked
+    // by its CACHEDIR.TAG, wherever CARGO_TARGET_DIR put it) while the
+    // repository is still there; anything else was installed.
+    let built_here = repo.join("Cargo.toml").is_file()
+        && exe.is_some_and(|exe| {
+            exe.starts_with(repo.join("target"))
+                || exe
+                    .ancestors()
+                    .skip(1)
+                    .take(4)
+                    .any(|dir| dir.join("CACHEDIR.TAG").is_file())
+        });
     if !built_here {
         let name = exe
             .and_then(|e| e.file_name())
@@ -446,24 +457,44 @@ mod tests {
     #[test]
     fn the_replay_command_names_an_installed_binary_or_cargo_with_the_manifest() {
         let report = failed(7, "x");
-        let repo = Path::new("/src/replsim");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         let in_repo = replay_command_for(
             &report,
             repo,
-            Some(Path::new("/src/replsim/target/debug/replsim")),
+            Some(&repo.join("target/debug/replsim")),
             Some(repo),
         );
         assert_eq!(in_repo, "cargo run -- replay scenarios/s.json --seed 7");
+        let manifest = repo.join("Cargo.toml");
         let elsewhere = replay_command_for(
             &report,
             repo,
-            Some(Path::new("/src/replsim/target/debug/replsim")),
+            Some(&repo.join("target/debug/replsim")),
             Some(Path::new("/home/me")),
         );
         assert_eq!(
             elsewhere,
-            "cargo run --manifest-path /src/replsim/Cargo.toml -- replay /home/me/scenarios/s.json --seed 7"
+            format!(
+                "cargo run --manifest-path {} -- replay /home/me/scenarios/s.json --seed 7",
+                manifest.display()
+            )
         );
+        // A target directory elsewhere (CARGO_TARGET_DIR) is still a build.
+        let target = std::env::temp_dir().join(format!("replsim-target-{}", std::process::id()));
+        std::fs::create_dir_all(target.join("debug")).unwrap();
+        std::fs::write(
+            target.join("CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55",
+        )
+        .unwrap();
+        let moved = replay_command_for(
+            &report,
+            repo,
+            Some(&target.join("debug/replsim")),
+            Some(Path::new("/home/me")),
+        );
+        assert!(moved.starts_with("cargo run --manifest-path"), "{moved}");
+        std::fs::remove_dir_all(&target).unwrap();
         let installed = replay_command_for(
             &report,
             repo,
