@@ -434,7 +434,7 @@ impl WorkloadSpec {
 /// A kind of operation in a workload's `mix`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WorkloadKind {
-    /// `strings`: SET, APPEND, INCR, GET, ...
+    /// `strings`: SET (now and then followed by WAIT), APPEND, INCR, DEL.
     Strings,
     /// `lists`: LPUSH, RPOP, LTRIM, ...
     Lists,

@@ -270,6 +270,11 @@ fn process<R: Runtime>(
                 }
                 let flow = std::mem::take(&mut ctx.flow);
                 consumed_total += consumed;
+                // What the last incomplete frame needed no longer applies:
+                // a flow that ends the batch early (WAIT, DEBUG SLEEP)
+                // leaves the rest of the buffer to be parsed afresh, and a
+                // stale larger need would stall it until more bytes came.
+                *needed = 1;
                 match flow {
                     Flow::Continue => {}
                     Flow::CloseAfterReply => {

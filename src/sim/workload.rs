@@ -96,7 +96,12 @@ fn generate(
         WorkloadKind::Strings => {
             let key = format!("str:{n}");
             match rng.gen_range(0..10) {
-                0..=5 => vec![vec![s("SET"), key, value(rng, spec.value_size, op)]],
+                // Now and then a client waits for a replica to have it.
+                0 => vec![
+                    vec![s("SET"), key, value(rng, spec.value_size, op)],
+                    vec![s("WAIT"), s("1"), s("100")],
+                ],
+                1..=5 => vec![vec![s("SET"), key, value(rng, spec.value_size, op)]],
                 6 | 7 => vec![vec![s("INCR"), format!("ctr:{n}")]],
                 8 => vec![vec![
                     s("APPEND"),
@@ -180,17 +185,15 @@ fn generate(
                 vec![s("EXEC")],
             ]
         }
-        WorkloadKind::Flushes => {
-            if rng.gen_range(0..20) == 0 {
-                vec![vec![s("FLUSHDB")]]
-            } else {
-                vec![vec![
-                    s("SET"),
-                    format!("fl:{n}"),
-                    value(rng, spec.value_size, op),
-                ]]
-            }
-        }
+        WorkloadKind::Flushes => match rng.gen_range(0..40) {
+            0 | 1 => vec![vec![s("FLUSHDB")]],
+            2 => vec![vec![s("FLUSHALL")]],
+            _ => vec![vec![
+                s("SET"),
+                format!("fl:{n}"),
+                value(rng, spec.value_size, op),
+            ]],
+        },
     };
     (db, commands)
 }
