@@ -406,3 +406,108 @@ fn a_replica_deleting_an_expired_key_on_read_is_caught_by_a_shipped_scenario() {
     );
     eprintln!("caught at {}", describe(&report));
 }
+
+/// r2 is cut off while r1 takes more writes, then r2 (the lagging one) is
+/// promoted and r1 re-pointed to it. r1 asks to continue on r2's replid2
+/// from beyond the point where r2's history forked: a master must refuse
+/// that and full sync r1.
+const LAGGING_PROMOTION: &str = r#"{ "name": "lagging-promotion", "seeds": 3,
+  "nodes": { "m": {}, "r1": { "replicaof": "m" }, "r2": { "replicaof": "m" } },
+  "steps": [
+    { "await": "converged", "timeout": "30s" },
+    { "workload": { "on": "m", "ops": 100, "rate": 500, "keys": 30 } },
+    { "await": "converged", "timeout": "30s" },
+    { "partition": { "between": [["m"], ["r2"]] } },
+    { "workload": { "on": "m", "ops": 50, "rate": 500, "keys": 30 } },
+    { "sleep": "1s" },
+    { "replicaof": { "node": "r2", "master": null } },
+    { "replicaof": { "node": "r1", "master": "r2" } },
+    { "replicaof": { "node": "m", "master": "r2" } },
+    { "heal": true },
+    { "workload": { "on": "r2", "ops": 50, "rate": 500, "keys": 30 } },
+    { "await": "converged", "timeout": "30s" } ] }"#;
+
+#[test]
+fn a_lagging_promoted_replica_full_syncs_the_siblings_that_were_ahead() {
+    passes(&scenario(LAGGING_PROMOTION), 0..3);
+}
+
+#[test]
+fn a_partial_resync_on_replid2_beyond_the_fork_is_caught() {
+    let planted = PlantedBugs {
+        psync_replid2_past_fork: true,
+        ..PlantedBugs::default()
+    };
+    fails(
+        &scenario(LAGGING_PROMOTION),
+        0..3,
+        planted,
+        "safety",
+        "never stood at",
+    );
+}
+
+/// m restarts with an empty dataset and a new history; r1 full syncs from
+/// it, and r2 below r1 must follow r1 into the new history.
+const CHAIN_UNDER_A_FULL_SYNC: &str = r#"{ "name": "chain-under-a-full-sync", "seeds": 3,
+  "nodes": { "m": {}, "r1": { "replicaof": "m" }, "r2": { "replicaof": "r1" } },
+  "steps": [
+    { "await": "converged", "timeout": "30s" },
+    { "workload": { "on": "m", "ops": 100, "rate": 500, "keys": 30 } },
+    { "await": "converged", "timeout": "30s" },
+    { "crash": "m" },
+    { "restart": "m" },
+    { "await": "converged", "timeout": "30s" } ] }"#;
+
+#[test]
+fn a_chained_replica_follows_its_master_into_a_full_sync() {
+    passes(&scenario(CHAIN_UNDER_A_FULL_SYNC), 0..3);
+}
+
+#[test]
+fn a_chained_replica_that_keeps_its_replicas_after_a_full_sync_is_caught() {
+    let planted = PlantedBugs {
+        chain_keeps_subreplicas_on_full_sync: true,
+        ..PlantedBugs::default()
+    };
+    fails(
+        &scenario(CHAIN_UNDER_A_FULL_SYNC),
+        0..3,
+        planted,
+        "safety",
+        "never stood at",
+    );
+}
+
+/// The backlog (16kb) wraps many times over before r1's link is cut; r1
+/// then continues from the wrapped backlog.
+const PARTIAL_RESYNC_FROM_A_WRAPPED_BACKLOG: &str = r#"{ "name": "wrapped-backlog", "seeds": 3,
+  "nodes": { "m": { "config": { "repl-backlog-size": "16kb" } }, "r1": { "replicaof": "m" } },
+  "steps": [
+    { "await": "converged", "timeout": "30s" },
+    { "workload": { "on": "m", "ops": 400, "rate": 1000, "keys": 50, "value_size": 200 } },
+    { "await": "converged", "timeout": "30s" },
+    { "cut": ["m", "r1"] },
+    { "workload": { "on": "m", "ops": 20, "rate": 1000, "keys": 50 } },
+    { "await": "converged", "timeout": "30s" },
+    { "check": { "on": "r1", "full_syncs": 1, "partial_syncs": 1 } } ] }"#;
+
+#[test]
+fn a_partial_resync_from_a_wrapped_backlog_continues_exactly() {
+    passes(&scenario(PARTIAL_RESYNC_FROM_A_WRAPPED_BACKLOG), 0..3);
+}
+
+#[test]
+fn a_backlog_read_one_byte_off_after_it_wrapped_is_caught() {
+    let planted = PlantedBugs {
+        backlog_read_off_by_one_after_wrap: true,
+        ..PlantedBugs::default()
+    };
+    fails(
+        &scenario(PARTIAL_RESYNC_FROM_A_WRAPPED_BACKLOG),
+        0..3,
+        planted,
+        "safety",
+        "never stood at",
+    );
+}

@@ -118,7 +118,11 @@ fn plan(
         );
     }
     let decision = match &request.psync {
-        Some((replid, offset)) => state.repl.decide_psync(&name, replid, *offset),
+        Some((replid, offset)) => {
+            state
+                .repl
+                .decide_psync_planted(&name, replid, *offset, &state.planted)
+        }
         None => PsyncDecision::Full { reason: None },
     };
     match decision {
@@ -127,7 +131,10 @@ fn plan(
                 .repl
                 .backlog
                 .as_ref()
-                .and_then(|b| b.since(from))
+                .and_then(|b| {
+                    let skew = state.planted.backlog_read_off_by_one_after_wrap && b.has_wrapped();
+                    b.since(from + u64::from(skew))
+                })
                 .unwrap_or_default();
             let mut reply = if request.capa_psync2 {
                 format!("+CONTINUE {}\r\n", state.repl.replid).into_bytes()

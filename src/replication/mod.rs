@@ -15,6 +15,7 @@ use bytes::BytesMut;
 use tokio::sync::Notify;
 
 use crate::resp::{encode_command, OwnedArgv};
+use crate::server::probe::PlantedBugs;
 use crate::server::KillSwitch;
 
 pub mod master;
@@ -30,6 +31,8 @@ pub struct Backlog {
     capacity: usize,
     /// Offset of the first byte held (`repl_backlog_first_byte_offset`).
     first_offset: u64,
+    /// Whether bytes were ever dropped to stay within the capacity.
+    wrapped: bool,
 }
 
 impl Backlog {
@@ -39,6 +42,7 @@ impl Backlog {
             bytes: VecDeque::new(),
             capacity: capacity.max(16 * 1024),
             first_offset: next_offset,
+            wrapped: false,
         }
     }
 
@@ -49,6 +53,7 @@ impl Backlog {
         if excess > 0 {
             self.bytes.drain(..excess);
             self.first_offset += excess as u64;
+            self.wrapped = true;
         }
     }
 
@@ -60,6 +65,11 @@ impl Backlog {
     /// Offset of the first byte held.
     pub fn first_offset(&self) -> u64 {
         self.first_offset
+    }
+
+    /// Whether the backlog ever dropped its oldest bytes.
+    pub fn has_wrapped(&self) -> bool {
+        self.wrapped
     }
 
     /// Configured size.
@@ -375,13 +385,26 @@ impl ReplState {
     /// Redis's `masterTryPartialResynchronization` decision for a replica
     /// named `replica` asking for (`replid`, `offset`).
     pub fn decide_psync(&self, replica: &str, replid: &str, offset: i64) -> PsyncDecision {
+        self.decide_psync_planted(replica, replid, offset, &PlantedBugs::default())
+    }
+
+    /// [`ReplState::decide_psync`] with the planted bugs that bend it (tests
+    /// of the checker only).
+    pub fn decide_psync_planted(
+        &self,
+        replica: &str,
+        replid: &str,
+        offset: i64,
+        planted: &PlantedBugs,
+    ) -> PsyncDecision {
         if replid == "?" {
             return PsyncDecision::Full {
                 reason: Some(format!("Full resync requested by replica {replica}")),
             };
         }
         let same_history = replid.eq_ignore_ascii_case(&self.replid)
-            || (replid.eq_ignore_ascii_case(&self.replid2) && offset <= self.second_repl_offset);
+            || (replid.eq_ignore_ascii_case(&self.replid2)
+                && (offset <= self.second_repl_offset || planted.psync_replid2_past_fork));
         if !same_history {
             let reason = if !replid.eq_ignore_ascii_case(&self.replid)
                 && !replid.eq_ignore_ascii_case(&self.replid2)
@@ -401,7 +424,9 @@ impl ReplState {
             };
         }
         let in_backlog = self.backlog.as_ref().is_some_and(|b| {
-            offset >= b.first_offset() as i64 && offset <= (b.first_offset() + b.histlen()) as i64
+            let end = (b.first_offset() + b.histlen()) as i64;
+            let end = end + i64::from(planted.psync_past_backlog_end);
+            offset >= b.first_offset() as i64 && offset <= end
         });
         if !in_backlog {
             return PsyncDecision::Full {
@@ -484,6 +509,21 @@ mod tests {
         );
         assert!(
             matches!(state.decide_psync("r", "?", -1), PsyncDecision::Full { reason: Some(r) } if r.contains("Full resync requested"))
+        );
+    }
+
+    #[test]
+    fn the_planted_backlog_off_by_one_accepts_one_byte_past_the_end() {
+        // The switch explore's measurements use: it must bend exactly the
+        // boundary the test above pins.
+        let state = state_with_backlog(16 * 1024, 100);
+        let planted = PlantedBugs {
+            psync_past_backlog_end: true,
+            ..PlantedBugs::default()
+        };
+        assert_eq!(
+            state.decide_psync_planted("r", &"b".repeat(40), 102, &planted),
+            PsyncDecision::Continue { from: 102 }
         );
     }
 

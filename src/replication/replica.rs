@@ -535,7 +535,9 @@ async fn load_rdb<R: Runtime>(
         );
     }
     // Our replicas will have to resync from the new history.
-    disconnect_replicas(&mut state);
+    if !state.planted.chain_keeps_subreplicas_on_full_sync {
+        disconnect_replicas(&mut state);
+    }
     state.log(Level::Notice, "MASTER <-> REPLICA sync: Flushing old data");
     state.log(
         Level::Notice,

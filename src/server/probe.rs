@@ -89,11 +89,23 @@ pub struct PlantedBugs {
     pub flushall_not_propagated: bool,
     /// WAIT counts every online replica, acknowledged or not.
     pub wait_ignores_acks: bool,
+    /// A master accepts a partial resync from one byte past the end of its
+    /// backlog (an off-by-one in the backlog range check).
+    pub psync_past_backlog_end: bool,
+    /// A master accepts a partial resync on its previous id (`replid2`) for
+    /// any offset, even beyond the point where its history forked.
+    pub psync_replid2_past_fork: bool,
+    /// A chained replica keeps its own replicas connected after it full
+    /// syncs from its master, so they keep the history it threw away.
+    pub chain_keeps_subreplicas_on_full_sync: bool,
+    /// Once the backlog has wrapped (dropped its oldest bytes), a partial
+    /// resync is served starting one byte too late.
+    pub backlog_read_off_by_one_after_wrap: bool,
 }
 
 impl PlantedBugs {
     /// The bugs by name, as `--plant` takes them.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 12] = [
         "replica-deletes-expired-on-read",
         "ack-unapplied-bytes",
         "multi-without-wrapper",
@@ -101,6 +113,10 @@ impl PlantedBugs {
         "rdb-drops-a-key",
         "flushall-not-propagated",
         "wait-ignores-acks",
+        "psync-past-backlog-end",
+        "psync-replid2-past-fork",
+        "chain-keeps-subreplicas-on-full-sync",
+        "backlog-read-off-by-one-after-wrap",
         "none",
     ];
 
@@ -120,6 +136,12 @@ impl PlantedBugs {
             "rdb-drops-a-key" => &mut self.rdb_drops_a_key,
             "flushall-not-propagated" => &mut self.flushall_not_propagated,
             "wait-ignores-acks" => &mut self.wait_ignores_acks,
+            "psync-past-backlog-end" => &mut self.psync_past_backlog_end,
+            "psync-replid2-past-fork" => &mut self.psync_replid2_past_fork,
+            "chain-keeps-subreplicas-on-full-sync" => {
+                &mut self.chain_keeps_subreplicas_on_full_sync
+            }
+            "backlog-read-off-by-one-after-wrap" => &mut self.backlog_read_off_by_one_after_wrap,
             "none" => return Some(self),
             _ => return None,
         };
@@ -151,6 +173,10 @@ mod tests {
                 rdb_drops_a_key: true,
                 flushall_not_propagated: true,
                 wait_ignores_acks: true,
+                psync_past_backlog_end: true,
+                psync_replid2_past_fork: true,
+                chain_keeps_subreplicas_on_full_sync: true,
+                backlog_read_off_by_one_after_wrap: true,
             }
         );
     }
