@@ -1,0 +1,125 @@
+//! Commands the scenario sends itself: the `command` step (one session
+//! per node, its reply checked against the step's expectation and the
+//! read-only rule) and the `replicaof` step, both keeping the runner's
+//! topology in line with every REPLICAOF a node accepted.
+
+use super::cluster;
+use super::expect;
+use super::runner::Runner;
+use super::workload;
+use crate::resp::Frame;
+use crate::scenario::Expect;
+
+/// Whether `args` names a command that writes to the keyspace.
+pub(super) fn is_write_command(args: &[String]) -> bool {
+    args.first()
+        .and_then(|name| crate::command::lookup(name.as_bytes()))
+        .is_some_and(|spec| spec.is_write())
+}
+
+impl Runner {
+    /// A `command` step: sends `args` on `on`'s session (kept across steps,
+    /// as one redis-cli session would be, so that WAIT counts the session's
+    /// own last write), and checks the reply.
+    pub(super) async fn command(
+        &mut self,
+        path: &str,
+        on: &str,
+        args: &[String],
+        db: u8,
+        expect: Option<&Expect>,
+    ) {
+        let session = self
+            .sessions
+            .remove(on)
+            .unwrap_or_else(|| workload::Session::new(on));
+        let args_owned = args.to_vec();
+        let reply = match self
+            .client
+            .spawn(async move { session.command(db, args_owned).await })
+            .await
+        {
+            Ok((session, reply)) => {
+                self.sessions.insert(on.to_string(), session);
+                reply
+            }
+            Err(_) => None,
+        };
+        self.event(format!(
+            "{path} command on {on}: {} -> {}",
+            args.join(" "),
+            expect::show_reply(reply.as_ref())
+        ));
+        if let Some(expect) = expect {
+            if let Some(problem) = expect::expectation_failure(expect, reply.as_ref()) {
+                self.expectation(format!("{path}: {} on {on}: {problem}", args.join(" ")));
+            }
+        }
+        if self.is_readonly_replica(on)
+            && is_write_command(args)
+            && !matches!(reply, Some(Frame::Error(_)) | None)
+        {
+            self.violation(format!(
+                "{path}: read-only replica {on} accepted {}",
+                args.join(" ")
+            ));
+        }
+        self.track_replicaof_command(on, args, reply.as_ref());
+    }
+
+    /// Applies REPLICAOF sent as a plain command to the topology.
+    fn track_replicaof_command(&mut self, on: &str, args: &[String], reply: Option<&Frame>) {
+        let is_replicaof = args.first().is_some_and(|a| {
+            a.eq_ignore_ascii_case("REPLICAOF") || a.eq_ignore_ascii_case("SLAVEOF")
+        });
+        if !is_replicaof || !matches!(reply, Some(Frame::Simple(_))) || args.len() != 3 {
+            return;
+        }
+        if args[1].eq_ignore_ascii_case("NO") && args[2].eq_ignore_ascii_case("ONE") {
+            self.topology.insert(on.to_string(), None);
+        } else if self.nodes.iter().any(|n| n.name == args[1]) {
+            self.topology.insert(on.to_string(), Some(args[1].clone()));
+        }
+        self.history_may_fork = true;
+    }
+
+    /// A `replicaof` step: `REPLICAOF master` (or `NO ONE`) on a fresh
+    /// connection; a reply other than a status line fails the step.
+    pub(super) async fn replicaof(&mut self, path: &str, node: &str, master: Option<&str>) {
+        let args: Vec<String> = match master {
+            Some(m) => vec!["REPLICAOF".into(), m.to_string(), cluster::PORT.to_string()],
+            None => vec!["REPLICAOF".into(), "NO".into(), "ONE".into()],
+        };
+        let host = node.to_string();
+        let sent = args.clone();
+        let reply = self
+            .client
+            .spawn(async move { workload::one_command(&host, 0, &sent).await })
+            .await
+            .ok()
+            .flatten();
+        self.event(format!(
+            "{path} {} on {node} -> {}",
+            args.join(" "),
+            expect::show_reply(reply.as_ref())
+        ));
+        match reply {
+            Some(Frame::Simple(_)) => {
+                self.topology
+                    .insert(node.to_string(), master.map(str::to_string));
+            }
+            other => self.expectation(format!(
+                "{path}: {} on {node} replied {}",
+                args.join(" "),
+                expect::show_reply(other.as_ref())
+            )),
+        }
+    }
+
+    /// Whether `name` is a replica that refuses writes from clients.
+    pub(super) fn is_readonly_replica(&self, name: &str) -> bool {
+        self.node(name)
+            .with_state(|s| s.is_replica() && s.config.replica_read_only)
+            .unwrap_or(false)
+    }
+}

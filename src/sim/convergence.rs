@@ -1,0 +1,172 @@
+//! Convergence: whether each replica's link to its master is up as both
+//! ends see it (and was made after the last fault that broke it), whether
+//! every replica holds exactly its top master's data, why not when it does
+//! not, and the liveness wait at the end of a run.
+
+use std::time::Duration;
+
+use super::check;
+use super::runner::{now, stamp, Runner};
+use crate::runtime::SimRuntime;
+use crate::server::Server;
+
+/// A replica's name, its top master's name, and both servers when running.
+type ReplicaAndTop<'a> = (
+    &'a str,
+    String,
+    Option<(Server<SimRuntime>, Server<SimRuntime>)>,
+);
+
+impl Runner {
+    /// Whether every replica's link to its direct master is up, as the
+    /// replica sees it.
+    pub(super) fn all_linked(&self) -> bool {
+        self.topology.iter().all(|(name, master)| match master {
+            None => true,
+            Some(_) => self
+                .node(name)
+                .with_state(|s| s.master_link_up())
+                .unwrap_or(false),
+        })
+    }
+
+    /// Every replica with the master at the top of its chain, and both
+    /// servers when both are running.
+    fn replicas_with_tops(&self) -> Vec<ReplicaAndTop<'_>> {
+        self.topology
+            .iter()
+            .filter(|(_, master)| master.is_some())
+            .map(|(name, _)| {
+                let top = self.top_master(name);
+                let servers = self.node(name).server().zip(self.node(&top).server());
+                (name.as_str(), top, servers)
+            })
+            .collect()
+    }
+
+    /// Why `replica`'s link to its direct master is not up as both ends
+    /// see it, or `None` when it is: the replica streams, the master has it
+    /// online, and the link was made after the last fault that broke
+    /// connections between the two (so the fault has been noticed).
+    fn link_problem(&self, replica: &str) -> Option<String> {
+        let master = self.topology.get(replica).cloned().flatten()?;
+        let node = self.node(replica);
+        let (Some(replica_server), Some(master_server)) =
+            (node.server(), self.node(&master).server())
+        else {
+            return Some(format!("{replica} or its master {master} is down"));
+        };
+        let broken = self.broken_since(replica, &master);
+        let up_since = {
+            let state = replica_server.state();
+            if !state.master_link_up() {
+                return Some(format!("{replica}: link to {master} not up"));
+            }
+            state.repl.master.as_ref().and_then(|l| l.up_since)
+        };
+        if let (Some(broken), Some(up)) = (broken, up_since) {
+            if up <= broken {
+                return Some(format!(
+                    "{replica}: link to {master} predates the fault at {} and was not seen to break",
+                    stamp(broken)
+                ));
+            }
+        }
+        let ip = node.ip.to_string();
+        let state = master_server.state();
+        let online = state.repl.replicas.values().any(|link| {
+            link.ip == ip
+                && link.state == crate::replication::ReplicaState::Online
+                && broken.is_none_or(|b| link.attached_at > b)
+        });
+        (!online).then(|| format!("{master} does not have {replica} online as a replica"))
+    }
+
+    /// Whether every replica equals its top master: its link up as both
+    /// ends see it (after every fault that broke it was noticed), the same
+    /// replication id and offset, and the same data. The cheap conditions
+    /// are checked for all replicas before any data is compared, so polling
+    /// stays cheap while one replica still lags.
+    pub(super) fn is_converged(&self) -> bool {
+        let mut pairs = Vec::new();
+        for (name, _, servers) in self.replicas_with_tops() {
+            let Some((replica, upstream)) = servers else {
+                return false;
+            };
+            {
+                let (r, u) = (replica.state(), upstream.state());
+                if !r.master_link_up()
+                    || r.repl.offset != u.repl.offset
+                    || r.repl.replid != u.repl.replid
+                {
+                    return false;
+                }
+            }
+            if self.link_problem(name).is_some() {
+                return false;
+            }
+            pairs.push((replica, upstream));
+        }
+        pairs
+            .iter()
+            .all(|(replica, upstream)| upstream.state().keyspace == replica.state().keyspace)
+    }
+
+    /// Ok when every replica equals its top master; else one line per
+    /// replica that does not, with its state and the first differences.
+    pub(super) fn converged(&self) -> Result<(), Vec<String>> {
+        if self.is_converged() {
+            return Ok(());
+        }
+        let mut stuck = Vec::new();
+        for (name, top, servers) in self.replicas_with_tops() {
+            let Some((replica_server, top_server)) = servers else {
+                stuck.push(format!("{name}: node or its top master {top} is down"));
+                continue;
+            };
+            let link = self.link_problem(name);
+            let replica = replica_server.state();
+            let master_state = top_server.state();
+            let equal = replica.master_link_up()
+                && replica.repl.offset == master_state.repl.offset
+                && replica.repl.replid == master_state.repl.replid
+                && master_state.keyspace == replica.keyspace;
+            if !equal || link.is_some() {
+                let mut line = check::replica_status(name, &replica, &master_state, now());
+                if replica.repl.replid != master_state.repl.replid {
+                    line.push_str(&format!(
+                        ", replication id {} vs its top master {top}'s {}",
+                        &replica.repl.replid[..8.min(replica.repl.replid.len())],
+                        &master_state.repl.replid[..8.min(master_state.repl.replid.len())]
+                    ));
+                }
+                if let Some(problem) = link {
+                    line.push_str(&format!(", {problem}"));
+                }
+                stuck.push(line);
+            }
+        }
+        if stuck.is_empty() {
+            Ok(())
+        } else {
+            Err(stuck)
+        }
+    }
+
+    /// The liveness phase: waits up to the scenario's liveness bound for
+    /// every replica to converge, checking safety every 100 ms of simulated
+    /// time; the stuck replicas when the bound passes first.
+    pub(super) async fn await_convergence(&self) -> Result<(), Vec<String>> {
+        let deadline = now() + self.scenario.liveness;
+        loop {
+            self.monitor_safety();
+            if self.is_converged() {
+                return Ok(());
+            }
+            if now() >= deadline {
+                return self.converged();
+            }
+            madsim::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

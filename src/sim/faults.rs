@@ -1,0 +1,198 @@
+//! Fault injection: the `cut`, `partition`, `heal`, `network`, `crash`,
+//! `restart`, `pause` and `resume` steps, ending every fault before the
+//! liveness phase, and the bookkeeping of when connections between two
+//! nodes last broke (convergence requires links made after that).
+
+use std::time::Duration;
+
+use rand_chacha::ChaCha8Rng;
+
+use super::cluster::{self, NodeStatus};
+use super::runner::{draw_duration, now, stamp, Runner};
+use crate::scenario::DurationRange;
+
+impl Runner {
+    /// A `cut` step: closes every connection between `a` and `b`.
+    pub(super) fn cut(&mut self, path: &str, a: &str, b: &str) {
+        let cut = self.net.cut(a, b);
+        self.note_broken(a, b);
+        self.event(format!("{path} cut {a} <-> {b}: {cut} connection ends"));
+    }
+
+    /// A `partition` step: clogs every link from `one` to `other` (and
+    /// back unless `oneway`), healing every partition after `duration`
+    /// when one is given.
+    pub(super) async fn partition(
+        &mut self,
+        path: &str,
+        one: &[String],
+        other: &[String],
+        oneway: bool,
+        duration: Option<DurationRange>,
+        rng: &mut ChaCha8Rng,
+    ) {
+        let net = madsim::net::NetSim::current();
+        for a in one {
+            for b in other {
+                net.clog_link(self.node(a).handle.id(), self.node(b).handle.id());
+                self.clogged.push((a.clone(), b.clone()));
+                if !oneway {
+                    net.clog_link(self.node(b).handle.id(), self.node(a).handle.id());
+                    self.clogged.push((b.clone(), a.clone()));
+                }
+            }
+        }
+        self.event(format!(
+            "{path} partition {} {} {}",
+            one.join(","),
+            if oneway { "->" } else { "<->" },
+            other.join(",")
+        ));
+        if let Some(range) = duration {
+            let duration = draw_duration(rng, range);
+            self.sleep_watching(duration).await;
+            self.unclog_all();
+            self.event(format!("{path} partition healed after {}", stamp(duration)));
+        }
+    }
+
+    /// A `heal` step: removes every partition.
+    pub(super) fn heal(&mut self, path: &str) {
+        self.unclog_all();
+        self.event(format!("{path} heal"));
+    }
+
+    /// Unclogs every link a partition clogged.
+    fn unclog_all(&mut self) {
+        let net = madsim::net::NetSim::current();
+        for (a, b) in std::mem::take(&mut self.clogged) {
+            net.unclog_link(self.node(&a).handle.id(), self.node(&b).handle.id());
+        }
+    }
+
+    /// A `network` step: new latency and/or loss from now on.
+    pub(super) fn change_network(
+        &self,
+        path: &str,
+        latency: Option<DurationRange>,
+        loss: Option<f64>,
+    ) {
+        let net = madsim::net::NetSim::current();
+        net.update_config(|config| {
+            if let Some(latency) = latency {
+                // madsim needs a non-empty range; a fixed latency is
+                // widened by a microsecond.
+                config.send_latency =
+                    latency.min..latency.max.max(latency.min + Duration::from_micros(1));
+            }
+            if let Some(loss) = loss {
+                config.packet_loss_rate = loss;
+            }
+        });
+        let latency = latency.map_or("unchanged".to_string(), |l| l.to_string());
+        let loss = loss.map_or("unchanged".to_string(), |l| l.to_string());
+        self.event(format!("{path} network latency {latency} loss {loss}"));
+    }
+
+    /// A `crash` step. The node's `command` session dies with it.
+    pub(super) fn crash(&mut self, path: &str, node: &str, lose_unsynced: bool) {
+        let handle = self.handle.clone();
+        cluster::crash(&handle, self.node_mut(node), lose_unsynced);
+        self.note_node_broken(node);
+        self.sessions.remove(node);
+        self.event(format!("{path} crash {node}"));
+    }
+
+    /// A `restart` step.
+    pub(super) fn restart(&mut self, path: &str, node: &str) {
+        let handle = self.handle.clone();
+        cluster::restart(&handle, self.node_mut(node));
+        // A restarted node comes back with its configured master.
+        let configured = self
+            .scenario
+            .nodes
+            .iter()
+            .find(|n| n.name == node)
+            .and_then(|n| n.replicaof.clone());
+        self.topology.insert(node.to_string(), configured);
+        self.event(format!("{path} restart {node}"));
+    }
+
+    /// A `pause` step, resuming the node by itself after `duration` when
+    /// one is given.
+    pub(super) async fn pause(
+        &mut self,
+        path: &str,
+        node: &str,
+        duration: Option<DurationRange>,
+        rng: &mut ChaCha8Rng,
+    ) {
+        self.handle.pause(self.node(node).handle.id());
+        self.node_mut(node).status = NodeStatus::Paused;
+        self.event(format!("{path} pause {node}"));
+        if let Some(range) = duration {
+            let duration = draw_duration(rng, range);
+            self.sleep_watching(duration).await;
+            self.handle.resume(self.node(node).handle.id());
+            self.node_mut(node).status = NodeStatus::Up;
+            self.event(format!("{path} resume {node} after {}", stamp(duration)));
+        }
+    }
+
+    /// A `resume` step.
+    pub(super) fn resume(&mut self, path: &str, node: &str) {
+        self.handle.resume(self.node(node).handle.id());
+        self.node_mut(node).status = NodeStatus::Up;
+        self.event(format!("{path} resume {node}"));
+    }
+
+    /// Ends every fault before the liveness phase: partitions heal, paused
+    /// nodes resume, crashed nodes restart (silently: the trace notes only
+    /// that the steps are done).
+    pub(super) fn end_all_faults(&mut self) {
+        self.unclog_all();
+        let handle = self.handle.clone();
+        for node in &mut self.nodes {
+            match node.status {
+                NodeStatus::Paused => {
+                    handle.resume(node.handle.id());
+                    node.status = NodeStatus::Up;
+                }
+                NodeStatus::Crashed => cluster::restart(&handle, node),
+                NodeStatus::Up => {}
+            }
+        }
+    }
+
+    /// Notes that connections between `a` and `b` broke now.
+    fn note_broken(&mut self, a: &str, b: &str) {
+        let key = if a <= b {
+            (a.to_string(), b.to_string())
+        } else {
+            (b.to_string(), a.to_string())
+        };
+        self.broken_at.insert(key, now());
+    }
+
+    /// Notes that every connection of `node` broke now.
+    fn note_node_broken(&mut self, node: &str) {
+        let others: Vec<String> = self
+            .scenario
+            .nodes
+            .iter()
+            .map(|n| n.name.clone())
+            .filter(|n| n != node)
+            .collect();
+        for other in others {
+            self.note_broken(node, &other);
+        }
+    }
+
+    /// When connections between `a` and `b` last broke, if ever.
+    pub(super) fn broken_since(&self, a: &str, b: &str) -> Option<Duration> {
+        let key = if a <= b { (a, b) } else { (b, a) };
+        self.broken_at
+            .get(&(key.0.to_string(), key.1.to_string()))
+            .copied()
+    }
+}

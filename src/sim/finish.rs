@@ -1,0 +1,86 @@
+//! The end of a run: every fault ends, background workloads are joined,
+//! the liveness phase waits for convergence, and the run is judged (safety
+//! before liveness before the scenario's own expectations) and hashed into
+//! its report.
+
+use std::time::Duration;
+
+use sha1::{Digest, Sha1};
+
+use super::runner::{now, stamp, Runner};
+use super::{RunReport, Verdict};
+
+impl Runner {
+    /// Heals every fault, waits for convergence within the liveness bound,
+    /// and judges the run.
+    pub(super) async fn finish(mut self) -> RunReport {
+        self.end_all_faults();
+        self.join_background_workloads().await;
+        self.event("steps done: faults healed, waiting for convergence");
+        let liveness = self.await_convergence().await;
+        // Lost writes are only judged on a converged run whose history
+        // cannot have forked.
+        if liveness.is_ok() && !self.history_may_fork {
+            self.check_acknowledged_writes();
+        }
+        let verdict = self.verdict(liveness);
+        self.event(format!("verdict {}", verdict.name()));
+        self.report(verdict)
+    }
+
+    /// The verdict: any safety violation wins, then a liveness failure,
+    /// then the scenario's failed expectations.
+    fn verdict(&mut self, liveness: Result<(), Vec<String>>) -> Verdict {
+        let violations =
+            std::mem::take(&mut *self.violations.lock().unwrap_or_else(|p| p.into_inner()));
+        if !violations.is_empty() {
+            Verdict::Safety(violations)
+        } else if let Err(stuck) = liveness {
+            Verdict::Liveness(
+                stuck
+                    .into_iter()
+                    .map(|s| {
+                        format!(
+                            "replica did not converge within {}: {s}",
+                            stamp(self.scenario.liveness)
+                        )
+                    })
+                    .collect(),
+            )
+        } else if !self.expectations.is_empty() {
+            Verdict::Expectation(std::mem::take(&mut self.expectations))
+        } else {
+            Verdict::Pass
+        }
+    }
+
+    /// The run's report: its trace and the nodes' logs, and the SHA1 of
+    /// both that fingerprints the run.
+    fn report(self, verdict: Verdict) -> RunReport {
+        let trace = std::mem::take(&mut *self.trace.lock().unwrap_or_else(|p| p.into_inner()));
+        let log: Vec<String> = self
+            .log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        let mut hasher = Sha1::new();
+        for line in trace.iter().chain(&log) {
+            hasher.update(line.as_bytes());
+            hasher.update(b"\n");
+        }
+        RunReport {
+            scenario: self.scenario.name.clone(),
+            file: self.scenario.file.clone(),
+            seed: self.seed,
+            verdict,
+            simulated: now(),
+            // The caller measures wall time outside the simulation.
+            wall: Duration::ZERO,
+            trace_hash: crate::digest::to_hex(&hasher.finalize().into()),
+            trace,
+            log,
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! The runner: the state of one run inside the simulation, its
+//! construction, and the step loop. The loop times each step from its own
+//! seed, checks safety around it, and hands it to the module that owns its
+//! kind; the trace, violation and expectation recorders every module
+//! reports through live here too.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use madsim::runtime::Handle;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::cluster::{self, SimNode};
+use super::commands::is_write_command;
+use super::traffic::RunningWorkload;
+use super::workload::{self, WorkloadOutcome};
+use super::{derive_seed, history, RunOptions, RunReport};
+use crate::log::SharedSimLog;
+use crate::runtime::SimNet;
+use crate::scenario::{Action, DurationRange, Scenario, Step, WorkloadKind};
+
+/// A duration drawn from `range` (its minimum when the range is fixed,
+/// without consuming a draw, so fixed ranges leave the rng untouched).
+pub(super) fn draw_duration(rng: &mut ChaCha8Rng, range: DurationRange) -> Duration {
+    if range.max <= range.min {
+        return range.min;
+    }
+    let (min, max) = (range.min.as_micros() as u64, range.max.as_micros() as u64);
+    Duration::from_micros(rng.gen_range(min..=max))
+}
+
+/// Simulated time since the run started.
+pub(super) fn now() -> Duration {
+    madsim::time::TimeHandle::current().elapsed()
+}
+
+/// `at` as the trace writes times: seconds with milliseconds.
+pub(super) fn stamp(at: Duration) -> String {
+    format!("{}.{:03}s", at.as_secs(), at.subsec_millis())
+}
+
+/// Plays one run inside the simulation.
+pub(super) struct Runner {
+    pub(super) scenario: Scenario,
+    pub(super) seed: u64,
+    pub(super) handle: Handle,
+    pub(super) net: Arc<SimNet>,
+    pub(super) log: SharedSimLog,
+    pub(super) nodes: Vec<SimNode>,
+    /// The madsim node every workload, reader and command client runs on.
+    pub(super) client: madsim::runtime::NodeHandle,
+    pub(super) trace: Arc<Mutex<Vec<String>>>,
+    pub(super) violations: Arc<Mutex<Vec<String>>>,
+    /// Failed assertions of the scenario itself.
+    pub(super) expectations: Vec<String>,
+    /// The canonical history the nodes report to.
+    pub(super) ledger: history::SharedLedger,
+    pub(super) options: RunOptions,
+    /// The client sessions of `command` steps, by node.
+    pub(super) sessions: BTreeMap<String, workload::Session>,
+    /// When connections between two nodes (names in order) last broke by
+    /// a fault of the harness (a cut, a crash or restart of either).
+    pub(super) broken_at: BTreeMap<(String, String), Duration>,
+    /// The current `replicaof` of every node.
+    pub(super) topology: BTreeMap<String, Option<String>>,
+    /// Every link (from, to) a partition clogged and no heal has unclogged.
+    pub(super) clogged: Vec<(String, String)>,
+    /// Workloads started in the background and not yet joined.
+    pub(super) background: Vec<RunningWorkload>,
+    /// What each joined workload did.
+    pub(super) outcomes: Vec<WorkloadOutcome>,
+    /// Whether anything makes the acknowledged-writes rule inapplicable
+    /// (promotions, re-pointing, flushes, lost disks).
+    pub(super) history_may_fork: bool,
+}
+
+impl Runner {
+    pub(super) fn new(scenario: Scenario, seed: u64, options: RunOptions) -> Runner {
+        let handle = Handle::current();
+        let client = handle
+            .create_node()
+            .name("client")
+            .ip("10.0.0.250".parse().expect("valid ip"))
+            .build();
+        // Writes may legitimately vanish when the history forks: a promotion
+        // or re-pointing, a flush, a lost disk, or a master that crashes
+        // with whatever it had not saved.
+        let is_master = |name: &str| {
+            scenario
+                .nodes
+                .iter()
+                .any(|n| n.name == name && n.replicaof.is_none())
+        };
+        let history_may_fork = scenario.steps.iter().any(|s| match &s.action {
+            Action::ReplicaOf { .. } => true,
+            Action::Crash {
+                node,
+                lose_unsynced,
+            } => *lose_unsynced || is_master(node),
+            Action::Workload(w) => w.mix.contains(&WorkloadKind::Flushes),
+            // A write of the scenario's own may replace or remove what a
+            // workload wrote (FLUSHALL, DEL, SET of the same key).
+            Action::Command { args, .. } => is_write_command(args),
+            _ => false,
+        }) || scenario.nodes.iter().any(|n| !n.persist);
+        Runner {
+            topology: scenario
+                .nodes
+                .iter()
+                .map(|n| (n.name.clone(), n.replicaof.clone()))
+                .collect(),
+            scenario,
+            seed,
+            handle,
+            net: Arc::default(),
+            log: Arc::default(),
+            nodes: Vec::new(),
+            client,
+            trace: Arc::default(),
+            violations: Arc::default(),
+            expectations: Vec::new(),
+            ledger: Arc::default(),
+            options,
+            broken_at: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            clogged: Vec::new(),
+            background: Vec::new(),
+            outcomes: Vec::new(),
+            history_may_fork,
+        }
+    }
+
+    /// Appends `text` to the trace, stamped with the simulated time.
+    pub(super) fn event(&self, text: impl AsRef<str>) {
+        let line = format!("{} {}", stamp(now()), text.as_ref());
+        self.trace
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(line);
+    }
+
+    /// A broken safety rule (a safety verdict).
+    pub(super) fn violation(&self, text: String) {
+        self.event(format!("VIOLATION {text}"));
+        self.violations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(text);
+    }
+
+    /// A failed assertion of the scenario (an expectation verdict).
+    pub(super) fn expectation(&mut self, text: String) {
+        self.event(format!("EXPECTATION FAILED {text}"));
+        self.expectations.push(text);
+    }
+
+    pub(super) fn node(&self, name: &str) -> &SimNode {
+        self.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .expect("validated node name")
+    }
+
+    pub(super) fn node_mut(&mut self, name: &str) -> &mut SimNode {
+        self.nodes
+            .iter_mut()
+            .find(|n| n.name == name)
+            .expect("validated node name")
+    }
+
+    /// The master at the top of `name`'s chain (itself for a master).
+    pub(super) fn top_master(&self, name: &str) -> String {
+        let mut current = name.to_string();
+        for _ in 0..=self.nodes.len() {
+            match self.topology.get(&current).cloned().flatten() {
+                Some(master) => current = master,
+                None => return current,
+            }
+        }
+        current
+    }
+
+    /// Starts the nodes, plays every step, and judges the run.
+    pub(super) async fn run(mut self) -> RunReport {
+        self.spawn_nodes();
+        self.event(format!(
+            "start: scenario {} seed {} nodes {}",
+            self.scenario.name,
+            self.seed,
+            self.scenario
+                .nodes
+                .iter()
+                .map(|n| n.name.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+        let steps = self.scenario.steps.clone();
+        let mut previous_end = Duration::ZERO;
+        for (index, step) in steps.iter().enumerate() {
+            // Each step draws from its own seed, so a step that draws more
+            // does not move what the later steps draw.
+            let mut rng =
+                ChaCha8Rng::seed_from_u64(derive_seed(self.seed, &format!("step {index}")));
+            if let Some(at) = step.at {
+                let at = draw_duration(&mut rng, at);
+                if at > now() {
+                    madsim::time::sleep(at - now()).await;
+                }
+            } else if let Some(after) = step.after {
+                let after = draw_duration(&mut rng, after);
+                let target = previous_end + after;
+                if target > now() {
+                    madsim::time::sleep(target - now()).await;
+                }
+            }
+            self.monitor_safety();
+            self.step(index, step, &mut rng).await;
+            self.monitor_safety();
+            previous_end = now();
+        }
+        self.finish().await
+    }
+
+    /// Creates one madsim node per scenario node, in the scenario's order
+    /// (which fixes their IPs).
+    fn spawn_nodes(&mut self) {
+        for (index, spec) in self.scenario.nodes.iter().enumerate() {
+            // `validate` checks every config value: a refusal here is a bug.
+            let config = cluster::node_config(spec).unwrap_or_else(|error| panic!("{error}"));
+            let probe = cluster::Probe {
+                ledger: self.ledger.clone(),
+                planted: self.options.planted,
+            };
+            let node = cluster::spawn_node(
+                &self.handle,
+                &self.net,
+                &self.log,
+                self.seed,
+                index,
+                spec,
+                config,
+                probe,
+            );
+            self.nodes.push(node);
+        }
+    }
+
+    /// Plays one step: the action's own module does the work.
+    async fn step(&mut self, index: usize, step: &Step, rng: &mut ChaCha8Rng) {
+        let path = &step.path;
+        match &step.action {
+            Action::Sleep(range) => self.sleep_step(path, *range, rng).await,
+            Action::Await { condition, timeout } => {
+                self.await_condition(path, condition, *timeout).await
+            }
+            Action::Workload(spec) => self.workload(index, path, spec, step.background, rng).await,
+            Action::Command {
+                on,
+                args,
+                db,
+                expect,
+            } => self.command(path, on, args, *db, expect.as_ref()).await,
+            Action::Cut { a, b } => self.cut(path, a, b),
+            Action::Partition {
+                one,
+                other,
+                oneway,
+                duration,
+            } => {
+                self.partition(path, one, other, *oneway, *duration, rng)
+                    .await
+            }
+            Action::Heal => self.heal(path),
+            Action::Network { latency, loss } => self.change_network(path, *latency, *loss),
+            Action::Crash {
+                node,
+                lose_unsynced,
+            } => self.crash(path, node, *lose_unsynced),
+            Action::Restart { node } => self.restart(path, node),
+            Action::Pause { node, duration } => self.pause(path, node, *duration, rng).await,
+            Action::Resume { node } => self.resume(path, node),
+            Action::ReplicaOf { node, master } => {
+                self.replicaof(path, node, master.as_deref()).await
+            }
+            Action::Check(spec) => self.check(path, spec),
+        }
+    }
+
+    /// A `sleep` step.
+    async fn sleep_step(&self, path: &str, range: DurationRange, rng: &mut ChaCha8Rng) {
+        let duration = draw_duration(rng, range);
+        self.event(format!("{path} sleep {}", stamp(duration)));
+        self.sleep_watching(duration).await;
+    }
+
+    /// Sleeps, checking safety every 100 ms of simulated time.
+    pub(super) async fn sleep_watching(&self, duration: Duration) {
+        let end = now() + duration;
+        while now() < end {
+            let step = (end - now()).min(Duration::from_millis(100));
+            madsim::time::sleep(step).await;
+            self.monitor_safety();
+        }
+    }
+}

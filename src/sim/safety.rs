@@ -1,0 +1,103 @@
+//! The safety rules replsim always checks, whatever the scenario says:
+//! the canonical history's violations and offsets that run ahead of a
+//! master (between steps and while waiting), and, once a run converged,
+//! that no acknowledged write was lost. A broken rule is a safety verdict.
+
+use std::collections::BTreeSet;
+
+use super::check;
+use super::runner::Runner;
+use super::workload::StringWrite;
+use crate::keyspace::Value;
+use crate::runtime::SimRuntime;
+use crate::scenario::Action;
+use crate::server::Server;
+
+/// A replica, its direct master, and both running servers.
+type RunningLink<'a> = (&'a str, &'a str, Server<SimRuntime>, Server<SimRuntime>);
+
+impl Runner {
+    /// Every replica and its direct master, with both servers, when both run.
+    fn running_links(&self) -> Vec<RunningLink<'_>> {
+        self.topology
+            .iter()
+            .filter_map(|(name, master)| {
+                let master = master.as_deref()?;
+                let replica = self.node(name).server()?;
+                let upstream = self.node(master).server()?;
+                Some((name.as_str(), master, replica, upstream))
+            })
+            .collect()
+    }
+
+    /// Safety rules checked between steps and while waiting: a replica
+    /// streaming from its master never has a higher offset than it, and
+    /// every offset a replica acknowledged was acknowledged with exactly the
+    /// data its master held at that offset.
+    pub(super) fn monitor_safety(&self) {
+        let found = self
+            .ledger
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take_violations();
+        for violation in found {
+            self.violation(violation);
+        }
+        for (name, master, replica, upstream) in self.running_links() {
+            let (replica, upstream) = (replica.state(), upstream.state());
+            if replica.master_link_up()
+                && replica.repl.replid == upstream.repl.replid
+                && replica.repl.offset > upstream.repl.offset
+            {
+                let message = format!(
+                    "{name}'s offset {} passed its master {master}'s offset {}",
+                    replica.repl.offset, upstream.repl.offset
+                );
+                self.violation(message);
+            }
+        }
+    }
+
+    /// Every workload string key still holds its last acknowledged value
+    /// or a later one, on its top master (all workloads of the run together,
+    /// since they share key names).
+    pub(super) fn check_acknowledged_writes(&self) {
+        let writes: Vec<StringWrite> = self
+            .outcomes
+            .iter()
+            .flat_map(|o| o.string_writes.iter().cloned())
+            .collect();
+        let masters: BTreeSet<String> = self
+            .scenario
+            .steps
+            .iter()
+            .filter_map(|s| match &s.action {
+                Action::Workload(w) => Some(self.top_master(&w.on)),
+                _ => None,
+            })
+            .collect();
+        // Workloads on different top masters write different histories.
+        if masters.len() != 1 {
+            return;
+        }
+        let top = masters.into_iter().next().expect("one master");
+        let Some(server) = self.node(&top).server() else {
+            return;
+        };
+        let state = server.state();
+        let value_of = |db: u8, key: &str| match state
+            .keyspace
+            .db(db as usize)
+            .get(key.as_bytes())
+            .map(|e| &e.value)
+        {
+            Some(Value::Str(s)) => Some(s.to_vec()),
+            _ => None,
+        };
+        let violations = check::lost_writes(&writes, value_of);
+        self.violations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(violations);
+    }
+}

@@ -1,0 +1,143 @@
+//! Workload traffic: the `workload` step's writer clients on one node,
+//! the reader clients it starts on the replicas serving that node's data,
+//! and joining them (at once, or at the end of the run for a background
+//! workload) into the run's outcomes.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::derive_seed;
+use super::runner::{draw_duration, now, stamp, Runner};
+use super::workload::{self, WorkloadOutcome};
+use crate::scenario::WorkloadSpec;
+
+/// A started workload: its clients' join handles.
+pub(super) struct RunningWorkload {
+    /// The path of the step that started it.
+    step: String,
+    clients: Vec<madsim::task::JoinHandle<WorkloadOutcome>>,
+    /// Reader clients on replicas, stopped once the writers are done.
+    readers: Vec<madsim::task::JoinHandle<()>>,
+}
+
+impl Runner {
+    /// A `workload` step: starts its clients and readers, then waits for
+    /// them unless the step runs in the `background`.
+    pub(super) async fn workload(
+        &mut self,
+        index: usize,
+        path: &str,
+        spec: &WorkloadSpec,
+        background: bool,
+        rng: &mut ChaCha8Rng,
+    ) {
+        let ops = spec.ops.map(|r| {
+            if r.max <= r.min {
+                r.min
+            } else {
+                rng.gen_range(r.min..=r.max)
+            }
+        });
+        let until = spec.duration.map(|d| now() + draw_duration(rng, d));
+        let host = spec.on.clone();
+        let readonly = self.is_readonly_replica(&host);
+        let clients = spec.clients.max(1);
+        let mut handles = Vec::new();
+        for client in 0..clients {
+            // The first `ops % clients` clients send one operation more.
+            let share = ops.map(|n| {
+                n / u64::from(clients) + u64::from(u64::from(client) < n % u64::from(clients))
+            });
+            let seed = derive_seed(self.seed, &format!("step {index} client {client}"));
+            let task =
+                workload::run_client(host.clone(), spec.clone(), seed, share, until, readonly);
+            handles.push(self.client.spawn(task));
+        }
+        let ops_text = ops.map_or("no op limit".to_string(), |n| format!("{n} ops"));
+        let until_text = until.map_or("no time limit".to_string(), |t| {
+            format!("until {}", stamp(t))
+        });
+        self.event(format!(
+            "{path} workload on {host}: {clients} clients, {ops_text}, {until_text}"
+        ));
+        let readers = self.spawn_readers(index, spec);
+        let started = RunningWorkload {
+            step: path.to_string(),
+            clients: handles,
+            readers,
+        };
+        if background {
+            self.background.push(started);
+        } else {
+            self.join_workload(started).await;
+        }
+    }
+
+    /// Starts a reader client on every replica serving the data of the
+    /// workload's top master (none when the workload's read rate is 0).
+    fn spawn_readers(
+        &self,
+        index: usize,
+        spec: &WorkloadSpec,
+    ) -> Vec<madsim::task::JoinHandle<()>> {
+        let rate = spec.read_rate();
+        if rate <= 0.0 {
+            return Vec::new();
+        }
+        let top = self.top_master(&spec.on);
+        let replicas: Vec<String> = self
+            .topology
+            .iter()
+            .filter(|(name, master)| {
+                master.is_some() && **name != spec.on && self.top_master(name) == top
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        replicas
+            .into_iter()
+            .map(|replica| {
+                let seed = derive_seed(self.seed, &format!("step {index} reader {replica}"));
+                let task = workload::run_reader(replica, spec.clone(), seed, rate);
+                self.client.spawn(task)
+            })
+            .collect()
+    }
+
+    /// Joins every workload still running in the background, in the order
+    /// they started.
+    pub(super) async fn join_background_workloads(&mut self) {
+        let background = std::mem::take(&mut self.background);
+        for workload in background {
+            self.join_workload(workload).await;
+        }
+    }
+
+    /// Waits for a workload's writers, stops its readers, and records what
+    /// it did (read-only violations its clients saw are safety violations).
+    async fn join_workload(&mut self, workload: RunningWorkload) {
+        let mut total = WorkloadOutcome::default();
+        for client in workload.clients {
+            if let Ok(outcome) = client.await {
+                total.sent += outcome.sent;
+                total.acked += outcome.acked;
+                total.errors += outcome.errors;
+                total.unanswered += outcome.unanswered;
+                total.string_writes.extend(outcome.string_writes);
+                total
+                    .readonly_violations
+                    .extend(outcome.readonly_violations);
+            }
+        }
+        for reader in &workload.readers {
+            reader.abort();
+        }
+        self.event(format!(
+            "{} workload done: sent {} acked {} errors {} unanswered {}",
+            workload.step, total.sent, total.acked, total.errors, total.unanswered
+        ));
+        for violation in std::mem::take(&mut total.readonly_violations) {
+            self.violation(format!("{}: {violation}", workload.step));
+        }
+        self.outcomes.push(total);
+    }
+}
