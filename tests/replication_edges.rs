@@ -957,6 +957,14 @@ mod sim {
             }
         }
 
+        /// Sends a command without waiting for a reply.
+        async fn send(&mut self, args: &[&str]) {
+            let mut request = Vec::new();
+            encode_command(&mut request, args);
+            self.stream.write_all(&request).await.unwrap();
+            self.stream.flush().await.unwrap();
+        }
+
         /// One field of INFO replication.
         async fn info_field(&mut self, field: &str) -> String {
             let Frame::Bulk(Some(text)) = self.cmd(&["INFO", "replication"]).await else {
@@ -1283,8 +1291,10 @@ mod sim {
         log: String,
     }
 
-    const OUTPUT_LIMIT_LINE: &str =
-        "scheduled to be closed ASAP for overcoming of output buffer limits.";
+    /// The end of both of Redis's lines for a client over its output
+    /// limits: "scheduled to be closed ASAP" when the check came with new
+    /// stream bytes, "closed" when the once-a-second check found it.
+    const OUTPUT_LIMIT_LINE: &str = "for overcoming of output buffer limits.";
 
     /// A master with `limit` (hard, soft, soft seconds) and a replica on
     /// 32 KB socket buffers; the replica is paused while the master takes
@@ -1424,6 +1434,112 @@ mod sim {
             "the replica is still attached\n{log}"
         );
         assert_eq!(stall.connected_slaves_after, "0");
+    }
+
+    /// `len` bytes of printable noise from `seed`: values LZF cannot
+    /// shrink much, so that an RDB holding them stays large.
+    fn noise(seed: u64, len: usize) -> String {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'!' + (x % 94) as u8)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn replica_stalled_during_its_full_sync_is_dropped_at_the_output_limit() {
+        // Redis 7.0.15 with `client-output-buffer-limit replica 1mb 512kb 1`,
+        // a client that sends `REPLCONF capa eof capa psync2` and `PSYNC ? -1`
+        // and never reads, an RDB larger than the socket buffers and 8 KB
+        // writes: the stream accumulated for the replica during the RDB
+        // transfer reaches the hard limit and Redis logs
+        //   # Client id=4 addr=... flags=S ... cmd=psync ... scheduled to be
+        //     closed ASAP for overcoming of output buffer limits.
+        //   # Connection with replica 127.0.0.1:<unknown-replica-port> lost.
+        // (the RDB transfer never finishes, nothing says it succeeded).
+        const HARD: u64 = 1024 * 1024;
+        simulate(7, || async {
+            let log: SharedSimLog = Arc::default();
+            let windows = Windows::default();
+            let m = spawn_node(
+                "m",
+                "10.0.0.1",
+                Config {
+                    replica_output_limit: (HARD, 512 * 1024, 1),
+                    ..node_config(None)
+                },
+                windowed_runtimes(log.clone(), windows, 1),
+            );
+            sleep_ms(100).await;
+            let mut client = SimClient::connect("10.0.0.1").await;
+            // About 256 KB of RDB against 32 KB socket buffers.
+            for i in 0..64 {
+                client
+                    .cmd(&["SET", &format!("data:{i}"), &noise(i, 4096)])
+                    .await;
+            }
+            let mut stalled = SimClient::connect("10.0.0.1").await;
+            assert_eq!(
+                stalled
+                    .cmd(&["REPLCONF", "capa", "eof", "capa", "psync2"])
+                    .await,
+                Frame::Simple("OK".into())
+            );
+            stalled.send(&["PSYNC", "?", "-1"]).await;
+            wait_for(5, "the master to attach the replica", &log, || {
+                m.replica_count() == 1
+            })
+            .await;
+            sleep_ms(100).await;
+
+            let value = noise(1000, 8 * 1024);
+            let mut peak = 0;
+            for i in 0..512 {
+                client.cmd(&["SET", &format!("w:{i}"), &value]).await;
+                peak = peak.max(m.replica_output_bytes());
+                if m.replica_count() == 0 {
+                    break;
+                }
+            }
+            let text = log_text(&log);
+            assert_eq!(m.replica_count(), 0, "never dropped\n{text}");
+            assert_eq!(client.info_field("connected_slaves").await, "0");
+            // Dropped at the limit: at most one write past it.
+            assert!(
+                peak as u64 <= HARD + 9 * 1024,
+                "the replica's output buffer reached {peak} bytes\n{text}"
+            );
+            let lines: Vec<&str> = text.lines().collect();
+            let limit_at = lines
+                .iter()
+                .position(|l| l.contains(OUTPUT_LIMIT_LINE))
+                .unwrap_or_else(|| panic!("no output-limit line\n{text}"));
+            let limit_line = lines[limit_at];
+            assert!(
+                limit_line.contains("scheduled to be closed ASAP")
+                    && limit_line.contains("m M # Client id=")
+                    && limit_line.contains(" addr=10.0.0.9:")
+                    && limit_line.contains(" flags=S ")
+                    && limit_line.contains(" cmd=psync "),
+                "{limit_line}"
+            );
+            assert!(
+                lines[limit_at + 1..].iter().any(|l| l.ends_with(
+                    "m M # Connection with replica 10.0.0.9:<unknown-replica-port> lost."
+                )),
+                "{text}"
+            );
+            assert!(
+                !text.contains("Streamed RDB transfer with replica"),
+                "the transfer cannot have finished\n{text}"
+            );
+            // The master served everyone else all along.
+            assert_eq!(client.cmd(&["PING"]).await, Frame::Simple("PONG".into()));
+        });
     }
 
     // -- 6. repl-backlog-ttl ----------------------------------------------

@@ -139,7 +139,19 @@ pub struct ReplicaLink {
 impl ReplicaLink {
     /// `ip:port` as Redis names a replica in logs.
     pub fn name(&self) -> String {
-        format!("{}:{}", self.ip, self.listening_port)
+        replica_name(&self.ip, self.listening_port)
+    }
+}
+
+/// A replica as Redis's `replicationGetSlaveName` names it in logs:
+/// `ip:port`, or `ip:<unknown-replica-port>` when it never sent
+/// `REPLCONF listening-port` (a raw client issuing PSYNC, `redis-cli
+/// --replica` before 7.0).
+pub fn replica_name(ip: &str, listening_port: u16) -> String {
+    if listening_port == 0 {
+        format!("{ip}:<unknown-replica-port>")
+    } else {
+        format!("{ip}:{listening_port}")
     }
 }
 
