@@ -744,6 +744,7 @@ mod sim {
     use std::io;
     use std::net::{IpAddr, SocketAddr};
     use std::pin::Pin;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     use std::task::{Context, Poll, Waker};
     use std::time::{Duration, UNIX_EPOCH};
@@ -1539,6 +1540,207 @@ mod sim {
             );
             // The master served everyone else all along.
             assert_eq!(client.cmd(&["PING"]).await, Frame::Simple("PONG".into()));
+        });
+    }
+
+    // -- 7. repl-timeout before the stream: connect, handshake, transfer --
+
+    /// The lines of the log from the first one containing `text` on.
+    fn lines_from<'a>(text: &'a str, first: &str) -> Vec<&'a str> {
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains(first))
+            .unwrap_or_else(|| panic!("no line with {first:?}\n{text}"));
+        lines[at..].to_vec()
+    }
+
+    /// Simulated ms of a log line as printed (`12.345s node ...`).
+    fn line_ms(line: &str) -> u64 {
+        let seconds = line.split('s').next().expect("a timed line");
+        (seconds.parse::<f64>().expect("seconds") * 1000.0).round() as u64
+    }
+
+    #[test]
+    fn handshake_with_a_master_in_debug_sleep_times_out_and_reconnects() {
+        // Redis 7.0.15, replica with `repl-timeout 5`, master stuck in
+        // `DEBUG SLEEP 10`: ROLE says handshake, then about 5 s after the
+        // connect (the replication cron checks once a second)
+        //   # Timeout connecting to the MASTER...
+        //   * Reconnecting to MASTER 127.0.0.1:7201 after failure
+        //   * MASTER <-> REPLICA sync started
+        //   * Non blocking connect for SYNC fired the event.
+        // and once the master wakes up the PING is answered on the new link.
+        simulate(8, || async {
+            let log: SharedSimLog = Arc::default();
+            let m = spawn_node(
+                "m",
+                "10.0.0.1",
+                Config {
+                    enable_debug_command: "yes".into(),
+                    ..node_config(None)
+                },
+                sim_runtimes(log.clone(), 1),
+            );
+            sleep_ms(100).await;
+            let mut sleeper = SimClient::connect("10.0.0.1").await;
+            let slept_at = now_ms();
+            sleeper.send(&["DEBUG", "SLEEP", "10"]).await;
+            sleep_ms(100).await;
+            let r = spawn_node(
+                "r",
+                "10.0.0.2",
+                Config {
+                    repl_timeout: 5,
+                    ..node_config(Some("10.0.0.1"))
+                },
+                sim_runtimes(log.clone(), 2),
+            );
+            sleep_ms(3000).await;
+            let mut replica = SimClient::connect("10.0.0.2").await;
+            let role = replica.cmd(&["ROLE"]).await;
+            let Frame::Array(Some(items)) = &role else {
+                panic!("ROLE replied {role:?}");
+            };
+            assert_eq!(items[3], Frame::Bulk(Some(b"handshake".to_vec())));
+            wait_converged(&m, &r, &log).await;
+
+            let text = log_text(&log);
+            let lines = lines_from(
+                &text,
+                "r S * Non blocking connect for SYNC fired the event.",
+            );
+            let connected_at = line_ms(lines[0]);
+            assert!(
+                lines[1].ends_with("r S # Timeout connecting to the MASTER..."),
+                "{text}"
+            );
+            let timed_out_at = line_ms(lines[1]);
+            assert!(
+                timed_out_at > connected_at + 5000 && timed_out_at <= connected_at + 6000,
+                "connected at {connected_at}, timed out at {timed_out_at}\n{text}"
+            );
+            assert!(
+                lines[2].ends_with("r S * Reconnecting to MASTER 10.0.0.1:6379 after failure")
+                    && lines[3].ends_with("r S * MASTER <-> REPLICA sync started")
+                    && lines[4].ends_with("r S * Non blocking connect for SYNC fired the event.")
+                    && line_ms(lines[4]) - timed_out_at < 50,
+                "{text}"
+            );
+            let replied = lines
+                .iter()
+                .find(|l| l.contains("r S * Master replied to PING"))
+                .unwrap_or_else(|| panic!("no PONG\n{text}"));
+            assert!(line_ms(replied) >= slept_at + 10_000, "{text}");
+            assert_eq!(text.matches("Timeout connecting to the MASTER").count(), 1);
+        });
+    }
+
+    /// A master that answers the handshake, then sends `+FULLRESYNC`, a
+    /// `$1000` header and 10 bytes of the payload, and nothing more.
+    async fn stalling_master(connections: Arc<AtomicUsize>) {
+        let listener = madsim::net::TcpListener::bind("0.0.0.0:6379")
+            .await
+            .unwrap();
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            connections.fetch_add(1, Ordering::SeqCst);
+            madsim::task::spawn(async move {
+                let mut buffer = Vec::new();
+                loop {
+                    let mut chunk = [0u8; 4096];
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buffer.extend_from_slice(&chunk[..n]);
+                    while let Ok((frame, used)) = Frame::parse(&buffer) {
+                        buffer.drain(..used);
+                        let Frame::Array(Some(items)) = frame else {
+                            return;
+                        };
+                        let Some(Frame::Bulk(Some(name))) = items.first() else {
+                            return;
+                        };
+                        let reply = match name.to_ascii_uppercase().as_slice() {
+                            b"PING" => b"+PONG\r\n".to_vec(),
+                            b"REPLCONF" => b"+OK\r\n".to_vec(),
+                            b"PSYNC" => {
+                                let mut bytes =
+                                    format!("+FULLRESYNC {} 0\r\n$1000\r\n", "a".repeat(40))
+                                        .into_bytes();
+                                bytes.extend_from_slice(&[b'x'; 10]);
+                                bytes
+                            }
+                            _ => b"-ERR unexpected\r\n".to_vec(),
+                        };
+                        if stream.write_all(&reply).await.is_err() {
+                            return;
+                        }
+                        let _ = stream.flush().await;
+                    }
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn stalled_rdb_transfer_times_out_and_the_replica_reconnects_at_once() {
+        // Redis 7.0.15, replica with `repl-timeout 3`, a master that stops
+        // after 10 bytes of a 1000-byte RDB: about 4 s after the last byte
+        //   # Timeout receiving bulk data from MASTER... If the problem
+        //     persists try to set the 'repl-timeout' parameter in redis.conf
+        //     to a larger value.
+        //   * Reconnecting to MASTER 127.0.0.1:7701 after failure
+        //   * MASTER <-> REPLICA sync started
+        // and the master sees a new connection at once.
+        simulate(9, || async {
+            let log: SharedSimLog = Arc::default();
+            let connections = Arc::new(AtomicUsize::new(0));
+            let counter = connections.clone();
+            madsim::runtime::Handle::current()
+                .create_node()
+                .name("m")
+                .ip("10.0.0.1".parse::<IpAddr>().unwrap())
+                .init(move || stalling_master(counter.clone()))
+                .build();
+            sleep_ms(100).await;
+            let _r = spawn_node(
+                "r",
+                "10.0.0.2",
+                Config {
+                    repl_timeout: 3,
+                    ..node_config(Some("10.0.0.1"))
+                },
+                sim_runtimes(log.clone(), 2),
+            );
+            wait_for(10, "a second connection", &log, || {
+                connections.load(Ordering::SeqCst) >= 2
+            })
+            .await;
+            let reconnected_at = now_ms();
+            let text = log_text(&log);
+            let lines = lines_from(
+                &text,
+                "r S * MASTER <-> REPLICA sync: receiving 1000 bytes from master to disk",
+            );
+            let receiving_at = line_ms(lines[0]);
+            assert!(
+                lines[1].ends_with("r S # Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value."),
+                "{text}"
+            );
+            let timed_out_at = line_ms(lines[1]);
+            assert!(
+                timed_out_at > receiving_at + 3000 && timed_out_at <= receiving_at + 4000,
+                "receiving from {receiving_at}, timed out at {timed_out_at}\n{text}"
+            );
+            assert!(
+                lines[2].ends_with("r S * Reconnecting to MASTER 10.0.0.1:6379 after failure")
+                    && lines[3].ends_with("r S * MASTER <-> REPLICA sync started")
+                    && line_ms(lines[3]) == timed_out_at,
+                "{text}"
+            );
+            assert!(reconnected_at - timed_out_at < 200, "{text}");
         });
     }
 

@@ -122,6 +122,7 @@ pub fn set_master(state: &mut ServerState, host: &str, port: u16, from_config: b
         state: LinkState::Connect,
         generation: state.repl.generation,
         last_io: now,
+        attempt: Default::default(),
         // Redis reports -1 until the link has been up once.
         down_since: None,
         up_since: None,

@@ -194,8 +194,13 @@ pub struct MasterLink {
     pub state: LinkState,
     /// Bumped at every REPLICAOF so that an older link task stops.
     pub generation: u64,
-    /// Last time data came from the master (monotonic).
+    /// Last time data came from the master (monotonic): during the
+    /// connect, handshake and transfer Redis's `repl_transfer_lastio`, then
+    /// its master client's last interaction.
     pub last_io: Duration,
+    /// Cancels the current connect, handshake or transfer (the replication
+    /// cron's timeouts); a fresh one per attempt.
+    pub attempt: Arc<KillSwitch>,
     /// Since when the link is down (monotonic), if it is.
     pub down_since: Option<Duration>,
     /// Since when the link is streaming (monotonic), if it is.

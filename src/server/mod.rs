@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 
 use crate::keyspace::Keyspace;
 use crate::log::{Level, LogSink};
-use crate::replication::ReplState;
+use crate::replication::{LinkState, ReplState};
 use crate::resp::OwnedArgv;
 use crate::runtime::{Listener, Runtime};
 
@@ -872,11 +872,14 @@ impl<R: Runtime> Server<R> {
     }
 }
 
-/// Redis's `replicationCron`, once a second: a master PINGs its replicas
-/// every `repl-ping-replica-period` seconds (into the stream, so offsets
-/// move), and frees its backlog after `repl-backlog-ttl` seconds without
-/// replicas (taking a new id, as the history is gone).
+/// Redis's `replicationCron`, once a second: a replica gives up a connect,
+/// handshake or RDB transfer that stayed silent for `repl-timeout`; a
+/// master PINGs its replicas every `repl-ping-replica-period` seconds (into
+/// the stream, so offsets move), and frees its backlog after
+/// `repl-backlog-ttl` seconds without replicas (taking a new id, as the
+/// history is gone).
 fn replication_cron(state: &mut ServerState, loops: u64) {
+    cancel_silent_sync(state);
     let period = state.config.repl_ping_replica_period.max(1);
     if !state.is_replica() && !state.repl.replicas.is_empty() && loops % period == 0 {
         state.repl.feed_bytes(b"*1\r\n$4\r\nping\r\n");
@@ -903,4 +906,29 @@ fn replication_cron(state: &mut ServerState, loops: u64) {
         );
         state.note_offset();
     }
+}
+
+/// Times out this replica's attempt to sync when the master sent nothing
+/// for `repl-timeout` seconds: while connecting or in the handshake
+/// ("Timeout connecting to the MASTER..."), or during the RDB transfer.
+/// The link task then reconnects at once, as after Redis's
+/// `cancelReplicationHandshake(1)`.
+fn cancel_silent_sync(state: &mut ServerState) {
+    let timeout = Duration::from_secs(state.config.repl_timeout);
+    let now = state.mono_now;
+    let Some(link) = state.repl.master.as_mut() else {
+        return;
+    };
+    if now.saturating_sub(link.last_io) <= timeout {
+        return;
+    }
+    let line = match link.state {
+        LinkState::Connecting | LinkState::Handshake => "Timeout connecting to the MASTER...",
+        LinkState::Transfer => "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.",
+        LinkState::Connect | LinkState::Connected => return,
+    };
+    link.attempt.kill();
+    // Until the link task reconnects: the next cron must not fire again.
+    link.state = LinkState::Connect;
+    state.log(Level::Warning, line);
 }
