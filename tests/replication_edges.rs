@@ -1420,8 +1420,11 @@ mod sim {
         let over_soft_at = stall
             .over_soft_at
             .expect("the buffer passed the soft limit");
+        // The client sees the buffer over the limit when its SET's reply
+        // comes back, a few ms after the master fed the bytes and started
+        // counting.
         assert!(
-            dropped_at >= over_soft_at + 1000 && dropped_at <= over_soft_at + 2100,
+            dropped_at + 50 > over_soft_at + 1000 && dropped_at <= over_soft_at + 2100,
             "over the soft limit from {over_soft_at}, dropped at {dropped_at}\n{log}"
         );
         // About a second's worth of writes past the soft limit, no more.

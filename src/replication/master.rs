@@ -493,7 +493,9 @@ fn next_step(
             .soft_limit_since
             .get_or_insert(now)
             .checked_add(Duration::from_secs(soft_seconds))
-            .is_some_and(|deadline| now >= deadline);
+            // Redis drops once the time over the limit exceeds the
+            // limit's seconds (`elapsed > soft_limit_seconds`).
+            .is_some_and(|deadline| now > deadline);
     if (hard > 0 && pending >= hard) || soft_expired {
         let info = state.clients.get(&client_id).map_or_else(
             || format!("id={client_id} addr={name}"),
