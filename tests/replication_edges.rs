@@ -966,6 +966,45 @@ mod sim {
             self.stream.flush().await.unwrap();
         }
 
+        /// Reads into `buffer` until `done` holds for it; panics after
+        /// `secs` simulated seconds or on EOF.
+        async fn read_until(
+            &mut self,
+            buffer: &mut Vec<u8>,
+            secs: u64,
+            done: impl Fn(&[u8]) -> bool,
+        ) {
+            let deadline = madsim::time::Instant::now() + Duration::from_secs(secs);
+            while !done(buffer) {
+                let mut chunk = [0u8; 65536];
+                let left = deadline.saturating_duration_since(madsim::time::Instant::now());
+                match madsim::time::timeout(left, self.stream.read(&mut chunk)).await {
+                    Ok(Ok(n)) if n > 0 => buffer.extend_from_slice(&chunk[..n]),
+                    Ok(_) => panic!("connection closed: {:?}", String::from_utf8_lossy(buffer)),
+                    Err(_) => panic!("timed out: {:?}", String::from_utf8_lossy(buffer)),
+                }
+            }
+        }
+
+        /// Reads what comes within `ms` simulated ms: the bytes, each with
+        /// the simulated ms it arrived at. `None` marks EOF.
+        async fn read_for(&mut self, ms: u64) -> Vec<(u64, Option<Vec<u8>>)> {
+            let deadline = madsim::time::Instant::now() + Duration::from_millis(ms);
+            let mut got = Vec::new();
+            loop {
+                let left = deadline.saturating_duration_since(madsim::time::Instant::now());
+                let mut chunk = [0u8; 65536];
+                match madsim::time::timeout(left, self.stream.read(&mut chunk)).await {
+                    Ok(Ok(n)) if n > 0 => got.push((now_ms(), Some(chunk[..n].to_vec()))),
+                    Ok(_) => {
+                        got.push((now_ms(), None));
+                        return got;
+                    }
+                    Err(_) => return got,
+                }
+            }
+        }
+
         /// One field of INFO replication.
         async fn info_field(&mut self, field: &str) -> String {
             let Frame::Bulk(Some(text)) = self.cmd(&["INFO", "replication"]).await else {
@@ -1744,6 +1783,85 @@ mod sim {
                 "{text}"
             );
             assert!(reconnected_at - timed_out_at < 200, "{text}");
+        });
+    }
+
+    // -- 8. PINGs into the stream, paced from the node's start --------------
+
+    /// The `+FULLRESYNC <id> <offset>` line at the front of `bytes` (after
+    /// newline keepalives), and where the bytes after the `$EOF:` RDB start.
+    fn fullresync_and_rdb_end(bytes: &[u8]) -> Option<((String, u64), usize)> {
+        let text = String::from_utf8_lossy(bytes);
+        let start = text.find("+FULLRESYNC ")?;
+        let line_end = start + text[start..].find("\r\n")?;
+        let mut words = text[start..line_end].split(' ').skip(1);
+        let id = words.next()?.to_string();
+        let offset = words.next()?.parse().ok()?;
+        let mark_at = line_end + 2 + "$EOF:".len();
+        let mark = bytes.get(mark_at..mark_at + 40)?;
+        let rdb_at = mark_at + 40 + 2;
+        let end = bytes[rdb_at..].windows(40).position(|w| w == mark)? + rdb_at + 40;
+        Some(((id, offset), end))
+    }
+
+    #[test]
+    fn first_ping_comes_a_ping_period_after_start_so_an_early_sync_starts_at_offset_0() {
+        // Redis 7.0.15, fresh master, default diskless delay (5 s), a
+        // replica that PSYNCs with the master's replid and -1 within a
+        // second of its start: `+FULLRESYNC <new id> 0`, and the stream's
+        // PINGs arrive about 10 s and 20 s after the master started: the
+        // replication cron's loop count starts with the server, its loop 0
+        // runs at start-up and PINGs every repl-ping-replica-period loops.
+        simulate(10, || async {
+            let log: SharedSimLog = Arc::default();
+            let started_at = now_ms();
+            let _m = spawn_node(
+                "m",
+                "10.0.0.1",
+                Config {
+                    repl_diskless_sync_delay: 5,
+                    ..node_config(None)
+                },
+                sim_runtimes(log.clone(), 1),
+            );
+            sleep_ms(500).await;
+            let mut replica = SimClient::connect("10.0.0.1").await;
+            let replid = replica.info_field("master_replid").await;
+            for args in [
+                &["REPLCONF", "listening-port", "6380"][..],
+                &["REPLCONF", "capa", "eof", "capa", "psync2"][..],
+            ] {
+                assert_eq!(replica.cmd(args).await, Frame::Simple("OK".into()));
+            }
+            replica.send(&["PSYNC", &replid, "-1"]).await;
+            let mut bytes = Vec::new();
+            replica
+                .read_until(&mut bytes, 10, |b| fullresync_and_rdb_end(b).is_some())
+                .await;
+            let ((new_id, offset), rdb_end) = fullresync_and_rdb_end(&bytes).unwrap();
+            let text = log_text(&log);
+            assert_eq!(offset, 0, "{text}");
+            assert_ne!(new_id, replid, "a new history starts with the backlog");
+            assert!(bytes.len() == rdb_end, "nothing streamed before the ACK");
+            replica.send(&["REPLCONF", "ACK", "0"]).await;
+
+            let received = replica.read_for(25_000 - (now_ms() - started_at)).await;
+            const PING: &[u8] = b"*1\r\n$4\r\nping\r\n";
+            let pings: Vec<u64> = received
+                .iter()
+                .filter(|(_, bytes)| bytes.as_deref() == Some(PING))
+                .map(|(at, _)| at - started_at)
+                .collect();
+            assert_eq!(
+                received.len(),
+                pings.len(),
+                "only PINGs in the stream: {received:?}"
+            );
+            assert_eq!(pings.len(), 2, "{pings:?}");
+            assert!(
+                (10_000..10_200).contains(&pings[0]) && (20_000..20_200).contains(&pings[1]),
+                "PINGs at {pings:?} ms after the master started\n{text}"
+            );
         });
     }
 

@@ -846,10 +846,16 @@ impl<R: Runtime> Server<R> {
     }
 
     /// Periodic work, `hz` times a second: active expiry; once a second the
-    /// replication cron (PING to replicas, backlog TTL).
+    /// replication cron (PING to replicas, backlog TTL). The replication
+    /// cron runs first as the node starts, as Redis's runs in its first
+    /// `serverCron` a millisecond after start, before any replica can have
+    /// attached: its loop count, which paces the PINGs to replicas, counts
+    /// from the node's start, so that the first PING comes
+    /// `repl-ping-replica-period` seconds after it, not a second after.
     async fn cron(self) {
-        let mut last_replication_cron = Duration::ZERO;
-        let mut replication_loops: u64 = 0;
+        let mut last_replication_cron = self.rt.monotonic();
+        replication_cron(&mut self.state_at(last_replication_cron), 0);
+        let mut replication_loops: u64 = 1;
         loop {
             let hz = self.state().config.hz.max(1);
             self.rt.sleep(Duration::from_millis(1000 / hz as u64)).await;
