@@ -1865,6 +1865,134 @@ mod sim {
         });
     }
 
+    // -- 9. replies on a replica's link ------------------------------------
+
+    /// A raw replica of the master at 10.0.0.1 (listening port 6380): the
+    /// handshake, `PSYNC ? -1`, the whole diskless RDB, its first ACK.
+    async fn attach_raw_replica() -> SimClient {
+        let mut replica = SimClient::connect("10.0.0.1").await;
+        for args in [
+            &["REPLCONF", "listening-port", "6380"][..],
+            &["REPLCONF", "capa", "eof", "capa", "psync2"][..],
+        ] {
+            assert_eq!(replica.cmd(args).await, Frame::Simple("OK".into()));
+        }
+        replica.send(&["PSYNC", "?", "-1"]).await;
+        let mut bytes = Vec::new();
+        replica
+            .read_until(&mut bytes, 10, |b| fullresync_and_rdb_end(b).is_some())
+            .await;
+        let ((_, offset), _) = fullresync_and_rdb_end(&bytes).unwrap();
+        replica
+            .send(&["REPLCONF", "ACK", &offset.to_string()])
+            .await;
+        replica
+    }
+
+    /// Whether the master closed `replica` within half a second (bytes of
+    /// the stream before the close are skipped).
+    async fn closed_by_master(replica: &mut SimClient) -> bool {
+        replica
+            .read_for(500)
+            .await
+            .last()
+            .is_some_and(|(_, bytes)| bytes.is_none())
+    }
+
+    #[test]
+    fn a_command_on_a_replica_link_that_generates_a_reply_disconnects_the_replica() {
+        // Redis 7.0.15, a replica attached (flags=S) sending on its link:
+        //   PING        -> # Replica generated a reply to command 'ping',
+        //                    disconnecting it: id=3 addr=... flags=S ...
+        //                    cmd=ping ...
+        //                  # Connection with replica 127.0.0.1:9999 lost.
+        //   SET foo bar -> the same line for 'set', then
+        //                  # == CRITICAL == This master is sending an error
+        //                    to its replica: 'Replica can't interact with the
+        //                    keyspace' after processing the command 'set'
+        //                  and foo is not set;
+        //   NOSUCHCMD x -> '<unknown>' and cmd=NULL, and the CRITICAL line
+        //                  quotes the unknown-command error;
+        //   REPLCONF ACK, REPLCONF GETACK * -> no reply, the link stays.
+        simulate(11, || async {
+            let log: SharedSimLog = Arc::default();
+            let m = spawn_node(
+                "m",
+                "10.0.0.1",
+                node_config(None),
+                sim_runtimes(log.clone(), 1),
+            );
+            sleep_ms(100).await;
+            let mut client = SimClient::connect("10.0.0.1").await;
+
+            let mut quiet = attach_raw_replica().await;
+            quiet.send(&["REPLCONF", "GETACK", "*"]).await;
+            quiet.send(&["REPLCONF", "ACK", "0"]).await;
+            assert!(!closed_by_master(&mut quiet).await, "{}", log_text(&log));
+            assert_eq!(m.replica_count(), 1);
+            drop(quiet);
+            wait_for(5, "the quiet replica to go", &log, || {
+                m.replica_count() == 0
+            })
+            .await;
+
+            for (args, command, error) in [
+                (&["PING"][..], "ping", None),
+                (
+                    &["SET", "foo", "bar"][..],
+                    "set",
+                    Some("Replica can't interact with the keyspace"),
+                ),
+                (
+                    &["NOSUCHCMD", "x"][..],
+                    "<unknown>",
+                    Some("unknown command 'NOSUCHCMD', with args beginning with: 'x' "),
+                ),
+            ] {
+                let mut replica = attach_raw_replica().await;
+                let from = now_ms();
+                replica.send(args).await;
+                assert!(closed_by_master(&mut replica).await, "{}", log_text(&log));
+                let text = log_text(&log);
+                let lines = lines_from(
+                    &text,
+                    &format!("m M # Replica generated a reply to command '{command}', disconnecting it: id="),
+                );
+                assert!(line_ms(lines[0]) >= from, "{text}");
+                let cmd_field = if command == "<unknown>" {
+                    "NULL"
+                } else {
+                    command
+                };
+                assert!(
+                    lines[0].contains(" addr=10.0.0.9:")
+                        && lines[0].contains(" flags=S ")
+                        && lines[0].contains(&format!(" cmd={cmd_field} ")),
+                    "{}",
+                    lines[0]
+                );
+                let mut next = 1;
+                if let Some(error) = error {
+                    assert_eq!(
+                        lines[1].split_once(" # ").map(|(_, message)| message),
+                        Some(
+                            format!("== CRITICAL == This master is sending an error to its replica: '{error}' after processing the command '{command}'")
+                                .as_str()
+                        ),
+                        "{text}"
+                    );
+                    next = 2;
+                }
+                assert!(
+                    lines[next].ends_with("m M # Connection with replica 10.0.0.9:6380 lost."),
+                    "{text}"
+                );
+                assert_eq!(m.replica_count(), 0);
+            }
+            assert_eq!(client.cmd(&["GET", "foo"]).await, Frame::Bulk(None));
+        });
+    }
+
     // -- 6. repl-backlog-ttl ----------------------------------------------
 
     #[test]

@@ -197,7 +197,7 @@ fn sync_request(ctx: &Ctx<'_>, psync: Option<(String, i64)>) -> SyncRequest {
 }
 
 fn refuse_sync(ctx: &Ctx<'_>) -> CmdResult {
-    if ctx.client.is_master || ctx.client.kind == crate::server::ClientKind::Replica {
+    if ctx.client.is_master {
         return Err(CmdError::err("Replica can't be a replica"));
     }
     if ctx.client.in_multi() {
@@ -213,6 +213,10 @@ fn refuse_sync(ctx: &Ctx<'_>) -> CmdResult {
 /// # Propagation
 /// None.
 fn psync(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    // A replica asking again on its link is ignored, without a reply.
+    if ctx.client.kind == crate::server::ClientKind::Replica {
+        return Ok(());
+    }
     refuse_sync(ctx)?;
     let replid = String::from_utf8_lossy(argv.get(1)).into_owned();
     let offset = int_arg(argv.get(2))?;
@@ -225,6 +229,9 @@ fn psync(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// # Propagation
 /// None.
 fn sync(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    if ctx.client.kind == crate::server::ClientKind::Replica {
+        return Ok(());
+    }
     refuse_sync(ctx)?;
     ctx.flow = Flow::Replicate(sync_request(ctx, None));
     Ok(())

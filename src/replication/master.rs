@@ -2,8 +2,8 @@
 //! replica. This task answers `+CONTINUE` with the backlog or `+FULLRESYNC`
 //! with an RDB (disk-style `$<len>` or diskless `$EOF:<mark>` framing),
 //! then streams the replica's output buffer, reads its `REPLCONF ACK`s, and
-//! drops it on `repl-timeout` or when its output buffer passes Redis's
-//! replica limits.
+//! drops it on `repl-timeout`, when its output buffer passes Redis's
+//! replica limits, or when a command it sent generated a reply.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +13,10 @@ use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
 use super::{PsyncDecision, ReplicaLink, ReplicaState};
+use crate::command::{execute, Ctx, Flow};
 use crate::log::Level;
 use crate::rdb::{self, RdbInfo};
-use crate::resp::{parse_command, parse_i64, ArgvBuf, ParseLimits, Parsed};
+use crate::resp::{parse_command, parse_i64, Argv, ArgvBuf, ParseLimits, Parsed, Reply};
 use crate::runtime::Runtime;
 use crate::server::{ClientKind, Server, ServerState};
 
@@ -392,9 +393,17 @@ fn transfer_done(state: &mut ServerState, client_id: u64, name: &str, done: Tran
     }
 }
 
-/// Applies what the replica sent: `REPLCONF ACK <offset>` (anything else
-/// from a replica is ignored). Returns false on a protocol error.
-fn read_acks(state: &mut ServerState, client_id: u64, buffer: &mut BytesMut, name: &str) -> bool {
+/// Applies what the replica sent: `REPLCONF ACK <offset>` moves its
+/// offset; any other command runs as the replica client, as Redis runs it.
+/// Returns false when the replica must go: a protocol error, or a command
+/// that generated a reply.
+fn read_acks(
+    state: &mut ServerState,
+    client_id: u64,
+    buffer: &mut BytesMut,
+    name: &str,
+    now_ms: u64,
+) -> bool {
     let mut argv = ArgvBuf::default();
     loop {
         match parse_command(buffer, &mut argv, ParseLimits::default()) {
@@ -403,7 +412,15 @@ fn read_acks(state: &mut ServerState, client_id: u64, buffer: &mut BytesMut, nam
                 let is_ack = args.len() >= 3
                     && args.get(0).eq_ignore_ascii_case(b"REPLCONF")
                     && args.get(1).eq_ignore_ascii_case(b"ACK");
-                let ack = if is_ack { parse_i64(args.get(2)) } else { None };
+                if !is_ack {
+                    let keep = run_replica_command(state, client_id, args, now_ms);
+                    buffer.advance(consumed);
+                    if !keep {
+                        return false;
+                    }
+                    continue;
+                }
+                let ack = parse_i64(args.get(2));
                 buffer.advance(consumed);
                 let now = state.mono_now;
                 let mut first_ack = false;
@@ -430,6 +447,59 @@ fn read_acks(state: &mut ServerState, client_id: u64, buffer: &mut BytesMut, nam
             Err(_) => return false,
         }
     }
+}
+
+/// Runs a command a replica sent on its link. Replication links carry no
+/// replies: like Redis 7.0 (`_addReplyToBufferOrList`), a command that
+/// generated one has it dropped, is logged with the replica's CLIENT LIST
+/// line (an error reply also with Redis's "== CRITICAL ==" line), and the
+/// replica is disconnected. Returns false then.
+fn run_replica_command(
+    state: &mut ServerState,
+    client_id: u64,
+    args: Argv<'_>,
+    now_ms: u64,
+) -> bool {
+    let Some(mut client) = state.clients.remove(&client_id) else {
+        return false;
+    };
+    let mut out = Reply::new();
+    let flow = {
+        let mut ctx = Ctx::new(state, &mut client, &mut out, now_ms);
+        execute(&mut ctx, args);
+        std::mem::take(&mut ctx.flow)
+    };
+    if let Flow::Sleep(duration) = flow {
+        // DEBUG SLEEP stops the whole server, whoever sends it.
+        state.paused_until = Some(state.mono_now + duration);
+    }
+    let reply = out.as_bytes();
+    let keep = reply.is_empty();
+    if !keep {
+        let command = client
+            .last_command
+            .map_or_else(|| "<unknown>".to_string(), |spec| spec.full_name());
+        let info = crate::command::client_line(&client, state.mono_now, None);
+        state.log(
+            Level::Warning,
+            &format!(
+                "Replica generated a reply to command '{command}', disconnecting it: {}",
+                info.trim_end()
+            ),
+        );
+        if let Some(error) = reply.strip_prefix(b"-") {
+            let error = String::from_utf8_lossy(error);
+            let error = error.strip_suffix("\r\n").unwrap_or(&error);
+            // Redis quotes its default `ERR` errors without the code.
+            let error = error.strip_prefix("ERR ").unwrap_or(error);
+            state.log(
+                Level::Warning,
+                &format!("== CRITICAL == This master is sending an error to its replica: '{error}' after processing the command '{command}'"),
+            );
+        }
+    }
+    state.clients.insert(client_id, client);
+    keep
 }
 
 /// What the streaming loop does next.
@@ -558,7 +628,7 @@ async fn stream_to_replica<R: Runtime>(
     loop {
         let step = {
             let mut state = server.state_at(rt.monotonic());
-            if !read_acks(&mut state, client_id, buffer, &name) {
+            if !read_acks(&mut state, client_id, buffer, &name, rt.unix_time_ms()) {
                 return None;
             }
             let may_stream = writing.is_empty() && preamble.sent == preamble.bytes.len();
