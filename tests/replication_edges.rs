@@ -1993,6 +1993,111 @@ mod sim {
         });
     }
 
+    // -- 10. PSYNC refused -------------------------------------------------
+
+    #[test]
+    fn psync_refusals_reply_and_log_as_redis_does() {
+        // Redis 7.0.15, a client that sent REPLCONF listening-port 9999:
+        //   PSYNC <replid> abc -> -ERR value is not an integer or out of range
+        //     * Replica 127.0.0.1:9999 asks for synchronization
+        //     # Replica 127.0.0.1:9999 asks for synchronization but with a wrong offset
+        //   PSYNC <replid> 999999 to a master without backlog -> +FULLRESYNC
+        //     * Unable to partial resync with replica 127.0.0.1:9999 for lack
+        //       of backlog (Replica request was: 999999).
+        //     # Warning: replica 127.0.0.1:9999 tried to PSYNC with an offset
+        //       that is greater than the master replication offset.
+        //   REPLCONF and PSYNC in one write -> +OK, then
+        //     -ERR SYNC and PSYNC are invalid with pending output, no log line
+        //   PSYNC to a replica whose own link is down -> -NOMASTERLINK Can't
+        //     SYNC while not connected with my master, no log line
+        simulate(12, || async {
+            let log: SharedSimLog = Arc::default();
+            let _m = spawn_node(
+                "m",
+                "10.0.0.1",
+                node_config(None),
+                sim_runtimes(log.clone(), 1),
+            );
+            let _r = spawn_node(
+                "r",
+                "10.0.0.2",
+                node_config(Some("10.0.0.7")),
+                sim_runtimes(log.clone(), 2),
+            );
+            sleep_ms(100).await;
+            let mut client = SimClient::connect("10.0.0.1").await;
+            let replid = client.info_field("master_replid").await;
+            let asking = || async {
+                let mut replica = SimClient::connect("10.0.0.1").await;
+                let ok = replica.cmd(&["REPLCONF", "listening-port", "6380"]).await;
+                assert_eq!(ok, Frame::Simple("OK".into()));
+                replica
+            };
+            let name = "10.0.0.9:6380";
+
+            let mut replica = asking().await;
+            assert_eq!(
+                replica.cmd(&["PSYNC", &replid, "abc"]).await,
+                Frame::Error("ERR value is not an integer or out of range".into())
+            );
+            let text = log_text(&log);
+            let lines = lines_from(
+                &text,
+                &format!("m M * Replica {name} asks for synchronization"),
+            );
+            assert!(
+                lines[1].ends_with(&format!(
+                    "m M # Replica {name} asks for synchronization but with a wrong offset"
+                )),
+                "{text}"
+            );
+            // Still an ordinary client.
+            assert_eq!(replica.cmd(&["PING"]).await, Frame::Simple("PONG".into()));
+
+            let mut replica = asking().await;
+            replica.send(&["PSYNC", &replid, "999999"]).await;
+            let mut bytes = Vec::new();
+            replica
+                .read_until(&mut bytes, 5, |b| b.starts_with(b"+FULLRESYNC "))
+                .await;
+            let text = log_text(&log);
+            let lines = lines_from(
+                &text,
+                &format!("m M * Unable to partial resync with replica {name} for lack of backlog (Replica request was: 999999)."),
+            );
+            assert!(
+                lines[1].ends_with(&format!("m M # Warning: replica {name} tried to PSYNC with an offset that is greater than the master replication offset.")),
+                "{text}"
+            );
+
+            let asked = text.matches("asks for synchronization").count();
+            let mut pipelined = SimClient::connect("10.0.0.1").await;
+            let mut request = Vec::new();
+            encode_command(&mut request, &["REPLCONF", "capa", "eof"]);
+            encode_command(&mut request, &["PSYNC", "?", "-1"]);
+            pipelined.stream.write_all(&request).await.unwrap();
+            pipelined.stream.flush().await.unwrap();
+            let expected = b"+OK\r\n-ERR SYNC and PSYNC are invalid with pending output\r\n";
+            let mut bytes = Vec::new();
+            pipelined
+                .read_until(&mut bytes, 5, |b| b.len() >= expected.len())
+                .await;
+            assert_eq!(bytes, expected);
+
+            let mut chained = SimClient::connect("10.0.0.2").await;
+            assert_eq!(
+                chained.cmd(&["PSYNC", "?", "-1"]).await,
+                Frame::Error("NOMASTERLINK Can't SYNC while not connected with my master".into())
+            );
+            let text = log_text(&log);
+            assert_eq!(
+                text.matches("asks for synchronization").count(),
+                asked,
+                "{text}"
+            );
+        });
+    }
+
     // -- 6. repl-backlog-ttl ----------------------------------------------
 
     #[test]

@@ -203,7 +203,33 @@ fn refuse_sync(ctx: &Ctx<'_>) -> CmdResult {
     if ctx.client.in_multi() {
         return Err(CmdError::err("Command not allowed inside a transaction"));
     }
+    // A chained replica serves its replicas only while it streams from its
+    // own master; Redis refuses before it logs anything.
+    if ctx.state.is_replica() && !ctx.state.master_link_up() {
+        return Err(CmdError::Other(
+            "NOMASTERLINK Can't SYNC while not connected with my master".into(),
+        ));
+    }
+    // Replies to commands that came in the same read are not written yet:
+    // the RDB and the stream must start on an empty reply buffer, so Redis
+    // refuses (a client pipelining REPLCONF and PSYNC gets this).
+    if !ctx.out.is_empty() {
+        return Err(CmdError::err(
+            "SYNC and PSYNC are invalid with pending output",
+        ));
+    }
     Ok(())
+}
+
+/// Logs the request as Redis's `syncCommand` does once it passed the
+/// refusals above; the replica's name for the log lines that follow.
+fn log_sync_request(ctx: &mut Ctx<'_>) -> String {
+    let name = sync_request(ctx, None).name();
+    ctx.state.log(
+        Level::Notice,
+        &format!("Replica {name} asks for synchronization"),
+    );
+    name
 }
 
 /// PSYNC replid offset: a replica asks to continue from `offset` of the
@@ -218,8 +244,15 @@ fn psync(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         return Ok(());
     }
     refuse_sync(ctx)?;
+    let name = log_sync_request(ctx);
     let replid = String::from_utf8_lossy(argv.get(1)).into_owned();
-    let offset = int_arg(argv.get(2))?;
+    let Ok(offset) = int_arg(argv.get(2)) else {
+        ctx.state.log(
+            Level::Warning,
+            &format!("Replica {name} asks for synchronization but with a wrong offset"),
+        );
+        return Err(CmdError::NotInteger);
+    };
     ctx.flow = Flow::Replicate(sync_request(ctx, Some((replid, offset))));
     Ok(())
 }
@@ -233,6 +266,7 @@ fn sync(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
         return Ok(());
     }
     refuse_sync(ctx)?;
+    log_sync_request(ctx);
     ctx.flow = Flow::Replicate(sync_request(ctx, None));
     Ok(())
 }

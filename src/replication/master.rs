@@ -44,7 +44,6 @@ impl SyncRequest {
 
 /// How the transfer goes, decided under the lock.
 enum Plan {
-    Refuse(&'static str),
     Continue { reply: Vec<u8> },
     Full { diskless: bool, delay: Duration },
 }
@@ -114,20 +113,15 @@ fn plan(
     client_id: u64,
     request: &SyncRequest,
 ) -> (Plan, Option<Arc<Notify>>) {
+    // The PSYNC/SYNC command refused what it had to and logged the
+    // request already.
     let name = request.name();
-    state.log(
-        Level::Notice,
-        &format!("Replica {name} asks for synchronization"),
-    );
-    if state.is_replica() && !state.master_link_up() {
-        return (
-            Plan::Refuse("-NOMASTERLINK Can't SYNC while not connected with my master\r\n"),
-            None,
-        );
-    }
     let decision = match &request.psync {
         Some((replid, offset)) => state.repl.decide_psync(&name, replid, *offset),
-        None => PsyncDecision::Full { reason: None },
+        None => PsyncDecision::Full {
+            reason: None,
+            warning: None,
+        },
     };
     match decision {
         PsyncDecision::Continue { from } => {
@@ -154,8 +148,17 @@ fn plan(
             let wakeup = register(state, client_id, request, true);
             (Plan::Continue { reply }, Some(wakeup))
         }
-        PsyncDecision::Full { reason } => {
-            if let Some(reason) = reason {
+        PsyncDecision::Full { reason, warning } => {
+            if let Some(warning) = warning {
+                // Redis logs the refusal first, then this warning.
+                if let Some(reason) = &reason {
+                    state.log(Level::Notice, reason);
+                }
+                state.log(Level::Warning, &warning);
+                if request.psync.as_ref().is_some_and(|(id, _)| id != "?") {
+                    state.repl.sync_stats.partial_err += 1;
+                }
+            } else if let Some(reason) = reason {
                 state.log(Level::Notice, &reason);
                 if request.psync.as_ref().is_some_and(|(id, _)| id != "?") {
                     state.repl.sync_stats.partial_err += 1;
@@ -266,10 +269,6 @@ pub async fn serve_replica<R: Runtime>(
         plan(&mut state, client_id, &request)
     };
     let (preamble, wakeup) = match (plan, wakeup) {
-        (Plan::Refuse(reply), _) => {
-            let _ = send(&mut stream, reply.as_bytes()).await;
-            return;
-        }
         (Plan::Continue { reply }, Some(wakeup)) => (
             Preamble {
                 bytes: reply,

@@ -247,8 +247,10 @@ pub enum PsyncDecision {
     },
     /// `+FULLRESYNC`, logging why the partial one was refused (if asked).
     Full {
-        /// Redis's log line, if a partial resync had been requested.
+        /// Redis's notice, if a partial resync had been requested.
         reason: Option<String>,
+        /// Redis's warning about an offset past the end of the history.
+        warning: Option<String>,
     },
 }
 
@@ -395,6 +397,7 @@ impl ReplState {
         if replid == "?" {
             return PsyncDecision::Full {
                 reason: Some(format!("Full resync requested by replica {replica}")),
+                warning: None,
             };
         }
         let same_history = replid.eq_ignore_ascii_case(&self.replid)
@@ -415,15 +418,20 @@ impl ReplState {
             };
             return PsyncDecision::Full {
                 reason: Some(reason),
+                warning: None,
             };
         }
         let in_backlog = self.backlog.as_ref().is_some_and(|b| {
             offset >= b.first_offset() as i64 && offset <= (b.first_offset() + b.histlen()) as i64
         });
         if !in_backlog {
+            let beyond = offset > self.offset as i64;
             return PsyncDecision::Full {
                 reason: Some(format!(
                     "Unable to partial resync with replica {replica} for lack of backlog (Replica request was: {offset})."
+                )),
+                warning: beyond.then(|| format!(
+                    "Warning: replica {replica} tried to PSYNC with an offset that is greater than the master replication offset."
                 )),
             };
         }
@@ -494,13 +502,13 @@ mod tests {
             PsyncDecision::Continue { from: 101 }
         );
         assert!(
-            matches!(state.decide_psync("r", &id, 102), PsyncDecision::Full { reason: Some(r) } if r.contains("lack of backlog"))
+            matches!(state.decide_psync("r", &id, 102), PsyncDecision::Full { reason: Some(r), warning: Some(w) } if r.contains("lack of backlog") && w.contains("greater than the master replication offset"))
         );
         assert!(
-            matches!(state.decide_psync("r", &"c".repeat(40), 1), PsyncDecision::Full { reason: Some(r) } if r.contains("Replication ID mismatch"))
+            matches!(state.decide_psync("r", &"c".repeat(40), 1), PsyncDecision::Full { reason: Some(r), warning: None } if r.contains("Replication ID mismatch"))
         );
         assert!(
-            matches!(state.decide_psync("r", "?", -1), PsyncDecision::Full { reason: Some(r) } if r.contains("Full resync requested"))
+            matches!(state.decide_psync("r", "?", -1), PsyncDecision::Full { reason: Some(r), .. } if r.contains("Full resync requested"))
         );
     }
 
@@ -511,9 +519,11 @@ mod tests {
         assert_eq!(backlog.histlen(), 16 * 1024);
         assert_eq!(backlog.first_offset(), 20_001 - 16 * 1024);
         let id = state.replid.clone();
+        // Behind the backlog: a full resync, without the warning about an
+        // offset ahead of the master.
         assert!(matches!(
             state.decide_psync("r", &id, 100),
-            PsyncDecision::Full { .. }
+            PsyncDecision::Full { warning: None, .. }
         ));
         assert_eq!(
             state.decide_psync("r", &id, backlog.first_offset() as i64),
@@ -536,7 +546,7 @@ mod tests {
         state.feed_bytes(b"more");
         assert!(matches!(
             state.decide_psync("r", &old, 55),
-            PsyncDecision::Full { reason: Some(r) } if r.contains("Requested offset for second ID was 55, but I can reply up to 51")
+            PsyncDecision::Full { reason: Some(r), .. } if r.contains("Requested offset for second ID was 55, but I can reply up to 51")
         ));
     }
 }
