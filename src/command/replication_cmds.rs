@@ -456,23 +456,40 @@ fn shutdown(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             _ => return Err(CmdError::Syntax),
         }
     }
-    ctx.state.log(Level::Warning, "User requested shutdown...");
+    if let Err(error) = prepare_for_shutdown(ctx.state, save, ctx.now_ms) {
+        return Err(CmdError::err(format!(
+            "Errors trying to SHUTDOWN. Check logs. ({error})"
+        )));
+    }
+    ctx.state.control.push(Control::Shutdown);
+    ctx.flow = Flow::CloseAfterReply;
+    Ok(())
+}
+
+/// Redis's `prepareForShutdown` and `finishShutdown`, shared by SHUTDOWN and
+/// SIGTERM/SIGINT: logs the request, saves the final RDB when `save`, and
+/// says goodbye. On a failed save nothing stops: the error is logged and
+/// returned.
+pub fn prepare_for_shutdown(
+    state: &mut ServerState,
+    save: bool,
+    now_ms: u64,
+) -> Result<(), crate::runtime::StorageError> {
+    state.log(Level::Warning, "User requested shutdown...");
     if save {
-        ctx.state.log(
+        state.log(
             Level::Notice,
             "Saving the final RDB snapshot before exiting.",
         );
-        if let Err(error) = ctx.state.save_rdb(ctx.now_ms) {
-            ctx.state
-                .log(Level::Warning, "Error trying to save the DB, can't exit.");
-            return Err(CmdError::err(format!(
-                "Errors trying to SHUTDOWN. Check logs. ({error})"
-            )));
+        if let Err(error) = state.save_rdb(now_ms) {
+            state.log(Level::Warning, "Error trying to save the DB, can't exit.");
+            state.log(
+                Level::Warning,
+                "Errors trying to shut down the server. Check the logs for more information.",
+            );
+            return Err(error);
         }
     }
-    ctx.state
-        .log(Level::Warning, "Redis is now ready to exit, bye bye...");
-    ctx.state.control.push(Control::Shutdown);
-    ctx.flow = Flow::CloseAfterReply;
+    state.log(Level::Warning, "Redis is now ready to exit, bye bye...");
     Ok(())
 }
