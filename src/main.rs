@@ -10,7 +10,9 @@
 //! liveness failure (no convergence); 3 a crash (panic) in replsim; 4 an
 //! expectation of the scenario itself failed; 64 bad usage or a bad
 //! scenario file. Over many seeds the most severe wins (crash, safety,
-//! liveness, expectation).
+//! liveness, expectation). `serve` exits like redis-server: 0 after
+//! SHUTDOWN, SIGTERM or SIGINT, 1 when its RDB cannot be loaded; and 3
+//! after a panic.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -30,6 +32,8 @@ use replsim::sweep::{self, SeedChoice, Shard};
 const EXIT_USAGE: i32 = 64;
 /// Exit code of a crash: a panic, which is always a bug in replsim.
 const EXIT_CRASH: i32 = 3;
+/// Exit code of `serve` when the RDB on disk cannot be loaded (Redis's).
+const EXIT_LOAD_FAILED: i32 = 1;
 
 #[derive(Parser)]
 #[command(
@@ -191,9 +195,19 @@ struct ServeArgs {
 fn serve(args: ServeArgs) -> Result<i32> {
     // A panic is a bug that may have left a command half-applied and
     // unpropagated: like Redis after a failed assertion, the server exits
-    // rather than go on serving that state to clients and replicas.
+    // rather than go on serving that state to clients and replicas. A
+    // panic in a command is the server's to report: it logs the header of
+    // Redis's bug report (with the location recorded here) and stops, and
+    // serve exits below. Anywhere else the process exits at once.
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        if replsim::server::executing_command() {
+            replsim::server::note_panic_location(
+                info.location()
+                    .map(|at| format!("{}:{}", at.file(), at.line())),
+            );
+            return;
+        }
         report(info);
         eprintln!("replsim: crashed (a bug in replsim), exiting");
         std::process::exit(EXIT_CRASH);
@@ -237,15 +251,58 @@ fn serve(args: ServeArgs) -> Result<i32> {
             .bind()
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
+        // Like Redis, the data is loaded before the server says it is
+        // ready; a file that cannot be loaded ends it (the server logged
+        // why).
+        if server.load_from_disk().is_err() {
+            return Ok(EXIT_LOAD_FAILED);
+        }
         eprintln!(
             "replsim {} ready to accept connections on {}:{}",
             env!("CARGO_PKG_VERSION"),
             args.bind,
             args.port
         );
-        server.serve(listener).await?;
+        tokio::spawn(shutdown_on_signals(server.clone()));
+        server.clone().serve(listener).await?;
+        if server.crashed() {
+            eprintln!("replsim: crashed (a bug in replsim), exiting");
+            return Ok(EXIT_CRASH);
+        }
         Ok(0)
     })
+}
+
+/// SIGTERM and SIGINT shut `serve` down as they shut Redis down: the
+/// signal is logged the way Redis's handler logs it, then the SHUTDOWN
+/// sequence runs with the configured save points. A failed final save
+/// leaves the server running, as in Redis.
+async fn shutdown_on_signals(server: Server<TokioRuntime>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        eprintln!("replsim: cannot handle SIGTERM and SIGINT");
+        return;
+    };
+    loop {
+        let name = tokio::select! {
+            biased;
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        let unix_s = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        eprintln!(
+            "{}:signal-handler ({unix_s}) Received {name} scheduling shutdown...",
+            std::process::id()
+        );
+        if server.shutdown_on_signal() {
+            return;
+        }
+    }
 }
 
 /// Loads scenarios; a bad file prints its error and exits with 64.

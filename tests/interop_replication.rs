@@ -297,3 +297,65 @@ fn wrong_masterauth_never_syncs_and_the_right_one_does() {
         replsim::resp::Frame::Bulk(Some(b"v".to_vec()))
     );
 }
+
+/// Connects to `port` as a replica right after the server started and
+/// PSYNCs with the server's own replid and offset -1: the offset of its
+/// `+FULLRESYNC` line.
+fn fullresync_offset_right_after_start(port: u16) -> u64 {
+    use std::io::Read;
+    let mut info = Client::connect(port);
+    let replid = match info.cmd(&["INFO", "replication"]) {
+        replsim::resp::Frame::Bulk(Some(text)) => String::from_utf8_lossy(&text)
+            .lines()
+            .find_map(|l| l.strip_prefix("master_replid:").map(str::to_string))
+            .expect("master_replid"),
+        other => panic!("INFO replied {other:?}"),
+    };
+    let mut replica = Client::connect(port);
+    assert_eq!(
+        replica.raw(&["REPLCONF", "listening-port", "6380"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        replica.raw(&["REPLCONF", "capa", "eof", "capa", "psync2"]),
+        b"+OK\r\n"
+    );
+    replica.send_raw(&replsim_command(&["PSYNC", &replid, "-1"]));
+    // Newline keepalives come first, during the diskless delay.
+    let mut bytes = Vec::new();
+    let stream = replica.stream_mut();
+    loop {
+        let text = String::from_utf8_lossy(&bytes);
+        if let Some(at) = text.find("+FULLRESYNC ") {
+            if let Some(end) = text[at..].find("\r\n") {
+                let line = &text[at..at + end];
+                return line.rsplit(' ').next().unwrap().parse().expect("an offset");
+            }
+        }
+        let mut byte = [0u8; 1];
+        assert_eq!(stream.read(&mut byte).expect("read"), 1, "closed");
+        bytes.push(byte[0]);
+    }
+}
+
+fn replsim_command(args: &[&str]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    replsim::resp::encode_command(&mut bytes, args);
+    bytes
+}
+
+#[test]
+fn a_replica_syncing_right_after_start_gets_offset_0_as_from_real_redis() {
+    // Redis counts PINGs to replicas by replication cron loops from its
+    // start: the first comes repl-ping-replica-period (10 s) after it, so a
+    // full sync that starts a few seconds in has nothing before it.
+    let Some(redis) = start_redis("early-fullresync", &["--repl-diskless-sync-delay", "2"]) else {
+        return;
+    };
+    let replsim = ReplsimProcess::start(
+        "early-fullresync",
+        &["--config", "repl-diskless-sync-delay=2"],
+    );
+    assert_eq!(fullresync_offset_right_after_start(redis.port), 0);
+    assert_eq!(fullresync_offset_right_after_start(replsim.port), 0);
+}

@@ -1,8 +1,9 @@
 //! A panic while a command runs is a bug that may leave the command
 //! half-applied and unpropagated. The node then stops, as Redis does after
 //! a failed assertion, instead of serving that state to clients and
-//! replicas: `replsim serve` exits with code 3, and an embedded server
-//! closes every connection and stops accepting.
+//! replicas: it logs the header of Redis's bug report ("Guru Meditation"),
+//! `replsim serve` exits with code 3, and an embedded server closes every
+//! connection and stops accepting.
 
 mod common;
 
@@ -12,7 +13,14 @@ use common::{info_field, start_replsim, wait_in_sync, wait_until, Client, Replsi
 use replsim::server::Config;
 
 #[test]
-fn a_panicking_command_makes_serve_exit_with_the_crash_code() {
+fn a_panicking_command_logs_redis_bug_report_header_and_makes_serve_exit_with_the_crash_code() {
+    // Redis 7.0.15 on DEBUG PANIC logs, then aborts:
+    //   === REDIS BUG REPORT START: Cut & paste starting from here ===
+    //   # ------------------------------------------------
+    //   # !!! Software Failure. Press left mouse button to continue
+    //   # Guru Meditation: DEBUG PANIC called at Unix time 1796218355 #debug.c:510
+    //   ...
+    //   === REDIS BUG REPORT END. Make sure to include from START to END. ===
     let mut master = ReplsimProcess::start("panic-exit", &[]);
     let mut client = Client::connect(master.port);
     assert_eq!(client.raw(&["SET", "k", "v"]), b"+OK\r\n");
@@ -20,11 +28,25 @@ fn a_panicking_command_makes_serve_exit_with_the_crash_code() {
     assert_eq!(client.read_raw(), None);
     let status = master.wait_exit(10).expect("the server exits");
     assert_eq!(status.code(), Some(3));
-    assert!(
-        master.log().contains("DEBUG PANIC called"),
-        "{}",
-        master.log()
-    );
+    let log = master.log();
+    let mut lines = log.lines();
+    for expected in [
+        "# === REPLSIM BUG REPORT START: Cut & paste starting from here ===",
+        "# ------------------------------------------------",
+        "# !!! Software Failure. Press left mouse button to continue",
+        "# Guru Meditation: DEBUG PANIC called at Unix time ",
+        "# The command 'DEBUG' with 1 arguments panicked",
+        "# === REPLSIM BUG REPORT END. Make sure to include from START to END. ===",
+        "replsim: crashed (a bug in replsim), exiting",
+    ] {
+        assert!(
+            lines.any(|line| line.contains(expected)),
+            "no {expected:?} in order in\n{log}"
+        );
+    }
+    let guru = log.lines().find(|l| l.contains("Guru Meditation")).unwrap();
+    // The panic's location, as Redis names its C source line.
+    assert!(guru.contains(" #src/command/server_cmds.rs:"), "{guru}");
 }
 
 #[test]

@@ -744,6 +744,7 @@ mod sim {
     use std::io;
     use std::net::{IpAddr, SocketAddr};
     use std::pin::Pin;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     use std::task::{Context, Poll, Waker};
     use std::time::{Duration, UNIX_EPOCH};
@@ -954,6 +955,53 @@ mod sim {
                 let n = self.stream.read(&mut chunk).await.unwrap();
                 assert!(n > 0, "connection closed");
                 buffer.extend_from_slice(&chunk[..n]);
+            }
+        }
+
+        /// Sends a command without waiting for a reply.
+        async fn send(&mut self, args: &[&str]) {
+            let mut request = Vec::new();
+            encode_command(&mut request, args);
+            self.stream.write_all(&request).await.unwrap();
+            self.stream.flush().await.unwrap();
+        }
+
+        /// Reads into `buffer` until `done` holds for it; panics after
+        /// `secs` simulated seconds or on EOF.
+        async fn read_until(
+            &mut self,
+            buffer: &mut Vec<u8>,
+            secs: u64,
+            done: impl Fn(&[u8]) -> bool,
+        ) {
+            let deadline = madsim::time::Instant::now() + Duration::from_secs(secs);
+            while !done(buffer) {
+                let mut chunk = [0u8; 65536];
+                let left = deadline.saturating_duration_since(madsim::time::Instant::now());
+                match madsim::time::timeout(left, self.stream.read(&mut chunk)).await {
+                    Ok(Ok(n)) if n > 0 => buffer.extend_from_slice(&chunk[..n]),
+                    Ok(_) => panic!("connection closed: {:?}", String::from_utf8_lossy(buffer)),
+                    Err(_) => panic!("timed out: {:?}", String::from_utf8_lossy(buffer)),
+                }
+            }
+        }
+
+        /// Reads what comes within `ms` simulated ms: the bytes, each with
+        /// the simulated ms it arrived at. `None` marks EOF.
+        async fn read_for(&mut self, ms: u64) -> Vec<(u64, Option<Vec<u8>>)> {
+            let deadline = madsim::time::Instant::now() + Duration::from_millis(ms);
+            let mut got = Vec::new();
+            loop {
+                let left = deadline.saturating_duration_since(madsim::time::Instant::now());
+                let mut chunk = [0u8; 65536];
+                match madsim::time::timeout(left, self.stream.read(&mut chunk)).await {
+                    Ok(Ok(n)) if n > 0 => got.push((now_ms(), Some(chunk[..n].to_vec()))),
+                    Ok(_) => {
+                        got.push((now_ms(), None));
+                        return got;
+                    }
+                    Err(_) => return got,
+                }
             }
         }
 
@@ -1283,8 +1331,10 @@ mod sim {
         log: String,
     }
 
-    const OUTPUT_LIMIT_LINE: &str =
-        "scheduled to be closed ASAP for overcoming of output buffer limits.";
+    /// The end of both of Redis's lines for a client over its output
+    /// limits: "scheduled to be closed ASAP" when the check came with new
+    /// stream bytes, "closed" when the once-a-second check found it.
+    const OUTPUT_LIMIT_LINE: &str = "for overcoming of output buffer limits.";
 
     /// A master with `limit` (hard, soft, soft seconds) and a replica on
     /// 32 KB socket buffers; the replica is paused while the master takes
@@ -1409,8 +1459,11 @@ mod sim {
         let over_soft_at = stall
             .over_soft_at
             .expect("the buffer passed the soft limit");
+        // The client sees the buffer over the limit when its SET's reply
+        // comes back, a few ms after the master fed the bytes and started
+        // counting.
         assert!(
-            dropped_at >= over_soft_at + 1000 && dropped_at <= over_soft_at + 2100,
+            dropped_at + 50 > over_soft_at + 1000 && dropped_at <= over_soft_at + 2100,
             "over the soft limit from {over_soft_at}, dropped at {dropped_at}\n{log}"
         );
         // About a second's worth of writes past the soft limit, no more.
@@ -1424,6 +1477,625 @@ mod sim {
             "the replica is still attached\n{log}"
         );
         assert_eq!(stall.connected_slaves_after, "0");
+    }
+
+    /// `len` bytes of printable noise from `seed`: values LZF cannot
+    /// shrink much, so that an RDB holding them stays large.
+    fn noise(seed: u64, len: usize) -> String {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'!' + (x % 94) as u8)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn replica_stalled_during_its_full_sync_is_dropped_at_the_output_limit() {
+        // Redis 7.0.15 with `client-output-buffer-limit replica 1mb 512kb 1`,
+        // a client that sends `REPLCONF capa eof capa psync2` and `PSYNC ? -1`
+        // and never reads, an RDB larger than the socket buffers and 8 KB
+        // writes: the stream accumulated for the replica during the RDB
+        // transfer reaches the hard limit and Redis logs
+        //   # Client id=4 addr=... flags=S ... cmd=psync ... scheduled to be
+        //     closed ASAP for overcoming of output buffer limits.
+        //   # Connection with replica 127.0.0.1:<unknown-replica-port> lost.
+        // (the RDB transfer never finishes, nothing says it succeeded).
+        const HARD: u64 = 1024 * 1024;
+        simulate(7, || async {
+            let log: SharedSimLog = Arc::default();
+            let windows = Windows::default();
+            let m = spawn_node(
+                "m",
+                "10.0.0.1",
+                Config {
+                    replica_output_limit: (HARD, 512 * 1024, 1),
+                    ..node_config(None)
+                },
+                windowed_runtimes(log.clone(), windows, 1),
+            );
+            sleep_ms(100).await;
+            let mut client = SimClient::connect("10.0.0.1").await;
+            // About 256 KB of RDB against 32 KB socket buffers.
+            for i in 0..64 {
+                client
+                    .cmd(&["SET", &format!("data:{i}"), &noise(i, 4096)])
+                    .await;
+            }
+            let mut stalled = SimClient::connect("10.0.0.1").await;
+            assert_eq!(
+                stalled
+                    .cmd(&["REPLCONF", "capa", "eof", "capa", "psync2"])
+                    .await,
+                Frame::Simple("OK".into())
+            );
+            stalled.send(&["PSYNC", "?", "-1"]).await;
+            wait_for(5, "the master to attach the replica", &log, || {
+                m.replica_count() == 1
+            })
+            .await;
+            sleep_ms(100).await;
+
+            let value = noise(1000, 8 * 1024);
+            let mut peak = 0;
+            for i in 0..512 {
+                client.cmd(&["SET", &format!("w:{i}"), &value]).await;
+                peak = peak.max(m.replica_output_bytes());
+                if m.replica_count() == 0 {
+                    break;
+                }
+            }
+            let text = log_text(&log);
+            assert_eq!(m.replica_count(), 0, "never dropped\n{text}");
+            assert_eq!(client.info_field("connected_slaves").await, "0");
+            // Dropped at the limit: at most one write past it.
+            assert!(
+                peak as u64 <= HARD + 9 * 1024,
+                "the replica's output buffer reached {peak} bytes\n{text}"
+            );
+            let lines: Vec<&str> = text.lines().collect();
+            let limit_at = lines
+                .iter()
+                .position(|l| l.contains(OUTPUT_LIMIT_LINE))
+                .unwrap_or_else(|| panic!("no output-limit line\n{text}"));
+            let limit_line = lines[limit_at];
+            assert!(
+                limit_line.contains("scheduled to be closed ASAP")
+                    && limit_line.contains("m M # Client id=")
+                    && limit_line.contains(" addr=10.0.0.9:")
+                    && limit_line.contains(" flags=S ")
+                    && limit_line.contains(" cmd=psync "),
+                "{limit_line}"
+            );
+            assert!(
+                lines[limit_at + 1..].iter().any(|l| l.ends_with(
+                    "m M # Connection with replica 10.0.0.9:<unknown-replica-port> lost."
+                )),
+                "{text}"
+            );
+            assert!(
+                !text.contains("Streamed RDB transfer with replica"),
+                "the transfer cannot have finished\n{text}"
+            );
+            // The master served everyone else all along.
+            assert_eq!(client.cmd(&["PING"]).await, Frame::Simple("PONG".into()));
+        });
+    }
+
+    // -- 7. repl-timeout before the stream: connect, handshake, transfer --
+
+    /// The lines of the log from the first one containing `text` on.
+    fn lines_from<'a>(text: &'a str, first: &str) -> Vec<&'a str> {
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains(first))
+            .unwrap_or_else(|| panic!("no line with {first:?}\n{text}"));
+        lines[at..].to_vec()
+    }
+
+    /// Simulated ms of a log line as printed (`12.345s node ...`).
+    fn line_ms(line: &str) -> u64 {
+        let seconds = line.split('s').next().expect("a timed line");
+        (seconds.parse::<f64>().expect("seconds") * 1000.0).round() as u64
+    }
+
+    #[test]
+    fn handshake_with_a_master_in_debug_sleep_times_out_and_reconnects() {
+        // Redis 7.0.15, replica with `repl-timeout 5`, master stuck in
+        // `DEBUG SLEEP 10`: ROLE says handshake, then about 5 s after the
+        // connect (the replication cron checks once a second)
+        //   # Timeout connecting to the MASTER...
+        //   * Reconnecting to MASTER 127.0.0.1:7201 after failure
+        //   * MASTER <-> REPLICA sync started
+        //   * Non blocking connect for SYNC fired the event.
+        // and once the master wakes up the PING is answered on the new link.
+        simulate(8, || async {
+            let log: SharedSimLog = Arc::default();
+            let m = spawn_node(
+                "m",
+                "10.0.0.1",
+                Config {
+                    enable_debug_command: "yes".into(),
+                    ..node_config(None)
+                },
+                sim_runtimes(log.clone(), 1),
+            );
+            sleep_ms(100).await;
+            let mut sleeper = SimClient::connect("10.0.0.1").await;
+            let slept_at = now_ms();
+            sleeper.send(&["DEBUG", "SLEEP", "10"]).await;
+            sleep_ms(100).await;
+            let r = spawn_node(
+                "r",
+                "10.0.0.2",
+                Config {
+                    repl_timeout: 5,
+                    ..node_config(Some("10.0.0.1"))
+                },
+                sim_runtimes(log.clone(), 2),
+            );
+            sleep_ms(3000).await;
+            let mut replica = SimClient::connect("10.0.0.2").await;
+            let role = replica.cmd(&["ROLE"]).await;
+            let Frame::Array(Some(items)) = &role else {
+                panic!("ROLE replied {role:?}");
+            };
+            assert_eq!(items[3], Frame::Bulk(Some(b"handshake".to_vec())));
+            wait_converged(&m, &r, &log).await;
+
+            let text = log_text(&log);
+            let lines = lines_from(
+                &text,
+                "r S * Non blocking connect for SYNC fired the event.",
+            );
+            let connected_at = line_ms(lines[0]);
+            assert!(
+                lines[1].ends_with("r S # Timeout connecting to the MASTER..."),
+                "{text}"
+            );
+            let timed_out_at = line_ms(lines[1]);
+            assert!(
+                timed_out_at > connected_at + 5000 && timed_out_at <= connected_at + 6000,
+                "connected at {connected_at}, timed out at {timed_out_at}\n{text}"
+            );
+            assert!(
+                lines[2].ends_with("r S * Reconnecting to MASTER 10.0.0.1:6379 after failure")
+                    && lines[3].ends_with("r S * MASTER <-> REPLICA sync started")
+                    && lines[4].ends_with("r S * Non blocking connect for SYNC fired the event.")
+                    && line_ms(lines[4]) - timed_out_at < 50,
+                "{text}"
+            );
+            let replied = lines
+                .iter()
+                .find(|l| l.contains("r S * Master replied to PING"))
+                .unwrap_or_else(|| panic!("no PONG\n{text}"));
+            assert!(line_ms(replied) >= slept_at + 10_000, "{text}");
+            assert_eq!(text.matches("Timeout connecting to the MASTER").count(), 1);
+        });
+    }
+
+    /// A master that answers the handshake, then sends `+FULLRESYNC`, a
+    /// `$1000` header and 10 bytes of the payload, and nothing more.
+    async fn stalling_master(connections: Arc<AtomicUsize>) {
+        let listener = madsim::net::TcpListener::bind("0.0.0.0:6379")
+            .await
+            .unwrap();
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            connections.fetch_add(1, Ordering::SeqCst);
+            madsim::task::spawn(async move {
+                let mut buffer = Vec::new();
+                loop {
+                    let mut chunk = [0u8; 4096];
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buffer.extend_from_slice(&chunk[..n]);
+                    while let Ok((frame, used)) = Frame::parse(&buffer) {
+                        buffer.drain(..used);
+                        let Frame::Array(Some(items)) = frame else {
+                            return;
+                        };
+                        let Some(Frame::Bulk(Some(name))) = items.first() else {
+                            return;
+                        };
+                        let reply = match name.to_ascii_uppercase().as_slice() {
+                            b"PING" => b"+PONG\r\n".to_vec(),
+                            b"REPLCONF" => b"+OK\r\n".to_vec(),
+                            b"PSYNC" => {
+                                let mut bytes =
+                                    format!("+FULLRESYNC {} 0\r\n$1000\r\n", "a".repeat(40))
+                                        .into_bytes();
+                                bytes.extend_from_slice(&[b'x'; 10]);
+                                bytes
+                            }
+                            _ => b"-ERR unexpected\r\n".to_vec(),
+                        };
+                        if stream.write_all(&reply).await.is_err() {
+                            return;
+                        }
+                        let _ = stream.flush().await;
+                    }
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn stalled_rdb_transfer_times_out_and_the_replica_reconnects_at_once() {
+        // Redis 7.0.15, replica with `repl-timeout 3`, a master that stops
+        // after 10 bytes of a 1000-byte RDB: about 4 s after the last byte
+        //   # Timeout receiving bulk data from MASTER... If the problem
+        //     persists try to set the 'repl-timeout' parameter in redis.conf
+        //     to a larger value.
+        //   * Reconnecting to MASTER 127.0.0.1:7701 after failure
+        //   * MASTER <-> REPLICA sync started
+        // and the master sees a new connection at once.
+        simulate(9, || async {
+            let log: SharedSimLog = Arc::default();
+            let connections = Arc::new(AtomicUsize::new(0));
+            let counter = connections.clone();
+            madsim::runtime::Handle::current()
+                .create_node()
+                .name("m")
+                .ip("10.0.0.1".parse::<IpAddr>().unwrap())
+                .init(move || stalling_master(counter.clone()))
+                .build();
+            sleep_ms(100).await;
+            let _r = spawn_node(
+                "r",
+                "10.0.0.2",
+                Config {
+                    repl_timeout: 3,
+                    ..node_config(Some("10.0.0.1"))
+                },
+                sim_runtimes(log.clone(), 2),
+            );
+            wait_for(10, "a second connection", &log, || {
+                connections.load(Ordering::SeqCst) >= 2
+            })
+            .await;
+            let reconnected_at = now_ms();
+            let text = log_text(&log);
+            let lines = lines_from(
+                &text,
+                "r S * MASTER <-> REPLICA sync: receiving 1000 bytes from master to disk",
+            );
+            let receiving_at = line_ms(lines[0]);
+            assert!(
+                lines[1].ends_with("r S # Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value."),
+                "{text}"
+            );
+            let timed_out_at = line_ms(lines[1]);
+            assert!(
+                timed_out_at > receiving_at + 3000 && timed_out_at <= receiving_at + 4000,
+                "receiving from {receiving_at}, timed out at {timed_out_at}\n{text}"
+            );
+            assert!(
+                lines[2].ends_with("r S * Reconnecting to MASTER 10.0.0.1:6379 after failure")
+                    && lines[3].ends_with("r S * MASTER <-> REPLICA sync started")
+                    && line_ms(lines[3]) == timed_out_at,
+                "{text}"
+            );
+            assert!(reconnected_at - timed_out_at < 200, "{text}");
+        });
+    }
+
+    // -- 8. PINGs into the stream, paced from the node's start --------------
+
+    /// The `+FULLRESYNC <id> <offset>` line at the front of `bytes` (after
+    /// newline keepalives), and where the bytes after the `$EOF:` RDB start.
+    fn fullresync_and_rdb_end(bytes: &[u8]) -> Option<((String, u64), usize)> {
+        let text = String::from_utf8_lossy(bytes);
+        let start = text.find("+FULLRESYNC ")?;
+        let line_end = start + text[start..].find("\r\n")?;
+        let mut words = text[start..line_end].split(' ').skip(1);
+        let id = words.next()?.to_string();
+        let offset = words.next()?.parse().ok()?;
+        let mark_at = line_end + 2 + "$EOF:".len();
+        let mark = bytes.get(mark_at..mark_at + 40)?;
+        let rdb_at = mark_at + 40 + 2;
+        let end = bytes[rdb_at..].windows(40).position(|w| w == mark)? + rdb_at + 40;
+        Some(((id, offset), end))
+    }
+
+    #[test]
+    fn first_ping_comes_a_ping_period_after_start_so_an_early_sync_starts_at_offset_0() {
+        // Redis 7.0.15, fresh master, default diskless delay (5 s), a
+        // replica that PSYNCs with the master's replid and -1 within a
+        // second of its start: `+FULLRESYNC <new id> 0`, and the stream's
+        // PINGs arrive about 10 s and 20 s after the master started: the
+        // replication cron's loop count starts with the server, its loop 0
+        // runs at start-up and PINGs every repl-ping-replica-period loops.
+        simulate(10, || async {
+            let log: SharedSimLog = Arc::default();
+            let started_at = now_ms();
+            let _m = spawn_node(
+                "m",
+                "10.0.0.1",
+                Config {
+                    repl_diskless_sync_delay: 5,
+                    ..node_config(None)
+                },
+                sim_runtimes(log.clone(), 1),
+            );
+            sleep_ms(500).await;
+            let mut replica = SimClient::connect("10.0.0.1").await;
+            let replid = replica.info_field("master_replid").await;
+            for args in [
+                &["REPLCONF", "listening-port", "6380"][..],
+                &["REPLCONF", "capa", "eof", "capa", "psync2"][..],
+            ] {
+                assert_eq!(replica.cmd(args).await, Frame::Simple("OK".into()));
+            }
+            replica.send(&["PSYNC", &replid, "-1"]).await;
+            let mut bytes = Vec::new();
+            replica
+                .read_until(&mut bytes, 10, |b| fullresync_and_rdb_end(b).is_some())
+                .await;
+            let ((new_id, offset), rdb_end) = fullresync_and_rdb_end(&bytes).unwrap();
+            let text = log_text(&log);
+            assert_eq!(offset, 0, "{text}");
+            assert_ne!(new_id, replid, "a new history starts with the backlog");
+            assert!(bytes.len() == rdb_end, "nothing streamed before the ACK");
+            replica.send(&["REPLCONF", "ACK", "0"]).await;
+
+            let received = replica.read_for(25_000 - (now_ms() - started_at)).await;
+            const PING: &[u8] = b"*1\r\n$4\r\nping\r\n";
+            let pings: Vec<u64> = received
+                .iter()
+                .filter(|(_, bytes)| bytes.as_deref() == Some(PING))
+                .map(|(at, _)| at - started_at)
+                .collect();
+            assert_eq!(
+                received.len(),
+                pings.len(),
+                "only PINGs in the stream: {received:?}"
+            );
+            assert_eq!(pings.len(), 2, "{pings:?}");
+            assert!(
+                (10_000..10_200).contains(&pings[0]) && (20_000..20_200).contains(&pings[1]),
+                "PINGs at {pings:?} ms after the master started\n{text}"
+            );
+        });
+    }
+
+    // -- 9. replies on a replica's link ------------------------------------
+
+    /// A raw replica of the master at 10.0.0.1 (listening port 6380): the
+    /// handshake, `PSYNC ? -1`, the whole diskless RDB, its first ACK.
+    async fn attach_raw_replica() -> SimClient {
+        let mut replica = SimClient::connect("10.0.0.1").await;
+        for args in [
+            &["REPLCONF", "listening-port", "6380"][..],
+            &["REPLCONF", "capa", "eof", "capa", "psync2"][..],
+        ] {
+            assert_eq!(replica.cmd(args).await, Frame::Simple("OK".into()));
+        }
+        replica.send(&["PSYNC", "?", "-1"]).await;
+        let mut bytes = Vec::new();
+        replica
+            .read_until(&mut bytes, 10, |b| fullresync_and_rdb_end(b).is_some())
+            .await;
+        let ((_, offset), _) = fullresync_and_rdb_end(&bytes).unwrap();
+        replica
+            .send(&["REPLCONF", "ACK", &offset.to_string()])
+            .await;
+        replica
+    }
+
+    /// Whether the master closed `replica` within half a second (bytes of
+    /// the stream before the close are skipped).
+    async fn closed_by_master(replica: &mut SimClient) -> bool {
+        replica
+            .read_for(500)
+            .await
+            .last()
+            .is_some_and(|(_, bytes)| bytes.is_none())
+    }
+
+    #[test]
+    fn a_command_on_a_replica_link_that_generates_a_reply_disconnects_the_replica() {
+        // Redis 7.0.15, a replica attached (flags=S) sending on its link:
+        //   PING        -> # Replica generated a reply to command 'ping',
+        //                    disconnecting it: id=3 addr=... flags=S ...
+        //                    cmd=ping ...
+        //                  # Connection with replica 127.0.0.1:9999 lost.
+        //   SET foo bar -> the same line for 'set', then
+        //                  # == CRITICAL == This master is sending an error
+        //                    to its replica: 'Replica can't interact with the
+        //                    keyspace' after processing the command 'set'
+        //                  and foo is not set;
+        //   NOSUCHCMD x -> '<unknown>' and cmd=NULL, and the CRITICAL line
+        //                  quotes the unknown-command error;
+        //   REPLCONF ACK, REPLCONF GETACK * -> no reply, the link stays.
+        simulate(11, || async {
+            let log: SharedSimLog = Arc::default();
+            let m = spawn_node(
+                "m",
+                "10.0.0.1",
+                node_config(None),
+                sim_runtimes(log.clone(), 1),
+            );
+            sleep_ms(100).await;
+            let mut client = SimClient::connect("10.0.0.1").await;
+
+            let mut quiet = attach_raw_replica().await;
+            quiet.send(&["REPLCONF", "GETACK", "*"]).await;
+            quiet.send(&["REPLCONF", "ACK", "0"]).await;
+            assert!(!closed_by_master(&mut quiet).await, "{}", log_text(&log));
+            assert_eq!(m.replica_count(), 1);
+            drop(quiet);
+            wait_for(5, "the quiet replica to go", &log, || {
+                m.replica_count() == 0
+            })
+            .await;
+
+            for (args, command, error) in [
+                (&["PING"][..], "ping", None),
+                (
+                    &["SET", "foo", "bar"][..],
+                    "set",
+                    Some("Replica can't interact with the keyspace"),
+                ),
+                (
+                    &["NOSUCHCMD", "x"][..],
+                    "<unknown>",
+                    Some("unknown command 'NOSUCHCMD', with args beginning with: 'x' "),
+                ),
+            ] {
+                let mut replica = attach_raw_replica().await;
+                let from = now_ms();
+                replica.send(args).await;
+                assert!(closed_by_master(&mut replica).await, "{}", log_text(&log));
+                let text = log_text(&log);
+                let lines = lines_from(
+                    &text,
+                    &format!("m M # Replica generated a reply to command '{command}', disconnecting it: id="),
+                );
+                assert!(line_ms(lines[0]) >= from, "{text}");
+                let cmd_field = if command == "<unknown>" {
+                    "NULL"
+                } else {
+                    command
+                };
+                assert!(
+                    lines[0].contains(" addr=10.0.0.9:")
+                        && lines[0].contains(" flags=S ")
+                        && lines[0].contains(&format!(" cmd={cmd_field} ")),
+                    "{}",
+                    lines[0]
+                );
+                let mut next = 1;
+                if let Some(error) = error {
+                    assert_eq!(
+                        lines[1].split_once(" # ").map(|(_, message)| message),
+                        Some(
+                            format!("== CRITICAL == This master is sending an error to its replica: '{error}' after processing the command '{command}'")
+                                .as_str()
+                        ),
+                        "{text}"
+                    );
+                    next = 2;
+                }
+                assert!(
+                    lines[next].ends_with("m M # Connection with replica 10.0.0.9:6380 lost."),
+                    "{text}"
+                );
+                assert_eq!(m.replica_count(), 0);
+            }
+            assert_eq!(client.cmd(&["GET", "foo"]).await, Frame::Bulk(None));
+        });
+    }
+
+    // -- 10. PSYNC refused -------------------------------------------------
+
+    #[test]
+    fn psync_refusals_reply_and_log_as_redis_does() {
+        // Redis 7.0.15, a client that sent REPLCONF listening-port 9999:
+        //   PSYNC <replid> abc -> -ERR value is not an integer or out of range
+        //     * Replica 127.0.0.1:9999 asks for synchronization
+        //     # Replica 127.0.0.1:9999 asks for synchronization but with a wrong offset
+        //   PSYNC <replid> 999999 to a master without backlog -> +FULLRESYNC
+        //     * Unable to partial resync with replica 127.0.0.1:9999 for lack
+        //       of backlog (Replica request was: 999999).
+        //     # Warning: replica 127.0.0.1:9999 tried to PSYNC with an offset
+        //       that is greater than the master replication offset.
+        //   REPLCONF and PSYNC in one write -> +OK, then
+        //     -ERR SYNC and PSYNC are invalid with pending output, no log line
+        //   PSYNC to a replica whose own link is down -> -NOMASTERLINK Can't
+        //     SYNC while not connected with my master, no log line
+        simulate(12, || async {
+            let log: SharedSimLog = Arc::default();
+            let _m = spawn_node(
+                "m",
+                "10.0.0.1",
+                node_config(None),
+                sim_runtimes(log.clone(), 1),
+            );
+            let _r = spawn_node(
+                "r",
+                "10.0.0.2",
+                node_config(Some("10.0.0.7")),
+                sim_runtimes(log.clone(), 2),
+            );
+            sleep_ms(100).await;
+            let mut client = SimClient::connect("10.0.0.1").await;
+            let replid = client.info_field("master_replid").await;
+            let asking = || async {
+                let mut replica = SimClient::connect("10.0.0.1").await;
+                let ok = replica.cmd(&["REPLCONF", "listening-port", "6380"]).await;
+                assert_eq!(ok, Frame::Simple("OK".into()));
+                replica
+            };
+            let name = "10.0.0.9:6380";
+
+            let mut replica = asking().await;
+            assert_eq!(
+                replica.cmd(&["PSYNC", &replid, "abc"]).await,
+                Frame::Error("ERR value is not an integer or out of range".into())
+            );
+            let text = log_text(&log);
+            let lines = lines_from(
+                &text,
+                &format!("m M * Replica {name} asks for synchronization"),
+            );
+            assert!(
+                lines[1].ends_with(&format!(
+                    "m M # Replica {name} asks for synchronization but with a wrong offset"
+                )),
+                "{text}"
+            );
+            // Still an ordinary client.
+            assert_eq!(replica.cmd(&["PING"]).await, Frame::Simple("PONG".into()));
+
+            let mut replica = asking().await;
+            replica.send(&["PSYNC", &replid, "999999"]).await;
+            let mut bytes = Vec::new();
+            replica
+                .read_until(&mut bytes, 5, |b| b.starts_with(b"+FULLRESYNC "))
+                .await;
+            let text = log_text(&log);
+            let lines = lines_from(
+                &text,
+                &format!("m M * Unable to partial resync with replica {name} for lack of backlog (Replica request was: 999999)."),
+            );
+            assert!(
+                lines[1].ends_with(&format!("m M # Warning: replica {name} tried to PSYNC with an offset that is greater than the master replication offset.")),
+                "{text}"
+            );
+
+            let asked = text.matches("asks for synchronization").count();
+            let mut pipelined = SimClient::connect("10.0.0.1").await;
+            let mut request = Vec::new();
+            encode_command(&mut request, &["REPLCONF", "capa", "eof"]);
+            encode_command(&mut request, &["PSYNC", "?", "-1"]);
+            pipelined.stream.write_all(&request).await.unwrap();
+            pipelined.stream.flush().await.unwrap();
+            let expected = b"+OK\r\n-ERR SYNC and PSYNC are invalid with pending output\r\n";
+            let mut bytes = Vec::new();
+            pipelined
+                .read_until(&mut bytes, 5, |b| b.len() >= expected.len())
+                .await;
+            assert_eq!(bytes, expected);
+
+            let mut chained = SimClient::connect("10.0.0.2").await;
+            assert_eq!(
+                chained.cmd(&["PSYNC", "?", "-1"]).await,
+                Frame::Error("NOMASTERLINK Can't SYNC while not connected with my master".into())
+            );
+            let text = log_text(&log);
+            assert_eq!(
+                text.matches("asks for synchronization").count(),
+                asked,
+                "{text}"
+            );
+        });
     }
 
     // -- 6. repl-backlog-ttl ----------------------------------------------

@@ -477,6 +477,11 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
     let spec = match resolve(argv) {
         Ok(spec) => spec,
         Err(message) => {
+            // Redis's `lastcmd` is what the lookup found: nothing for an
+            // unknown command (CLIENT LIST shows `cmd=NULL`).
+            if lookup(argv.get(0)).is_none() {
+                ctx.client.last_command = None;
+            }
             ctx.client.transaction_failed();
             ctx.out.error(&message);
             return;
@@ -488,6 +493,9 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         return;
     }
     if let Err(message) = replication_checks(ctx, spec) {
+        // Redis sets `lastcmd` before its checks: a refused command is the
+        // client's last one too (the replica-reply log names it).
+        ctx.client.last_command = Some(spec);
         ctx.client.transaction_failed();
         ctx.out.error(message);
         return;
@@ -511,7 +519,8 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
 
 /// The checks Redis makes for replication before running a command, in its
 /// order: not enough good replicas, a read-only replica, a replica whose
-/// link is down while it must not serve stale data.
+/// link is down while it must not serve stale data, and a replica's link
+/// touching the keyspace.
 fn replication_checks(ctx: &Ctx<'_>, spec: &CommandSpec) -> Result<(), &'static str> {
     if ctx.client.is_master {
         return Ok(());
@@ -536,6 +545,13 @@ fn replication_checks(ctx: &Ctx<'_>, spec: &CommandSpec) -> Result<(), &'static 
         return Err(
             "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
         );
+    }
+    // A replica's link may carry REPLCONF and the like, never reads or
+    // writes (Redis guards the client-pause exemption of replicas so).
+    if ctx.client.kind == crate::server::ClientKind::Replica
+        && spec.flags & (flags::WRITE | flags::READONLY) != 0
+    {
+        return Err("ERR Replica can't interact with the keyspace");
     }
     Ok(())
 }

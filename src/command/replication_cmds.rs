@@ -122,6 +122,7 @@ pub fn set_master(state: &mut ServerState, host: &str, port: u16, from_config: b
         state: LinkState::Connect,
         generation: state.repl.generation,
         last_io: now,
+        attempt: Default::default(),
         // Redis reports -1 until the link has been up once.
         down_since: None,
         up_since: None,
@@ -196,13 +197,39 @@ fn sync_request(ctx: &Ctx<'_>, psync: Option<(String, i64)>) -> SyncRequest {
 }
 
 fn refuse_sync(ctx: &Ctx<'_>) -> CmdResult {
-    if ctx.client.is_master || ctx.client.kind == crate::server::ClientKind::Replica {
+    if ctx.client.is_master {
         return Err(CmdError::err("Replica can't be a replica"));
     }
     if ctx.client.in_multi() {
         return Err(CmdError::err("Command not allowed inside a transaction"));
     }
+    // A chained replica serves its replicas only while it streams from its
+    // own master; Redis refuses before it logs anything.
+    if ctx.state.is_replica() && !ctx.state.master_link_up() {
+        return Err(CmdError::Other(
+            "NOMASTERLINK Can't SYNC while not connected with my master".into(),
+        ));
+    }
+    // Replies to commands that came in the same read are not written yet:
+    // the RDB and the stream must start on an empty reply buffer, so Redis
+    // refuses (a client pipelining REPLCONF and PSYNC gets this).
+    if !ctx.out.is_empty() {
+        return Err(CmdError::err(
+            "SYNC and PSYNC are invalid with pending output",
+        ));
+    }
     Ok(())
+}
+
+/// Logs the request as Redis's `syncCommand` does once it passed the
+/// refusals above; the replica's name for the log lines that follow.
+fn log_sync_request(ctx: &mut Ctx<'_>) -> String {
+    let name = sync_request(ctx, None).name();
+    ctx.state.log(
+        Level::Notice,
+        &format!("Replica {name} asks for synchronization"),
+    );
+    name
 }
 
 /// PSYNC replid offset: a replica asks to continue from `offset` of the
@@ -212,9 +239,20 @@ fn refuse_sync(ctx: &Ctx<'_>) -> CmdResult {
 /// # Propagation
 /// None.
 fn psync(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    // A replica asking again on its link is ignored, without a reply.
+    if ctx.client.kind == crate::server::ClientKind::Replica {
+        return Ok(());
+    }
     refuse_sync(ctx)?;
+    let name = log_sync_request(ctx);
     let replid = String::from_utf8_lossy(argv.get(1)).into_owned();
-    let offset = int_arg(argv.get(2))?;
+    let Ok(offset) = int_arg(argv.get(2)) else {
+        ctx.state.log(
+            Level::Warning,
+            &format!("Replica {name} asks for synchronization but with a wrong offset"),
+        );
+        return Err(CmdError::NotInteger);
+    };
     ctx.flow = Flow::Replicate(sync_request(ctx, Some((replid, offset))));
     Ok(())
 }
@@ -224,7 +262,11 @@ fn psync(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// # Propagation
 /// None.
 fn sync(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    if ctx.client.kind == crate::server::ClientKind::Replica {
+        return Ok(());
+    }
     refuse_sync(ctx)?;
+    log_sync_request(ctx);
     ctx.flow = Flow::Replicate(sync_request(ctx, None));
     Ok(())
 }
@@ -414,23 +456,40 @@ fn shutdown(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             _ => return Err(CmdError::Syntax),
         }
     }
-    ctx.state.log(Level::Warning, "User requested shutdown...");
+    if let Err(error) = prepare_for_shutdown(ctx.state, save, ctx.now_ms) {
+        return Err(CmdError::err(format!(
+            "Errors trying to SHUTDOWN. Check logs. ({error})"
+        )));
+    }
+    ctx.state.control.push(Control::Shutdown);
+    ctx.flow = Flow::CloseAfterReply;
+    Ok(())
+}
+
+/// Redis's `prepareForShutdown` and `finishShutdown`, shared by SHUTDOWN and
+/// SIGTERM/SIGINT: logs the request, saves the final RDB when `save`, and
+/// says goodbye. On a failed save nothing stops: the error is logged and
+/// returned.
+pub fn prepare_for_shutdown(
+    state: &mut ServerState,
+    save: bool,
+    now_ms: u64,
+) -> Result<(), crate::runtime::StorageError> {
+    state.log(Level::Warning, "User requested shutdown...");
     if save {
-        ctx.state.log(
+        state.log(
             Level::Notice,
             "Saving the final RDB snapshot before exiting.",
         );
-        if let Err(error) = ctx.state.save_rdb(ctx.now_ms) {
-            ctx.state
-                .log(Level::Warning, "Error trying to save the DB, can't exit.");
-            return Err(CmdError::err(format!(
-                "Errors trying to SHUTDOWN. Check logs. ({error})"
-            )));
+        if let Err(error) = state.save_rdb(now_ms) {
+            state.log(Level::Warning, "Error trying to save the DB, can't exit.");
+            state.log(
+                Level::Warning,
+                "Errors trying to shut down the server. Check the logs for more information.",
+            );
+            return Err(error);
         }
     }
-    ctx.state
-        .log(Level::Warning, "Redis is now ready to exit, bye bye...");
-    ctx.state.control.push(Control::Shutdown);
-    ctx.flow = Flow::CloseAfterReply;
+    state.log(Level::Warning, "Redis is now ready to exit, bye bye...");
     Ok(())
 }

@@ -2,8 +2,8 @@
 //! replica. This task answers `+CONTINUE` with the backlog or `+FULLRESYNC`
 //! with an RDB (disk-style `$<len>` or diskless `$EOF:<mark>` framing),
 //! then streams the replica's output buffer, reads its `REPLCONF ACK`s, and
-//! drops it on `repl-timeout` or when its output buffer passes Redis's
-//! replica limits.
+//! drops it on `repl-timeout`, when its output buffer passes Redis's
+//! replica limits, or when a command it sent generated a reply.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +13,10 @@ use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
 use super::{PsyncDecision, ReplicaLink, ReplicaState};
+use crate::command::{execute, Ctx, Flow};
 use crate::log::Level;
 use crate::rdb::{self, RdbInfo};
-use crate::resp::{parse_command, parse_i64, ArgvBuf, ParseLimits, Parsed};
+use crate::resp::{parse_command, parse_i64, Argv, ArgvBuf, ParseLimits, Parsed, Reply};
 use crate::runtime::Runtime;
 use crate::server::{ClientKind, Server, ServerState};
 
@@ -34,9 +35,15 @@ pub struct SyncRequest {
     pub ip: String,
 }
 
+impl SyncRequest {
+    /// The replica as Redis names it in logs (`replicationGetSlaveName`).
+    pub fn name(&self) -> String {
+        super::replica_name(&self.ip, self.listening_port)
+    }
+}
+
 /// How the transfer goes, decided under the lock.
 enum Plan {
-    Refuse(&'static str),
     Continue { reply: Vec<u8> },
     Full { diskless: bool, delay: Duration },
 }
@@ -106,24 +113,19 @@ fn plan(
     client_id: u64,
     request: &SyncRequest,
 ) -> (Plan, Option<Arc<Notify>>) {
-    let name = format!("{}:{}", request.ip, request.listening_port);
-    state.log(
-        Level::Notice,
-        &format!("Replica {name} asks for synchronization"),
-    );
-    if state.is_replica() && !state.master_link_up() {
-        return (
-            Plan::Refuse("-NOMASTERLINK Can't SYNC while not connected with my master\r\n"),
-            None,
-        );
-    }
+    // The PSYNC/SYNC command refused what it had to and logged the
+    // request already.
+    let name = request.name();
     let decision = match &request.psync {
         Some((replid, offset)) => {
             state
                 .repl
                 .decide_psync_planted(&name, replid, *offset, &state.planted)
         }
-        None => PsyncDecision::Full { reason: None },
+        None => PsyncDecision::Full {
+            reason: None,
+            warning: None,
+        },
     };
     match decision {
         PsyncDecision::Continue { from } => {
@@ -153,8 +155,17 @@ fn plan(
             let wakeup = register(state, client_id, request, true);
             (Plan::Continue { reply }, Some(wakeup))
         }
-        PsyncDecision::Full { reason } => {
-            if let Some(reason) = reason {
+        PsyncDecision::Full { reason, warning } => {
+            if let Some(warning) = warning {
+                // Redis logs the refusal first, then this warning.
+                if let Some(reason) = &reason {
+                    state.log(Level::Notice, reason);
+                }
+                state.log(Level::Warning, &warning);
+                if request.psync.as_ref().is_some_and(|(id, _)| id != "?") {
+                    state.repl.sync_stats.partial_err += 1;
+                }
+            } else if let Some(reason) = reason {
                 state.log(Level::Notice, &reason);
                 if request.psync.as_ref().is_some_and(|(id, _)| id != "?") {
                     state.repl.sync_stats.partial_err += 1;
@@ -226,6 +237,29 @@ async fn send<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> bool {
     stream.write_all(bytes).await.is_ok() && stream.flush().await.is_ok()
 }
 
+/// What a replica is sent ahead of its output buffer: the `+CONTINUE` line
+/// and the backlog, or the `+FULLRESYNC` line and the RDB. It is written
+/// by the same loop that streams, so that the output-buffer limits, the
+/// replica's reads and CLIENT KILL are served while a replica that does
+/// not read holds the transfer up (Redis sends the RDB from its event loop
+/// and keeps feeding, and checking, the replica's buffer meanwhile).
+struct Preamble {
+    bytes: Vec<u8>,
+    sent: usize,
+    done: TransferDone,
+}
+
+/// What finishing the preamble means.
+#[derive(Debug, Clone, Copy)]
+enum TransferDone {
+    /// `+CONTINUE` and the backlog: the replica was online already.
+    Continue,
+    /// A disk-style RDB (`$<len>`): the replica goes online.
+    Disk,
+    /// A diskless RDB (`$EOF:`): the stream waits for the first ACK.
+    Socket,
+}
+
 /// Serves a replica until its link ends. `leftover` holds bytes the replica
 /// sent after its PSYNC.
 pub async fn serve_replica<R: Runtime>(
@@ -236,44 +270,52 @@ pub async fn serve_replica<R: Runtime>(
     mut leftover: BytesMut,
 ) {
     let rt = server.runtime().clone();
-    let name = format!("{}:{}", request.ip, request.listening_port);
+    let name = request.name();
     let (plan, wakeup) = {
         let mut state = server.state_at(rt.monotonic());
         plan(&mut state, client_id, &request)
     };
-    let wakeup = match (plan, wakeup) {
-        (Plan::Refuse(reply), _) => {
-            let _ = send(&mut stream, reply.as_bytes()).await;
-            return;
-        }
-        (Plan::Continue { reply }, Some(wakeup)) => {
-            if !send(&mut stream, &reply).await {
-                drop_replica(&server, client_id, &name);
-                return;
-            }
-            wakeup
-        }
+    let (preamble, wakeup) = match (plan, wakeup) {
+        (Plan::Continue { reply }, Some(wakeup)) => (
+            Preamble {
+                bytes: reply,
+                sent: 0,
+                done: TransferDone::Continue,
+            },
+            wakeup,
+        ),
         (Plan::Full { diskless, delay }, Some(wakeup)) => {
-            if !full_sync(&server, &mut stream, client_id, &request, diskless, delay).await {
-                drop_replica(&server, client_id, &name);
-                return;
+            match full_sync(&server, &mut stream, client_id, &request, diskless, delay).await {
+                Some(preamble) => (preamble, wakeup),
+                None => {
+                    drop_replica(&server, client_id, &name);
+                    return;
+                }
             }
-            wakeup
         }
         (_, None) => return,
     };
-    stream_to_replica(
+    let close = stream_to_replica(
         &server,
         &mut stream,
         client_id,
         &request,
         &mut leftover,
         wakeup,
+        preamble,
     )
     .await;
     drop_replica(&server, client_id, &name);
+    // A limit found passed by the cron closes the replica at once, and Redis
+    // logs why after the link's own line (`freeClient` first).
+    if let Some(line) = close {
+        server.state().log(Level::Warning, &line);
+    }
 }
 
+/// Waits out a diskless sync's delay, takes the snapshot and returns what
+/// the replica is to be sent: `+FULLRESYNC` (for PSYNC) and the RDB. `None`
+/// when the replica left during the delay.
 async fn full_sync<R: Runtime>(
     server: &Server<R>,
     stream: &mut R::Stream,
@@ -281,20 +323,22 @@ async fn full_sync<R: Runtime>(
     request: &SyncRequest,
     diskless: bool,
     delay: Duration,
-) -> bool {
+) -> Option<Preamble> {
     let rt = server.runtime().clone();
     if diskless && !delay.is_zero() {
         server
             .state()
             .log(Level::Notice, "Delay next BGSAVE for diskless SYNC");
         // Newlines keep the replica's read timeout from firing meanwhile.
+        // Nothing is fed to the replica before the snapshot, so nothing
+        // accumulates for it.
         let mut waited = Duration::ZERO;
         while waited < delay {
             let step = Duration::from_secs(1).min(delay - waited);
             rt.sleep(step).await;
             waited += step;
             if !send(stream, b"\n").await {
-                return false;
+                return None;
             }
         }
     }
@@ -312,7 +356,6 @@ async fn full_sync<R: Runtime>(
     if request.psync.is_some() {
         message.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
     }
-    let name = format!("{}:{}", request.ip, request.listening_port);
     if diskless {
         let mark = server.state().new_replid();
         message.extend_from_slice(format!("$EOF:{mark}\r\n").as_bytes());
@@ -322,32 +365,51 @@ async fn full_sync<R: Runtime>(
         message.extend_from_slice(format!("${}\r\n", payload.len()).as_bytes());
         message.extend_from_slice(&payload);
     }
-    if !send(stream, &message).await {
-        return false;
-    }
-    let mut state = server.state_at(rt.monotonic());
-    if diskless {
-        state.log(
-            Level::Notice,
-            &format!("Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming"),
-        );
-    } else {
-        state.log(
-            Level::Notice,
-            &format!("Synchronization with replica {name} succeeded"),
-        );
-        let now = state.mono_now;
-        if let Some(link) = state.repl.replicas.get_mut(&client_id) {
-            link.state = ReplicaState::Online;
-            link.ack_time = now;
-        }
-    }
-    true
+    Some(Preamble {
+        bytes: message,
+        sent: 0,
+        done: if diskless {
+            TransferDone::Socket
+        } else {
+            TransferDone::Disk
+        },
+    })
 }
 
-/// Applies what the replica sent: `REPLCONF ACK <offset>` (anything else
-/// from a replica is ignored). Returns false on a protocol error.
-fn read_acks(state: &mut ServerState, client_id: u64, buffer: &mut BytesMut, name: &str) -> bool {
+/// The whole preamble reached the socket: log the transfer as Redis does
+/// and move the replica on.
+fn transfer_done(state: &mut ServerState, client_id: u64, name: &str, done: TransferDone) {
+    match done {
+        TransferDone::Continue => {}
+        TransferDone::Socket => state.log(
+            Level::Notice,
+            &format!("Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming"),
+        ),
+        TransferDone::Disk => {
+            state.log(
+                Level::Notice,
+                &format!("Synchronization with replica {name} succeeded"),
+            );
+            let now = state.mono_now;
+            if let Some(link) = state.repl.replicas.get_mut(&client_id) {
+                link.state = ReplicaState::Online;
+                link.ack_time = now;
+            }
+        }
+    }
+}
+
+/// Applies what the replica sent: `REPLCONF ACK <offset>` moves its
+/// offset; any other command runs as the replica client, as Redis runs it.
+/// Returns false when the replica must go: a protocol error, or a command
+/// that generated a reply.
+fn read_acks(
+    state: &mut ServerState,
+    client_id: u64,
+    buffer: &mut BytesMut,
+    name: &str,
+    now_ms: u64,
+) -> bool {
     let mut argv = ArgvBuf::default();
     loop {
         match parse_command(buffer, &mut argv, ParseLimits::default()) {
@@ -356,7 +418,15 @@ fn read_acks(state: &mut ServerState, client_id: u64, buffer: &mut BytesMut, nam
                 let is_ack = args.len() >= 3
                     && args.get(0).eq_ignore_ascii_case(b"REPLCONF")
                     && args.get(1).eq_ignore_ascii_case(b"ACK");
-                let ack = if is_ack { parse_i64(args.get(2)) } else { None };
+                if !is_ack {
+                    let keep = run_replica_command(state, client_id, args, now_ms);
+                    buffer.advance(consumed);
+                    if !keep {
+                        return false;
+                    }
+                    continue;
+                }
+                let ack = parse_i64(args.get(2));
                 buffer.advance(consumed);
                 let now = state.mono_now;
                 let mut first_ack = false;
@@ -385,41 +455,112 @@ fn read_acks(state: &mut ServerState, client_id: u64, buffer: &mut BytesMut, nam
     }
 }
 
+/// Runs a command a replica sent on its link. Replication links carry no
+/// replies: like Redis 7.0 (`_addReplyToBufferOrList`), a command that
+/// generated one has it dropped, is logged with the replica's CLIENT LIST
+/// line (an error reply also with Redis's "== CRITICAL ==" line), and the
+/// replica is disconnected. Returns false then.
+fn run_replica_command(
+    state: &mut ServerState,
+    client_id: u64,
+    args: Argv<'_>,
+    now_ms: u64,
+) -> bool {
+    let Some(mut client) = state.clients.remove(&client_id) else {
+        return false;
+    };
+    let mut out = Reply::new();
+    let flow = {
+        let mut ctx = Ctx::new(state, &mut client, &mut out, now_ms);
+        execute(&mut ctx, args);
+        std::mem::take(&mut ctx.flow)
+    };
+    if let Flow::Sleep(duration) = flow {
+        // DEBUG SLEEP stops the whole server, whoever sends it.
+        state.paused_until = Some(state.mono_now + duration);
+    }
+    let reply = out.as_bytes();
+    let keep = reply.is_empty();
+    if !keep {
+        let command = client
+            .last_command
+            .map_or_else(|| "<unknown>".to_string(), |spec| spec.full_name());
+        let info = crate::command::client_line(&client, state.mono_now, None);
+        state.log(
+            Level::Warning,
+            &format!(
+                "Replica generated a reply to command '{command}', disconnecting it: {}",
+                info.trim_end()
+            ),
+        );
+        if let Some(error) = reply.strip_prefix(b"-") {
+            let error = String::from_utf8_lossy(error);
+            let error = error.strip_suffix("\r\n").unwrap_or(&error);
+            // Redis quotes its default `ERR` errors without the code.
+            let error = error.strip_prefix("ERR ").unwrap_or(error);
+            state.log(
+                Level::Warning,
+                &format!("== CRITICAL == This master is sending an error to its replica: '{error}' after processing the command '{command}'"),
+            );
+        }
+    }
+    state.clients.insert(client_id, client);
+    keep
+}
+
 /// What the streaming loop does next.
 enum Step {
     Write(Vec<u8>),
     Wait,
-    Drop(String),
+    Drop(Close),
+}
+
+/// Why the streaming loop drops the replica.
+enum Close {
+    /// The connection is gone, or the replica left the table.
+    Quiet,
+    /// Logged before the link's "lost" line: a timeout, or a limit found
+    /// passed as stream bytes were added (Redis's `freeClientAsync`).
+    LogFirst(String),
+    /// Logged after it: a limit found passed by the once-a-second check
+    /// (Redis's clients cron frees the client, then logs).
+    LogAfter(String),
 }
 
 /// Most stream bytes handed to the socket in one write.
 const WRITE_CHUNK: usize = 64 * 1024;
 
 /// Checks the replica's timeout and output limits, then says what to write
-/// (nothing while a write is in progress: `writing`).
+/// (nothing unless `may_stream`: a write is in progress, or the preamble is
+/// not all written yet). `from_cron` tells a once-a-second check from one
+/// made as the buffer grew, which Redis logs differently.
 fn next_step(
     state: &mut ServerState,
     client_id: u64,
     legacy: bool,
     name: &str,
-    writing: bool,
+    may_stream: bool,
+    from_cron: bool,
 ) -> Step {
     let now = state.mono_now;
     let timeout = Duration::from_secs(state.config.repl_timeout);
     let (hard, soft, soft_seconds) = state.config.replica_output_limit;
     let Some(link) = state.repl.replicas.get_mut(&client_id) else {
-        return Step::Drop(String::new());
+        return Step::Drop(Close::Quiet);
     };
     // Only streaming replicas are timed out on their ACKs, and legacy SYNC
     // replicas never ACK, so they cannot time out (as in Redis).
     if link.state == ReplicaState::Online && !legacy && now.saturating_sub(link.ack_time) > timeout
     {
-        return Step::Drop(format!(
+        return Step::Drop(Close::LogFirst(format!(
             "Disconnecting timedout replica (streaming sync): {name}"
-        ));
+        )));
     }
+    // The output buffer collects the stream from the snapshot on, RDB
+    // transfer included: a replica that stalls during its full sync is
+    // measured against the limits like a streaming one.
     let pending = link.output.len() as u64;
-    let over_soft = soft > 0 && pending > soft;
+    let over_soft = soft > 0 && pending >= soft;
     if !over_soft {
         link.soft_limit_since = None;
     }
@@ -428,14 +569,30 @@ fn next_step(
             .soft_limit_since
             .get_or_insert(now)
             .checked_add(Duration::from_secs(soft_seconds))
-            .is_some_and(|deadline| now >= deadline);
-    if (hard > 0 && pending > hard) || soft_expired {
-        return Step::Drop(format!(
-            "Client id={client_id} addr={name} scheduled to be closed ASAP for overcoming of output buffer limits."
-        ));
+            // Redis drops once the time over the limit exceeds the
+            // limit's seconds (`elapsed > soft_limit_seconds`).
+            .is_some_and(|deadline| now > deadline);
+    if (hard > 0 && pending >= hard) || soft_expired {
+        let info = state.clients.get(&client_id).map_or_else(
+            || format!("id={client_id} addr={name}"),
+            |client| {
+                crate::command::client_line(client, now, None)
+                    .trim_end()
+                    .to_string()
+            },
+        );
+        return Step::Drop(if from_cron {
+            Close::LogAfter(format!(
+                "Client {info} closed for overcoming of output buffer limits."
+            ))
+        } else {
+            Close::LogFirst(format!(
+                "Client {info} scheduled to be closed ASAP for overcoming of output buffer limits."
+            ))
+        });
     }
     // Diskless transfers hold the stream until the replica's first ACK.
-    if writing || link.state == ReplicaState::SendBulk || link.output.is_empty() {
+    if !may_stream || link.state == ReplicaState::SendBulk || link.output.is_empty() {
         return Step::Wait;
     }
     // A copy: the bytes stay in `output`, counted against the limits, until
@@ -444,6 +601,8 @@ fn next_step(
     Step::Write(link.output[..chunk].to_vec())
 }
 
+/// Writes the preamble, then streams the replica's output buffer, until
+/// the link ends. Returns a line to log after the link's own "lost" line.
 async fn stream_to_replica<R: Runtime>(
     server: &Server<R>,
     stream: &mut R::Stream,
@@ -451,13 +610,14 @@ async fn stream_to_replica<R: Runtime>(
     request: &SyncRequest,
     buffer: &mut BytesMut,
     wakeup: Arc<Notify>,
-) {
+    mut preamble: Preamble,
+) -> Option<String> {
     let rt = server.runtime().clone();
-    let name = format!("{}:{}", request.ip, request.listening_port);
+    let name = request.name();
     let legacy = request.psync.is_none();
     let kill = match server.state().clients.get(&client_id) {
         Some(client) => client.kill_switch(),
-        None => return,
+        None => return None,
     };
     // One timer re-armed when it fires (a fresh timer per wakeup would pile
     // up thousands of pending timers in a busy stream).
@@ -466,50 +626,74 @@ async fn stream_to_replica<R: Runtime>(
     // The write waits in the same select as the rest: a replica that stops
     // reading fills the socket and blocks the write, and the loop must still
     // read ACKs, time the replica out and enforce the output limits while
-    // its output buffer grows (as Redis's event loop does).
+    // its output buffer grows (as Redis's event loop does), during the RDB
+    // transfer as much as afterwards.
     let (mut reader, mut writer) = tokio::io::split(stream);
     let mut writing: Vec<u8> = Vec::new();
+    let mut from_cron = false;
     loop {
         let step = {
             let mut state = server.state_at(rt.monotonic());
-            if !read_acks(&mut state, client_id, buffer, &name) {
-                return;
+            if !read_acks(&mut state, client_id, buffer, &name, rt.unix_time_ms()) {
+                return None;
             }
-            next_step(&mut state, client_id, legacy, &name, !writing.is_empty())
+            let may_stream = writing.is_empty() && preamble.sent == preamble.bytes.len();
+            next_step(&mut state, client_id, legacy, &name, may_stream, from_cron)
         };
+        from_cron = false;
         match step {
-            Step::Drop(reason) => {
-                if !reason.is_empty() {
-                    server.state().log(Level::Warning, &reason);
-                }
-                return;
+            Step::Drop(Close::Quiet) => return None,
+            Step::Drop(Close::LogFirst(line)) => {
+                server.state().log(Level::Warning, &line);
+                return None;
             }
+            Step::Drop(Close::LogAfter(line)) => return Some(line),
             Step::Write(bytes) => writing = bytes,
             Step::Wait => {}
         }
+        // The preamble is written straight from its buffer, all that is
+        // left at once (one flush for the whole RDB when the socket takes
+        // it); output bytes only once it is done.
+        let preamble_left = preamble.sent < preamble.bytes.len();
+        let to_write: &[u8] = if preamble_left {
+            &preamble.bytes[preamble.sent..]
+        } else {
+            &writing
+        };
         buffer.reserve(4096);
         tokio::select! {
             biased;
-            _ = kill.killed() => return,
+            _ = kill.killed() => return None,
             read = reader.read_buf(buffer) => match read {
-                Ok(0) | Err(_) => return,
+                Ok(0) | Err(_) => return None,
                 Ok(_) => {}
             },
-            written = writer.write(&writing), if !writing.is_empty() => match written {
-                Ok(0) | Err(_) => return,
+            written = writer.write(to_write), if !to_write.is_empty() => match written {
+                Ok(0) | Err(_) => return None,
                 Ok(n) => {
                     if writer.flush().await.is_err() {
-                        return;
+                        return None;
                     }
-                    writing.drain(..n);
-                    if let Some(link) = server.state().repl.replicas.get_mut(&client_id) {
-                        link.output.advance(n);
+                    let mut state = server.state_at(rt.monotonic());
+                    if preamble_left {
+                        preamble.sent += n;
+                        if preamble.sent == preamble.bytes.len() {
+                            transfer_done(&mut state, client_id, &name, preamble.done);
+                        }
+                    } else {
+                        writing.drain(..n);
+                        if let Some(link) = state.repl.replicas.get_mut(&client_id) {
+                            link.output.advance(n);
+                        }
                     }
                 }
             },
             _ = wakeup.notified() => {}
             // Re-check timeouts and limits once a second.
-            _ = &mut tick => tick.set(rt.sleep(Duration::from_secs(1))),
+            _ = &mut tick => {
+                from_cron = true;
+                tick.set(rt.sleep(Duration::from_secs(1)));
+            }
         }
     }
 }

@@ -149,7 +149,19 @@ pub struct ReplicaLink {
 impl ReplicaLink {
     /// `ip:port` as Redis names a replica in logs.
     pub fn name(&self) -> String {
-        format!("{}:{}", self.ip, self.listening_port)
+        replica_name(&self.ip, self.listening_port)
+    }
+}
+
+/// A replica as Redis's `replicationGetSlaveName` names it in logs:
+/// `ip:port`, or `ip:<unknown-replica-port>` when it never sent
+/// `REPLCONF listening-port` (a raw client issuing PSYNC, `redis-cli
+/// --replica` before 7.0).
+pub fn replica_name(ip: &str, listening_port: u16) -> String {
+    if listening_port == 0 {
+        format!("{ip}:<unknown-replica-port>")
+    } else {
+        format!("{ip}:{listening_port}")
     }
 }
 
@@ -192,8 +204,13 @@ pub struct MasterLink {
     pub state: LinkState,
     /// Bumped at every REPLICAOF so that an older link task stops.
     pub generation: u64,
-    /// Last time data came from the master (monotonic).
+    /// Last time data came from the master (monotonic): during the
+    /// connect, handshake and transfer Redis's `repl_transfer_lastio`, then
+    /// its master client's last interaction.
     pub last_io: Duration,
+    /// Cancels the current connect, handshake or transfer (the replication
+    /// cron's timeouts); a fresh one per attempt.
+    pub attempt: Arc<KillSwitch>,
     /// Since when the link is down (monotonic), if it is.
     pub down_since: Option<Duration>,
     /// Since when the link is streaming (monotonic), if it is.
@@ -240,8 +257,10 @@ pub enum PsyncDecision {
     },
     /// `+FULLRESYNC`, logging why the partial one was refused (if asked).
     Full {
-        /// Redis's log line, if a partial resync had been requested.
+        /// Redis's notice, if a partial resync had been requested.
         reason: Option<String>,
+        /// Redis's warning about an offset past the end of the history.
+        warning: Option<String>,
     },
 }
 
@@ -400,6 +419,7 @@ impl ReplState {
         if replid == "?" {
             return PsyncDecision::Full {
                 reason: Some(format!("Full resync requested by replica {replica}")),
+                warning: None,
             };
         }
         let same_history = replid.eq_ignore_ascii_case(&self.replid)
@@ -421,6 +441,7 @@ impl ReplState {
             };
             return PsyncDecision::Full {
                 reason: Some(reason),
+                warning: None,
             };
         }
         let in_backlog = self.backlog.as_ref().is_some_and(|b| {
@@ -429,9 +450,13 @@ impl ReplState {
             offset >= b.first_offset() as i64 && offset <= end
         });
         if !in_backlog {
+            let beyond = offset > self.offset as i64;
             return PsyncDecision::Full {
                 reason: Some(format!(
                     "Unable to partial resync with replica {replica} for lack of backlog (Replica request was: {offset})."
+                )),
+                warning: beyond.then(|| format!(
+                    "Warning: replica {replica} tried to PSYNC with an offset that is greater than the master replication offset."
                 )),
             };
         }
@@ -502,13 +527,13 @@ mod tests {
             PsyncDecision::Continue { from: 101 }
         );
         assert!(
-            matches!(state.decide_psync("r", &id, 102), PsyncDecision::Full { reason: Some(r) } if r.contains("lack of backlog"))
+            matches!(state.decide_psync("r", &id, 102), PsyncDecision::Full { reason: Some(r), warning: Some(w) } if r.contains("lack of backlog") && w.contains("greater than the master replication offset"))
         );
         assert!(
-            matches!(state.decide_psync("r", &"c".repeat(40), 1), PsyncDecision::Full { reason: Some(r) } if r.contains("Replication ID mismatch"))
+            matches!(state.decide_psync("r", &"c".repeat(40), 1), PsyncDecision::Full { reason: Some(r), warning: None } if r.contains("Replication ID mismatch"))
         );
         assert!(
-            matches!(state.decide_psync("r", "?", -1), PsyncDecision::Full { reason: Some(r) } if r.contains("Full resync requested"))
+            matches!(state.decide_psync("r", "?", -1), PsyncDecision::Full { reason: Some(r), .. } if r.contains("Full resync requested"))
         );
     }
 
@@ -534,9 +559,11 @@ mod tests {
         assert_eq!(backlog.histlen(), 16 * 1024);
         assert_eq!(backlog.first_offset(), 20_001 - 16 * 1024);
         let id = state.replid.clone();
+        // Behind the backlog: a full resync, without the warning about an
+        // offset ahead of the master.
         assert!(matches!(
             state.decide_psync("r", &id, 100),
-            PsyncDecision::Full { .. }
+            PsyncDecision::Full { warning: None, .. }
         ));
         assert_eq!(
             state.decide_psync("r", &id, backlog.first_offset() as i64),
@@ -559,7 +586,7 @@ mod tests {
         state.feed_bytes(b"more");
         assert!(matches!(
             state.decide_psync("r", &old, 55),
-            PsyncDecision::Full { reason: Some(r) } if r.contains("Requested offset for second ID was 55, but I can reply up to 51")
+            PsyncDecision::Full { reason: Some(r), .. } if r.contains("Requested offset for second ID was 55, but I can reply up to 51")
         ));
     }
 }

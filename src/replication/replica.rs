@@ -3,8 +3,12 @@
 //! full resync or continue from the cached offset, then apply the command
 //! stream as the master client, forward the applied bytes to our own
 //! replicas unchanged, ACK every second and on GETACK, and time out when the
-//! master goes silent. Failed attempts retry every second.
+//! master goes silent. A failed handshake retries a second later; a failed
+//! RDB transfer, or a connect, handshake or transfer that the replication
+//! cron timed out (`repl-timeout` without a byte from the master),
+//! reconnects at once, as Redis's `cancelReplicationHandshake` does.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
@@ -16,57 +20,83 @@ use crate::log::Level;
 use crate::rdb;
 use crate::resp::{encode_command, parse_command, ArgvBuf, ParseLimits, Parsed, Reply};
 use crate::runtime::Runtime;
+use crate::server::KillSwitch;
 use crate::server::{Client, ClientKind, Server, ServerState};
 
 /// Why an attempt ended.
 enum Ended {
-    /// The attempt failed before streaming: retry in a second.
+    /// The handshake failed: retry in a second.
     Retry,
+    /// The RDB transfer failed, or the cron timed the attempt out: reconnect
+    /// now ("Reconnecting to MASTER ... after failure").
+    Cancelled,
     /// An established link broke: cache the master and reconnect now.
     LinkLost,
     /// REPLICAOF changed: this task must stop.
     Stale,
 }
 
+/// How the next attempt is announced in the log.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Announce {
+    /// "Connecting to MASTER h:p" (the cron's connect).
+    Connect,
+    /// "Reconnecting to MASTER h:p" (the link was lost).
+    AfterLoss,
+    /// "Reconnecting to MASTER h:p after failure" (the attempt was
+    /// cancelled).
+    AfterFailure,
+}
+
 /// Runs the link for REPLICAOF generation `generation` until the node is
 /// re-pointed or promoted.
 pub async fn run_link<R: Runtime>(server: Server<R>, generation: u64) {
     let rt = server.runtime().clone();
-    let mut reconnecting = false;
+    let mut announce = Announce::Connect;
     loop {
         let target = {
             let mut state = server.state_at(rt.monotonic());
             let current = state.repl.generation == generation;
+            let now = state.mono_now;
             match state.repl.master.as_mut() {
                 Some(link) if current => {
                     link.state = LinkState::Connecting;
-                    Some((link.host.clone(), link.port))
+                    // The cron measures the attempt's silence from here.
+                    link.last_io = now;
+                    link.attempt = Arc::new(KillSwitch::default());
+                    Some((link.host.clone(), link.port, link.attempt.clone()))
                 }
                 _ => None,
             }
         };
-        let Some((host, port)) = target else {
+        let Some((host, port, cancel)) = target else {
             return;
         };
         {
             let state = server.state();
-            let verb = if reconnecting {
-                "Reconnecting"
-            } else {
-                "Connecting"
+            let line = match announce {
+                Announce::Connect => format!("Connecting to MASTER {host}:{port}"),
+                Announce::AfterLoss => format!("Reconnecting to MASTER {host}:{port}"),
+                Announce::AfterFailure => {
+                    format!("Reconnecting to MASTER {host}:{port} after failure")
+                }
             };
-            state.log(Level::Notice, &format!("{verb} to MASTER {host}:{port}"));
+            state.log(Level::Notice, &line);
             state.log(Level::Notice, "MASTER <-> REPLICA sync started");
         }
-        let ended = attempt(&server, generation, &host, port).await;
+        let ended = attempt(&server, generation, &host, port, &cancel).await;
         match ended {
             Ended::Stale => return,
-            Ended::LinkLost => {
-                reconnecting = true;
-                continue;
+            Ended::LinkLost => announce = Announce::AfterLoss,
+            Ended::Cancelled => {
+                if !is_current(&server, generation) {
+                    return;
+                }
+                mark_down(&server, generation);
+                announce = Announce::AfterFailure;
             }
             Ended::Retry => {
-                reconnecting = false;
+                announce = Announce::Connect;
                 mark_down(&server, generation);
                 rt.sleep(Duration::from_secs(1)).await;
             }
@@ -92,13 +122,26 @@ fn is_current<R: Runtime>(server: &Server<R>, generation: u64) -> bool {
     state.repl.generation == generation && state.repl.master.is_some()
 }
 
+/// Notes that bytes came from the master during the handshake or the
+/// transfer (Redis's `repl_transfer_lastio`, which the cron's timeouts
+/// measure).
+fn note_io<R: Runtime>(server: &Server<R>) {
+    let mut state = server.state_at(server.runtime().monotonic());
+    let now = state.mono_now;
+    if let Some(link) = state.repl.master.as_mut() {
+        link.last_io = now;
+    }
+}
+
 /// Reads one `\r\n`-terminated line, skipping the bare `\n` keepalives a
-/// master sends while it prepares a full sync.
-async fn read_line<S: tokio::io::AsyncRead + Unpin>(
-    stream: &mut S,
+/// master sends while it prepares a full sync (they count as I/O: a master
+/// delaying a diskless sync keeps the replica's timeout away with them).
+/// Waits as long as it takes: the replication cron times a silent master
+/// out.
+async fn read_line<R: Runtime>(
+    server: &Server<R>,
+    stream: &mut R::Stream,
     buffer: &mut BytesMut,
-    timeout: Duration,
-    rt: &impl Runtime,
 ) -> Option<String> {
     loop {
         while buffer.first() == Some(&b'\n') {
@@ -110,27 +153,27 @@ async fn read_line<S: tokio::io::AsyncRead + Unpin>(
             return Some(line);
         }
         buffer.reserve(4096);
-        tokio::select! {
-            biased;
-            read = stream.read_buf(buffer) => match read {
-                Ok(0) | Err(_) => return None,
-                Ok(_) => {}
-            },
-            _ = rt.sleep(timeout) => return None,
+        match stream.read_buf(buffer).await {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => note_io(server),
         }
     }
 }
 
-async fn attempt<R: Runtime>(server: &Server<R>, generation: u64, host: &str, port: u16) -> Ended {
+async fn attempt<R: Runtime>(
+    server: &Server<R>,
+    generation: u64,
+    host: &str,
+    port: u16,
+    cancel: &KillSwitch,
+) -> Ended {
     let rt = server.runtime().clone();
-    let timeout = Duration::from_secs(server.state().config.repl_timeout);
+    // The replication cron cancels a connect, handshake or transfer that
+    // stays silent for `repl-timeout` (and logs why).
     let connected = tokio::select! {
         biased;
+        _ = cancel.killed() => return Ended::Cancelled,
         result = rt.connect(host, port) => result,
-        _ = rt.sleep(timeout) => {
-            server.state().log(Level::Warning, "Timeout connecting to the MASTER...");
-            return Ended::Retry;
-        }
     };
     let mut stream = match connected {
         Ok(stream) => stream,
@@ -152,14 +195,20 @@ async fn attempt<R: Runtime>(server: &Server<R>, generation: u64, host: &str, po
         Level::Notice,
         "Non blocking connect for SYNC fired the event.",
     );
+    note_io(server);
     let mut buffer = BytesMut::new();
-    let Some(outcome) = handshake(server, generation, &mut stream, &mut buffer, timeout).await
-    else {
+    let outcome = tokio::select! {
+        biased;
+        _ = cancel.killed() => return Ended::Cancelled,
+        outcome = handshake(server, generation, &mut stream, &mut buffer) => outcome,
+    };
+    let Some(outcome) = outcome else {
         return Ended::Retry;
     };
     match outcome {
         Synced::Stale => Ended::Stale,
         Synced::Failed => Ended::Retry,
+        Synced::TransferFailed => Ended::Cancelled,
         Synced::Streaming { legacy, db } => {
             stream_from_master(server, generation, &mut stream, buffer, legacy, db).await
         }
@@ -180,7 +229,10 @@ enum Synced {
         legacy: bool,
         db: usize,
     },
+    /// The handshake failed: retry from the cron.
     Failed,
+    /// The RDB transfer failed: reconnect at once.
+    TransferFailed,
     Stale,
 }
 
@@ -189,9 +241,7 @@ async fn handshake<R: Runtime>(
     generation: u64,
     stream: &mut R::Stream,
     buffer: &mut BytesMut,
-    timeout: Duration,
 ) -> Option<Synced> {
-    let rt = server.runtime().clone();
     {
         let mut state = server.state();
         if let Some(link) = state.repl.master.as_mut() {
@@ -202,7 +252,7 @@ async fn handshake<R: Runtime>(
     encode_command(&mut request, &["PING"]);
     stream.write_all(&request).await.ok()?;
     stream.flush().await.ok()?;
-    let pong = read_line(stream, buffer, timeout, &rt).await?;
+    let pong = read_line(server, stream, buffer).await?;
     let auth_errors = ["-NOAUTH", "-NOPERM", "-ERR operation not permitted"];
     if pong.starts_with('-') && !auth_errors.iter().any(|p| pong.starts_with(p)) {
         server.state().log(
@@ -247,7 +297,7 @@ async fn handshake<R: Runtime>(
     stream.write_all(&request).await.ok()?;
     stream.flush().await.ok()?;
     if auth.is_some() {
-        let reply = read_line(stream, buffer, timeout, &rt).await?;
+        let reply = read_line(server, stream, buffer).await?;
         if reply.starts_with('-') {
             server.state().log(
                 Level::Warning,
@@ -256,7 +306,7 @@ async fn handshake<R: Runtime>(
             return Some(Synced::Failed);
         }
     }
-    let reply = read_line(stream, buffer, timeout, &rt).await?;
+    let reply = read_line(server, stream, buffer).await?;
     if reply.starts_with('-') {
         server.state().log(
             Level::Notice,
@@ -264,7 +314,7 @@ async fn handshake<R: Runtime>(
         );
     }
     if announce_ip.is_some() {
-        let reply = read_line(stream, buffer, timeout, &rt).await?;
+        let reply = read_line(server, stream, buffer).await?;
         if reply.starts_with('-') {
             server.state().log(
                 Level::Notice,
@@ -272,7 +322,7 @@ async fn handshake<R: Runtime>(
             );
         }
     }
-    let reply = read_line(stream, buffer, timeout, &rt).await?;
+    let reply = read_line(server, stream, buffer).await?;
     if reply.starts_with('-') {
         server.state().log(
             Level::Notice,
@@ -301,9 +351,9 @@ async fn handshake<R: Runtime>(
     }
     stream.write_all(&request).await.ok()?;
     stream.flush().await.ok()?;
-    // A master preparing a diskless sync may stay silent (but for newlines)
-    // for its whole delay: allow more than the usual timeout.
-    let reply = read_line(stream, buffer, timeout, &rt).await?;
+    // A master preparing a diskless sync may stay silent but for the
+    // newlines it sends every second.
+    let reply = read_line(server, stream, buffer).await?;
     if !is_current(server, generation) {
         return Some(Synced::Stale);
     }
@@ -336,16 +386,7 @@ async fn handshake<R: Runtime>(
                 state.log(Level::Notice, "Discarding previously cached master state.");
             }
         }
-        return Some(
-            load_rdb(
-                server,
-                stream,
-                buffer,
-                Some((replid.to_string(), offset)),
-                timeout,
-            )
-            .await,
-        );
+        return Some(load_rdb(server, stream, buffer, Some((replid.to_string(), offset))).await);
     }
     if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         let super::CachedMaster {
@@ -406,7 +447,7 @@ async fn handshake<R: Runtime>(
         server.state().log(Level::Notice, "Retrying with SYNC...");
         stream.write_all(b"SYNC\r\n").await.ok()?;
         stream.flush().await.ok()?;
-        return Some(load_rdb(server, stream, buffer, None, timeout).await);
+        return Some(load_rdb(server, stream, buffer, None).await);
     }
     server.state().log(
         Level::Warning,
@@ -429,7 +470,6 @@ async fn load_rdb<R: Runtime>(
     stream: &mut R::Stream,
     buffer: &mut BytesMut,
     fullresync: Option<(String, u64)>,
-    timeout: Duration,
 ) -> Synced {
     let rt = server.runtime().clone();
     {
@@ -438,8 +478,12 @@ async fn load_rdb<R: Runtime>(
             link.state = LinkState::Transfer;
         }
     }
-    let Some(header) = read_line(stream, buffer, timeout, &rt).await else {
-        return Synced::Failed;
+    let Some(header) = read_line(server, stream, buffer).await else {
+        server.state().log(
+            Level::Warning,
+            "I/O error reading bulk count from MASTER: connection lost",
+        );
+        return Synced::TransferFailed;
     };
     let (eof_mark, length) = if let Some(mark) = header.strip_prefix("$EOF:") {
         server.state().log(
@@ -461,7 +505,7 @@ async fn load_rdb<R: Runtime>(
             Level::Warning,
             &format!("Bad protocol from MASTER, the first byte is not '$' (we received '{header}'), are you sure the host and port are right?"),
         );
-        return Synced::Failed;
+        return Synced::TransferFailed;
     };
     // Read the whole payload before touching the dataset.
     let payload = loop {
@@ -488,21 +532,14 @@ async fn load_rdb<R: Runtime>(
             }
         }
         buffer.reserve(64 * 1024);
-        let read = tokio::select! {
-            biased;
-            read = stream.read_buf(buffer) => read,
-            _ = rt.sleep(timeout) => {
-                server.state().log(Level::Warning, "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
-                return Synced::Failed;
-            }
-        };
-        match read {
+        // No timer here: the replication cron times a stalled transfer out.
+        match stream.read_buf(buffer).await {
             Ok(0) | Err(_) => {
                 server.state().log(
                     Level::Warning,
                     "I/O error trying to sync with MASTER: connection lost",
                 );
-                return Synced::Failed;
+                return Synced::TransferFailed;
             }
             Ok(_) => {}
         }
@@ -521,7 +558,7 @@ async fn load_rdb<R: Runtime>(
                 Level::Warning,
                 "Failed trying to load the MASTER synchronization DB from disk, check server logs.",
             );
-            return Synced::Failed;
+            return Synced::TransferFailed;
         }
     };
     let mut state = server.state_at(rt.monotonic());

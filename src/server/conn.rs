@@ -256,7 +256,10 @@ fn process<R: Runtime>(
                 client.last_interaction = now;
                 state.mono_now = now;
                 let mut ctx = Ctx::new(&mut state, &mut client, out, now_ms);
-                let executed = catch_unwind(AssertUnwindSafe(|| execute(&mut ctx, args)));
+                let executed = {
+                    let _guard = super::CommandGuard::enter();
+                    catch_unwind(AssertUnwindSafe(|| execute(&mut ctx, args)))
+                };
                 if let Err(panic) = executed {
                     // A bug: the command may be half-applied and was not
                     // propagated. The node crashes, as Redis does on a failed
@@ -265,7 +268,7 @@ fn process<R: Runtime>(
                     // verdict in a simulation, the end of `replsim serve`).
                     let name = String::from_utf8_lossy(args.get(0));
                     let command = format!("'{name}' with {} arguments", args.len() - 1);
-                    server.crash(&mut state, &command);
+                    server.crash(&mut state, &command, &super::panic_text(&*panic));
                     resume_unwind(panic);
                 }
                 let flow = std::mem::take(&mut ctx.flow);

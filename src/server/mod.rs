@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 
 use crate::keyspace::Keyspace;
 use crate::log::{Level, LogSink};
-use crate::replication::ReplState;
+use crate::replication::{LinkState, ReplState};
 use crate::resp::OwnedArgv;
 use crate::runtime::{Listener, Runtime};
 
@@ -596,6 +596,10 @@ pub struct Server<R: Runtime> {
     rt: R,
     state: Arc<Mutex<ServerState>>,
     shutdown: Arc<KillSwitch>,
+    /// Set when a command panicked and the node stopped.
+    crashed: Arc<AtomicBool>,
+    /// Set once the RDB on disk was loaded (or found absent).
+    loaded: Arc<AtomicBool>,
 }
 
 impl<R: Runtime> Clone for Server<R> {
@@ -604,7 +608,57 @@ impl<R: Runtime> Clone for Server<R> {
             rt: self.rt.clone(),
             state: self.state.clone(),
             shutdown: self.shutdown.clone(),
+            crashed: self.crashed.clone(),
+            loaded: self.loaded.clone(),
         }
+    }
+}
+
+thread_local! {
+    /// Whether this thread is running a command under the crash guard.
+    static EXECUTING_COMMAND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// `file:line` of the last panic on this thread, as a panic hook saw it.
+    static PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// True while this thread runs a command whose panic the server handles:
+/// it logs a bug report and stops the node. A panic hook (`replsim serve`
+/// installs one) leaves such a panic to it.
+pub fn executing_command() -> bool {
+    EXECUTING_COMMAND.with(|flag| flag.get())
+}
+
+/// Records where a panic happened (from a panic hook), for the bug report
+/// the server logs when the panic reaches it.
+pub fn note_panic_location(location: Option<String>) {
+    PANIC_LOCATION.with(|slot| *slot.borrow_mut() = location);
+}
+
+/// Marks the current thread as running a command until dropped.
+pub(crate) struct CommandGuard(());
+
+impl CommandGuard {
+    /// Enters a command.
+    pub(crate) fn enter() -> Self {
+        EXECUTING_COMMAND.with(|flag| flag.set(true));
+        CommandGuard(())
+    }
+}
+
+impl Drop for CommandGuard {
+    fn drop(&mut self) {
+        EXECUTING_COMMAND.with(|flag| flag.set(false));
+    }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else {
+        "a panic with a non-text payload".to_string()
     }
 }
 
@@ -632,6 +686,8 @@ impl<R: Runtime> Server<R> {
             rt,
             state: Arc::new(Mutex::new(state)),
             shutdown: Arc::new(KillSwitch::default()),
+            crashed: Arc::default(),
+            loaded: Arc::default(),
         }
     }
 
@@ -742,20 +798,54 @@ impl<R: Runtime> Server<R> {
     /// Stops the node after a command panicked with `command` half-run:
     /// its dataset may hold part of a command that was never propagated,
     /// so it stops accepting, closes every connection (clients, replicas)
-    /// and logs why, like Redis's bug report after a failed assertion.
-    pub(crate) fn crash(&self, state: &mut ServerState, command: &str) {
-        state.log(
-            Level::Warning,
-            &format!("=== REPLSIM BUG REPORT: a command panicked: {command} ==="),
-        );
-        state.log(
-            Level::Warning,
-            "The dataset may hold part of that command: stopping the node.",
-        );
+    /// and logs why with the header of Redis's bug report after a panic
+    /// (`serverPanic`): the "Guru Meditation" line carries the panic's
+    /// message and, when a panic hook recorded it, its source location.
+    pub(crate) fn crash(&self, state: &mut ServerState, command: &str, panic: &str) {
+        let location = PANIC_LOCATION
+            .with(|slot| slot.borrow_mut().take())
+            .map_or_else(String::new, |at| format!(" #{at}"));
+        for line in [
+            "=== REPLSIM BUG REPORT START: Cut & paste starting from here ===".to_string(),
+            "------------------------------------------------".to_string(),
+            "!!! Software Failure. Press left mouse button to continue".to_string(),
+            format!("Guru Meditation: {panic}{location}"),
+            format!("The command {command} panicked; the dataset may hold part of it: stopping the node."),
+            "=== REPLSIM BUG REPORT END. Make sure to include from START to END. ===".to_string(),
+        ] {
+            state.log(Level::Warning, &line);
+        }
         for client in state.clients.values() {
             client.kill.kill();
         }
+        self.crashed.store(true, Ordering::SeqCst);
         self.shutdown.kill();
+    }
+
+    /// True once a command panicked and the node stopped ([`crash`]):
+    /// `replsim serve` then exits with its crash code.
+    ///
+    /// [`crash`]: Self::crash
+    pub fn crashed(&self) -> bool {
+        self.crashed.load(Ordering::SeqCst)
+    }
+
+    /// Redis's reaction to SIGTERM or SIGINT: the SHUTDOWN sequence with
+    /// the configured save points ("User requested shutdown...", the final
+    /// RDB when `save` is set, "... ready to exit, bye bye..."), then the
+    /// node stops. When the final save fails the node logs so and goes on
+    /// serving, as Redis does; false then.
+    pub fn shutdown_on_signal(&self) -> bool {
+        let now_ms = self.rt.unix_time_ms();
+        let mut state = self.state_at(self.rt.monotonic());
+        let save = !state.config.save.is_empty();
+        if crate::command::replication_cmds::prepare_for_shutdown(&mut state, save, now_ms).is_err()
+        {
+            return false;
+        }
+        drop(state);
+        self.shutdown.kill();
+        true
     }
 
     /// Completes once SHUTDOWN ran.
@@ -763,15 +853,35 @@ impl<R: Runtime> Server<R> {
         self.shutdown.killed().await
     }
 
-    /// Loads `dbfilename` if it exists. A master keeps the file's history as
-    /// its secondary id (its replicas can continue partially); a replica
-    /// resumes the file's id and offset as its cached master.
-    fn load_from_disk(&self) -> Result<(), StartError> {
-        let mut state = self.state_at(self.rt.monotonic());
-        let Some(bytes) = state.storage.read(&state.config.dbfilename.clone())? else {
+    /// Loads `dbfilename` if it exists, once ([`serve`](Self::serve) calls
+    /// it; `replsim serve` calls it first, so that it reports ready only
+    /// with its data loaded, as Redis does). A master keeps the file's
+    /// history as its secondary id (its replicas can continue partially); a
+    /// replica resumes the file's id and offset as its cached master. A
+    /// file that cannot be read or loaded is logged as Redis logs it.
+    pub fn load_from_disk(&self) -> Result<(), StartError> {
+        if self.loaded.swap(true, Ordering::SeqCst) {
             return Ok(());
+        }
+        let mut state = self.state_at(self.rt.monotonic());
+        let bytes = match state.storage.read(&state.config.dbfilename.clone()) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                state.log(
+                    Level::Warning,
+                    &format!("Fatal error loading the DB: {error}. Exiting."),
+                );
+                return Err(error.into());
+            }
         };
-        let loaded = crate::rdb::decode(&bytes)?;
+        let loaded = match crate::rdb::decode(&bytes) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                log_load_failure(&state, &error);
+                return Err(error.into());
+            }
+        };
         state.log(
             Level::Notice,
             &format!("Loading RDB produced by version {}", loaded.info.redis_ver),
@@ -846,10 +956,16 @@ impl<R: Runtime> Server<R> {
     }
 
     /// Periodic work, `hz` times a second: active expiry; once a second the
-    /// replication cron (PING to replicas, backlog TTL).
+    /// replication cron (PING to replicas, backlog TTL). The replication
+    /// cron runs first as the node starts, as Redis's runs in its first
+    /// `serverCron` a millisecond after start, before any replica can have
+    /// attached: its loop count, which paces the PINGs to replicas, counts
+    /// from the node's start, so that the first PING comes
+    /// `repl-ping-replica-period` seconds after it, not a second after.
     async fn cron(self) {
-        let mut last_replication_cron = Duration::ZERO;
-        let mut replication_loops: u64 = 0;
+        let mut last_replication_cron = self.rt.monotonic();
+        replication_cron(&mut self.state_at(last_replication_cron), 0);
+        let mut replication_loops: u64 = 1;
         loop {
             let hz = self.state().config.hz.max(1);
             self.rt.sleep(Duration::from_millis(1000 / hz as u64)).await;
@@ -872,11 +988,14 @@ impl<R: Runtime> Server<R> {
     }
 }
 
-/// Redis's `replicationCron`, once a second: a master PINGs its replicas
-/// every `repl-ping-replica-period` seconds (into the stream, so offsets
-/// move), and frees its backlog after `repl-backlog-ttl` seconds without
-/// replicas (taking a new id, as the history is gone).
+/// Redis's `replicationCron`, once a second: a replica gives up a connect,
+/// handshake or RDB transfer that stayed silent for `repl-timeout`; a
+/// master PINGs its replicas every `repl-ping-replica-period` seconds (into
+/// the stream, so offsets move), and frees its backlog after
+/// `repl-backlog-ttl` seconds without replicas (taking a new id, as the
+/// history is gone).
 fn replication_cron(state: &mut ServerState, loops: u64) {
+    cancel_silent_sync(state);
     let period = state.config.repl_ping_replica_period.max(1);
     if !state.is_replica() && !state.repl.replicas.is_empty() && loops % period == 0 {
         state.repl.feed_bytes(b"*1\r\n$4\r\nping\r\n");
@@ -902,5 +1021,62 @@ fn replication_cron(state: &mut ServerState, loops: u64) {
             &format!("Replication backlog freed after {ttl} seconds without connected replicas."),
         );
         state.note_offset();
+    }
+}
+
+/// Times out this replica's attempt to sync when the master sent nothing
+/// for `repl-timeout` seconds: while connecting or in the handshake
+/// ("Timeout connecting to the MASTER..."), or during the RDB transfer.
+/// The link task then reconnects at once, as after Redis's
+/// `cancelReplicationHandshake(1)`.
+fn cancel_silent_sync(state: &mut ServerState) {
+    let timeout = Duration::from_secs(state.config.repl_timeout);
+    let now = state.mono_now;
+    let Some(link) = state.repl.master.as_mut() else {
+        return;
+    };
+    if now.saturating_sub(link.last_io) <= timeout {
+        return;
+    }
+    let line = match link.state {
+        LinkState::Connecting | LinkState::Handshake => "Timeout connecting to the MASTER...",
+        LinkState::Transfer => "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.",
+        LinkState::Connect | LinkState::Connected => return,
+    };
+    link.attempt.kill();
+    // Until the link task reconnects: the next cron must not fire again.
+    link.state = LinkState::Connect;
+    state.log(Level::Warning, line);
+}
+
+/// What Redis logs when its RDB fails to load at start-up (`rdbLoad` and
+/// `loadDataFromDisk`), before it exits with status 1.
+fn log_load_failure(state: &ServerState, error: &crate::rdb::RdbError) {
+    use crate::rdb::RdbError;
+    let lines = match error {
+        RdbError::Truncated { offset } => vec![
+            "Short read or OOM loading DB. Unrecoverable error, aborting now.".to_string(),
+            format!(
+                "Internal error in RDB reading offset {offset} -> Unexpected EOF reading RDB file"
+            ),
+        ],
+        RdbError::BadChecksum { expected, found } => vec![
+            format!(
+                "Wrong RDB checksum expected: ({expected:x}) but got ({found:x}). Aborting now."
+            ),
+            "Internal error in RDB reading offset 0 -> RDB CRC error".to_string(),
+        ],
+        RdbError::BadMagic => vec![
+            "Wrong signature trying to load DB from file".to_string(),
+            "Fatal error loading the DB: Invalid argument. Exiting.".to_string(),
+        ],
+        RdbError::UnsupportedVersion(version) => vec![
+            format!("Can't handle RDB format version {version}"),
+            "Fatal error loading the DB: Invalid argument. Exiting.".to_string(),
+        ],
+        other => vec![format!("Internal error in RDB reading -> {other}")],
+    };
+    for line in lines {
+        state.log(Level::Warning, &line);
     }
 }

@@ -270,6 +270,16 @@ impl ReplsimProcess {
         None
     }
 
+    /// Sends the process a signal (`TERM`, `INT`) with `kill`.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} {pid}");
+    }
+
     /// Kills the process (like a crash: nothing is saved).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
