@@ -1,6 +1,8 @@
 //! The scenario's own expectations as a run judges them: an `await` on a
 //! command's reply, `expect` on array replies, numeric INFO comparisons,
-//! and failures that show values the way redis-cli does.
+//! and failures that show values the way redis-cli does; and how the
+//! runner ends faults around them (a node still crashed when the steps
+//! end).
 
 use replsim::scenario::Scenario;
 use replsim::sim::{run_seed, Verdict};
@@ -80,4 +82,30 @@ fn runs_longer_than_an_hour_of_simulated_time_finish() {
     let report = run_seed(&s, 1);
     assert_eq!(report.verdict, Verdict::Pass);
     assert!(report.simulated >= std::time::Duration::from_secs(3601));
+}
+
+#[test]
+fn a_repointed_replica_still_crashed_when_the_steps_end_comes_back_to_its_configured_master() {
+    // r2 is re-pointed to r1, then crashes and is still down when the steps
+    // end. The runner restarts it as a `restart` step would: with the
+    // master its node config names (m), which is the master convergence is
+    // then judged against.
+    let text = r#"{"name": "t", "liveness": "20s",
+      "nodes": {"m": {}, "r1": {"replicaof": "m"}, "r2": {"replicaof": "m"}},
+      "steps": [
+        { "await": "linked", "timeout": "30s" },
+        { "command": { "on": "m", "args": ["SET", "x", "1"] }, "expect": { "reply": "OK" } },
+        { "replicaof": { "node": "r2", "master": "r1" } },
+        { "await": "converged", "timeout": "30s" },
+        { "crash": "r2" } ] }"#;
+    let s = Scenario::parse("t.json", text).unwrap();
+    for seed in 0..3 {
+        let report = run_seed(&s, seed);
+        assert_eq!(
+            report.verdict,
+            Verdict::Pass,
+            "seed {seed}: {:#?}",
+            report.trace
+        );
+    }
 }
