@@ -20,8 +20,8 @@ impl Runner {
     }
 
     /// A `partition` step: clogs every link from `one` to `other` (and
-    /// back unless `oneway`), healing every partition after `duration`
-    /// when one is given.
+    /// back unless `oneway`), healing its own links after `duration` when
+    /// one is given (links another partition still holds stay clogged).
     pub(super) async fn partition(
         &mut self,
         path: &str,
@@ -32,15 +32,18 @@ impl Runner {
         rng: &mut ChaCha8Rng,
     ) {
         let net = madsim::net::NetSim::current();
+        let mut links = Vec::new();
         for a in one {
             for b in other {
-                net.clog_link(self.node(a).handle.id(), self.node(b).handle.id());
-                self.clogged.push((a.clone(), b.clone()));
+                links.push((a.clone(), b.clone()));
                 if !oneway {
-                    net.clog_link(self.node(b).handle.id(), self.node(a).handle.id());
-                    self.clogged.push((b.clone(), a.clone()));
+                    links.push((b.clone(), a.clone()));
                 }
             }
+        }
+        for (a, b) in &links {
+            net.clog_link(self.node(a).handle.id(), self.node(b).handle.id());
+            self.clogged.push((a.clone(), b.clone()));
         }
         self.event(format!(
             "{path} partition {} {} {}",
@@ -51,8 +54,26 @@ impl Runner {
         if let Some(range) = duration {
             let duration = draw_duration(rng, range);
             self.sleep_watching(duration).await;
-            self.unclog_all();
+            self.unclog(&links);
             self.event(format!("{path} partition healed after {}", stamp(duration)));
+        }
+    }
+
+    /// Ends one partition: each of its `links` is released once, and
+    /// unclogged only when no other partition still holds it (madsim keeps
+    /// a clogged link as a set member, not a count, so the count is ours).
+    fn unclog(&mut self, links: &[(String, String)]) {
+        let net = madsim::net::NetSim::current();
+        for link in links {
+            if let Some(held) = self.clogged.iter().position(|l| l == link) {
+                self.clogged.remove(held);
+            }
+            if !self.clogged.contains(link) {
+                net.unclog_link(
+                    self.node(&link.0).handle.id(),
+                    self.node(&link.1).handle.id(),
+                );
+            }
         }
     }
 

@@ -65,7 +65,9 @@ pub(super) struct Runner {
     pub(super) broken_at: BTreeMap<(String, String), Duration>,
     /// The current `replicaof` of every node.
     pub(super) topology: BTreeMap<String, Option<String>>,
-    /// Every link (from, to) a partition clogged and no heal has unclogged.
+    /// Every link (from, to) a partition clogged and that has not healed,
+    /// once per partition holding it: a link two partitions clogged stays
+    /// clogged until both ended.
     pub(super) clogged: Vec<(String, String)>,
     /// Workloads started in the background and not yet joined.
     pub(super) background: Vec<RunningWorkload>,
