@@ -227,7 +227,7 @@ impl Runner {
 
     /// Creates one madsim node per scenario node, in the scenario's order
     /// (which fixes their IPs).
-    fn spawn_nodes(&mut self) {
+    pub(super) fn spawn_nodes(&mut self) {
         for (index, spec) in self.scenario.nodes.iter().enumerate() {
             // `validate` checks every config value: a refusal here is a bug.
             let config = cluster::node_config(spec).unwrap_or_else(|error| panic!("{error}"));
