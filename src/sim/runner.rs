@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::cluster::{self, SimNode};
-use super::commands::is_write_command;
+use super::commands::is_keyspace_write;
 use super::traffic::RunningWorkload;
 use super::workload::{self, WorkloadOutcome};
 use super::{derive_seed, history, RunOptions, RunReport};
@@ -104,7 +104,7 @@ impl Runner {
             Action::Workload(w) => w.mix.contains(&WorkloadKind::Flushes),
             // A write of the scenario's own may replace or remove what a
             // workload wrote (FLUSHALL, DEL, SET of the same key).
-            Action::Command { args, .. } => is_write_command(args),
+            Action::Command { args, .. } => is_keyspace_write(args),
             _ => false,
         }) || scenario.nodes.iter().any(|n| !n.persist);
         Runner {
