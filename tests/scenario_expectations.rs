@@ -1,6 +1,8 @@
 //! The scenario's own expectations as a run judges them: an `await` on a
 //! command's reply, `expect` on array replies, numeric INFO comparisons,
-//! and failures that show values the way redis-cli does.
+//! and failures that show values the way redis-cli does; and how the
+//! runner ends faults around them (a timed partition, a node still
+//! crashed when the steps end).
 
 use replsim::scenario::Scenario;
 use replsim::sim::{run_seed, Verdict};
@@ -80,4 +82,102 @@ fn runs_longer_than_an_hour_of_simulated_time_finish() {
     let report = run_seed(&s, 1);
     assert_eq!(report.verdict, Verdict::Pass);
     assert!(report.simulated >= std::time::Duration::from_secs(3601));
+}
+
+#[test]
+fn a_repointed_replica_still_crashed_when_the_steps_end_comes_back_to_its_configured_master() {
+    // r2 is re-pointed to r1, then crashes and is still down when the steps
+    // end. The runner restarts it as a `restart` step would: with the
+    // master its node config names (m), which is the master convergence is
+    // then judged against.
+    let text = r#"{"name": "t", "liveness": "20s",
+      "nodes": {"m": {}, "r1": {"replicaof": "m"}, "r2": {"replicaof": "m"}},
+      "steps": [
+        { "await": "linked", "timeout": "30s" },
+        { "command": { "on": "m", "args": ["SET", "x", "1"] }, "expect": { "reply": "OK" } },
+        { "replicaof": { "node": "r2", "master": "r1" } },
+        { "await": "converged", "timeout": "30s" },
+        { "crash": "r2" } ] }"#;
+    let s = Scenario::parse("t.json", text).unwrap();
+    for seed in 0..3 {
+        let report = run_seed(&s, seed);
+        assert_eq!(
+            report.verdict,
+            Verdict::Pass,
+            "seed {seed}: {:#?}",
+            report.trace
+        );
+    }
+}
+/// m, r1 and r2, linked, then the `partitions` steps, a write on m, and
+/// what r1 and r2 answer to a GET of it 3 s later (a partitioned replica
+/// has not got it); a `heal` then ends every partition, and all converge.
+fn partitions_then_write(partitions: &[&str], r1_gets: &str, r2_gets: &str) -> Scenario {
+    let mut steps = vec![r#"{ "await": "linked", "timeout": "30s" }"#.to_string()];
+    steps.extend(partitions.iter().map(|s| s.to_string()));
+    steps.push(
+        r#"{ "command": { "on": "m", "args": ["SET", "x", "1"] }, "expect": { "reply": "OK" } }"#
+            .into(),
+    );
+    steps.push(r#"{ "sleep": "3s" }"#.into());
+    for (node, expect) in [("r1", r1_gets), ("r2", r2_gets)] {
+        steps.push(format!(
+            r#"{{ "command": {{ "on": "{node}", "args": ["GET", "x"] }}, "expect": {expect} }}"#
+        ));
+    }
+    steps.push(r#"{ "heal": true }"#.into());
+    steps.push(r#"{ "await": "converged", "timeout": "30s" }"#.into());
+    let text = format!(
+        r#"{{"name": "t", "liveness": "20s",
+          "nodes": {{"m": {{}}, "r1": {{"replicaof": "m"}}, "r2": {{"replicaof": "m"}}}},
+          "steps": [{}]}}"#,
+        steps.join(", ")
+    );
+    Scenario::parse("t.json", &text).unwrap()
+}
+
+#[test]
+fn a_timed_partition_heals_only_its_own_links() {
+    // m <-> r1 stays partitioned when the timed m <-> r2 partition ends:
+    // r1 misses the write, r2 gets it, and `heal` then ends the rest.
+    let s = partitions_then_write(
+        &[
+            r#"{ "partition": { "between": [["m"], ["r1"]] } }"#,
+            r#"{ "partition": { "between": [["m"], ["r2"]] }, "for": "1s" }"#,
+        ],
+        r#"{ "nil": true }"#,
+        r#"{ "bulk": "1" }"#,
+    );
+    for seed in 0..2 {
+        let report = run_seed(&s, seed);
+        assert_eq!(
+            report.verdict,
+            Verdict::Pass,
+            "seed {seed}: {:#?}",
+            report.trace
+        );
+    }
+}
+
+#[test]
+fn a_link_clogged_by_two_partitions_stays_clogged_until_both_ended() {
+    // The untimed m <-> r1 partition still holds after a timed one over
+    // the same link ends.
+    let s = partitions_then_write(
+        &[
+            r#"{ "partition": { "between": [["m"], ["r1"]] } }"#,
+            r#"{ "partition": { "between": [["r1"], ["m", "r2"]] }, "for": "1s" }"#,
+        ],
+        r#"{ "nil": true }"#,
+        r#"{ "bulk": "1" }"#,
+    );
+    for seed in 0..2 {
+        let report = run_seed(&s, seed);
+        assert_eq!(
+            report.verdict,
+            Verdict::Pass,
+            "seed {seed}: {:#?}",
+            report.trace
+        );
+    }
 }

@@ -225,7 +225,8 @@ pub enum Action {
         other: Vec<String>,
         /// Drop only the traffic from `one` to `other`.
         oneway: bool,
-        /// `for`: heal by itself after this long.
+        /// `for`: heal its own links by itself after this long (a link an
+        /// earlier partition also clogged stays clogged).
         duration: Option<DurationRange>,
     },
     /// `heal`: remove every partition.

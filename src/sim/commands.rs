@@ -10,8 +10,10 @@ use super::workload;
 use crate::resp::Frame;
 use crate::scenario::Expect;
 
-/// Whether `args` names a command that writes to the keyspace.
-pub(super) fn is_write_command(args: &[String]) -> bool {
+/// Whether `args` names a command the command table flags as a write (one
+/// that may change the keyspace): what a read-only replica refuses, and
+/// what may replace or remove a workload's writes.
+pub(super) fn is_keyspace_write(args: &[String]) -> bool {
     args.first()
         .and_then(|name| crate::command::lookup(name.as_bytes()))
         .is_some_and(|spec| spec.is_write())
@@ -56,7 +58,7 @@ impl Runner {
             }
         }
         if self.is_readonly_replica(on)
-            && is_write_command(args)
+            && is_keyspace_write(args)
             && !matches!(reply, Some(Frame::Error(_)) | None)
         {
             self.violation(format!(

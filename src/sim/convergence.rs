@@ -82,69 +82,84 @@ impl Runner {
         (!online).then(|| format!("{master} does not have {replica} online as a replica"))
     }
 
-    /// Whether every replica equals its top master: its link up as both
-    /// ends see it (after every fault that broke it was noticed), the same
-    /// replication id and offset, and the same data. The cheap conditions
-    /// are checked for all replicas before any data is compared, so polling
-    /// stays cheap while one replica still lags.
+    /// The cheap half of the one convergence test of a replica, shared by
+    /// [`is_converged`](Self::is_converged) and
+    /// [`converged`](Self::converged) so that the two cannot disagree: its
+    /// link is up as both ends see it (after every fault that broke it was
+    /// noticed), with its top master's replication id and offset.
+    fn in_step(&self, name: &str, replica: &Server<SimRuntime>, top: &Server<SimRuntime>) -> bool {
+        {
+            let (r, t) = (replica.state(), top.state());
+            if !r.master_link_up()
+                || r.repl.offset != t.repl.offset
+                || r.repl.replid != t.repl.replid
+            {
+                return false;
+            }
+        }
+        // `link_problem` locks both servers itself: the guards above are
+        // released first.
+        self.link_problem(name).is_none()
+    }
+
+    /// The other half: the replica holds its top master's data (keys,
+    /// values, TTLs, in every db). The costly part, so callers that poll
+    /// run it only once every replica is in step.
+    fn same_data(replica: &Server<SimRuntime>, top: &Server<SimRuntime>) -> bool {
+        top.state().keyspace == replica.state().keyspace
+    }
+
+    /// Whether every replica equals its top master: in step with it (see
+    /// `in_step`) and holding the same data. Every replica is checked to
+    /// be in step before any data is compared, so polling stays cheap
+    /// while one replica still lags.
     pub(super) fn is_converged(&self) -> bool {
         let mut pairs = Vec::new();
         for (name, _, servers) in self.replicas_with_tops() {
-            let Some((replica, upstream)) = servers else {
+            let Some((replica, top)) = servers else {
                 return false;
             };
-            {
-                let (r, u) = (replica.state(), upstream.state());
-                if !r.master_link_up()
-                    || r.repl.offset != u.repl.offset
-                    || r.repl.replid != u.repl.replid
-                {
-                    return false;
-                }
-            }
-            if self.link_problem(name).is_some() {
+            if !self.in_step(name, &replica, &top) {
                 return false;
             }
-            pairs.push((replica, upstream));
+            pairs.push((replica, top));
         }
         pairs
             .iter()
-            .all(|(replica, upstream)| upstream.state().keyspace == replica.state().keyspace)
+            .all(|(replica, top)| Self::same_data(replica, top))
     }
 
-    /// Ok when every replica equals its top master; else one line per
-    /// replica that does not, with its state and the first differences.
+    /// Ok when every replica equals its top master (the test of
+    /// [`is_converged`](Self::is_converged), replica by replica); else one
+    /// line per replica that does not, with its state and the first
+    /// differences.
     pub(super) fn converged(&self) -> Result<(), Vec<String>> {
-        if self.is_converged() {
-            return Ok(());
-        }
         let mut stuck = Vec::new();
         for (name, top, servers) in self.replicas_with_tops() {
             let Some((replica_server, top_server)) = servers else {
                 stuck.push(format!("{name}: node or its top master {top} is down"));
                 continue;
             };
+            if self.in_step(name, &replica_server, &top_server)
+                && Self::same_data(&replica_server, &top_server)
+            {
+                continue;
+            }
             let link = self.link_problem(name);
             let replica = replica_server.state();
             let master_state = top_server.state();
-            let equal = replica.master_link_up()
-                && replica.repl.offset == master_state.repl.offset
-                && replica.repl.replid == master_state.repl.replid
-                && master_state.keyspace == replica.keyspace;
-            if !equal || link.is_some() {
-                let mut line = check::replica_status(name, &replica, &master_state, now());
-                if replica.repl.replid != master_state.repl.replid {
-                    line.push_str(&format!(
-                        ", replication id {} vs its top master {top}'s {}",
-                        &replica.repl.replid[..8.min(replica.repl.replid.len())],
-                        &master_state.repl.replid[..8.min(master_state.repl.replid.len())]
-                    ));
-                }
-                if let Some(problem) = link {
-                    line.push_str(&format!(", {problem}"));
-                }
-                stuck.push(line);
+            let mut line = check::replica_status(name, &replica, &master_state, now());
+            if replica.repl.replid != master_state.repl.replid {
+                line.push_str(&format!(
+                    ", replication id {} vs its top master {top}'s {}",
+                    &replica.repl.replid[..8.min(replica.repl.replid.len())],
+                    &master_state.repl.replid[..8.min(master_state.repl.replid.len())]
+                ));
             }
+            if let Some(problem) = link {
+                line.push_str(&format!(", {problem}"));
+            }
+            stuck.push(line);
         }
         if stuck.is_empty() {
             Ok(())

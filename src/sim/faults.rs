@@ -20,8 +20,8 @@ impl Runner {
     }
 
     /// A `partition` step: clogs every link from `one` to `other` (and
-    /// back unless `oneway`), healing every partition after `duration`
-    /// when one is given.
+    /// back unless `oneway`), healing its own links after `duration` when
+    /// one is given (links another partition still holds stay clogged).
     pub(super) async fn partition(
         &mut self,
         path: &str,
@@ -32,15 +32,18 @@ impl Runner {
         rng: &mut ChaCha8Rng,
     ) {
         let net = madsim::net::NetSim::current();
+        let mut links = Vec::new();
         for a in one {
             for b in other {
-                net.clog_link(self.node(a).handle.id(), self.node(b).handle.id());
-                self.clogged.push((a.clone(), b.clone()));
+                links.push((a.clone(), b.clone()));
                 if !oneway {
-                    net.clog_link(self.node(b).handle.id(), self.node(a).handle.id());
-                    self.clogged.push((b.clone(), a.clone()));
+                    links.push((b.clone(), a.clone()));
                 }
             }
+        }
+        for (a, b) in &links {
+            net.clog_link(self.node(a).handle.id(), self.node(b).handle.id());
+            self.clogged.push((a.clone(), b.clone()));
         }
         self.event(format!(
             "{path} partition {} {} {}",
@@ -51,8 +54,26 @@ impl Runner {
         if let Some(range) = duration {
             let duration = draw_duration(rng, range);
             self.sleep_watching(duration).await;
-            self.unclog_all();
+            self.unclog(&links);
             self.event(format!("{path} partition healed after {}", stamp(duration)));
+        }
+    }
+
+    /// Ends one partition: each of its `links` is released once, and
+    /// unclogged only when no other partition still holds it (madsim keeps
+    /// a clogged link as a set member, not a count, so the count is ours).
+    fn unclog(&mut self, links: &[(String, String)]) {
+        let net = madsim::net::NetSim::current();
+        for link in links {
+            if let Some(held) = self.clogged.iter().position(|l| l == link) {
+                self.clogged.remove(held);
+            }
+            if !self.clogged.contains(link) {
+                net.unclog_link(
+                    self.node(&link.0).handle.id(),
+                    self.node(&link.1).handle.id(),
+                );
+            }
         }
     }
 
@@ -105,9 +126,17 @@ impl Runner {
 
     /// A `restart` step.
     pub(super) fn restart(&mut self, path: &str, node: &str) {
+        self.restart_node(node);
+        self.event(format!("{path} restart {node}"));
+    }
+
+    /// Restarts a crashed node from its disk, the one way both a `restart`
+    /// step and the end of the steps do it: the node comes back with the
+    /// master its config names (a REPLICAOF it accepted since was not
+    /// saved), so the topology convergence is judged against follows it.
+    fn restart_node(&mut self, node: &str) {
         let handle = self.handle.clone();
         cluster::restart(&handle, self.node_mut(node));
-        // A restarted node comes back with its configured master.
         let configured = self
             .scenario
             .nodes
@@ -115,7 +144,6 @@ impl Runner {
             .find(|n| n.name == node)
             .and_then(|n| n.replicaof.clone());
         self.topology.insert(node.to_string(), configured);
-        self.event(format!("{path} restart {node}"));
     }
 
     /// A `pause` step, resuming the node by itself after `duration` when
@@ -133,32 +161,40 @@ impl Runner {
         if let Some(range) = duration {
             let duration = draw_duration(rng, range);
             self.sleep_watching(duration).await;
-            self.handle.resume(self.node(node).handle.id());
-            self.node_mut(node).status = NodeStatus::Up;
+            self.resume_node(node);
             self.event(format!("{path} resume {node} after {}", stamp(duration)));
         }
     }
 
     /// A `resume` step.
     pub(super) fn resume(&mut self, path: &str, node: &str) {
-        self.handle.resume(self.node(node).handle.id());
-        self.node_mut(node).status = NodeStatus::Up;
+        self.resume_node(node);
         self.event(format!("{path} resume {node}"));
     }
 
+    /// Unfreezes a paused node (a `resume` step, a timed pause ending, or
+    /// the end of the steps).
+    fn resume_node(&mut self, node: &str) {
+        self.handle.resume(self.node(node).handle.id());
+        self.node_mut(node).status = NodeStatus::Up;
+    }
+
     /// Ends every fault before the liveness phase: partitions heal, paused
-    /// nodes resume, crashed nodes restart (silently: the trace notes only
-    /// that the steps are done).
+    /// nodes resume, crashed nodes restart exactly as a `restart` step
+    /// restarts them (silently: the trace notes only that the steps are
+    /// done). Nodes are taken in scenario order, which fixes the order of
+    /// madsim's resumes and restarts.
     pub(super) fn end_all_faults(&mut self) {
         self.unclog_all();
-        let handle = self.handle.clone();
-        for node in &mut self.nodes {
-            match node.status {
-                NodeStatus::Paused => {
-                    handle.resume(node.handle.id());
-                    node.status = NodeStatus::Up;
-                }
-                NodeStatus::Crashed => cluster::restart(&handle, node),
+        let stopped: Vec<(String, NodeStatus)> = self
+            .nodes
+            .iter()
+            .map(|node| (node.name.clone(), node.status))
+            .collect();
+        for (name, status) in stopped {
+            match status {
+                NodeStatus::Paused => self.resume_node(&name),
+                NodeStatus::Crashed => self.restart_node(&name),
                 NodeStatus::Up => {}
             }
         }

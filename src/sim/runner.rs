@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::cluster::{self, SimNode};
-use super::commands::is_write_command;
+use super::commands::is_keyspace_write;
 use super::traffic::RunningWorkload;
 use super::workload::{self, WorkloadOutcome};
 use super::{derive_seed, history, RunOptions, RunReport};
@@ -65,7 +65,9 @@ pub(super) struct Runner {
     pub(super) broken_at: BTreeMap<(String, String), Duration>,
     /// The current `replicaof` of every node.
     pub(super) topology: BTreeMap<String, Option<String>>,
-    /// Every link (from, to) a partition clogged and no heal has unclogged.
+    /// Every link (from, to) a partition clogged and that has not healed,
+    /// once per partition holding it: a link two partitions clogged stays
+    /// clogged until both ended.
     pub(super) clogged: Vec<(String, String)>,
     /// Workloads started in the background and not yet joined.
     pub(super) background: Vec<RunningWorkload>,
@@ -102,7 +104,7 @@ impl Runner {
             Action::Workload(w) => w.mix.contains(&WorkloadKind::Flushes),
             // A write of the scenario's own may replace or remove what a
             // workload wrote (FLUSHALL, DEL, SET of the same key).
-            Action::Command { args, .. } => is_write_command(args),
+            Action::Command { args, .. } => is_keyspace_write(args),
             _ => false,
         }) || scenario.nodes.iter().any(|n| !n.persist);
         Runner {
@@ -225,7 +227,7 @@ impl Runner {
 
     /// Creates one madsim node per scenario node, in the scenario's order
     /// (which fixes their IPs).
-    fn spawn_nodes(&mut self) {
+    pub(super) fn spawn_nodes(&mut self) {
         for (index, spec) in self.scenario.nodes.iter().enumerate() {
             // `validate` checks every config value: a refusal here is a bug.
             let config = cluster::node_config(spec).unwrap_or_else(|error| panic!("{error}"));

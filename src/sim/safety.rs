@@ -94,10 +94,56 @@ impl Runner {
             Some(Value::Str(s)) => Some(s.to_vec()),
             _ => None,
         };
-        let violations = check::lost_writes(&writes, value_of);
-        self.violations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(violations);
+        // Through `violation`, as every other broken rule: the trace (and so
+        // `replay`) shows each lost write where the run found it.
+        for violation in check::lost_writes(&writes, value_of) {
+            self.violation(violation);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::scenario::Scenario;
+    use crate::sim::workload::WorkloadOutcome;
+    use crate::sim::RunOptions;
+
+    #[test]
+    fn a_lost_write_is_traced_as_a_violation_like_every_other() {
+        // m holds nothing, while a workload on it got an OK for a SET.
+        let scenario = Scenario::parse(
+            "t.json",
+            r#"{"name": "t", "nodes": {"m": {}},
+                "steps": [{"workload": {"on": "m", "ops": 1}}]}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let runtime = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
+        let (trace, violations) = runtime.block_on(async move {
+            let mut runner = Runner::new(scenario, 1, RunOptions::default());
+            runner.spawn_nodes();
+            madsim::time::sleep(Duration::from_millis(100)).await;
+            runner.outcomes.push(WorkloadOutcome {
+                string_writes: vec![StringWrite {
+                    db: 0,
+                    key: "str:1".into(),
+                    value: Some("7-abc".into()),
+                    acked: true,
+                    sent_at: Duration::from_millis(10),
+                    replied_at: Some(Duration::from_millis(12)),
+                }],
+                ..WorkloadOutcome::default()
+            });
+            runner.check_acknowledged_writes();
+            let trace = runner.trace.lock().expect("trace").clone();
+            let violations = runner.violations.lock().expect("violations").clone();
+            (trace, violations)
+        });
+        let lost = "acknowledged write lost: db 0 GET str:1 -> (nil), \
+                    but the last acknowledged write was SET str:1 \"7-abc\"";
+        assert_eq!(violations, vec![lost.to_string()]);
+        assert_eq!(trace, vec![format!("0.100s VIOLATION {lost}")]);
     }
 }

@@ -116,17 +116,27 @@ impl Runner {
     /// it did (read-only violations its clients saw are safety violations).
     async fn join_workload(&mut self, workload: RunningWorkload) {
         let mut total = WorkloadOutcome::default();
-        for client in workload.clients {
-            if let Ok(outcome) = client.await {
-                total.sent += outcome.sent;
-                total.acked += outcome.acked;
-                total.errors += outcome.errors;
-                total.unanswered += outcome.unanswered;
-                total.string_writes.extend(outcome.string_writes);
-                total
-                    .readonly_violations
-                    .extend(outcome.readonly_violations);
-            }
+        for (index, client) in workload.clients.into_iter().enumerate() {
+            // A writer that panics takes the whole simulation down with it
+            // (madsim resumes the panic), which is a crash verdict. A join
+            // can then only fail if the writer was cancelled, which the
+            // runner never does; were it to happen, its acknowledged writes
+            // and read-only violations would be lost to the checker, so the
+            // run crashes rather than be judged without them.
+            let outcome = client.await.unwrap_or_else(|error| {
+                panic!(
+                    "{} workload client {index} ended without its outcome: {error}",
+                    workload.step
+                )
+            });
+            total.sent += outcome.sent;
+            total.acked += outcome.acked;
+            total.errors += outcome.errors;
+            total.unanswered += outcome.unanswered;
+            total.string_writes.extend(outcome.string_writes);
+            total
+                .readonly_violations
+                .extend(outcome.readonly_violations);
         }
         for reader in &workload.readers {
             reader.abort();
@@ -139,5 +149,39 @@ impl Runner {
             self.violation(format!("{}: {violation}", workload.step));
         }
         self.outcomes.push(total);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::scenario::Scenario;
+    use crate::sim::RunOptions;
+
+    #[test]
+    #[should_panic(expected = "steps[0] workload client 0 ended without its outcome")]
+    fn a_workload_client_that_ends_without_its_outcome_crashes_the_run() {
+        let scenario = Scenario::parse(
+            "t.json",
+            r#"{"name": "t", "nodes": {"m": {}}, "steps": []}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let runtime = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
+        runtime.block_on(async move {
+            let mut runner = Runner::new(scenario, 1, RunOptions::default());
+            let client = runner.client.spawn(async {
+                madsim::time::sleep(Duration::from_secs(1)).await;
+                WorkloadOutcome::default()
+            });
+            client.abort();
+            let workload = RunningWorkload {
+                step: "steps[0]".into(),
+                clients: vec![client],
+                readers: Vec::new(),
+            };
+            runner.join_workload(workload).await;
+        });
     }
 }

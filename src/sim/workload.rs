@@ -298,7 +298,13 @@ const CONNECT_ATTEMPTS: u32 = 5;
 /// How long a scenario's `command` step waits for its reply.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn is_write(command: &str) -> bool {
+/// Whether a read-only replica must refuse `command`, one of the commands
+/// a workload sends: every data command, and WAIT (which any replica
+/// refuses), but not SELECT or the MULTI/EXEC around a transaction (the
+/// commands inside it are refused one by one, and EXEC then aborts). Not
+/// the command table's write flag, which WAIT does not carry: see
+/// `commands::is_keyspace_write`.
+fn readonly_replica_refuses(command: &str) -> bool {
     !matches!(command, "MULTI" | "EXEC" | "SELECT")
 }
 
@@ -425,10 +431,7 @@ pub async fn run_client(
         }
         if readonly_target {
             for (command, reply) in commands.iter().zip(&replies) {
-                if is_write(&command[0])
-                    && !matches!(reply, Frame::Error(_))
-                    && command[0] != "EXEC"
-                {
+                if readonly_replica_refuses(&command[0]) && !matches!(reply, Frame::Error(_)) {
                     outcome.readonly_violations.push(format!(
                         "{} accepted on a read-only replica: {}",
                         command.join(" "),
