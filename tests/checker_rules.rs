@@ -511,3 +511,35 @@ fn a_backlog_read_one_byte_off_after_it_wrapped_is_caught() {
         "never stood at",
     );
 }
+
+/// A workload runs on r1 while r1 is promoted: writes before the promotion
+/// are refused (a read-only replica), writes after it are accepted (a
+/// master). Neither is a violation.
+const PROMOTED_UNDER_LOAD: &str = r#"{ "name": "promote-under-load", "seeds": 3, "liveness": "20s",
+  "nodes": { "m": {}, "r1": { "replicaof": "m" } },
+  "steps": [
+    { "await": "linked", "timeout": "30s" },
+    { "workload": { "on": "r1", "for": "2s", "rate": 50, "keys": 10, "mix": ["strings"] }, "background": true },
+    { "sleep": "0.5s" },
+    { "replicaof": { "node": "r1", "master": null } },
+    { "sleep": "2s" } ] }"#;
+
+#[test]
+fn writes_accepted_after_a_replica_was_promoted_under_load_are_no_violation() {
+    passes(&scenario(PROMOTED_UNDER_LOAD), 0..3);
+}
+
+#[test]
+fn a_read_only_replica_accepting_client_writes_is_a_safety_violation() {
+    let planted = PlantedBugs {
+        replica_accepts_client_writes: true,
+        ..PlantedBugs::default()
+    };
+    fails(
+        &scenario(PROMOTED_UNDER_LOAD),
+        0..3,
+        planted,
+        "safety",
+        "accepted on a read-only replica",
+    );
+}

@@ -534,7 +534,11 @@ fn replication_checks(ctx: &Ctx<'_>, spec: &CommandSpec) -> Result<(), &'static 
             return Err("NOREPLICAS Not enough good replicas to write.");
         }
     }
-    if spec.is_write() && state.is_replica() && config.replica_read_only {
+    if spec.is_write()
+        && state.is_replica()
+        && config.replica_read_only
+        && !state.planted.replica_accepts_client_writes
+    {
         return Err("READONLY You can't write against a read only replica.");
     }
     if state.is_replica()

@@ -101,11 +101,13 @@ pub struct PlantedBugs {
     /// Once the backlog has wrapped (dropped its oldest bytes), a partial
     /// resync is served starting one byte too late.
     pub backlog_read_off_by_one_after_wrap: bool,
+    /// A read-only replica executes writes from normal clients.
+    pub replica_accepts_client_writes: bool,
 }
 
 impl PlantedBugs {
     /// The bugs by name, as `--plant` takes them.
-    pub const NAMES: [&'static str; 12] = [
+    pub const NAMES: [&'static str; 13] = [
         "replica-deletes-expired-on-read",
         "ack-unapplied-bytes",
         "multi-without-wrapper",
@@ -117,6 +119,7 @@ impl PlantedBugs {
         "psync-replid2-past-fork",
         "chain-keeps-subreplicas-on-full-sync",
         "backlog-read-off-by-one-after-wrap",
+        "replica-accepts-client-writes",
         "none",
     ];
 
@@ -142,6 +145,7 @@ impl PlantedBugs {
                 &mut self.chain_keeps_subreplicas_on_full_sync
             }
             "backlog-read-off-by-one-after-wrap" => &mut self.backlog_read_off_by_one_after_wrap,
+            "replica-accepts-client-writes" => &mut self.replica_accepts_client_writes,
             "none" => return Some(self),
             _ => return None,
         };
@@ -177,6 +181,7 @@ mod tests {
                 psync_replid2_past_fork: true,
                 chain_keeps_subreplicas_on_full_sync: true,
                 backlog_read_off_by_one_after_wrap: true,
+                replica_accepts_client_writes: true,
             }
         );
     }

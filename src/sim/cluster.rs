@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use madsim::runtime::{Handle, NodeHandle};
 
@@ -58,9 +59,53 @@ impl SimNode {
             .clone()
     }
 
+    /// A handle that samples the node's role from a client task, across
+    /// restarts (the server slot is shared with the node).
+    pub fn role_watch(&self) -> RoleWatch {
+        RoleWatch {
+            server: Arc::clone(&self.server),
+        }
+    }
+
     /// Runs `f` on the node's state, if the server is there.
     pub fn with_state<T>(&self, f: impl FnOnce(&ServerState) -> T) -> Option<T> {
         self.server().map(|server| f(&server.state()))
+    }
+}
+
+/// Samples a node's role at moments a client chooses (see
+/// [`SimNode::role_watch`]).
+#[derive(Clone)]
+pub struct RoleWatch {
+    server: Arc<Mutex<Option<Server<SimRuntime>>>>,
+}
+
+/// A node's role at one moment. Two equal samples mean the role held
+/// steady between them: the same server instance (start time), no REPLICAOF
+/// in between (every REPLICAOF bumps the generation), the same
+/// `replica-read-only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleSample {
+    /// Whether the node was a replica refusing writes.
+    pub readonly_replica: bool,
+    started: Duration,
+    generation: u64,
+}
+
+impl RoleWatch {
+    /// The role now; `None` while the node is down.
+    pub fn sample(&self) -> Option<RoleSample> {
+        let server = self
+            .server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()?;
+        let state = server.state();
+        Some(RoleSample {
+            readonly_replica: state.is_replica() && state.config.replica_read_only,
+            started: state.started,
+            generation: state.repl.generation,
+        })
     }
 }
 

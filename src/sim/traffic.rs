@@ -40,7 +40,7 @@ impl Runner {
         });
         let until = spec.duration.map(|d| now() + draw_duration(rng, d));
         let host = spec.on.clone();
-        let readonly = self.is_readonly_replica(&host);
+        let role = self.node(&host).role_watch();
         let clients = spec.clients.max(1);
         let mut handles = Vec::new();
         for client in 0..clients {
@@ -50,7 +50,7 @@ impl Runner {
             });
             let seed = derive_seed(self.seed, &format!("step {index} client {client}"));
             let task =
-                workload::run_client(host.clone(), spec.clone(), seed, share, until, readonly);
+                workload::run_client(host.clone(), spec.clone(), seed, share, until, role.clone());
             handles.push(self.client.spawn(task));
         }
         let ops_text = ops.map_or("no op limit".to_string(), |n| format!("{n} ops"));

@@ -13,6 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::cluster::RoleWatch;
 use crate::resp::{encode_command, Frame, FrameError};
 use crate::scenario::{IntRange, WorkloadKind, WorkloadSpec};
 
@@ -384,7 +385,7 @@ pub async fn run_client(
     seed: u64,
     ops: Option<u64>,
     until: Option<Duration>,
-    readonly_target: bool,
+    role: RoleWatch,
 ) -> WorkloadOutcome {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let keys = draw(&mut rng, spec.keys);
@@ -416,6 +417,7 @@ pub async fn run_client(
         }
         outcome.sent += 1;
         let sent_at = elapsed();
+        let role_when_sent = role.sample();
         let Some(replies) = connection.call(&commands, None).await else {
             outcome.unanswered += 1;
             record_string_writes(&mut outcome, db, &commands, None, sent_at);
@@ -429,7 +431,13 @@ pub async fn run_client(
             Some(Frame::Error(_)) => outcome.errors += 1,
             _ => outcome.acked += 1,
         }
-        if readonly_target {
+        // A write accepted is wrong only if the node was a read-only
+        // replica the whole time the command was in flight: a promotion
+        // (or a restart, or a CONFIG SET) in between makes it a master
+        // that may have executed it.
+        let readonly_throughout =
+            role_when_sent.is_some_and(|r| r.readonly_replica) && role.sample() == role_when_sent;
+        if readonly_throughout {
             for (command, reply) in commands.iter().zip(&replies) {
                 if readonly_replica_refuses(&command[0]) && !matches!(reply, Frame::Error(_)) {
                     outcome.readonly_violations.push(format!(
