@@ -13,6 +13,9 @@ pub struct Config {
     pub port: u16,
     /// `requirepass`: the default user's password, if any.
     pub requirepass: Option<Vec<u8>>,
+    /// `protected-mode`: without a password, accept clients only from
+    /// 127.0.0.1 and ::1.
+    pub protected_mode: bool,
     /// `proto-max-bulk-len`: largest bulk argument accepted.
     pub proto_max_bulk_len: u64,
     /// `hz`: cron frequency (active expiry).
@@ -25,6 +28,9 @@ pub struct Config {
     pub save: String,
     /// `enable-debug-command`: `no`, `yes` or `local`.
     pub enable_debug_command: String,
+    /// `enable-protected-configs`: `no`, `yes` or `local`; whether CONFIG
+    /// SET may change the protected parameters (`dir`, `dbfilename`).
+    pub enable_protected_configs: String,
     /// `maxclients`: connections accepted at most.
     pub maxclients: u64,
     /// `client-query-buffer-limit`: bytes a client's query buffer (what it
@@ -70,12 +76,14 @@ impl Default for Config {
             bind: "127.0.0.1".into(),
             port: 6379,
             requirepass: None,
+            protected_mode: true,
             proto_max_bulk_len: crate::resp::DEFAULT_MAX_BULK_BYTES,
             hz: 10,
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
             save: "3600 1 300 100 60 10000".into(),
             enable_debug_command: "no".into(),
+            enable_protected_configs: "no".into(),
             maxclients: 10000,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             replicaof: None,
@@ -106,6 +114,13 @@ pub enum ConfigError {
     /// The parameter cannot change at run time.
     #[error("CONFIG SET failed (possibly related to argument '{0}') - can't set immutable config")]
     Immutable(String),
+    /// The parameter is protected and `enable-protected-configs` does not
+    /// allow this connection to change it.
+    #[error("CONFIG SET failed (possibly related to argument '{0}') - can't set protected config")]
+    Protected(String),
+    /// The parameter was given twice in one CONFIG SET.
+    #[error("CONFIG SET failed (possibly related to argument '{0}') - duplicate parameter")]
+    Duplicate(String),
     /// The value does not parse.
     #[error("CONFIG SET failed (possibly related to argument '{name}') - {reason}")]
     Invalid {
@@ -124,6 +139,11 @@ struct Param {
     get: Getter,
     set: Option<Setter>,
 }
+
+/// Parameters Redis 7.0 marks `PROTECTED_CONFIG`: they choose which files
+/// the server writes, so CONFIG SET may change them only where
+/// `enable-protected-configs` allows.
+const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 fn parse_int<T: std::str::FromStr>(value: &str) -> Result<T, String> {
     crate::resp::parse_i64(value.as_bytes())
@@ -289,6 +309,14 @@ const PARAMS: &[Param] = &[
         set: None,
     },
     Param {
+        name: "protected-mode",
+        get: |c| print_yes_no(c.protected_mode),
+        set: Some(|c, v| {
+            c.protected_mode = yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
         name: "requirepass",
         get: |c| {
             c.requirepass
@@ -377,6 +405,11 @@ const PARAMS: &[Param] = &[
     Param {
         name: "enable-debug-command",
         get: |c| c.enable_debug_command.clone(),
+        set: None,
+    },
+    Param {
+        name: "enable-protected-configs",
+        get: |c| c.enable_protected_configs.clone(),
         set: None,
     },
     Param {
@@ -485,6 +518,34 @@ impl Config {
             .collect()
     }
 
+    /// Checks, before any value is applied, that CONFIG SET may change the
+    /// parameters `names` (in order): each must exist, be mutable, be
+    /// allowed if protected (`local_client`: the connection comes from
+    /// loopback) and appear once. The first failure is Redis's error, which
+    /// is why these come before any value error.
+    pub fn check_settable(&self, names: &[&str], local_client: bool) -> Result<(), ConfigError> {
+        let allow_protected = match self.enable_protected_configs.as_str() {
+            "yes" => true,
+            "local" => local_client,
+            _ => false,
+        };
+        for (i, name) in names.iter().enumerate() {
+            let param = find(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
+            // Protection first: `dir` is protected in Redis and, in
+            // replsim, also immutable (see the README).
+            if !allow_protected && PROTECTED.contains(&param.name) {
+                return Err(ConfigError::Protected(param.name.to_string()));
+            }
+            if param.set.is_none() {
+                return Err(ConfigError::Immutable(param.name.to_string()));
+            }
+            if names[..i].iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                return Err(ConfigError::Duplicate(param.name.to_string()));
+            }
+        }
+        Ok(())
+    }
+
     /// Sets one parameter at run time.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         let param = find(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
@@ -524,8 +585,11 @@ impl Config {
                     reason: "expected '<host> <port>'".into(),
                 })?);
             }
-            "enable-debug-command" => match value {
-                "yes" | "no" | "local" => self.enable_debug_command = value.to_string(),
+            "enable-debug-command" | "enable-protected-configs" => match value {
+                "yes" | "no" | "local" if name.eq_ignore_ascii_case("enable-debug-command") => {
+                    self.enable_debug_command = value.to_string()
+                }
+                "yes" | "no" | "local" => self.enable_protected_configs = value.to_string(),
                 _ => {
                     return Err(ConfigError::Invalid {
                         name: name.into(),
@@ -620,6 +684,46 @@ mod tests {
         assert_eq!(config.hz, 1);
         config.set_startup("repl-timeout", "2147483647").unwrap();
         config.set_startup("repl-backlog-size", "1").unwrap();
+    }
+
+    /// redis-server 7.0.15 with `enable-protected-configs no` (its
+    /// default): protection is checked for every pair before any value.
+    #[test]
+    fn protected_configs_are_refused_unless_enabled() {
+        let config = Config::default();
+        let refused =
+            |names: &[&str], local| config.check_settable(names, local).unwrap_err().to_string();
+        assert_eq!(
+            refused(&["dir"], true),
+            "CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"
+        );
+        assert_eq!(
+            refused(&["hz", "dbfilename"], true),
+            "CONFIG SET failed (possibly related to argument 'dbfilename') - can't set protected config"
+        );
+        assert_eq!(
+            refused(&["dbfilename", "dbfilename"], true),
+            "CONFIG SET failed (possibly related to argument 'dbfilename') - can't set protected config"
+        );
+        assert_eq!(
+            refused(&["hz", "HZ"], true),
+            "CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter"
+        );
+        let mut local = Config::default();
+        local
+            .set_startup("enable-protected-configs", "local")
+            .unwrap();
+        assert!(local.check_settable(&["dbfilename"], true).is_ok());
+        assert!(local.check_settable(&["dbfilename"], false).is_err());
+        // `dir` stays immutable: replsim's storage is opened on its
+        // directory once (see the README).
+        assert_eq!(
+            local.check_settable(&["dir"], true).unwrap_err(),
+            ConfigError::Immutable("dir".into())
+        );
+        assert!(Config::default()
+            .set_startup("enable-protected-configs", "maybe")
+            .is_err());
     }
 
     #[test]

@@ -43,12 +43,18 @@ enum Next {
 }
 
 /// Redis's reply to a connection past `maxclients`, sent before closing it.
-const MAX_CLIENTS_REACHED: &[u8] = b"-ERR max number of clients reached\r\n";
+pub(super) const MAX_CLIENTS_REACHED: &[u8] = b"-ERR max number of clients reached\r\n";
 
-/// Tells a connection refused for `maxclients` why, then closes it. Best
-/// effort, as in Redis: a peer that does not read just loses the message.
-pub(super) async fn reject_client<S: AsyncWrite + Unpin>(mut stream: S) {
-    if stream.write_all(MAX_CLIENTS_REACHED).await.is_ok() {
+/// Redis 7.0's reply to a connection from outside loopback while protected
+/// mode is on and the default user has no password (its wording, typos
+/// included), sent before closing it.
+pub(super) const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Tells a refused connection why (`reason`, a RESP error), then closes
+/// it. Best effort, as in Redis: a peer that does not read just loses the
+/// message.
+pub(super) async fn reject_client<S: AsyncWrite + Unpin>(mut stream: S, reason: &'static [u8]) {
+    if stream.write_all(reason).await.is_ok() {
         let _ = stream.flush().await;
     }
     let _ = stream.shutdown().await;

@@ -765,9 +765,12 @@ impl<R: Runtime> Server<R> {
             // The client is registered here, before the next accept, so
             // that a burst of connections is counted against maxclients
             // one by one.
-            let Some(client) = self.admit(peer, local) else {
-                self.rt.spawn(conn::reject_client(stream));
-                continue;
+            let client = match self.admit(peer, local) {
+                Ok(client) => client,
+                Err(reason) => {
+                    self.rt.spawn(conn::reject_client(stream, reason));
+                    continue;
+                }
             };
             let server = self.clone();
             self.rt.spawn(async move {
@@ -776,23 +779,40 @@ impl<R: Runtime> Server<R> {
         }
     }
 
-    /// Registers a new connection as a client, or refuses it when
-    /// `maxclients` clients (replicas and the master link included, as in
-    /// Redis) are connected already. Returns its id and kill switch.
-    fn admit(&self, peer: SocketAddr, local: SocketAddr) -> Option<(u64, Arc<KillSwitch>)> {
+    /// Registers a new connection as a client, or refuses it (with the
+    /// error to send) when `maxclients` clients (replicas and the master
+    /// link included, as in Redis) are connected already, or when protected
+    /// mode is on, no password is set and the peer is not 127.0.0.1 or
+    /// ::1. Returns its id and kill switch.
+    fn admit(
+        &self,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Result<(u64, Arc<KillSwitch>), &'static [u8]> {
         let now = self.rt.monotonic();
         let mut state = self.state();
         if state.clients.len() as u64 >= state.config.maxclients {
             state.stats.rejected_connections += 1;
-            return None;
+            return Err(conn::MAX_CLIENTS_REACHED);
         }
         let id = state.next_client_id();
+        // Redis creates the client (spending an id) before this check, and
+        // compares the peer's text with exactly these two addresses:
+        // 127.0.0.2 is refused too.
+        let loopback = match peer.ip() {
+            std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+            std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+        };
+        if state.config.protected_mode && state.config.requirepass.is_none() && !loopback {
+            state.stats.rejected_connections += 1;
+            return Err(conn::PROTECTED_MODE_DENIED);
+        }
         let authenticated = state.config.requirepass.is_none();
         let client = Client::new(id, peer.to_string(), local.to_string(), now, authenticated);
         let kill = client.kill_switch();
         state.clients.insert(id, client);
         state.stats.connections_received += 1;
-        Some((id, kill))
+        Ok((id, kill))
     }
 
     /// Stops the node after a command panicked with `command` half-run:
