@@ -68,6 +68,11 @@ pub struct Config {
     /// `client-output-buffer-limit` for replicas: hard bytes, soft bytes,
     /// soft seconds.
     pub replica_output_limit: (u64, u64, u64),
+    /// `client-output-buffer-limit` for normal clients (0 0 0: none).
+    pub normal_output_limit: (u64, u64, u64),
+    /// `client-output-buffer-limit` for pub/sub clients: kept for CONFIG
+    /// GET only, replsim has no pub/sub.
+    pub pubsub_output_limit: (u64, u64, u64),
 }
 
 impl Default for Config {
@@ -101,6 +106,8 @@ impl Default for Config {
             min_replicas_to_write: 0,
             min_replicas_max_lag: 10,
             replica_output_limit: (256 * 1024 * 1024, 64 * 1024 * 1024, 60),
+            normal_output_limit: (0, 0, 0),
+            pubsub_output_limit: (32 * 1024 * 1024, 8 * 1024 * 1024, 60),
         }
     }
 }
@@ -293,8 +300,13 @@ const PARAMS: &[Param] = &[
     Param {
         name: "client-output-buffer-limit",
         get: |c| {
-            let (hard, soft, secs) = c.replica_output_limit;
-            format!("normal 0 0 0 slave {hard} {soft} {secs} pubsub 33554432 8388608 60")
+            let class = |(hard, soft, secs): (u64, u64, u64)| format!("{hard} {soft} {secs}");
+            format!(
+                "normal {} slave {} pubsub {}",
+                class(c.normal_output_limit),
+                class(c.replica_output_limit),
+                class(c.pubsub_output_limit)
+            )
         },
         set: Some(output_limits),
     },
@@ -477,25 +489,35 @@ fn seconds(value: &str) -> Result<u64, String> {
         .map_err(|_| "argument must be between 0 and 9223372036854775807 inclusive".into())
 }
 
-/// Parses `replica <hard> <soft> <seconds>` (other classes are accepted and
-/// ignored: replsim limits only replicas' output buffers).
+/// Parses `<class> <hard> <soft> <seconds>` groups, classes `normal`,
+/// `replica` (`slave`) and `pubsub`; classes not named keep their limits.
+/// Nothing changes unless every group parses, as in Redis.
 fn output_limits(config: &mut Config, value: &str) -> Result<(), String> {
     let words: Vec<&str> = value.split_whitespace().collect();
     if words.is_empty() || words.len() % 4 != 0 {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
+    let mut updated = config.clone();
     for class in words.chunks(4) {
-        let hard = parse_memory(class[1])?;
-        let soft = parse_memory(class[2])?;
-        let soft_seconds = seconds(class[3])?;
-        match class[0] {
-            "replica" | "slave" => config.replica_output_limit = (hard, soft, soft_seconds),
-            "normal" | "pubsub" => {}
+        let slot = match class[0].to_ascii_lowercase().as_str() {
+            "normal" => &mut updated.normal_output_limit,
+            "replica" | "slave" => &mut updated.replica_output_limit,
+            "pubsub" => &mut updated.pubsub_output_limit,
             _ => {
                 return Err("Invalid client class specified in buffer limit configuration.".into())
             }
-        }
+        };
+        let numbers = (|| {
+            Some((
+                parse_memory(class[1]).ok()?,
+                parse_memory(class[2]).ok()?,
+                seconds(class[3]).ok()?,
+            ))
+        })();
+        *slot = numbers
+            .ok_or("Error in hard, soft or soft_seconds setting in buffer limit configuration.")?;
     }
+    *config = updated;
     Ok(())
 }
 
@@ -724,6 +746,43 @@ mod tests {
         assert!(Config::default()
             .set_startup("enable-protected-configs", "maybe")
             .is_err());
+    }
+
+    /// Texts and results of redis-server 7.0.15 for these values.
+    #[test]
+    fn output_buffer_limits_parse_per_class_like_redis() {
+        let mut config = Config::default();
+        config
+            .set("client-output-buffer-limit", "NORMAL 1mb 512kb 3")
+            .unwrap();
+        assert_eq!(config.normal_output_limit, (1 << 20, 512 << 10, 3));
+        assert_eq!(
+            config.get_matching(&[b"client-output-buffer-limit"])[0].1,
+            "normal 1048576 524288 3 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        );
+        let reason = |value: &str| match Config::default().set("client-output-buffer-limit", value)
+        {
+            Err(ConfigError::Invalid { reason, .. }) => reason,
+            other => panic!("{value}: {other:?}"),
+        };
+        let bad_numbers =
+            "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        assert_eq!(reason("normal 1mb x 0"), bad_numbers);
+        assert_eq!(reason("normal 1mb 1 -1"), bad_numbers);
+        assert_eq!(
+            reason("foo 1 1 1"),
+            "Invalid client class specified in buffer limit configuration."
+        );
+        assert_eq!(
+            reason("normal 1 1"),
+            "Wrong number of arguments in buffer limit configuration."
+        );
+        // All or nothing: a bad second class leaves the first unchanged.
+        let mut config = Config::default();
+        assert!(config
+            .set("client-output-buffer-limit", "normal 1 1 1 foo 1 1 1")
+            .is_err());
+        assert_eq!(config.normal_output_limit, (0, 0, 0));
     }
 
     #[test]

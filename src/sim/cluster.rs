@@ -69,9 +69,6 @@ pub fn node_config(spec: &NodeSpec) -> Result<Config, String> {
     let mut config = Config {
         bind: "0.0.0.0".into(),
         port: PORT,
-        // Simulated nodes have no loopback: every peer has its own address,
-        // so protected mode would refuse them all.
-        protected_mode: false,
         ..Config::default()
     };
     for (name, value) in &spec.config {
