@@ -406,10 +406,12 @@ fn debug_allowed(ctx: &Ctx<'_>) -> bool {
     }
 }
 
-/// Whether a peer address (`ip:port`) is a loopback one, Redis's "local
-/// connection" for the `local` setting of `enable-*` options.
+/// Whether a peer address (`ip:port`) is Redis's "local connection" for
+/// the `local` setting of `enable-*` options: Redis compares the peer's
+/// text with exactly 127.0.0.1 and ::1, so 127.0.0.2 is not local.
 fn is_local(addr: &str) -> bool {
-    addr.starts_with("127.") || addr.starts_with("[::1]")
+    addr.rsplit_once(':')
+        .is_some_and(|(ip, _)| ip == "127.0.0.1" || ip == "[::1]")
 }
 
 /// DEBUG DIGEST | DIGEST-VALUE key ... | SLEEP seconds | POPULATE count
@@ -522,4 +524,22 @@ fn time(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     ctx.out.bulk(seconds.to_string().as_bytes());
     ctx.out.bulk(micros.to_string().as_bytes());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local;
+
+    /// redis-server 7.0.15 with `enable-debug-command local` and
+    /// `enable-protected-configs local` refuses DEBUG and CONFIG SET
+    /// dbfilename from 127.0.0.2: only these two texts are local.
+    #[test]
+    fn only_127_0_0_1_and_ipv6_loopback_are_local_connections() {
+        assert!(is_local("127.0.0.1:50000"));
+        assert!(is_local("[::1]:50000"));
+        assert!(!is_local("127.0.0.2:50000"));
+        assert!(!is_local("10.0.0.1:50000"));
+        assert!(!is_local("[::ffff:127.0.0.1]:50000"));
+        assert!(!is_local("garbage"));
+    }
 }
