@@ -221,6 +221,15 @@ fn without_a_normal_limit_a_slow_reader_gets_every_reply() {
         pipeline_gets_without_reading(port, Duration::from_millis(200)),
         (None, true)
     );
+    // A soft limit with the most seconds Redis accepts never runs out.
+    let port = start_replsim(Config {
+        normal_output_limit: (0, 512 * 1024, i64::MAX as u64),
+        ..Config::default()
+    });
+    assert_eq!(
+        pipeline_gets_without_reading(port, Duration::from_millis(200)),
+        (None, true)
+    );
 }
 
 /// CLIENT LIST fields of the client named `name`.

@@ -205,8 +205,11 @@ fn soft_limit_deadline<R: Runtime>(server: &Server<R>, id: u64) -> Option<Durati
     if soft == 0 {
         return None;
     }
-    // Redis closes once more than the limit's seconds have passed.
-    let deadline = since + Duration::from_secs(soft_seconds) + Duration::from_millis(1);
+    // Redis closes once more than the limit's seconds have passed. Seconds
+    // too many to add up never run out.
+    let deadline = since
+        .checked_add(Duration::from_secs(soft_seconds))?
+        .checked_add(Duration::from_millis(1))?;
     Some(deadline.saturating_sub(server.runtime().monotonic()))
 }
 
