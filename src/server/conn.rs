@@ -381,6 +381,11 @@ fn process<R: Runtime>(
                         &mut client.soft_limit_since,
                         now,
                     ) {
+                        // The logged line shows the client as it is now:
+                        // the rest of the batch unparsed, the replies held.
+                        client.query_buffer_len = buf.len() - consumed_total;
+                        client.query_buffer_free = buf.capacity() - buf.len();
+                        client.reply_buffer_size = out.capacity();
                         client.reply_pending = out.len();
                         state.clients.insert(id, client);
                         close_for_output_limit(&state, id);
