@@ -597,6 +597,19 @@ impl Reply {
         self.buf.clear();
     }
 
+    /// Bytes allocated for replies (what the connection keeps between
+    /// commands).
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Gives back the allocation above `capacity` bytes (at least what is
+    /// encoded stays).
+    pub fn shrink_to(&mut self, capacity: usize) {
+        self.buf.shrink_to(capacity);
+    }
+
     /// Drops everything after the first `len` bytes.
     pub fn truncate(&mut self, len: usize) {
         self.buf.truncate(len);

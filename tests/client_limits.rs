@@ -1,13 +1,16 @@
 //! Client limits on real TCP, each checked against a real redis-server 7.0
 //! when one is installed: `client-query-buffer-limit` closes a client whose
 //! argument in flight outgrows it (nothing of that command is applied or
-//! propagated), and `maxclients` refuses connections past the limit.
+//! propagated), `maxclients` refuses connections past the limit,
+//! `client-output-buffer-limit normal` closes a client whose unread replies
+//! pass it, and idle clients give back the buffers of a large request or
+//! reply.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{info_field, start_redis, start_replsim, wait_in_sync, Client};
+use common::{info_field, start_redis, start_replsim, wait_in_sync, Client, ReplsimProcess};
 use replsim::resp::encode_command;
 use replsim::server::Config;
 
@@ -126,4 +129,168 @@ fn connections_past_maxclients_are_refused_with_redis_error() {
     }
     let port = start_replsim(Config::default());
     assert_eq!(connect_past_maxclients(port), expected);
+}
+
+/// Size of the value the pipelining client asks for again and again.
+const VALUE_BYTES: usize = 100 * 1024;
+
+/// SETs a 100 KB value, then pipelines 1000 GETs of it without reading
+/// and waits `wait`; returns how many replies it then reads before the
+/// server closes the connection (`None`: the server kept it open), and
+/// whether another client is still served.
+fn pipeline_gets_without_reading(port: u16, wait: Duration) -> (Option<usize>, bool) {
+    let mut client = Client::connect(port);
+    let value = vec![b'v'; VALUE_BYTES];
+    assert_eq!(client.raw(&[&b"SET"[..], b"big", &value]), b"+OK\r\n");
+    let mut request = Vec::new();
+    for _ in 0..1000 {
+        encode_command(&mut request, &["GET", "big"]);
+    }
+    client.send_raw(&request);
+    std::thread::sleep(wait);
+    client
+        .stream_mut()
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let mut replies = 0;
+    let closed = loop {
+        match client.read_raw() {
+            Some(_) => replies += 1,
+            // EOF or a reset: the server closed it.
+            None => break replies < 1000,
+        }
+        if replies == 1000 {
+            break false;
+        }
+    };
+    let served = Client::connect(port).raw(&["PING"]) == b"+PONG\r\n";
+    (closed.then_some(replies), served)
+}
+
+#[test]
+fn a_client_whose_unread_replies_pass_the_normal_hard_limit_is_closed() {
+    let limit = "normal 1mb 512kb 0";
+    if let Some(redis) = start_redis("output-hard", &["--client-output-buffer-limit", limit]) {
+        let (closed_after, served) = pipeline_gets_without_reading(redis.port, Duration::ZERO);
+        assert!(closed_after.is_some() && served, "redis: {closed_after:?}");
+    }
+    let replsim = ReplsimProcess::start(
+        "output-hard",
+        &["--config", &format!("client-output-buffer-limit={limit}")],
+    );
+    let (closed_after, served) = pipeline_gets_without_reading(replsim.port, Duration::ZERO);
+    assert!(
+        closed_after.is_some() && served,
+        "replsim: {closed_after:?}"
+    );
+    let log = replsim.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("for overcoming of output buffer limits"))
+        .expect("the close is logged");
+    assert!(
+        line.contains(" # Client id=")
+            && line.contains(" cmd=get ")
+            && line
+                .ends_with("scheduled to be closed ASAP for overcoming of output buffer limits."),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_client_over_the_normal_soft_limit_for_longer_than_its_seconds_is_closed() {
+    let limit = "normal 0 512kb 1";
+    if let Some(redis) = start_redis("output-soft", &["--client-output-buffer-limit", limit]) {
+        let outcome = pipeline_gets_without_reading(redis.port, Duration::from_millis(2500));
+        assert!(outcome.0.is_some() && outcome.1, "redis: {outcome:?}");
+    }
+    let port = start_replsim(Config {
+        normal_output_limit: (0, 512 * 1024, 1),
+        ..Config::default()
+    });
+    let outcome = pipeline_gets_without_reading(port, Duration::from_millis(2500));
+    assert!(outcome.0.is_some() && outcome.1, "replsim: {outcome:?}");
+}
+
+#[test]
+fn without_a_normal_limit_a_slow_reader_gets_every_reply() {
+    // Redis's default for normal clients is 0 0 0: no limit.
+    assert_eq!(Config::default().normal_output_limit, (0, 0, 0));
+    let port = start_replsim(Config::default());
+    assert_eq!(
+        pipeline_gets_without_reading(port, Duration::from_millis(200)),
+        (None, true)
+    );
+    // A soft limit with the most seconds Redis accepts never runs out.
+    let port = start_replsim(Config {
+        normal_output_limit: (0, 512 * 1024, i64::MAX as u64),
+        ..Config::default()
+    });
+    assert_eq!(
+        pipeline_gets_without_reading(port, Duration::from_millis(200)),
+        (None, true)
+    );
+}
+
+/// CLIENT LIST fields of the client named `name`.
+fn client_fields(port: u16, name: &str) -> std::collections::BTreeMap<String, u64> {
+    let list = Client::connect(port).cmd(&["CLIENT", "LIST"]);
+    let replsim::resp::Frame::Bulk(Some(list)) = list else {
+        panic!("CLIENT LIST: {list:?}");
+    };
+    let list = String::from_utf8(list).unwrap();
+    let line = list
+        .lines()
+        .find(|l| l.contains(&format!(" name={name} ")))
+        .unwrap_or_else(|| panic!("no client {name} in {list}"));
+    line.split(' ')
+        .filter_map(|field| field.split_once('='))
+        .filter_map(|(k, v)| Some((k.to_string(), v.parse().ok()?)))
+        .collect()
+}
+
+/// Bytes a client's buffers hold beyond its pending input (`qbuf-free`,
+/// `rbs`, `omem`, as CLIENT LIST reports them).
+fn buffer_bytes(port: u16, name: &str) -> u64 {
+    let fields = client_fields(port, name);
+    fields["qbuf-free"] + fields["rbs"] + fields["omem"]
+}
+
+/// One client SETs an 11 MB value, 20 others GET it and read it; returns
+/// the largest buffer footprint of the 21 clients once they idled for
+/// `idle`.
+fn idle_clients_after_large_replies(port: u16, idle: Duration) -> u64 {
+    let value = vec![b'x'; 11 * MB];
+    let mut writer = Client::connect(port);
+    writer.raw(&["CLIENT", "SETNAME", "writer"]);
+    assert_eq!(writer.raw(&[&b"SET"[..], b"big", &value]), b"+OK\r\n");
+    let readers: Vec<Client> = (0..20)
+        .map(|i| {
+            let mut reader = Client::connect(port);
+            reader.raw(&["CLIENT", "SETNAME", &format!("reader{i}")]);
+            assert_eq!(reader.raw(&["GET", "big"]).len(), 11 * MB + 13);
+            reader
+        })
+        .collect();
+    std::thread::sleep(idle);
+    let largest = (0..20)
+        .map(|i| buffer_bytes(port, &format!("reader{i}")))
+        .chain([buffer_bytes(port, "writer")])
+        .max()
+        .unwrap();
+    drop((writer, readers));
+    largest
+}
+
+#[test]
+fn idle_clients_give_back_the_buffers_of_a_large_request_or_reply() {
+    // Redis trims in its clients cron, within a few seconds.
+    if let Some(redis) = start_redis("idle-buffers", &[]) {
+        let largest = idle_clients_after_large_replies(redis.port, Duration::from_millis(3500));
+        assert!(largest <= 64 * 1024, "redis: {largest}");
+    }
+    // replsim trims as soon as the request ran and the reply was written.
+    let port = start_replsim(Config::default());
+    let largest = idle_clients_after_large_replies(port, Duration::from_millis(100));
+    assert!(largest <= 64 * 1024, "replsim: {largest}");
 }

@@ -273,8 +273,10 @@ fn client_getname(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
 }
 
 /// One CLIENT LIST line, with Redis 7.0's fields in its order. Fields that
-/// describe Redis's memory internals (`qbuf-free`, `rbs`, `tot-mem`, ...)
-/// report replsim's own buffers where it has them and 0 otherwise.
+/// describe Redis's memory internals report replsim's own buffers where it
+/// has them and 0 otherwise: `qbuf-free` is the query buffer's spare
+/// allocation, `rbs` the reply buffer's allocation, `omem` the replies not
+/// written yet, `tot-mem` their sum with `qbuf`.
 pub(crate) fn client_line(
     client: &Client,
     now: std::time::Duration,
@@ -293,8 +295,8 @@ pub(crate) fn client_line(
     };
     format!(
         "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 \
-         multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs=0 rbp=0 obl=0 oll=0 omem=0 \
-         tot-mem=0 events=r cmd={} user=default redir=-1 resp=2\n",
+         multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} \
+         tot-mem={} events=r cmd={} user=default redir=-1 resp=2\n",
         client.id,
         client.addr,
         client.laddr,
@@ -309,7 +311,11 @@ pub(crate) fn client_line(
         client.db,
         client.multi_len(),
         client.query_buffer_len,
+        client.query_buffer_free,
         client.multi_mem(),
+        client.reply_buffer_size,
+        client.reply_pending,
+        client.query_buffer_len + client.query_buffer_free + client.reply_buffer_size,
         command,
     )
 }

@@ -110,20 +110,21 @@ fn config_set(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             "wrong number of arguments for 'config|set' command",
         ));
     }
+    let names: Vec<String> = (2..argv.len())
+        .step_by(2)
+        .map(|i| String::from_utf8_lossy(argv.get(i)).to_ascii_lowercase())
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    ctx.state
+        .config
+        .check_settable(&names, is_local(&ctx.client.addr))
+        .map_err(|e| CmdError::err(e.to_string()))?;
     let mut updated = ctx.state.config.clone();
-    let mut seen: Vec<String> = Vec::new();
-    for i in (2..argv.len()).step_by(2) {
-        let name = String::from_utf8_lossy(argv.get(i)).to_ascii_lowercase();
-        if seen.contains(&name) {
-            return Err(CmdError::err(format!(
-                "CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
-            )));
-        }
+    for (i, name) in (2..argv.len()).step_by(2).zip(&names) {
         let value = String::from_utf8_lossy(argv.get(i + 1)).into_owned();
         updated
-            .set(&name, &value)
+            .set(name, &value)
             .map_err(|e| CmdError::err(e.to_string()))?;
-        seen.push(name);
     }
     ctx.state.config = updated;
     ctx.out.ok();
@@ -400,9 +401,17 @@ you can run it from a local connection, otherwise you need to set this option in
 fn debug_allowed(ctx: &Ctx<'_>) -> bool {
     match ctx.state.config.enable_debug_command.as_str() {
         "yes" => true,
-        "local" => ctx.client.addr.starts_with("127.") || ctx.client.addr.starts_with("[::1]"),
+        "local" => is_local(&ctx.client.addr),
         _ => ctx.client.is_master,
     }
+}
+
+/// Whether a peer address (`ip:port`) is Redis's "local connection" for
+/// the `local` setting of `enable-*` options: Redis compares the peer's
+/// text with exactly 127.0.0.1 and ::1, so 127.0.0.2 is not local.
+fn is_local(addr: &str) -> bool {
+    addr.rsplit_once(':')
+        .is_some_and(|(ip, _)| ip == "127.0.0.1" || ip == "[::1]")
 }
 
 /// DEBUG DIGEST | DIGEST-VALUE key ... | SLEEP seconds | POPULATE count
@@ -515,4 +524,22 @@ fn time(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     ctx.out.bulk(seconds.to_string().as_bytes());
     ctx.out.bulk(micros.to_string().as_bytes());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local;
+
+    /// redis-server 7.0.15 with `enable-debug-command local` and
+    /// `enable-protected-configs local` refuses DEBUG and CONFIG SET
+    /// dbfilename from 127.0.0.2: only these two texts are local.
+    #[test]
+    fn only_127_0_0_1_and_ipv6_loopback_are_local_connections() {
+        assert!(is_local("127.0.0.1:50000"));
+        assert!(is_local("[::1]:50000"));
+        assert!(!is_local("127.0.0.2:50000"));
+        assert!(!is_local("10.0.0.1:50000"));
+        assert!(!is_local("[::ffff:127.0.0.1]:50000"));
+        assert!(!is_local("garbage"));
+    }
 }

@@ -560,19 +560,8 @@ fn next_step(
     // transfer included: a replica that stalls during its full sync is
     // measured against the limits like a streaming one.
     let pending = link.output.len() as u64;
-    let over_soft = soft > 0 && pending >= soft;
-    if !over_soft {
-        link.soft_limit_since = None;
-    }
-    let soft_expired = over_soft
-        && link
-            .soft_limit_since
-            .get_or_insert(now)
-            .checked_add(Duration::from_secs(soft_seconds))
-            // Redis drops once the time over the limit exceeds the
-            // limit's seconds (`elapsed > soft_limit_seconds`).
-            .is_some_and(|deadline| now > deadline);
-    if (hard > 0 && pending >= hard) || soft_expired {
+    let limit = (hard, soft, soft_seconds);
+    if crate::server::output_limit_reached(limit, pending, &mut link.soft_limit_since, now) {
         let info = state.clients.get(&client_id).map_or_else(
             || format!("id={client_id} addr={name}"),
             |client| {

@@ -81,4 +81,12 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
     /// Where the node's log lines go.
     fn logger(&self) -> Arc<dyn crate::log::LogSink>;
+
+    /// Whether peers can come from a loopback interface, which protected
+    /// mode lets in. Only real TCP says yes: a simulated node has no
+    /// loopback (every node, and every client, has its own address), so
+    /// protected mode would refuse everyone there and is not applied.
+    fn has_loopback(&self) -> bool {
+        false
+    }
 }

@@ -110,4 +110,8 @@ impl Runtime for TokioRuntime {
     fn logger(&self) -> Arc<dyn crate::log::LogSink> {
         self.logger.clone()
     }
+
+    fn has_loopback(&self) -> bool {
+        true
+    }
 }

@@ -13,6 +13,9 @@ pub struct Config {
     pub port: u16,
     /// `requirepass`: the default user's password, if any.
     pub requirepass: Option<Vec<u8>>,
+    /// `protected-mode`: without a password, accept clients only from
+    /// 127.0.0.1 and ::1.
+    pub protected_mode: bool,
     /// `proto-max-bulk-len`: largest bulk argument accepted.
     pub proto_max_bulk_len: u64,
     /// `hz`: cron frequency (active expiry).
@@ -25,6 +28,9 @@ pub struct Config {
     pub save: String,
     /// `enable-debug-command`: `no`, `yes` or `local`.
     pub enable_debug_command: String,
+    /// `enable-protected-configs`: `no`, `yes` or `local`; whether CONFIG
+    /// SET may change the protected parameters (`dir`, `dbfilename`).
+    pub enable_protected_configs: String,
     /// `maxclients`: connections accepted at most.
     pub maxclients: u64,
     /// `client-query-buffer-limit`: bytes a client's query buffer (what it
@@ -62,6 +68,11 @@ pub struct Config {
     /// `client-output-buffer-limit` for replicas: hard bytes, soft bytes,
     /// soft seconds.
     pub replica_output_limit: (u64, u64, u64),
+    /// `client-output-buffer-limit` for normal clients (0 0 0: none).
+    pub normal_output_limit: (u64, u64, u64),
+    /// `client-output-buffer-limit` for pub/sub clients: kept for CONFIG
+    /// GET only, replsim has no pub/sub.
+    pub pubsub_output_limit: (u64, u64, u64),
 }
 
 impl Default for Config {
@@ -70,12 +81,14 @@ impl Default for Config {
             bind: "127.0.0.1".into(),
             port: 6379,
             requirepass: None,
+            protected_mode: true,
             proto_max_bulk_len: crate::resp::DEFAULT_MAX_BULK_BYTES,
             hz: 10,
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
             save: "3600 1 300 100 60 10000".into(),
             enable_debug_command: "no".into(),
+            enable_protected_configs: "no".into(),
             maxclients: 10000,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             replicaof: None,
@@ -93,6 +106,8 @@ impl Default for Config {
             min_replicas_to_write: 0,
             min_replicas_max_lag: 10,
             replica_output_limit: (256 * 1024 * 1024, 64 * 1024 * 1024, 60),
+            normal_output_limit: (0, 0, 0),
+            pubsub_output_limit: (32 * 1024 * 1024, 8 * 1024 * 1024, 60),
         }
     }
 }
@@ -106,6 +121,13 @@ pub enum ConfigError {
     /// The parameter cannot change at run time.
     #[error("CONFIG SET failed (possibly related to argument '{0}') - can't set immutable config")]
     Immutable(String),
+    /// The parameter is protected and `enable-protected-configs` does not
+    /// allow this connection to change it.
+    #[error("CONFIG SET failed (possibly related to argument '{0}') - can't set protected config")]
+    Protected(String),
+    /// The parameter was given twice in one CONFIG SET.
+    #[error("CONFIG SET failed (possibly related to argument '{0}') - duplicate parameter")]
+    Duplicate(String),
     /// The value does not parse.
     #[error("CONFIG SET failed (possibly related to argument '{name}') - {reason}")]
     Invalid {
@@ -124,6 +146,11 @@ struct Param {
     get: Getter,
     set: Option<Setter>,
 }
+
+/// Parameters Redis 7.0 marks `PROTECTED_CONFIG`: they choose which files
+/// the server writes, so CONFIG SET may change them only where
+/// `enable-protected-configs` allows.
+const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 fn parse_int<T: std::str::FromStr>(value: &str) -> Result<T, String> {
     crate::resp::parse_i64(value.as_bytes())
@@ -273,8 +300,13 @@ const PARAMS: &[Param] = &[
     Param {
         name: "client-output-buffer-limit",
         get: |c| {
-            let (hard, soft, secs) = c.replica_output_limit;
-            format!("normal 0 0 0 slave {hard} {soft} {secs} pubsub 33554432 8388608 60")
+            let class = |(hard, soft, secs): (u64, u64, u64)| format!("{hard} {soft} {secs}");
+            format!(
+                "normal {} slave {} pubsub {}",
+                class(c.normal_output_limit),
+                class(c.replica_output_limit),
+                class(c.pubsub_output_limit)
+            )
         },
         set: Some(output_limits),
     },
@@ -287,6 +319,14 @@ const PARAMS: &[Param] = &[
         name: "port",
         get: |c| c.port.to_string(),
         set: None,
+    },
+    Param {
+        name: "protected-mode",
+        get: |c| print_yes_no(c.protected_mode),
+        set: Some(|c, v| {
+            c.protected_mode = yes_no(v)?;
+            Ok(())
+        }),
     },
     Param {
         name: "requirepass",
@@ -380,6 +420,11 @@ const PARAMS: &[Param] = &[
         set: None,
     },
     Param {
+        name: "enable-protected-configs",
+        get: |c| c.enable_protected_configs.clone(),
+        set: None,
+    },
+    Param {
         name: "maxclients",
         get: |c| c.maxclients.to_string(),
         set: Some(|c, v| {
@@ -444,25 +489,35 @@ fn seconds(value: &str) -> Result<u64, String> {
         .map_err(|_| "argument must be between 0 and 9223372036854775807 inclusive".into())
 }
 
-/// Parses `replica <hard> <soft> <seconds>` (other classes are accepted and
-/// ignored: replsim limits only replicas' output buffers).
+/// Parses `<class> <hard> <soft> <seconds>` groups, classes `normal`,
+/// `replica` (`slave`) and `pubsub`; classes not named keep their limits.
+/// Nothing changes unless every group parses, as in Redis.
 fn output_limits(config: &mut Config, value: &str) -> Result<(), String> {
     let words: Vec<&str> = value.split_whitespace().collect();
     if words.is_empty() || words.len() % 4 != 0 {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
+    let mut updated = config.clone();
     for class in words.chunks(4) {
-        let hard = parse_memory(class[1])?;
-        let soft = parse_memory(class[2])?;
-        let soft_seconds = seconds(class[3])?;
-        match class[0] {
-            "replica" | "slave" => config.replica_output_limit = (hard, soft, soft_seconds),
-            "normal" | "pubsub" => {}
+        let slot = match class[0].to_ascii_lowercase().as_str() {
+            "normal" => &mut updated.normal_output_limit,
+            "replica" | "slave" => &mut updated.replica_output_limit,
+            "pubsub" => &mut updated.pubsub_output_limit,
             _ => {
                 return Err("Invalid client class specified in buffer limit configuration.".into())
             }
-        }
+        };
+        let numbers = (|| {
+            Some((
+                parse_memory(class[1]).ok()?,
+                parse_memory(class[2]).ok()?,
+                seconds(class[3]).ok()?,
+            ))
+        })();
+        *slot = numbers
+            .ok_or("Error in hard, soft or soft_seconds setting in buffer limit configuration.")?;
     }
+    *config = updated;
     Ok(())
 }
 
@@ -483,6 +538,34 @@ impl Config {
             })
             .map(|p| (p.name, (p.get)(self)))
             .collect()
+    }
+
+    /// Checks, before any value is applied, that CONFIG SET may change the
+    /// parameters `names` (in order): each must exist, be mutable, be
+    /// allowed if protected (`local_client`: the connection comes from
+    /// loopback) and appear once. The first failure is Redis's error, which
+    /// is why these come before any value error.
+    pub fn check_settable(&self, names: &[&str], local_client: bool) -> Result<(), ConfigError> {
+        let allow_protected = match self.enable_protected_configs.as_str() {
+            "yes" => true,
+            "local" => local_client,
+            _ => false,
+        };
+        for (i, name) in names.iter().enumerate() {
+            let param = find(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
+            // Protection first: `dir` is protected in Redis and, in
+            // replsim, also immutable (see the README).
+            if !allow_protected && PROTECTED.contains(&param.name) {
+                return Err(ConfigError::Protected(param.name.to_string()));
+            }
+            if param.set.is_none() {
+                return Err(ConfigError::Immutable(param.name.to_string()));
+            }
+            if names[..i].iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                return Err(ConfigError::Duplicate(param.name.to_string()));
+            }
+        }
+        Ok(())
     }
 
     /// Sets one parameter at run time.
@@ -524,8 +607,11 @@ impl Config {
                     reason: "expected '<host> <port>'".into(),
                 })?);
             }
-            "enable-debug-command" => match value {
-                "yes" | "no" | "local" => self.enable_debug_command = value.to_string(),
+            "enable-debug-command" | "enable-protected-configs" => match value {
+                "yes" | "no" | "local" if name.eq_ignore_ascii_case("enable-debug-command") => {
+                    self.enable_debug_command = value.to_string()
+                }
+                "yes" | "no" | "local" => self.enable_protected_configs = value.to_string(),
                 _ => {
                     return Err(ConfigError::Invalid {
                         name: name.into(),
@@ -620,6 +706,83 @@ mod tests {
         assert_eq!(config.hz, 1);
         config.set_startup("repl-timeout", "2147483647").unwrap();
         config.set_startup("repl-backlog-size", "1").unwrap();
+    }
+
+    /// redis-server 7.0.15 with `enable-protected-configs no` (its
+    /// default): protection is checked for every pair before any value.
+    #[test]
+    fn protected_configs_are_refused_unless_enabled() {
+        let config = Config::default();
+        let refused =
+            |names: &[&str], local| config.check_settable(names, local).unwrap_err().to_string();
+        assert_eq!(
+            refused(&["dir"], true),
+            "CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"
+        );
+        assert_eq!(
+            refused(&["hz", "dbfilename"], true),
+            "CONFIG SET failed (possibly related to argument 'dbfilename') - can't set protected config"
+        );
+        assert_eq!(
+            refused(&["dbfilename", "dbfilename"], true),
+            "CONFIG SET failed (possibly related to argument 'dbfilename') - can't set protected config"
+        );
+        assert_eq!(
+            refused(&["hz", "HZ"], true),
+            "CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter"
+        );
+        let mut local = Config::default();
+        local
+            .set_startup("enable-protected-configs", "local")
+            .unwrap();
+        assert!(local.check_settable(&["dbfilename"], true).is_ok());
+        assert!(local.check_settable(&["dbfilename"], false).is_err());
+        // `dir` stays immutable: replsim's storage is opened on its
+        // directory once (see the README).
+        assert_eq!(
+            local.check_settable(&["dir"], true).unwrap_err(),
+            ConfigError::Immutable("dir".into())
+        );
+        assert!(Config::default()
+            .set_startup("enable-protected-configs", "maybe")
+            .is_err());
+    }
+
+    /// Texts and results of redis-server 7.0.15 for these values.
+    #[test]
+    fn output_buffer_limits_parse_per_class_like_redis() {
+        let mut config = Config::default();
+        config
+            .set("client-output-buffer-limit", "NORMAL 1mb 512kb 3")
+            .unwrap();
+        assert_eq!(config.normal_output_limit, (1 << 20, 512 << 10, 3));
+        assert_eq!(
+            config.get_matching(&[b"client-output-buffer-limit"])[0].1,
+            "normal 1048576 524288 3 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        );
+        let reason = |value: &str| match Config::default().set("client-output-buffer-limit", value)
+        {
+            Err(ConfigError::Invalid { reason, .. }) => reason,
+            other => panic!("{value}: {other:?}"),
+        };
+        let bad_numbers =
+            "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        assert_eq!(reason("normal 1mb x 0"), bad_numbers);
+        assert_eq!(reason("normal 1mb 1 -1"), bad_numbers);
+        assert_eq!(
+            reason("foo 1 1 1"),
+            "Invalid client class specified in buffer limit configuration."
+        );
+        assert_eq!(
+            reason("normal 1 1"),
+            "Wrong number of arguments in buffer limit configuration."
+        );
+        // All or nothing: a bad second class leaves the first unchanged.
+        let mut config = Config::default();
+        assert!(config
+            .set("client-output-buffer-limit", "normal 1 1 1 foo 1 1 1")
+            .is_err());
+        assert_eq!(config.normal_output_limit, (0, 0, 0));
     }
 
     #[test]

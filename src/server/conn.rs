@@ -24,6 +24,20 @@ use crate::runtime::Runtime;
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// Reply buffer kept between batches (Redis's per-client static reply
+/// buffer is 16 KB). Redis frees the blocks of a larger reply as it writes
+/// them; shrinking to this after each write does the same, so a client
+/// that once received a large reply does not keep its size.
+const REPLY_KEEP: usize = 16 * 1024;
+
+/// A query buffer larger than this (Redis's `PROTO_RESIZE_THRESHOLD`) is
+/// trimmed once less than half of it is in use: a large argument leaves
+/// its room behind once executed. Redis gets the same from handing a big
+/// argument's buffer over to the command and from its clients cron
+/// (`clientsCronResizeQueryBuffer`); trimming at once, rather than on a
+/// timer, keeps the connection free of clocks.
+const QUERY_KEEP: usize = 32 * 1024;
+
 /// What processing a buffer decided.
 enum Next {
     /// Read more bytes (nothing complete is left).
@@ -43,12 +57,18 @@ enum Next {
 }
 
 /// Redis's reply to a connection past `maxclients`, sent before closing it.
-const MAX_CLIENTS_REACHED: &[u8] = b"-ERR max number of clients reached\r\n";
+pub(super) const MAX_CLIENTS_REACHED: &[u8] = b"-ERR max number of clients reached\r\n";
 
-/// Tells a connection refused for `maxclients` why, then closes it. Best
-/// effort, as in Redis: a peer that does not read just loses the message.
-pub(super) async fn reject_client<S: AsyncWrite + Unpin>(mut stream: S) {
-    if stream.write_all(MAX_CLIENTS_REACHED).await.is_ok() {
+/// Redis 7.0's reply to a connection from outside loopback while protected
+/// mode is on and the default user has no password (its wording, typos
+/// included), sent before closing it.
+pub(super) const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Tells a refused connection why (`reason`, a RESP error), then closes
+/// it. Best effort, as in Redis: a peer that does not read just loses the
+/// message.
+pub(super) async fn reject_client<S: AsyncWrite + Unpin>(mut stream: S, reason: &'static [u8]) {
+    if stream.write_all(reason).await.is_ok() {
         let _ = stream.flush().await;
     }
     let _ = stream.shutdown().await;
@@ -101,11 +121,33 @@ pub(super) async fn serve_client<R: Runtime>(
             rt.sleep(duration).await;
         }
         if !out.is_empty() {
-            let written = stream.write_all(out.as_bytes()).await;
-            let flushed = stream.flush().await;
+            // A client over its soft output limit is closed if the write
+            // still has not gone through when the limit's seconds are up:
+            // Redis would go on reading its pipeline and find it over the
+            // limit for too long.
+            let soft_deadline = soft_limit_deadline(&server, id);
+            let write = async {
+                stream.write_all(out.as_bytes()).await?;
+                stream.flush().await
+            };
+            let result = match soft_deadline {
+                None => Some(write.await),
+                Some(after) => tokio::select! {
+                    biased;
+                    result = write => Some(result),
+                    _ = rt.sleep(after) => None,
+                },
+            };
+            let Some(result) = result else {
+                close_for_output_limit(&server.state(), id);
+                break;
+            };
             server.state().stats.net_output_bytes += out.len() as u64;
             out.clear();
-            if written.is_err() || flushed.is_err() {
+            if out.capacity() > REPLY_KEEP {
+                out.shrink_to(REPLY_KEEP);
+            }
+            if result.is_err() {
                 break;
             }
         }
@@ -129,7 +171,18 @@ pub(super) async fn serve_client<R: Runtime>(
         let room = (query_limit as usize)
             .saturating_sub(query_len)
             .saturating_add(1);
-        buf.reserve(needed.saturating_sub(buf.len()).min(room).max(READ_CHUNK));
+        let want = needed.saturating_sub(buf.len()).min(room).max(READ_CHUNK);
+        buf.reserve(want);
+        // Checked after `reserve`: an emptied BytesMut takes its whole
+        // allocation back there.
+        let in_use = buf.len() + want;
+        if buf.capacity() > QUERY_KEEP && buf.capacity() / 2 > in_use {
+            let mut trimmed = BytesMut::with_capacity(in_use);
+            trimmed.extend_from_slice(&buf);
+            buf = trimmed;
+        }
+        // What the client holds while it waits, for CLIENT LIST.
+        note_buffers(&server, id, &buf, &out);
         let read = tokio::select! {
             biased;
             _ = kill.killed() => break,
@@ -141,6 +194,50 @@ pub(super) async fn serve_client<R: Runtime>(
         }
     }
     server.state().clients.remove(&id);
+}
+
+/// How long a client whose pending replies are over the soft output limit
+/// may still take to accept them; `None` when no soft limit runs.
+fn soft_limit_deadline<R: Runtime>(server: &Server<R>, id: u64) -> Option<Duration> {
+    let state = server.state();
+    let (_, soft, soft_seconds) = state.config.normal_output_limit;
+    let since = state.clients.get(&id)?.soft_limit_since?;
+    if soft == 0 {
+        return None;
+    }
+    // Redis closes once more than the limit's seconds have passed. Seconds
+    // too many to add up never run out.
+    let deadline = since
+        .checked_add(Duration::from_secs(soft_seconds))?
+        .checked_add(Duration::from_millis(1))?;
+    Some(deadline.saturating_sub(server.runtime().monotonic()))
+}
+
+/// Records the connection's buffer sizes in its client (CLIENT LIST
+/// `qbuf-free`, `rbs`, `omem`) once its replies are written and its
+/// buffers trimmed.
+fn note_buffers<R: Runtime>(server: &Server<R>, id: u64, buf: &BytesMut, out: &Reply) {
+    if let Some(client) = server.state().clients.get_mut(&id) {
+        client.query_buffer_free = buf.capacity() - buf.len();
+        client.reply_buffer_size = out.capacity();
+        client.reply_pending = out.len();
+    }
+}
+
+/// Logs, as Redis does, that a normal client is closed for passing its
+/// output buffer limits (its pending replies are dropped unsent).
+fn close_for_output_limit(state: &super::ServerState, id: u64) {
+    let Some(client) = state.clients.get(&id) else {
+        return;
+    };
+    let info = crate::command::client_line(client, state.mono_now, None);
+    state.log(
+        Level::Warning,
+        &format!(
+            "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            info.trim_end()
+        ),
+    );
 }
 
 /// Closes a client whose query buffer passed `client-query-buffer-limit`,
@@ -273,6 +370,31 @@ fn process<R: Runtime>(
                 }
                 let flow = std::mem::take(&mut ctx.flow);
                 consumed_total += consumed;
+                // Normal clients only: a replica's replies are its stream,
+                // measured in the replication layer, and a master gets none.
+                if client.kind == super::ClientKind::Normal && !client.is_master {
+                    let limit = state.config.normal_output_limit;
+                    let pending = out.len() as u64;
+                    if super::output_limit_reached(
+                        limit,
+                        pending,
+                        &mut client.soft_limit_since,
+                        now,
+                    ) {
+                        // The logged line shows the client as it is now:
+                        // the rest of the batch unparsed, the replies held.
+                        client.query_buffer_len = buf.len() - consumed_total;
+                        client.query_buffer_free = buf.capacity() - buf.len();
+                        client.reply_buffer_size = out.capacity();
+                        client.reply_pending = out.len();
+                        state.clients.insert(id, client);
+                        close_for_output_limit(&state, id);
+                        // Redis writes nothing more to a client it closes
+                        // ASAP: the replies of this batch are dropped.
+                        out.clear();
+                        return Next::Close;
+                    }
+                }
                 // What the last incomplete frame needed no longer applies:
                 // a flow that ends the batch early (WAIT, DEBUG SLEEP)
                 // leaves the rest of the buffer to be parsed afresh, and a
@@ -324,6 +446,9 @@ fn process<R: Runtime>(
     // the buffer starts once advanced.
     buf.advance(consumed_total);
     client.query_buffer_len = buf.len() - argv.unparsed_from();
+    client.query_buffer_free = buf.capacity() - buf.len();
+    client.reply_buffer_size = out.capacity();
+    client.reply_pending = out.len();
     state.clients.insert(id, client);
     next
 }

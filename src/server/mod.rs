@@ -51,6 +51,32 @@ pub struct Stats {
     pub dirty: u64,
 }
 
+/// Whether a client holding `pending` reply bytes has passed its class's
+/// `client-output-buffer-limit` `(hard, soft, soft_seconds)` at `now` (0
+/// disables a limit), as Redis's `checkClientOutputBufferLimits`: at or
+/// over the hard limit, or over the soft limit for longer than its
+/// seconds. `soft_since` is when the client went over the soft limit; it
+/// is set the first time and cleared once the client is back under.
+pub(crate) fn output_limit_reached(
+    (hard, soft, soft_seconds): (u64, u64, u64),
+    pending: u64,
+    soft_since: &mut Option<Duration>,
+    now: Duration,
+) -> bool {
+    let over_soft = soft > 0 && pending >= soft;
+    if !over_soft {
+        *soft_since = None;
+    }
+    let soft_expired = over_soft
+        && soft_since
+            .get_or_insert(now)
+            .checked_add(Duration::from_secs(soft_seconds))
+            // Redis drops once the time over the limit exceeds the
+            // limit's seconds (`elapsed > soft_limit_seconds`).
+            .is_some_and(|deadline| now > deadline);
+    (hard > 0 && pending >= hard) || soft_expired
+}
+
 /// What kind of peer a connection is (CLIENT LIST `flags`, CLIENT KILL TYPE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientKind {
@@ -124,6 +150,16 @@ pub struct Client {
     pub last_command: Option<&'static crate::command::CommandSpec>,
     /// Bytes waiting in its query buffer.
     pub query_buffer_len: usize,
+    /// Bytes allocated in its query buffer beyond `query_buffer_len`
+    /// (CLIENT LIST `qbuf-free`).
+    pub query_buffer_free: usize,
+    /// Bytes allocated for its replies (CLIENT LIST `rbs`).
+    pub reply_buffer_size: usize,
+    /// Reply bytes not yet written to it (CLIENT LIST `omem`).
+    pub reply_pending: usize,
+    /// Since when (monotonic) its pending replies have been over the soft
+    /// output buffer limit (Redis's `obuf_soft_limit_reached_time`).
+    pub soft_limit_since: Option<Duration>,
     /// `REPLCONF listening-port` of a replica.
     pub listening_port: u16,
     /// `REPLCONF ip-address` of a replica.
@@ -154,6 +190,10 @@ impl Client {
             last_interaction: now,
             last_command: None,
             query_buffer_len: 0,
+            query_buffer_free: 0,
+            reply_buffer_size: 0,
+            reply_pending: 0,
+            soft_limit_since: None,
             listening_port: 0,
             replica_ip: None,
             capa_eof: false,
@@ -765,9 +805,12 @@ impl<R: Runtime> Server<R> {
             // The client is registered here, before the next accept, so
             // that a burst of connections is counted against maxclients
             // one by one.
-            let Some(client) = self.admit(peer, local) else {
-                self.rt.spawn(conn::reject_client(stream));
-                continue;
+            let client = match self.admit(peer, local) {
+                Ok(client) => client,
+                Err(reason) => {
+                    self.rt.spawn(conn::reject_client(stream, reason));
+                    continue;
+                }
             };
             let server = self.clone();
             self.rt.spawn(async move {
@@ -776,23 +819,45 @@ impl<R: Runtime> Server<R> {
         }
     }
 
-    /// Registers a new connection as a client, or refuses it when
-    /// `maxclients` clients (replicas and the master link included, as in
-    /// Redis) are connected already. Returns its id and kill switch.
-    fn admit(&self, peer: SocketAddr, local: SocketAddr) -> Option<(u64, Arc<KillSwitch>)> {
+    /// Registers a new connection as a client, or refuses it (with the
+    /// error to send) when `maxclients` clients (replicas and the master
+    /// link included, as in Redis) are connected already, or when protected
+    /// mode is on, no password is set and the peer is not 127.0.0.1 or
+    /// ::1 (on real TCP only: see [`Runtime::has_loopback`]). Returns its
+    /// id and kill switch.
+    fn admit(
+        &self,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Result<(u64, Arc<KillSwitch>), &'static [u8]> {
         let now = self.rt.monotonic();
         let mut state = self.state();
         if state.clients.len() as u64 >= state.config.maxclients {
             state.stats.rejected_connections += 1;
-            return None;
+            return Err(conn::MAX_CLIENTS_REACHED);
         }
         let id = state.next_client_id();
+        // Redis creates the client (spending an id) before this check, and
+        // compares the peer's text with exactly these two addresses:
+        // 127.0.0.2 is refused too.
+        let loopback = match peer.ip() {
+            std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+            std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+        };
+        if state.config.protected_mode
+            && state.config.requirepass.is_none()
+            && !loopback
+            && self.rt.has_loopback()
+        {
+            state.stats.rejected_connections += 1;
+            return Err(conn::PROTECTED_MODE_DENIED);
+        }
         let authenticated = state.config.requirepass.is_none();
         let client = Client::new(id, peer.to_string(), local.to_string(), now, authenticated);
         let kill = client.kill_switch();
         state.clients.insert(id, client);
         state.stats.connections_received += 1;
-        Some((id, kill))
+        Ok((id, kill))
     }
 
     /// Stops the node after a command panicked with `command` half-run:
