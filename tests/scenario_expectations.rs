@@ -99,15 +99,7 @@ fn a_repointed_replica_still_crashed_when_the_steps_end_comes_back_to_its_config
         { "await": "converged", "timeout": "30s" },
         { "crash": "r2" } ] }"#;
     let s = Scenario::parse("t.json", text).unwrap();
-    for seed in 0..3 {
-        let report = run_seed(&s, seed);
-        assert_eq!(
-            report.verdict,
-            Verdict::Pass,
-            "seed {seed}: {:#?}",
-            report.trace
-        );
-    }
+    passes_on_every_seed(&s, 0..3);
 }
 /// m, r1 and r2, linked, then the `partitions` steps, a write on m, and
 /// what r1 and r2 answer to a GET of it 3 s later (a partitioned replica
@@ -148,15 +140,7 @@ fn a_timed_partition_heals_only_its_own_links() {
         r#"{ "nil": true }"#,
         r#"{ "bulk": "1" }"#,
     );
-    for seed in 0..2 {
-        let report = run_seed(&s, seed);
-        assert_eq!(
-            report.verdict,
-            Verdict::Pass,
-            "seed {seed}: {:#?}",
-            report.trace
-        );
-    }
+    passes_on_every_seed(&s, 0..2);
 }
 
 #[test]
@@ -171,8 +155,14 @@ fn a_link_clogged_by_two_partitions_stays_clogged_until_both_ended() {
         r#"{ "nil": true }"#,
         r#"{ "bulk": "1" }"#,
     );
-    for seed in 0..2 {
-        let report = run_seed(&s, seed);
+    passes_on_every_seed(&s, 0..2);
+}
+
+/// Runs `seeds` of `scenario` and fails with the trace of the first seed
+/// that does not pass.
+fn passes_on_every_seed(scenario: &Scenario, seeds: std::ops::Range<u64>) {
+    for seed in seeds {
+        let report = run_seed(scenario, seed);
         assert_eq!(
             report.verdict,
             Verdict::Pass,
