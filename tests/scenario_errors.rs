@@ -379,6 +379,35 @@ fn replicaof_step_that_makes_a_cycle_points_at_master() {
 }
 
 #[test]
+fn a_restart_that_brings_back_a_cycle_through_the_configured_master_is_impossible() {
+    // r1 is promoted and m re-pointed to it; restarted, r1 replicates its
+    // configured master m again: m -> r1 -> m.
+    assert_eq!(
+        message(&with_steps(&[
+            r#"{ "replicaof": { "node": "r1", "master": null } }"#,
+            r#"{ "replicaof": { "node": "m", "master": "r1" } }"#,
+            r#"{ "crash": "r1" }"#,
+            r#"{ "restart": "r1" }"#,
+        ])),
+        "t.json:8:18: steps[3].restart: restarted, node 'r1' replicates its configured master 'm' again, \
+         which makes a replication cycle: r1 is a replica of m, which is a replica of r1\n  \
+         hint: point the other nodes elsewhere with `replicaof` before this restart"
+    );
+}
+
+#[test]
+fn after_a_restart_a_node_replicates_its_configured_master_again() {
+    let text = with_steps(&[
+        r#"{ "replicaof": { "node": "r2", "master": "m" } }"#,
+        r#"{ "crash": "r2" }"#,
+        r#"{ "restart": "r2" }"#,
+        r#"{ "replicaof": { "node": "r1", "master": "r2" } }"#,
+    ]);
+    // Restarted, r2 replicates r1 again, so r1 -> r2 would be a cycle.
+    assert!(message(&text).contains("this makes a replication cycle: r1 is a replica of r2"));
+}
+
+#[test]
 fn replicaof_itself_is_impossible() {
     let text = "{\"name\": \"t\", \"steps\": [], \"nodes\": {\"m\": {\"replicaof\": \"m\"}}}";
     let e = error(text);

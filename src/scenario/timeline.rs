@@ -38,6 +38,8 @@ enum Life {
 struct NodeTrack {
     life: Life,
     master: Option<String>,
+    /// The node's `replicaof` in the file: a restart comes back to it.
+    configured_master: Option<String>,
     /// Events so far, like "crashed at steps[1]".
     history: Vec<String>,
     /// The step of the latest `pause` with `for`, while no later event.
@@ -59,6 +61,7 @@ impl Timeline {
                 let track = NodeTrack {
                     life: Life::Up,
                     master: master.map(str::to_string),
+                    configured_master: master.map(str::to_string),
                     history: Vec::new(),
                     timed_pause: None,
                 };
@@ -76,6 +79,7 @@ impl Timeline {
             .or_insert_with(|| NodeTrack {
                 life: Life::Up,
                 master: None,
+                configured_master: None,
                 history: Vec::new(),
                 timed_pause: None,
             })
@@ -134,6 +138,22 @@ impl Timeline {
             } else {
                 problem
             });
+        }
+        // A restarted node comes back with its configuration: replicating
+        // its configured master, whatever REPLICAOF said before the crash.
+        let track = self.track(node);
+        let before = std::mem::replace(&mut track.master, track.configured_master.clone());
+        if let Some(cycle) = self.cycle_through(node) {
+            self.track(node).master = before;
+            let master = self
+                .track(node)
+                .configured_master
+                .clone()
+                .unwrap_or_default();
+            return Err(Problem::new(format!(
+                "restarted, node '{node}' replicates its configured master '{master}' again, which makes a replication cycle: {cycle}"
+            ))
+            .hint("point the other nodes elsewhere with `replicaof` before this restart"));
         }
         self.track(node).life = Life::Up;
         self.record(node, format!("restarted at {step}"));
