@@ -159,9 +159,12 @@ pub fn generate(seed: u64, profile: &Profile) -> Value {
     workload.insert("mix".into(), json!(mix));
     workload.insert("dbs".into(), json!(load.gen_range(1..=4)));
     workload.insert("clients".into(), json!(load.gen_range(1..=3)));
+    // The load starts at a fixed time, not when the links happen to be up
+    // (anywhere from milliseconds to several seconds in), so that the
+    // faults below, drawn at times from the same start, land during it.
     let mut steps = vec![
         json!({ "await": "linked", "timeout": "60s" }),
-        json!({ "workload": workload, "background": true }),
+        json!({ "workload": workload.clone(), "background": true, "at": ms(LOAD_START_MS) }),
     ];
 
     // Faults: each kind on or off for this seed, then events at seeded
@@ -189,19 +192,27 @@ pub fn generate(seed: u64, profile: &Profile) -> Value {
             .map(|_| faults.gen_range(200..duration_ms.max(201)))
             .collect();
         times.sort_unstable();
-        // `at` times are counted from the start of the run, which begins
-        // with the wait for every link: leave room for it.
-        let offset_ms = 6_000;
         let mut last_at = 0;
         for time in times {
-            let at = (time + offset_ms).max(last_at + 1);
+            let at = (time + LOAD_START_MS).max(last_at + 1);
             last_at = at;
             let kind = *enabled.choose(&mut faults).expect("non-empty");
             if let Some(mut drawn) = draw_fault(&mut faults, kind, &mut cluster) {
                 if let Some(first) = drawn.first_mut().and_then(Value::as_object_mut) {
                     first.insert("at".into(), json!(ms(at)));
                 }
+                let promoted = promoted_node(&drawn);
                 steps.append(&mut drawn);
+                // Clients follow a failover: the rest of the load goes to
+                // the promoted node, so the new history takes writes while
+                // former siblings reconnect to it.
+                if let Some(node) = promoted {
+                    let left_ms = (LOAD_START_MS + duration_ms).saturating_sub(at).max(500);
+                    let mut follow = workload.clone();
+                    follow.insert("on".into(), json!(node));
+                    follow.insert("for".into(), json!(ms(left_ms)));
+                    steps.push(json!({ "workload": follow, "background": true }));
+                }
             }
         }
     }
@@ -262,6 +273,22 @@ fn draw_config(rng: &mut ChaCha8Rng, master: bool) -> Map<String, Value> {
     }
     config
 }
+
+/// The node a drawn fault promotes (`REPLICAOF NO ONE`), if it does.
+fn promoted_node(steps: &[Value]) -> Option<String> {
+    steps.iter().find_map(|step| {
+        let replicaof = step.get("replicaof")?;
+        if replicaof.get("master")?.is_null() {
+            replicaof.get("node")?.as_str().map(str::to_string)
+        } else {
+            None
+        }
+    })
+}
+
+/// When the drawn load starts (simulated ms since the run began): room for
+/// the links to come up first, diskless sync delay included.
+const LOAD_START_MS: u64 = 6_000;
 
 /// The steps of one fault of `kind` (the caller gives the first its `at`),
 /// or `None` when nothing fits (no replica to promote or re-point).
@@ -343,8 +370,21 @@ fn draw_fault(rng: &mut ChaCha8Rng, kind: FaultKind, cluster: &mut Cluster) -> O
                 .cloned()
                 .collect();
             let chosen = pick(rng, &replicas)?.clone();
+            let old_master = cluster.node(&chosen).master.clone()?;
+            let mut steps = Vec::new();
+            let mut promote = json!({ "replicaof": { "node": chosen, "master": null } });
+            // Half the time the chosen replica is cut off from its master
+            // first, so that it lags behind siblings still taking writes:
+            // those then ask it to continue on its replid2 from beyond the
+            // point where its history forked, which it must refuse.
+            if rng.gen_bool(0.5) {
+                let lag_ms = rng.gen_range(300..2_000);
+                let partition = json!({ "between": [[chosen], [old_master]] });
+                steps.push(json!({ "partition": partition, "for": ms(lag_ms + 2_000) }));
+                promote["after"] = json!(ms(lag_ms));
+            }
             cluster.node_mut(&chosen).master = None;
-            let mut steps = vec![json!({ "replicaof": { "node": chosen, "master": null } })];
+            steps.push(promote);
             for other in &names {
                 if *other == chosen {
                     continue;
