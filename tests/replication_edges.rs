@@ -1786,6 +1786,128 @@ mod sim {
         });
     }
 
+    /// A master that answers every connection's PING with `first` and then
+    /// an endless line: 64 KiB of `x` every 100 ms, never a newline, until
+    /// the replica closes the connection. Counts connections and bytes
+    /// sent.
+    async fn endless_line_master(first: u8, connections: Arc<AtomicUsize>, sent: Arc<AtomicUsize>) {
+        let listener = madsim::net::TcpListener::bind("0.0.0.0:6379")
+            .await
+            .unwrap();
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            connections.fetch_add(1, Ordering::SeqCst);
+            let sent = sent.clone();
+            madsim::task::spawn(async move {
+                let mut chunk = [0u8; 4096];
+                // Wait for the PING.
+                if stream.read(&mut chunk).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let mut line = vec![b'x'; 64 * 1024];
+                line[0] = first;
+                loop {
+                    if stream.write_all(&line).await.is_err() || stream.flush().await.is_err() {
+                        return;
+                    }
+                    sent.fetch_add(line.len(), Ordering::SeqCst);
+                    line[0] = b'x';
+                    madsim::time::sleep(Duration::from_millis(100)).await;
+                }
+            });
+        }
+    }
+
+    /// Starts a replica of `endless_line_master(first)`, waits for its
+    /// second connection, and returns the log and the bytes the master had
+    /// sent by then.
+    async fn replica_of_an_endless_line(first: u8) -> (String, usize) {
+        let log: SharedSimLog = Arc::default();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let sent = Arc::new(AtomicUsize::new(0));
+        let (counter, sent_counter) = (connections.clone(), sent.clone());
+        madsim::runtime::Handle::current()
+            .create_node()
+            .name("m")
+            .ip("10.0.0.1".parse::<IpAddr>().unwrap())
+            .init(move || endless_line_master(first, counter.clone(), sent_counter.clone()))
+            .build();
+        sleep_ms(100).await;
+        let _r = spawn_node(
+            "r",
+            "10.0.0.2",
+            node_config(Some("10.0.0.1")),
+            sim_runtimes(log.clone(), 2),
+        );
+        wait_for(5, "a second connection", &log, || {
+            connections.load(Ordering::SeqCst) >= 2
+        })
+        .await;
+        (log_text(&log), sent.load(Ordering::SeqCst))
+    }
+
+    #[test]
+    fn endless_line_in_reply_to_ping_is_cut_at_255_bytes_and_the_replica_reconnects() {
+        // Redis 7.0.15 reads each handshake reply into a 256-byte buffer
+        // (receiveSynchronousResponse -> connSyncReadLine), so a master
+        // answering PING with an endless line gets
+        //   # Error reply to PING from master: 'xxx...' (255 bytes)
+        // and the replica closes the link and connects again from the
+        // cron, holding no more than the buffer.
+        simulate(10, || async {
+            let (text, sent) = replica_of_an_endless_line(b'x').await;
+            let expected = format!(
+                "r S # Error reply to PING from master: '{}'",
+                "x".repeat(255)
+            );
+            let lines = lines_from(
+                &text,
+                "r S * Non blocking connect for SYNC fired the event.",
+            );
+            assert!(lines[1].ends_with(&expected), "{text}");
+            // Every attempt cuts the line at the same cap.
+            assert!(
+                text.lines()
+                    .filter(|l| l.contains("Error reply to PING"))
+                    .all(|l| l.ends_with(&expected)),
+                "{text}"
+            );
+            // The cron connects again within its one-second period.
+            assert!(
+                lines[2].ends_with("r S * Connecting to MASTER 10.0.0.1:6379")
+                    && line_ms(lines[2]) - line_ms(lines[1]) <= 1000,
+                "{text}"
+            );
+            // The master kept sending while the replica waited to
+            // reconnect: the replica stopped reading at the cap, it did
+            // not wait for a newline that never comes.
+            assert!(sent > 64 * 1024, "sent {sent}\n{text}");
+        });
+    }
+
+    #[test]
+    fn endless_positive_line_is_read_as_255_byte_replies_and_the_replica_reconnects() {
+        // An endless line that starts with `+`: Redis takes its first 255
+        // bytes as the PONG and each next 255 bytes as the next reply, so
+        // REPLCONF passes and the PSYNC reply is 255 `x`:
+        //   # Unexpected reply to PSYNC from master: xxx...
+        // replsim then retries the handshake (Redis would try SYNC and fail
+        // on the bulk count with "Bad protocol from MASTER"); either way
+        // the link is dropped and no line is buffered whole.
+        simulate(11, || async {
+            let (text, _) = replica_of_an_endless_line(b'+').await;
+            assert!(
+                text.contains("r S * Master replied to PING, replication can continue..."),
+                "{text}"
+            );
+            let expected = format!(
+                "r S # Unexpected reply to PSYNC from master: {}",
+                "x".repeat(255)
+            );
+            assert!(text.lines().any(|l| l.ends_with(&expected)), "{text}");
+        });
+    }
+
     // -- 8. PINGs into the stream, paced from the node's start --------------
 
     /// The `+FULLRESYNC <id> <offset>` line at the front of `bytes` (after

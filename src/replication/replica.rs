@@ -133,23 +133,49 @@ fn note_io<R: Runtime>(server: &Server<R>) {
     }
 }
 
-/// Reads one `\r\n`-terminated line, skipping the bare `\n` keepalives a
-/// master sends while it prepares a full sync (they count as I/O: a master
+/// Longest handshake reply kept, in bytes. Redis reads each handshake
+/// reply (`receiveSynchronousResponse`) into a 256-byte buffer with
+/// `connSyncReadLine`, so a reply keeps at most 255 bytes and whatever
+/// follows on an over-long line is read as the next reply. Capping the
+/// line is what stops a master from making us buffer an endless line.
+const HANDSHAKE_LINE_MAX: usize = 255;
+
+/// Longest RDB bulk count line (`$<len>` or `$EOF:<mark>`) kept, in bytes:
+/// Redis's `readSyncBulkPayload` reads it with a 1024-byte limit.
+const BULK_COUNT_LINE_MAX: usize = 1023;
+
+/// Reads one line of at most `max_len` bytes the way Redis's
+/// `syncReadLine` does: it ends at `\n` (a `\r` before it is dropped), or
+/// after `max_len` bytes without one, leaving the rest of an over-long
+/// line unread. Bare `\n` keepalives, which a master sends while it
+/// prepares a full sync, are skipped (they count as I/O: a master
 /// delaying a diskless sync keeps the replica's timeout away with them).
 /// Waits as long as it takes: the replication cron times a silent master
-/// out.
+/// out. The buffer never grows much beyond `max_len` plus one read.
 async fn read_line<R: Runtime>(
     server: &Server<R>,
     stream: &mut R::Stream,
     buffer: &mut BytesMut,
+    max_len: usize,
 ) -> Option<String> {
     loop {
         while buffer.first() == Some(&b'\n') {
             buffer.advance(1);
         }
-        if let Some(end) = buffer.windows(2).position(|w| w == b"\r\n") {
-            let line = String::from_utf8_lossy(&buffer[..end]).into_owned();
-            buffer.advance(end + 2);
+        let window = buffer.len().min(max_len);
+        if let Some(end) = buffer[..window].iter().position(|&b| b == b'\n') {
+            let text_end = if end > 0 && buffer[end - 1] == b'\r' {
+                end - 1
+            } else {
+                end
+            };
+            let line = String::from_utf8_lossy(&buffer[..text_end]).into_owned();
+            buffer.advance(end + 1);
+            return Some(line);
+        }
+        if buffer.len() >= max_len {
+            let line = String::from_utf8_lossy(&buffer[..max_len]).into_owned();
+            buffer.advance(max_len);
             return Some(line);
         }
         buffer.reserve(4096);
@@ -252,9 +278,12 @@ async fn handshake<R: Runtime>(
     encode_command(&mut request, &["PING"]);
     stream.write_all(&request).await.ok()?;
     stream.flush().await.ok()?;
-    let pong = read_line(server, stream, buffer).await?;
+    let pong = read_line(server, stream, buffer, HANDSHAKE_LINE_MAX).await?;
     let auth_errors = ["-NOAUTH", "-NOPERM", "-ERR operation not permitted"];
-    if pong.starts_with('-') && !auth_errors.iter().any(|p| pong.starts_with(p)) {
+    // Like Redis, only `+` (PONG) or an authentication error lets the
+    // handshake go on: anything else, such as the first 255 bytes of an
+    // endless line, is an error reply and the link is dropped.
+    if !pong.starts_with('+') && !auth_errors.iter().any(|p| pong.starts_with(p)) {
         server.state().log(
             Level::Warning,
             &format!("Error reply to PING from master: '{pong}'"),
@@ -297,7 +326,7 @@ async fn handshake<R: Runtime>(
     stream.write_all(&request).await.ok()?;
     stream.flush().await.ok()?;
     if auth.is_some() {
-        let reply = read_line(server, stream, buffer).await?;
+        let reply = read_line(server, stream, buffer, HANDSHAKE_LINE_MAX).await?;
         if reply.starts_with('-') {
             server.state().log(
                 Level::Warning,
@@ -306,7 +335,7 @@ async fn handshake<R: Runtime>(
             return Some(Synced::Failed);
         }
     }
-    let reply = read_line(server, stream, buffer).await?;
+    let reply = read_line(server, stream, buffer, HANDSHAKE_LINE_MAX).await?;
     if reply.starts_with('-') {
         server.state().log(
             Level::Notice,
@@ -314,7 +343,7 @@ async fn handshake<R: Runtime>(
         );
     }
     if announce_ip.is_some() {
-        let reply = read_line(server, stream, buffer).await?;
+        let reply = read_line(server, stream, buffer, HANDSHAKE_LINE_MAX).await?;
         if reply.starts_with('-') {
             server.state().log(
                 Level::Notice,
@@ -322,7 +351,7 @@ async fn handshake<R: Runtime>(
             );
         }
     }
-    let reply = read_line(server, stream, buffer).await?;
+    let reply = read_line(server, stream, buffer, HANDSHAKE_LINE_MAX).await?;
     if reply.starts_with('-') {
         server.state().log(
             Level::Notice,
@@ -352,8 +381,15 @@ async fn handshake<R: Runtime>(
     stream.write_all(&request).await.ok()?;
     stream.flush().await.ok()?;
     // A master preparing a diskless sync may stay silent but for the
-    // newlines it sends every second.
-    let reply = read_line(server, stream, buffer).await?;
+    // newlines it sends every second; an empty line (a `\r\n` left over
+    // from a reply cut at the line cap, say) is such a keepalive too, as
+    // in Redis.
+    let reply = loop {
+        let reply = read_line(server, stream, buffer, HANDSHAKE_LINE_MAX).await?;
+        if !reply.is_empty() {
+            break reply;
+        }
+    };
     if !is_current(server, generation) {
         return Some(Synced::Stale);
     }
@@ -478,7 +514,7 @@ async fn load_rdb<R: Runtime>(
             link.state = LinkState::Transfer;
         }
     }
-    let Some(header) = read_line(server, stream, buffer).await else {
+    let Some(header) = read_line(server, stream, buffer, BULK_COUNT_LINE_MAX).await else {
         server.state().log(
             Level::Warning,
             "I/O error reading bulk count from MASTER: connection lost",
