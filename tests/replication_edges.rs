@@ -1908,6 +1908,145 @@ mod sim {
         });
     }
 
+    /// A master that answers the handshake, then `+FULLRESYNC` with a
+    /// `$<declared>` header and `chunks` chunks of 64 KiB, one every 50 ms,
+    /// then closes the connection (a transfer cut short).
+    async fn trickling_master(declared: u64, chunks: usize) {
+        let listener = madsim::net::TcpListener::bind("0.0.0.0:6379")
+            .await
+            .unwrap();
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            madsim::task::spawn(async move {
+                let mut buffer = Vec::new();
+                loop {
+                    let mut chunk = [0u8; 4096];
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buffer.extend_from_slice(&chunk[..n]);
+                    while let Ok((frame, used)) = Frame::parse(&buffer) {
+                        buffer.drain(..used);
+                        let Frame::Array(Some(items)) = frame else {
+                            return;
+                        };
+                        let Some(Frame::Bulk(Some(name))) = items.first() else {
+                            return;
+                        };
+                        match name.to_ascii_uppercase().as_slice() {
+                            b"PING" => stream.write_all(b"+PONG\r\n").await.unwrap(),
+                            b"REPLCONF" => stream.write_all(b"+OK\r\n").await.unwrap(),
+                            b"PSYNC" => {
+                                let header =
+                                    format!("+FULLRESYNC {} 0\r\n${declared}\r\n", "a".repeat(40));
+                                stream.write_all(header.as_bytes()).await.unwrap();
+                                let _ = stream.flush().await;
+                                for _ in 0..chunks {
+                                    madsim::time::sleep(Duration::from_millis(50)).await;
+                                    if stream.write_all(&[b'R'; 64 * 1024]).await.is_err() {
+                                        return;
+                                    }
+                                    let _ = stream.flush().await;
+                                }
+                                madsim::time::sleep(Duration::from_millis(50)).await;
+                                return;
+                            }
+                            _ => return,
+                        }
+                        let _ = stream.flush().await;
+                    }
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn full_sync_payload_streams_to_a_temp_file_and_a_cut_transfer_keeps_the_old_dump() {
+        // Redis 7.0.15 with `repl-diskless-load disabled` (the default)
+        // writes the payload to `temp-<unixtime>.<pid>.rdb` in `dir` as it
+        // arrives, and when the master goes away mid-transfer logs
+        //   # I/O error trying to sync with MASTER: connection lost
+        // unlinks the temp file and keeps its dataset and dump file.
+        simulate(12, || async {
+            let log: SharedSimLog = Arc::default();
+            let storage = MemStorage::default();
+            let disk = storage.disk();
+            let old_dump = replsim::rdb::encode(
+                &{
+                    let mut keyspace = replsim::keyspace::Keyspace::new();
+                    keyspace.db_mut(0).insert(
+                        b"old",
+                        replsim::keyspace::Value::Str(replsim::keyspace::blob(b"data")),
+                    );
+                    keyspace
+                },
+                &replsim::rdb::RdbInfo::default(),
+            );
+            storage.write_atomic("dump.rdb", &old_dump).unwrap();
+            madsim::runtime::Handle::current()
+                .create_node()
+                .name("m")
+                .ip("10.0.0.1".parse::<IpAddr>().unwrap())
+                .init(|| trickling_master(1 << 40, 40))
+                .build();
+            sleep_ms(100).await;
+            let node_log = log.clone();
+            let r = spawn_node(
+                "r",
+                "10.0.0.2",
+                node_config(Some("10.0.0.1")),
+                move |name| {
+                    SimRuntime::new(
+                        name,
+                        2,
+                        Arc::new(storage.clone()),
+                        node_logger(name, &node_log),
+                        Arc::default(),
+                    )
+                },
+            );
+            let old_digest = {
+                sleep_ms(50).await;
+                r.digest_and_offset().0
+            };
+            let temp_len = || {
+                let disk = disk.lock().unwrap();
+                disk.file_names()
+                    .iter()
+                    .find(|n| n.starts_with("temp-") && n.ends_with(".1.rdb"))
+                    .and_then(|n| disk.file_len(n))
+            };
+            wait_for(5, "the transfer to start", &log, || {
+                temp_len().is_some_and(|l| l >= 4 * 64 * 1024)
+            })
+            .await;
+            let early = temp_len().unwrap();
+            sleep_ms(500).await;
+            let later = temp_len().expect("temp file still there mid-transfer");
+            // The payload grows on disk while the transfer goes on.
+            assert!(later >= early + 4 * 64 * 1024, "{early} -> {later}");
+            wait_for(10, "the cut transfer", &log, || {
+                log_text(&log).contains("I/O error trying to sync with MASTER: connection lost")
+            })
+            .await;
+            let names = disk.lock().unwrap().file_names();
+            assert_eq!(names, vec!["dump.rdb".to_string()], "{}", log_text(&log));
+            let dump = disk.lock().unwrap().file_len("dump.rdb");
+            assert_eq!(dump, Some(old_dump.len()));
+            assert_eq!(
+                replsim::runtime::Storage::read(&MemStorage::new(disk.clone()), "dump.rdb")
+                    .unwrap(),
+                Some(old_dump.clone())
+            );
+            assert_eq!(r.digest_and_offset().0, old_digest);
+            assert_ne!(
+                old_digest,
+                to_hex(&dataset_digest(&replsim::keyspace::Keyspace::new()))
+            );
+        });
+    }
+
     // -- 8. PINGs into the stream, paced from the node's start --------------
 
     /// The `+FULLRESYNC <id> <offset>` line at the front of `bytes` (after

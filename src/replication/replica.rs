@@ -543,9 +543,70 @@ async fn load_rdb<R: Runtime>(
         );
         return Synced::TransferFailed;
     };
-    // Read the whole payload before touching the dataset.
+    // With `repl-diskless-load disabled` (the default) the payload goes to
+    // a temp file as it arrives, as Redis's `readSyncBulkPayload` does, so
+    // a master cannot make us hold it in memory; the other modes read it
+    // whole, as before, and never touch the dump file until it loaded.
+    let to_disk = server.state().config.repl_diskless_load == "disabled";
+    let temp_name = to_disk.then(|| {
+        let storage = server.state().storage.clone();
+        let name = format!("temp-{}.{}.rdb", rt.unix_time_ms() / 1000, storage.pid());
+        // A leftover of an earlier attempt in the same second must not
+        // prefix this transfer.
+        let _ = storage.remove(&name);
+        (storage, name)
+    });
+    let mut written: u64 = 0;
     let payload = loop {
-        if let Some(len) = length {
+        if let Some((storage, name)) = &temp_name {
+            // Move what arrived to the file, keeping back only what may be
+            // the start of the EOF mark.
+            let (take, done) = match (length, &eof_mark) {
+                (Some(len), _) => {
+                    let take = buffer.len().min((len as u64 - written) as usize);
+                    (take, written + take as u64 == len as u64)
+                }
+                (None, Some(mark)) => match buffer
+                    .windows(mark.len())
+                    .position(|w| w == mark.as_slice())
+                {
+                    Some(at) => (at, true),
+                    None => (
+                        buffer.len().saturating_sub(mark.len().saturating_sub(1)),
+                        false,
+                    ),
+                },
+                (None, None) => (0, false),
+            };
+            if take > 0 || (done && written == 0) {
+                if let Err(error) = storage.append(name, &buffer[..take]) {
+                    server.state().log(
+                        Level::Warning,
+                        &format!("Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {error}"),
+                    );
+                    let _ = storage.remove(name);
+                    return Synced::TransferFailed;
+                }
+                buffer.advance(take);
+                written += take as u64;
+            }
+            if done {
+                if let Some(mark) = &eof_mark {
+                    buffer.advance(mark.len());
+                }
+                match storage.read(name) {
+                    Ok(Some(bytes)) => break bytes,
+                    Ok(None) | Err(_) => {
+                        server.state().log(
+                            Level::Warning,
+                            "Failed trying to load the MASTER synchronization DB from disk, check server logs.",
+                        );
+                        let _ = storage.remove(name);
+                        return Synced::TransferFailed;
+                    }
+                }
+            }
+        } else if let Some(len) = length {
             if buffer.len() >= len {
                 break buffer.split_to(len).to_vec();
             }
@@ -562,8 +623,9 @@ async fn load_rdb<R: Runtime>(
         {
             let mut state = server.state_at(rt.monotonic());
             let now = state.mono_now;
+            let read = written + buffer.len() as u64;
             if let Some(link) = state.repl.master.as_mut() {
-                link.transfer = Some((length.map_or(-1, |l| l as i64), buffer.len() as u64));
+                link.transfer = Some((length.map_or(-1, |l| l as i64), read));
                 link.last_io = now;
             }
         }
@@ -575,6 +637,11 @@ async fn load_rdb<R: Runtime>(
                     Level::Warning,
                     "I/O error trying to sync with MASTER: connection lost",
                 );
+                // Like Redis's replicationAbortSyncTransfer: the partial
+                // temp file goes, the old dump file stays.
+                if let Some((storage, name)) = &temp_name {
+                    let _ = storage.remove(name);
+                }
                 return Synced::TransferFailed;
             }
             Ok(_) => {}
@@ -594,6 +661,9 @@ async fn load_rdb<R: Runtime>(
                 Level::Warning,
                 "Failed trying to load the MASTER synchronization DB from disk, check server logs.",
             );
+            if let Some((storage, name)) = &temp_name {
+                let _ = storage.remove(name);
+            }
             return Synced::TransferFailed;
         }
     };
@@ -601,12 +671,17 @@ async fn load_rdb<R: Runtime>(
     // With repl-diskless-load disabled (Redis's default) the received RDB
     // becomes the replica's own dump file, which a restart loads.
     let dbfilename = state.config.dbfilename.clone();
-    if let Err(error) = state.storage.write_atomic(&dbfilename, &payload) {
+    let saved = match &temp_name {
+        Some((storage, name)) => storage.rename_durable(name, &dbfilename),
+        None => state.storage.write_atomic(&dbfilename, &payload),
+    };
+    if let Err(error) = saved {
         state.log(
             Level::Warning,
             &format!("Failed trying to save the received RDB: {error}"),
         );
     }
+    drop(payload);
     // Our replicas will have to resync from the new history.
     if !state.planted.chain_keeps_subreplicas_on_full_sync {
         disconnect_replicas(&mut state);
