@@ -2047,6 +2047,51 @@ mod sim {
         });
     }
 
+    #[test]
+    fn full_sync_with_diskless_load_swapdb_writes_no_temp_file() {
+        // `repl-diskless-load swapdb` loads from the socket: Redis logs
+        //   * MASTER <-> REPLICA sync: receiving N bytes from master to parser
+        // and creates no temp file.
+        simulate(13, || async {
+            let log: SharedSimLog = Arc::default();
+            let storage = MemStorage::default();
+            let disk = storage.disk();
+            madsim::runtime::Handle::current()
+                .create_node()
+                .name("m")
+                .ip("10.0.0.1".parse::<IpAddr>().unwrap())
+                .init(|| trickling_master(1 << 20, 8))
+                .build();
+            sleep_ms(100).await;
+            let node_log = log.clone();
+            let _r = spawn_node(
+                "r",
+                "10.0.0.2",
+                Config {
+                    repl_diskless_load: "swapdb".into(),
+                    ..node_config(Some("10.0.0.1"))
+                },
+                move |name| {
+                    SimRuntime::new(
+                        name,
+                        2,
+                        Arc::new(storage.clone()),
+                        node_logger(name, &node_log),
+                        Arc::default(),
+                    )
+                },
+            );
+            wait_for(5, "the transfer to start", &log, || {
+                log_text(&log).contains(
+                    "r S * MASTER <-> REPLICA sync: receiving 1048576 bytes from master to parser",
+                )
+            })
+            .await;
+            sleep_ms(300).await;
+            assert!(disk.lock().unwrap().file_names().is_empty());
+        });
+    }
+
     // -- 8. PINGs into the stream, paced from the node's start --------------
 
     /// The `+FULLRESYNC <id> <offset>` line at the front of `bytes` (after

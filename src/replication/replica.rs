@@ -521,10 +521,18 @@ async fn load_rdb<R: Runtime>(
         );
         return Synced::TransferFailed;
     };
+    // With `repl-diskless-load disabled` (the default) the payload goes to
+    // a temp file as it arrives, as Redis's `readSyncBulkPayload` does, so
+    // a master cannot make us hold it in memory; the other modes read it
+    // whole, as before, and never touch the dump file until it loaded.
+    let to_disk = server.state().config.repl_diskless_load == "disabled";
+    let target = if to_disk { "disk" } else { "parser" };
     let (eof_mark, length) = if let Some(mark) = header.strip_prefix("$EOF:") {
         server.state().log(
             Level::Notice,
-            "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk",
+            &format!(
+                "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to {target}"
+            ),
         );
         (Some(mark.as_bytes().to_vec()), None)
     } else if let Some(len) = header
@@ -533,7 +541,7 @@ async fn load_rdb<R: Runtime>(
     {
         server.state().log(
             Level::Notice,
-            &format!("MASTER <-> REPLICA sync: receiving {len} bytes from master to disk"),
+            &format!("MASTER <-> REPLICA sync: receiving {len} bytes from master to {target}"),
         );
         (None, Some(len))
     } else {
@@ -543,11 +551,6 @@ async fn load_rdb<R: Runtime>(
         );
         return Synced::TransferFailed;
     };
-    // With `repl-diskless-load disabled` (the default) the payload goes to
-    // a temp file as it arrives, as Redis's `readSyncBulkPayload` does, so
-    // a master cannot make us hold it in memory; the other modes read it
-    // whole, as before, and never touch the dump file until it loaded.
-    let to_disk = server.state().config.repl_diskless_load == "disabled";
     let temp_name = to_disk.then(|| {
         let storage = server.state().storage.clone();
         let name = format!("temp-{}.{}.rdb", rt.unix_time_ms() / 1000, storage.pid());
