@@ -1786,6 +1786,312 @@ mod sim {
         });
     }
 
+    /// A master that answers every connection's PING with `first` and then
+    /// an endless line: 64 KiB of `x` every 100 ms, never a newline, until
+    /// the replica closes the connection. Counts connections and bytes
+    /// sent.
+    async fn endless_line_master(first: u8, connections: Arc<AtomicUsize>, sent: Arc<AtomicUsize>) {
+        let listener = madsim::net::TcpListener::bind("0.0.0.0:6379")
+            .await
+            .unwrap();
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            connections.fetch_add(1, Ordering::SeqCst);
+            let sent = sent.clone();
+            madsim::task::spawn(async move {
+                let mut chunk = [0u8; 4096];
+                // Wait for the PING.
+                if stream.read(&mut chunk).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let mut line = vec![b'x'; 64 * 1024];
+                line[0] = first;
+                loop {
+                    if stream.write_all(&line).await.is_err() || stream.flush().await.is_err() {
+                        return;
+                    }
+                    sent.fetch_add(line.len(), Ordering::SeqCst);
+                    line[0] = b'x';
+                    madsim::time::sleep(Duration::from_millis(100)).await;
+                }
+            });
+        }
+    }
+
+    /// Starts a replica of `endless_line_master(first)`, waits for its
+    /// second connection, and returns the log and the bytes the master had
+    /// sent by then.
+    async fn replica_of_an_endless_line(first: u8) -> (String, usize) {
+        let log: SharedSimLog = Arc::default();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let sent = Arc::new(AtomicUsize::new(0));
+        let (counter, sent_counter) = (connections.clone(), sent.clone());
+        madsim::runtime::Handle::current()
+            .create_node()
+            .name("m")
+            .ip("10.0.0.1".parse::<IpAddr>().unwrap())
+            .init(move || endless_line_master(first, counter.clone(), sent_counter.clone()))
+            .build();
+        sleep_ms(100).await;
+        let _r = spawn_node(
+            "r",
+            "10.0.0.2",
+            node_config(Some("10.0.0.1")),
+            sim_runtimes(log.clone(), 2),
+        );
+        wait_for(5, "a second connection", &log, || {
+            connections.load(Ordering::SeqCst) >= 2
+        })
+        .await;
+        (log_text(&log), sent.load(Ordering::SeqCst))
+    }
+
+    #[test]
+    fn endless_line_in_reply_to_ping_is_cut_at_255_bytes_and_the_replica_reconnects() {
+        // Redis 7.0.15 reads each handshake reply into a 256-byte buffer
+        // (receiveSynchronousResponse -> connSyncReadLine), so a master
+        // answering PING with an endless line gets
+        //   # Error reply to PING from master: 'xxx...' (255 bytes)
+        // and the replica closes the link and connects again from the
+        // cron, holding no more than the buffer.
+        simulate(10, || async {
+            let (text, sent) = replica_of_an_endless_line(b'x').await;
+            let expected = format!(
+                "r S # Error reply to PING from master: '{}'",
+                "x".repeat(255)
+            );
+            let lines = lines_from(
+                &text,
+                "r S * Non blocking connect for SYNC fired the event.",
+            );
+            assert!(lines[1].ends_with(&expected), "{text}");
+            // Every attempt cuts the line at the same cap.
+            assert!(
+                text.lines()
+                    .filter(|l| l.contains("Error reply to PING"))
+                    .all(|l| l.ends_with(&expected)),
+                "{text}"
+            );
+            // The cron connects again within its one-second period.
+            assert!(
+                lines[2].ends_with("r S * Connecting to MASTER 10.0.0.1:6379")
+                    && line_ms(lines[2]) - line_ms(lines[1]) <= 1000,
+                "{text}"
+            );
+            // The master kept sending while the replica waited to
+            // reconnect: the replica stopped reading at the cap, it did
+            // not wait for a newline that never comes.
+            assert!(sent > 64 * 1024, "sent {sent}\n{text}");
+        });
+    }
+
+    #[test]
+    fn endless_positive_line_is_read_as_255_byte_replies_and_the_replica_reconnects() {
+        // An endless line that starts with `+`: Redis takes its first 255
+        // bytes as the PONG and each next 255 bytes as the next reply, so
+        // REPLCONF passes and the PSYNC reply is 255 `x`:
+        //   # Unexpected reply to PSYNC from master: xxx...
+        // replsim then retries the handshake (Redis would try SYNC and fail
+        // on the bulk count with "Bad protocol from MASTER"); either way
+        // the link is dropped and no line is buffered whole.
+        simulate(11, || async {
+            let (text, _) = replica_of_an_endless_line(b'+').await;
+            assert!(
+                text.contains("r S * Master replied to PING, replication can continue..."),
+                "{text}"
+            );
+            let expected = format!(
+                "r S # Unexpected reply to PSYNC from master: {}",
+                "x".repeat(255)
+            );
+            assert!(text.lines().any(|l| l.ends_with(&expected)), "{text}");
+        });
+    }
+
+    /// A master that answers the handshake, then `+FULLRESYNC` with a
+    /// `$<declared>` header and `chunks` chunks of 64 KiB, one every 50 ms,
+    /// then closes the connection (a transfer cut short).
+    async fn trickling_master(declared: u64, chunks: usize) {
+        let listener = madsim::net::TcpListener::bind("0.0.0.0:6379")
+            .await
+            .unwrap();
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            madsim::task::spawn(async move {
+                let mut buffer = Vec::new();
+                loop {
+                    let mut chunk = [0u8; 4096];
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buffer.extend_from_slice(&chunk[..n]);
+                    while let Ok((frame, used)) = Frame::parse(&buffer) {
+                        buffer.drain(..used);
+                        let Frame::Array(Some(items)) = frame else {
+                            return;
+                        };
+                        let Some(Frame::Bulk(Some(name))) = items.first() else {
+                            return;
+                        };
+                        match name.to_ascii_uppercase().as_slice() {
+                            b"PING" => stream.write_all(b"+PONG\r\n").await.unwrap(),
+                            b"REPLCONF" => stream.write_all(b"+OK\r\n").await.unwrap(),
+                            b"PSYNC" => {
+                                let header =
+                                    format!("+FULLRESYNC {} 0\r\n${declared}\r\n", "a".repeat(40));
+                                stream.write_all(header.as_bytes()).await.unwrap();
+                                let _ = stream.flush().await;
+                                for _ in 0..chunks {
+                                    madsim::time::sleep(Duration::from_millis(50)).await;
+                                    if stream.write_all(&[b'R'; 64 * 1024]).await.is_err() {
+                                        return;
+                                    }
+                                    let _ = stream.flush().await;
+                                }
+                                madsim::time::sleep(Duration::from_millis(50)).await;
+                                return;
+                            }
+                            _ => return,
+                        }
+                        let _ = stream.flush().await;
+                    }
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn full_sync_payload_streams_to_a_temp_file_and_a_cut_transfer_keeps_the_old_dump() {
+        // Redis 7.0.15 with `repl-diskless-load disabled` (the default)
+        // writes the payload to `temp-<unixtime>.<pid>.rdb` in `dir` as it
+        // arrives, and when the master goes away mid-transfer logs
+        //   # I/O error trying to sync with MASTER: connection lost
+        // unlinks the temp file and keeps its dataset and dump file.
+        simulate(12, || async {
+            let log: SharedSimLog = Arc::default();
+            let storage = MemStorage::default();
+            let disk = storage.disk();
+            let old_dump = replsim::rdb::encode(
+                &{
+                    let mut keyspace = replsim::keyspace::Keyspace::new();
+                    keyspace.db_mut(0).insert(
+                        b"old",
+                        replsim::keyspace::Value::Str(replsim::keyspace::blob(b"data")),
+                    );
+                    keyspace
+                },
+                &replsim::rdb::RdbInfo::default(),
+            );
+            storage.write_atomic("dump.rdb", &old_dump).unwrap();
+            madsim::runtime::Handle::current()
+                .create_node()
+                .name("m")
+                .ip("10.0.0.1".parse::<IpAddr>().unwrap())
+                .init(|| trickling_master(1 << 40, 40))
+                .build();
+            sleep_ms(100).await;
+            let node_log = log.clone();
+            let r = spawn_node(
+                "r",
+                "10.0.0.2",
+                node_config(Some("10.0.0.1")),
+                move |name| {
+                    SimRuntime::new(
+                        name,
+                        2,
+                        Arc::new(storage.clone()),
+                        node_logger(name, &node_log),
+                        Arc::default(),
+                    )
+                },
+            );
+            let old_digest = {
+                sleep_ms(50).await;
+                r.digest_and_offset().0
+            };
+            let temp_len = || {
+                let disk = disk.lock().unwrap();
+                disk.file_names()
+                    .iter()
+                    .find(|n| n.starts_with("temp-") && n.ends_with(".1.rdb"))
+                    .and_then(|n| disk.file_len(n))
+            };
+            wait_for(5, "the transfer to start", &log, || {
+                temp_len().is_some_and(|l| l >= 4 * 64 * 1024)
+            })
+            .await;
+            let early = temp_len().unwrap();
+            sleep_ms(500).await;
+            let later = temp_len().expect("temp file still there mid-transfer");
+            // The payload grows on disk while the transfer goes on.
+            assert!(later >= early + 4 * 64 * 1024, "{early} -> {later}");
+            wait_for(10, "the cut transfer", &log, || {
+                log_text(&log).contains("I/O error trying to sync with MASTER: connection lost")
+            })
+            .await;
+            let names = disk.lock().unwrap().file_names();
+            assert_eq!(names, vec!["dump.rdb".to_string()], "{}", log_text(&log));
+            let dump = disk.lock().unwrap().file_len("dump.rdb");
+            assert_eq!(dump, Some(old_dump.len()));
+            assert_eq!(
+                replsim::runtime::Storage::read(&MemStorage::new(disk.clone()), "dump.rdb")
+                    .unwrap(),
+                Some(old_dump.clone())
+            );
+            assert_eq!(r.digest_and_offset().0, old_digest);
+            assert_ne!(
+                old_digest,
+                to_hex(&dataset_digest(&replsim::keyspace::Keyspace::new()))
+            );
+        });
+    }
+
+    #[test]
+    fn full_sync_with_diskless_load_swapdb_writes_no_temp_file() {
+        // `repl-diskless-load swapdb` loads from the socket: Redis logs
+        //   * MASTER <-> REPLICA sync: receiving N bytes from master to parser
+        // and creates no temp file.
+        simulate(13, || async {
+            let log: SharedSimLog = Arc::default();
+            let storage = MemStorage::default();
+            let disk = storage.disk();
+            madsim::runtime::Handle::current()
+                .create_node()
+                .name("m")
+                .ip("10.0.0.1".parse::<IpAddr>().unwrap())
+                .init(|| trickling_master(1 << 20, 8))
+                .build();
+            sleep_ms(100).await;
+            let node_log = log.clone();
+            let _r = spawn_node(
+                "r",
+                "10.0.0.2",
+                Config {
+                    repl_diskless_load: "swapdb".into(),
+                    ..node_config(Some("10.0.0.1"))
+                },
+                move |name| {
+                    SimRuntime::new(
+                        name,
+                        2,
+                        Arc::new(storage.clone()),
+                        node_logger(name, &node_log),
+                        Arc::default(),
+                    )
+                },
+            );
+            wait_for(5, "the transfer to start", &log, || {
+                log_text(&log).contains(
+                    "r S * MASTER <-> REPLICA sync: receiving 1048576 bytes from master to parser",
+                )
+            })
+            .await;
+            sleep_ms(300).await;
+            assert!(disk.lock().unwrap().file_names().is_empty());
+        });
+    }
+
     // -- 8. PINGs into the stream, paced from the node's start --------------
 
     /// The `+FULLRESYNC <id> <offset>` line at the front of `bytes` (after

@@ -133,23 +133,49 @@ fn note_io<R: Runtime>(server: &Server<R>) {
     }
 }
 
-/// Reads one `\r\n`-terminated line, skipping the bare `\n` keepalives a
-/// master sends while it prepares a full sync (they count as I/O: a master
+/// Longest handshake reply kept, in bytes. Redis reads each handshake
+/// reply (`receiveSynchronousResponse`) into a 256-byte buffer with
+/// `connSyncReadLine`, so a reply keeps at most 255 bytes and whatever
+/// follows on an over-long line is read as the next reply. Capping the
+/// line is what stops a master from making us buffer an endless line.
+const HANDSHAKE_LINE_MAX: usize = 255;
+
+/// Longest RDB bulk count line (`$<len>` or `$EOF:<mark>`) kept, in bytes:
+/// Redis's `readSyncBulkPayload` reads it with a 1024-byte limit.
+const BULK_COUNT_LINE_MAX: usize = 1023;
+
+/// Reads one line of at most `max_len` bytes the way Redis's
+/// `syncReadLine` does: it ends at `\n` (a `\r` before it is dropped), or
+/// after `max_len` bytes without one, leaving the rest of an over-long
+/// line unread. Bare `\n` keepalives, which a master sends while it
+/// prepares a full sync, are skipped (they count as I/O: a master
 /// delaying a diskless sync keeps the replica's timeout away with them).
 /// Waits as long as it takes: the replication cron times a silent master
-/// out.
+/// out. The buffer never grows much beyond `max_len` plus one read.
 async fn read_line<R: Runtime>(
     server: &Server<R>,
     stream: &mut R::Stream,
     buffer: &mut BytesMut,
+    max_len: usize,
 ) -> Option<String> {
     loop {
         while buffer.first() == Some(&b'\n') {
             buffer.advance(1);
         }
-        if let Some(end) = buffer.windows(2).position(|w| w == b"\r\n") {
-            let line = String::from_utf8_lossy(&buffer[..end]).into_owned();
-            buffer.advance(end + 2);
+        let window = buffer.len().min(max_len);
+        if let Some(end) = buffer[..window].iter().position(|&b| b == b'\n') {
+            let text_end = if end > 0 && buffer[end - 1] == b'\r' {
+                end - 1
+            } else {
+                end
+            };
+            let line = String::from_utf8_lossy(&buffer[..text_end]).into_owned();
+            buffer.advance(end + 1);
+            return Some(line);
+        }
+        if buffer.len() >= max_len {
+            let line = String::from_utf8_lossy(&buffer[..max_len]).into_owned();
+            buffer.advance(max_len);
             return Some(line);
         }
         buffer.reserve(4096);
@@ -252,9 +278,12 @@ async fn handshake<R: Runtime>(
     encode_command(&mut request, &["PING"]);
     stream.write_all(&request).await.ok()?;
     stream.flush().await.ok()?;
-    let pong = read_line(server, stream, buffer).await?;
+    let pong = read_line(server, stream, buffer, HANDSHAKE_LINE_MAX).await?;
     let auth_errors = ["-NOAUTH", "-NOPERM", "-ERR operation not permitted"];
-    if pong.starts_with('-') && !auth_errors.iter().any(|p| pong.starts_with(p)) {
+    // Like Redis, only `+` (PONG) or an authentication error lets the
+    // handshake go on: anything else, such as the first 255 bytes of an
+    // endless line, is an error reply and the link is dropped.
+    if !pong.starts_with('+') && !auth_errors.iter().any(|p| pong.starts_with(p)) {
         server.state().log(
             Level::Warning,
             &format!("Error reply to PING from master: '{pong}'"),
@@ -297,7 +326,7 @@ async fn handshake<R: Runtime>(
     stream.write_all(&request).await.ok()?;
     stream.flush().await.ok()?;
     if auth.is_some() {
-        let reply = read_line(server, stream, buffer).await?;
+        let reply = read_line(server, stream, buffer, HANDSHAKE_LINE_MAX).await?;
         if reply.starts_with('-') {
             server.state().log(
                 Level::Warning,
@@ -306,7 +335,7 @@ async fn handshake<R: Runtime>(
             return Some(Synced::Failed);
         }
     }
-    let reply = read_line(server, stream, buffer).await?;
+    let reply = read_line(server, stream, buffer, HANDSHAKE_LINE_MAX).await?;
     if reply.starts_with('-') {
         server.state().log(
             Level::Notice,
@@ -314,7 +343,7 @@ async fn handshake<R: Runtime>(
         );
     }
     if announce_ip.is_some() {
-        let reply = read_line(server, stream, buffer).await?;
+        let reply = read_line(server, stream, buffer, HANDSHAKE_LINE_MAX).await?;
         if reply.starts_with('-') {
             server.state().log(
                 Level::Notice,
@@ -322,7 +351,7 @@ async fn handshake<R: Runtime>(
             );
         }
     }
-    let reply = read_line(server, stream, buffer).await?;
+    let reply = read_line(server, stream, buffer, HANDSHAKE_LINE_MAX).await?;
     if reply.starts_with('-') {
         server.state().log(
             Level::Notice,
@@ -352,8 +381,15 @@ async fn handshake<R: Runtime>(
     stream.write_all(&request).await.ok()?;
     stream.flush().await.ok()?;
     // A master preparing a diskless sync may stay silent but for the
-    // newlines it sends every second.
-    let reply = read_line(server, stream, buffer).await?;
+    // newlines it sends every second; an empty line (a `\r\n` left over
+    // from a reply cut at the line cap, say) is such a keepalive too, as
+    // in Redis.
+    let reply = loop {
+        let reply = read_line(server, stream, buffer, HANDSHAKE_LINE_MAX).await?;
+        if !reply.is_empty() {
+            break reply;
+        }
+    };
     if !is_current(server, generation) {
         return Some(Synced::Stale);
     }
@@ -478,17 +514,25 @@ async fn load_rdb<R: Runtime>(
             link.state = LinkState::Transfer;
         }
     }
-    let Some(header) = read_line(server, stream, buffer).await else {
+    let Some(header) = read_line(server, stream, buffer, BULK_COUNT_LINE_MAX).await else {
         server.state().log(
             Level::Warning,
             "I/O error reading bulk count from MASTER: connection lost",
         );
         return Synced::TransferFailed;
     };
+    // With `repl-diskless-load disabled` (the default) the payload goes to
+    // a temp file as it arrives, as Redis's `readSyncBulkPayload` does, so
+    // a master cannot make us hold it in memory; the other modes read it
+    // whole, as before, and never touch the dump file until it loaded.
+    let to_disk = server.state().config.repl_diskless_load == "disabled";
+    let target = if to_disk { "disk" } else { "parser" };
     let (eof_mark, length) = if let Some(mark) = header.strip_prefix("$EOF:") {
         server.state().log(
             Level::Notice,
-            "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk",
+            &format!(
+                "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to {target}"
+            ),
         );
         (Some(mark.as_bytes().to_vec()), None)
     } else if let Some(len) = header
@@ -497,7 +541,7 @@ async fn load_rdb<R: Runtime>(
     {
         server.state().log(
             Level::Notice,
-            &format!("MASTER <-> REPLICA sync: receiving {len} bytes from master to disk"),
+            &format!("MASTER <-> REPLICA sync: receiving {len} bytes from master to {target}"),
         );
         (None, Some(len))
     } else {
@@ -507,9 +551,65 @@ async fn load_rdb<R: Runtime>(
         );
         return Synced::TransferFailed;
     };
-    // Read the whole payload before touching the dataset.
+    let temp_name = to_disk.then(|| {
+        let storage = server.state().storage.clone();
+        let name = format!("temp-{}.{}.rdb", rt.unix_time_ms() / 1000, storage.pid());
+        // A leftover of an earlier attempt in the same second must not
+        // prefix this transfer.
+        let _ = storage.remove(&name);
+        (storage, name)
+    });
+    let mut written: u64 = 0;
     let payload = loop {
-        if let Some(len) = length {
+        if let Some((storage, name)) = &temp_name {
+            // Move what arrived to the file, keeping back only what may be
+            // the start of the EOF mark.
+            let (take, done) = match (length, &eof_mark) {
+                (Some(len), _) => {
+                    let take = buffer.len().min((len as u64 - written) as usize);
+                    (take, written + take as u64 == len as u64)
+                }
+                (None, Some(mark)) => match buffer
+                    .windows(mark.len())
+                    .position(|w| w == mark.as_slice())
+                {
+                    Some(at) => (at, true),
+                    None => (
+                        buffer.len().saturating_sub(mark.len().saturating_sub(1)),
+                        false,
+                    ),
+                },
+                (None, None) => (0, false),
+            };
+            if take > 0 || (done && written == 0) {
+                if let Err(error) = storage.append(name, &buffer[..take]) {
+                    server.state().log(
+                        Level::Warning,
+                        &format!("Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {error}"),
+                    );
+                    let _ = storage.remove(name);
+                    return Synced::TransferFailed;
+                }
+                buffer.advance(take);
+                written += take as u64;
+            }
+            if done {
+                if let Some(mark) = &eof_mark {
+                    buffer.advance(mark.len());
+                }
+                match storage.read(name) {
+                    Ok(Some(bytes)) => break bytes,
+                    Ok(None) | Err(_) => {
+                        server.state().log(
+                            Level::Warning,
+                            "Failed trying to load the MASTER synchronization DB from disk, check server logs.",
+                        );
+                        let _ = storage.remove(name);
+                        return Synced::TransferFailed;
+                    }
+                }
+            }
+        } else if let Some(len) = length {
             if buffer.len() >= len {
                 break buffer.split_to(len).to_vec();
             }
@@ -526,8 +626,9 @@ async fn load_rdb<R: Runtime>(
         {
             let mut state = server.state_at(rt.monotonic());
             let now = state.mono_now;
+            let read = written + buffer.len() as u64;
             if let Some(link) = state.repl.master.as_mut() {
-                link.transfer = Some((length.map_or(-1, |l| l as i64), buffer.len() as u64));
+                link.transfer = Some((length.map_or(-1, |l| l as i64), read));
                 link.last_io = now;
             }
         }
@@ -539,6 +640,11 @@ async fn load_rdb<R: Runtime>(
                     Level::Warning,
                     "I/O error trying to sync with MASTER: connection lost",
                 );
+                // Like Redis's replicationAbortSyncTransfer: the partial
+                // temp file goes, the old dump file stays.
+                if let Some((storage, name)) = &temp_name {
+                    let _ = storage.remove(name);
+                }
                 return Synced::TransferFailed;
             }
             Ok(_) => {}
@@ -558,6 +664,9 @@ async fn load_rdb<R: Runtime>(
                 Level::Warning,
                 "Failed trying to load the MASTER synchronization DB from disk, check server logs.",
             );
+            if let Some((storage, name)) = &temp_name {
+                let _ = storage.remove(name);
+            }
             return Synced::TransferFailed;
         }
     };
@@ -565,12 +674,17 @@ async fn load_rdb<R: Runtime>(
     // With repl-diskless-load disabled (Redis's default) the received RDB
     // becomes the replica's own dump file, which a restart loads.
     let dbfilename = state.config.dbfilename.clone();
-    if let Err(error) = state.storage.write_atomic(&dbfilename, &payload) {
+    let saved = match &temp_name {
+        Some((storage, name)) => storage.rename_durable(name, &dbfilename),
+        None => state.storage.write_atomic(&dbfilename, &payload),
+    };
+    if let Err(error) = saved {
         state.log(
             Level::Warning,
             &format!("Failed trying to save the received RDB: {error}"),
         );
     }
+    drop(payload);
     // Our replicas will have to resync from the new history.
     if !state.planted.chain_keeps_subreplicas_on_full_sync {
         disconnect_replicas(&mut state);

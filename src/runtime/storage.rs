@@ -32,6 +32,21 @@ pub trait Storage: Send + Sync {
 
     /// Replaces a file atomically and makes it durable.
     fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError>;
+
+    /// Appends to a file, creating it when missing. Not durable until
+    /// [`rename_durable`](Self::rename_durable): a replica streams a full
+    /// sync's RDB to a temp file this way, so the payload never sits
+    /// whole in memory.
+    fn append(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError>;
+
+    /// Makes `from` durable and renames it over `to`, atomically.
+    fn rename_durable(&self, from: &str, to: &str) -> Result<(), StorageError>;
+
+    /// Removes a file; a missing file is not an error.
+    fn remove(&self, name: &str) -> Result<(), StorageError>;
+
+    /// The process id Redis puts in temp file names (`temp-<unixtime>.<pid>.rdb`).
+    fn pid(&self) -> u32;
 }
 
 /// Files in a directory (`--dir`).
@@ -76,6 +91,49 @@ impl Storage for DirStorage {
         std::fs::rename(&temp, &path).map_err(io("rename", &path))?;
         Ok(())
     }
+
+    fn append(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        let path = self.dir.join(name);
+        let error = |op: &'static str| {
+            let path = path.display().to_string();
+            move |source| StorageError::Io { op, path, source }
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(error("open"))?;
+        file.write_all(bytes).map_err(error("write"))
+    }
+
+    fn rename_durable(&self, from: &str, to: &str) -> Result<(), StorageError> {
+        let from_path = self.dir.join(from);
+        let to_path = self.dir.join(to);
+        let error = |op: &'static str, p: &PathBuf| {
+            let path = p.display().to_string();
+            move |source| StorageError::Io { op, path, source }
+        };
+        let file = std::fs::File::open(&from_path).map_err(error("open", &from_path))?;
+        file.sync_all().map_err(error("fsync", &from_path))?;
+        std::fs::rename(&from_path, &to_path).map_err(error("rename", &to_path))
+    }
+
+    fn remove(&self, name: &str) -> Result<(), StorageError> {
+        let path = self.dir.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StorageError::Io {
+                op: "remove",
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        std::process::id()
+    }
 }
 
 /// A simulated node's disk: survives restarts; a crash may drop what was
@@ -87,6 +145,24 @@ pub struct MemDisk {
 }
 
 impl MemDisk {
+    /// The size of a file (written or synced), for tests that watch a
+    /// transfer grow on disk.
+    pub fn file_len(&self, name: &str) -> Option<usize> {
+        self.unsynced
+            .get(name)
+            .or_else(|| self.synced.get(name))
+            .map(Vec::len)
+    }
+
+    /// The names of the files on the disk, in order.
+    pub fn file_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.synced.keys().cloned().collect();
+        names.extend(self.unsynced.keys().cloned());
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Forgets every write that was not synced (a power loss).
     pub fn lose_unsynced(&mut self) {
         self.unsynced.clear();
@@ -139,5 +215,50 @@ impl Storage for MemStorage {
         disk.unsynced.remove(name);
         disk.synced.insert(name.to_string(), bytes.to_vec());
         Ok(())
+    }
+
+    fn append(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        let mut disk = self.disk.lock().expect("disk lock");
+        let current = match disk.unsynced.get(name) {
+            Some(_) => None,
+            None => disk.synced.get(name).cloned(),
+        };
+        let file = disk
+            .unsynced
+            .entry(name.to_string())
+            .or_insert_with(|| current.unwrap_or_default());
+        file.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn rename_durable(&self, from: &str, to: &str) -> Result<(), StorageError> {
+        let mut disk = self.disk.lock().expect("disk lock");
+        let bytes = match disk.unsynced.remove(from) {
+            Some(bytes) => Some(bytes),
+            None => disk.synced.remove(from),
+        };
+        disk.synced.remove(from);
+        let Some(bytes) = bytes else {
+            return Err(StorageError::Io {
+                op: "rename",
+                path: from.to_string(),
+                source: std::io::ErrorKind::NotFound.into(),
+            });
+        };
+        disk.unsynced.remove(to);
+        disk.synced.insert(to.to_string(), bytes);
+        Ok(())
+    }
+
+    fn remove(&self, name: &str) -> Result<(), StorageError> {
+        let mut disk = self.disk.lock().expect("disk lock");
+        disk.unsynced.remove(name);
+        disk.synced.remove(name);
+        Ok(())
+    }
+
+    /// A fixed pid: temp file names must not depend on the host process.
+    fn pid(&self) -> u32 {
+        1
     }
 }

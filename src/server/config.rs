@@ -57,6 +57,9 @@ pub struct Config {
     pub repl_diskless_sync: bool,
     /// `repl-diskless-sync-delay` in seconds.
     pub repl_diskless_sync_delay: u64,
+    /// `repl-diskless-load`: `disabled` (stream a full sync's RDB to a temp
+    /// file, then load it), `on-empty-db` or `swapdb` (load from memory).
+    pub repl_diskless_load: String,
     /// `replica-read-only`.
     pub replica_read_only: bool,
     /// `replica-serve-stale-data`.
@@ -101,6 +104,7 @@ impl Default for Config {
             repl_ping_replica_period: 10,
             repl_diskless_sync: true,
             repl_diskless_sync_delay: 5,
+            repl_diskless_load: "disabled".into(),
             replica_read_only: true,
             replica_serve_stale_data: true,
             min_replicas_to_write: 0,
@@ -262,6 +266,21 @@ const PARAMS: &[Param] = &[
         get: |c| c.repl_diskless_sync_delay.to_string(),
         set: Some(|c, v| {
             c.repl_diskless_sync_delay = int_between(v, 0, INT_MAX)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "repl-diskless-load",
+        get: |c| c.repl_diskless_load.clone(),
+        set: Some(|c, v| {
+            let v = v.to_ascii_lowercase();
+            if !["disabled", "on-empty-db", "swapdb"].contains(&v.as_str()) {
+                return Err(
+                    "argument(s) must be one of the following: disabled, on-empty-db, swapdb"
+                        .into(),
+                );
+            }
+            c.repl_diskless_load = v;
             Ok(())
         }),
     },
