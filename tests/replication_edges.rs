@@ -1678,6 +1678,33 @@ mod sim {
         });
     }
 
+    /// Reads a fake master's connection up to the next whole command and
+    /// returns its name in upper case: `None` once the replica closed, or
+    /// sent something that is not a command.
+    async fn next_command(
+        stream: &mut madsim::net::TcpStream,
+        buffer: &mut Vec<u8>,
+    ) -> Option<Vec<u8>> {
+        loop {
+            if let Ok((frame, used)) = Frame::parse(buffer) {
+                buffer.drain(..used);
+                let Frame::Array(Some(items)) = frame else {
+                    return None;
+                };
+                let Some(Frame::Bulk(Some(name))) = items.first() else {
+                    return None;
+                };
+                return Some(name.to_ascii_uppercase());
+            }
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).await.unwrap_or(0);
+            if n == 0 {
+                return None;
+            }
+            buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+
     /// A master that answers the handshake, then sends `+FULLRESYNC`, a
     /// `$1000` header and 10 bytes of the payload, and nothing more.
     async fn stalling_master(connections: Arc<AtomicUsize>) {
@@ -1689,38 +1716,23 @@ mod sim {
             connections.fetch_add(1, Ordering::SeqCst);
             madsim::task::spawn(async move {
                 let mut buffer = Vec::new();
-                loop {
-                    let mut chunk = [0u8; 4096];
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
+                while let Some(name) = next_command(&mut stream, &mut buffer).await {
+                    let reply = match name.as_slice() {
+                        b"PING" => b"+PONG\r\n".to_vec(),
+                        b"REPLCONF" => b"+OK\r\n".to_vec(),
+                        b"PSYNC" => {
+                            let mut bytes =
+                                format!("+FULLRESYNC {} 0\r\n$1000\r\n", "a".repeat(40))
+                                    .into_bytes();
+                            bytes.extend_from_slice(&[b'x'; 10]);
+                            bytes
+                        }
+                        _ => b"-ERR unexpected\r\n".to_vec(),
+                    };
+                    if stream.write_all(&reply).await.is_err() {
                         return;
                     }
-                    buffer.extend_from_slice(&chunk[..n]);
-                    while let Ok((frame, used)) = Frame::parse(&buffer) {
-                        buffer.drain(..used);
-                        let Frame::Array(Some(items)) = frame else {
-                            return;
-                        };
-                        let Some(Frame::Bulk(Some(name))) = items.first() else {
-                            return;
-                        };
-                        let reply = match name.to_ascii_uppercase().as_slice() {
-                            b"PING" => b"+PONG\r\n".to_vec(),
-                            b"REPLCONF" => b"+OK\r\n".to_vec(),
-                            b"PSYNC" => {
-                                let mut bytes =
-                                    format!("+FULLRESYNC {} 0\r\n$1000\r\n", "a".repeat(40))
-                                        .into_bytes();
-                                bytes.extend_from_slice(&[b'x'; 10]);
-                                bytes
-                            }
-                            _ => b"-ERR unexpected\r\n".to_vec(),
-                        };
-                        if stream.write_all(&reply).await.is_err() {
-                            return;
-                        }
-                        let _ = stream.flush().await;
-                    }
+                    let _ = stream.flush().await;
                 }
             });
         }
@@ -1919,43 +1931,28 @@ mod sim {
             let (mut stream, _) = listener.accept().await.unwrap();
             madsim::task::spawn(async move {
                 let mut buffer = Vec::new();
-                loop {
-                    let mut chunk = [0u8; 4096];
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buffer.extend_from_slice(&chunk[..n]);
-                    while let Ok((frame, used)) = Frame::parse(&buffer) {
-                        buffer.drain(..used);
-                        let Frame::Array(Some(items)) = frame else {
-                            return;
-                        };
-                        let Some(Frame::Bulk(Some(name))) = items.first() else {
-                            return;
-                        };
-                        match name.to_ascii_uppercase().as_slice() {
-                            b"PING" => stream.write_all(b"+PONG\r\n").await.unwrap(),
-                            b"REPLCONF" => stream.write_all(b"+OK\r\n").await.unwrap(),
-                            b"PSYNC" => {
-                                let header =
-                                    format!("+FULLRESYNC {} 0\r\n${declared}\r\n", "a".repeat(40));
-                                stream.write_all(header.as_bytes()).await.unwrap();
-                                let _ = stream.flush().await;
-                                for _ in 0..chunks {
-                                    madsim::time::sleep(Duration::from_millis(50)).await;
-                                    if stream.write_all(&[b'R'; 64 * 1024]).await.is_err() {
-                                        return;
-                                    }
-                                    let _ = stream.flush().await;
-                                }
+                while let Some(name) = next_command(&mut stream, &mut buffer).await {
+                    match name.as_slice() {
+                        b"PING" => stream.write_all(b"+PONG\r\n").await.unwrap(),
+                        b"REPLCONF" => stream.write_all(b"+OK\r\n").await.unwrap(),
+                        b"PSYNC" => {
+                            let header =
+                                format!("+FULLRESYNC {} 0\r\n${declared}\r\n", "a".repeat(40));
+                            stream.write_all(header.as_bytes()).await.unwrap();
+                            let _ = stream.flush().await;
+                            for _ in 0..chunks {
                                 madsim::time::sleep(Duration::from_millis(50)).await;
-                                return;
+                                if stream.write_all(&[b'R'; 64 * 1024]).await.is_err() {
+                                    return;
+                                }
+                                let _ = stream.flush().await;
                             }
-                            _ => return,
+                            madsim::time::sleep(Duration::from_millis(50)).await;
+                            return;
                         }
-                        let _ = stream.flush().await;
+                        _ => return,
                     }
+                    let _ = stream.flush().await;
                 }
             });
         }
