@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Why a storage operation failed.
@@ -62,17 +62,19 @@ impl DirStorage {
     }
 }
 
+/// Turns an I/O error of operation `op` on `path` into a [`StorageError`].
+fn io(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StorageError {
+    let path = path.display().to_string();
+    move |source| StorageError::Io { op, path, source }
+}
+
 impl Storage for DirStorage {
     fn read(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
         let path = self.dir.join(name);
         match std::fs::read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StorageError::Io {
-                op: "read",
-                path: path.display().to_string(),
-                source,
-            }),
+            Err(source) => Err(io("read", &path)(source)),
         }
     }
 
@@ -81,10 +83,6 @@ impl Storage for DirStorage {
         let temp = self
             .dir
             .join(format!("temp-{}-{}", std::process::id(), name));
-        let io = |op: &'static str, p: &PathBuf| {
-            let path = p.display().to_string();
-            move |source| StorageError::Io { op, path, source }
-        };
         let mut file = std::fs::File::create(&temp).map_err(io("create", &temp))?;
         file.write_all(bytes).map_err(io("write", &temp))?;
         file.sync_all().map_err(io("fsync", &temp))?;
@@ -94,28 +92,20 @@ impl Storage for DirStorage {
 
     fn append(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
         let path = self.dir.join(name);
-        let error = |op: &'static str| {
-            let path = path.display().to_string();
-            move |source| StorageError::Io { op, path, source }
-        };
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(error("open"))?;
-        file.write_all(bytes).map_err(error("write"))
+            .map_err(io("open", &path))?;
+        file.write_all(bytes).map_err(io("write", &path))
     }
 
     fn rename_durable(&self, from: &str, to: &str) -> Result<(), StorageError> {
         let from_path = self.dir.join(from);
         let to_path = self.dir.join(to);
-        let error = |op: &'static str, p: &PathBuf| {
-            let path = p.display().to_string();
-            move |source| StorageError::Io { op, path, source }
-        };
-        let file = std::fs::File::open(&from_path).map_err(error("open", &from_path))?;
-        file.sync_all().map_err(error("fsync", &from_path))?;
-        std::fs::rename(&from_path, &to_path).map_err(error("rename", &to_path))
+        let file = std::fs::File::open(&from_path).map_err(io("open", &from_path))?;
+        file.sync_all().map_err(io("fsync", &from_path))?;
+        std::fs::rename(&from_path, &to_path).map_err(io("rename", &to_path))
     }
 
     fn remove(&self, name: &str) -> Result<(), StorageError> {
@@ -123,11 +113,7 @@ impl Storage for DirStorage {
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(StorageError::Io {
-                op: "remove",
-                path: path.display().to_string(),
-                source,
-            }),
+            Err(source) => Err(io("remove", &path)(source)),
         }
     }
 
