@@ -535,8 +535,7 @@ fn replication_checks(ctx: &Ctx<'_>, spec: &CommandSpec) -> Result<(), &'static 
         }
     }
     if spec.is_write()
-        && state.is_replica()
-        && config.replica_read_only
+        && state.is_readonly_replica()
         && !state.planted.replica_accepts_client_writes
     {
         return Err("READONLY You can't write against a read only replica.");

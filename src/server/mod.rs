@@ -354,6 +354,12 @@ impl ServerState {
         self.repl.master.is_some()
     }
 
+    /// Whether the node is a replica that refuses client writes
+    /// (`replica-read-only yes`).
+    pub fn is_readonly_replica(&self) -> bool {
+        self.is_replica() && self.config.replica_read_only
+    }
+
     /// Writes a line to the node's log, with its role.
     pub fn log(&self, level: Level, message: &str) {
         let role = if self.is_replica() { 'S' } else { 'M' };

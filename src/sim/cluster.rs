@@ -102,7 +102,7 @@ impl RoleWatch {
             .clone()?;
         let state = server.state();
         Some(RoleSample {
-            readonly_replica: state.is_replica() && state.config.replica_read_only,
+            readonly_replica: state.is_readonly_replica(),
             started: state.started,
             generation: state.repl.generation,
         })

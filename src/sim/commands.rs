@@ -9,6 +9,7 @@ use super::runner::Runner;
 use super::workload;
 use crate::resp::Frame;
 use crate::scenario::Expect;
+use crate::server::ServerState;
 
 /// Whether `args` names a command the command table flags as a write (one
 /// that may change the keyspace): what a read-only replica refuses, and
@@ -121,7 +122,7 @@ impl Runner {
     /// Whether `name` is a replica that refuses writes from clients.
     pub(super) fn is_readonly_replica(&self, name: &str) -> bool {
         self.node(name)
-            .with_state(|s| s.is_replica() && s.config.replica_read_only)
+            .with_state(ServerState::is_readonly_replica)
             .unwrap_or(false)
     }
 }
