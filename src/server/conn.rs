@@ -218,10 +218,15 @@ fn soft_limit_deadline<R: Runtime>(server: &Server<R>, id: u64) -> Option<Durati
 /// buffers trimmed.
 fn note_buffers<R: Runtime>(server: &Server<R>, id: u64, buf: &BytesMut, out: &Reply) {
     if let Some(client) = server.state().clients.get_mut(&id) {
-        client.query_buffer_free = buf.capacity() - buf.len();
-        client.reply_buffer_size = out.capacity();
-        client.reply_pending = out.len();
+        record_buffers(client, buf, out);
     }
+}
+
+/// Copies the buffer sizes CLIENT LIST shows into `client`.
+fn record_buffers(client: &mut super::Client, buf: &BytesMut, out: &Reply) {
+    client.query_buffer_free = buf.capacity() - buf.len();
+    client.reply_buffer_size = out.capacity();
+    client.reply_pending = out.len();
 }
 
 /// Logs, as Redis does, that a normal client is closed for passing its
@@ -384,9 +389,7 @@ fn process<R: Runtime>(
                         // The logged line shows the client as it is now:
                         // the rest of the batch unparsed, the replies held.
                         client.query_buffer_len = buf.len() - consumed_total;
-                        client.query_buffer_free = buf.capacity() - buf.len();
-                        client.reply_buffer_size = out.capacity();
-                        client.reply_pending = out.len();
+                        record_buffers(&mut client, buf, out);
                         state.clients.insert(id, client);
                         close_for_output_limit(&state, id);
                         // Redis writes nothing more to a client it closes
@@ -446,9 +449,7 @@ fn process<R: Runtime>(
     // the buffer starts once advanced.
     buf.advance(consumed_total);
     client.query_buffer_len = buf.len() - argv.unparsed_from();
-    client.query_buffer_free = buf.capacity() - buf.len();
-    client.reply_buffer_size = out.capacity();
-    client.reply_pending = out.len();
+    record_buffers(&mut client, buf, out);
     state.clients.insert(id, client);
     next
 }
