@@ -59,6 +59,50 @@ fn every_fault_kind_and_family_is_drawn_over_a_sweep() {
 }
 
 #[test]
+fn faults_strike_while_the_load_runs_and_clients_follow_a_promotion() {
+    let profile = Profile::default();
+    let mut promotions = 0;
+    let mut lagging = 0;
+    for seed in 0..300 {
+        let (document, _scenario) = explore::scenario_of(seed, &profile, "drawn.json");
+        let steps = document["steps"].as_array().expect("steps");
+        let ms = |v: &serde_json::Value| {
+            v.as_str()
+                .and_then(|t| t.strip_suffix("ms"))
+                .and_then(|n| n.parse::<u64>().ok())
+        };
+        let load = steps
+            .iter()
+            .find(|s| s.get("workload").is_some())
+            .expect("a workload");
+        let load_at = ms(&load["at"]).expect("the load starts at a fixed time");
+        for step in steps.iter().filter(|s| s.get("at").is_some()) {
+            assert!(
+                ms(&step["at"]).expect("at in ms") >= load_at,
+                "seed {seed}: {step}"
+            );
+        }
+        for (i, step) in steps.iter().enumerate() {
+            let promoted = &step["replicaof"];
+            if promoted.get("master").is_some_and(|m| m.is_null()) {
+                promotions += 1;
+                lagging += usize::from(step.get("after").is_some());
+                let node = &promoted["node"];
+                assert!(
+                    steps[i + 1..].iter().any(|s| s["workload"]["on"] == *node),
+                    "seed {seed}: no load follows the promotion of {node}"
+                );
+            }
+        }
+    }
+    assert!(promotions > 20, "{promotions} promotions");
+    assert!(
+        lagging > 0 && lagging < promotions,
+        "{lagging} of {promotions} promotions lag"
+    );
+}
+
+#[test]
 fn a_profile_narrows_what_is_drawn() {
     let profile = Profile::parse(
         r#"{ "replicas": "1..2", "max_depth": 1, "faults": ["cut"], "mix": ["multi"] }"#,
