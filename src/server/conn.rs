@@ -370,7 +370,11 @@ fn process<R: Runtime>(
                     // verdict in a simulation, the end of `replsim serve`).
                     let name = String::from_utf8_lossy(args.get(0));
                     let command = format!("'{name}' with {} arguments", args.len() - 1);
-                    server.crash(&mut state, &command, &super::panic_text(&*panic));
+                    server.crash(
+                        &mut state,
+                        &command,
+                        super::panic_text(&*panic).unwrap_or("a panic with a non-text payload"),
+                    );
                     resume_unwind(panic);
                 }
                 let flow = std::mem::take(&mut ctx.flow);

@@ -697,15 +697,13 @@ impl Drop for CommandGuard {
     }
 }
 
-/// The text of a panic payload.
-pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = panic.downcast_ref::<String>() {
-        text.clone()
-    } else if let Some(text) = panic.downcast_ref::<&str>() {
-        (*text).to_string()
-    } else {
-        "a panic with a non-text payload".to_string()
-    }
+/// The text of a panic payload, when it has one (`panic!` with a message
+/// gives a `String` or a `&str`).
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> Option<&str> {
+    panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
 }
 
 /// Why a node could not start.

@@ -194,11 +194,8 @@ pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RunOptions) -> Run
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(text) = panic.downcast_ref::<String>() {
-        format!("panic: {text}")
-    } else if let Some(text) = panic.downcast_ref::<&str>() {
-        format!("panic: {text}")
-    } else {
-        "panic with a non-text payload".into()
-    }
+    crate::server::panic_text(&**panic).map_or_else(
+        || "panic with a non-text payload".to_string(),
+        |text| format!("panic: {text}"),
+    )
 }
