@@ -36,7 +36,7 @@ use crate::keyspace::{blob, Blob, FixedHash, Keyspace, Value, ZSet, DB_COUNT};
 /// The version [`encode`] writes and the newest [`decode`] accepts.
 const RDB_VERSION: u32 = 10;
 
-const CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_REDIS);
+static CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_REDIS);
 
 // Opcodes (`RDB_OPCODE_*`).
 const OP_FUNCTION2: u8 = 0xF5;
@@ -537,111 +537,331 @@ fn lzf_decompress(input: &[u8], expected_len: usize) -> Option<Vec<u8>> {
 /// Never panics; on any error nothing is returned, so the caller keeps its
 /// old dataset.
 pub fn decode(bytes: &[u8]) -> Result<Loaded, RdbError> {
-    let version = read_magic(bytes)?;
-    let mut r = Reader {
-        data: bytes,
-        pos: 9,
-    };
-    let mut keyspace = Keyspace::new();
-    let mut info = RdbInfo {
-        redis_ver: String::new(),
-        ..RdbInfo::default()
-    };
-    let mut db = 0usize;
-    let mut expire_at_ms: Option<u64> = None;
+    let mut stream = RdbStream::new(Some(bytes.len() as u64));
+    stream.decode_from(bytes, true)?;
+    stream.finish()
+}
+
+/// Why an RDB could not be read from a file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadRdbError {
+    /// Reading the file failed.
+    #[error("reading the RDB: {0}")]
+    Io(#[from] std::io::Error),
+    /// The bytes are not a loadable RDB.
+    #[error(transparent)]
+    Rdb(#[from] RdbError),
+}
+
+/// Decodes an RDB from `reader` (of `len` bytes when known) through an
+/// [`RdbStream`]: only the record being read is held, never the file.
+pub fn decode_reader(
+    mut reader: impl std::io::Read,
+    len: Option<u64>,
+) -> Result<Loaded, ReadRdbError> {
+    let mut stream = RdbStream::new(len);
+    let mut piece = vec![0u8; READ_PIECE];
     loop {
-        let record = r.pos;
-        let op = r.u8()?;
-        match op {
-            OP_EOF => break,
-            OP_SELECTDB => {
-                let index = r.length()?;
-                db = usize::try_from(index)
-                    .ok()
-                    .filter(|&i| i < DB_COUNT)
-                    .ok_or(RdbError::InvalidDb(index))?;
-            }
-            OP_RESIZEDB => {
-                // Only a sizing hint.
-                r.length()?;
-                r.length()?;
-            }
-            OP_EXPIRETIME_MS => {
-                let ms = i64::from_le_bytes(r.array()?);
-                expire_at_ms = Some(ms.max(0) as u64);
-            }
-            OP_EXPIRETIME => {
-                let seconds = i64::from(i32::from_le_bytes(r.array()?));
-                expire_at_ms = Some((seconds * 1000).max(0) as u64);
-            }
-            OP_IDLE => {
-                r.length()?;
-            }
-            OP_FREQ => {
-                r.u8()?;
-            }
-            OP_AUX => read_aux(&mut r, record, &mut info)?,
-            OP_MODULE_AUX => {
-                return Err(RdbError::UnsupportedOpcode {
-                    opcode: op,
-                    name: "module aux data",
-                    offset: record,
-                })
-            }
-            OP_FUNCTION2 | OP_FUNCTION_PRE_GA => {
-                return Err(RdbError::UnsupportedOpcode {
-                    opcode: op,
-                    name: "function library",
-                    offset: record,
-                })
-            }
-            type_byte => {
-                check_type(type_byte, record)?;
-                let key = r.string()?;
-                let value = read_value(&mut r, type_byte)?;
-                // An expire time applies to the next key only.
-                let expiry = expire_at_ms.take();
-                let Some(value) = value else { continue };
-                if keyspace.db(db).get(&key).is_some() {
-                    return Err(RdbError::DuplicateKey {
-                        db,
-                        key: display_key(&key),
-                        offset: record,
-                    });
-                }
-                keyspace.db_mut(db).insert_with_expiry(&key, value, expiry);
-            }
+        match reader.read(&mut piece) {
+            Ok(0) => break,
+            Ok(n) => stream.feed(&piece[..n])?,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(stream.finish()?)
+}
+
+/// How much [`decode_reader`] reads at a time.
+const READ_PIECE: usize = 256 * 1024;
+
+/// Where an [`RdbStream`] is in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Before `REDIS` and the version digits.
+    Magic,
+    /// Reading records up to the EOF opcode.
+    Records,
+    /// After the EOF opcode, before the 8-byte checksum.
+    Checksum,
+    /// The whole RDB has been read.
+    Done,
+}
+
+/// What the record decoder carries from one record to the next.
+struct Records {
+    keyspace: Keyspace,
+    info: RdbInfo,
+    db: usize,
+    /// The expire time read for the next key.
+    expire_at_ms: Option<u64>,
+}
+
+/// An RDB decoded as it arrives, piece by piece ([`feed`](Self::feed)),
+/// so that a replica loads a full sync from the socket or from its temp
+/// file without ever holding the whole payload: only the record being
+/// read is buffered (Redis's `rdbLoadRio` reads from a stream the same
+/// way).
+///
+/// The result is exactly [`decode`]'s on the concatenated pieces, however
+/// they are split. A record cut by a piece boundary is read again when
+/// more bytes have come; a record larger than a piece is retried only
+/// once the buffer has doubled, so that its bytes are parsed a bounded
+/// number of times.
+pub struct RdbStream {
+    /// Bytes received but not yet consumed: the start of a record cut by a
+    /// piece boundary.
+    pending: Vec<u8>,
+    /// The RDB offset of `pending[0]`.
+    base: usize,
+    /// `pending` is decoded again once it holds this many bytes.
+    retry_at: usize,
+    /// The RDB's length when known in advance (a file, a `$<len>`
+    /// transfer): a length pointing past it is an error at once, not a
+    /// wait for bytes that will never come.
+    known_len: Option<usize>,
+    phase: Phase,
+    version: u32,
+    records: Records,
+    crc: crc::Digest<'static, u64>,
+    /// The RDB offset up to which `crc` has seen the content.
+    crc_upto: usize,
+    checksum_disabled: bool,
+}
+
+impl RdbStream {
+    /// A decoder for an RDB of `known_len` bytes (`None` when the length
+    /// is only known at the end, as with `$EOF:` framing).
+    pub fn new(known_len: Option<u64>) -> Self {
+        RdbStream {
+            pending: Vec::new(),
+            base: 0,
+            retry_at: 0,
+            known_len: known_len.map(|len| usize::try_from(len).unwrap_or(usize::MAX)),
+            phase: Phase::Magic,
+            version: 0,
+            records: Records {
+                keyspace: Keyspace::new(),
+                info: RdbInfo {
+                    redis_ver: String::new(),
+                    ..RdbInfo::default()
+                },
+                db: 0,
+                expire_at_ms: None,
+            },
+            crc: CRC64.digest(),
+            crc_upto: 0,
+            checksum_disabled: false,
         }
     }
 
-    let mut checksum_disabled = false;
-    if version >= 5 {
-        let content_end = r.pos;
-        let stored = u64::from_le_bytes(r.array()?);
-        if stored == 0 {
-            checksum_disabled = true;
+    /// How many bytes have been fed so far.
+    pub fn received(&self) -> usize {
+        self.base + self.pending.len()
+    }
+
+    /// Decodes what `bytes` completes; the rest waits for the next piece.
+    /// An error is final: the RDB is bad, whatever follows.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), RdbError> {
+        if self.pending.is_empty() {
+            // The common case: decode straight from the piece and keep only
+            // the cut record at its end.
+            let used = self.decode_from(bytes, false)?;
+            self.pending.extend_from_slice(&bytes[used..]);
         } else {
-            let computed = crc64(&bytes[..content_end]);
-            if computed != stored {
-                return Err(RdbError::BadChecksum {
-                    expected: computed,
-                    found: stored,
-                });
+            self.pending.extend_from_slice(bytes);
+            if self.pending.len() < self.retry_at {
+                return Ok(());
+            }
+            let pending = std::mem::take(&mut self.pending);
+            let decoded = self.decode_from(&pending, false);
+            self.pending = pending;
+            let used = decoded?;
+            self.pending.drain(..used);
+        }
+        self.retry_at = self.pending.len().saturating_mul(2);
+        Ok(())
+    }
+
+    /// Ends the input: decodes what is pending and returns the RDB, or the
+    /// error that makes it unloadable (a truncated RDB included).
+    pub fn finish(mut self) -> Result<Loaded, RdbError> {
+        let pending = std::mem::take(&mut self.pending);
+        self.decode_from(&pending, true)?;
+        if self.phase != Phase::Done {
+            return Err(RdbError::Truncated {
+                offset: self.received(),
+            });
+        }
+        Ok(Loaded {
+            keyspace: self.records.keyspace,
+            info: self.records.info,
+            checksum_disabled: self.checksum_disabled,
+            version: self.version,
+        })
+    }
+
+    /// Decodes from `data`, which starts at RDB offset `self.base`, as far
+    /// as it goes; returns how many bytes were consumed and moves `base`
+    /// past them. With `at_end`, nothing more will come: running short is
+    /// an error.
+    fn decode_from(&mut self, data: &[u8], at_end: bool) -> Result<usize, RdbError> {
+        let base = self.base;
+        let end = base + data.len();
+        let limit = self.known_len.unwrap_or(usize::MAX);
+        let mut pos = base;
+        loop {
+            match self.phase {
+                Phase::Magic => match read_magic(&data[pos - base..]) {
+                    Ok(version) => {
+                        self.version = version;
+                        pos += 9;
+                        self.phase = Phase::Records;
+                    }
+                    Err(RdbError::Truncated { .. }) if !at_end && limit > end => break,
+                    Err(RdbError::Truncated { .. }) => {
+                        return Err(RdbError::Truncated {
+                            offset: end.min(limit),
+                        })
+                    }
+                    Err(error) => return Err(error),
+                },
+                Phase::Records => {
+                    let mut r = Reader::new(&data[pos - base..], pos, at_end, limit);
+                    match read_record(&mut r, &mut self.records) {
+                        Ok(last) => {
+                            pos = r.pos;
+                            if last {
+                                self.crc_through(data, base, pos);
+                                self.phase = if self.version >= 5 {
+                                    Phase::Checksum
+                                } else {
+                                    Phase::Done
+                                };
+                            }
+                        }
+                        Err(_) if r.starved => break,
+                        Err(error) => return Err(error),
+                    }
+                }
+                Phase::Checksum => {
+                    let mut r = Reader::new(&data[pos - base..], pos, at_end, limit);
+                    let stored = match r.array() {
+                        Ok(bytes) => u64::from_le_bytes(bytes),
+                        Err(_) if r.starved => break,
+                        Err(error) => return Err(error),
+                    };
+                    pos = r.pos;
+                    let computed = std::mem::replace(&mut self.crc, CRC64.digest()).finalize();
+                    if stored == 0 {
+                        self.checksum_disabled = true;
+                    } else if computed != stored {
+                        return Err(RdbError::BadChecksum {
+                            expected: computed,
+                            found: stored,
+                        });
+                    }
+                    self.phase = Phase::Done;
+                }
+                Phase::Done => {
+                    if pos < end {
+                        return Err(RdbError::TrailingBytes {
+                            offset: pos,
+                            count: end - pos,
+                        });
+                    }
+                    break;
+                }
             }
         }
+        if self.phase == Phase::Records {
+            self.crc_through(data, base, pos);
+        }
+        self.base = pos;
+        Ok(pos - base)
     }
-    if r.pos < bytes.len() {
-        return Err(RdbError::TrailingBytes {
-            offset: r.pos,
-            count: bytes.len() - r.pos,
-        });
+
+    /// Feeds the checksum the content from where it stopped up to RDB
+    /// offset `upto` (which `data`, starting at `base`, holds).
+    fn crc_through(&mut self, data: &[u8], base: usize, upto: usize) {
+        if upto > self.crc_upto {
+            self.crc.update(&data[self.crc_upto - base..upto - base]);
+            self.crc_upto = upto;
+        }
     }
-    Ok(Loaded {
-        keyspace,
-        info,
-        checksum_disabled,
-        version,
-    })
+}
+
+/// Reads one record; `true` when it was the EOF opcode.
+fn read_record(r: &mut Reader<'_>, records: &mut Records) -> Result<bool, RdbError> {
+    let record = r.pos;
+    let op = r.u8()?;
+    match op {
+        OP_EOF => return Ok(true),
+        OP_SELECTDB => {
+            let index = r.length()?;
+            records.db = usize::try_from(index)
+                .ok()
+                .filter(|&i| i < DB_COUNT)
+                .ok_or(RdbError::InvalidDb(index))?;
+        }
+        OP_RESIZEDB => {
+            // Only a sizing hint.
+            r.length()?;
+            r.length()?;
+        }
+        OP_EXPIRETIME_MS => {
+            let ms = i64::from_le_bytes(r.array()?);
+            records.expire_at_ms = Some(ms.max(0) as u64);
+        }
+        OP_EXPIRETIME => {
+            let seconds = i64::from(i32::from_le_bytes(r.array()?));
+            records.expire_at_ms = Some((seconds * 1000).max(0) as u64);
+        }
+        OP_IDLE => {
+            r.length()?;
+        }
+        OP_FREQ => {
+            r.u8()?;
+        }
+        OP_AUX => read_aux(r, record, &mut records.info)?,
+        OP_MODULE_AUX => {
+            return Err(RdbError::UnsupportedOpcode {
+                opcode: op,
+                name: "module aux data",
+                offset: record,
+            })
+        }
+        OP_FUNCTION2 | OP_FUNCTION_PRE_GA => {
+            return Err(RdbError::UnsupportedOpcode {
+                opcode: op,
+                name: "function library",
+                offset: record,
+            })
+        }
+        type_byte => {
+            check_type(type_byte, record)?;
+            let key = r.string()?;
+            let value = read_value(r, type_byte)?;
+            // An expire time applies to the next key only.
+            let expiry = records.expire_at_ms.take();
+            let Some(value) = value else {
+                return Ok(false);
+            };
+            let db = records.db;
+            if records.keyspace.db(db).get(&key).is_some() {
+                return Err(RdbError::DuplicateKey {
+                    db,
+                    key: display_key(&key),
+                    offset: record,
+                });
+            }
+            records
+                .keyspace
+                .db_mut(db)
+                .insert_with_expiry(&key, value, expiry);
+        }
+    }
+    Ok(false)
 }
 
 fn read_magic(bytes: &[u8]) -> Result<u32, RdbError> {
@@ -874,31 +1094,66 @@ fn bad(what: &'static str, offset: usize) -> RdbError {
     RdbError::BadEncoding { what, offset }
 }
 
-/// A cursor over the RDB bytes.
+/// A cursor over a window of the RDB: `data` holds the bytes from RDB
+/// offset `start` on, and positions are RDB offsets (errors name them).
 struct Reader<'a> {
     data: &'a [u8],
+    start: usize,
     pos: usize,
+    /// No byte will follow `data`: running short is an error.
+    at_end: bool,
+    /// The RDB's length when known: a read past it is an error at once.
+    limit: usize,
+    /// Set when a read ran past `data` while more may come: the record is
+    /// then read again once more has.
+    starved: bool,
 }
 
 impl<'a> Reader<'a> {
+    /// A reader over `data`, which holds the RDB from offset `start`.
+    fn new(data: &'a [u8], start: usize, at_end: bool, limit: usize) -> Self {
+        Reader {
+            data,
+            start,
+            pos: start,
+            at_end,
+            limit,
+            starved: false,
+        }
+    }
+
+    /// Bytes left in the window.
+    fn remaining(&self) -> usize {
+        self.data.len() - (self.pos - self.start)
+    }
+
+    /// The error for a read of `len` bytes that the window cannot serve.
+    fn short(&mut self, len: u64) -> RdbError {
+        let within_limit = (self.pos as u64).saturating_add(len) <= self.limit as u64;
+        if !self.at_end && within_limit {
+            self.starved = true;
+        }
+        RdbError::Truncated { offset: self.pos }
+    }
+
     fn u8(&mut self) -> Result<u8, RdbError> {
-        let byte = *self
-            .data
-            .get(self.pos)
-            .ok_or(RdbError::Truncated { offset: self.pos })?;
-        self.pos += 1;
-        Ok(byte)
+        match self.data.get(self.pos - self.start) {
+            Some(&byte) => {
+                self.pos += 1;
+                Ok(byte)
+            }
+            None => Err(self.short(1)),
+        }
     }
 
     fn bytes(&mut self, len: u64) -> Result<&'a [u8], RdbError> {
-        let remaining = self.data.len() - self.pos;
         match usize::try_from(len) {
-            Ok(len) if len <= remaining => {
-                let bytes = &self.data[self.pos..self.pos + len];
+            Ok(len) if len <= self.remaining() => {
+                let at = self.pos - self.start;
                 self.pos += len;
-                Ok(bytes)
+                Ok(&self.data[at..at + len])
             }
-            _ => Err(RdbError::Truncated { offset: self.pos }),
+            _ => Err(self.short(len)),
         }
     }
 
@@ -911,10 +1166,9 @@ impl<'a> Reader<'a> {
     /// How many elements to preallocate for `len` announced ones: every
     /// element takes at least one input byte, and the cap bounds the rest.
     fn prealloc(&self, len: u64) -> usize {
-        let remaining = self.data.len() - self.pos;
         usize::try_from(len)
             .unwrap_or(usize::MAX)
-            .min(remaining)
+            .min(self.remaining())
             .min(MAX_PREALLOC)
     }
 
@@ -1364,10 +1618,7 @@ mod tests {
     }
 
     fn decode_string(bytes: &[u8]) -> Result<Vec<u8>, RdbError> {
-        let mut r = Reader {
-            data: bytes,
-            pos: 0,
-        };
+        let mut r = Reader::new(bytes, 0, true, usize::MAX);
         let s = r.string()?.into_owned();
         assert_eq!(r.pos, bytes.len(), "string did not use all its bytes");
         Ok(s)
@@ -1393,10 +1644,7 @@ mod tests {
             let mut enc = Encoder::default();
             enc.length(len);
             assert_eq!(enc.out, bytes, "{len}");
-            let mut r = Reader {
-                data: bytes,
-                pos: 0,
-            };
+            let mut r = Reader::new(bytes, 0, true, usize::MAX);
             assert_eq!(r.length(), Ok(len));
         }
     }
@@ -1404,10 +1652,8 @@ mod tests {
     #[test]
     fn unknown_length_forms_are_errors() {
         for first in [0x82u8, 0xBF, 0xC0, 0xC3] {
-            let mut r = Reader {
-                data: &[first, 0, 0, 0, 0, 0, 0, 0, 0],
-                pos: 0,
-            };
+            let bytes = [first, 0, 0, 0, 0, 0, 0, 0, 0];
+            let mut r = Reader::new(&bytes, 0, true, usize::MAX);
             assert!(matches!(
                 r.length(),
                 Err(RdbError::BadEncoding { offset: 0, .. })
@@ -1518,10 +1764,7 @@ mod tests {
     fn impossible_lzf_sizes_are_rejected_before_allocating() {
         // 2 compressed bytes claiming 2^40 bytes of output.
         let bytes = [0xC3, 0x02, 0x81, 0, 0, 1, 0, 0, 0, 0, 0, 0x00, b'a'];
-        let mut r = Reader {
-            data: &bytes,
-            pos: 0,
-        };
+        let mut r = Reader::new(&bytes, 0, true, usize::MAX);
         assert!(matches!(r.string(), Err(RdbError::BadLength { .. })));
     }
 
@@ -1771,10 +2014,7 @@ mod tests {
     #[test]
     fn old_zset_scores_read_special_values() {
         let bytes = [3, b'1', b'.', b'5', 254, 255, 253, 3, b'a', b'b', b'c'];
-        let mut r = Reader {
-            data: &bytes,
-            pos: 0,
-        };
+        let mut r = Reader::new(&bytes, 0, true, usize::MAX);
         assert_eq!(r.string_double(), Ok(1.5));
         assert_eq!(r.string_double(), Ok(f64::INFINITY));
         assert_eq!(r.string_double(), Ok(f64::NEG_INFINITY));
@@ -1790,5 +2030,37 @@ mod tests {
         let bytes = encode(&ks, &info);
         assert_eq!(bytes, encode(&Keyspace::new(), &info));
         assert_eq!(decode(&bytes).unwrap().keyspace, Keyspace::new());
+    }
+
+    #[test]
+    fn a_piecewise_load_buffers_only_the_record_being_read() {
+        let mut ks = Keyspace::new();
+        for i in 0..20_000u32 {
+            let value: Vec<u8> = (0..100u32).map(|j| (i * 31 + j * 7) as u8).collect();
+            ks.db_mut(0)
+                .insert(format!("key:{i}").as_bytes(), Value::Str(blob(&value)));
+        }
+        let mut set = IndexSet::with_hasher(FixedHash::default());
+        for i in 0..50_000u32 {
+            set.insert(blob(format!("member:{i}").as_bytes()));
+        }
+        ks.db_mut(1).insert(b"big set", Value::Set(Box::new(set)));
+        let bytes = encode(&ks, &RdbInfo::default());
+        // The set is the largest record: about 50,000 members of 13 bytes.
+        let largest_record = 50_000 * 14 + 32;
+        let piece = 4096;
+        let mut stream = RdbStream::new(None);
+        let mut most_pending = 0;
+        for chunk in bytes.chunks(piece) {
+            stream.feed(chunk).unwrap();
+            most_pending = most_pending.max(stream.pending.len());
+        }
+        assert!(
+            most_pending <= largest_record + piece,
+            "held {most_pending} bytes of a {} byte RDB",
+            bytes.len()
+        );
+        let loaded = stream.finish().unwrap();
+        assert_eq!(loaded.keyspace, ks);
     }
 }

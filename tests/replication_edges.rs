@@ -299,7 +299,25 @@ fn replicaof(replica: u16, master: u16) {
 
 #[test]
 fn corrupt_rdb_from_master_keeps_the_old_dataset_and_the_replica_retries() {
-    let replica = ReplsimProcess::start("edges-corrupt-rdb", &[]);
+    corrupt_rdbs_keep_the_old_dataset("disabled", "disk");
+}
+
+#[test]
+fn corrupt_rdb_parsed_from_the_socket_keeps_the_old_dataset_and_the_replica_retries() {
+    // `repl-diskless-load swapdb` parses the payload as it arrives: a bad
+    // one fails as the file would, and Redis names the socket.
+    corrupt_rdbs_keep_the_old_dataset("swapdb", "socket");
+}
+
+/// Three broken full syncs, then a good one, with `repl-diskless-load
+/// mode`: each broken one keeps the old dataset and the replica retries;
+/// the log says the load failed from `source`.
+fn corrupt_rdbs_keep_the_old_dataset(mode: &str, source: &str) {
+    let setting = format!("repl-diskless-load={mode}");
+    let replica = ReplsimProcess::start(
+        &format!("edges-corrupt-rdb-{mode}"),
+        &["--config", &setting],
+    );
     {
         let mut c = Client::connect(replica.port);
         c.cmd(&["SET", "before", "kept"]);
@@ -395,7 +413,9 @@ fn corrupt_rdb_from_master_keeps_the_old_dataset_and_the_replica_retries() {
     );
     let log = replica.log();
     assert!(
-        log.contains("Failed trying to load the MASTER synchronization DB from disk"),
+        log.contains(&format!(
+            "Failed trying to load the MASTER synchronization DB from {source}"
+        )),
         "{log}"
     );
     go_tx.send(()).unwrap();
@@ -2045,10 +2065,12 @@ mod sim {
     }
 
     #[test]
-    fn full_sync_with_diskless_load_swapdb_writes_no_temp_file() {
+    fn full_sync_with_diskless_load_swapdb_parses_as_it_arrives_and_writes_no_temp_file() {
         // `repl-diskless-load swapdb` loads from the socket: Redis logs
         //   * MASTER <-> REPLICA sync: receiving N bytes from master to parser
-        // and creates no temp file.
+        // and creates no temp file. The payload is parsed as it arrives, so
+        // a bad one is rejected at its first bytes, not after the whole
+        // megabyte (8 pieces, 50 ms apart) came in.
         simulate(13, || async {
             let log: SharedSimLog = Arc::default();
             let storage = MemStorage::default();
@@ -2084,7 +2106,23 @@ mod sim {
                 )
             })
             .await;
-            sleep_ms(300).await;
+            let receiving = logged_at(&log, "from master to parser", 0).unwrap();
+            let rejected = logged_at(
+                &log,
+                "Failed trying to load the MASTER synchronization DB from socket",
+                0,
+            )
+            .expect("the bad payload is rejected");
+            assert!(
+                rejected < receiving + 200,
+                "rejected at {rejected} ms, {} ms into the transfer",
+                rejected - receiving
+            );
+            assert!(
+                log_text(&log).contains("not an RDB file"),
+                "{}",
+                log_text(&log)
+            );
             assert!(disk.lock().unwrap().file_names().is_empty());
         });
     }

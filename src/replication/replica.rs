@@ -17,9 +17,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::{Backlog, LinkState, NULL_REPLID};
 use crate::command::{execute, Ctx};
 use crate::log::Level;
-use crate::rdb;
+use crate::rdb::{self, RdbError, RdbStream};
 use crate::resp::{encode_command, parse_command, ArgvBuf, ParseLimits, Parsed, Reply};
 use crate::runtime::Runtime;
+use crate::runtime::{Storage, StorageError};
 use crate::server::KillSwitch;
 use crate::server::{Client, ClientKind, Server, ServerState};
 
@@ -499,6 +500,139 @@ fn disconnect_replicas(state: &mut ServerState) {
     }
 }
 
+/// How the master frames the RDB payload.
+enum Framing {
+    /// `$<len>`: exactly this many bytes.
+    Length(u64),
+    /// `$EOF:<mark>`: the payload ends with the mark (diskless sync).
+    EofMark(Vec<u8>),
+}
+
+/// Where the RDB payload goes as it arrives.
+enum PayloadSink {
+    /// A temp file in `dir`, loaded when complete.
+    TempFile {
+        storage: Arc<dyn Storage>,
+        name: String,
+    },
+    /// The decoder, fed piece by piece.
+    Parser(RdbStream),
+}
+
+/// A complete payload in `dir`: its storage and name.
+type TempFile = (Arc<dyn Storage>, String);
+
+/// Why a received payload could not be stored or loaded.
+enum PayloadFailure {
+    /// Writing the temp file failed.
+    Write(StorageError),
+    /// The temp file could not be read back.
+    Reopen(String),
+    /// The payload is not a loadable RDB.
+    Decode { error: RdbError, from_disk: bool },
+}
+
+impl PayloadSink {
+    /// Takes the next piece of the payload.
+    fn write(&mut self, piece: &[u8]) -> Result<(), PayloadFailure> {
+        match self {
+            PayloadSink::TempFile { storage, name } => {
+                storage.append(name, piece).map_err(PayloadFailure::Write)
+            }
+            PayloadSink::Parser(parser) => {
+                parser.feed(piece).map_err(|error| PayloadFailure::Decode {
+                    error,
+                    from_disk: false,
+                })
+            }
+        }
+    }
+
+    /// Removes what a failed transfer left.
+    fn discard(&self) {
+        if let PayloadSink::TempFile { storage, name } = self {
+            let _ = storage.remove(name);
+        }
+    }
+
+    /// Loads the complete payload; for a temp file, also hands back the
+    /// file (to become the dump file). A failure removes the temp file.
+    fn finish(self) -> Result<(rdb::Loaded, Option<TempFile>), PayloadFailure> {
+        match self {
+            PayloadSink::Parser(parser) => {
+                parser
+                    .finish()
+                    .map(|loaded| (loaded, None))
+                    .map_err(|error| PayloadFailure::Decode {
+                        error,
+                        from_disk: false,
+                    })
+            }
+            PayloadSink::TempFile { storage, name } => {
+                let loaded = match storage.open(&name) {
+                    Ok(Some(file)) => {
+                        rdb::decode_reader(file.reader, Some(file.len)).map_err(|error| match error
+                        {
+                            rdb::ReadRdbError::Io(error) => {
+                                PayloadFailure::Reopen(error.to_string())
+                            }
+                            rdb::ReadRdbError::Rdb(error) => PayloadFailure::Decode {
+                                error,
+                                from_disk: true,
+                            },
+                        })
+                    }
+                    Ok(None) => Err(PayloadFailure::Reopen("the file is gone".to_string())),
+                    Err(error) => Err(PayloadFailure::Reopen(error.to_string())),
+                };
+                match loaded {
+                    Ok(loaded) => Ok((loaded, Some((storage, name)))),
+                    Err(failure) => {
+                        let _ = storage.remove(&name);
+                        Err(failure)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Logs a failed full sync payload as Redis's `readSyncBulkPayload` does.
+fn log_payload_failure<R: Runtime>(server: &Server<R>, failure: &PayloadFailure) {
+    let state = server.state();
+    match failure {
+        PayloadFailure::Write(error) => state.log(
+            Level::Warning,
+            &format!("Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {error}"),
+        ),
+        PayloadFailure::Reopen(error) => {
+            state.log(
+                Level::Warning,
+                &format!("Reading the received RDB back failed: {error}"),
+            );
+            state.log(
+                Level::Warning,
+                "Failed trying to load the MASTER synchronization DB from disk, check server logs.",
+            );
+        }
+        PayloadFailure::Decode { error, from_disk } => {
+            state.log(
+                Level::Warning,
+                &format!(
+                    "Short read or OOM loading DB. Unrecoverable error, aborting now: {error}"
+                ),
+            );
+            let source = if *from_disk { "disk" } else { "socket" };
+            state.log(
+                Level::Warning,
+                &format!(
+                    "Failed trying to load the MASTER synchronization DB from {source}, check server logs."
+                ),
+            );
+        }
+    }
+}
+
 /// Reads the RDB payload (either framing) and loads it. `fullresync` is the
 /// id and offset from `+FULLRESYNC`, `None` after a legacy SYNC.
 async fn load_rdb<R: Runtime>(
@@ -522,28 +656,27 @@ async fn load_rdb<R: Runtime>(
         return Synced::TransferFailed;
     };
     // With `repl-diskless-load disabled` (the default) the payload goes to
-    // a temp file as it arrives, as Redis's `readSyncBulkPayload` does, so
-    // a master cannot make us hold it in memory; the other modes read it
-    // whole, as before, and never touch the dump file until it loaded.
+    // a temp file as it arrives, as Redis's `readSyncBulkPayload` does, and
+    // loads from there; the other modes parse it as it arrives, as Redis
+    // parses from the socket. Either way a master cannot make us hold the
+    // payload in memory: only the record being parsed is buffered, and the
+    // old dataset stays until the new one loaded whole.
     let to_disk = server.state().config.repl_diskless_load == "disabled";
     let target = if to_disk { "disk" } else { "parser" };
-    let (eof_mark, length) = if let Some(mark) = header.strip_prefix("$EOF:") {
+    let framing = if let Some(mark) = header.strip_prefix("$EOF:") {
         server.state().log(
             Level::Notice,
             &format!(
                 "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to {target}"
             ),
         );
-        (Some(mark.as_bytes().to_vec()), None)
-    } else if let Some(len) = header
-        .strip_prefix('$')
-        .and_then(|l| l.parse::<usize>().ok())
-    {
+        Framing::EofMark(mark.as_bytes().to_vec())
+    } else if let Some(len) = header.strip_prefix('$').and_then(|l| l.parse::<u64>().ok()) {
         server.state().log(
             Level::Notice,
             &format!("MASTER <-> REPLICA sync: receiving {len} bytes from master to {target}"),
         );
-        (None, Some(len))
+        Framing::Length(len)
     } else {
         server.state().log(
             Level::Warning,
@@ -551,84 +684,62 @@ async fn load_rdb<R: Runtime>(
         );
         return Synced::TransferFailed;
     };
-    let temp_name = to_disk.then(|| {
+    let mut sink = if to_disk {
         let storage = server.state().storage.clone();
         let name = format!("temp-{}.{}.rdb", rt.unix_time_ms() / 1000, storage.pid());
         // A leftover of an earlier attempt in the same second must not
         // prefix this transfer.
         let _ = storage.remove(&name);
-        (storage, name)
-    });
-    let mut written: u64 = 0;
-    let payload = loop {
-        if let Some((storage, name)) = &temp_name {
-            // Move what arrived to the file, keeping back only what may be
-            // the start of the EOF mark.
-            let (take, done) = match (length, &eof_mark) {
-                (Some(len), _) => {
-                    let take = buffer.len().min((len as u64 - written) as usize);
-                    (take, written + take as u64 == len as u64)
-                }
-                (None, Some(mark)) => match buffer
-                    .windows(mark.len())
-                    .position(|w| w == mark.as_slice())
-                {
-                    Some(at) => (at, true),
-                    None => (
-                        buffer.len().saturating_sub(mark.len().saturating_sub(1)),
-                        false,
-                    ),
-                },
-                (None, None) => (0, false),
-            };
-            if take > 0 || (done && written == 0) {
-                if let Err(error) = storage.append(name, &buffer[..take]) {
-                    server.state().log(
-                        Level::Warning,
-                        &format!("Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {error}"),
-                    );
-                    let _ = storage.remove(name);
-                    return Synced::TransferFailed;
-                }
-                buffer.advance(take);
-                written += take as u64;
+        PayloadSink::TempFile { storage, name }
+    } else {
+        let known_len = match framing {
+            Framing::Length(len) => Some(len),
+            Framing::EofMark(_) => None,
+        };
+        PayloadSink::Parser(RdbStream::new(known_len))
+    };
+    let mut received: u64 = 0;
+    loop {
+        // How much of the buffer is payload, keeping back what may be the
+        // start of the EOF mark, and whether the payload ends in it.
+        let (take, done) = match &framing {
+            Framing::Length(len) => {
+                let take = (buffer.len() as u64).min(len - received) as usize;
+                (take, received + take as u64 == *len)
             }
-            if done {
-                if let Some(mark) = &eof_mark {
-                    buffer.advance(mark.len());
-                }
-                match storage.read(name) {
-                    Ok(Some(bytes)) => break bytes,
-                    Ok(None) | Err(_) => {
-                        server.state().log(
-                            Level::Warning,
-                            "Failed trying to load the MASTER synchronization DB from disk, check server logs.",
-                        );
-                        let _ = storage.remove(name);
-                        return Synced::TransferFailed;
-                    }
-                }
+            Framing::EofMark(mark) => match memchr::memmem::find(buffer, mark) {
+                Some(at) => (at, true),
+                None => (
+                    buffer.len().saturating_sub(mark.len().saturating_sub(1)),
+                    false,
+                ),
+            },
+        };
+        if take > 0 || (done && received == 0) {
+            if let Err(failure) = sink.write(&buffer[..take]) {
+                log_payload_failure(server, &failure);
+                sink.discard();
+                return Synced::TransferFailed;
             }
-        } else if let Some(len) = length {
-            if buffer.len() >= len {
-                break buffer.split_to(len).to_vec();
-            }
-        } else if let Some(mark) = &eof_mark {
-            if let Some(at) = buffer
-                .windows(mark.len())
-                .position(|w| w == mark.as_slice())
-            {
-                let payload = buffer.split_to(at).to_vec();
+            buffer.advance(take);
+            received += take as u64;
+        }
+        if done {
+            if let Framing::EofMark(mark) = &framing {
                 buffer.advance(mark.len());
-                break payload;
             }
+            break;
         }
         {
             let mut state = server.state_at(rt.monotonic());
             let now = state.mono_now;
-            let read = written + buffer.len() as u64;
+            let total = match framing {
+                Framing::Length(len) => len as i64,
+                Framing::EofMark(_) => -1,
+            };
+            let read = received + buffer.len() as u64;
             if let Some(link) = state.repl.master.as_mut() {
-                link.transfer = Some((length.map_or(-1, |l| l as i64), read));
+                link.transfer = Some((total, read));
                 link.last_io = now;
             }
         }
@@ -642,49 +753,33 @@ async fn load_rdb<R: Runtime>(
                 );
                 // Like Redis's replicationAbortSyncTransfer: the partial
                 // temp file goes, the old dump file stays.
-                if let Some((storage, name)) = &temp_name {
-                    let _ = storage.remove(name);
-                }
+                sink.discard();
                 return Synced::TransferFailed;
             }
             Ok(_) => {}
         }
-    };
-    let loaded = match rdb::decode(&payload) {
-        Ok(loaded) => loaded,
-        Err(error) => {
-            let state = server.state();
-            state.log(
-                Level::Warning,
-                &format!(
-                    "Short read or OOM loading DB. Unrecoverable error, aborting now: {error}"
-                ),
-            );
-            state.log(
-                Level::Warning,
-                "Failed trying to load the MASTER synchronization DB from disk, check server logs.",
-            );
-            if let Some((storage, name)) = &temp_name {
-                let _ = storage.remove(name);
-            }
+    }
+    let (loaded, temp_file) = match sink.finish() {
+        Ok(done) => done,
+        Err(failure) => {
+            log_payload_failure(server, &failure);
             return Synced::TransferFailed;
         }
     };
     let mut state = server.state_at(rt.monotonic());
     // With repl-diskless-load disabled (Redis's default) the received RDB
     // becomes the replica's own dump file, which a restart loads.
-    let dbfilename = state.config.dbfilename.clone();
-    let saved = match &temp_name {
-        Some((storage, name)) => storage.rename_durable(name, &dbfilename),
-        None => state.storage.write_atomic(&dbfilename, &payload),
-    };
-    if let Err(error) = saved {
-        state.log(
-            Level::Warning,
-            &format!("Failed trying to save the received RDB: {error}"),
-        );
+    // The other modes leave the dump file alone, as Redis does after a
+    // load from the socket.
+    if let Some((storage, name)) = temp_file {
+        let dbfilename = state.config.dbfilename.clone();
+        if let Err(error) = storage.rename_durable(&name, &dbfilename) {
+            state.log(
+                Level::Warning,
+                &format!("Failed trying to save the received RDB: {error}"),
+            );
+        }
     }
-    drop(payload);
     // Our replicas will have to resync from the new history.
     if !state.planted.chain_keeps_subreplicas_on_full_sync {
         disconnect_replicas(&mut state);

@@ -26,7 +26,7 @@ mod sim_rt;
 
 #[cfg(madsim)]
 pub use sim_rt::{CutSignal, SimListener, SimNet, SimRuntime, SimStream};
-pub use storage::{DirStorage, MemDisk, MemStorage, Storage, StorageError};
+pub use storage::{DirStorage, MemDisk, MemStorage, OpenedFile, Storage, StorageError};
 pub use tokio_rt::TokioRuntime;
 
 /// A listening socket of some runtime.

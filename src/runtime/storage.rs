@@ -6,7 +6,7 @@
 //! synced, so that a simulated crash can lose unsynced data.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -25,10 +25,23 @@ pub enum StorageError {
     },
 }
 
+/// A file opened for reading in pieces.
+pub struct OpenedFile {
+    /// Its length when opened.
+    pub len: u64,
+    /// Its bytes.
+    pub reader: Box<dyn Read + Send>,
+}
+
 /// Named files that survive a restart.
 pub trait Storage: Send + Sync {
     /// Reads a whole file; `None` when it does not exist.
     fn read(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Opens a file to read it in pieces, with its length; `None` when it
+    /// does not exist. A replica loads a full sync's RDB this way, so the
+    /// file never sits whole in memory.
+    fn open(&self, name: &str) -> Result<Option<OpenedFile>, StorageError>;
 
     /// Replaces a file atomically and makes it durable.
     fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError>;
@@ -76,6 +89,20 @@ impl Storage for DirStorage {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(io("read", &path)(source)),
         }
+    }
+
+    fn open(&self, name: &str) -> Result<Option<OpenedFile>, StorageError> {
+        let path = self.dir.join(name);
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(io("open", &path)(source)),
+        };
+        let len = file.metadata().map_err(io("stat", &path))?.len();
+        Ok(Some(OpenedFile {
+            len,
+            reader: Box::new(file),
+        }))
     }
 
     fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
@@ -194,6 +221,14 @@ impl Storage for MemStorage {
             .get(name)
             .or_else(|| disk.synced.get(name))
             .cloned())
+    }
+
+    fn open(&self, name: &str) -> Result<Option<OpenedFile>, StorageError> {
+        // A simulated disk is memory already: a copy is what a read gives.
+        Ok(self.read(name)?.map(|bytes| OpenedFile {
+            len: bytes.len() as u64,
+            reader: Box::new(std::io::Cursor::new(bytes)),
+        }))
     }
 
     fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {

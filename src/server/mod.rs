@@ -715,6 +715,9 @@ pub enum StartError {
     /// The RDB on disk could not be read.
     #[error("cannot read the RDB: {0}")]
     Storage(#[from] crate::runtime::StorageError),
+    /// Reading the RDB on disk failed midway.
+    #[error("cannot read the RDB: {0}")]
+    ReadRdb(io::Error),
     /// The RDB on disk is corrupt.
     #[error("Fatal error loading the DB: {0}. Exiting.")]
     Rdb(#[from] crate::rdb::RdbError),
@@ -933,8 +936,8 @@ impl<R: Runtime> Server<R> {
             return Ok(());
         }
         let mut state = self.state_at(self.rt.monotonic());
-        let bytes = match state.storage.read(&state.config.dbfilename.clone()) {
-            Ok(Some(bytes)) => bytes,
+        let (len, file) = match state.storage.open(&state.config.dbfilename.clone()) {
+            Ok(Some(file)) => (file.len, file.reader),
             Ok(None) => return Ok(()),
             Err(error) => {
                 state.log(
@@ -944,9 +947,16 @@ impl<R: Runtime> Server<R> {
                 return Err(error.into());
             }
         };
-        let loaded = match crate::rdb::decode(&bytes) {
+        let loaded = match crate::rdb::decode_reader(file, Some(len)) {
             Ok(loaded) => loaded,
-            Err(error) => {
+            Err(crate::rdb::ReadRdbError::Io(error)) => {
+                state.log(
+                    Level::Warning,
+                    &format!("Fatal error loading the DB: {error}. Exiting."),
+                );
+                return Err(StartError::ReadRdb(error));
+            }
+            Err(crate::rdb::ReadRdbError::Rdb(error)) => {
                 log_load_failure(&state, &error);
                 return Err(error.into());
             }
