@@ -407,10 +407,12 @@ fn a_replica_deleting_an_expired_key_on_read_is_caught_by_a_shipped_scenario() {
     eprintln!("caught at {}", describe(&report));
 }
 
-/// r2 is cut off while r1 takes more writes, then r2 (the lagging one) is
-/// promoted and r1 re-pointed to it. r1 asks to continue on r2's replid2
-/// from beyond the point where r2's history forked: a master must refuse
-/// that and full sync r1.
+/// r2 is cut off while m and r1 take more writes, then r2 (the lagging
+/// one) is promoted and takes writes of its own, past their offsets,
+/// before r1 and m are re-pointed to it. They ask to continue on r2's
+/// replid2 from beyond the point where r2's history forked: a master must
+/// refuse that and full sync them (whatever the timing: r2's own offset is
+/// already past theirs).
 const LAGGING_PROMOTION: &str = r#"{ "name": "lagging-promotion", "seeds": 3,
   "nodes": { "m": {}, "r1": { "replicaof": "m" }, "r2": { "replicaof": "m" } },
   "steps": [
@@ -421,10 +423,10 @@ const LAGGING_PROMOTION: &str = r#"{ "name": "lagging-promotion", "seeds": 3,
     { "workload": { "on": "m", "ops": 50, "rate": 500, "keys": 30 } },
     { "sleep": "1s" },
     { "replicaof": { "node": "r2", "master": null } },
+    { "workload": { "on": "r2", "ops": 100, "rate": 500, "keys": 30 } },
     { "replicaof": { "node": "r1", "master": "r2" } },
     { "replicaof": { "node": "m", "master": "r2" } },
     { "heal": true },
-    { "workload": { "on": "r2", "ops": 50, "rate": 500, "keys": 30 } },
     { "await": "converged", "timeout": "30s" } ] }"#;
 
 #[test]

@@ -761,21 +761,18 @@ fn getack_is_answered_at_once_with_the_offset_before_it() {
 #[cfg(madsim)]
 mod sim {
     use std::future::Future;
-    use std::io;
-    use std::net::{IpAddr, SocketAddr};
-    use std::pin::Pin;
+    use std::net::IpAddr;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
-    use std::task::{Context, Poll, Waker};
-    use std::time::{Duration, UNIX_EPOCH};
+    use std::time::Duration;
 
-    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use replsim::digest::{dataset_digest, to_hex};
     use replsim::log::{LogSink, SharedSimLog, SimLog};
     use replsim::replication::LinkState;
     use replsim::resp::{encode_command, Frame};
-    use replsim::runtime::{Listener, MemStorage, Runtime, SimRuntime, Storage};
+    use replsim::runtime::{MemStorage, Runtime, SimNet, SimRuntime, Storage};
     use replsim::server::{Config, Server};
 
     type Slot<R> = Arc<Mutex<Option<Server<R>>>>;
@@ -1109,231 +1106,21 @@ mod sim {
 
     // -- 5. replica output-buffer limit -----------------------------------
 
-    /// In-flight byte budget of one direction of a [`WindowedStream`]: what
-    /// the writer sent and the reader has not read yet.
-    #[derive(Default)]
-    struct Window {
-        unread: usize,
-        reader_gone: bool,
-        writer: Option<Waker>,
-    }
-
-    type SharedWindow = Arc<Mutex<Window>>;
-
-    /// The windows of every connection of one simulation, by (from, to).
-    type Windows = Arc<Mutex<std::collections::BTreeMap<(SocketAddr, SocketAddr), SharedWindow>>>;
-
-    /// What a kernel's socket buffers do and madsim's unbounded streams do
-    /// not: once `capacity` bytes are in flight, writes block until the
-    /// peer reads. A stopped replica then makes its master's writes block,
-    /// as it does on real TCP.
-    struct WindowedStream {
-        inner: madsim::net::TcpStream,
-        sending: SharedWindow,
-        receiving: SharedWindow,
-        capacity: usize,
-    }
-
-    impl WindowedStream {
-        fn new(
-            inner: madsim::net::TcpStream,
-            windows: &Windows,
-            capacity: usize,
-            fresh: bool,
-        ) -> io::Result<WindowedStream> {
-            let (me, peer) = (inner.local_addr()?, inner.peer_addr()?);
-            let mut windows = windows.lock().unwrap();
-            let mut window = |key| {
-                if fresh {
-                    let window = SharedWindow::default();
-                    windows.insert(key, window.clone());
-                    window
-                } else {
-                    windows.entry(key).or_default().clone()
-                }
-            };
-            let sending = window((me, peer));
-            let receiving = window((peer, me));
-            Ok(WindowedStream {
-                inner,
-                sending,
-                receiving,
-                capacity,
-            })
-        }
-    }
-
-    impl Drop for WindowedStream {
-        fn drop(&mut self) {
-            let mut window = self.receiving.lock().unwrap();
-            window.reader_gone = true;
-            if let Some(waker) = window.writer.take() {
-                waker.wake();
-            }
-        }
-    }
-
-    impl AsyncRead for WindowedStream {
-        fn poll_read(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            let before = buf.filled().len();
-            let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-            let read = buf.filled().len() - before;
-            if read > 0 {
-                let mut window = self.receiving.lock().unwrap();
-                window.unread = window.unread.saturating_sub(read);
-                if let Some(waker) = window.writer.take() {
-                    waker.wake();
-                }
-            }
-            poll
-        }
-    }
-
-    impl AsyncWrite for WindowedStream {
-        fn poll_write(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            let room = {
-                let mut window = self.sending.lock().unwrap();
-                if window.reader_gone {
-                    return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
-                }
-                let room = self.capacity.saturating_sub(window.unread);
-                if room == 0 {
-                    window.writer = Some(cx.waker().clone());
-                    return Poll::Pending;
-                }
-                let n = room.min(buf.len());
-                window.unread += n;
-                n
-            };
-            let this = &mut *self;
-            match Pin::new(&mut this.inner).poll_write(cx, &buf[..room]) {
-                Poll::Ready(Ok(n)) => {
-                    assert_eq!(n, room, "madsim writes never fall short");
-                    // Send it now: the bytes are in flight.
-                    match Pin::new(&mut this.inner).poll_flush(cx) {
-                        Poll::Ready(Ok(())) => Poll::Ready(Ok(n)),
-                        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                        Poll::Pending => unreachable!("madsim flushes at once"),
-                    }
-                }
-                other => other,
-            }
-        }
-
-        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Pin::new(&mut self.inner).poll_flush(cx)
-        }
-
-        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Pin::new(&mut self.inner).poll_shutdown(cx)
-        }
-    }
-
-    struct WindowedListener {
-        inner: madsim::net::TcpListener,
-        windows: Windows,
-        capacity: usize,
-    }
-
-    impl Listener for WindowedListener {
-        type Stream = WindowedStream;
-
-        async fn accept(&self) -> io::Result<(WindowedStream, SocketAddr)> {
-            let (inner, peer) = self.inner.accept().await?;
-            Ok((
-                WindowedStream::new(inner, &self.windows, self.capacity, false)?,
-                peer,
-            ))
-        }
-
-        fn local_addr(&self) -> io::Result<SocketAddr> {
-            self.inner.local_addr()
-        }
-    }
-
-    /// A simulated node whose connections have bounded socket buffers.
-    #[derive(Clone)]
-    struct WindowedRuntime {
-        seed: u64,
-        capacity: usize,
-        windows: Windows,
-        storage: Arc<dyn Storage>,
-        logger: Arc<dyn LogSink>,
-    }
-
-    impl Runtime for WindowedRuntime {
-        type Stream = WindowedStream;
-        type Listener = WindowedListener;
-
-        fn spawn<F>(&self, task: F)
-        where
-            F: Future<Output = ()> + Send + 'static,
-        {
-            madsim::task::spawn(task);
-        }
-
-        fn unix_time_ms(&self) -> u64 {
-            madsim::time::TimeHandle::current()
-                .now_time()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0)
-        }
-
-        fn monotonic(&self) -> Duration {
-            madsim::time::TimeHandle::current().elapsed()
-        }
-
-        fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
-            madsim::time::sleep(duration)
-        }
-
-        async fn bind(&self, addr: SocketAddr) -> io::Result<WindowedListener> {
-            Ok(WindowedListener {
-                inner: madsim::net::TcpListener::bind(addr).await?,
-                windows: self.windows.clone(),
-                capacity: self.capacity,
-            })
-        }
-
-        async fn connect(&self, host: &str, port: u16) -> io::Result<WindowedStream> {
-            let inner = madsim::net::TcpStream::connect((host, port)).await?;
-            WindowedStream::new(inner, &self.windows, self.capacity, true)
-        }
-
-        fn rng_seed(&self) -> u64 {
-            self.seed
-        }
-
-        fn storage(&self) -> Arc<dyn Storage> {
-            self.storage.clone()
-        }
-
-        fn logger(&self) -> Arc<dyn LogSink> {
-            self.logger.clone()
-        }
-    }
-
-    /// Runtimes with 32 KB socket buffers per direction, sharing `windows`.
+    /// Runtimes on `net`, which gets 32 KB socket buffers per direction.
     fn windowed_runtimes(
         log: SharedSimLog,
-        windows: Windows,
+        net: Arc<SimNet>,
         seed: u64,
-    ) -> impl Fn(&str) -> WindowedRuntime + Send + Sync {
-        move |name| WindowedRuntime {
-            seed,
-            capacity: 32 * 1024,
-            windows: windows.clone(),
-            storage: Arc::new(MemStorage::default()),
-            logger: node_logger(name, &log),
+    ) -> impl Fn(&str) -> SimRuntime + Send + Sync {
+        net.set_window(32 * 1024);
+        move |name| {
+            SimRuntime::new(
+                name,
+                seed,
+                Arc::new(MemStorage::default()),
+                node_logger(name, &log),
+                net.clone(),
+            )
         }
     }
 
@@ -1371,7 +1158,7 @@ mod sim {
         let result = outcome.clone();
         simulate(5, move || async move {
             let log: SharedSimLog = Arc::default();
-            let windows = Windows::default();
+            let net = Arc::new(SimNet::default());
             let master_config = Config {
                 replica_output_limit: limit,
                 ..node_config(None)
@@ -1380,13 +1167,13 @@ mod sim {
                 "m",
                 "10.0.0.1",
                 master_config,
-                windowed_runtimes(log.clone(), windows.clone(), 1),
+                windowed_runtimes(log.clone(), net.clone(), 1),
             );
             let r = spawn_node(
                 "r",
                 "10.0.0.2",
                 node_config(Some("10.0.0.1")),
-                windowed_runtimes(log.clone(), windows.clone(), 2),
+                windowed_runtimes(log.clone(), net.clone(), 2),
             );
             sleep_ms(100).await;
             let mut client = SimClient::connect("10.0.0.1").await;
@@ -1527,7 +1314,7 @@ mod sim {
         const HARD: u64 = 1024 * 1024;
         simulate(7, || async {
             let log: SharedSimLog = Arc::default();
-            let windows = Windows::default();
+            let net = Arc::new(SimNet::default());
             let m = spawn_node(
                 "m",
                 "10.0.0.1",
@@ -1535,7 +1322,7 @@ mod sim {
                     replica_output_limit: (HARD, 512 * 1024, 1),
                     ..node_config(None)
                 },
-                windowed_runtimes(log.clone(), windows, 1),
+                windowed_runtimes(log.clone(), net, 1),
             );
             sleep_ms(100).await;
             let mut client = SimClient::connect("10.0.0.1").await;

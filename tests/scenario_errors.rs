@@ -462,6 +462,54 @@ fn loss_must_be_below_one() {
 }
 
 #[test]
+fn bandwidth_and_window_parse_with_redis_units() {
+    let text = r#"{"name": "t", "nodes": {"m": {}}, "steps": [
+  { "network": { "bandwidth": "unlimited", "window": "1mb" } }],
+  "network": {"bandwidth": "512kb/s", "window": "64kb"}}"#;
+    let s = Scenario::parse("t.json", text).unwrap();
+    assert_eq!(s.network.bandwidth, Some(512 * 1024));
+    assert_eq!(s.network.window, 64 * 1024);
+    assert_eq!(
+        s.steps[0].action,
+        replsim::scenario::Action::Network {
+            latency: None,
+            loss: None,
+            bandwidth: Some(None),
+            window: Some(1 << 20),
+        }
+    );
+    let defaults = Scenario::parse(
+        "t.json",
+        r#"{"name": "t", "nodes": {"m": {}}, "steps": []}"#,
+    )
+    .unwrap()
+    .network;
+    assert_eq!(
+        (defaults.bandwidth, defaults.window),
+        (Some(125_000_000), 1 << 20)
+    );
+}
+
+#[test]
+fn bandwidth_needs_a_rate_and_window_a_size() {
+    let text =
+        "{\"name\": \"t\", \"nodes\": {\"m\": {}}, \"steps\": [],\n  \"network\": {\"bandwidth\": \"10mb\"}}";
+    let e = error(text);
+    assert_eq!(e.kind, ErrorKind::Value);
+    assert_eq!(
+        e.to_string(),
+        "t.json:2:28: network.bandwidth: expected a bandwidth like \"10mb/s\" (bytes per second, at least 1kb/s) or \"unlimited\", got \"10mb\""
+    );
+    let text =
+        "{\"name\": \"t\", \"nodes\": {\"m\": {}}, \"steps\": [],\n  \"network\": {\"window\": \"12\"}}";
+    let e = error(text);
+    assert_eq!(
+        e.to_string(),
+        "t.json:2:25: network.window: expected a window size like \"64kb\" (at least 1kb), got \"12\""
+    );
+}
+
+#[test]
 fn unknown_config_parameter_names_the_closest() {
     let text = "{\"name\": \"t\", \"steps\": [], \"nodes\": {\n  \"m\": {\"config\": {\"repl-backlog-sise\": 100}}\n}}";
     let e = error(text);

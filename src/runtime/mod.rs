@@ -22,12 +22,25 @@ mod storage;
 mod tokio_rt;
 
 #[cfg(madsim)]
+mod sim_net;
+#[cfg(madsim)]
 mod sim_rt;
 
 #[cfg(madsim)]
-pub use sim_rt::{CutSignal, SimListener, SimNet, SimRuntime, SimStream};
+pub use sim_net::{CutSignal, SimNet, SimStream};
+#[cfg(madsim)]
+pub use sim_rt::{SimListener, SimRuntime};
 pub use storage::{DirStorage, MemDisk, MemStorage, OpenedFile, Storage, StorageError};
 pub use tokio_rt::TokioRuntime;
+
+/// Bytes in flight per direction of a simulated connection by default:
+/// Linux's default send (16 KB) and receive (128 KB) buffers grow by
+/// autotuning toward several MB; 1 MB stands between.
+pub const DEFAULT_SIM_WINDOW: u64 = 1 << 20;
+
+/// Bandwidth of every simulated link by default, in bytes per second:
+/// 1 Gbit/s.
+pub const DEFAULT_SIM_BANDWIDTH: u64 = 125_000_000;
 
 /// A listening socket of some runtime.
 pub trait Listener: Send + Sync + 'static {

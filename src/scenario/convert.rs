@@ -407,6 +407,36 @@ impl<'a> Cx<'a> {
         Ok(loss)
     }
 
+    /// A link bandwidth: bytes per second with Redis's memory units and
+    /// `/s` (`"10mb/s"`, `"512kb/s"`), or `"unlimited"` (`None`).
+    pub(super) fn bandwidth(&self, v: &Value, path: &str) -> R<Option<u64>> {
+        const WHAT: &str =
+            "a bandwidth like \"10mb/s\" (bytes per second, at least 1kb/s) or \"unlimited\"";
+        let Kind::Str(text) = &v.kind else {
+            return Err(self.expected(v, path, WHAT));
+        };
+        if text == "unlimited" {
+            return Ok(None);
+        }
+        text.strip_suffix("/s")
+            .and_then(|size| crate::server::config::parse_memory(size).ok())
+            .filter(|&rate| rate >= 1024)
+            .map(Some)
+            .ok_or_else(|| self.bad_value(v, path, WHAT))
+    }
+
+    /// A connection window: a memory size of at least 1kb (`"64kb"`).
+    pub(super) fn window(&self, v: &Value, path: &str) -> R<u64> {
+        const WHAT: &str = "a window size like \"64kb\" (at least 1kb)";
+        let Kind::Str(text) = &v.kind else {
+            return Err(self.expected(v, path, WHAT));
+        };
+        crate::server::config::parse_memory(text)
+            .ok()
+            .filter(|&size| size >= 1024)
+            .ok_or_else(|| self.bad_value(v, path, WHAT))
+    }
+
     /// A count requirement: a JSON integer (==) or `">= 1"`-like string.
     pub(super) fn count(&self, v: &Value, path: &str) -> R<CountCheck> {
         const WHAT: &str = "a count like 1 or \">= 1\" (operators: ==, >=, >, <=, <)";
@@ -607,6 +637,12 @@ impl<'a> Cx<'a> {
         }
         if let Some(m) = obj.get("loss") {
             spec.loss = self.loss(&m.value, &obj.child("loss"))?;
+        }
+        if let Some(m) = obj.get("bandwidth") {
+            spec.bandwidth = self.bandwidth(&m.value, &obj.child("bandwidth"))?;
+        }
+        if let Some(m) = obj.get("window") {
+            spec.window = self.window(&m.value, &obj.child("window"))?;
         }
         Ok(spec)
     }

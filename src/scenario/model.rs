@@ -39,6 +39,12 @@ pub struct NetworkSpec {
     pub latency: DurationRange,
     /// Probability of losing a packet, in `[0, 1)` (default 0).
     pub loss: f64,
+    /// Bytes per second each link (each direction between two nodes)
+    /// carries; `None` is unlimited (default 1 Gbit/s).
+    pub bandwidth: Option<u64>,
+    /// Bytes in flight per direction of a connection before its writer
+    /// blocks (default 1 MB).
+    pub window: u64,
 }
 
 impl Default for NetworkSpec {
@@ -49,6 +55,8 @@ impl Default for NetworkSpec {
                 max: Duration::from_millis(5),
             },
             loss: 0.0,
+            bandwidth: Some(crate::runtime::DEFAULT_SIM_BANDWIDTH),
+            window: crate::runtime::DEFAULT_SIM_WINDOW,
         }
     }
 }
@@ -231,12 +239,16 @@ pub enum Action {
     },
     /// `heal`: remove every partition.
     Heal,
-    /// `network`: change latency and/or loss from now on.
+    /// `network`: change latency, loss, bandwidth or window from now on.
     Network {
         /// New latency, if given.
         latency: Option<DurationRange>,
         /// New loss probability in `[0, 1)`, if given.
         loss: Option<f64>,
+        /// New bandwidth of every link (`Some(None)`: unlimited), if given.
+        bandwidth: Option<Option<u64>>,
+        /// New window of every connection, if given.
+        window: Option<u64>,
     },
     /// `crash`: stop the node abruptly; its memory is lost.
     Crash {

@@ -81,6 +81,13 @@ fn field(kind: ObjectKind, name: &str) -> Option<Value> {
         (K::Config, _) => json!({"type": ["string", "number", "boolean"]}),
         (K::Network, "latency") => reference("durationRange"),
         (K::Network, "loss") => json!({"type": "number", "minimum": 0, "exclusiveMaximum": 1}),
+        (K::Network, "bandwidth") => json!({
+            "type": "string",
+            "pattern": "^(unlimited|[0-9]+([kKmMgG][bB]?|[bB])?/s)$"
+        }),
+        (K::Network, "window") => {
+            json!({"type": "string", "pattern": "^[0-9]+([kKmMgG][bB]?|[bB])?$"})
+        }
         (K::Step, "sleep" | "at" | "after" | "for") => reference("durationRange"),
         (K::Step, "timeout") => reference("duration"),
         (K::Step, "background" | "lose_unsynced") => json!({"type": "boolean"}),

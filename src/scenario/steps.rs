@@ -275,15 +275,28 @@ impl Cx<'_> {
                     .get("loss")
                     .map(|m| self.loss(&m.value, &obj.child("loss")))
                     .transpose()?;
-                if latency.is_none() && loss.is_none() {
+                let bandwidth = obj
+                    .get("bandwidth")
+                    .map(|m| self.bandwidth(&m.value, &obj.child("bandwidth")))
+                    .transpose()?;
+                let window = obj
+                    .get("window")
+                    .map(|m| self.window(&m.value, &obj.child("window")))
+                    .transpose()?;
+                if latency.is_none() && loss.is_none() && bandwidth.is_none() && window.is_none() {
                     return Err(self.err(
                         path,
                         v.pos,
                         ErrorKind::Value,
-                        "a `network` step changes `latency`, `loss` or both; it has neither",
+                        "a `network` step changes `latency`, `loss`, `bandwidth` or `window`; it has none",
                     ));
                 }
-                Action::Network { latency, loss }
+                Action::Network {
+                    latency,
+                    loss,
+                    bandwidth,
+                    window,
+                }
             }
             "crash" => {
                 let node = self.node(v, path)?;

@@ -22,7 +22,7 @@ pub(crate) const TOP: &[&str] = &[
 /// A node's fields.
 pub(crate) const NODE: &[&str] = &["replicaof", "config", "persist"];
 /// `network`, at the top level and as a step.
-pub(crate) const NETWORK: &[&str] = &["latency", "loss"];
+pub(crate) const NETWORK: &[&str] = &["latency", "loss", "bandwidth", "window"];
 /// A step's actions: each step has exactly one.
 pub(crate) const ACTIONS: &[&str] = &[
     "sleep",

@@ -97,6 +97,8 @@ impl Runner {
         path: &str,
         latency: Option<DurationRange>,
         loss: Option<f64>,
+        bandwidth: Option<Option<u64>>,
+        window: Option<u64>,
     ) {
         let net = madsim::net::NetSim::current();
         net.update_config(|config| {
@@ -110,9 +112,25 @@ impl Runner {
                 config.packet_loss_rate = loss;
             }
         });
+        if let Some(bandwidth) = bandwidth {
+            self.net.set_bandwidth(bandwidth);
+        }
+        if let Some(window) = window {
+            self.net.set_window(window as usize);
+        }
         let latency = latency.map_or("unchanged".to_string(), |l| l.to_string());
         let loss = loss.map_or("unchanged".to_string(), |l| l.to_string());
-        self.event(format!("{path} network latency {latency} loss {loss}"));
+        let mut line = format!("{path} network latency {latency} loss {loss}");
+        if let Some(bandwidth) = bandwidth {
+            match bandwidth {
+                Some(rate) => line.push_str(&format!(" bandwidth {rate} B/s")),
+                None => line.push_str(" bandwidth unlimited"),
+            }
+        }
+        if let Some(window) = window {
+            line.push_str(&format!(" window {window} B"));
+        }
+        self.event(line);
     }
 
     /// A `crash` step. The node's `command` session dies with it.

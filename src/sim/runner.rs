@@ -107,6 +107,9 @@ impl Runner {
             Action::Command { args, .. } => is_keyspace_write(args),
             _ => false,
         }) || scenario.nodes.iter().any(|n| !n.persist);
+        let net = Arc::new(SimNet::default());
+        net.set_window(scenario.network.window as usize);
+        net.set_bandwidth(scenario.network.bandwidth);
         Runner {
             topology: scenario
                 .nodes
@@ -116,7 +119,7 @@ impl Runner {
             scenario,
             seed,
             handle,
-            net: Arc::default(),
+            net,
             log: Arc::default(),
             nodes: Vec::new(),
             client,
@@ -275,7 +278,12 @@ impl Runner {
                     .await
             }
             Action::Heal => self.heal(path),
-            Action::Network { latency, loss } => self.change_network(path, *latency, *loss),
+            Action::Network {
+                latency,
+                loss,
+                bandwidth,
+                window,
+            } => self.change_network(path, *latency, *loss, *bandwidth, *window),
             Action::Crash {
                 node,
                 lose_unsynced,
