@@ -32,6 +32,7 @@
 //! - [`bench`]: the `replsim bench` comparison against a real redis-server.
 //! - [`scenario`]: the scenario file format: strict JSON parsing and
 //!   validation into the model the simulation runner executes.
+//! - `fuzzing` (hidden): entry points for the fuzz targets in `fuzz/`.
 
 #![deny(missing_docs)]
 
@@ -40,6 +41,8 @@ pub mod command;
 pub mod digest;
 #[cfg(madsim)]
 pub mod explore;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keyspace;
 pub mod log;
 pub mod longdouble;

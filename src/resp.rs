@@ -360,8 +360,10 @@ fn parse_multibulk(
             None => {
                 let span = parse_bulk_header(buf, argv, pos, limits)?;
                 let Some(span) = span else {
+                    // The element's first byte alone can fail the frame
+                    // (anything but `$`), so it is all that may be asked for.
                     let min_len = if pos >= buf.len() {
-                        pos + 4
+                        pos + 1
                     } else {
                         argv.progress.scanned.max(buf.len()) + 1
                     };
@@ -947,6 +949,29 @@ mod tests {
         assert_eq!(argv.progress.bulk, Some((start, start + len)));
         assert_eq!(argv.ranges, [(8, 11), (17, 18)]);
         assert_eq!(argv.unparsed_from(), 20);
+    }
+
+    /// Found by the `resp_parser` fuzz target: after a whole bulk, the
+    /// parser asked for 4 more bytes (the shortest `$0\r\n`), so a
+    /// connection did not look at a wrong first byte until 3 more had
+    /// arrived; Redis replies with the protocol error at once.
+    #[test]
+    fn a_bad_element_start_is_an_error_as_soon_as_its_first_byte_arrives() {
+        for head in [&b"*2\r\n$3\r\nGET\r\n"[..], b"*2\r\0"] {
+            let mut argv = ArgvBuf::default();
+            assert_eq!(
+                parse_command(head, &mut argv, ParseLimits::default()),
+                Ok(Parsed::Incomplete {
+                    min_len: head.len() + 1
+                })
+            );
+            let mut bad = head.to_vec();
+            bad.push(b'X');
+            assert_eq!(
+                parse_command(&bad, &mut argv, ParseLimits::default()),
+                Err(ProtocolError::new("expected '$', got 'X'"))
+            );
+        }
     }
 
     #[test]

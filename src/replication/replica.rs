@@ -975,7 +975,7 @@ async fn stream_from_master<R: Runtime>(
 /// processed offset moves after each command (for a MULTI block, at its
 /// EXEC), and exactly the applied bytes are fed to our own backlog and
 /// replicas. Replies are dropped except `REPLCONF ACK` answers to GETACK.
-fn apply_stream(
+pub(crate) fn apply_stream(
     state: &mut ServerState,
     client_id: u64,
     buffer: &mut BytesMut,
