@@ -34,6 +34,9 @@ pub struct ReplicaStream {
     argv: ArgvBuf,
     fed: u64,
     replies: Vec<u8>,
+    /// The stream broke the protocol: the link is dropped, nothing more
+    /// is applied.
+    dropped: bool,
 }
 
 impl ReplicaStream {
@@ -70,6 +73,7 @@ impl ReplicaStream {
             buffer: BytesMut::new(),
             argv: ArgvBuf::default(),
             fed: 0,
+            dropped: false,
             replies: Vec::new(),
         }
     }
@@ -77,16 +81,27 @@ impl ReplicaStream {
     /// Appends `bytes` to the master connection's buffer and applies every
     /// whole command in it, as one read of the link does.
     pub fn feed(&mut self, bytes: &[u8]) {
+        if self.dropped {
+            return;
+        }
         self.buffer.extend_from_slice(bytes);
         self.fed += bytes.len() as u64;
-        apply_stream(
+        self.dropped = apply_stream(
             &mut self.state,
             self.client_id,
             &mut self.buffer,
             &mut self.argv,
             &mut self.replies,
             STREAM_NOW_MS,
-        );
+        )
+        .is_err();
+    }
+
+    /// Whether the stream broke the protocol, so that the replica dropped
+    /// its master link (Redis's "Master using the inline protocol.
+    /// Desync?" and other protocol errors).
+    pub fn dropped(&self) -> bool {
+        self.dropped
     }
 
     /// Bytes fed so far.

@@ -108,6 +108,12 @@ struct Progress {
 }
 
 impl ArgvBuf {
+    /// Whether the last command parsed came in the inline form (a plain
+    /// line) rather than as a multibulk.
+    pub fn is_inline(&self) -> bool {
+        self.inline
+    }
+
     /// The arguments of the last command parsed from `buf`.
     pub fn argv<'a>(&'a self, buf: &'a [u8]) -> Argv<'a> {
         Argv {

@@ -5,10 +5,8 @@
 //! replica ends with the same data, offset and GETACK replies, and its
 //! offset counts exactly the bytes of the commands it applied.
 //!
-//! Two known divergences from Redis 7.0 in `apply_stream` are kept as
-//! ignored tests at the end (they need a change in the replica's stream
-//! loop); the random streams here avoid them: no REPLCONF GETACK inside
-//! MULTI, no empty frames.
+//! Three divergences from Redis 7.0 that these tests and the fuzz target
+//! found in `apply_stream` are kept as regression tests at the end.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -16,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use replsim::fuzzing::{ReplicaStream, SYNC_OFFSET};
 use replsim::resp::encode_command;
 
-fn random_command(rng: &mut ChaCha8Rng, in_multi: bool) -> Vec<String> {
+fn random_command(rng: &mut ChaCha8Rng) -> Vec<String> {
     let key = format!("k{}", rng.gen_range(0..6));
     let n = rng.gen_range(0..50).to_string();
     let words: Vec<&str> = match rng.gen_range(0..16) {
@@ -33,7 +31,7 @@ fn random_command(rng: &mut ChaCha8Rng, in_multi: bool) -> Vec<String> {
         10 => vec!["SELECT", ["0", "1", "2"][rng.gen_range(0..3)]],
         11 => vec!["MULTI"],
         12 => vec!["EXEC"],
-        13 if !in_multi => vec!["REPLCONF", "GETACK", "*"],
+        13 => vec!["REPLCONF", "GETACK", "*"],
         14 => vec!["PING"],
         _ => vec!["PEXPIREAT", &key, "1600000000000"],
     };
@@ -45,15 +43,15 @@ fn any_split_of_a_stream_gives_the_same_replica() {
     let mut rng = ChaCha8Rng::seed_from_u64(0x5747);
     for case in 0..300 {
         let mut stream = Vec::new();
-        let mut in_multi = false;
         for _ in 0..rng.gen_range(1..40) {
-            let command = random_command(&mut rng, in_multi);
-            match command[0].as_str() {
-                "MULTI" => in_multi = true,
-                "EXEC" => in_multi = false,
+            let command = random_command(&mut rng);
+            encode_command(&mut stream, &command);
+            // Now and then an empty frame, which counts in the offset too.
+            match rng.gen_range(0..20) {
+                0 => stream.extend_from_slice(b"\n"),
+                1 => stream.extend_from_slice(b"*0\r\n"),
                 _ => {}
             }
-            encode_command(&mut stream, &command);
         }
         if rng.gen_bool(0.3) {
             stream.truncate(rng.gen_range(0..stream.len()));
@@ -81,13 +79,12 @@ fn any_split_of_a_stream_gives_the_same_replica() {
     }
 }
 
-/// Found by the replica stream property test: a REPLCONF GETACK queued
+/// Found by the replica stream property test (fixed): a REPLCONF GETACK queued
 /// inside MULTI answers the master `+QUEUED` (again at every read while the
 /// block is unfinished, since its bytes are parsed again), and at EXEC its
 /// ACK is not sent. Redis sends a master no reply but the ACK, when the
 /// queued GETACK runs at EXEC.
 #[test]
-#[ignore = "known divergence in the replica's stream loop (apply_stream)"]
 fn a_getack_inside_multi_answers_only_with_the_ack_at_exec() {
     let mut stream = Vec::new();
     encode_command(&mut stream, &["MULTI"]);
@@ -102,12 +99,11 @@ fn a_getack_inside_multi_answers_only_with_the_ack_at_exec() {
     assert!(replies.contains("ACK"), "{replies:?}");
 }
 
-/// Found by the replica stream property test: an empty frame (a bare
+/// Found by the replica stream property test (fixed): an empty frame (a bare
 /// newline, `*0`) is dropped without counting its bytes, so the offset
 /// falls behind the master's. Redis counts them with the next command
 /// (its `reploff` is the position in the master's stream).
 #[test]
-#[ignore = "known divergence in the replica's stream loop (apply_stream)"]
 fn empty_frames_count_in_the_offset() {
     let stream = b"\n*0\r\n*1\r\n$4\r\nPING\r\n";
     let mut replica = ReplicaStream::new();
@@ -115,15 +111,19 @@ fn empty_frames_count_in_the_offset() {
     assert_eq!(replica.offset() - SYNC_OFFSET, stream.len() as u64);
 }
 
-/// Found while writing the replica stream fuzz target: the replica runs
+/// Found while writing the replica stream fuzz target (fixed): the replica ran
 /// inline commands from its master. Redis refuses them ("Master using the
 /// inline protocol. Desync?") and drops the link; only a bare newline
 /// (a keepalive) is accepted.
 #[test]
-#[ignore = "known divergence in the replica's stream loop (apply_stream)"]
 fn inline_commands_from_the_master_are_not_applied() {
     let mut replica = ReplicaStream::new();
     replica.feed(b"SET k v\r\n");
     assert_eq!(replica.offset(), SYNC_OFFSET);
     assert_eq!(replica.digest(), [0; 20]);
+    assert!(replica.dropped(), "the link is dropped");
+    // A bare newline is a keepalive, not inline protocol.
+    let mut replica = ReplicaStream::new();
+    replica.feed(b"\n");
+    assert!(!replica.dropped());
 }

@@ -305,9 +305,10 @@ fn replconf(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             b"getack" => {
                 if ctx.client.is_master {
                     let offset = ctx.state.repl.offset;
-                    let mut ack = Vec::new();
-                    encode_command(&mut ack, &["REPLCONF", "ACK", &offset.to_string()]);
-                    ctx.out.raw(&ack);
+                    encode_command(
+                        &mut ctx.client.forced_replies,
+                        &["REPLCONF", "ACK", &offset.to_string()],
+                    );
                     ctx.state.note_ack(offset);
                 }
                 return Ok(());

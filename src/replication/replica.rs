@@ -33,6 +33,9 @@ enum Ended {
     Cancelled,
     /// An established link broke: cache the master and reconnect now.
     LinkLost,
+    /// The master's stream broke the protocol: drop the link without
+    /// caching the master (the next sync is a full one), reconnect now.
+    Desync,
     /// REPLICAOF changed: this task must stop.
     Stale,
 }
@@ -88,7 +91,7 @@ pub async fn run_link<R: Runtime>(server: Server<R>, generation: u64) {
         let ended = attempt(&server, generation, &host, port, &cancel).await;
         match ended {
             Ended::Stale => return,
-            Ended::LinkLost => announce = Announce::AfterLoss,
+            Ended::LinkLost | Ended::Desync => announce = Announce::AfterLoss,
             Ended::Cancelled => {
                 if !is_current(&server, generation) {
                     return;
@@ -895,14 +898,18 @@ async fn stream_from_master<R: Runtime>(
             if state.repl.generation != generation {
                 break Ended::Stale;
             }
-            apply_stream(
+            let corrupt = apply_stream(
                 &mut state,
                 client_id,
                 &mut buffer,
                 &mut argv,
                 &mut replies,
                 rt.unix_time_ms(),
-            );
+            )
+            .is_err();
+            if corrupt {
+                break Ended::Desync;
+            }
             let silent_for =
                 now.saturating_sub(state.repl.master.as_ref().map_or(now, |l| l.last_io));
             if silent_for > timeout {
@@ -952,11 +959,15 @@ async fn stream_from_master<R: Runtime>(
     };
     let mut state = server.state_at(rt.monotonic());
     let db = state.clients.remove(&client_id).map_or(0, |c| c.db);
-    if let Ended::LinkLost = ended {
+    if let Ended::LinkLost | Ended::Desync = ended {
         if state.repl.generation == generation && state.repl.master.is_some() {
             state.log(Level::Warning, "Connection with master lost.");
-            state.log(Level::Notice, "Caching the disconnected master state.");
-            state.repl.cache_myself(db);
+            if let Ended::LinkLost = ended {
+                state.log(Level::Notice, "Caching the disconnected master state.");
+                state.repl.cache_myself(db);
+            } else {
+                state.repl.cached_master = None;
+            }
             let now = state.mono_now;
             if let Some(link) = state.repl.master.as_mut() {
                 link.state = LinkState::Connect;
@@ -971,10 +982,20 @@ async fn stream_from_master<R: Runtime>(
     ended
 }
 
+/// The master's stream broke the protocol: Redis drops the link and does
+/// not cache the master, so the next sync is a full one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StreamCorrupt;
+
 /// Executes every whole command in `buffer` as the master client. The
-/// processed offset moves after each command (for a MULTI block, at its
-/// EXEC), and exactly the applied bytes are fed to our own backlog and
-/// replicas. Replies are dropped except `REPLCONF ACK` answers to GETACK.
+/// processed offset moves after each frame (for a MULTI block, at its
+/// EXEC), and exactly the applied bytes, empty frames included, are fed to
+/// our own backlog and replicas. Replies are dropped except the forced
+/// ones (`REPLCONF ACK` answers to GETACK, also from inside MULTI).
+///
+/// A frame that breaks the protocol, or an inline command (Redis refuses
+/// those from a master: "Master using the inline protocol. Desync?"), is
+/// an error: nothing after it is applied.
 pub(crate) fn apply_stream(
     state: &mut ServerState,
     client_id: u64,
@@ -982,45 +1003,48 @@ pub(crate) fn apply_stream(
     argv: &mut ArgvBuf,
     replies: &mut Vec<u8>,
     now_ms: u64,
-) {
+) -> Result<(), StreamCorrupt> {
     let Some(mut client) = state.clients.remove(&client_id) else {
-        return;
+        return Ok(());
     };
     let mut parsed = 0;
     let mut applied = 0;
     let mut out = Reply::new();
+    let mut result = Ok(());
     loop {
         let pending = &buffer[parsed..];
-        match parse_command(pending, argv, ParseLimits::default()) {
+        let consumed = match parse_command(pending, argv, ParseLimits::default()) {
+            Ok(Parsed::Command { .. }) if argv.is_inline() => {
+                state.log(
+                    Level::Warning,
+                    "WARNING: Receiving inline protocol from master, master stream corruption? Closing the master connection and discarding the cached master.",
+                );
+                result = Err(StreamCorrupt);
+                break;
+            }
             Ok(Parsed::Command { consumed }) => {
-                let args = argv.argv(pending);
-                let is_getack = args.len() >= 2
-                    && args.get(0).eq_ignore_ascii_case(b"REPLCONF")
-                    && args.get(1).eq_ignore_ascii_case(b"GETACK");
                 out.clear();
                 let mut ctx = Ctx::new(state, &mut client, &mut out, now_ms);
-                execute(&mut ctx, args);
-                if is_getack {
-                    replies.extend_from_slice(out.as_bytes());
-                }
-                parsed += consumed;
-                if !client.in_multi() {
-                    let bytes = &buffer[applied..parsed];
-                    state.repl.feed_bytes(bytes);
-                    if state.repl.backlog.is_none() {
-                        state.repl.offset += bytes.len() as u64;
-                    }
-                    state.note_offset();
-                    applied = parsed;
-                }
+                execute(&mut ctx, argv.argv(pending));
+                replies.append(&mut client.forced_replies);
+                consumed
             }
-            Ok(Parsed::Empty { consumed }) => {
-                parsed += consumed;
-                if !client.in_multi() {
-                    applied = parsed;
-                }
+            Ok(Parsed::Empty { consumed }) => consumed,
+            Ok(Parsed::Incomplete { .. }) => break,
+            Err(_) => {
+                result = Err(StreamCorrupt);
+                break;
             }
-            Ok(Parsed::Incomplete { .. }) | Err(_) => break,
+        };
+        parsed += consumed;
+        if !client.in_multi() {
+            let bytes = &buffer[applied..parsed];
+            state.repl.feed_bytes(bytes);
+            if state.repl.backlog.is_none() {
+                state.repl.offset += bytes.len() as u64;
+            }
+            state.note_offset();
+            applied = parsed;
         }
     }
     // Bytes of an unfinished MULTI block stay until its EXEC arrives: drop
@@ -1034,4 +1058,5 @@ pub(crate) fn apply_stream(
     }
     buffer.advance(applied);
     state.clients.insert(client_id, client);
+    result
 }

@@ -86,13 +86,18 @@ struct Window {
     writer: Option<Waker>,
 }
 
+/// Windows by (writer address, reader address).
+type WindowsByEnds = BTreeMap<(SocketAddr, SocketAddr), Weak<Mutex<Window>>>;
+
+/// Links by (sender, receiver).
+type LinksByEnds = BTreeMap<(String, String), Arc<Mutex<Link>>>;
+
 thread_local! {
     /// Each direction of each live connection, by (writer address, reader
     /// address): both ends hold it, the map only while one does. A
     /// simulation runs on one thread, and the ends of a connection must
     /// meet even when their nodes were given different [`SimNet`]s.
-    static WINDOWS: std::cell::RefCell<BTreeMap<(SocketAddr, SocketAddr), Weak<Mutex<Window>>>> =
-        std::cell::RefCell::default();
+    static WINDOWS: std::cell::RefCell<WindowsByEnds> = std::cell::RefCell::default();
 }
 
 /// The window of the direction from `writer` to `reader`.
@@ -134,7 +139,7 @@ pub struct SimNet {
     names: Mutex<BTreeMap<IpAddr, String>>,
     connections: Mutex<ConnectionsByPair>,
     /// Each direction between two nodes, by (sender, receiver).
-    links: Mutex<BTreeMap<(String, String), Arc<Mutex<Link>>>>,
+    links: Mutex<LinksByEnds>,
     window: AtomicUsize,
     /// Bytes per second; 0 is unlimited.
     bandwidth: AtomicU64,

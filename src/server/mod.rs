@@ -170,6 +170,10 @@ pub struct Client {
     pub capa_psync2: bool,
     /// The replication offset after this client's last command (WAIT).
     pub write_offset: u64,
+    /// Replies a master client gets although its replies are dropped: the
+    /// `REPLCONF ACK` a `GETACK` asks for, also when it ran queued in a
+    /// MULTI block (Redis's `CLIENT_MASTER_FORCE_REPLY`).
+    pub forced_replies: Vec<u8>,
     multi: Option<MultiState>,
     kill: Arc<KillSwitch>,
 }
@@ -198,6 +202,7 @@ impl Client {
             replica_ip: None,
             capa_eof: false,
             capa_psync2: false,
+            forced_replies: Vec::new(),
             write_offset: 0,
             multi: None,
             kill: Arc::new(KillSwitch::default()),
