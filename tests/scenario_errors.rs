@@ -284,8 +284,8 @@ fn unknown_field_in_a_step_suggests_the_closest() {
     assert_eq!(
         e.to_string(),
         "t.json:5:26: steps[0].tiemout: unknown field `tiemout` in a step; expected one of: sleep, \
-         await, workload, command, cut, partition, heal, network, crash, restart, pause, resume, \
-         replicaof, check, at, after, background, timeout, expect, for, lose_unsynced\n  \
+         await, workload, command, cut, partition, heal, network, throttle, stall, crash, restart, \
+         pause, resume, replicaof, check, at, after, background, timeout, expect, for, lose_unsynced\n  \
          hint: did you mean `timeout`?"
     );
 }
@@ -304,7 +304,8 @@ fn step_without_an_action_lists_the_actions() {
     assert_eq!(
         message(&with_steps(&[r#"{ "sleep": "1s" }"#, r#"{ "at": "2s" }"#])),
         "t.json:6:5: steps[1]: a step needs one action, one of: sleep, await, workload, command, \
-         cut, partition, heal, network, crash, restart, pause, resume, replicaof, check"
+         cut, partition, heal, network, throttle, stall, crash, restart, pause, resume, replicaof, \
+         check"
     );
 }
 
@@ -506,6 +507,52 @@ fn bandwidth_needs_a_rate_and_window_a_size() {
     assert_eq!(
         e.to_string(),
         "t.json:2:25: network.window: expected a window size like \"64kb\" (at least 1kb), got \"12\""
+    );
+}
+
+#[test]
+fn throttle_and_stall_name_two_different_nodes() {
+    let s = Scenario::parse(
+        "t.json",
+        &with_steps(&[
+            r#"{ "throttle": { "from": "m", "to": "r1", "bandwidth": "1mb/s" }, "for": "2s" }"#,
+            r#"{ "stall": { "node": "r1", "from": "m" } }"#,
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        s.steps[0].action,
+        replsim::scenario::Action::Throttle {
+            from: "m".into(),
+            to: "r1".into(),
+            bandwidth: Some(1 << 20),
+            duration: Some(DurationRange {
+                min: Duration::from_secs(2),
+                max: Duration::from_secs(2)
+            }),
+        }
+    );
+    assert_eq!(
+        s.steps[1].action,
+        replsim::scenario::Action::Stall {
+            node: "r1".into(),
+            from: "m".into(),
+            duration: None,
+        }
+    );
+    assert_eq!(
+        message(&with_steps(&[
+            r#"{ "stall": { "node": "r1", "from": "r1" } }"#
+        ])),
+        "t.json:5:40: steps[0].stall.from: `node` and `from` are both 'r1'; they must be two \
+         different nodes"
+    );
+    assert_eq!(
+        message(&with_steps(&[
+            r#"{ "throttle": { "from": "m", "to": "r1" } }"#
+        ])),
+        "t.json:5:19: steps[0].throttle.bandwidth: missing: a throttle object like {\"from\": \
+         \"m\", \"to\": \"r1\", \"bandwidth\": \"1mb/s\"}"
     );
 }
 
@@ -808,8 +855,8 @@ fn step_level_for_on_a_workload_points_inside() {
         message(&with_steps(&[
             r#"{ "workload": { "on": "m", "ops": 10 }, "for": "1s" }"#
         ])),
-        "t.json:5:45: steps[0].for: `for` only goes with `partition` and `pause` steps, not \
-         `workload`\n  hint: a workload's `for` goes inside the workload object"
+        "t.json:5:45: steps[0].for: `for` only goes with `partition`, `pause`, `throttle` and \
+         `stall` steps, not `workload`\n  hint: a workload's `for` goes inside the workload object"
     );
 }
 

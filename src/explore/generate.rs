@@ -167,14 +167,19 @@ pub fn generate(seed: u64, profile: &Profile) -> Value {
         json!({ "workload": workload.clone(), "background": true, "at": ms(LOAD_START_MS) }),
     ];
 
-    // Faults: each kind on or off for this seed, then events at seeded
-    // times during the workload.
-    let enabled: Vec<FaultKind> = profile
-        .faults
-        .iter()
-        .copied()
-        .filter(|_| faults.gen_bool(0.6))
-        .collect();
+    // Faults: one seed in ten runs without any (a baseline the checker
+    // must pass), the others switch each kind on or off, then draw events
+    // at seeded times during the workload.
+    let enabled: Vec<FaultKind> = if faults.gen_bool(0.1) {
+        Vec::new()
+    } else {
+        profile
+            .faults
+            .iter()
+            .copied()
+            .filter(|_| faults.gen_bool(0.6))
+            .collect()
+    };
     let mut cluster = Cluster {
         nodes: names
             .iter()
@@ -342,6 +347,22 @@ fn draw_fault(rng: &mut ChaCha8Rng, kind: FaultKind, cluster: &mut Cluster) -> O
             let loss = *[0.0, 0.0, 0.01, 0.05].choose(rng).unwrap_or(&0.0);
             vec![json!({ "network": { "latency": format!("{low}ms..{high}ms"), "loss": loss } })]
         }
+        FaultKind::Throttle => {
+            let (from, to) = pair(rng)?;
+            let bandwidth = *["64kb/s", "256kb/s", "1mb/s", "10mb/s"]
+                .choose(rng)
+                .unwrap_or(&"1mb/s");
+            let for_ms = rng.gen_range(1_000..10_000);
+            vec![json!({
+                "throttle": { "from": from, "to": to, "bandwidth": bandwidth },
+                "for": ms(for_ms)
+            })]
+        }
+        FaultKind::Stall => {
+            let (node, from) = pair(rng)?;
+            let for_ms = rng.gen_range(300..5_000);
+            vec![json!({ "stall": { "node": node, "from": from }, "for": ms(for_ms) })]
+        }
         FaultKind::Repoint => {
             let replicas: Vec<String> = up
                 .iter()
@@ -438,6 +459,12 @@ pub fn fault_kind_of(step: &Value) -> Option<FaultKind> {
     }
     if object.contains_key("network") {
         return Some(FaultKind::Network);
+    }
+    if object.contains_key("throttle") {
+        return Some(FaultKind::Throttle);
+    }
+    if object.contains_key("stall") {
+        return Some(FaultKind::Stall);
     }
     if let Some(replicaof) = object.get("replicaof") {
         return Some(if replicaof["master"].is_null() {

@@ -42,11 +42,15 @@ pub enum FaultKind {
     Save,
     /// CONFIG SET repl-backlog-size on a node.
     BacklogResize,
+    /// `throttle` the link between two nodes, for a while.
+    Throttle,
+    /// `stall` a node's reading from another, for a while.
+    Stall,
 }
 
 impl FaultKind {
     /// Every kind.
-    pub const ALL: [FaultKind; 11] = [
+    pub const ALL: [FaultKind; 13] = [
         FaultKind::Cut,
         FaultKind::Partition,
         FaultKind::PartitionOneway,
@@ -58,6 +62,8 @@ impl FaultKind {
         FaultKind::Promote,
         FaultKind::Save,
         FaultKind::BacklogResize,
+        FaultKind::Throttle,
+        FaultKind::Stall,
     ];
 
     /// The kind's name in a profile.
@@ -74,6 +80,8 @@ impl FaultKind {
             FaultKind::Promote => "promote",
             FaultKind::Save => "save",
             FaultKind::BacklogResize => "backlog-resize",
+            FaultKind::Throttle => "throttle",
+            FaultKind::Stall => "stall",
         }
     }
 

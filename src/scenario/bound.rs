@@ -116,6 +116,12 @@ pub(crate) fn parts(step: &Step) -> Vec<Part> {
         }
         | Action::Pause {
             duration: Some(d), ..
+        }
+        | Action::Throttle {
+            duration: Some(d), ..
+        }
+        | Action::Stall {
+            duration: Some(d), ..
         } => adds(vec!["for"], quoted(d.max), d.max),
         _ => {}
     }

@@ -237,6 +237,30 @@ pub enum Action {
         /// earlier partition also clogged stays clogged).
         duration: Option<DurationRange>,
     },
+    /// `throttle`: give the link from one node to another its own
+    /// bandwidth.
+    Throttle {
+        /// The sending node.
+        from: String,
+        /// The receiving node (never `from`).
+        to: String,
+        /// Bytes per second (`None`: unlimited).
+        bandwidth: Option<u64>,
+        /// `for`: back to the network's bandwidth after this long (else at
+        /// the end of the steps).
+        duration: Option<DurationRange>,
+    },
+    /// `stall`: a node stops reading what another sends it, so its socket
+    /// buffers fill and the sender's writes block.
+    Stall {
+        /// The node that stops reading.
+        node: String,
+        /// The node whose connections it stops reading (never `node`).
+        from: String,
+        /// `for`: reads again after this long (else at the end of the
+        /// steps).
+        duration: Option<DurationRange>,
+    },
     /// `heal`: remove every partition.
     Heal,
     /// `network`: change latency, loss, bandwidth or window from now on.
@@ -295,6 +319,8 @@ impl Action {
             Action::Command { .. } => "command",
             Action::Cut { .. } => "cut",
             Action::Partition { .. } => "partition",
+            Action::Throttle { .. } => "throttle",
+            Action::Stall { .. } => "stall",
             Action::Heal => "heal",
             Action::Network { .. } => "network",
             Action::Crash { .. } => "crash",

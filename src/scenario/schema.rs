@@ -99,6 +99,8 @@ fn field(kind: ObjectKind, name: &str) -> Option<Value> {
         (K::Step, "expect") => reference("expect"),
         (K::Step, "cut") => json!({"type": "array", "items": node(), "minItems": 2, "maxItems": 2}),
         (K::Step, "partition") => reference("partition"),
+        (K::Step, "throttle") => reference("throttle"),
+        (K::Step, "stall") => reference("stall"),
         (K::Step, "heal") => json!({"const": true}),
         (K::Step, "network") => reference("network"),
         (K::Step, "crash" | "restart" | "pause" | "resume") => node(),
@@ -139,6 +141,9 @@ fn field(kind: ObjectKind, name: &str) -> Option<Value> {
             "items": {"type": "array", "items": node(), "minItems": 1}
         }),
         (K::Partition, "oneway") => json!({"type": "boolean"}),
+        (K::Throttle, "from" | "to") => node(),
+        (K::Throttle, "bandwidth") => field(K::Network, "bandwidth")?,
+        (K::Stall, "node" | "from") => node(),
         (K::Replicaof, "node") => node(),
         (K::Replicaof, "master") => json!({"oneOf": [node(), {"type": "null"}]}),
         (K::Check, "on") => node(),
@@ -205,6 +210,11 @@ pub fn json_schema() -> Value {
         ("command", object(K::Command, &["on", "args"])),
         ("expect", expect),
         ("partition", object(K::Partition, &["between"])),
+        (
+            "throttle",
+            object(K::Throttle, &["from", "to", "bandwidth"]),
+        ),
+        ("stall", object(K::Stall, &["node", "from"])),
         ("replicaof", object(K::Replicaof, &["node", "master"])),
         ("check", object(K::Check, &[])),
     ];

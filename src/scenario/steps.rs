@@ -114,6 +114,8 @@ impl Cx<'_> {
                 "workload" => Some(ObjectKind::Workload),
                 "command" => Some(ObjectKind::Command),
                 "partition" => Some(ObjectKind::Partition),
+                "throttle" => Some(ObjectKind::Throttle),
+                "stall" => Some(ObjectKind::Stall),
                 "network" => Some(ObjectKind::Network),
                 "replicaof" => Some(ObjectKind::Replicaof),
                 "check" => Some(ObjectKind::Check),
@@ -160,11 +162,13 @@ impl Cx<'_> {
                 continue;
             };
             if !allowed.contains(&action.key.as_str()) {
-                let with = allowed
-                    .iter()
-                    .map(|a| format!("`{a}`"))
-                    .collect::<Vec<_>>()
-                    .join(" and ");
+                let quoted: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
+                let with = match quoted.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => {
+                        format!("{} and {last}", rest.join(", "))
+                    }
+                    _ => quoted.concat(),
+                };
                 let err = self.err(
                     &obj.child(&m.key),
                     m.key_pos,
@@ -249,6 +253,8 @@ impl Cx<'_> {
             "command" => self.command(step, v, path, timeline)?,
             "cut" => self.cut(v, path)?,
             "partition" => self.partition(step, v, path)?,
+            "throttle" => self.throttle(step, v, path)?,
+            "stall" => self.stall(step, v, path)?,
             "heal" => match v.kind {
                 Kind::Bool(true) => Action::Heal,
                 Kind::Bool(false) => {
@@ -834,6 +840,66 @@ impl Cx<'_> {
             one,
             other,
             oneway,
+            duration: self.optional_for(step)?,
+        })
+    }
+
+    /// Two different nodes, the fields `first` and `second` of `obj`.
+    fn node_pair(&self, obj: &Obj, first: &str, second: &str, what: &str) -> R<(String, String)> {
+        let field = |name: &str| -> R<String> {
+            let member = obj.get(name).ok_or_else(|| self.missing(obj, name, what))?;
+            self.node(&member.value, &obj.child(name))
+        };
+        let a = field(first)?;
+        let b = field(second)?;
+        if a == b {
+            let member = obj.get(second).expect("read above");
+            return Err(self.err(
+                &obj.child(second),
+                member.value.pos,
+                ErrorKind::Value,
+                format!(
+                    "`{first}` and `{second}` are both '{a}'; they must be two different nodes"
+                ),
+            ));
+        }
+        Ok((a, b))
+    }
+
+    fn throttle(&self, step: &Obj, v: &Value, path: &str) -> R<Action> {
+        const WHAT: &str =
+            "a throttle object like {\"from\": \"m\", \"to\": \"r1\", \"bandwidth\": \"1mb/s\"}";
+        let obj = self.object(v, path, WHAT)?;
+        self.known_keys(
+            &obj,
+            &Place::of(ObjectKind::Throttle).under(ObjectKind::Step, "throttle"),
+            "in a throttle",
+        )?;
+        let (from, to) = self.node_pair(&obj, "from", "to", WHAT)?;
+        let bandwidth = obj
+            .get("bandwidth")
+            .ok_or_else(|| self.missing(&obj, "bandwidth", WHAT))?;
+        let bandwidth = self.bandwidth(&bandwidth.value, &obj.child("bandwidth"))?;
+        Ok(Action::Throttle {
+            from,
+            to,
+            bandwidth,
+            duration: self.optional_for(step)?,
+        })
+    }
+
+    fn stall(&self, step: &Obj, v: &Value, path: &str) -> R<Action> {
+        const WHAT: &str = "a stall object like {\"node\": \"r1\", \"from\": \"m\"}";
+        let obj = self.object(v, path, WHAT)?;
+        self.known_keys(
+            &obj,
+            &Place::of(ObjectKind::Stall).under(ObjectKind::Step, "stall"),
+            "in a stall",
+        )?;
+        let (node, from) = self.node_pair(&obj, "node", "from", WHAT)?;
+        Ok(Action::Stall {
+            node,
+            from,
             duration: self.optional_for(step)?,
         })
     }

@@ -33,6 +33,8 @@ pub(crate) const ACTIONS: &[&str] = &[
     "partition",
     "heal",
     "network",
+    "throttle",
+    "stall",
     "crash",
     "restart",
     "pause",
@@ -72,6 +74,10 @@ pub(crate) const COMMAND: &[&str] = &["on", "args", "db"];
 pub(crate) const EXPECT: &[&str] = &["reply", "bulk", "nil", "integer", "error", "array"];
 /// A `partition`'s fields.
 pub(crate) const PARTITION: &[&str] = &["between", "oneway"];
+/// A `throttle`'s fields.
+pub(crate) const THROTTLE: &[&str] = &["from", "to", "bandwidth"];
+/// A `stall`'s fields.
+pub(crate) const STALL: &[&str] = &["node", "from"];
 /// A `replicaof` step's fields.
 pub(crate) const REPLICAOF: &[&str] = &["node", "master"];
 /// A `check`'s fields.
@@ -107,6 +113,10 @@ pub enum ObjectKind {
     Expect,
     /// A `partition`.
     Partition,
+    /// A `throttle`.
+    Throttle,
+    /// A `stall`.
+    Stall,
     /// A `replicaof` step's object.
     Replicaof,
     /// A `check`.
@@ -115,7 +125,7 @@ pub enum ObjectKind {
 
 impl ObjectKind {
     /// Every kind, in the order the reference documents them.
-    pub const ALL: [ObjectKind; 12] = [
+    pub const ALL: [ObjectKind; 14] = [
         ObjectKind::Scenario,
         ObjectKind::Node,
         ObjectKind::Config,
@@ -126,6 +136,8 @@ impl ObjectKind {
         ObjectKind::Command,
         ObjectKind::Expect,
         ObjectKind::Partition,
+        ObjectKind::Throttle,
+        ObjectKind::Stall,
         ObjectKind::Replicaof,
         ObjectKind::Check,
     ];
@@ -143,6 +155,8 @@ impl ObjectKind {
             ObjectKind::Command => "command",
             ObjectKind::Expect => "expect",
             ObjectKind::Partition => "partition",
+            ObjectKind::Throttle => "throttle",
+            ObjectKind::Stall => "stall",
             ObjectKind::Replicaof => "replicaof",
             ObjectKind::Check => "check",
         }
@@ -162,6 +176,8 @@ impl ObjectKind {
             ObjectKind::Command => COMMAND.to_vec(),
             ObjectKind::Expect => EXPECT.to_vec(),
             ObjectKind::Partition => PARTITION.to_vec(),
+            ObjectKind::Throttle => THROTTLE.to_vec(),
+            ObjectKind::Stall => STALL.to_vec(),
             ObjectKind::Replicaof => REPLICAOF.to_vec(),
             ObjectKind::Check => CHECK.to_vec(),
         }
@@ -193,7 +209,7 @@ pub(crate) fn modifier_actions(modifier: &str) -> Option<&'static [&'static str]
     match modifier {
         "timeout" => Some(&["await"]),
         "expect" => Some(&["command"]),
-        "for" => Some(&["partition", "pause"]),
+        "for" => Some(&["partition", "pause", "throttle", "stall"]),
         "lose_unsynced" => Some(&["crash"]),
         "background" => Some(&["workload"]),
         _ => None,

@@ -1,7 +1,8 @@
-//! Fault injection: the `cut`, `partition`, `heal`, `network`, `crash`,
-//! `restart`, `pause` and `resume` steps, ending every fault before the
-//! liveness phase, and the bookkeeping of when connections between two
-//! nodes last broke (convergence requires links made after that).
+//! Fault injection: the `cut`, `partition`, `throttle`, `stall`, `heal`,
+//! `network`, `crash`, `restart`, `pause` and `resume` steps, ending every
+//! fault before the liveness phase, and the bookkeeping of when
+//! connections between two nodes last broke (convergence requires links
+//! made after that).
 
 use std::time::Duration;
 
@@ -74,6 +75,76 @@ impl Runner {
                     self.node(&link.1).handle.id(),
                 );
             }
+        }
+    }
+
+    /// A `throttle` step: the link from `from` to `to` carries
+    /// `bandwidth` (`None`: unlimited), back to the network's after
+    /// `duration` when one is given, else at the end of the steps.
+    pub(super) async fn throttle(
+        &mut self,
+        path: &str,
+        from: &str,
+        to: &str,
+        bandwidth: Option<u64>,
+        duration: Option<DurationRange>,
+        rng: &mut ChaCha8Rng,
+    ) {
+        self.net.set_link_bandwidth(from, to, Some(bandwidth));
+        let link = (from.to_string(), to.to_string());
+        self.throttled.push(link.clone());
+        let rate = bandwidth.map_or("unlimited".to_string(), |b| format!("{b} B/s"));
+        self.event(format!("{path} throttle {from} -> {to} to {rate}"));
+        if let Some(range) = duration {
+            let duration = draw_duration(rng, range);
+            self.sleep_watching(duration).await;
+            self.end_throttle(&link);
+            self.event(format!("{path} throttle ended after {}", stamp(duration)));
+        }
+    }
+
+    /// Ends one throttle of `link`; the link gets the network's bandwidth
+    /// back once no other throttle holds it.
+    fn end_throttle(&mut self, link: &(String, String)) {
+        if let Some(held) = self.throttled.iter().position(|l| l == link) {
+            self.throttled.remove(held);
+        }
+        if !self.throttled.contains(link) {
+            self.net.set_link_bandwidth(&link.0, &link.1, None);
+        }
+    }
+
+    /// A `stall` step: `node` stops reading what `from` sends it, until
+    /// `duration` passes when one is given, else until the end of the
+    /// steps.
+    pub(super) async fn stall(
+        &mut self,
+        path: &str,
+        node: &str,
+        from: &str,
+        duration: Option<DurationRange>,
+        rng: &mut ChaCha8Rng,
+    ) {
+        self.net.set_stalled(node, from, true);
+        let link = (node.to_string(), from.to_string());
+        self.stalled.push(link.clone());
+        self.event(format!("{path} stall: {node} stops reading {from}"));
+        if let Some(range) = duration {
+            let duration = draw_duration(rng, range);
+            self.sleep_watching(duration).await;
+            self.end_stall(&link);
+            self.event(format!("{path} stall ended after {}", stamp(duration)));
+        }
+    }
+
+    /// Ends one stall of (`reader`, `writer`); reading resumes once no
+    /// other stall holds it.
+    fn end_stall(&mut self, link: &(String, String)) {
+        if let Some(held) = self.stalled.iter().position(|l| l == link) {
+            self.stalled.remove(held);
+        }
+        if !self.stalled.contains(link) {
+            self.net.set_stalled(&link.0, &link.1, false);
         }
     }
 
@@ -204,6 +275,12 @@ impl Runner {
     /// madsim's resumes and restarts.
     pub(super) fn end_all_faults(&mut self) {
         self.unclog_all();
+        for (from, to) in std::mem::take(&mut self.throttled) {
+            self.net.set_link_bandwidth(&from, &to, None);
+        }
+        for (reader, writer) in std::mem::take(&mut self.stalled) {
+            self.net.set_stalled(&reader, &writer, false);
+        }
         let stopped: Vec<(String, NodeStatus)> = self
             .nodes
             .iter()

@@ -69,6 +69,10 @@ pub(super) struct Runner {
     /// once per partition holding it: a link two partitions clogged stays
     /// clogged until both ended.
     pub(super) clogged: Vec<(String, String)>,
+    /// Every link (from, to) a `throttle` holds, once per throttle.
+    pub(super) throttled: Vec<(String, String)>,
+    /// Every (reader, writer) a `stall` holds, once per stall.
+    pub(super) stalled: Vec<(String, String)>,
     /// Workloads started in the background and not yet joined.
     pub(super) background: Vec<RunningWorkload>,
     /// What each joined workload did.
@@ -131,6 +135,8 @@ impl Runner {
             broken_at: BTreeMap::new(),
             sessions: BTreeMap::new(),
             clogged: Vec::new(),
+            throttled: Vec::new(),
+            stalled: Vec::new(),
             background: Vec::new(),
             outcomes: Vec::new(),
             history_may_fork,
@@ -277,6 +283,20 @@ impl Runner {
                 self.partition(path, one, other, *oneway, *duration, rng)
                     .await
             }
+            Action::Throttle {
+                from,
+                to,
+                bandwidth,
+                duration,
+            } => {
+                self.throttle(path, from, to, *bandwidth, *duration, rng)
+                    .await
+            }
+            Action::Stall {
+                node,
+                from,
+                duration,
+            } => self.stall(path, node, from, *duration, rng).await,
             Action::Heal => self.heal(path),
             Action::Network {
                 latency,
