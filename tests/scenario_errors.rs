@@ -130,7 +130,8 @@ fn full_example_parses_to_the_model() {
         s.steps[2].action,
         Action::Crash {
             node: "r1".into(),
-            lose_unsynced: false
+            lose_unsynced: false,
+            fin: true,
         }
     );
     assert_eq!(
@@ -236,6 +237,7 @@ fn every_action_parses() {
             one: vec!["m".into()],
             other: vec!["r1".into(), "r2".into()],
             oneway: true,
+            black_hole: true,
             duration: Some(DurationRange::fixed(ms(2000))),
         }
     );
@@ -285,7 +287,8 @@ fn unknown_field_in_a_step_suggests_the_closest() {
         e.to_string(),
         "t.json:5:26: steps[0].tiemout: unknown field `tiemout` in a step; expected one of: sleep, \
          await, workload, command, cut, partition, heal, network, throttle, stall, crash, restart, \
-         pause, resume, replicaof, check, at, after, background, timeout, expect, for, lose_unsynced\n  \
+         pause, resume, replicaof, check, at, after, background, timeout, expect, for, lose_unsynced, \
+         fin\n  \
          hint: did you mean `timeout`?"
     );
 }

@@ -330,15 +330,22 @@ fn draw_fault(rng: &mut ChaCha8Rng, kind: FaultKind, cluster: &mut Cluster) -> O
             let for_ms = rng.gen_range(300..6_000);
             vec![json!({ "pause": node, "for": ms(for_ms) })]
         }
-        FaultKind::Crash | FaultKind::CrashLosingUnsynced => {
+        FaultKind::Crash | FaultKind::CrashLosingUnsynced | FaultKind::CrashWithoutFin => {
             let crashable = cluster.crashable();
             let node = pick(rng, &crashable)?.clone();
             let mut crash = json!({ "crash": node });
             if kind == FaultKind::CrashLosingUnsynced {
                 crash["lose_unsynced"] = json!(true);
             }
-            // Back after a while, from whatever its disk kept.
-            let back_ms = rng.gen_range(300..4_000);
+            // A host that lost power stays down long enough, now and then,
+            // for its peers' timeouts to find it out.
+            let back_ms = if kind == FaultKind::CrashWithoutFin {
+                crash["fin"] = json!(false);
+                rng.gen_range(1_000..20_000)
+            } else {
+                // Back after a while, from whatever its disk kept.
+                rng.gen_range(300..4_000)
+            };
             vec![crash, json!({ "after": ms(back_ms), "restart": node })]
         }
         FaultKind::Network => {
@@ -451,7 +458,9 @@ pub fn fault_kind_of(step: &Value) -> Option<FaultKind> {
         return Some(FaultKind::Pause);
     }
     if object.contains_key("crash") {
-        return Some(if object.contains_key("lose_unsynced") {
+        return Some(if object.contains_key("fin") {
+            FaultKind::CrashWithoutFin
+        } else if object.contains_key("lose_unsynced") {
             FaultKind::CrashLosingUnsynced
         } else {
             FaultKind::Crash

@@ -32,6 +32,9 @@ pub enum FaultKind {
     Crash,
     /// `crash` losing what was not synced to disk, then `restart`.
     CrashLosingUnsynced,
+    /// `crash` of a host that loses power (no FIN reaches its peers), then
+    /// `restart`.
+    CrashWithoutFin,
     /// `network`: new latency and loss.
     Network,
     /// `replicaof` a replica to another node (never a cycle).
@@ -50,13 +53,14 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Every kind.
-    pub const ALL: [FaultKind; 13] = [
+    pub const ALL: [FaultKind; 14] = [
         FaultKind::Cut,
         FaultKind::Partition,
         FaultKind::PartitionOneway,
         FaultKind::Pause,
         FaultKind::Crash,
         FaultKind::CrashLosingUnsynced,
+        FaultKind::CrashWithoutFin,
         FaultKind::Network,
         FaultKind::Repoint,
         FaultKind::Promote,
@@ -75,6 +79,7 @@ impl FaultKind {
             FaultKind::Pause => "pause",
             FaultKind::Crash => "crash",
             FaultKind::CrashLosingUnsynced => "crash-losing-unsynced",
+            FaultKind::CrashWithoutFin => "crash-without-fin",
             FaultKind::Network => "network",
             FaultKind::Repoint => "repoint",
             FaultKind::Promote => "promote",

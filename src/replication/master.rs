@@ -550,7 +550,10 @@ fn next_step(
     };
     // Only streaming replicas are timed out on their ACKs, and legacy SYNC
     // replicas never ACK, so they cannot time out (as in Redis).
-    if link.state == ReplicaState::Online && !legacy && now.saturating_sub(link.ack_time) > timeout
+    if link.state == ReplicaState::Online
+        && !legacy
+        && now.saturating_sub(link.ack_time) > timeout
+        && !state.planted.master_ignores_repl_timeout
     {
         return Step::Drop(Close::LogFirst(format!(
             "Disconnecting timedout replica (streaming sync): {name}"

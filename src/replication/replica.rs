@@ -248,6 +248,7 @@ async fn attempt<R: Runtime>(
 fn io_error_text(error: &std::io::Error) -> String {
     match error.kind() {
         std::io::ErrorKind::ConnectionRefused => "Connection refused".into(),
+        std::io::ErrorKind::TimedOut => "Connection timed out".into(),
         _ => error.to_string(),
     }
 }
@@ -912,7 +913,7 @@ async fn stream_from_master<R: Runtime>(
             }
             let silent_for =
                 now.saturating_sub(state.repl.master.as_ref().map_or(now, |l| l.last_io));
-            if silent_for > timeout {
+            if silent_for > timeout && !state.planted.replica_ignores_repl_timeout {
                 state.log(
                     Level::Warning,
                     "MASTER timeout: no data nor PING received...",

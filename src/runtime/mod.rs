@@ -27,7 +27,7 @@ mod sim_net;
 mod sim_rt;
 
 #[cfg(madsim)]
-pub use sim_net::{CutSignal, SimNet, SimStream};
+pub use sim_net::{SimNet, SimStream};
 #[cfg(madsim)]
 pub use sim_rt::{SimListener, SimRuntime};
 pub use storage::{DirStorage, MemDisk, MemStorage, OpenedFile, Storage, StorageError};

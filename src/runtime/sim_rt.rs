@@ -101,6 +101,8 @@ impl Runtime for SimRuntime {
     }
 
     async fn connect(&self, host: &str, port: u16) -> io::Result<SimStream> {
+        let peer = self.net.node_named(host);
+        self.net.wait_until_reachable(&self.name, &peer).await?;
         let inner = madsim::net::TcpStream::connect((host, port)).await?;
         self.net.stream(&self.name, inner)
     }

@@ -57,10 +57,11 @@
 //! - Durations always have a unit: `"250ms"`, `"1.5s"`, `"2m"`; a range is
 //!   `"A..B"` with `A <= B`. Integer ranges are a JSON integer or `"A..B"`.
 //! - A step has exactly one action — `sleep`, `await`, `workload`,
-//!   `command`, `cut`, `partition`, `heal`, `network`, `crash`, `restart`,
-//!   `pause`, `resume`, `replicaof`, `check` — and optionally `at` or
-//!   `after`; `background` (workload), `timeout` (await, required there),
-//!   `expect` (command), `for` (partition, pause), `lose_unsynced` (crash).
+//!   `command`, `cut`, `partition`, `heal`, `network`, `throttle`, `stall`,
+//!   `crash`, `restart`, `pause`, `resume`, `replicaof`, `check` — and
+//!   optionally `at` or `after`; `background` (workload), `timeout` (await,
+//!   required there), `expect` (command), `for` (partition, pause,
+//!   throttle, stall), `lose_unsynced` and `fin` (crash).
 //! - Steps run in file order. A `pause` or `partition` with `for` ends by
 //!   itself: the validator treats such a node as running afterwards, and
 //!   rejects an explicit `resume` of it.

@@ -233,6 +233,10 @@ pub enum Action {
         other: Vec<String>,
         /// Drop only the traffic from `one` to `other`.
         oneway: bool,
+        /// Black-hole the links (the default): a close or a connection
+        /// attempt across them gets no answer until they heal. `false`
+        /// lets a close through at once, as madsim alone does.
+        black_hole: bool,
         /// `for`: heal its own links by itself after this long (a link an
         /// earlier partition also clogged stays clogged).
         duration: Option<DurationRange>,
@@ -280,6 +284,11 @@ pub enum Action {
         node: String,
         /// Also drop what it wrote to disk but had not synced.
         lose_unsynced: bool,
+        /// Its peers get a FIN (the process died, its host closes the
+        /// sockets; the default). `false`: the host lost power, and its
+        /// peers learn nothing until their own timeouts, or a reset once
+        /// the node is back.
+        fin: bool,
     },
     /// `restart`: start a crashed node again, from its disk.
     Restart {

@@ -90,7 +90,7 @@ fn field(kind: ObjectKind, name: &str) -> Option<Value> {
         }
         (K::Step, "sleep" | "at" | "after" | "for") => reference("durationRange"),
         (K::Step, "timeout") => reference("duration"),
-        (K::Step, "background" | "lose_unsynced") => json!({"type": "boolean"}),
+        (K::Step, "background" | "lose_unsynced" | "fin") => json!({"type": "boolean"}),
         (K::Step, "await") => json!({
             "oneOf": [{"enum": ["linked", "converged"]}, reference("await")]
         }),
@@ -140,7 +140,7 @@ fn field(kind: ObjectKind, name: &str) -> Option<Value> {
             "type": "array", "minItems": 2, "maxItems": 2,
             "items": {"type": "array", "items": node(), "minItems": 1}
         }),
-        (K::Partition, "oneway") => json!({"type": "boolean"}),
+        (K::Partition, "oneway" | "black_hole") => json!({"type": "boolean"}),
         (K::Throttle, "from" | "to") => node(),
         (K::Throttle, "bandwidth") => field(K::Network, "bandwidth")?,
         (K::Stall, "node" | "from") => node(),

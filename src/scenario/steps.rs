@@ -310,10 +310,15 @@ impl Cx<'_> {
                     Some(m) => self.boolean(&m.value, &step.child("lose_unsynced"))?,
                     None => false,
                 };
+                let fin = match step.get("fin") {
+                    Some(m) => self.boolean(&m.value, &step.child("fin"))?,
+                    None => true,
+                };
                 timeline.crash(&node, &step.path).map_err(at)?;
                 Action::Crash {
                     node,
                     lose_unsynced,
+                    fin,
                 }
             }
             "restart" => {
@@ -836,10 +841,15 @@ impl Cx<'_> {
             Some(m) => self.boolean(&m.value, &obj.child("oneway"))?,
             None => false,
         };
+        let black_hole = match obj.get("black_hole") {
+            Some(m) => self.boolean(&m.value, &obj.child("black_hole"))?,
+            None => true,
+        };
         Ok(Action::Partition {
             one,
             other,
             oneway,
+            black_hole,
             duration: self.optional_for(step)?,
         })
     }

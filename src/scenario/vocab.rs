@@ -51,6 +51,7 @@ pub(crate) const MODIFIERS: &[&str] = &[
     "expect",
     "for",
     "lose_unsynced",
+    "fin",
 ];
 /// The object form of `await`: on INFO (`on`, `info`, `equals`) or on a
 /// command's reply (`command`, `expect`).
@@ -73,7 +74,7 @@ pub(crate) const COMMAND: &[&str] = &["on", "args", "db"];
 /// An `expect` object's fields: it has exactly one.
 pub(crate) const EXPECT: &[&str] = &["reply", "bulk", "nil", "integer", "error", "array"];
 /// A `partition`'s fields.
-pub(crate) const PARTITION: &[&str] = &["between", "oneway"];
+pub(crate) const PARTITION: &[&str] = &["between", "oneway", "black_hole"];
 /// A `throttle`'s fields.
 pub(crate) const THROTTLE: &[&str] = &["from", "to", "bandwidth"];
 /// A `stall`'s fields.
@@ -210,7 +211,7 @@ pub(crate) fn modifier_actions(modifier: &str) -> Option<&'static [&'static str]
         "timeout" => Some(&["await"]),
         "expect" => Some(&["command"]),
         "for" => Some(&["partition", "pause", "throttle", "stall"]),
-        "lose_unsynced" => Some(&["crash"]),
+        "lose_unsynced" | "fin" => Some(&["crash"]),
         "background" => Some(&["workload"]),
         _ => None,
     }

@@ -103,11 +103,17 @@ pub struct PlantedBugs {
     pub backlog_read_off_by_one_after_wrap: bool,
     /// A read-only replica executes writes from normal clients.
     pub replica_accepts_client_writes: bool,
+    /// A master never drops a replica that stopped acknowledging
+    /// (`repl-timeout` ignored on the master's side).
+    pub master_ignores_repl_timeout: bool,
+    /// A replica never gives up on a master that went silent
+    /// (`repl-timeout` ignored on the replica's side).
+    pub replica_ignores_repl_timeout: bool,
 }
 
 impl PlantedBugs {
     /// The bugs by name, as `--plant` takes them.
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 15] = [
         "replica-deletes-expired-on-read",
         "ack-unapplied-bytes",
         "multi-without-wrapper",
@@ -120,6 +126,8 @@ impl PlantedBugs {
         "chain-keeps-subreplicas-on-full-sync",
         "backlog-read-off-by-one-after-wrap",
         "replica-accepts-client-writes",
+        "master-ignores-repl-timeout",
+        "replica-ignores-repl-timeout",
         "none",
     ];
 
@@ -146,6 +154,8 @@ impl PlantedBugs {
             }
             "backlog-read-off-by-one-after-wrap" => &mut self.backlog_read_off_by_one_after_wrap,
             "replica-accepts-client-writes" => &mut self.replica_accepts_client_writes,
+            "master-ignores-repl-timeout" => &mut self.master_ignores_repl_timeout,
+            "replica-ignores-repl-timeout" => &mut self.replica_ignores_repl_timeout,
             "none" => return Some(self),
             _ => return None,
         };
@@ -182,6 +192,8 @@ mod tests {
                 chain_keeps_subreplicas_on_full_sync: true,
                 backlog_read_off_by_one_after_wrap: true,
                 replica_accepts_client_writes: true,
+                master_ignores_repl_timeout: true,
+                replica_ignores_repl_timeout: true,
             }
         );
     }

@@ -12,6 +12,15 @@ use super::cluster::{self, NodeStatus};
 use super::runner::{draw_duration, now, stamp, Runner};
 use crate::scenario::DurationRange;
 
+/// How a `partition` step cuts its links.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PartitionShape {
+    /// Only from the first group to the second.
+    pub oneway: bool,
+    /// Closes and connection attempts get no answer until it heals.
+    pub black_hole: bool,
+}
+
 impl Runner {
     /// A `cut` step: closes every connection between `a` and `b`.
     pub(super) fn cut(&mut self, path: &str, a: &str, b: &str) {
@@ -21,14 +30,15 @@ impl Runner {
     }
 
     /// A `partition` step: clogs every link from `one` to `other` (and
-    /// back unless `oneway`), healing its own links after `duration` when
-    /// one is given (links another partition still holds stay clogged).
+    /// back unless `oneway`), black-holing them unless told otherwise,
+    /// and heals its own links after `duration` when one is given (links
+    /// another partition still holds stay clogged).
     pub(super) async fn partition(
         &mut self,
         path: &str,
         one: &[String],
         other: &[String],
-        oneway: bool,
+        shape: PartitionShape,
         duration: Option<DurationRange>,
         rng: &mut ChaCha8Rng,
     ) {
@@ -37,43 +47,57 @@ impl Runner {
         for a in one {
             for b in other {
                 links.push((a.clone(), b.clone()));
-                if !oneway {
+                if !shape.oneway {
                     links.push((b.clone(), a.clone()));
                 }
             }
         }
         for (a, b) in &links {
             net.clog_link(self.node(a).handle.id(), self.node(b).handle.id());
-            self.clogged.push((a.clone(), b.clone()));
+            if shape.black_hole {
+                self.net.silence_link(a, b);
+            }
+            self.clogged
+                .push(((a.clone(), b.clone()), shape.black_hole));
         }
         self.event(format!(
-            "{path} partition {} {} {}",
+            "{path} partition {} {} {}{}",
             one.join(","),
-            if oneway { "->" } else { "<->" },
-            other.join(",")
+            if shape.oneway { "->" } else { "<->" },
+            other.join(","),
+            if shape.black_hole {
+                ""
+            } else {
+                " (closes get through)"
+            }
         ));
         if let Some(range) = duration {
             let duration = draw_duration(rng, range);
             self.sleep_watching(duration).await;
-            self.unclog(&links);
+            self.unclog(&links, shape.black_hole);
             self.event(format!("{path} partition healed after {}", stamp(duration)));
         }
     }
 
     /// Ends one partition: each of its `links` is released once, and
     /// unclogged only when no other partition still holds it (madsim keeps
-    /// a clogged link as a set member, not a count, so the count is ours).
-    fn unclog(&mut self, links: &[(String, String)]) {
+    /// a clogged link as a set member, not a count, so the count is ours;
+    /// the network counts silences itself).
+    fn unclog(&mut self, links: &[(String, String)], black_hole: bool) {
         let net = madsim::net::NetSim::current();
         for link in links {
-            if let Some(held) = self.clogged.iter().position(|l| l == link) {
+            let entry = (link.clone(), black_hole);
+            if let Some(held) = self.clogged.iter().position(|l| *l == entry) {
                 self.clogged.remove(held);
             }
-            if !self.clogged.contains(link) {
+            if !self.clogged.iter().any(|(l, _)| l == link) {
                 net.unclog_link(
                     self.node(&link.0).handle.id(),
                     self.node(&link.1).handle.id(),
                 );
+            }
+            if black_hole {
+                self.net.unsilence_link(&link.0, &link.1);
             }
         }
     }
@@ -157,9 +181,10 @@ impl Runner {
     /// Unclogs every link a partition clogged.
     fn unclog_all(&mut self) {
         let net = madsim::net::NetSim::current();
-        for (a, b) in std::mem::take(&mut self.clogged) {
+        for ((a, b), _) in std::mem::take(&mut self.clogged) {
             net.unclog_link(self.node(&a).handle.id(), self.node(&b).handle.id());
         }
+        self.net.unsilence_all();
     }
 
     /// A `network` step: new latency and/or loss from now on.
@@ -204,13 +229,18 @@ impl Runner {
         self.event(line);
     }
 
-    /// A `crash` step. The node's `command` session dies with it.
-    pub(super) fn crash(&mut self, path: &str, node: &str, lose_unsynced: bool) {
+    /// A `crash` step. The node's `command` session dies with it. Without
+    /// `fin` its host loses power: its peers are not told.
+    pub(super) fn crash(&mut self, path: &str, node: &str, lose_unsynced: bool, fin: bool) {
+        if !fin {
+            self.net.power_off(node);
+        }
         let handle = self.handle.clone();
         cluster::crash(&handle, self.node_mut(node), lose_unsynced);
         self.note_node_broken(node);
         self.sessions.remove(node);
-        self.event(format!("{path} crash {node}"));
+        let how = if fin { "" } else { " (powered off, no FIN)" };
+        self.event(format!("{path} crash {node}{how}"));
     }
 
     /// A `restart` step.
@@ -226,6 +256,7 @@ impl Runner {
     fn restart_node(&mut self, node: &str) {
         let handle = self.handle.clone();
         cluster::restart(&handle, self.node_mut(node));
+        self.net.power_on(node);
         let configured = self
             .scenario
             .nodes

@@ -66,9 +66,10 @@ pub(super) struct Runner {
     /// The current `replicaof` of every node.
     pub(super) topology: BTreeMap<String, Option<String>>,
     /// Every link (from, to) a partition clogged and that has not healed,
-    /// once per partition holding it: a link two partitions clogged stays
-    /// clogged until both ended.
-    pub(super) clogged: Vec<(String, String)>,
+    /// once per partition holding it, with whether that partition
+    /// black-holes it: a link two partitions clogged stays clogged until
+    /// both ended.
+    pub(super) clogged: Vec<((String, String), bool)>,
     /// Every link (from, to) a `throttle` holds, once per throttle.
     pub(super) throttled: Vec<(String, String)>,
     /// Every (reader, writer) a `stall` holds, once per stall.
@@ -104,6 +105,7 @@ impl Runner {
             Action::Crash {
                 node,
                 lose_unsynced,
+                ..
             } => *lose_unsynced || is_master(node),
             Action::Workload(w) => w.mix.contains(&WorkloadKind::Flushes),
             // A write of the scenario's own may replace or remove what a
@@ -278,9 +280,14 @@ impl Runner {
                 one,
                 other,
                 oneway,
+                black_hole,
                 duration,
             } => {
-                self.partition(path, one, other, *oneway, *duration, rng)
+                let shape = super::faults::PartitionShape {
+                    oneway: *oneway,
+                    black_hole: *black_hole,
+                };
+                self.partition(path, one, other, shape, *duration, rng)
                     .await
             }
             Action::Throttle {
@@ -307,7 +314,8 @@ impl Runner {
             Action::Crash {
                 node,
                 lose_unsynced,
-            } => self.crash(path, node, *lose_unsynced),
+                fin,
+            } => self.crash(path, node, *lose_unsynced, *fin),
             Action::Restart { node } => self.restart(path, node),
             Action::Pause { node, duration } => self.pause(path, node, *duration, rng).await,
             Action::Resume { node } => self.resume(path, node),
