@@ -25,7 +25,7 @@ use clap::{Parser, Subcommand};
 use replsim::runtime::{DirStorage, TokioRuntime};
 use replsim::scenario::{self, Scenario};
 use replsim::server::{Config, Server};
-use replsim::sim::{RunReport, Verdict};
+use replsim::sim::{lag, RunReport, Verdict};
 use replsim::sweep::{self, SeedChoice, Shard};
 
 /// Exit code for bad usage or a bad scenario file (`EX_USAGE`).
@@ -323,6 +323,21 @@ fn json_line(report: &RunReport) -> String {
         "simulated_ms": report.simulated.as_millis() as u64,
         "wall_ms": report.wall.as_secs_f64() * 1000.0,
         "trace_hash": report.trace_hash,
+        "lag": report
+            .lag
+            .iter()
+            .map(|lag| (lag.node.clone(), lag.to_json()))
+            .collect::<serde_json::Map<_, _>>(),
+        "sent": report
+            .traffic
+            .iter()
+            .map(|(node, sent)| {
+                (
+                    node.clone(),
+                    serde_json::json!({"to_servers": sent.to_servers, "to_clients": sent.to_clients}),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>(),
     })
     .to_string()
 }
@@ -501,6 +516,7 @@ fn print_summary(scenarios: &[Scenario], reports: &[RunReport], wall: Duration, 
     if failed > 0 {
         println!("{} distinct failures", distinct.len());
     }
+    print_lag_summary(scenarios, reports);
     println!(
         "{} seeds, {} failed, in {:.2}s on {} workers ({:.1} seeds/s)",
         reports.len(),
@@ -509,6 +525,27 @@ fn print_summary(scenarios: &[Scenario], reports: &[RunReport], wall: Duration, 
         workers,
         reports.len() as f64 / wall.as_secs_f64().max(1e-9)
     );
+}
+
+/// Each scenario's replicas' lag over all its seeds, when any was sampled.
+fn print_lag_summary(scenarios: &[Scenario], reports: &[RunReport]) {
+    let mut rows = Vec::new();
+    for scenario in scenarios {
+        let merged = lag::merge(
+            reports
+                .iter()
+                .filter(|r| r.scenario == scenario.name)
+                .map(|r| r.lag.as_slice()),
+        );
+        rows.extend(merged.into_iter().map(|l| (scenario.name.clone(), l)));
+    }
+    if rows.is_empty() {
+        return;
+    }
+    let rows: Vec<(String, &lag::ReplicaLag)> = rows.iter().map(|(s, l)| (s.clone(), l)).collect();
+    for line in lag::table(Some("scenario (lag behind the top master)"), &rows) {
+        println!("{line}");
+    }
 }
 
 /// Adds failing seeds to each scenario file's `regressions` list: one
@@ -579,6 +616,25 @@ fn replay(args: ReplayArgs) -> Result<i32> {
     for line in report.verdict.details() {
         println!("    {line}");
     }
+    if !report.lag.is_empty() {
+        let rows: Vec<(String, &lag::ReplicaLag)> =
+            report.lag.iter().map(|l| (String::new(), l)).collect();
+        println!("lag behind the top master, sampled every 100 ms:");
+        for line in lag::table(None, &rows) {
+            println!("{line}");
+        }
+    }
+    let sent: Vec<String> = report
+        .traffic
+        .iter()
+        .map(|(node, sent)| {
+            format!(
+                "{node} {} to servers, {} to clients",
+                sent.to_servers, sent.to_clients
+            )
+        })
+        .collect();
+    println!("bytes sent: {}", sent.join("; "));
     println!("trace hash: {}", report.trace_hash);
     Ok(sweep::exit_code(std::slice::from_ref(&report)))
 }

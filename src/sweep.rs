@@ -426,6 +426,8 @@ mod tests {
             trace_hash: String::new(),
             trace: Vec::new(),
             log: Vec::new(),
+            lag: Vec::new(),
+            traffic: Default::default(),
         }
     }
 

@@ -154,6 +154,41 @@ fn replay_is_identical_in_debug_and_release_builds() {
 }
 
 #[test]
+fn json_lines_carry_each_replicas_lag_and_what_each_node_sent() {
+    let text = stdout(&replsim(&[
+        "run",
+        "scenarios/link-cut-partial-resync.json",
+        "--seeds",
+        "0..1",
+        "--json",
+    ]));
+    let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    let lag = &line["lag"]["r1"];
+    assert!(lag["samples"].as_u64().unwrap() > 0, "{line}");
+    for measure in ["bytes", "ms"] {
+        let spread = &lag[measure];
+        assert!(spread["p50"].as_u64().unwrap() <= spread["p99"].as_u64().unwrap());
+        assert!(spread["p99"].as_u64().unwrap() <= spread["max"].as_u64().unwrap());
+        assert!(
+            spread["max"].as_u64().unwrap() > 0,
+            "writes under load lag: {line}"
+        );
+    }
+    assert!(
+        line["lag"].get("m").is_none(),
+        "a master has no lag: {line}"
+    );
+    assert!(
+        line["sent"]["m"]["to_servers"].as_u64().unwrap() > 0,
+        "{line}"
+    );
+    assert!(
+        line["sent"]["m"]["to_clients"].as_u64().unwrap() > 0,
+        "{line}"
+    );
+}
+
+#[test]
 fn json_lines_carry_one_result_per_seed_and_shards_partition_the_seeds() {
     let all = stdout(&replsim(&[
         "run",

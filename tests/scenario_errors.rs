@@ -527,7 +527,7 @@ fn throttle_and_stall_name_two_different_nodes() {
         s.steps[0].action,
         replsim::scenario::Action::Throttle {
             from: "m".into(),
-            to: "r1".into(),
+            to: Some("r1".into()),
             bandwidth: Some(1 << 20),
             duration: Some(DurationRange {
                 min: Duration::from_secs(2),
@@ -556,6 +556,28 @@ fn throttle_and_stall_name_two_different_nodes() {
         ])),
         "t.json:5:19: steps[0].throttle.bandwidth: missing: a throttle object like {\"from\": \
          \"m\", \"to\": \"r1\", \"bandwidth\": \"1mb/s\"}"
+    );
+    // Without `to`, the node's interface.
+    let s = Scenario::parse(
+        "t.json",
+        &with_steps(&[r#"{ "throttle": { "from": "m", "bandwidth": "unlimited" } }"#]),
+    )
+    .unwrap();
+    assert_eq!(
+        s.steps[0].action,
+        replsim::scenario::Action::Throttle {
+            from: "m".into(),
+            to: None,
+            bandwidth: None,
+            duration: None,
+        }
+    );
+    assert_eq!(
+        message(&with_steps(&[
+            r#"{ "throttle": { "from": "x", "bandwidth": "1mb/s" } }"#
+        ])),
+        "t.json:5:29: steps[0].throttle.from: unknown node 'x' (nodes: m, r1, r2)\n  hint: did you \
+         mean 'm'?"
     );
 }
 

@@ -110,3 +110,42 @@ fn an_unthrottled_link_finishes_the_same_full_sync_at_once() {
     );
     passes(&Scenario::parse("t.json", &text).unwrap(), 0..3);
 }
+
+fn shipped(name: &str) -> Scenario {
+    let path = format!("{}/scenarios/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    Scenario::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The p99 lag in ms of `node` in `report`.
+fn p99_ms(report: &RunReport, node: &str) -> u64 {
+    report
+        .lag
+        .iter()
+        .find(|l| l.node == node)
+        .unwrap_or_else(|| panic!("no lag for {node}: {:?}", report.lag))
+        .ms
+        .p99
+}
+
+#[test]
+fn a_chain_relieves_the_master_at_the_cost_of_lag_at_the_far_end() {
+    let fanout = &passes(&shipped("lag-fanout-6"), 0..1)[0];
+    let chain = &passes(&shipped("lag-chain-6"), 0..1)[0];
+    // The master sends the stream six times in the fan-out, once in the
+    // chain (where each replica but the last forwards it once).
+    let sent = |report: &RunReport, node: &str| report.traffic[node].to_servers;
+    assert!(
+        sent(fanout, "m") > 4 * sent(chain, "m"),
+        "fan-out {} chain {}",
+        sent(fanout, "m"),
+        sent(chain, "m")
+    );
+    assert!(sent(chain, "r1") > sent(chain, "m") / 2);
+    assert!(sent(fanout, "r1") < sent(fanout, "m") / 100);
+    // Each hop adds lag: the far end of the chain trails its head, and
+    // every replica of the fan-out.
+    assert!(p99_ms(chain, "r6") > p99_ms(chain, "r1"));
+    for replica in ["r1", "r2", "r3", "r4", "r5", "r6"] {
+        assert!(p99_ms(chain, "r6") > p99_ms(fanout, replica), "{replica}");
+    }
+}

@@ -360,10 +360,13 @@ fn draw_fault(rng: &mut ChaCha8Rng, kind: FaultKind, cluster: &mut Cluster) -> O
                 .choose(rng)
                 .unwrap_or(&"1mb/s");
             let for_ms = rng.gen_range(1_000..10_000);
-            vec![json!({
-                "throttle": { "from": from, "to": to, "bandwidth": bandwidth },
-                "for": ms(for_ms)
-            })]
+            // One throttle in three holds everything the node sends.
+            let throttle = if rng.gen_range(0..3) == 0 {
+                json!({ "from": from, "bandwidth": bandwidth })
+            } else {
+                json!({ "from": from, "to": to, "bandwidth": bandwidth })
+            };
+            vec![json!({ "throttle": throttle, "for": ms(for_ms) })]
         }
         FaultKind::Stall => {
             let (node, from) = pair(rng)?;

@@ -5,9 +5,12 @@
 //!   budget (the send and receive socket buffers together): once `window`
 //!   bytes are written and not yet read, the writer blocks until the reader
 //!   reads. A stopped or slow reader backs up into its writer, as on TCP.
-//! - **Bandwidth.** Every directed link between two nodes carries at most
-//!   its bandwidth: a writer is paced so that the bytes it hands over never
-//!   run ahead of the link by more than one pacing slice.
+//! - **Bandwidth.** Every node's network interface sends at most its
+//!   bandwidth, shared by all its connections (a master feeding six
+//!   replicas splits it six ways), and a directed link between two nodes
+//!   can be throttled below that: a writer is paced so that the bytes it
+//!   hands over never run ahead of its interface or its link by more than
+//!   one pacing slice.
 //! - **Stalls.** A node can stop reading what one peer sends (a stuck
 //!   reader); its windows then fill and the peer's writes block.
 //! - **Cuts.** madsim cannot close one established connection from
@@ -204,18 +207,44 @@ fn window(writer: SocketAddr, reader: SocketAddr) -> Arc<Mutex<Window>> {
     })
 }
 
+/// What paces a sender: a rate, and when the bytes booked so far will
+/// have gone out.
+#[derive(Debug, Default)]
+struct Pacer {
+    /// Its own bandwidth (`Some(None)`: unlimited); `None` takes the
+    /// default (the network's for an interface, none for a link).
+    bandwidth: Option<Option<u64>>,
+    /// When the bytes handed over so far have gone out.
+    free_at: Duration,
+}
+
+impl Pacer {
+    /// Books `bytes` at `rate` from `now` on.
+    fn book(&mut self, now: Duration, bytes: usize, rate: u64) {
+        let busy = Duration::from_nanos((bytes as u128 * 1_000_000_000 / rate as u128) as u64);
+        self.free_at = self.free_at.max(now) + busy;
+    }
+}
+
+/// How many bytes a sender at `rate` may hand over at once.
+fn pacing_slice(rate: Option<u64>) -> usize {
+    rate.map_or(usize::MAX, |rate| {
+        ((rate as u128 * PACING_SLICE.as_nanos() / 1_000_000_000) as usize).max(MIN_PACED_WRITE)
+    })
+}
+
 /// One direction of the link between two nodes, shared by every
 /// connection between them.
 #[derive(Debug, Default)]
 struct Link {
-    /// Overrides the network's bandwidth (`Some(None)`: unlimited).
-    bandwidth: Option<Option<u64>>,
-    /// When the bytes handed over so far have crossed the link.
-    free_at: Duration,
+    /// A throttle's bandwidth, if one holds the link.
+    pacer: Pacer,
     /// The receiving node has stopped reading this link.
     stalled: bool,
     /// Readers waiting for the stall to end.
     stalled_readers: Vec<Waker>,
+    /// Bytes handed to the link so far.
+    sent: u64,
 }
 
 /// Live connection ends by the (ordered) pair of node names they join.
@@ -230,6 +259,8 @@ pub struct SimNet {
     connections: Mutex<ConnectionsByPair>,
     /// Each direction between two nodes, by (sender, receiver).
     links: Mutex<LinksByEnds>,
+    /// Each node's network interface (what it sends).
+    interfaces: Mutex<BTreeMap<String, Arc<Mutex<Pacer>>>>,
     window: AtomicUsize,
     /// Bytes per second; 0 is unlimited.
     bandwidth: AtomicU64,
@@ -246,6 +277,7 @@ impl Default for SimNet {
             names: Mutex::default(),
             connections: Mutex::default(),
             links: Mutex::default(),
+            interfaces: Mutex::default(),
             window: AtomicUsize::new(super::DEFAULT_SIM_WINDOW as usize),
             bandwidth: AtomicU64::new(super::DEFAULT_SIM_BANDWIDTH),
             silenced: Mutex::default(),
@@ -280,17 +312,30 @@ impl SimNet {
         self.window.store(bytes.max(1), Ordering::SeqCst);
     }
 
-    /// The bandwidth of every link without its own, in bytes per second
-    /// (`None`: unlimited), from now on.
+    /// The bandwidth of every node's interface without its own, in bytes
+    /// per second (`None`: unlimited), from now on.
     pub fn set_bandwidth(&self, bytes_per_second: Option<u64>) {
         self.bandwidth
             .store(bytes_per_second.unwrap_or(0), Ordering::SeqCst);
     }
 
     /// Gives the link from `from` to `to` its own bandwidth (`Some(None)`:
-    /// unlimited), or back the network's (`None`).
+    /// unlimited), or takes it away (`None`: only the interfaces limit it).
     pub fn set_link_bandwidth(&self, from: &str, to: &str, bandwidth: Option<Option<u64>>) {
-        lock(&self.link(from, to)).bandwidth = bandwidth;
+        lock(&self.link(from, to)).pacer.bandwidth = bandwidth;
+    }
+
+    /// Gives the interface of `node` its own bandwidth (`Some(None)`:
+    /// unlimited), or back the network's (`None`).
+    pub fn set_node_bandwidth(&self, node: &str, bandwidth: Option<Option<u64>>) {
+        lock(&self.interface(node)).bandwidth = bandwidth;
+    }
+
+    fn interface(&self, node: &str) -> Arc<Mutex<Pacer>> {
+        lock(&self.interfaces)
+            .entry(node.to_string())
+            .or_default()
+            .clone()
     }
 
     /// Makes `reader` stop (or resume) reading what `writer` sends it.
@@ -301,6 +346,14 @@ impl SimNet {
         if !stalled {
             wake_all(&mut link.stalled_readers);
         }
+    }
+
+    /// Bytes sent so far on every directed link, by (sender, receiver).
+    pub fn bytes_sent(&self) -> Vec<((String, String), u64)> {
+        lock(&self.links)
+            .iter()
+            .map(|(ends, link)| (ends.clone(), lock(link).sent))
+            .collect()
     }
 
     fn link(&self, from: &str, to: &str) -> Arc<Mutex<Link>> {
@@ -494,6 +547,7 @@ impl SimNet {
             sending,
             receiving,
             outgoing: self.link(local, &peer),
+            interface: self.interface(local),
             incoming: self.link(&peer, local),
             net: self.clone(),
             pacing: None,
@@ -512,6 +566,8 @@ pub struct SimStream {
     receiving: Arc<Mutex<Window>>,
     outgoing: Arc<Mutex<Link>>,
     incoming: Arc<Mutex<Link>>,
+    /// The sending node's interface.
+    interface: Arc<Mutex<Pacer>>,
     net: Arc<SimNet>,
     /// The wait for the link to be free, while a paced write waits.
     pacing: Option<Pin<Box<madsim::time::Sleep>>>,
@@ -527,21 +583,24 @@ fn reset() -> io::Error {
 }
 
 impl SimStream {
-    /// Waits until the outgoing link may take more, then says how many of
-    /// `wanted` bytes it takes now (and books their link time).
+    /// Waits until the node's interface and the outgoing link (if
+    /// throttled) may take more, then says how many of `wanted` bytes they
+    /// take now (and books their time on both).
     fn pace(&mut self, cx: &mut Context<'_>, wanted: usize) -> Poll<usize> {
-        let bandwidth = match lock(&self.outgoing).bandwidth {
-            Some(own) => own,
-            None => match self.net.bandwidth.load(Ordering::SeqCst) {
-                0 => None,
-                network => Some(network),
-            },
+        let network = match self.net.bandwidth.load(Ordering::SeqCst) {
+            0 => None,
+            rate => Some(rate),
         };
-        let Some(bandwidth) = bandwidth else {
+        let link_rate = lock(&self.outgoing).pacer.bandwidth.flatten();
+        let interface_rate = lock(&self.interface).bandwidth.unwrap_or(network);
+        if link_rate.is_none() && interface_rate.is_none() {
             return Poll::Ready(wanted);
-        };
+        }
         let now = madsim::time::TimeHandle::current().elapsed();
-        let free_at = lock(&self.outgoing).free_at;
+        let free_at = lock(&self.outgoing)
+            .pacer
+            .free_at
+            .max(lock(&self.interface).free_at);
         if free_at > now {
             let sleep = self
                 .pacing
@@ -551,11 +610,15 @@ impl SimStream {
             }
         }
         self.pacing = None;
-        let slice = (bandwidth as u128 * PACING_SLICE.as_nanos() / 1_000_000_000) as usize;
-        let take = wanted.min(slice.max(MIN_PACED_WRITE));
-        let mut link = lock(&self.outgoing);
-        let busy = Duration::from_nanos((take as u128 * 1_000_000_000 / bandwidth as u128) as u64);
-        link.free_at = link.free_at.max(now) + busy;
+        let take = wanted
+            .min(pacing_slice(link_rate))
+            .min(pacing_slice(interface_rate));
+        if let Some(rate) = link_rate {
+            lock(&self.outgoing).pacer.book(now, take, rate);
+        }
+        if let Some(rate) = interface_rate {
+            lock(&self.interface).book(now, take, rate);
+        }
         Poll::Ready(take)
     }
 }
@@ -697,6 +760,7 @@ impl AsyncWrite for SimStream {
         match Pin::new(&mut this.inner).poll_write(cx, &buf[..take]) {
             Poll::Ready(Ok(n)) => {
                 lock(&this.sending).unread += n;
+                lock(&this.outgoing).sent += n as u64;
                 this.unflushed |= n > 0;
                 Poll::Ready(Ok(n))
             }

@@ -241,13 +241,14 @@ pub enum Action {
         /// earlier partition also clogged stays clogged).
         duration: Option<DurationRange>,
     },
-    /// `throttle`: give the link from one node to another its own
-    /// bandwidth.
+    /// `throttle`: give the link from one node to another, or a node's
+    /// network interface, its own bandwidth.
     Throttle {
         /// The sending node.
         from: String,
-        /// The receiving node (never `from`).
-        to: String,
+        /// The receiving node (never `from`); `None` throttles everything
+        /// `from` sends (its interface).
+        to: Option<String>,
         /// Bytes per second (`None`: unlimited).
         bandwidth: Option<u64>,
         /// `for`: back to the network's bandwidth after this long (else at

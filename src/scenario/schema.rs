@@ -210,10 +210,7 @@ pub fn json_schema() -> Value {
         ("command", object(K::Command, &["on", "args"])),
         ("expect", expect),
         ("partition", object(K::Partition, &["between"])),
-        (
-            "throttle",
-            object(K::Throttle, &["from", "to", "bandwidth"]),
-        ),
+        ("throttle", object(K::Throttle, &["from", "bandwidth"])),
         ("stall", object(K::Stall, &["node", "from"])),
         ("replicaof", object(K::Replicaof, &["node", "master"])),
         ("check", object(K::Check, &[])),

@@ -885,7 +885,16 @@ impl Cx<'_> {
             &Place::of(ObjectKind::Throttle).under(ObjectKind::Step, "throttle"),
             "in a throttle",
         )?;
-        let (from, to) = self.node_pair(&obj, "from", "to", WHAT)?;
+        // Without `to`, the throttle holds the node's interface.
+        let (from, to) = if obj.get("to").is_some() {
+            let (from, to) = self.node_pair(&obj, "from", "to", WHAT)?;
+            (from, Some(to))
+        } else {
+            let from = obj
+                .get("from")
+                .ok_or_else(|| self.missing(&obj, "from", WHAT))?;
+            (self.node(&from.value, &obj.child("from"))?, None)
+        };
         let bandwidth = obj
             .get("bandwidth")
             .ok_or_else(|| self.missing(&obj, "bandwidth", WHAT))?;

@@ -102,39 +102,53 @@ impl Runner {
         }
     }
 
-    /// A `throttle` step: the link from `from` to `to` carries
-    /// `bandwidth` (`None`: unlimited), back to the network's after
-    /// `duration` when one is given, else at the end of the steps.
+    /// A `throttle` step: the link from `from` to `to` (or, without
+    /// `to`, `from`'s interface) carries `bandwidth` (`None`: unlimited),
+    /// back to its default after `duration` when one is given, else at the
+    /// end of the steps.
     pub(super) async fn throttle(
         &mut self,
         path: &str,
         from: &str,
-        to: &str,
+        to: Option<&str>,
         bandwidth: Option<u64>,
         duration: Option<DurationRange>,
         rng: &mut ChaCha8Rng,
     ) {
-        self.net.set_link_bandwidth(from, to, Some(bandwidth));
-        let link = (from.to_string(), to.to_string());
-        self.throttled.push(link.clone());
+        let held = (from.to_string(), to.map(str::to_string));
+        self.set_throttle(&held, Some(bandwidth));
+        self.throttled.push(held.clone());
         let rate = bandwidth.map_or("unlimited".to_string(), |b| format!("{b} B/s"));
-        self.event(format!("{path} throttle {from} -> {to} to {rate}"));
+        let what = match to {
+            Some(to) => format!("{from} -> {to}"),
+            None => format!("{from}'s interface"),
+        };
+        self.event(format!("{path} throttle {what} to {rate}"));
         if let Some(range) = duration {
             let duration = draw_duration(rng, range);
             self.sleep_watching(duration).await;
-            self.end_throttle(&link);
+            self.end_throttle(&held);
             self.event(format!("{path} throttle ended after {}", stamp(duration)));
         }
     }
 
-    /// Ends one throttle of `link`; the link gets the network's bandwidth
-    /// back once no other throttle holds it.
-    fn end_throttle(&mut self, link: &(String, String)) {
-        if let Some(held) = self.throttled.iter().position(|l| l == link) {
-            self.throttled.remove(held);
+    /// Sets (or with `None` takes away) the bandwidth a throttle of
+    /// `held` (a link, or an interface without a receiver) gives.
+    fn set_throttle(&self, held: &(String, Option<String>), bandwidth: Option<Option<u64>>) {
+        match &held.1 {
+            Some(to) => self.net.set_link_bandwidth(&held.0, to, bandwidth),
+            None => self.net.set_node_bandwidth(&held.0, bandwidth),
         }
-        if !self.throttled.contains(link) {
-            self.net.set_link_bandwidth(&link.0, &link.1, None);
+    }
+
+    /// Ends one throttle of `held`; its default comes back once no other
+    /// throttle holds it.
+    fn end_throttle(&mut self, held: &(String, Option<String>)) {
+        if let Some(index) = self.throttled.iter().position(|l| l == held) {
+            self.throttled.remove(index);
+        }
+        if !self.throttled.contains(held) {
+            self.set_throttle(held, None);
         }
     }
 
@@ -237,6 +251,10 @@ impl Runner {
         }
         let handle = self.handle.clone();
         cluster::crash(&handle, self.node_mut(node), lose_unsynced);
+        self.ledger
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .node_down(node);
         self.note_node_broken(node);
         self.sessions.remove(node);
         let how = if fin { "" } else { " (powered off, no FIN)" };
@@ -306,8 +324,8 @@ impl Runner {
     /// madsim's resumes and restarts.
     pub(super) fn end_all_faults(&mut self) {
         self.unclog_all();
-        for (from, to) in std::mem::take(&mut self.throttled) {
-            self.net.set_link_bandwidth(&from, &to, None);
+        for held in std::mem::take(&mut self.throttled) {
+            self.set_throttle(&held, None);
         }
         for (reader, writer) in std::mem::take(&mut self.stalled) {
             self.net.set_stalled(&reader, &writer, false);

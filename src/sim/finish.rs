@@ -3,10 +3,12 @@
 //! before liveness before the scenario's own expectations) and hashed into
 //! its report.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sha1::{Digest, Sha1};
 
+use super::lag::Traffic;
 use super::runner::{now, stamp, Runner};
 use super::{RunReport, Verdict};
 
@@ -70,7 +72,29 @@ impl Runner {
             hasher.update(line.as_bytes());
             hasher.update(b"\n");
         }
+        let lag = self
+            .ledger
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .timelines()
+            .lag(now());
+        let servers: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
+        let mut traffic: BTreeMap<String, Traffic> = servers
+            .iter()
+            .map(|name| (name.to_string(), Traffic::default()))
+            .collect();
+        for ((from, to), bytes) in self.net.bytes_sent() {
+            if let Some(sent) = traffic.get_mut(&from) {
+                if servers.contains(&to.as_str()) {
+                    sent.to_servers += bytes;
+                } else {
+                    sent.to_clients += bytes;
+                }
+            }
+        }
         RunReport {
+            lag,
+            traffic,
             scenario: self.scenario.name.clone(),
             file: self.scenario.file.clone(),
             seed: self.seed,

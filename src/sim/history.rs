@@ -69,14 +69,21 @@ pub struct Ledger {
     reported: BTreeSet<(String, &'static str)>,
     /// Reports judged, for tests that must see the rules exercised.
     judged: u64,
+    /// Every node's position over time, for lag.
+    timelines: super::lag::Timelines,
 }
 
 /// A ledger shared by the probes of every node.
 pub type SharedLedger = Arc<Mutex<Ledger>>;
 
 /// Simulated time now (zero outside a simulation, as in unit tests).
+fn now() -> std::time::Duration {
+    madsim::time::TimeHandle::try_current().map_or(Default::default(), |t| t.elapsed())
+}
+
+/// [`now`] as a log stamp.
 fn stamp() -> String {
-    let at = madsim::time::TimeHandle::try_current().map_or(Default::default(), |t| t.elapsed());
+    let at = now();
     format!("{}.{:03}s", at.as_secs(), at.subsec_millis())
 }
 
@@ -93,6 +100,16 @@ impl Ledger {
     /// How many reports were judged against the history.
     pub fn judged(&self) -> u64 {
         self.judged
+    }
+
+    /// Every node's position over time.
+    pub fn timelines(&self) -> &super::lag::Timelines {
+        &self.timelines
+    }
+
+    /// Notes that `node` went down (its positions stop counting).
+    pub fn node_down(&mut self, node: &str) {
+        self.timelines.node_down(node, now());
     }
 
     fn violate(&mut self, node: &str, rule: &'static str, text: String) {
@@ -151,6 +168,8 @@ impl Ledger {
     /// A node reports where it stands.
     pub fn position(&mut self, node: &str, at: &Position<'_>) {
         self.judged += 1;
+        self.timelines
+            .record(node, now(), at.replid, at.offset, at.replica);
         let own = self.lineages.get(at.replid).map(|l| l.origin == node);
         match own {
             None if !at.replica || at.offset == 0 || self.lineages.is_empty() => {

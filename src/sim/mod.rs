@@ -26,12 +26,15 @@
 //! - `safety`: the rules checked all along (offsets, the canonical history,
 //!   acknowledged writes).
 //! - `finish`: the end of a run: heal, wait, judge, hash.
+//! - [`lag`]: each replica's lag behind its top master, and what each node
+//!   sent, measured from what the nodes report.
 //! - [`check`], [`expect`], [`history`], [`workload`]: what those build on.
 
 pub mod check;
 pub mod cluster;
 pub mod expect;
 pub mod history;
+pub mod lag;
 pub mod workload;
 
 mod assertions;
@@ -43,6 +46,7 @@ mod runner;
 mod safety;
 mod traffic;
 
+use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
@@ -117,6 +121,11 @@ pub struct RunReport {
     pub trace: Vec<String>,
     /// The nodes' replication logs, interleaved in time order.
     pub log: Vec<String>,
+    /// Each replica's lag behind its top master (replicas never sampled
+    /// are left out).
+    pub lag: Vec<lag::ReplicaLag>,
+    /// What each server node sent, by node.
+    pub traffic: BTreeMap<String, lag::Traffic>,
 }
 
 /// A stable 64-bit seed for `purpose` under `seed` (FNV-1a, then splitmix).
@@ -183,6 +192,8 @@ pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RunOptions) -> Run
         trace_hash: String::new(),
         trace: Vec::new(),
         log: Vec::new(),
+        lag: Vec::new(),
+        traffic: BTreeMap::new(),
     };
     match outcome {
         Ok(Ok(report)) => RunReport { wall, ..report },

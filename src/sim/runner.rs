@@ -70,8 +70,9 @@ pub(super) struct Runner {
     /// black-holes it: a link two partitions clogged stays clogged until
     /// both ended.
     pub(super) clogged: Vec<((String, String), bool)>,
-    /// Every link (from, to) a `throttle` holds, once per throttle.
-    pub(super) throttled: Vec<(String, String)>,
+    /// Every link (from, to) or interface (from, `None`) a `throttle`
+    /// holds, once per throttle.
+    pub(super) throttled: Vec<(String, Option<String>)>,
     /// Every (reader, writer) a `stall` holds, once per stall.
     pub(super) stalled: Vec<(String, String)>,
     /// Workloads started in the background and not yet joined.
@@ -296,7 +297,7 @@ impl Runner {
                 bandwidth,
                 duration,
             } => {
-                self.throttle(path, from, to, *bandwidth, *duration, rng)
+                self.throttle(path, from, to.as_deref(), *bandwidth, *duration, rng)
                     .await
             }
             Action::Stall {
