@@ -338,6 +338,10 @@ fn json_line(report: &RunReport) -> String {
                 )
             })
             .collect::<serde_json::Map<_, _>>(),
+        "skewed_reads": {
+            "hidden_early": report.skewed_reads.hidden_early,
+            "served_late": report.skewed_reads.served_late,
+        },
     })
     .to_string()
 }
@@ -635,6 +639,15 @@ fn replay(args: ReplayArgs) -> Result<i32> {
         })
         .collect();
     println!("bytes sent: {}", sent.join("; "));
+    if report.skewed_reads.count() > 0 {
+        println!(
+            "reads a replica's clock skew decided (allowed: Redis judges expiry by the serving node's clock): {} hidden early, {} served late",
+            report.skewed_reads.hidden_early, report.skewed_reads.served_late
+        );
+        for example in &report.skewed_reads.examples {
+            println!("    {example}");
+        }
+    }
     println!("trace hash: {}", report.trace_hash);
     Ok(sweep::exit_code(std::slice::from_ref(&report)))
 }

@@ -428,6 +428,7 @@ mod tests {
             log: Vec::new(),
             lag: Vec::new(),
             traffic: Default::default(),
+            skewed_reads: Default::default(),
         }
     }
 

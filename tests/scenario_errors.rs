@@ -286,9 +286,9 @@ fn unknown_field_in_a_step_suggests_the_closest() {
     assert_eq!(
         e.to_string(),
         "t.json:5:26: steps[0].tiemout: unknown field `tiemout` in a step; expected one of: sleep, \
-         await, workload, command, cut, partition, heal, network, throttle, stall, crash, restart, \
-         pause, resume, replicaof, check, at, after, background, timeout, expect, for, lose_unsynced, \
-         fin\n  \
+         await, workload, command, cut, partition, heal, network, throttle, stall, clock, crash, \
+         restart, pause, resume, replicaof, check, at, after, background, timeout, expect, for, \
+         lose_unsynced, fin\n  \
          hint: did you mean `timeout`?"
     );
 }
@@ -307,8 +307,8 @@ fn step_without_an_action_lists_the_actions() {
     assert_eq!(
         message(&with_steps(&[r#"{ "sleep": "1s" }"#, r#"{ "at": "2s" }"#])),
         "t.json:6:5: steps[1]: a step needs one action, one of: sleep, await, workload, command, \
-         cut, partition, heal, network, throttle, stall, crash, restart, pause, resume, replicaof, \
-         check"
+         cut, partition, heal, network, throttle, stall, clock, crash, restart, pause, resume, \
+         replicaof, check"
     );
 }
 
@@ -1260,4 +1260,49 @@ fn schema_reference_is_allowed_at_the_top_level() {
     )
     .unwrap();
     assert_eq!(s.name, "t");
+}
+
+#[test]
+fn a_clock_step_takes_a_signed_jump_and_a_drift_rate() {
+    let s = Scenario::parse(
+        "t.json",
+        &with_steps(&[
+            r#"{ "clock": { "node": "r1", "jump": "-1.5s" } }"#,
+            r#"{ "clock": { "node": "m", "jump": "+20ms", "drift": -0.001 } }"#,
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        s.steps[0].action,
+        replsim::scenario::Action::Clock {
+            node: "r1".into(),
+            jump_ms: Some(-1500),
+            drift: None,
+        }
+    );
+    assert_eq!(
+        s.steps[1].action,
+        replsim::scenario::Action::Clock {
+            node: "m".into(),
+            jump_ms: Some(20),
+            drift: Some(-0.001),
+        }
+    );
+    let bad_drift = message(&with_steps(&[
+        r#"{ "clock": { "node": "r1", "drift": 2 } }"#,
+    ]));
+    assert!(
+        bad_drift.starts_with("t.json:5:41: steps[0].clock.drift:"),
+        "{bad_drift}"
+    );
+    assert!(bad_drift.contains("a drift rate in (-1, 1]"), "{bad_drift}");
+    assert_eq!(
+        message(&with_steps(&[r#"{ "clock": { "node": "r1" } }"#])),
+        "t.json:5:16: steps[0].clock: a `clock` step needs `jump`, `drift` or both"
+    );
+    let bad_jump = message(&with_steps(&[
+        r#"{ "clock": { "node": "r1", "jump": "-3" } }"#,
+    ]));
+    assert!(bad_jump.contains("steps[0].clock.jump"), "{bad_jump}");
+    assert!(bad_jump.contains("hint: write \"3ms\""), "{bad_jump}");
 }

@@ -368,6 +368,23 @@ fn draw_fault(rng: &mut ChaCha8Rng, kind: FaultKind, cluster: &mut Cluster) -> O
             };
             vec![json!({ "throttle": throttle, "for": ms(for_ms) })]
         }
+        FaultKind::Clock => {
+            let node = pick(rng, &up)?.clone();
+            // A jump forward or back, or a drift; sometimes both.
+            let mut clock = json!({ "node": node });
+            let shape = rng.gen_range(0..3);
+            if shape != 1 {
+                let ms = rng.gen_range(100..10_000);
+                let sign = if rng.gen_bool(0.5) { "+" } else { "-" };
+                clock["jump"] = json!(format!("{sign}{ms}ms"));
+            }
+            if shape != 0 {
+                let parts_per_million = rng.gen_range(100..20_000) as f64;
+                let sign = if rng.gen_bool(0.5) { 1.0 } else { -1.0 };
+                clock["drift"] = json!(sign * parts_per_million / 1e6);
+            }
+            vec![json!({ "clock": clock })]
+        }
         FaultKind::Stall => {
             let (node, from) = pair(rng)?;
             let for_ms = rng.gen_range(300..5_000);
@@ -477,6 +494,9 @@ pub fn fault_kind_of(step: &Value) -> Option<FaultKind> {
     }
     if object.contains_key("stall") {
         return Some(FaultKind::Stall);
+    }
+    if object.contains_key("clock") {
+        return Some(FaultKind::Clock);
     }
     if let Some(replicaof) = object.get("replicaof") {
         return Some(if replicaof["master"].is_null() {

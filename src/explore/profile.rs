@@ -49,11 +49,13 @@ pub enum FaultKind {
     Throttle,
     /// `stall` a node's reading from another, for a while.
     Stall,
+    /// `clock`: a node's wall clock jumps or drifts.
+    Clock,
 }
 
 impl FaultKind {
     /// Every kind.
-    pub const ALL: [FaultKind; 14] = [
+    pub const ALL: [FaultKind; 15] = [
         FaultKind::Cut,
         FaultKind::Partition,
         FaultKind::PartitionOneway,
@@ -68,6 +70,7 @@ impl FaultKind {
         FaultKind::BacklogResize,
         FaultKind::Throttle,
         FaultKind::Stall,
+        FaultKind::Clock,
     ];
 
     /// The kind's name in a profile.
@@ -87,6 +90,7 @@ impl FaultKind {
             FaultKind::BacklogResize => "backlog-resize",
             FaultKind::Throttle => "throttle",
             FaultKind::Stall => "stall",
+            FaultKind::Clock => "clock",
         }
     }
 

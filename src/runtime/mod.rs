@@ -22,10 +22,14 @@ mod storage;
 mod tokio_rt;
 
 #[cfg(madsim)]
+mod sim_clock;
+#[cfg(madsim)]
 mod sim_net;
 #[cfg(madsim)]
 mod sim_rt;
 
+#[cfg(madsim)]
+pub use sim_clock::SimClocks;
 #[cfg(madsim)]
 pub use sim_net::{SimNet, SimStream};
 #[cfg(madsim)]

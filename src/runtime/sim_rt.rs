@@ -1,6 +1,6 @@
-//! The simulated world: madsim tasks, clock and network (through
-//! [`SimNet`]'s transport), and an in-memory disk owned by the harness (it
-//! survives node restarts).
+//! The simulated world: madsim tasks, clock (with the node's skew from
+//! [`SimClocks`]) and network (through [`SimNet`]'s transport), and an
+//! in-memory disk owned by the harness (it survives node restarts).
 
 use std::future::Future;
 use std::io;
@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use super::sim_clock::SimClocks;
 use super::sim_net::{SimNet, SimStream};
 use super::{Listener, Runtime, Storage};
 
@@ -19,6 +20,7 @@ pub struct SimRuntime {
     storage: Arc<dyn Storage>,
     logger: Arc<dyn crate::log::LogSink>,
     net: Arc<SimNet>,
+    clocks: Arc<SimClocks>,
 }
 
 impl SimRuntime {
@@ -36,7 +38,15 @@ impl SimRuntime {
             storage,
             logger,
             net,
+            clocks: Arc::default(),
         }
+    }
+
+    /// This runtime with its wall clock skewed as `clocks` says for its
+    /// node.
+    pub fn with_clocks(mut self, clocks: Arc<SimClocks>) -> Self {
+        self.clocks = clocks;
+        self
     }
 
     /// Simulated milliseconds since the start of the run (log stamps).
@@ -77,11 +87,12 @@ impl Runtime for SimRuntime {
     }
 
     fn unix_time_ms(&self) -> u64 {
-        madsim::time::TimeHandle::current()
+        let true_ms = madsim::time::TimeHandle::current()
             .now_time()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
+            .unwrap_or(0);
+        self.clocks.node_time_ms(&self.name, true_ms)
     }
 
     fn monotonic(&self) -> Duration {

@@ -266,6 +266,16 @@ pub enum Action {
         /// steps).
         duration: Option<DurationRange>,
     },
+    /// `clock`: move a node's wall clock, or make it drift.
+    Clock {
+        /// The node.
+        node: String,
+        /// Moves its clock by this many ms at once (back when negative).
+        jump_ms: Option<i64>,
+        /// From now on it gains this many ms per true ms (loses when
+        /// negative; 0 stops the drift).
+        drift: Option<f64>,
+    },
     /// `heal`: remove every partition.
     Heal,
     /// `network`: change latency, loss, bandwidth or window from now on.
@@ -331,6 +341,7 @@ impl Action {
             Action::Partition { .. } => "partition",
             Action::Throttle { .. } => "throttle",
             Action::Stall { .. } => "stall",
+            Action::Clock { .. } => "clock",
             Action::Heal => "heal",
             Action::Network { .. } => "network",
             Action::Crash { .. } => "crash",

@@ -116,6 +116,7 @@ impl Cx<'_> {
                 "partition" => Some(ObjectKind::Partition),
                 "throttle" => Some(ObjectKind::Throttle),
                 "stall" => Some(ObjectKind::Stall),
+                "clock" => Some(ObjectKind::Clock),
                 "network" => Some(ObjectKind::Network),
                 "replicaof" => Some(ObjectKind::Replicaof),
                 "check" => Some(ObjectKind::Check),
@@ -255,6 +256,7 @@ impl Cx<'_> {
             "partition" => self.partition(step, v, path)?,
             "throttle" => self.throttle(step, v, path)?,
             "stall" => self.stall(step, v, path)?,
+            "clock" => self.clock(v, path)?,
             "heal" => match v.kind {
                 Kind::Bool(true) => Action::Heal,
                 Kind::Bool(false) => {
@@ -921,6 +923,72 @@ impl Cx<'_> {
             from,
             duration: self.optional_for(step)?,
         })
+    }
+
+    fn clock(&self, v: &Value, path: &str) -> R<Action> {
+        const WHAT: &str =
+            "a clock object like {\"node\": \"r1\", \"jump\": \"-3s\", \"drift\": 0.001}";
+        let obj = self.object(v, path, WHAT)?;
+        self.known_keys(
+            &obj,
+            &Place::of(ObjectKind::Clock).under(ObjectKind::Step, "clock"),
+            "in a clock",
+        )?;
+        let node = obj
+            .get("node")
+            .ok_or_else(|| self.missing(&obj, "node", WHAT))?;
+        let node = self.node(&node.value, &obj.child("node"))?;
+        let jump_ms = match obj.get("jump") {
+            Some(m) => Some(self.signed_duration_ms(&m.value, &obj.child("jump"))?),
+            None => None,
+        };
+        let drift = match obj.get("drift") {
+            Some(m) => {
+                let what = "a drift rate in (-1, 1]: extra ms per ms, like 0.001 (1 ms a second) or -0.0005";
+                let rate = self.number(&m.value, &obj.child("drift"), what)?;
+                if !(rate > -1.0 && rate <= 1.0) {
+                    return Err(self.bad_value(&m.value, &obj.child("drift"), what));
+                }
+                Some(rate)
+            }
+            None => None,
+        };
+        if jump_ms.is_none() && drift.is_none() {
+            return Err(self.err(
+                path,
+                v.pos,
+                ErrorKind::Value,
+                "a `clock` step needs `jump`, `drift` or both",
+            ));
+        }
+        Ok(Action::Clock {
+            node,
+            jump_ms,
+            drift,
+        })
+    }
+
+    /// A duration with an optional sign, in ms: "+2s", "-500ms", "3s".
+    fn signed_duration_ms(&self, v: &Value, path: &str) -> R<i64> {
+        let (negative, unsigned) = match &v.kind {
+            Kind::Str(s) if s.starts_with('-') => (
+                true,
+                Value {
+                    kind: Kind::Str(s[1..].to_string()),
+                    ..v.clone()
+                },
+            ),
+            Kind::Str(s) if s.starts_with('+') => (
+                false,
+                Value {
+                    kind: Kind::Str(s[1..].to_string()),
+                    ..v.clone()
+                },
+            ),
+            _ => (false, v.clone()),
+        };
+        let ms = self.duration(&unsigned, path, "-3s")?.as_millis() as i64;
+        Ok(if negative { -ms } else { ms })
     }
 
     fn replicaof(&self, v: &Value, path: &str, timeline: &mut Timeline) -> R<Action> {

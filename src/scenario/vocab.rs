@@ -35,6 +35,7 @@ pub(crate) const ACTIONS: &[&str] = &[
     "network",
     "throttle",
     "stall",
+    "clock",
     "crash",
     "restart",
     "pause",
@@ -79,6 +80,8 @@ pub(crate) const PARTITION: &[&str] = &["between", "oneway", "black_hole"];
 pub(crate) const THROTTLE: &[&str] = &["from", "to", "bandwidth"];
 /// A `stall`'s fields.
 pub(crate) const STALL: &[&str] = &["node", "from"];
+/// A `clock`'s fields.
+pub(crate) const CLOCK: &[&str] = &["node", "jump", "drift"];
 /// A `replicaof` step's fields.
 pub(crate) const REPLICAOF: &[&str] = &["node", "master"];
 /// A `check`'s fields.
@@ -118,6 +121,8 @@ pub enum ObjectKind {
     Throttle,
     /// A `stall`.
     Stall,
+    /// A `clock`.
+    Clock,
     /// A `replicaof` step's object.
     Replicaof,
     /// A `check`.
@@ -126,7 +131,7 @@ pub enum ObjectKind {
 
 impl ObjectKind {
     /// Every kind, in the order the reference documents them.
-    pub const ALL: [ObjectKind; 14] = [
+    pub const ALL: [ObjectKind; 15] = [
         ObjectKind::Scenario,
         ObjectKind::Node,
         ObjectKind::Config,
@@ -139,6 +144,7 @@ impl ObjectKind {
         ObjectKind::Partition,
         ObjectKind::Throttle,
         ObjectKind::Stall,
+        ObjectKind::Clock,
         ObjectKind::Replicaof,
         ObjectKind::Check,
     ];
@@ -158,6 +164,7 @@ impl ObjectKind {
             ObjectKind::Partition => "partition",
             ObjectKind::Throttle => "throttle",
             ObjectKind::Stall => "stall",
+            ObjectKind::Clock => "clock",
             ObjectKind::Replicaof => "replicaof",
             ObjectKind::Check => "check",
         }
@@ -179,6 +186,7 @@ impl ObjectKind {
             ObjectKind::Partition => PARTITION.to_vec(),
             ObjectKind::Throttle => THROTTLE.to_vec(),
             ObjectKind::Stall => STALL.to_vec(),
+            ObjectKind::Clock => CLOCK.to_vec(),
             ObjectKind::Replicaof => REPLICAOF.to_vec(),
             ObjectKind::Check => CHECK.to_vec(),
         }

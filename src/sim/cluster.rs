@@ -12,7 +12,7 @@ use madsim::runtime::{Handle, NodeHandle};
 
 use super::derive_seed;
 use crate::log::{SharedSimLog, SimLog};
-use crate::runtime::{MemDisk, MemStorage, SimNet, SimRuntime};
+use crate::runtime::{MemDisk, MemStorage, SimClocks, SimNet, SimRuntime};
 use crate::scenario::NodeSpec;
 use crate::server::{Config, Server, ServerState};
 
@@ -145,6 +145,7 @@ pub fn spawn_node(
     spec: &NodeSpec,
     config: Config,
     probe: Probe,
+    clocks: &Arc<SimClocks>,
 ) -> SimNode {
     let ip: IpAddr = format!("10.0.0.{}", index + 1).parse().expect("valid ip");
     net.add_node(ip, &spec.name);
@@ -153,12 +154,13 @@ pub fn spawn_node(
     let server_slot: Arc<Mutex<Option<Server<SimRuntime>>>> = Arc::default();
     let incarnation = Arc::new(AtomicU64::new(0));
     let init = {
-        let (name, net, log, disk, slot) = (
+        let (name, net, log, disk, slot, clocks) = (
             spec.name.clone(),
             net.clone(),
             log.clone(),
             disk.clone(),
             server_slot.clone(),
+            clocks.clone(),
         );
         move || {
             let life = incarnation.fetch_add(1, Ordering::SeqCst);
@@ -169,7 +171,8 @@ pub fn spawn_node(
                 SimRuntime::elapsed_ms,
             ));
             let storage = Arc::new(MemStorage::new(disk.clone()));
-            let runtime = SimRuntime::new(&name, seed, storage, logger, net.clone());
+            let runtime = SimRuntime::new(&name, seed, storage, logger, net.clone())
+                .with_clocks(clocks.clone());
             let server = Server::new(runtime, config.clone());
             {
                 let mut state = server.state();

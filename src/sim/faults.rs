@@ -186,6 +186,27 @@ impl Runner {
         }
     }
 
+    /// A `clock` step: moves `node`'s wall clock and/or sets its drift.
+    pub(super) fn clock(
+        &mut self,
+        path: &str,
+        node: &str,
+        jump_ms: Option<i64>,
+        drift: Option<f64>,
+    ) {
+        let mut line = format!("{path} clock {node}");
+        if let Some(delta) = jump_ms {
+            self.clocks.jump(node, delta);
+            line.push_str(&format!(" jumps {delta:+} ms"));
+        }
+        if let Some(rate) = drift {
+            self.clocks.set_drift(node, rate);
+            line.push_str(&format!(" drifts {rate:+} ms/ms"));
+        }
+        line.push_str(&format!(" (now {:+} ms off)", self.clocks.skew_ms(node)));
+        self.event(line);
+    }
+
     /// A `heal` step: removes every partition.
     pub(super) fn heal(&mut self, path: &str) {
         self.unclog_all();

@@ -72,12 +72,10 @@ impl Runner {
             hasher.update(line.as_bytes());
             hasher.update(b"\n");
         }
-        let lag = self
-            .ledger
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .timelines()
-            .lag(now());
+        let (lag, skewed_reads) = {
+            let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+            (ledger.timelines().lag(now()), ledger.skewed_reads().clone())
+        };
         let servers: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
         let mut traffic: BTreeMap<String, Traffic> = servers
             .iter()
@@ -95,6 +93,7 @@ impl Runner {
         RunReport {
             lag,
             traffic,
+            skewed_reads,
             scenario: self.scenario.name.clone(),
             file: self.scenario.file.clone(),
             seed: self.seed,

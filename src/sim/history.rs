@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::keyspace::{Entry, Value};
 use crate::replication::NULL_REPLID;
+use crate::runtime::SimClocks;
 use crate::server::probe::{HistoryProbe, Position, ReadObservation};
 
 /// One history: the points of one replication id.
@@ -71,6 +72,34 @@ pub struct Ledger {
     judged: u64,
     /// Every node's position over time, for lag.
     timelines: super::lag::Timelines,
+    /// Every node's clock skew, when the run skews any.
+    clocks: Option<Arc<SimClocks>>,
+    /// Correct reads that a clock skew decided.
+    skewed_reads: SkewedReads,
+}
+
+/// How many examples of each kind of skewed read a report keeps.
+const SKEWED_READ_EXAMPLES: u64 = 3;
+
+/// Reads whose answer the serving replica's clock decided against its
+/// master's (allowed: Redis judges expiry by the serving node's clock).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SkewedReads {
+    /// Keys a replica ahead of its master hid before the master's clock
+    /// reached their expiry.
+    pub hidden_early: u64,
+    /// Keys a replica behind its master served after the master's clock
+    /// passed their expiry.
+    pub served_late: u64,
+    /// The first few of each kind, described.
+    pub examples: Vec<String>,
+}
+
+impl SkewedReads {
+    /// How many reads a skew decided.
+    pub fn count(&self) -> u64 {
+        self.hidden_early + self.served_late
+    }
 }
 
 /// A ledger shared by the probes of every node.
@@ -332,7 +361,69 @@ impl Ledger {
                 short(read.at.replid)
             );
             self.violate(node, "wrong read", text);
+        } else if !own {
+            self.note_skewed_read(node, read);
         }
+    }
+
+    /// A correct read whose answer the reader's clock decided: by the
+    /// clock of the master that wrote the history, the key's expiry had
+    /// (or had not yet) come. Redis judges expiry by the serving node's
+    /// clock, so this is allowed; it is counted and described, never
+    /// failed.
+    fn note_skewed_read(&mut self, node: &str, read: &ReadObservation<'_>) {
+        let (Some(clocks), Some(entry)) = (&self.clocks, read.entry) else {
+            return;
+        };
+        let Some(expires_at) = entry.expire_at_ms() else {
+            return;
+        };
+        let Some(origin) = self.lineages.get(read.at.replid).map(|l| l.origin.clone()) else {
+            return;
+        };
+        let ahead = clocks.skew_ms(node) - clocks.skew_ms(&origin);
+        let origin_now = (read.now_ms as i64 - ahead).max(0) as u64;
+        let by_reader = entry.is_expired(read.now_ms);
+        if by_reader == entry.is_expired(origin_now) {
+            return;
+        }
+        let key = read
+            .argv
+            .get(1)
+            .map_or_else(String::new, |k| String::from_utf8_lossy(k).into_owned());
+        let text = if by_reader {
+            format!(
+                "{node} hid {key} {} ms before {origin}'s clock reached its expiry (its clock is {ahead} ms ahead of {origin}'s)",
+                expires_at.saturating_sub(origin_now)
+            )
+        } else {
+            format!(
+                "{node} served {key} {} ms past its expiry by {origin}'s clock (its clock is {} ms behind {origin}'s)",
+                origin_now.saturating_sub(expires_at),
+                -ahead
+            )
+        };
+        let seen = if by_reader {
+            &mut self.skewed_reads.hidden_early
+        } else {
+            &mut self.skewed_reads.served_late
+        };
+        *seen += 1;
+        if *seen <= SKEWED_READ_EXAMPLES {
+            self.skewed_reads
+                .examples
+                .push(format!("{text} (at {})", stamp()));
+        }
+    }
+
+    /// The reads a clock skew decided so far.
+    pub fn skewed_reads(&self) -> &SkewedReads {
+        &self.skewed_reads
+    }
+
+    /// Judges expiry as each node's skewed clock saw it, from now on.
+    pub fn set_clocks(&mut self, clocks: Arc<SimClocks>) {
+        self.clocks = Some(clocks);
     }
 
     /// WAIT on `node` returned `count` for writes up to (`replid`,
@@ -375,8 +466,9 @@ fn judge_reply(read: &ReadObservation<'_>) -> Option<String> {
             "the link is down and replica-serve-stale-data is no: -MASTERDOWN expected".to_string()
         });
     }
-    // Logical expiry by the master's rule: a key whose time has come is
-    // missing to readers, whatever the replica still stores.
+    // Logical expiry by Redis's rule: a key whose time has come by the
+    // serving node's clock is missing to readers, whatever the replica
+    // still stores.
     let live = read.entry.filter(|entry| !entry.is_expired(read.now_ms));
     let expected: Vec<u8> = match (name.as_slice(), read.argv.len()) {
         (b"GET", 2) => match live.map(|e| &e.value) {
@@ -613,6 +705,53 @@ mod tests {
         ledger.read("r1", &read(get, b"$1\r\nv\r\n", Some(&expired), true, true));
         let found = violations(&mut ledger);
         assert!(found[0].contains("logically expired"), "{found:?}");
+    }
+
+    #[test]
+    fn a_replica_ahead_in_time_may_hide_a_key_early_and_that_is_reported_not_failed() {
+        let clocks = Arc::new(SimClocks::default());
+        clocks.jump("r1", 3_000);
+        let mut ledger = Ledger::default();
+        ledger.set_clocks(clocks);
+        ledger.position("m", &at(false, A, 30, 2));
+        // True time 1,000 ms; r1's clock reads 4,000; the key expires at
+        // 3,000 by the master's clock, which reads 1,000.
+        let entry = Entry::new(Value::Str(b"v".as_slice().into()), Some(3_000));
+        let get: &[&[u8]] = &[b"GET", b"k"];
+        let mut hidden = read(get, b"$-1\r\n", Some(&entry), true, true);
+        hidden.now_ms = 4_000;
+        ledger.read("r1", &hidden);
+        assert!(violations(&mut ledger).is_empty());
+        assert_eq!(ledger.skewed_reads().hidden_early, 1);
+        assert!(ledger.skewed_reads().examples[0].contains("2000 ms before m's clock"));
+        // Serving it when its own clock says expired is wrong, skew or not.
+        let mut served = read(get, b"$1\r\nv\r\n", Some(&entry), true, true);
+        served.now_ms = 4_000;
+        ledger.read("r1", &served);
+        assert!(violations(&mut ledger)[0].contains("logically expired"));
+    }
+
+    #[test]
+    fn a_replica_behind_in_time_may_serve_a_key_late_and_that_is_reported_not_failed() {
+        let clocks = Arc::new(SimClocks::default());
+        clocks.jump("r2", -3_000);
+        let mut ledger = Ledger::default();
+        ledger.set_clocks(clocks);
+        ledger.position("m", &at(false, A, 30, 2));
+        let entry = Entry::new(Value::Str(b"v".as_slice().into()), Some(3_000));
+        let get: &[&[u8]] = &[b"GET", b"k"];
+        // r2's clock reads 1,000 where the master's reads 4,000.
+        let mut served = read(get, b"$1\r\nv\r\n", Some(&entry), true, true);
+        served.now_ms = 1_000;
+        ledger.read("r2", &served);
+        assert!(violations(&mut ledger).is_empty());
+        assert_eq!(ledger.skewed_reads().served_late, 1);
+        // Hiding it while its own clock says it lives is wrong.
+        let mut hidden = read(get, b"$-1\r\n", Some(&entry), true, true);
+        hidden.now_ms = 1_000;
+        ledger.read("r2", &hidden);
+        let found = violations(&mut ledger);
+        assert!(found[0].contains("expected \"v\""), "{found:?}");
     }
 
     #[test]

@@ -126,6 +126,8 @@ pub struct RunReport {
     pub lag: Vec<lag::ReplicaLag>,
     /// What each server node sent, by node.
     pub traffic: BTreeMap<String, lag::Traffic>,
+    /// Correct reads whose answer a replica's clock skew decided.
+    pub skewed_reads: history::SkewedReads,
 }
 
 /// A stable 64-bit seed for `purpose` under `seed` (FNV-1a, then splitmix).
@@ -194,6 +196,7 @@ pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RunOptions) -> Run
         log: Vec::new(),
         lag: Vec::new(),
         traffic: BTreeMap::new(),
+        skewed_reads: Default::default(),
     };
     match outcome {
         Ok(Ok(report)) => RunReport { wall, ..report },

@@ -18,7 +18,7 @@ use super::traffic::RunningWorkload;
 use super::workload::{self, WorkloadOutcome};
 use super::{derive_seed, history, RunOptions, RunReport};
 use crate::log::SharedSimLog;
-use crate::runtime::SimNet;
+use crate::runtime::{SimClocks, SimNet};
 use crate::scenario::{Action, DurationRange, Scenario, Step, WorkloadKind};
 
 /// A duration drawn from `range` (its minimum when the range is fixed,
@@ -57,6 +57,8 @@ pub(super) struct Runner {
     pub(super) expectations: Vec<String>,
     /// The canonical history the nodes report to.
     pub(super) ledger: history::SharedLedger,
+    /// Every node's clock skew.
+    pub(super) clocks: Arc<SimClocks>,
     pub(super) options: RunOptions,
     /// The client sessions of `command` steps, by node.
     pub(super) sessions: BTreeMap<String, workload::Session>,
@@ -117,7 +119,11 @@ impl Runner {
         let net = Arc::new(SimNet::default());
         net.set_window(scenario.network.window as usize);
         net.set_bandwidth(scenario.network.bandwidth);
+        let clocks = Arc::new(SimClocks::default());
+        let mut ledger = history::Ledger::default();
+        ledger.set_clocks(clocks.clone());
         Runner {
+            clocks,
             topology: scenario
                 .nodes
                 .iter()
@@ -133,7 +139,7 @@ impl Runner {
             trace: Arc::default(),
             violations: Arc::default(),
             expectations: Vec::new(),
-            ledger: Arc::default(),
+            ledger: Arc::new(Mutex::new(ledger)),
             options,
             broken_at: BTreeMap::new(),
             sessions: BTreeMap::new(),
@@ -256,6 +262,7 @@ impl Runner {
                 spec,
                 config,
                 probe,
+                &self.clocks,
             );
             self.nodes.push(node);
         }
@@ -306,6 +313,11 @@ impl Runner {
                 duration,
             } => self.stall(path, node, from, *duration, rng).await,
             Action::Heal => self.heal(path),
+            Action::Clock {
+                node,
+                jump_ms,
+                drift,
+            } => self.clock(path, node, *jump_ms, *drift),
             Action::Network {
                 latency,
                 loss,
