@@ -27,6 +27,8 @@
 //!   shrinking of failures to minimal scenario files.
 //! - `sim` (madsim builds): the harness that plays a scenario for a seed
 //!   (cluster, faults, workloads) and the checker that judges it.
+//! - `timeline` (madsim builds): a run's timeline, recorded as it plays
+//!   and drawn as a self-contained HTML page.
 //! - [`runtime`]: the seam to the world (tasks, time, TCP, storage) with a
 //!   tokio and a madsim implementation.
 //! - [`bench`]: the `replsim bench` comparison against a real redis-server.
@@ -56,6 +58,8 @@ pub mod server;
 pub mod sim;
 #[cfg(madsim)]
 pub mod sweep;
+#[cfg(madsim)]
+pub mod timeline;
 
 /// The Redis version whose behaviour replsim reproduces, reported where
 /// Redis reports its own version (INFO, HELLO) so that clients treat replsim

@@ -105,6 +105,10 @@ struct RunArgs {
     /// Runs shrinking may take per failure.
     #[arg(long, default_value_t = 300)]
     shrink_budget: u32,
+    /// Write the timeline page of every failing seed into this directory
+    /// (as SCENARIO-seed-SEED.html).
+    #[arg(long)]
+    html_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -120,6 +124,10 @@ struct ReplayArgs {
     /// Also write the harness trace to this file.
     #[arg(long)]
     trace: Option<PathBuf>,
+    /// Also write the run's timeline to this file as one self-contained
+    /// HTML page.
+    #[arg(long)]
+    html: Option<PathBuf>,
     /// Plant a known bug in every node, as `explore --plant` did for the
     /// run being replayed; repeatable.
     #[arg(long)]
@@ -158,6 +166,10 @@ struct ExploreArgs {
     /// Print each drawn scenario instead of running it.
     #[arg(long)]
     dry_run: bool,
+    /// Write the timeline page of every failing seed into this directory
+    /// (as explore-SEED-seed-SEED.html).
+    #[arg(long)]
+    html_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -433,6 +445,21 @@ fn run(args: RunArgs) -> Result<i32> {
     if !json {
         print_summary(&scenarios, &reports, started.elapsed(), workers);
     }
+    if let Some(dir) = &args.html_dir {
+        write_failure_pages(
+            &scenarios,
+            &reports,
+            replsim::sim::RunOptions::default(),
+            dir,
+            |line| {
+                if json {
+                    eprintln!("{line}")
+                } else {
+                    println!("{line}")
+                }
+            },
+        )?;
+    }
     if args.save_failures {
         save_failures(&scenarios, &reports)?;
     }
@@ -562,8 +589,12 @@ fn replay(args: ReplayArgs) -> Result<i32> {
     let Some(planted) = planted_bugs(&args.plant) else {
         return Ok(EXIT_USAGE);
     };
-    let report =
-        replsim::sim::run_seed_with(scenario, args.seed, replsim::sim::RunOptions { planted });
+    let options = replsim::sim::RunOptions { planted };
+    let report = if args.html.is_some() {
+        replsim::sim::run_seed_with_timeline(scenario, args.seed, options)
+    } else {
+        replsim::sim::run_seed_with(scenario, args.seed, options)
+    };
     for line in sweep::interleave(&report.trace, &report.log) {
         println!("{line}");
     }
@@ -575,12 +606,79 @@ fn replay(args: ReplayArgs) -> Result<i32> {
         std::fs::write(path, report.trace.join("\n") + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    if let Some(path) = &args.html {
+        write_timeline_page(&report, path)?;
+    }
     println!("verdict: {}", report.verdict.name());
     for line in report.verdict.details() {
         println!("    {line}");
     }
     println!("trace hash: {}", report.trace_hash);
     Ok(sweep::exit_code(std::slice::from_ref(&report)))
+}
+
+/// Writes the timeline page of `report` (a run recorded with its
+/// timeline) to `path`.
+fn write_timeline_page(report: &RunReport, path: &std::path::Path) -> Result<()> {
+    let timeline = report
+        .timeline
+        .as_ref()
+        .context("the run recorded no timeline")?;
+    std::fs::write(path, replsim::timeline::page::render(timeline))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Replays every failing run of `reports` with its timeline recorded and
+/// writes its page to `dir` as `SCENARIO-seed-SEED.html` (a replay is the
+/// same run: recording only listens), saying where each went.
+fn write_failure_pages(
+    scenarios: &[Scenario],
+    reports: &[RunReport],
+    options: replsim::sim::RunOptions,
+    dir: &std::path::Path,
+    say: impl Fn(&str),
+) -> Result<()> {
+    let failing: Vec<&RunReport> = reports
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .collect();
+    if failing.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for report in failing {
+        let Some(scenario) = scenarios
+            .iter()
+            .find(|s| s.name == report.scenario && s.file == report.file)
+        else {
+            continue;
+        };
+        let replayed = replsim::sim::run_seed_with_timeline(scenario, report.seed, options);
+        if replayed.trace_hash != report.trace_hash {
+            anyhow::bail!(
+                "{} seed {} played differently when replayed for its timeline (trace hashes {} and {})",
+                report.scenario,
+                report.seed,
+                report.trace_hash,
+                replayed.trace_hash
+            );
+        }
+        let name: String = report
+            .scenario
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.join(format!("{name}-seed-{}.html", report.seed));
+        write_timeline_page(&replayed, &path)?;
+        say(&format!("timeline: {}", path.display()));
+    }
+    Ok(())
 }
 
 /// Shrinks the failing run `report` of `document` to `NAME.min.json` next
@@ -750,6 +848,15 @@ fn explore(args: ExploreArgs) -> Result<i32> {
         } else {
             println!("  {summary}");
         }
+    }
+    if let Some(dir) = &args.html_dir {
+        write_failure_pages(&scenarios, &reports, options, dir, |line| {
+            if json {
+                eprintln!("{line}")
+            } else {
+                println!("{line}")
+            }
+        })?;
     }
     if !json {
         let ratios: Vec<f64> = reports

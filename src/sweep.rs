@@ -426,6 +426,7 @@ mod tests {
             trace_hash: String::new(),
             trace: Vec::new(),
             log: Vec::new(),
+            timeline: None,
         }
     }
 

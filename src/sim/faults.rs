@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use super::cluster::{self, NodeStatus};
 use super::runner::{draw_duration, now, stamp, Runner};
 use crate::scenario::DurationRange;
+use crate::timeline::{FaultKind, NodeEventKind};
 
 impl Runner {
     /// A `cut` step: closes every connection between `a` and `b`.
@@ -18,6 +19,8 @@ impl Runner {
         let cut = self.net.cut(a, b);
         self.note_broken(a, b);
         self.event(format!("{path} cut {a} <-> {b}: {cut} connection ends"));
+        self.timeline
+            .fault_started(FaultKind::Cut, format!("cut {a} <-> {b}"), &[a, b]);
     }
 
     /// A `partition` step: clogs every link from `one` to `other` (and
@@ -46,16 +49,22 @@ impl Runner {
             net.clog_link(self.node(a).handle.id(), self.node(b).handle.id());
             self.clogged.push((a.clone(), b.clone()));
         }
-        self.event(format!(
-            "{path} partition {} {} {}",
+        let label = format!(
+            "partition {} {} {}",
             one.join(","),
             if oneway { "->" } else { "<->" },
             other.join(",")
-        ));
+        );
+        self.event(format!("{path} {label}"));
+        let struck: Vec<&str> = one.iter().chain(other).map(String::as_str).collect();
+        let band = self
+            .timeline
+            .fault_started(FaultKind::Partition, label, &struck);
         if let Some(range) = duration {
             let duration = draw_duration(rng, range);
             self.sleep_watching(duration).await;
             self.unclog(&links);
+            self.timeline.fault_ended(band);
             self.event(format!("{path} partition healed after {}", stamp(duration)));
         }
     }
@@ -95,10 +104,16 @@ impl Runner {
         self.throttled.push(link.clone());
         let rate = bandwidth.map_or("unlimited".to_string(), |b| format!("{b} B/s"));
         self.event(format!("{path} throttle {from} -> {to} to {rate}"));
+        let band = self.timeline.fault_started(
+            FaultKind::Throttle,
+            format!("throttle {from} -> {to} to {rate}"),
+            &[from, to],
+        );
         if let Some(range) = duration {
             let duration = draw_duration(rng, range);
             self.sleep_watching(duration).await;
             self.end_throttle(&link);
+            self.timeline.fault_ended(band);
             self.event(format!("{path} throttle ended after {}", stamp(duration)));
         }
     }
@@ -129,10 +144,16 @@ impl Runner {
         let link = (node.to_string(), from.to_string());
         self.stalled.push(link.clone());
         self.event(format!("{path} stall: {node} stops reading {from}"));
+        let band = self.timeline.fault_started(
+            FaultKind::Stall,
+            format!("stall: {node} stops reading {from}"),
+            &[node, from],
+        );
         if let Some(range) = duration {
             let duration = draw_duration(rng, range);
             self.sleep_watching(duration).await;
             self.end_stall(&link);
+            self.timeline.fault_ended(band);
             self.event(format!("{path} stall ended after {}", stamp(duration)));
         }
     }
@@ -152,6 +173,7 @@ impl Runner {
     pub(super) fn heal(&mut self, path: &str) {
         self.unclog_all();
         self.event(format!("{path} heal"));
+        self.timeline.faults_ended(Some(FaultKind::Partition));
     }
 
     /// Unclogs every link a partition clogged.
@@ -201,6 +223,8 @@ impl Runner {
         if let Some(window) = window {
             line.push_str(&format!(" window {window} B"));
         }
+        let label = line.trim_start_matches(path).trim_start().to_string();
+        self.timeline.fault_started(FaultKind::Network, label, &[]);
         self.event(line);
     }
 
@@ -211,6 +235,13 @@ impl Runner {
         self.note_node_broken(node);
         self.sessions.remove(node);
         self.event(format!("{path} crash {node}"));
+        let how = if lose_unsynced {
+            "crash (unsynced writes lost)"
+        } else {
+            "crash"
+        };
+        self.timeline
+            .node_event(node, NodeEventKind::Crash, how.to_string());
     }
 
     /// A `restart` step.
@@ -226,6 +257,8 @@ impl Runner {
     fn restart_node(&mut self, node: &str) {
         let handle = self.handle.clone();
         cluster::restart(&handle, self.node_mut(node));
+        self.timeline
+            .node_event(node, NodeEventKind::Restart, "restart".to_string());
         let configured = self
             .scenario
             .nodes
@@ -247,6 +280,8 @@ impl Runner {
         self.handle.pause(self.node(node).handle.id());
         self.node_mut(node).status = NodeStatus::Paused;
         self.event(format!("{path} pause {node}"));
+        self.timeline
+            .node_event(node, NodeEventKind::Pause, "pause".to_string());
         if let Some(range) = duration {
             let duration = draw_duration(rng, range);
             self.sleep_watching(duration).await;
@@ -266,6 +301,8 @@ impl Runner {
     fn resume_node(&mut self, node: &str) {
         self.handle.resume(self.node(node).handle.id());
         self.node_mut(node).status = NodeStatus::Up;
+        self.timeline
+            .node_event(node, NodeEventKind::Resume, "resume".to_string());
     }
 
     /// Ends every fault before the liveness phase: partitions heal, paused
@@ -274,6 +311,7 @@ impl Runner {
     /// done). Nodes are taken in scenario order, which fixes the order of
     /// madsim's resumes and restarts.
     pub(super) fn end_all_faults(&mut self) {
+        self.timeline.faults_ended(None);
         self.unclog_all();
         for (from, to) in std::mem::take(&mut self.throttled) {
             self.net.set_link_bandwidth(&from, &to, None);

@@ -23,6 +23,9 @@ impl Runner {
         if liveness.is_ok() && !self.history_may_fork {
             self.check_acknowledged_writes();
         }
+        if liveness.is_err() {
+            self.note_stuck_replicas();
+        }
         let verdict = self.verdict(liveness);
         self.event(format!("verdict {}", verdict.name()));
         self.report(verdict)
@@ -70,6 +73,7 @@ impl Runner {
             hasher.update(line.as_bytes());
             hasher.update(b"\n");
         }
+        let timeline = self.finish_timeline(&verdict, &trace, &log);
         RunReport {
             scenario: self.scenario.name.clone(),
             file: self.scenario.file.clone(),
@@ -79,6 +83,7 @@ impl Runner {
             // The caller measures wall time outside the simulation.
             wall: Duration::ZERO,
             trace_hash: crate::digest::to_hex(&hasher.finalize().into()),
+            timeline,
             trace,
             log,
         }

@@ -69,6 +69,26 @@ pub struct Ledger {
     reported: BTreeSet<(String, &'static str)>,
     /// Reports judged, for tests that must see the rules exercised.
     judged: u64,
+    /// Every violation reported, with where and when it was found.
+    located: Vec<LocatedViolation>,
+    /// Whether the report being judged is a read a replica served.
+    judging_read: bool,
+}
+
+/// A violation with the node, rule and simulated time it was found at
+/// (for the run's timeline).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocatedViolation {
+    /// When it was found.
+    pub at: std::time::Duration,
+    /// The node whose report broke the rule.
+    pub node: String,
+    /// The rule's name.
+    pub rule: &'static str,
+    /// The violation as [`Ledger::take_violations`] returns it.
+    pub text: String,
+    /// Whether a read the node served broke the rule (a wrong read).
+    pub read: bool,
 }
 
 /// A ledger shared by the probes of every node.
@@ -95,9 +115,23 @@ impl Ledger {
         self.judged
     }
 
+    /// Every violation reported so far, located.
+    pub fn located_violations(&self) -> &[LocatedViolation] {
+        &self.located
+    }
+
     fn violate(&mut self, node: &str, rule: &'static str, text: String) {
         if self.reported.insert((node.to_string(), rule)) {
-            self.violations.push(format!("{text} (at {})", stamp()));
+            let text = format!("{text} (at {})", stamp());
+            self.located.push(LocatedViolation {
+                at: madsim::time::TimeHandle::try_current()
+                    .map_or(Default::default(), |t| t.elapsed()),
+                node: node.to_string(),
+                rule,
+                text: text.clone(),
+                read: self.judging_read,
+            });
+            self.violations.push(text);
         }
     }
 
@@ -291,6 +325,12 @@ impl Ledger {
 
     /// A replica served a read.
     pub fn read(&mut self, node: &str, read: &ReadObservation<'_>) {
+        self.judging_read = true;
+        self.judge_read(node, read);
+        self.judging_read = false;
+    }
+
+    fn judge_read(&mut self, node: &str, read: &ReadObservation<'_>) {
         self.judged += 1;
         let own = self
             .lineages

@@ -80,6 +80,8 @@ pub(super) struct Runner {
     /// Whether anything makes the acknowledged-writes rule inapplicable
     /// (promotions, re-pointing, flushes, lost disks).
     pub(super) history_may_fork: bool,
+    /// Where the run's timeline is recorded (disabled unless asked for).
+    pub(super) timeline: crate::timeline::record::Recorder,
 }
 
 impl Runner {
@@ -140,6 +142,7 @@ impl Runner {
             background: Vec::new(),
             outcomes: Vec::new(),
             history_may_fork,
+            timeline: Default::default(),
         }
     }
 
@@ -155,6 +158,7 @@ impl Runner {
     /// A broken safety rule (a safety verdict).
     pub(super) fn violation(&self, text: String) {
         self.event(format!("VIOLATION {text}"));
+        self.timeline.flag(&text);
         self.violations
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -243,6 +247,7 @@ impl Runner {
             let probe = cluster::Probe {
                 ledger: self.ledger.clone(),
                 planted: self.options.planted,
+                timeline: self.timeline.clone(),
             };
             let node = cluster::spawn_node(
                 &self.handle,

@@ -1,0 +1,289 @@
+//! The run timeline: recording it leaves the run unchanged, the page of a
+//! seed is the same bytes every time and stays small, a failing run's page
+//! holds its faults, node events and violation, and headless Chromium
+//! draws every node's lane, every fault band and the violation from it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use replsim::scenario::{self, Scenario};
+use replsim::server::probe::PlantedBugs;
+use replsim::sim::{run_seed_with, run_seed_with_timeline, RunOptions};
+use replsim::timeline::{page, FaultKind, NodeEventKind, Timeline};
+
+/// The planted bug that makes busy-random seed 1 serve wrong reads.
+const PLANT: &str = "replica-deletes-expired-on-read";
+
+fn busy_random() -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/busy-random.json");
+    scenario::collect(&[path])
+        .unwrap_or_else(|e| panic!("{e}"))
+        .remove(0)
+}
+
+fn planted() -> RunOptions {
+    RunOptions {
+        planted: PlantedBugs::default().with(PLANT).expect("known bug"),
+    }
+}
+
+fn timeline_of(options: RunOptions) -> Timeline {
+    run_seed_with_timeline(&busy_random(), 1, options)
+        .timeline
+        .expect("a recorded timeline")
+}
+
+#[test]
+fn recording_the_timeline_leaves_the_run_unchanged() {
+    let scenario = busy_random();
+    for options in [RunOptions::default(), planted()] {
+        let plain = run_seed_with(&scenario, 1, options);
+        let recorded = run_seed_with_timeline(&scenario, 1, options);
+        assert!(plain.timeline.is_none());
+        assert_eq!(plain.trace_hash, recorded.trace_hash);
+        assert_eq!(plain.verdict, recorded.verdict);
+    }
+}
+
+#[test]
+fn the_page_of_a_seed_is_the_same_bytes_every_time_and_stays_small() {
+    let first = page::render(&timeline_of(RunOptions::default()));
+    let second = page::render(&timeline_of(RunOptions::default()));
+    assert!(first == second, "two renderings of one seed differ");
+    assert!(
+        first.len() < 3_000_000,
+        "busy-random's page is {} bytes",
+        first.len()
+    );
+}
+
+#[test]
+fn a_passing_busy_run_shows_every_fault_and_node_event_of_its_trace() {
+    let timeline = timeline_of(RunOptions::default());
+    assert_eq!(timeline.verdict, "pass");
+    assert_eq!(timeline.nodes, ["m", "r1", "r2", "r3", "r4", "r5"]);
+    let index = |name: &str| timeline.nodes.iter().position(|n| n == name).unwrap();
+    // Steps: cut m-r1, a timed partition r2 | r4,r5, a pause of r3, a
+    // crash and restart of r5, a cut r2-r4.
+    let kinds: Vec<FaultKind> = timeline.faults.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds,
+        [FaultKind::Cut, FaultKind::Partition, FaultKind::Cut]
+    );
+    let partition = &timeline.faults[1];
+    assert_eq!(partition.nodes, [index("r2"), index("r4"), index("r5")]);
+    assert!(partition.end_ms > partition.start_ms);
+    let trace_time = |needle: &str| -> u64 {
+        let line = timeline
+            .log
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no '{needle}' in the log"));
+        let stamp = line.split_once("s ").unwrap().0;
+        let (s, ms) = stamp.split_once('.').unwrap();
+        s.parse::<u64>().unwrap() * 1000 + ms.parse::<u64>().unwrap()
+    };
+    assert_eq!(partition.start_ms, trace_time("== steps[2] partition r2"));
+    assert_eq!(partition.end_ms, trace_time("partition healed after"));
+    let at = |kind: NodeEventKind, node: &str| -> Vec<u64> {
+        timeline
+            .events
+            .iter()
+            .filter(|e| e.kind == kind && e.node == index(node))
+            .map(|e| e.at_ms)
+            .collect()
+    };
+    assert_eq!(at(NodeEventKind::Crash, "r5"), [trace_time("crash r5")]);
+    assert_eq!(at(NodeEventKind::Restart, "r5"), [trace_time("restart r5")]);
+    assert_eq!(at(NodeEventKind::Pause, "r3"), [trace_time("pause r3")]);
+    // Every replica's initial full sync, and r1's partial resync after
+    // its cut.
+    for replica in ["r1", "r2", "r3", "r4", "r5"] {
+        assert!(
+            !at(NodeEventKind::FullSync, replica).is_empty(),
+            "{replica}"
+        );
+    }
+    assert!(at(NodeEventKind::PartialSync, "r1")
+        .iter()
+        .any(|&t| t >= trace_time("cut m <-> r1")));
+    // r5 is down from its crash to its restart.
+    let r5_down = timeline
+        .states
+        .iter()
+        .find(|s| s.node == index("r5") && s.role == "down")
+        .expect("r5 down");
+    assert_eq!(r5_down.at_ms, trace_time("crash r5"));
+    // Every node's offset reaches the master's final offset.
+    let last = |node: usize| {
+        timeline
+            .offsets
+            .iter()
+            .rev()
+            .find(|p| p.node == node)
+            .unwrap()
+            .offset
+    };
+    for n in 0..timeline.nodes.len() {
+        assert_eq!(last(n), last(0), "{}", timeline.nodes[n]);
+    }
+    assert!(timeline.writes.iter().all(|w| !w.lost));
+    assert!(timeline.writes.iter().any(|w| w.acked));
+    assert!(timeline.flags.is_empty() && timeline.stuck.is_empty());
+}
+
+#[test]
+fn a_failing_run_places_each_violation_on_its_node_and_marks_the_wrong_read() {
+    let timeline = timeline_of(planted());
+    assert_eq!(timeline.verdict, "safety");
+    assert!(!timeline.flags.is_empty());
+    for flag in &timeline.flags {
+        let node = flag.node.expect("a read violation names its node");
+        let wrong = timeline
+            .reads
+            .iter()
+            .find(|r| r.wrong && r.node == node && r.at_ms == flag.at_ms);
+        assert!(wrong.is_some(), "no wrong read marked for {}", flag.text);
+        assert!(timeline.details.contains(&flag.text));
+    }
+}
+
+/// What a bounded command printed.
+struct Printed {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `command` for at most two minutes, its output going to files in
+/// `dir` (a pipe would fill up and stall a browser dumping a large DOM).
+fn run_bounded(mut command: Command, dir: &Path, name: &str) -> Printed {
+    let out = dir.join(format!("{name}.stdout"));
+    let err = dir.join(format!("{name}.stderr"));
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} ran for more than two minutes");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Printed {
+        code: status.code(),
+        stdout: std::fs::read_to_string(&out).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err).unwrap_or_default(),
+    }
+}
+
+/// Headless Chromium with its own profile directory under `dir`.
+fn browser(binary: &str, dir: &Path) -> Command {
+    let mut command = Command::new(binary);
+    command.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--window-size=1400,1000",
+    ]);
+    command.arg(format!("--user-data-dir={}", dir.join("profile").display()));
+    command
+}
+
+#[test]
+fn chromium_draws_every_node_lane_fault_band_and_the_violation() {
+    let test = "chromium_draws_every_node_lane_fault_band_and_the_violation";
+    let Some(chromium) = common::chromium(test) else {
+        return;
+    };
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("timeline-browser");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let page_path = dir.join("busy-random-seed-1.html");
+    // The page as `replay --html` writes it.
+    let mut replay = Command::new(env!("CARGO_BIN_EXE_replsim"));
+    replay
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["replay", "scenarios/busy-random.json", "--seed", "1"])
+        .args(["--plant", PLANT, "--html"])
+        .arg(&page_path);
+    let output = run_bounded(replay, &dir, "replay");
+    assert_eq!(output.code, Some(1), "a safety verdict: {}", output.stderr);
+    let html = std::fs::read_to_string(&page_path).unwrap();
+    // What the browser must draw comes from the page's own data.
+    let data = html
+        .split("id=\"run-data\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .unwrap();
+    let run: serde_json::Value = serde_json::from_str(data).unwrap();
+    let nodes: Vec<&str> = run["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let faults = run["faults"].as_array().unwrap().len();
+    let flags = run["flags"].as_array().unwrap().len();
+    assert!(nodes.len() == 6 && faults == 3 && flags > 0);
+    // The script, not the file, makes the lanes.
+    assert!(!html.contains("data-lane=\"node:"));
+
+    let url = format!("file://{}", page_path.display());
+    let mut dump = browser(chromium, &dir);
+    dump.arg("--dump-dom").arg(&url);
+    let output = run_bounded(dump, &dir, "dump-dom");
+    let dom = output.stdout;
+    assert!(
+        dom.contains("<svg") && dom.contains("id=\"timeline\""),
+        "no timeline drawn; stderr: {}",
+        output.stderr
+    );
+    for node in &nodes {
+        assert!(
+            dom.contains(&format!("data-lane=\"node:{node}\"")),
+            "no lane for {node}"
+        );
+    }
+    for fault in 0..faults {
+        assert!(
+            dom.contains(&format!("data-fault=\"{fault}\"")),
+            "no bar for fault {fault}"
+        );
+        assert!(
+            dom.contains(&format!("data-band=\"{fault}\"")),
+            "no band for fault {fault} across its lanes"
+        );
+    }
+    for flag in 0..flags {
+        assert!(
+            dom.contains(&format!("data-violation=\"{flag}\"")),
+            "violation {flag} not drawn"
+        );
+    }
+    assert!(dom.contains("data-wrong-read=\"true\""));
+    for lane in ["faults", "offsets", "writes"] {
+        assert!(dom.contains(&format!("data-lane=\"{lane}\"")), "{lane}");
+    }
+
+    let screenshot = dir.join("busy-random-seed-1.png");
+    let mut shot = browser(chromium, &dir);
+    shot.arg(format!("--screenshot={}", screenshot.display()))
+        .arg(&url);
+    run_bounded(shot, &dir, "screenshot");
+    let png = std::fs::read(&screenshot).expect("a screenshot");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000);
+    eprintln!("{test}: screenshot at {}", screenshot.display());
+}
