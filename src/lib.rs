@@ -25,6 +25,8 @@
 //!   running many seeds.
 //! - `explore` (madsim builds): whole runs drawn from a seed, and
 //!   shrinking of failures to minimal scenario files.
+//! - `report` (madsim builds): the JSON lines of sweeps and shards merged
+//!   into one summary, as text or an HTML page.
 //! - `sim` (madsim builds): the harness that plays a scenario for a seed
 //!   (cluster, faults, workloads) and the checker that judges it.
 //! - `timeline` (madsim builds): a run's timeline, recorded as it plays
@@ -50,6 +52,8 @@ pub mod log;
 pub mod longdouble;
 pub mod rdb;
 pub mod replication;
+#[cfg(madsim)]
+pub mod report;
 pub mod resp;
 pub mod runtime;
 pub mod scenario;

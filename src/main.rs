@@ -3,6 +3,7 @@
 //! - `run`: scenarios over seeds on all cores, with progress and a summary.
 //! - `replay`: one seed, with its interleaved log, identical every time.
 //! - `validate`: check scenario files without running them.
+//! - `report`: merge the JSON lines of sweeps and shards into one summary.
 //! - `serve`: the server core on real TCP.
 //! - `bench`: comparisons against a real redis-server, and simulation speed.
 //!
@@ -26,7 +27,7 @@ use replsim::runtime::{DirStorage, TokioRuntime};
 use replsim::scenario::{self, Scenario};
 use replsim::server::{Config, Server};
 use replsim::sim::{RunReport, Verdict};
-use replsim::sweep::{self, SeedChoice, Shard};
+use replsim::sweep::{self, SeedChoice, Shard, ShardChoice};
 
 /// Exit code for bad usage or a bad scenario file (`EX_USAGE`).
 const EXIT_USAGE: i32 = 64;
@@ -59,6 +60,9 @@ enum Command {
     /// Draw whole runs from seeds (topology, workload, faults), run them,
     /// and shrink every failure to a minimal scenario file.
     Explore(ExploreArgs),
+    /// Merge the `--json` lines of `run` and `explore` (one machine or
+    /// many shards) into one summary.
+    Report(ReportArgs),
     /// Print the JSON Schema of scenario files (docs/scenario.schema.json).
     Schema,
     /// Serve RESP on real TCP, like redis-server.
@@ -85,8 +89,12 @@ struct RunArgs {
     jobs: Option<usize>,
     /// Run only shard K of N (like 3/8): every scenario's seed list is split
     /// the same way on every machine, so shards' JSON lines concatenate.
+    /// `auto` takes K and N from the environment: REPLSIM_SHARD=K/N, or
+    /// JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or
+    /// REPLSIM_SHARD_INDEX (a CI matrix), both from 0, with
+    /// REPLSIM_SHARD_COUNT, or GitLab's CI_NODE_INDEX and CI_NODE_TOTAL.
     #[arg(long)]
-    shard: Option<Shard>,
+    shard: Option<ShardChoice>,
     /// Run every seed twice and fail if the two traces differ.
     #[arg(long)]
     check_determinism: bool,
@@ -145,9 +153,10 @@ struct ExploreArgs {
     /// Worker threads (default: the number of cores).
     #[arg(long)]
     jobs: Option<usize>,
-    /// Run only shard K of N (like 3/8).
+    /// Run only shard K of N (like 3/8), or `auto` (from the environment,
+    /// as `run --shard auto`).
     #[arg(long)]
-    shard: Option<Shard>,
+    shard: Option<ShardChoice>,
     /// Print one JSON object per seed instead of text.
     #[arg(long)]
     json: bool,
@@ -170,6 +179,16 @@ struct ExploreArgs {
     /// (as explore-SEED-seed-SEED.html).
     #[arg(long)]
     html_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Files of JSON lines (`-` for standard input).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Also write the summary as an HTML page with a chart per scenario.
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -317,6 +336,18 @@ async fn shutdown_on_signals(server: Server<TokioRuntime>) {
     }
 }
 
+/// The shard `--shard` names (`auto`: from the environment); a shard the
+/// environment does not give prints why and exits with 64.
+fn resolve_shard(choice: Option<ShardChoice>) -> Result<Option<Shard>, i32> {
+    choice
+        .map(|c| c.resolve(|name| std::env::var(name).ok()))
+        .transpose()
+        .map_err(|error| {
+            eprintln!("replsim: {error}");
+            EXIT_USAGE
+        })
+}
+
 /// Loads scenarios; a bad file prints its error and exits with 64.
 fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, i32> {
     scenario::collect(paths).map_err(|error| {
@@ -325,8 +356,10 @@ fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, i32> {
     })
 }
 
-fn json_line(report: &RunReport) -> String {
-    serde_json::json!({
+/// The `--json` line of one run; `plant` (the bugs `explore --plant`
+/// planted, needed to replay it) only when there are some.
+fn json_line(report: &RunReport, plant: &[String]) -> String {
+    let mut line = serde_json::json!({
         "scenario": report.scenario,
         "file": report.file,
         "seed": report.seed,
@@ -335,8 +368,11 @@ fn json_line(report: &RunReport) -> String {
         "simulated_ms": report.simulated.as_millis() as u64,
         "wall_ms": report.wall.as_secs_f64() * 1000.0,
         "trace_hash": report.trace_hash,
-    })
-    .to_string()
+    });
+    if !plant.is_empty() {
+        line["plant"] = serde_json::json!(plant);
+    }
+    line.to_string()
 }
 
 /// A progress line on a terminal: seeds done, failures, ETA.
@@ -399,7 +435,11 @@ fn run(args: RunArgs) -> Result<i32> {
         (None, Some(range)) => SeedChoice::Range(range.clone()),
         (None, None) => SeedChoice::Default,
     };
-    let jobs = sweep::plan(&scenarios, &seeds, args.shard);
+    let shard = match resolve_shard(args.shard) {
+        Ok(shard) => shard,
+        Err(code) => return Ok(code),
+    };
+    let jobs = sweep::plan(&scenarios, &seeds, shard);
     let workers = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -418,7 +458,7 @@ fn run(args: RunArgs) -> Result<i32> {
     let reports = sweep::execute(&scenarios, &jobs, workers, |report| {
         progress.tick(report.verdict != Verdict::Pass);
         if json {
-            println!("{}", json_line(report));
+            println!("{}", json_line(report, &[]));
         } else if report.verdict != Verdict::Pass && shown.insert(sweep::failure_signature(report))
         {
             if progress.terminal {
@@ -759,6 +799,10 @@ fn explore(args: ExploreArgs) -> Result<i32> {
     let Some(planted) = planted_bugs(&args.plant) else {
         return Ok(EXIT_USAGE);
     };
+    let shard = match resolve_shard(args.shard) {
+        Ok(shard) => shard,
+        Err(code) => return Ok(code),
+    };
     let options = replsim::sim::RunOptions { planted };
     // A planted failure replays only with the same bugs planted.
     let plant_flags: String = args.plant.iter().map(|p| format!(" --plant {p}")).collect();
@@ -766,10 +810,7 @@ fn explore(args: ExploreArgs) -> Result<i32> {
         .seeds
         .clone()
         .enumerate()
-        .filter(|(position, _)| {
-            args.shard
-                .is_none_or(|s| *position as u64 % s.count == s.index - 1)
-        })
+        .filter(|(position, _)| shard.is_none_or(|s| *position as u64 % s.count == s.index - 1))
         .map(|(_, seed)| seed)
         .collect();
     let mut documents = Vec::with_capacity(seeds.len());
@@ -811,7 +852,7 @@ fn explore(args: ExploreArgs) -> Result<i32> {
     let reports = sweep::execute_with(&scenarios, &jobs, workers, options, |report| {
         progress.tick(report.verdict != Verdict::Pass);
         if json {
-            println!("{}", json_line(report));
+            println!("{}", json_line(report, &args.plant));
         }
     });
     let wall = started.elapsed();
@@ -885,6 +926,26 @@ fn explore(args: ExploreArgs) -> Result<i32> {
     Ok(sweep::exit_code(&reports))
 }
 
+/// `report`: merges the files' lines and prints the summary; exits as
+/// `run` would for the merged verdicts.
+fn report(args: ReportArgs) -> Result<i32> {
+    use replsim::report::{self, summary::Summary};
+    let lines = match report::read_files(&args.files) {
+        Ok(lines) => lines,
+        Err(error) => {
+            eprintln!("replsim: {error}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let summary = Summary::merge(lines);
+    print!("{}", summary.text());
+    if let Some(path) = &args.html {
+        std::fs::write(path, report::page::render(&summary))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(summary.exit_code())
+}
+
 fn validate(args: ValidateArgs) -> Result<i32> {
     match load(&args.paths) {
         Ok(scenarios) => {
@@ -920,6 +981,7 @@ fn main() {
         Command::Replay(args) => replay(args),
         Command::Validate(args) => validate(args),
         Command::Explore(args) => explore(args),
+        Command::Report(args) => report(args),
         Command::Schema => {
             print!("{}", replsim::scenario::json_schema_text());
             Ok(0)
