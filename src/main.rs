@@ -490,6 +490,7 @@ fn run(args: RunArgs) -> Result<i32> {
             &scenarios,
             &reports,
             replsim::sim::RunOptions::default(),
+            &[],
             dir,
             |line| {
                 if json {
@@ -647,7 +648,7 @@ fn replay(args: ReplayArgs) -> Result<i32> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &args.html {
-        write_timeline_page(&report, path)?;
+        write_timeline_page(&report, &args.plant, path)?;
     }
     println!("verdict: {}", report.verdict.name());
     for line in report.verdict.details() {
@@ -658,13 +659,17 @@ fn replay(args: ReplayArgs) -> Result<i32> {
 }
 
 /// Writes the timeline page of `report` (a run recorded with its
-/// timeline) to `path`.
-fn write_timeline_page(report: &RunReport, path: &std::path::Path) -> Result<()> {
-    let timeline = report
+/// timeline, with the bugs `plant` names planted) to `path`.
+fn write_timeline_page(report: &RunReport, plant: &[String], path: &std::path::Path) -> Result<()> {
+    let mut timeline = report
         .timeline
-        .as_ref()
+        .clone()
         .context("the run recorded no timeline")?;
-    std::fs::write(path, replsim::timeline::page::render(timeline))
+    timeline.replay = sweep::replay_command(report);
+    for bug in plant {
+        timeline.replay.push_str(&format!(" --plant {bug}"));
+    }
+    std::fs::write(path, replsim::timeline::page::render(&timeline))
         .with_context(|| format!("writing {}", path.display()))
 }
 
@@ -675,6 +680,7 @@ fn write_failure_pages(
     scenarios: &[Scenario],
     reports: &[RunReport],
     options: replsim::sim::RunOptions,
+    plant: &[String],
     dir: &std::path::Path,
     say: impl Fn(&str),
 ) -> Result<()> {
@@ -715,7 +721,7 @@ fn write_failure_pages(
             })
             .collect();
         let path = dir.join(format!("{name}-seed-{}.html", report.seed));
-        write_timeline_page(&replayed, &path)?;
+        write_timeline_page(&replayed, plant, &path)?;
         say(&format!("timeline: {}", path.display()));
     }
     Ok(())
@@ -891,7 +897,7 @@ fn explore(args: ExploreArgs) -> Result<i32> {
         }
     }
     if let Some(dir) = &args.html_dir {
-        write_failure_pages(&scenarios, &reports, options, dir, |line| {
+        write_failure_pages(&scenarios, &reports, options, &args.plant, dir, |line| {
             if json {
                 eprintln!("{line}")
             } else {

@@ -287,3 +287,56 @@ fn chromium_draws_every_node_lane_fault_band_and_the_violation() {
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000);
     eprintln!("{test}: screenshot at {}", screenshot.display());
 }
+
+#[test]
+fn explore_writes_a_timeline_page_for_each_failing_seed_only() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("timeline-explore-pages");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pages = dir.join("pages");
+    let mut explore = Command::new(env!("CARGO_BIN_EXE_replsim"));
+    explore
+        .args(["explore", "--seeds", "0..2", "--shrink-budget", "0"])
+        .args(["--plant", PLANT, "--out"])
+        .arg(dir.join("failures"))
+        .arg("--html-dir")
+        .arg(&pages);
+    let output = run_bounded(explore, &dir, "explore");
+    assert_eq!(output.code, Some(1), "{}", output.stderr);
+    assert!(output.stdout.contains("timeline: "), "{}", output.stdout);
+    let mut written: Vec<String> = std::fs::read_dir(&pages)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    // Seed 0 passes, seed 1 serves wrong reads.
+    assert_eq!(written, ["explore-1-seed-1.html"]);
+    let page = std::fs::read_to_string(pages.join(&written[0])).unwrap();
+    assert!(page.contains(&format!("--seed 1 --plant {PLANT}</code>")));
+    assert!(page.contains("verdict: safety"));
+}
+
+#[test]
+fn run_writes_the_page_of_a_liveness_failure_with_its_stuck_replica() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("timeline-run-pages");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pages = dir.join("pages");
+    let mut run = Command::new(env!("CARGO_BIN_EXE_replsim"));
+    run.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "tests/data/cli/never-converges.json", "--seed", "1"])
+        .arg("--html-dir")
+        .arg(&pages);
+    let output = run_bounded(run, &dir, "run");
+    assert_eq!(output.code, Some(2), "{}", output.stderr);
+    let page = std::fs::read_to_string(pages.join("never-converges-seed-1.html")).unwrap();
+    let data = page
+        .split("id=\"run-data\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .unwrap();
+    let run: serde_json::Value = serde_json::from_str(data).unwrap();
+    assert_eq!(run["verdict"], "liveness");
+    // r1 (node 1), whose masterauth is wrong, is the stuck replica.
+    assert_eq!(run["stuck"], serde_json::json!([1]));
+}

@@ -29,6 +29,9 @@ pub struct Timeline {
     pub file: String,
     /// The seed.
     pub seed: u64,
+    /// The command that replays the run (set by whoever writes the page;
+    /// `replsim replay FILE --seed SEED` when empty).
+    pub replay: String,
     /// `pass`, `safety`, `liveness`, `expectation` or `crash`.
     pub verdict: String,
     /// The verdict's lines.

@@ -58,10 +58,14 @@ pub fn render(timeline: &Timeline) -> String {
         }
         page.push_str("</ul>");
     }
+    let replay = if timeline.replay.is_empty() {
+        format!("replsim replay {} --seed {}", timeline.file, timeline.seed)
+    } else {
+        timeline.replay.clone()
+    };
     page.push_str(&format!(
-        "<p class=\"replay\">replay: <code>replsim replay {} --seed {}</code></p>",
-        escape_html(&timeline.file),
-        timeline.seed
+        "<p class=\"replay\">replay: <code>{}</code></p>",
+        escape_html(&replay)
     ));
     page.push_str(concat!(
         "<p class=\"help\">Scroll to zoom, drag to pan, double-click to reset; ",
