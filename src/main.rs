@@ -648,7 +648,7 @@ fn replay(args: ReplayArgs) -> Result<i32> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &args.html {
-        write_timeline_page(&report, &args.plant, path)?;
+        replsim::timeline::files::write_page(&report, &args.plant, path)?;
     }
     println!("verdict: {}", report.verdict.name());
     for line in report.verdict.details() {
@@ -658,24 +658,8 @@ fn replay(args: ReplayArgs) -> Result<i32> {
     Ok(sweep::exit_code(std::slice::from_ref(&report)))
 }
 
-/// Writes the timeline page of `report` (a run recorded with its
-/// timeline, with the bugs `plant` names planted) to `path`.
-fn write_timeline_page(report: &RunReport, plant: &[String], path: &std::path::Path) -> Result<()> {
-    let mut timeline = report
-        .timeline
-        .clone()
-        .context("the run recorded no timeline")?;
-    timeline.replay = sweep::replay_command(report);
-    for bug in plant {
-        timeline.replay.push_str(&format!(" --plant {bug}"));
-    }
-    std::fs::write(path, replsim::timeline::page::render(&timeline))
-        .with_context(|| format!("writing {}", path.display()))
-}
-
-/// Replays every failing run of `reports` with its timeline recorded and
-/// writes its page to `dir` as `SCENARIO-seed-SEED.html` (a replay is the
-/// same run: recording only listens), saying where each went.
+/// Writes the page of every failing run into `dir`, saying where each
+/// went (and which crashed, leaving none).
 fn write_failure_pages(
     scenarios: &[Scenario],
     reports: &[RunReport],
@@ -684,45 +668,12 @@ fn write_failure_pages(
     dir: &std::path::Path,
     say: impl Fn(&str),
 ) -> Result<()> {
-    let failing: Vec<&RunReport> = reports
-        .iter()
-        .filter(|r| r.verdict != Verdict::Pass)
-        .collect();
-    if failing.is_empty() {
-        return Ok(());
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for report in failing {
-        let Some(scenario) = scenarios
-            .iter()
-            .find(|s| s.name == report.scenario && s.file == report.file)
-        else {
-            continue;
-        };
-        let replayed = replsim::sim::run_seed_with_timeline(scenario, report.seed, options);
-        if replayed.trace_hash != report.trace_hash {
-            anyhow::bail!(
-                "{} seed {} played differently when replayed for its timeline (trace hashes {} and {})",
-                report.scenario,
-                report.seed,
-                report.trace_hash,
-                replayed.trace_hash
-            );
+    use replsim::timeline::files::{self, Written};
+    for written in files::write_failure_pages(scenarios, reports, options, plant, dir)? {
+        match written {
+            Written::Page(path) => say(&format!("timeline: {}", path.display())),
+            Written::Crashed(run) => say(&format!("no timeline for {run}: it crashed")),
         }
-        let name: String = report
-            .scenario
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let path = dir.join(format!("{name}-seed-{}.html", report.seed));
-        write_timeline_page(&replayed, plant, &path)?;
-        say(&format!("timeline: {}", path.display()));
     }
     Ok(())
 }

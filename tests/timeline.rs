@@ -340,3 +340,26 @@ fn run_writes_the_page_of_a_liveness_failure_with_its_stuck_replica() {
     // r1 (node 1), whose masterauth is wrong, is the stuck replica.
     assert_eq!(run["stuck"], serde_json::json!([1]));
 }
+
+#[test]
+fn a_crashed_run_gets_no_page_and_says_so() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("timeline-crash-pages");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pages = dir.join("pages");
+    let mut run = Command::new(env!("CARGO_BIN_EXE_replsim"));
+    run.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "tests/data/cli/crashes.json", "--seed", "0"])
+        .arg("--html-dir")
+        .arg(&pages);
+    let output = run_bounded(run, &dir, "run");
+    assert_eq!(output.code, Some(3), "{}", output.stderr);
+    assert!(
+        output
+            .stdout
+            .contains("no timeline for crashes seed 0: it crashed"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(std::fs::read_dir(&pages).unwrap().count(), 0);
+}

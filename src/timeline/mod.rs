@@ -13,7 +13,9 @@
 //! - [`record`]: the [`Recorder`](record::Recorder) the harness and the
 //!   nodes' probes report to, and the probe wrapper that feeds it.
 //! - [`page`]: the HTML page (inline CSS, script and SVG; no network).
+//! - [`files`]: pages written to files, one per failing run of a sweep.
 
+pub mod files;
 pub mod page;
 pub mod record;
 
