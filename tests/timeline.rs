@@ -278,6 +278,18 @@ fn chromium_draws_every_node_lane_fault_band_and_the_violation() {
         assert!(dom.contains(&format!("data-lane=\"{lane}\"")), "{lane}");
     }
 
+    // A link to a window of the run opens zoomed in on it.
+    let mut zoomed = browser(chromium, &dir);
+    zoomed.arg("--dump-dom").arg(format!("{url}#10-12.5"));
+    let output = run_bounded(zoomed, &dir, "dump-dom-zoomed");
+    assert!(
+        output
+            .stdout
+            .contains("<span id=\"window\">10.000s to 12.500s of "),
+        "not zoomed: {}",
+        output.stderr
+    );
+
     let screenshot = dir.join("busy-random-seed-1.png");
     let mut shot = browser(chromium, &dir);
     shot.arg(format!("--screenshot={}", screenshot.display()))

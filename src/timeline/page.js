@@ -12,6 +12,12 @@
     "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e"];
   var end = Math.max(run.end_ms, 1);
   var view = [0, end];
+  // A link may name a window of the run in seconds: page.html#12.5-14.
+  var linked = /^#(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(window.location.hash);
+  if (linked) {
+    var from = Math.max(0, Number(linked[1]) * 1000), to = Math.min(end, Number(linked[2]) * 1000);
+    if (to > from) { view = [from, to]; }
+  }
 
   // The log lines with their times, for hover.
   var logTimes = run.log.map(function (line) {

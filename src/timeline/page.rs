@@ -69,7 +69,8 @@ pub fn render(timeline: &Timeline) -> String {
     ));
     page.push_str(concat!(
         "<p class=\"help\">Scroll to zoom, drag to pan, double-click to reset; ",
-        "hover an event for its log lines.</p></header>\n",
+        "hover an event for its log lines; a link ending in #12.5-14 opens seconds ",
+        "12.5 to 14.</p></header>\n",
         "<div id=\"controls\"><button id=\"zoom-in\">zoom in</button>",
         "<button id=\"zoom-out\">zoom out</button><button id=\"reset\">reset</button>",
         "<span id=\"window\"></span></div>\n",
