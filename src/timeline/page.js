@@ -164,15 +164,19 @@
     });
     var perNode = run.nodes.map(function () { return []; });
     run.offsets.forEach(function (p) { perNode[p.n].push(p); });
-    var maxOffset = 1;
+    // The plot spans the offsets seen in the window, so zooming in shows lag.
+    var maxOffset = 0, minOffset = Infinity;
     perNode.forEach(function (points) {
       points.forEach(function (p, i) {
         var next = points[i + 1];
-        if (visible(p.t, next ? next.t : end)) { maxOffset = Math.max(maxOffset, p.o); }
+        if (visible(p.t, next ? next.t : end)) { maxOffset = Math.max(maxOffset, p.o); minOffset = Math.min(minOffset, p.o); }
       });
     });
-    function yOf(o) { return layout.plot + PLOT_H - 4 - o / maxOffset * (PLOT_H - 10); }
+    if (!isFinite(minOffset) || view[0] === 0) { minOffset = 0; }
+    var offsetSpan = Math.max(maxOffset - minOffset, 1);
+    function yOf(o) { return layout.plot + PLOT_H - 4 - Math.max(o - minOffset, 0) / offsetSpan * (PLOT_H - 10); }
     el("text", { x: LABEL_W + 4, y: layout.plot + 12, "class": "axis" }, body).textContent = String(maxOffset);
+    el("text", { x: LABEL_W + 4, y: layout.plot + PLOT_H - 6, "class": "axis" }, body).textContent = String(minOffset);
     perNode.forEach(function (points, n) {
       var d = [];
       var last = null;
