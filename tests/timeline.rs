@@ -1,7 +1,8 @@
 //! The run timeline: recording it leaves the run unchanged, the page of a
 //! seed is the same bytes every time and stays small, a failing run's page
 //! holds its faults, node events and violation, and headless Chromium
-//! draws every node's lane, every fault band and the violation from it.
+//! draws every node's lane, every fault band and the violation from it,
+//! shows the log around an event on hover, and zooms and pans.
 
 mod common;
 
@@ -188,6 +189,46 @@ fn run_bounded(mut command: Command, dir: &Path, name: &str) -> Printed {
     }
 }
 
+/// A page that loads `busy-random-seed-1.html` in a frame, hovers the
+/// first violation, zooms with the wheel and the zoom-in button, pans by
+/// dragging, and writes what the page showed after each into `#out`.
+const INTERACT: &str = r#"<!DOCTYPE html>
+<html><body>
+<iframe id="page" src="busy-random-seed-1.html" width="1400" height="1000"></iframe>
+<pre id="out">not run</pre>
+<script>
+document.getElementById("page").addEventListener("load", function () {
+  var out = document.getElementById("out");
+  try {
+    var doc = this.contentDocument, win = this.contentWindow, lines = [];
+    var chart = doc.getElementById("chart");
+    var target = doc.querySelector('[data-violation="0"]');
+    var box = target.getBoundingClientRect();
+    var x = box.left + 1, y = box.top + 40;
+    target.dispatchEvent(new win.MouseEvent("mousemove", { bubbles: true, clientX: x, clientY: y }));
+    var tip = doc.getElementById("tip");
+    lines.push("tip " + (tip.hidden ? "hidden" : "shown"));
+    lines.push(tip.innerText);
+    chart.dispatchEvent(new win.WheelEvent("wheel", { deltaY: -100, clientX: x, clientY: y, bubbles: true, cancelable: true }));
+    doc.getElementById("zoom-in").click();
+    setTimeout(function () {
+      lines.push("zoomed " + doc.getElementById("window").textContent);
+      chart.dispatchEvent(new win.MouseEvent("mousedown", { bubbles: true, clientX: 700, clientY: y }));
+      chart.dispatchEvent(new win.MouseEvent("mousemove", { bubbles: true, clientX: 800, clientY: y }));
+      win.dispatchEvent(new win.MouseEvent("mouseup", { bubbles: true, clientX: 800, clientY: y }));
+      setTimeout(function () {
+        lines.push("panned " + doc.getElementById("window").textContent);
+        out.textContent = lines.join("\n");
+      }, 200);
+    }, 200);
+  } catch (error) {
+    out.textContent = "error " + error;
+  }
+});
+</script>
+</body></html>
+"#;
+
 /// Headless Chromium with its own profile directory under `dir`.
 fn browser(binary: &str, dir: &Path) -> Command {
     let mut command = Command::new(binary);
@@ -203,8 +244,8 @@ fn browser(binary: &str, dir: &Path) -> Command {
 }
 
 #[test]
-fn chromium_draws_every_node_lane_fault_band_and_the_violation() {
-    let test = "chromium_draws_every_node_lane_fault_band_and_the_violation";
+fn chromium_draws_every_lane_fault_band_and_violation_then_hovers_zooms_and_pans() {
+    let test = "chromium_draws_every_lane_fault_band_and_violation_then_hovers_zooms_and_pans";
     let Some(chromium) = common::chromium(test) else {
         return;
     };
@@ -289,6 +330,50 @@ fn chromium_draws_every_node_lane_fault_band_and_the_violation() {
         "not zoomed: {}",
         output.stderr
     );
+
+    // Hover, zoom and pan, driven through the browser by a page that
+    // holds the timeline in a frame and reports what it then shows.
+    std::fs::write(dir.join("interact.html"), INTERACT).unwrap();
+    let mut interact = browser(chromium, &dir);
+    interact
+        .args([
+            "--allow-file-access-from-files",
+            "--virtual-time-budget=5000",
+        ])
+        .arg("--dump-dom")
+        .arg(format!("file://{}", dir.join("interact.html").display()));
+    let output = run_bounded(interact, &dir, "interact");
+    let report = output
+        .stdout
+        .split("<pre id=\"out\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or_else(|| panic!("no report: {}", output.stderr))
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    let first_flag = run["flags"][0]["d"].as_str().unwrap();
+    assert!(report.contains("tip shown"), "{report}");
+    assert!(report.contains(&format!("on r2: {first_flag}")), "{report}");
+    // The tip holds the log lines around the violation.
+    assert!(
+        report.contains(&format!("== VIOLATION {first_flag}")),
+        "{report}"
+    );
+    let window = |label: &str| -> (f64, f64) {
+        let line = report
+            .lines()
+            .find_map(|l| l.strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label} in {report}"));
+        let (from, rest) = line.split_once("s to ").unwrap();
+        let to = rest.split_once("s of").unwrap().0;
+        (from.trim().parse().unwrap(), to.parse().unwrap())
+    };
+    let end = run["end_ms"].as_f64().unwrap() / 1000.0;
+    let (from, to) = window("zoomed ");
+    // A wheel notch (x0.8) and the zoom-in button (x0.5).
+    assert!(((to - from) - end * 0.4).abs() < 0.01, "{report}");
+    let (panned_from, panned_to) = window("panned ");
+    assert!(panned_from < from && (panned_to - panned_from - (to - from)).abs() < 0.01);
 
     let screenshot = dir.join("busy-random-seed-1.png");
     let mut shot = browser(chromium, &dir);

@@ -305,11 +305,14 @@
   document.getElementById("zoom-in").addEventListener("click", function () { zoom(0.5, (view[0] + view[1]) / 2); });
   document.getElementById("zoom-out").addEventListener("click", function () { zoom(2, (view[0] + view[1]) / 2); });
   document.getElementById("reset").addEventListener("click", function () { view = [0, end]; schedule(); });
+  // Redraws at most every 16 ms however fast the wheel or the drag goes
+  // (a timer rather than an animation frame, which a hidden page never
+  // gets: a page drawn in the background stays current).
   var pending = false;
   function schedule() {
     if (pending) { return; }
     pending = true;
-    window.requestAnimationFrame(function () { pending = false; draw(); });
+    window.setTimeout(function () { pending = false; draw(); }, 16);
   }
   window.addEventListener("resize", schedule);
 
