@@ -142,3 +142,78 @@ impl Runner {
         Some(timeline)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::scenario::Scenario;
+    use crate::sim::workload::WorkloadOutcome;
+    use crate::sim::RunOptions;
+
+    fn write(value: &str, sent_ms: u64) -> StringWrite {
+        StringWrite {
+            db: 0,
+            key: "str:1".into(),
+            value: Some(value.into()),
+            acked: true,
+            sent_at: Duration::from_millis(sent_ms),
+            replied_at: Some(Duration::from_millis(sent_ms + 2)),
+        }
+    }
+
+    #[test]
+    fn the_last_acknowledged_write_of_a_lost_key_is_marked_lost_on_the_timeline() {
+        // m holds nothing, while a workload on it got an OK for two SETs
+        // of one key and one of another that m still holds.
+        let scenario = Scenario::parse(
+            "t.json",
+            r#"{"name": "t", "nodes": {"m": {}},
+                "steps": [{"workload": {"on": "m", "ops": 1}}]}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let runtime = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
+        let timeline = runtime.block_on(async move {
+            let mut runner = Runner::new(scenario, 1, RunOptions::default());
+            runner.record_timeline();
+            runner.spawn_nodes();
+            madsim::time::sleep(Duration::from_millis(100)).await;
+            let kept = StringWrite {
+                key: "str:2".into(),
+                ..write("kept", 30)
+            };
+            if let Some(server) = runner.node("m").server() {
+                server.state().keyspace.db_mut(0).insert(
+                    b"str:2",
+                    crate::keyspace::Value::Str(b"kept".to_vec().into()),
+                );
+            }
+            runner.outcomes.push(WorkloadOutcome {
+                string_writes: vec![write("1-a", 10), write("2-b", 20), kept],
+                ..WorkloadOutcome::default()
+            });
+            runner.check_acknowledged_writes();
+            let verdict = Verdict::Safety(vec![]);
+            runner.finish_timeline(&verdict, &[], &[])
+        });
+        let timeline = timeline.expect("recorded");
+        let lost: Vec<(&str, bool)> = timeline
+            .writes
+            .iter()
+            .map(|w| (w.label.as_str(), w.lost))
+            .collect();
+        assert_eq!(
+            lost,
+            [
+                ("SET 0:str:1 1-a", false),
+                ("SET 0:str:1 2-b", true),
+                ("SET 0:str:2 kept", false)
+            ]
+        );
+        assert_eq!(timeline.flags.len(), 1);
+        assert!(timeline.flags[0]
+            .text
+            .starts_with("acknowledged write lost: db 0 GET str:1"));
+    }
+}
