@@ -318,7 +318,7 @@
 
   // Legend and the whole log.
   var legend = document.getElementById("legend");
-  [["seg-master", "master"], ["seg-connected", "replica, link connected"], ["seg-connecting", "connecting"],
+  [["seg-master", "master"], ["seg-connected", "replica, link connected"], ["seg-connecting", "link down: connect or connecting"],
     ["seg-handshake", "handshake"], ["seg-sync", "full sync (RDB)"], ["seg-down", "crashed"],
     ["fault-partition", "partition"], ["fault-cut", "cut"], ["fault-throttle", "throttle"], ["fault-stall", "stall"],
     ["fault-network", "network change"]].forEach(function (item) {
