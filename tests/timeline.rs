@@ -209,6 +209,10 @@ document.getElementById("page").addEventListener("load", function () {
     var tip = doc.getElementById("tip");
     lines.push("tip " + (tip.hidden ? "hidden" : "shown"));
     lines.push(tip.innerText);
+    var plot = doc.querySelector('[data-plot="offsets"]').getBoundingClientRect();
+    doc.querySelector('[data-plot="offsets"]').dispatchEvent(new win.MouseEvent("mousemove",
+      { bubbles: true, clientX: x, clientY: plot.top + 20 }));
+    lines.push(tip.innerText);
     chart.dispatchEvent(new win.WheelEvent("wheel", { deltaY: -100, clientX: x, clientY: y, bubbles: true, cancelable: true }));
     doc.getElementById("zoom-in").click();
     setTimeout(function () {
@@ -359,6 +363,17 @@ fn chromium_draws_every_lane_fault_band_and_violation_then_hovers_zooms_and_pans
         report.contains(&format!("== VIOLATION {first_flag}")),
         "{report}"
     );
+    // Hovering the offset plot at the violation gives every node's offset
+    // there: r4 and r5, cut off from r2 by the partition, are behind.
+    assert!(report.contains("offsets at 11.0"), "{report}");
+    for node in ["r4", "r5"] {
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with(&format!("{node} ")) && l.ends_with("bytes behind)")),
+            "{node} not behind: {report}"
+        );
+    }
     let window = |label: &str| -> (f64, f64) {
         let line = report
             .lines()

@@ -37,6 +37,25 @@
     if (e.k === "pause") { paused[e.n].push({ t: e.t, u: end }); }
     if (e.k === "resume" && paused[e.n].length) { paused[e.n][paused[e.n].length - 1].u = e.t; }
   });
+  // Each node's offset points, in time order.
+  var perNode = run.nodes.map(function () { return []; });
+  run.offsets.forEach(function (p) { perNode[p.n].push(p); });
+  function offsetAt(n, t) {
+    var points = perNode[n], lo = 0, hi = points.length;
+    while (lo < hi) { var mid = (lo + hi) >> 1; if (points[mid].t <= t) { lo = mid + 1; } else { hi = mid; } }
+    return lo ? points[lo - 1].o : null;
+  }
+  // What the offset plot says at time t: every node's offset, and how far
+  // each is behind the highest.
+  function offsetsText(t) {
+    var values = run.nodes.map(function (name, n) { return offsetAt(n, t); });
+    var top = Math.max.apply(null, values.map(function (v) { return v === null ? 0 : v; }));
+    return "offsets at " + stamp(t) + ":\n" + run.nodes.map(function (name, n) {
+      var v = values[n];
+      if (v === null) { return name + " -"; }
+      return name + " " + v + (v < top ? " (" + (top - v) + " bytes behind)" : "");
+    }).join("\n");
+  }
   var readNodes = [];
   run.reads.forEach(function (r) { if (readNodes.indexOf(r.n) < 0) { readNodes.push(r.n); } });
   readNodes.sort(function (a, b) { return a - b; });
@@ -124,7 +143,7 @@
       var top = layout.nodes + n * (LANE_H + GAP);
       var stuck = run.stuck.indexOf(n) >= 0;
       el("rect", { x: LABEL_W, y: top, width: plotW, height: LANE_H, "class": "lane-bg" + (stuck ? " stuck" : ""),
-        "data-lane": "node:" + name, "data-stuck": stuck ? "true" : null, "data-t": view[0], "data-d": name }, body);
+        "data-lane": "node:" + name, "data-stuck": stuck ? "true" : null }, body);
       label(name + (stuck ? " (stuck)" : ""), top, LANE_H, stuck ? "stuck" : "");
       segments[n].forEach(function (seg) {
         if (!visible(seg.t, seg.u)) { return; }
@@ -156,14 +175,13 @@
     });
 
     // Offsets.
-    el("rect", { x: LABEL_W, y: layout.plot, width: plotW, height: PLOT_H, "class": "lane-bg", "data-lane": "offsets" }, body);
+    el("rect", { x: LABEL_W, y: layout.plot, width: plotW, height: PLOT_H, "class": "lane-bg", "data-lane": "offsets",
+      "data-plot": "offsets" }, body);
     el("text", { x: 4, y: layout.plot + 14, "class": "lane-label" }, labels).textContent = "offsets";
     run.nodes.forEach(function (name, n) {
       el("text", { x: 10, y: layout.plot + 30 + n * 13, style: "fill:" + PALETTE[n % PALETTE.length], "class": "lane-label",
         "data-lane": "offset-key:" + name }, labels).textContent = "\u2014 " + name;
     });
-    var perNode = run.nodes.map(function () { return []; });
-    run.offsets.forEach(function (p) { perNode[p.n].push(p); });
     // The plot spans the offsets seen in the window, so zooming in shows lag.
     var maxOffset = 0, minOffset = Infinity;
     perNode.forEach(function (points) {
@@ -190,7 +208,7 @@
       if (!d.length && last) { d.push("M" + x(last.t).toFixed(1) + " " + yOf(last.o).toFixed(1)); }
       if (d.length) { d.push("H" + x(end).toFixed(1)); }
       el("path", { d: d.join(""), "class": "offset-line", stroke: PALETTE[n % PALETTE.length],
-        "data-lane": "offset:" + run.nodes[n], "data-t": view[0], "data-d": run.nodes[n] + "'s replication offset" }, body);
+        "data-lane": "offset:" + run.nodes[n], "data-plot": "offsets" }, body);
     });
 
     // Client operations.
@@ -267,12 +285,18 @@
       schedule();
       return;
     }
-    var target = ev.target.closest ? ev.target.closest("[data-d]") : null;
+    var target = ev.target.closest ? ev.target.closest("[data-d], [data-plot]") : null;
     if (!target) { tip.hidden = true; return; }
-    var t = Number(target.getAttribute("data-t"));
     var what = document.createElement("div");
     what.className = "what";
-    what.textContent = target.getAttribute("data-d");
+    var t;
+    if (target.hasAttribute("data-plot")) {
+      t = Math.round(timeAt(ev.clientX));
+      what.textContent = offsetsText(t);
+    } else {
+      t = Number(target.getAttribute("data-t"));
+      what.textContent = target.getAttribute("data-d");
+    }
     tip.replaceChildren(what, around(t));
     tip.hidden = false;
     var left = Math.min(ev.clientX + 14, window.innerWidth - tip.offsetWidth - 8);
