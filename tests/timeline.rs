@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use replsim::scenario::{self, Scenario};
 use replsim::server::probe::PlantedBugs;
 use replsim::sim::{run_seed_with, run_seed_with_timeline, RunOptions};
-use replsim::timeline::{page, FaultKind, NodeEventKind, Timeline};
+use replsim::timeline::{page, FaultKind, FlagKind, NodeEventKind, Timeline};
 
 /// The planted bug that makes busy-random seed 1 serve wrong reads.
 const PLANT: &str = "replica-deletes-expired-on-read";
@@ -474,4 +474,27 @@ fn a_crashed_run_gets_no_page_and_says_so() {
         output.stdout
     );
     assert_eq!(std::fs::read_dir(&pages).unwrap().count(), 0);
+}
+
+#[test]
+fn a_failed_expectation_is_flagged_where_it_failed() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cli/impossible-expectation.json");
+    let scenario = scenario::collect(&[path])
+        .unwrap_or_else(|e| panic!("{e}"))
+        .remove(0);
+    let report = run_seed_with_timeline(&scenario, 0, RunOptions::default());
+    let timeline = report.timeline.expect("recorded");
+    assert_eq!(timeline.verdict, "expectation");
+    let flags: Vec<(FlagKind, &str)> = timeline
+        .flags
+        .iter()
+        .map(|f| (f.kind, f.text.as_str()))
+        .collect();
+    let details: Vec<(FlagKind, &str)> = timeline
+        .details
+        .iter()
+        .map(|d| (FlagKind::Expectation, d.as_str()))
+        .collect();
+    assert_eq!(flags, details);
 }

@@ -158,7 +158,8 @@ impl Runner {
     /// A broken safety rule (a safety verdict).
     pub(super) fn violation(&self, text: String) {
         self.event(format!("VIOLATION {text}"));
-        self.timeline.flag(&text);
+        self.timeline
+            .flag(crate::timeline::FlagKind::Violation, &text);
         self.violations
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -168,6 +169,8 @@ impl Runner {
     /// A failed assertion of the scenario (an expectation verdict).
     pub(super) fn expectation(&mut self, text: String) {
         self.event(format!("EXPECTATION FAILED {text}"));
+        self.timeline
+            .flag(crate::timeline::FlagKind::Expectation, &text);
         self.expectations.push(text);
     }
 

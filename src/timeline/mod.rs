@@ -56,7 +56,7 @@ pub struct Timeline {
     pub writes: Vec<ClientWrite>,
     /// Reads replicas served to workload readers.
     pub reads: Vec<ClientRead>,
-    /// Broken rules where they were found.
+    /// Broken rules and failed expectations where they were found.
     pub flags: Vec<Flag>,
     /// Replicas that did not converge (a liveness verdict).
     pub stuck: Vec<usize>,
@@ -217,12 +217,25 @@ pub struct ClientRead {
     pub wrong: bool,
 }
 
-/// A broken rule.
+/// What a flag marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagKind {
+    /// A rule replsim always checks broke (a safety verdict).
+    Violation,
+    /// Something the scenario asserted did not hold.
+    Expectation,
+}
+
+/// A broken rule, or a failed expectation of the scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Flag {
     /// When it was found.
     #[serde(rename = "t")]
     pub at_ms: u64,
+    /// Which.
+    #[serde(rename = "k")]
+    pub kind: FlagKind,
     /// The node it concerns, when one does.
     #[serde(rename = "n")]
     pub node: Option<usize>,

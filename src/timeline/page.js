@@ -247,7 +247,7 @@
 
     // Violations: a line across every lane, and a mark on the node's lane.
     run.flags.forEach(function (f, i) {
-      var what = "VIOLATION at " + stamp(f.t) + (f.n === null ? "" : " on " + run.nodes[f.n]) + ": " + f.d;
+      var what = (f.k === "expectation" ? "EXPECTATION FAILED at " : "VIOLATION at ") + stamp(f.t) + (f.n === null ? "" : " on " + run.nodes[f.n]) + ": " + f.d;
       el("line", { x1: x(f.t), x2: x(f.t), y1: AXIS_H, y2: height, "class": "violation", "data-violation": i,
         "data-t": f.t, "data-d": what }, body);
       if (f.n !== null) {
@@ -361,7 +361,7 @@
   var markers = document.createElement("p");
   markers.textContent = "Diamonds on a lane: crash (red), restart (green), pause/resume (grey), full sync start (purple), " +
     "full sync done (green), partial resync (teal), promotion (gold), re-pointing (orange). " +
-    "Red dashed line and circle: a violation. Writes: green acknowledged, grey not, red lost. Reads: red wrong.";
+    "Red dashed line and circle: a violation or a failed expectation. Writes: green acknowledged, grey not, red lost. Reads: red wrong.";
   legend.appendChild(markers);
   var details = document.createElement("details");
   details.className = "log";

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{
-    ClientRead, ClientWrite, FaultBand, FaultKind, Flag, NodeEvent, NodeEventKind, NodeState,
-    OffsetPoint, Timeline,
+    ClientRead, ClientWrite, FaultBand, FaultKind, Flag, FlagKind, NodeEvent, NodeEventKind,
+    NodeState, OffsetPoint, Timeline,
 };
 use crate::replication::LinkState;
 use crate::server::probe::{HistoryProbe, NodeView, Position, ReadObservation};
@@ -281,11 +281,12 @@ impl Recorder {
         });
     }
 
-    /// A broken rule was found now.
-    pub fn flag(&self, text: &str) {
+    /// A broken rule was found now, or an expectation failed.
+    pub fn flag(&self, kind: FlagKind, text: &str) {
         self.with(|book| {
             book.timeline.flags.push(Flag {
                 at_ms: now_ms(),
+                kind,
                 node: None,
                 text: text.to_string(),
             });
