@@ -25,8 +25,12 @@
 //!   running many seeds.
 //! - `explore` (madsim builds): whole runs drawn from a seed, and
 //!   shrinking of failures to minimal scenario files.
+//! - `report` (madsim builds): the JSON lines of sweeps and shards merged
+//!   into one summary, as text or an HTML page.
 //! - `sim` (madsim builds): the harness that plays a scenario for a seed
 //!   (cluster, faults, workloads) and the checker that judges it.
+//! - `timeline` (madsim builds): a run's timeline, recorded as it plays
+//!   and drawn as a self-contained HTML page.
 //! - [`runtime`]: the seam to the world (tasks, time, TCP, storage) with a
 //!   tokio and a madsim implementation.
 //! - [`bench`]: the `replsim bench` comparison against a real redis-server.
@@ -48,6 +52,8 @@ pub mod log;
 pub mod longdouble;
 pub mod rdb;
 pub mod replication;
+#[cfg(madsim)]
+pub mod report;
 pub mod resp;
 pub mod runtime;
 pub mod scenario;
@@ -56,6 +62,8 @@ pub mod server;
 pub mod sim;
 #[cfg(madsim)]
 pub mod sweep;
+#[cfg(madsim)]
+pub mod timeline;
 
 /// The Redis version whose behaviour replsim reproduces, reported where
 /// Redis reports its own version (INFO, HELLO) so that clients treat replsim

@@ -3,6 +3,7 @@
 //! - `run`: scenarios over seeds on all cores, with progress and a summary.
 //! - `replay`: one seed, with its interleaved log, identical every time.
 //! - `validate`: check scenario files without running them.
+//! - `report`: merge the JSON lines of sweeps and shards into one summary.
 //! - `serve`: the server core on real TCP.
 //! - `bench`: comparisons against a real redis-server, and simulation speed.
 //!
@@ -26,7 +27,7 @@ use replsim::runtime::{DirStorage, TokioRuntime};
 use replsim::scenario::{self, Scenario};
 use replsim::server::{Config, Server};
 use replsim::sim::{lag, RunReport, Verdict};
-use replsim::sweep::{self, SeedChoice, Shard};
+use replsim::sweep::{self, SeedChoice, Shard, ShardChoice};
 
 /// Exit code for bad usage or a bad scenario file (`EX_USAGE`).
 const EXIT_USAGE: i32 = 64;
@@ -59,6 +60,9 @@ enum Command {
     /// Draw whole runs from seeds (topology, workload, faults), run them,
     /// and shrink every failure to a minimal scenario file.
     Explore(ExploreArgs),
+    /// Merge the `--json` lines of `run` and `explore` (one machine or
+    /// many shards) into one summary.
+    Report(ReportArgs),
     /// Print the JSON Schema of scenario files (docs/scenario.schema.json).
     Schema,
     /// Serve RESP on real TCP, like redis-server.
@@ -85,8 +89,12 @@ struct RunArgs {
     jobs: Option<usize>,
     /// Run only shard K of N (like 3/8): every scenario's seed list is split
     /// the same way on every machine, so shards' JSON lines concatenate.
+    /// `auto` takes K and N from the environment: REPLSIM_SHARD=K/N, or
+    /// JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or
+    /// REPLSIM_SHARD_INDEX (a CI matrix), both from 0, with
+    /// REPLSIM_SHARD_COUNT, or GitLab's CI_NODE_INDEX and CI_NODE_TOTAL.
     #[arg(long)]
-    shard: Option<Shard>,
+    shard: Option<ShardChoice>,
     /// Run every seed twice and fail if the two traces differ.
     #[arg(long)]
     check_determinism: bool,
@@ -105,6 +113,10 @@ struct RunArgs {
     /// Runs shrinking may take per failure.
     #[arg(long, default_value_t = 300)]
     shrink_budget: u32,
+    /// Write the timeline page of every failing seed into this directory
+    /// (as SCENARIO-seed-SEED.html).
+    #[arg(long)]
+    html_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -120,6 +132,10 @@ struct ReplayArgs {
     /// Also write the harness trace to this file.
     #[arg(long)]
     trace: Option<PathBuf>,
+    /// Also write the run's timeline to this file as one self-contained
+    /// HTML page.
+    #[arg(long)]
+    html: Option<PathBuf>,
     /// Plant a known bug in every node, as `explore --plant` did for the
     /// run being replayed; repeatable.
     #[arg(long)]
@@ -137,9 +153,10 @@ struct ExploreArgs {
     /// Worker threads (default: the number of cores).
     #[arg(long)]
     jobs: Option<usize>,
-    /// Run only shard K of N (like 3/8).
+    /// Run only shard K of N (like 3/8), or `auto` (from the environment,
+    /// as `run --shard auto`).
     #[arg(long)]
-    shard: Option<Shard>,
+    shard: Option<ShardChoice>,
     /// Print one JSON object per seed instead of text.
     #[arg(long)]
     json: bool,
@@ -158,6 +175,20 @@ struct ExploreArgs {
     /// Print each drawn scenario instead of running it.
     #[arg(long)]
     dry_run: bool,
+    /// Write the timeline page of every failing seed into this directory
+    /// (as explore-SEED-seed-SEED.html).
+    #[arg(long)]
+    html_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Files of JSON lines (`-` for standard input).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Also write the summary as an HTML page with a chart per scenario.
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -305,6 +336,18 @@ async fn shutdown_on_signals(server: Server<TokioRuntime>) {
     }
 }
 
+/// The shard `--shard` names (`auto`: from the environment); a shard the
+/// environment does not give prints why and exits with 64.
+fn resolve_shard(choice: Option<ShardChoice>) -> Result<Option<Shard>, i32> {
+    choice
+        .map(|c| c.resolve(|name| std::env::var(name).ok()))
+        .transpose()
+        .map_err(|error| {
+            eprintln!("replsim: {error}");
+            EXIT_USAGE
+        })
+}
+
 /// Loads scenarios; a bad file prints its error and exits with 64.
 fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, i32> {
     scenario::collect(paths).map_err(|error| {
@@ -313,8 +356,10 @@ fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, i32> {
     })
 }
 
-fn json_line(report: &RunReport) -> String {
-    serde_json::json!({
+/// The `--json` line of one run; `plant` (the bugs `explore --plant`
+/// planted, needed to replay it) only when there are some.
+fn json_line(report: &RunReport, plant: &[String]) -> String {
+    let mut line = serde_json::json!({
         "scenario": report.scenario,
         "file": report.file,
         "seed": report.seed,
@@ -342,8 +387,11 @@ fn json_line(report: &RunReport) -> String {
             "hidden_early": report.skewed_reads.hidden_early,
             "served_late": report.skewed_reads.served_late,
         },
-    })
-    .to_string()
+    });
+    if !plant.is_empty() {
+        line["plant"] = serde_json::json!(plant);
+    }
+    line.to_string()
 }
 
 /// A progress line on a terminal: seeds done, failures, ETA.
@@ -406,7 +454,11 @@ fn run(args: RunArgs) -> Result<i32> {
         (None, Some(range)) => SeedChoice::Range(range.clone()),
         (None, None) => SeedChoice::Default,
     };
-    let jobs = sweep::plan(&scenarios, &seeds, args.shard);
+    let shard = match resolve_shard(args.shard) {
+        Ok(shard) => shard,
+        Err(code) => return Ok(code),
+    };
+    let jobs = sweep::plan(&scenarios, &seeds, shard);
     let workers = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -425,7 +477,7 @@ fn run(args: RunArgs) -> Result<i32> {
     let reports = sweep::execute(&scenarios, &jobs, workers, |report| {
         progress.tick(report.verdict != Verdict::Pass);
         if json {
-            println!("{}", json_line(report));
+            println!("{}", json_line(report, &[]));
         } else if report.verdict != Verdict::Pass && shown.insert(sweep::failure_signature(report))
         {
             if progress.terminal {
@@ -451,6 +503,22 @@ fn run(args: RunArgs) -> Result<i32> {
     }
     if !json {
         print_summary(&scenarios, &reports, started.elapsed(), workers);
+    }
+    if let Some(dir) = &args.html_dir {
+        write_failure_pages(
+            &scenarios,
+            &reports,
+            replsim::sim::RunOptions::default(),
+            &[],
+            dir,
+            |line| {
+                if json {
+                    eprintln!("{line}")
+                } else {
+                    println!("{line}")
+                }
+            },
+        )?;
     }
     if args.save_failures {
         save_failures(&scenarios, &reports)?;
@@ -603,8 +671,12 @@ fn replay(args: ReplayArgs) -> Result<i32> {
     let Some(planted) = planted_bugs(&args.plant) else {
         return Ok(EXIT_USAGE);
     };
-    let report =
-        replsim::sim::run_seed_with(scenario, args.seed, replsim::sim::RunOptions { planted });
+    let options = replsim::sim::RunOptions { planted };
+    let report = if args.html.is_some() {
+        replsim::sim::run_seed_with_timeline(scenario, args.seed, options)
+    } else {
+        replsim::sim::run_seed_with(scenario, args.seed, options)
+    };
     for line in sweep::interleave(&report.trace, &report.log) {
         println!("{line}");
     }
@@ -615,6 +687,9 @@ fn replay(args: ReplayArgs) -> Result<i32> {
     if let Some(path) = &args.trace {
         std::fs::write(path, report.trace.join("\n") + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.html {
+        replsim::timeline::files::write_page(&report, &args.plant, path)?;
     }
     println!("verdict: {}", report.verdict.name());
     for line in report.verdict.details() {
@@ -650,6 +725,26 @@ fn replay(args: ReplayArgs) -> Result<i32> {
     }
     println!("trace hash: {}", report.trace_hash);
     Ok(sweep::exit_code(std::slice::from_ref(&report)))
+}
+
+/// Writes the page of every failing run into `dir`, saying where each
+/// went (and which crashed, leaving none).
+fn write_failure_pages(
+    scenarios: &[Scenario],
+    reports: &[RunReport],
+    options: replsim::sim::RunOptions,
+    plant: &[String],
+    dir: &std::path::Path,
+    say: impl Fn(&str),
+) -> Result<()> {
+    use replsim::timeline::files::{self, Written};
+    for written in files::write_failure_pages(scenarios, reports, options, plant, dir)? {
+        match written {
+            Written::Page(path) => say(&format!("timeline: {}", path.display())),
+            Written::Crashed(run) => say(&format!("no timeline for {run}: it crashed")),
+        }
+    }
+    Ok(())
 }
 
 /// Shrinks the failing run `report` of `document` to `NAME.min.json` next
@@ -730,6 +825,10 @@ fn explore(args: ExploreArgs) -> Result<i32> {
     let Some(planted) = planted_bugs(&args.plant) else {
         return Ok(EXIT_USAGE);
     };
+    let shard = match resolve_shard(args.shard) {
+        Ok(shard) => shard,
+        Err(code) => return Ok(code),
+    };
     let options = replsim::sim::RunOptions { planted };
     // A planted failure replays only with the same bugs planted.
     let plant_flags: String = args.plant.iter().map(|p| format!(" --plant {p}")).collect();
@@ -737,10 +836,7 @@ fn explore(args: ExploreArgs) -> Result<i32> {
         .seeds
         .clone()
         .enumerate()
-        .filter(|(position, _)| {
-            args.shard
-                .is_none_or(|s| *position as u64 % s.count == s.index - 1)
-        })
+        .filter(|(position, _)| shard.is_none_or(|s| *position as u64 % s.count == s.index - 1))
         .map(|(_, seed)| seed)
         .collect();
     let mut documents = Vec::with_capacity(seeds.len());
@@ -782,7 +878,7 @@ fn explore(args: ExploreArgs) -> Result<i32> {
     let reports = sweep::execute_with(&scenarios, &jobs, workers, options, |report| {
         progress.tick(report.verdict != Verdict::Pass);
         if json {
-            println!("{}", json_line(report));
+            println!("{}", json_line(report, &args.plant));
         }
     });
     let wall = started.elapsed();
@@ -820,6 +916,15 @@ fn explore(args: ExploreArgs) -> Result<i32> {
             println!("  {summary}");
         }
     }
+    if let Some(dir) = &args.html_dir {
+        write_failure_pages(&scenarios, &reports, options, &args.plant, dir, |line| {
+            if json {
+                eprintln!("{line}")
+            } else {
+                println!("{line}")
+            }
+        })?;
+    }
     if !json {
         let ratios: Vec<f64> = reports
             .iter()
@@ -845,6 +950,26 @@ fn explore(args: ExploreArgs) -> Result<i32> {
         );
     }
     Ok(sweep::exit_code(&reports))
+}
+
+/// `report`: merges the files' lines and prints the summary; exits as
+/// `run` would for the merged verdicts.
+fn report(args: ReportArgs) -> Result<i32> {
+    use replsim::report::{self, summary::Summary};
+    let lines = match report::read_files(&args.files) {
+        Ok(lines) => lines,
+        Err(error) => {
+            eprintln!("replsim: {error}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let summary = Summary::merge(lines);
+    print!("{}", summary.text());
+    if let Some(path) = &args.html {
+        std::fs::write(path, report::page::render(&summary))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(summary.exit_code())
 }
 
 fn validate(args: ValidateArgs) -> Result<i32> {
@@ -882,6 +1007,7 @@ fn main() {
         Command::Replay(args) => replay(args),
         Command::Validate(args) => validate(args),
         Command::Explore(args) => explore(args),
+        Command::Report(args) => report(args),
         Command::Schema => {
             print!("{}", replsim::scenario::json_schema_text());
             Ok(0)

@@ -369,6 +369,15 @@ impl ServerState {
     pub fn log(&self, level: Level, message: &str) {
         let role = if self.is_replica() { 'S' } else { 'M' };
         self.logger.log(role, level, message);
+        if let Some(probe) = &self.probe {
+            let view = probe::NodeView {
+                master: self.repl.master.as_ref().map(|m| m.host.as_str()),
+                link: self.repl.master.as_ref().map(|m| m.state),
+                replid: &self.repl.replid,
+                offset: self.repl.offset,
+            };
+            probe.probe.logged(view, message);
+        }
     }
 
     /// Attaches the simulation checker's probe and starts fingerprint

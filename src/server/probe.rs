@@ -55,8 +55,27 @@ pub struct ReadObservation<'a> {
     pub serve_stale_data: bool,
 }
 
+/// A node's replication state at the moment it logged a line: what the
+/// simulation's timeline draws as the node's role and link over time.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeView<'a> {
+    /// The master it replicates from (`None` for a master).
+    pub master: Option<&'a str>,
+    /// The state of its link to that master.
+    pub link: Option<crate::replication::LinkState>,
+    /// Its current replication id.
+    pub replid: &'a str,
+    /// `master_repl_offset`.
+    pub offset: u64,
+}
+
 /// Receives a node's history points (the simulation's checker).
 pub trait HistoryProbe: Send + Sync {
+    /// The node logged `message`, standing at `view` (nothing by default:
+    /// only the timeline listens).
+    fn logged(&self, view: NodeView<'_>, message: &str) {
+        let _ = (view, message);
+    }
     /// The node reached a command boundary, or started a history.
     fn position(&self, at: Position<'_>);
     /// The node, a replica, acknowledged `acked` to its master while at `at`.

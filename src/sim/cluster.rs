@@ -132,6 +132,8 @@ pub struct Probe {
     pub ledger: super::history::SharedLedger,
     /// Bugs planted in the core (tests of the checker).
     pub planted: crate::server::probe::PlantedBugs,
+    /// The run's timeline (recording when enabled).
+    pub timeline: crate::timeline::record::Recorder,
 }
 
 /// Creates and starts node number `index` (IPs are 10.0.0.(index + 1)).
@@ -176,10 +178,20 @@ pub fn spawn_node(
             let server = Server::new(runtime, config.clone());
             {
                 let mut state = server.state();
-                state.attach_probe(Arc::new(super::history::NodeProbe {
-                    node: name.clone(),
-                    ledger: probe.ledger.clone(),
-                }));
+                let checker: Arc<dyn crate::server::probe::HistoryProbe> =
+                    Arc::new(super::history::NodeProbe {
+                        node: name.clone(),
+                        ledger: probe.ledger.clone(),
+                    });
+                state.attach_probe(if probe.timeline.is_enabled() {
+                    Arc::new(crate::timeline::record::ObservingProbe {
+                        inner: checker,
+                        node: name.clone(),
+                        recorder: probe.timeline.clone(),
+                    })
+                } else {
+                    checker
+                });
                 state.planted = probe.planted;
             }
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.clone());

@@ -11,7 +11,7 @@ use crate::runtime::SimRuntime;
 use crate::server::Server;
 
 /// A replica's name, its top master's name, and both servers when running.
-type ReplicaAndTop<'a> = (
+pub(super) type ReplicaAndTop<'a> = (
     &'a str,
     String,
     Option<(Server<SimRuntime>, Server<SimRuntime>)>,
@@ -32,7 +32,7 @@ impl Runner {
 
     /// Every replica with the master at the top of its chain, and both
     /// servers when both are running.
-    fn replicas_with_tops(&self) -> Vec<ReplicaAndTop<'_>> {
+    pub(super) fn replicas_with_tops(&self) -> Vec<ReplicaAndTop<'_>> {
         self.topology
             .iter()
             .filter(|(_, master)| master.is_some())
@@ -87,7 +87,12 @@ impl Runner {
     /// [`converged`](Self::converged) so that the two cannot disagree: its
     /// link is up as both ends see it (after every fault that broke it was
     /// noticed), with its top master's replication id and offset.
-    fn in_step(&self, name: &str, replica: &Server<SimRuntime>, top: &Server<SimRuntime>) -> bool {
+    pub(super) fn in_step(
+        &self,
+        name: &str,
+        replica: &Server<SimRuntime>,
+        top: &Server<SimRuntime>,
+    ) -> bool {
         {
             let (r, t) = (replica.state(), top.state());
             if !r.master_link_up()
@@ -105,7 +110,7 @@ impl Runner {
     /// The other half: the replica holds its top master's data (keys,
     /// values, TTLs, in every db). The costly part, so callers that poll
     /// run it only once every replica is in step.
-    fn same_data(replica: &Server<SimRuntime>, top: &Server<SimRuntime>) -> bool {
+    pub(super) fn same_data(replica: &Server<SimRuntime>, top: &Server<SimRuntime>) -> bool {
         top.state().keyspace == replica.state().keyspace
     }
 

@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use super::cluster::{self, NodeStatus};
 use super::runner::{draw_duration, now, stamp, Runner};
 use crate::scenario::DurationRange;
+use crate::timeline::{FaultKind, NodeEventKind};
 
 /// How a `partition` step cuts its links.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +28,8 @@ impl Runner {
         let cut = self.net.cut(a, b);
         self.note_broken(a, b);
         self.event(format!("{path} cut {a} <-> {b}: {cut} connection ends"));
+        self.timeline
+            .fault_started(FaultKind::Cut, format!("cut {a} <-> {b}"), &[a, b]);
     }
 
     /// A `partition` step: clogs every link from `one` to `other` (and
@@ -60,8 +63,8 @@ impl Runner {
             self.clogged
                 .push(((a.clone(), b.clone()), shape.black_hole));
         }
-        self.event(format!(
-            "{path} partition {} {} {}{}",
+        let label = format!(
+            "partition {} {} {}{}",
             one.join(","),
             if shape.oneway { "->" } else { "<->" },
             other.join(","),
@@ -70,11 +73,17 @@ impl Runner {
             } else {
                 " (closes get through)"
             }
-        ));
+        );
+        self.event(format!("{path} {label}"));
+        let struck: Vec<&str> = one.iter().chain(other).map(String::as_str).collect();
+        let band = self
+            .timeline
+            .fault_started(FaultKind::Partition, label, &struck);
         if let Some(range) = duration {
             let duration = draw_duration(rng, range);
             self.sleep_watching(duration).await;
             self.unclog(&links, shape.black_hole);
+            self.timeline.fault_ended(band);
             self.event(format!("{path} partition healed after {}", stamp(duration)));
         }
     }
@@ -124,10 +133,17 @@ impl Runner {
             None => format!("{from}'s interface"),
         };
         self.event(format!("{path} throttle {what} to {rate}"));
+        let struck: Vec<&str> = std::iter::once(from).chain(to).collect();
+        let band = self.timeline.fault_started(
+            FaultKind::Throttle,
+            format!("throttle {what} to {rate}"),
+            &struck,
+        );
         if let Some(range) = duration {
             let duration = draw_duration(rng, range);
             self.sleep_watching(duration).await;
             self.end_throttle(&held);
+            self.timeline.fault_ended(band);
             self.event(format!("{path} throttle ended after {}", stamp(duration)));
         }
     }
@@ -167,10 +183,16 @@ impl Runner {
         let link = (node.to_string(), from.to_string());
         self.stalled.push(link.clone());
         self.event(format!("{path} stall: {node} stops reading {from}"));
+        let band = self.timeline.fault_started(
+            FaultKind::Stall,
+            format!("stall: {node} stops reading {from}"),
+            &[node, from],
+        );
         if let Some(range) = duration {
             let duration = draw_duration(rng, range);
             self.sleep_watching(duration).await;
             self.end_stall(&link);
+            self.timeline.fault_ended(band);
             self.event(format!("{path} stall ended after {}", stamp(duration)));
         }
     }
@@ -204,6 +226,11 @@ impl Runner {
             line.push_str(&format!(" drifts {rate:+} ms/ms"));
         }
         line.push_str(&format!(" (now {:+} ms off)", self.clocks.skew_ms(node)));
+        self.timeline.fault_started(
+            FaultKind::Clock,
+            line.trim_start_matches(path).trim_start().to_string(),
+            &[node],
+        );
         self.event(line);
     }
 
@@ -211,6 +238,7 @@ impl Runner {
     pub(super) fn heal(&mut self, path: &str) {
         self.unclog_all();
         self.event(format!("{path} heal"));
+        self.timeline.faults_ended(Some(FaultKind::Partition));
     }
 
     /// Unclogs every link a partition clogged.
@@ -261,6 +289,8 @@ impl Runner {
         if let Some(window) = window {
             line.push_str(&format!(" window {window} B"));
         }
+        let label = line.trim_start_matches(path).trim_start().to_string();
+        self.timeline.fault_started(FaultKind::Network, label, &[]);
         self.event(line);
     }
 
@@ -280,6 +310,14 @@ impl Runner {
         self.sessions.remove(node);
         let how = if fin { "" } else { " (powered off, no FIN)" };
         self.event(format!("{path} crash {node}{how}"));
+        let what = match (lose_unsynced, fin) {
+            (false, true) => "crash",
+            (true, true) => "crash (unsynced writes lost)",
+            (false, false) => "crash (powered off, no FIN)",
+            (true, false) => "crash (powered off, no FIN, unsynced writes lost)",
+        };
+        self.timeline
+            .node_event(node, NodeEventKind::Crash, what.to_string());
     }
 
     /// A `restart` step.
@@ -296,6 +334,8 @@ impl Runner {
         let handle = self.handle.clone();
         cluster::restart(&handle, self.node_mut(node));
         self.net.power_on(node);
+        self.timeline
+            .node_event(node, NodeEventKind::Restart, "restart".to_string());
         let configured = self
             .scenario
             .nodes
@@ -317,6 +357,8 @@ impl Runner {
         self.handle.pause(self.node(node).handle.id());
         self.node_mut(node).status = NodeStatus::Paused;
         self.event(format!("{path} pause {node}"));
+        self.timeline
+            .node_event(node, NodeEventKind::Pause, "pause".to_string());
         if let Some(range) = duration {
             let duration = draw_duration(rng, range);
             self.sleep_watching(duration).await;
@@ -336,6 +378,8 @@ impl Runner {
     fn resume_node(&mut self, node: &str) {
         self.handle.resume(self.node(node).handle.id());
         self.node_mut(node).status = NodeStatus::Up;
+        self.timeline
+            .node_event(node, NodeEventKind::Resume, "resume".to_string());
     }
 
     /// Ends every fault before the liveness phase: partitions heal, paused
@@ -344,6 +388,7 @@ impl Runner {
     /// done). Nodes are taken in scenario order, which fixes the order of
     /// madsim's resumes and restarts.
     pub(super) fn end_all_faults(&mut self) {
+        self.timeline.faults_ended(None);
         self.unclog_all();
         for held in std::mem::take(&mut self.throttled) {
             self.set_throttle(&held, None);

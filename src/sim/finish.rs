@@ -25,6 +25,9 @@ impl Runner {
         if liveness.is_ok() && !self.history_may_fork {
             self.check_acknowledged_writes();
         }
+        if liveness.is_err() {
+            self.note_stuck_replicas();
+        }
         let verdict = self.verdict(liveness);
         self.event(format!("verdict {}", verdict.name()));
         self.report(verdict)
@@ -90,6 +93,7 @@ impl Runner {
                 }
             }
         }
+        let timeline = self.finish_timeline(&verdict, &trace, &log);
         RunReport {
             lag,
             traffic,
@@ -102,6 +106,7 @@ impl Runner {
             // The caller measures wall time outside the simulation.
             wall: Duration::ZERO,
             trace_hash: crate::digest::to_hex(&hasher.finalize().into()),
+            timeline,
             trace,
             log,
         }

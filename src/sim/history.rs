@@ -76,6 +76,10 @@ pub struct Ledger {
     clocks: Option<Arc<SimClocks>>,
     /// Correct reads that a clock skew decided.
     skewed_reads: SkewedReads,
+    /// Every violation reported, with where and when it was found.
+    located: Vec<LocatedViolation>,
+    /// Whether the report being judged is a read a replica served.
+    judging_read: bool,
 }
 
 /// How many examples of each kind of skewed read a report keeps.
@@ -100,6 +104,22 @@ impl SkewedReads {
     pub fn count(&self) -> u64 {
         self.hidden_early + self.served_late
     }
+}
+
+/// A violation with the node, rule and simulated time it was found at
+/// (for the run's timeline).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocatedViolation {
+    /// When it was found.
+    pub at: std::time::Duration,
+    /// The node whose report broke the rule.
+    pub node: String,
+    /// The rule's name.
+    pub rule: &'static str,
+    /// The violation as [`Ledger::take_violations`] returns it.
+    pub text: String,
+    /// Whether a read the node served broke the rule (a wrong read).
+    pub read: bool,
 }
 
 /// A ledger shared by the probes of every node.
@@ -141,9 +161,23 @@ impl Ledger {
         self.timelines.node_down(node, now());
     }
 
+    /// Every violation reported so far, located.
+    pub fn located_violations(&self) -> &[LocatedViolation] {
+        &self.located
+    }
+
     fn violate(&mut self, node: &str, rule: &'static str, text: String) {
         if self.reported.insert((node.to_string(), rule)) {
-            self.violations.push(format!("{text} (at {})", stamp()));
+            let text = format!("{text} (at {})", stamp());
+            self.located.push(LocatedViolation {
+                at: madsim::time::TimeHandle::try_current()
+                    .map_or(Default::default(), |t| t.elapsed()),
+                node: node.to_string(),
+                rule,
+                text: text.clone(),
+                read: self.judging_read,
+            });
+            self.violations.push(text);
         }
     }
 
@@ -339,6 +373,12 @@ impl Ledger {
 
     /// A replica served a read.
     pub fn read(&mut self, node: &str, read: &ReadObservation<'_>) {
+        self.judging_read = true;
+        self.judge_read(node, read);
+        self.judging_read = false;
+    }
+
+    fn judge_read(&mut self, node: &str, read: &ReadObservation<'_>) {
         self.judged += 1;
         let own = self
             .lineages

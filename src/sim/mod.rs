@@ -28,6 +28,8 @@
 //! - `finish`: the end of a run: heal, wait, judge, hash.
 //! - [`lag`]: each replica's lag behind its top master, and what each node
 //!   sent, measured from what the nodes report.
+//! - `recording`: what the runner tells the run's timeline
+//!   ([`crate::timeline`]) beyond what the nodes' probes report.
 //! - [`check`], [`expect`], [`history`], [`workload`]: what those build on.
 
 pub mod check;
@@ -42,6 +44,7 @@ mod commands;
 mod convergence;
 mod faults;
 mod finish;
+mod recording;
 mod runner;
 mod safety;
 mod traffic;
@@ -128,6 +131,9 @@ pub struct RunReport {
     pub traffic: BTreeMap<String, lag::Traffic>,
     /// Correct reads whose answer a replica's clock skew decided.
     pub skewed_reads: history::SkewedReads,
+    /// The run's timeline, when it was recorded
+    /// ([`run_seed_with_timeline`]).
+    pub timeline: Option<crate::timeline::Timeline>,
 }
 
 /// A stable 64-bit seed for `purpose` under `seed` (FNV-1a, then splitmix).
@@ -158,6 +164,21 @@ pub fn run_seed(scenario: &Scenario, seed: u64) -> RunReport {
 
 /// [`run_seed`] with options.
 pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RunOptions) -> RunReport {
+    run_seed_recording(scenario, seed, options, false)
+}
+
+/// [`run_seed_with`], recording the run's timeline into the report's
+/// `timeline` (the run itself is the same: recording only listens).
+pub fn run_seed_with_timeline(scenario: &Scenario, seed: u64, options: RunOptions) -> RunReport {
+    run_seed_recording(scenario, seed, options, true)
+}
+
+fn run_seed_recording(
+    scenario: &Scenario,
+    seed: u64,
+    options: RunOptions,
+    timeline: bool,
+) -> RunReport {
     let started = Instant::now();
     let owned = scenario.clone();
     let outcome = std::thread::Builder::new()
@@ -178,7 +199,13 @@ pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RunOptions) -> Run
                         .simulated_time_bound()
                         .saturating_add(SIMULATED_TIME_MARGIN),
                 );
-                runtime.block_on(async move { Runner::new(owned, seed, options).run().await })
+                runtime.block_on(async move {
+                    let mut runner = Runner::new(owned, seed, options);
+                    if timeline {
+                        runner.record_timeline();
+                    }
+                    runner.run().await
+                })
             }))
         })
         .expect("spawn run thread")
@@ -197,6 +224,7 @@ pub fn run_seed_with(scenario: &Scenario, seed: u64, options: RunOptions) -> Run
         lag: Vec::new(),
         traffic: BTreeMap::new(),
         skewed_reads: Default::default(),
+        timeline: None,
     };
     match outcome {
         Ok(Ok(report)) => RunReport { wall, ..report },

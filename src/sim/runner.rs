@@ -84,6 +84,8 @@ pub(super) struct Runner {
     /// Whether anything makes the acknowledged-writes rule inapplicable
     /// (promotions, re-pointing, flushes, lost disks).
     pub(super) history_may_fork: bool,
+    /// Where the run's timeline is recorded (disabled unless asked for).
+    pub(super) timeline: crate::timeline::record::Recorder,
 }
 
 impl Runner {
@@ -149,6 +151,7 @@ impl Runner {
             background: Vec::new(),
             outcomes: Vec::new(),
             history_may_fork,
+            timeline: Default::default(),
         }
     }
 
@@ -164,6 +167,8 @@ impl Runner {
     /// A broken safety rule (a safety verdict).
     pub(super) fn violation(&self, text: String) {
         self.event(format!("VIOLATION {text}"));
+        self.timeline
+            .flag(crate::timeline::FlagKind::Violation, &text);
         self.violations
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -173,6 +178,8 @@ impl Runner {
     /// A failed assertion of the scenario (an expectation verdict).
     pub(super) fn expectation(&mut self, text: String) {
         self.event(format!("EXPECTATION FAILED {text}"));
+        self.timeline
+            .flag(crate::timeline::FlagKind::Expectation, &text);
         self.expectations.push(text);
     }
 
@@ -252,6 +259,7 @@ impl Runner {
             let probe = cluster::Probe {
                 ledger: self.ledger.clone(),
                 planted: self.options.planted,
+                timeline: self.timeline.clone(),
             };
             let node = cluster::spawn_node(
                 &self.handle,

@@ -35,6 +35,7 @@ impl Runner {
     /// every offset a replica acknowledged was acknowledged with exactly the
     /// data its master held at that offset.
     pub(super) fn monitor_safety(&self) {
+        self.sample_timeline();
         let found = self
             .ledger
             .lock()
@@ -96,6 +97,7 @@ impl Runner {
         };
         // Through `violation`, as every other broken rule: the trace (and so
         // `replay`) shows each lost write where the run found it.
+        self.note_lost_writes(&writes, &value_of);
         for violation in check::lost_writes(&writes, value_of) {
             self.violation(violation);
         }

@@ -341,3 +341,25 @@ pub fn wait_in_sync(master: u16, replica: u16) {
         },
     );
 }
+
+/// The headless browser the page tests drive (Debian's `chromium`), or
+/// `None` (after printing that the test is skipped) when it is not
+/// installed. In CI (`CI=true`) a missing browser fails the test instead.
+pub fn chromium(test: &str) -> Option<&'static str> {
+    for name in ["chromium", "chromium-browser"] {
+        if Command::new(name)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            return Some(name);
+        }
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: chromium is not installed, and CI requires it");
+    }
+    eprintln!("{test}: skipped, chromium is not installed (apt-get install chromium)");
+    None
+}
