@@ -24,7 +24,9 @@ use crate::replication::{LinkState, ReplState};
 use crate::resp::OwnedArgv;
 use crate::runtime::{Listener, Runtime};
 
+pub mod conf_file;
 pub mod config;
+pub mod config_table;
 mod conn;
 mod info;
 pub mod probe;
@@ -774,7 +776,12 @@ impl<R: Runtime> Server<R> {
             let state = self.state();
             (state.config.bind.clone(), state.config.port)
         };
-        let ip = bind.parse().map_err(|_| {
+        // Redis listens on every address of `bind`; replsim on the first
+        // (a leading `-` marks an optional address in Redis).
+        let first = bind.split_whitespace().next().unwrap_or("127.0.0.1");
+        let first = first.strip_prefix('-').unwrap_or(first);
+        let first = if first == "*" { "0.0.0.0" } else { first };
+        let ip = first.parse().map_err(|_| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("bad bind address '{bind}'"),
