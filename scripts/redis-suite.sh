@@ -25,7 +25,8 @@
 # The two servers use different port ranges (--baseport), so both runs can
 # go on at the same time.
 #
-# Environment: SUITE_TIMEOUT (seconds per unit, default 1200), SUITE_ARGS
+# Environment: SUITE_TIMEOUT (seconds per unit, default 1200), SUITE_BASEPORT
+# (first port of the range), SUITE_ARGS
 # (extra runtest arguments).
 set -euo pipefail
 
@@ -102,11 +103,11 @@ command -v tclsh >/dev/null || { echo "tclsh is needed (apt-get install tcl)" >&
 
 if [ "$use_redis" = 1 ]; then
     label=redis
-    baseport=21111
+    baseport="${SUITE_BASEPORT:-21111}"
     [ -n "$server" ] || server="$(command -v redis-server)"
 else
     label=replsim
-    baseport=26111
+    baseport="${SUITE_BASEPORT:-26111}"
     if [ -z "$server" ]; then
         target="${CARGO_TARGET_DIR:-$project/target}"
         if [ "$build" = 1 ]; then

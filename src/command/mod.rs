@@ -20,6 +20,7 @@ mod connection;
 mod hashes;
 mod keys;
 mod lists;
+pub mod object;
 pub mod replication_cmds;
 mod server_cmds;
 mod sets;
@@ -227,6 +228,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         hashes::COMMANDS,
         sets::COMMANDS,
         zsets::COMMANDS,
+        object::COMMANDS,
         transactions::COMMANDS,
         replication_cmds::COMMANDS,
     ]
@@ -611,6 +613,27 @@ fn unknown_command_message(argv: Argv<'_>) -> String {
     )
 }
 
+/// Tells WATCH that the keys `spec` names in `argv` were modified (as
+/// Redis's commands signal each key they modify).
+fn touch_command_keys(ctx: &mut Ctx<'_>, spec: &CommandSpec, argv: Argv<'_>) {
+    if spec.first_key <= 0 {
+        return;
+    }
+    let argc = argv.len() as i32;
+    let last = if spec.last_key < 0 {
+        argc + spec.last_key
+    } else {
+        spec.last_key.min(argc - 1)
+    };
+    let step = spec.key_step.max(1) as usize;
+    let db = ctx.client.db;
+    for index in (spec.first_key..=last).step_by(step) {
+        let key = argv.get(index as usize);
+        let exists = ctx.state.keyspace.db(db).get(key).is_some();
+        ctx.state.watches.touch(db, key, exists);
+    }
+}
+
 /// Runs a resolved command (also used by EXEC) and queues its propagation.
 pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>) {
     ctx.dirty = 0;
@@ -622,6 +645,9 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
         ctx.out.error(&error.to_string());
     }
     ctx.state.stats.commands_processed += 1;
+    if ctx.dirty > 0 && spec.is_write() && !ctx.state.watches.is_empty() {
+        touch_command_keys(ctx, spec, argv);
+    }
     let planted_skip = ctx.state.planted.flushall_not_propagated && spec.name == "flushall";
     if ctx.dirty > 0 && !ctx.suppress && !planted_skip {
         // Only a node that records its stream keeps a copy of the command.

@@ -1,5 +1,5 @@
-//! String commands: GET SET SETEX PSETEX SETNX GETSET GETDEL MGET MSET APPEND
-//! STRLEN INCR DECR INCRBY DECRBY INCRBYFLOAT.
+//! String commands: GET GETEX SET SETEX PSETEX SETNX GETSET GETDEL MGET MSET
+//! APPEND STRLEN INCR DECR INCRBY DECRBY INCRBYFLOAT.
 
 use super::flags::*;
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
@@ -14,6 +14,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("setnx", 3, WRITE | DENYOOM | FAST, KEY1, setnx),
     spec("getset", 3, WRITE | DENYOOM | FAST, KEY1, getset),
     spec("getdel", 2, WRITE | FAST, KEY1, getdel),
+    spec("getex", -2, WRITE | FAST, KEY1, getex),
     spec("mget", -2, READONLY | FAST, (1, -1, 1), mget),
     spec("mset", -3, WRITE | DENYOOM, (1, -1, 2), mset),
     spec("append", 3, WRITE | DENYOOM | FAST, KEY1, append),
@@ -254,6 +255,79 @@ fn getdel(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     ctx.changed(1);
     ctx.rewrite(&[b"DEL", key]);
     ctx.out.bulk(&value);
+    Ok(())
+}
+
+/// GETEX key [EX s|PX ms|EXAT ts|PXAT ms-ts|PERSIST]: GET that also sets
+/// or removes the key's TTL. An absolute time already past deletes the key
+/// (after replying with its value).
+///
+/// # Propagation
+/// Never verbatim: `PEXPIREAT key <abs ms>` for an expiry option, `DEL key`
+/// when the time was already past, `PERSIST key` when PERSIST removed a
+/// TTL; nothing for a plain GETEX.
+fn getex(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let mut expire: Option<(&[u8], i64, bool)> = None;
+    let mut persist = false;
+    let mut i = 2;
+    while i < argv.len() {
+        let option = argv.get(i).to_ascii_uppercase();
+        let next = (i + 1 < argv.len()).then(|| argv.get(i + 1));
+        match (option.as_slice(), next) {
+            (b"PERSIST", _) if expire.is_none() => persist = true,
+            (unit @ (b"EX" | b"PX" | b"EXAT" | b"PXAT"), Some(value)) if !persist => {
+                let (unit_ms, absolute) = match unit {
+                    b"EX" => (1000, false),
+                    b"PX" => (1, false),
+                    b"EXAT" => (1000, true),
+                    _ => (1, true),
+                };
+                if expire.is_some_and(|(_, u, a)| (u, a) != (unit_ms, absolute)) {
+                    return Err(CmdError::Syntax);
+                }
+                expire = Some((value, unit_ms, absolute));
+                i += 1;
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 1;
+    }
+    let key = argv.get(1);
+    let Some(value) = ctx.read_string(key)?.cloned() else {
+        ctx.out.null();
+        return Ok(());
+    };
+    let at = match expire {
+        Some((arg, unit_ms, absolute)) => {
+            Some((expire_at(ctx, arg, unit_ms, absolute, "getex")?, absolute))
+        }
+        None => None,
+    };
+    ctx.out.bulk(&value);
+    match at {
+        Some((at, true)) if at <= ctx.now_ms && !ctx.client.is_master => {
+            ctx.db().remove(key);
+            ctx.changed(1);
+            ctx.rewrite(&[b"DEL", key]);
+        }
+        Some((at, _)) => {
+            ctx.db().set_expiry(key, Some(at));
+            ctx.changed(1);
+            ctx.rewrite(&[b"PEXPIREAT", key, at.to_string().as_bytes()]);
+        }
+        None if persist => {
+            let had_ttl = ctx
+                .db()
+                .get(key)
+                .is_some_and(|e| e.expire_at_ms().is_some());
+            if had_ttl {
+                ctx.db().set_expiry(key, None);
+                ctx.changed(1);
+                ctx.rewrite(&[b"PERSIST", key]);
+            }
+        }
+        None => {}
+    }
     Ok(())
 }
 

@@ -441,14 +441,6 @@ const PARAMS: &[Param] = &[
         }),
     },
     Param {
-        name: "appendonly",
-        get: |_| "no".into(),
-        set: Some(|_, v| match v {
-            "no" => Ok(()),
-            _ => Err("argument(s) must be one of the following: no (replsim has no AOF)".into()),
-        }),
-    },
-    Param {
         name: "databases",
         get: |_| crate::keyspace::DB_COUNT.to_string(),
         set: None,

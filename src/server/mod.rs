@@ -30,6 +30,7 @@ pub mod config_table;
 mod conn;
 mod info;
 pub mod probe;
+pub mod watch;
 
 pub use config::{Config, ConfigError};
 pub use info::render_info;
@@ -293,6 +294,11 @@ pub struct ServerState {
     pub clients: BTreeMap<u64, Client>,
     /// The node's random source, seeded through the runtime seam.
     pub rng: ChaCha8Rng,
+    /// False after `DEBUG SET-ACTIVE-EXPIRE 0`: the cron leaves expired
+    /// keys for lookups to find.
+    pub active_expire_enabled: bool,
+    /// WATCHed keys and the transactions they made fail.
+    pub watches: watch::Watches,
     /// Replication ids, offsets, backlog, replicas and master link.
     pub repl: ReplState,
     /// The node's log.
@@ -337,6 +343,8 @@ impl ServerState {
             stats: Stats::default(),
             clients: BTreeMap::new(),
             rng,
+            active_expire_enabled: true,
+            watches: watch::Watches::default(),
             repl: ReplState::new(replid),
             logger: Arc::new(crate::log::NullLog),
             control: Vec::new(),
@@ -596,6 +604,7 @@ impl ServerState {
     /// its MULTI/EXEC (Redis's `propagateDeletion` uses `propagateNow`).
     pub fn delete_expired(&mut self, db: usize, key: &[u8]) {
         if self.remove_and_propagate_del(db, key) {
+            self.watches.touch(db, key, false);
             self.stats.expired_keys += 1;
             self.stats.dirty += 1;
         }
@@ -1069,7 +1078,9 @@ impl<R: Runtime> Server<R> {
             if state.paused_until.is_some_and(|until| until > now) {
                 continue;
             }
-            state.active_expire_cycle(now_ms, 200);
+            if state.active_expire_enabled {
+                state.active_expire_cycle(now_ms, 200);
+            }
             if now.saturating_sub(last_replication_cron) >= Duration::from_secs(1) {
                 last_replication_cron = now;
                 replication_cron(&mut state, replication_loops);
