@@ -525,7 +525,8 @@ fn expiretime_generic(ctx: &mut Ctx<'_>, key: &[u8], in_ms: bool) -> CmdResult {
         Some(entry) => match entry.expire_at_ms() {
             None => -1,
             Some(at) if in_ms => at as i64,
-            Some(at) => (at / 1000) as i64,
+            // Redis rounds to the nearest second, as TTL does.
+            Some(at) => ((at + 500) / 1000) as i64,
         },
     };
     ctx.out.integer(reply);

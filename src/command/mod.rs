@@ -26,6 +26,7 @@ mod server_cmds;
 mod sets;
 mod strings;
 mod transactions;
+mod zset_algebra;
 mod zsets;
 
 pub mod glob;
@@ -228,6 +229,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         hashes::COMMANDS,
         sets::COMMANDS,
         zsets::COMMANDS,
+        zset_algebra::COMMANDS,
         object::COMMANDS,
         transactions::COMMANDS,
         replication_cmds::COMMANDS,

@@ -464,7 +464,7 @@ fn sdiffstore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// # Propagation
 /// None.
 fn sintercard(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    let (keys, limit) = numkeys_and_limit(argv)?;
+    let (keys, limit) = numkeys_and_limit(argv, false)?;
     let sets = input_sets(ctx, &keys)?;
     let count = compute(Algebra::Inter, &sets).len();
     let count = if limit > 0 { count.min(limit) } else { count };
@@ -474,13 +474,28 @@ fn sintercard(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 
 /// Parses `numkeys key [key ...] [LIMIT limit]` (SINTERCARD, ZINTERCARD)
 /// with Redis's errors.
-pub(super) fn numkeys_and_limit(argv: Argv<'_>) -> Result<(Vec<&[u8]>, usize), CmdError> {
-    let numkeys = int_arg(argv.get(1))?;
-    if numkeys <= 0 {
-        return Err(CmdError::err("numkeys should be greater than 0"));
-    }
-    let numkeys = numkeys as usize;
+///
+/// `zset_errors`: ZINTERCARD's wording for a bad numkeys (it shares
+/// ZINTER's parser in Redis) instead of SINTERCARD's.
+pub(super) fn numkeys_and_limit(
+    argv: Argv<'_>,
+    zset_errors: bool,
+) -> Result<(Vec<&[u8]>, usize), CmdError> {
+    let numkeys = match int_arg(argv.get(1)) {
+        Ok(n) if n > 0 => n as usize,
+        Err(e) if zset_errors => return Err(e),
+        _ if zset_errors => {
+            return Err(CmdError::err(format!(
+                "at least 1 input key is needed for '{}' command",
+                String::from_utf8_lossy(argv.get(0)).to_ascii_lowercase()
+            )))
+        }
+        _ => return Err(CmdError::err("numkeys should be greater than 0")),
+    };
     if numkeys > argv.len() - 2 {
+        if zset_errors {
+            return Err(CmdError::Syntax);
+        }
         return Err(CmdError::err(
             "Number of keys can't be greater than number of args",
         ));
@@ -490,7 +505,8 @@ pub(super) fn numkeys_and_limit(argv: Argv<'_>) -> Result<(Vec<&[u8]>, usize), C
     let mut i = 2 + numkeys;
     while i < argv.len() {
         if argv.get(i).eq_ignore_ascii_case(b"limit") && i + 1 < argv.len() {
-            let n = int_arg(argv.get(i + 1))?;
+            // Redis words a limit that does not parse as a negative one.
+            let n = int_arg(argv.get(i + 1)).unwrap_or(-1);
             if n < 0 {
                 return Err(CmdError::err("LIMIT can't be negative"));
             }
