@@ -262,6 +262,67 @@ fn swapdb(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
+/// DEBUG RELOAD [NOSAVE]: saves the RDB (unless NOSAVE), empties the
+/// dataset and loads it back from the RDB bytes, as Redis reloads from its
+/// file; a master drops the keys that expired meanwhile.
+fn debug_reload(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let mut save = true;
+    for option in argv.iter().skip(2) {
+        match option.to_ascii_lowercase().as_slice() {
+            b"nosave" => save = false,
+            _ => {
+                return Err(CmdError::err(
+                    "DEBUG RELOAD only supports the NOSAVE option in replsim",
+                ))
+            }
+        }
+    }
+    let bytes = if save {
+        ctx.state
+            .save_rdb(ctx.now_ms)
+            .map_err(|e| CmdError::err(format!("Error trying to save the DB: {e}")))?;
+        crate::rdb::encode(&ctx.state.keyspace, &crate::rdb::RdbInfo::default())
+    } else {
+        let name = ctx.state.config.dbfilename.clone();
+        let file = ctx
+            .state
+            .storage
+            .open(&name)
+            .map_err(|e| CmdError::err(format!("Error trying to load the RDB dump: {e}")))?
+            .ok_or_else(|| {
+                CmdError::err("Error trying to load the RDB dump, check server logs.")
+            })?;
+        let mut bytes = Vec::new();
+        let mut reader = file.reader;
+        std::io::Read::read_to_end(&mut reader, &mut bytes)
+            .map_err(|e| CmdError::err(format!("Error trying to load the RDB dump: {e}")))?;
+        bytes
+    };
+    let loaded = crate::rdb::decode(&bytes).map_err(|e| {
+        CmdError::err(format!(
+            "Error trying to load the RDB dump, check server logs. {e}"
+        ))
+    })?;
+    let mut keyspace = loaded.keyspace;
+    if !ctx.state.is_replica() {
+        for db in 0..crate::keyspace::DB_COUNT {
+            for key in keyspace.db(db).expired_keys(ctx.now_ms, usize::MAX) {
+                keyspace.db_mut(db).remove(&key);
+            }
+        }
+    }
+    ctx.state.watches.touch_flushed(&ctx.state.keyspace, None);
+    let tracking = ctx.state.keyspace.tracked_fingerprint().is_some();
+    ctx.state.keyspace = keyspace;
+    if tracking {
+        ctx.state.keyspace.start_tracking();
+    }
+    ctx.state
+        .log(crate::log::Level::Notice, "DB reloaded by DEBUG RELOAD");
+    ctx.out.ok();
+    Ok(())
+}
+
 fn flag_names(flags: u32) -> Vec<&'static str> {
     [
         (WRITE, "write"),
@@ -460,6 +521,8 @@ fn is_local(addr: &str) -> bool {
 /// - DIGEST-VALUE: one digest per key, of its value alone (zeros if missing).
 /// - SLEEP: pauses the whole server, as Redis's blocked main thread does.
 /// - PANIC: crashes the server on purpose, as Redis does.
+/// - RELOAD [NOSAVE]: saves and reloads the dataset through the RDB.
+/// - QUICKLIST-PACKED-THRESHOLD size: accepted, inert (no list nodes).
 /// - SET-ACTIVE-EXPIRE 0|1: stops or restarts the cron's expiry of keys
 ///   nobody reads.
 /// - POPULATE: creates `prefix:N` keys holding `value:N` (zero-padded or cut
@@ -495,6 +558,20 @@ fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             ctx.out.ok();
         }
         (b"populate", 3..=5) => debug_populate(ctx, argv)?,
+        (b"reload", _) => debug_reload(ctx, argv)?,
+        (b"quicklist-packed-threshold", 3) => {
+            // replsim's lists are not made of nodes: the threshold (checked
+            // as Redis checks it) changes nothing.
+            let bytes = crate::server::config::parse_memory(&String::from_utf8_lossy(argv.get(2)))
+                .ok()
+                .filter(|n| *n <= u64::from(u32::MAX));
+            if bytes.is_none() {
+                return Err(CmdError::err(
+                    "argument must be a memory value bigger than 1 and smaller than 4gb",
+                ));
+            }
+            ctx.out.ok();
+        }
         (b"set-active-expire", 3) => {
             ctx.state.active_expire_enabled = int_arg(argv.get(2))? != 0;
             ctx.out.ok();

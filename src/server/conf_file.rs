@@ -124,6 +124,14 @@ fn read(path: &Path) -> Result<String, ConfFileError> {
         })
 }
 
+/// Directives Redis 7.0 still accepts and ignores: name, and the range of
+/// words (the name included) it accepts them with.
+const DEPRECATED: &[(&str, usize, usize)] = &[
+    ("list-max-ziplist-entries", 2, 2),
+    ("list-max-ziplist-value", 2, 2),
+    ("lua-replicate-commands", 2, 2),
+];
+
 /// How deep `include` may nest before a file is taken to include itself.
 const MAX_INCLUDE_DEPTH: usize = 16;
 
@@ -156,7 +164,8 @@ pub fn apply(config: &mut Config, text: &str, depth: usize) -> Result<(), ConfFi
             continue;
         }
         let canonical = config_table::canonical(&name);
-        let known = config_table::spec(&name).is_some()
+        let known = DEPRECATED.iter().any(|(n, _, _)| *n == name)
+            || config_table::spec(&name).is_some()
             || config_table::SPECIAL
                 .iter()
                 .any(|(n, _, _)| *n == canonical)
@@ -168,7 +177,17 @@ pub fn apply(config: &mut Config, text: &str, depth: usize) -> Result<(), ConfFi
         if !known {
             return Err(fail("Bad directive or wrong number of arguments"));
         }
-        if args.is_empty() || (args.len() > 1 && !config_table::MULTI_ARG.contains(&canonical)) {
+        let multi_arg = config_table::MULTI_ARG.contains(&canonical);
+        if DEPRECATED
+            .iter()
+            .any(|(n, min, max)| *n == name && (*min..=*max).contains(&words.len()))
+        {
+            // Accepted and ignored, as Redis 7.0 does.
+            continue;
+        }
+        // Multi-word parameters take any number of words (`save` alone
+        // clears the save points).
+        if !multi_arg && args.len() != 1 {
             return Err(fail("wrong number of arguments"));
         }
         let value = args.join(" ");
