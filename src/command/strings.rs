@@ -1,5 +1,6 @@
 //! String commands: GET GETEX SET SETEX PSETEX SETNX GETSET GETDEL MGET MSET
-//! APPEND STRLEN INCR DECR INCRBY DECRBY INCRBYFLOAT.
+//! MSETNX APPEND STRLEN SETRANGE GETRANGE SUBSTR SETBIT GETBIT INCR DECR
+//! INCRBY DECRBY INCRBYFLOAT.
 
 use super::flags::*;
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
@@ -24,6 +25,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("incrby", 3, WRITE | DENYOOM | FAST, KEY1, incrby),
     spec("decrby", 3, WRITE | DENYOOM | FAST, KEY1, decrby),
     spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, KEY1, incrbyfloat),
+    spec("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), msetnx),
+    spec("setrange", 4, WRITE | DENYOOM, KEY1, setrange),
+    spec("getrange", 4, READONLY, KEY1, getrange),
+    spec("substr", 4, READONLY, KEY1, getrange),
+    spec("setbit", 4, WRITE | DENYOOM, KEY1, setbit),
+    spec("getbit", 3, READONLY | FAST, KEY1, getbit),
 ];
 
 impl Ctx<'_> {
@@ -366,6 +373,161 @@ fn mset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     ctx.changed((argv.len() / 2) as u64);
     ctx.out.ok();
+    Ok(())
+}
+
+/// MSETNX key value [key value ...]: sets every pair (dropping TTLs) only
+/// when none of the keys exists; 1 if set, 0 otherwise.
+///
+/// # Propagation
+/// Verbatim, when set.
+fn msetnx(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() % 2 == 0 {
+        return Err(CmdError::err(
+            "wrong number of arguments for 'msetnx' command",
+        ));
+    }
+    for pair in (1..argv.len()).step_by(2) {
+        if ctx.lookup(argv.get(pair)).is_some() {
+            ctx.out.integer(0);
+            return Ok(());
+        }
+    }
+    for pair in (1..argv.len()).step_by(2) {
+        ctx.db()
+            .insert(argv.get(pair), Value::Str(blob(argv.get(pair + 1))));
+    }
+    ctx.changed((argv.len() / 2) as u64);
+    ctx.out.integer(1);
+    Ok(())
+}
+
+/// SETRANGE key offset value: overwrites the string from offset on,
+/// zero-padding it (creating the key) as needed; replies with the new
+/// length. An empty value changes nothing (and creates no key).
+///
+/// # Propagation
+/// Verbatim, when the string changed.
+fn setrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let offset = int_arg(argv.get(2))?;
+    if offset < 0 {
+        return Err(CmdError::err("offset is out of range"));
+    }
+    let offset = offset as usize;
+    let value = argv.get(3);
+    let current_len = ctx.read_string(key)?.map(|s| s.len());
+    if value.is_empty() {
+        ctx.out.integer(current_len.unwrap_or(0) as i64);
+        return Ok(());
+    }
+    if !ctx.client.is_master {
+        check_string_size(offset.saturating_add(value.len()))?;
+    }
+    if current_len.is_none() {
+        ctx.db().insert(key, Value::Str(Blob::new()));
+    }
+    let Some(Value::Str(s)) = ctx.db().value_mut(key) else {
+        unreachable!("a string by now");
+    };
+    let end = offset + value.len();
+    if s.len() < end {
+        s.resize(end, 0);
+    }
+    s[offset..end].copy_from_slice(value);
+    let len = s.len();
+    ctx.changed(1);
+    ctx.out.integer(len as i64);
+    Ok(())
+}
+
+/// GETRANGE key start end (and its old name SUBSTR): the substring between
+/// two inclusive offsets, negative ones counting from the end.
+///
+/// # Propagation
+/// None.
+fn getrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let (mut start, mut end) = (int_arg(argv.get(2))?, int_arg(argv.get(3))?);
+    let value = ctx.read_string(argv.get(1))?.cloned().unwrap_or_default();
+    let len = value.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        ctx.out.bulk(b"");
+        return Ok(());
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        ctx.out.bulk(b"");
+    } else {
+        ctx.out.bulk(&value[start as usize..=end as usize]);
+    }
+    Ok(())
+}
+
+/// A bit offset of SETBIT/GETBIT, with Redis's error and bound (the bits of
+/// a 512 MB string).
+fn bit_offset(arg: &[u8]) -> Result<usize, CmdError> {
+    parse_i64(arg)
+        .filter(|n| (0..512 * 1024 * 1024 * 8).contains(n))
+        .map(|n| n as usize)
+        .ok_or_else(|| CmdError::err("bit offset is not an integer or out of range"))
+}
+
+/// SETBIT key offset 0|1: sets one bit (bit 0 is the most significant of
+/// the first byte), growing the string with zeros; replies with the old bit.
+///
+/// # Propagation
+/// Verbatim.
+fn setbit(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let offset = bit_offset(argv.get(2))?;
+    let on = match argv.get(3) {
+        b"1" => true,
+        b"0" => false,
+        _ => return Err(CmdError::err("bit is not an integer or out of range")),
+    };
+    if ctx.read_string(key)?.is_none() {
+        ctx.db().insert(key, Value::Str(Blob::new()));
+    }
+    let Some(Value::Str(s)) = ctx.db().value_mut(key) else {
+        unreachable!("a string by now");
+    };
+    let byte = offset / 8;
+    if s.len() <= byte {
+        s.resize(byte + 1, 0);
+    }
+    let mask = 0x80u8 >> (offset % 8);
+    let old = s[byte] & mask != 0;
+    if on {
+        s[byte] |= mask;
+    } else {
+        s[byte] &= !mask;
+    }
+    ctx.changed(1);
+    ctx.out.integer(old as i64);
+    Ok(())
+}
+
+/// GETBIT key offset: one bit (0 past the end or for a missing key).
+///
+/// # Propagation
+/// None.
+fn getbit(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let offset = bit_offset(argv.get(2))?;
+    let bit = ctx
+        .read_string(argv.get(1))?
+        .and_then(|s| s.get(offset / 8).copied())
+        .is_some_and(|b| b & (0x80 >> (offset % 8)) != 0);
+    ctx.out.integer(bit as i64);
     Ok(())
 }
 
