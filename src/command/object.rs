@@ -1,5 +1,5 @@
-//! OBJECT ENCODING, REFCOUNT, IDLETIME, FREQ and HELP: what Redis 7.0 tells
-//! about how a value is stored.
+//! OBJECT ENCODING, REFCOUNT, IDLETIME, FREQ and HELP, and MEMORY USAGE:
+//! what Redis 7.0 tells about how a value is stored.
 //!
 //! Encodings follow Redis 7.0's names and size thresholds, read from the
 //! same parameters (`hash-max-listpack-entries`, `zset-max-listpack-value`,
@@ -14,7 +14,15 @@ use crate::keyspace::Value;
 use crate::resp::{parse_i64, Argv};
 use crate::server::Config;
 
-pub(super) static COMMANDS: &[CommandSpec] = &[container("object", -2, 0, OBJECT_SUBCOMMANDS)];
+pub(super) static COMMANDS: &[CommandSpec] = &[
+    container("object", -2, 0, OBJECT_SUBCOMMANDS),
+    container("memory", -2, 0, MEMORY_SUBCOMMANDS),
+];
+
+static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
+    with_key(sub("memory", "usage", -3, READONLY, memory_usage)),
+    sub("memory", "help", 2, LOADING | STALE, memory_help),
+];
 
 static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     with_key(sub("object", "encoding", 3, READONLY, object_encoding)),
@@ -186,6 +194,67 @@ fn object_help(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
             "REFCOUNT <key>",
             "    Return the number of references of the value associated with the specified",
             "    <key>.",
+        ],
+    );
+    Ok(())
+}
+
+/// MEMORY USAGE key [SAMPLES count]: an estimate of the bytes the key and
+/// its value take (nil for a missing key). replsim counts the bytes of the
+/// key and of every element plus a fixed overhead per element and per key
+/// (about what Redis's object headers and dict entries cost); it is not
+/// Redis's allocator figure.
+///
+/// # Propagation
+/// None.
+fn memory_usage(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() != 3
+        && !(argv.len() == 5
+            && argv.get(3).eq_ignore_ascii_case(b"samples")
+            && super::int_arg(argv.get(4)).is_ok())
+    {
+        if argv.len() == 5 && argv.get(3).eq_ignore_ascii_case(b"samples") {
+            return Err(CmdError::NotInteger);
+        }
+        return Err(CmdError::Syntax);
+    }
+    let key = argv.get(2);
+    let Some(entry) = ctx.lookup(key) else {
+        ctx.out.null();
+        return Ok(());
+    };
+    const KEY_OVERHEAD: usize = 56;
+    const ELEMENT_OVERHEAD: usize = 16;
+    let value_bytes = match &entry.value {
+        Value::Str(s) => s.len(),
+        Value::List(list) => list.iter().map(|e| e.len() + ELEMENT_OVERHEAD).sum(),
+        Value::Set(set) => set.iter().map(|e| e.len() + ELEMENT_OVERHEAD).sum(),
+        Value::Hash(hash) => hash
+            .iter()
+            .map(|(f, v)| f.len() + v.len() + 2 * ELEMENT_OVERHEAD)
+            .sum(),
+        Value::ZSet(zset) => zset
+            .iter()
+            .map(|(m, _)| m.len() + 8 + 2 * ELEMENT_OVERHEAD)
+            .sum(),
+    };
+    ctx.out
+        .integer((KEY_OVERHEAD + key.len() + value_bytes) as i64);
+    Ok(())
+}
+
+/// MEMORY HELP: the subcommands replsim has.
+///
+/// # Propagation
+/// None.
+fn memory_help(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    super::server_cmds::reply_help(
+        ctx,
+        "MEMORY",
+        &[
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
         ],
     );
     Ok(())

@@ -52,6 +52,40 @@ pub struct Stats {
     pub net_output_bytes: u64,
     /// Changes since the last save.
     pub dirty: u64,
+    /// Error replies sent (INFO stats `total_error_replies`).
+    pub total_error_replies: u64,
+    /// Error replies by their first word (INFO errorstats).
+    pub error_counts: BTreeMap<String, u64>,
+    /// Per command (`get`, `config|get`): calls, rejected calls, failed
+    /// calls (INFO commandstats).
+    pub command_counts: BTreeMap<String, CommandCounts>,
+}
+
+/// One command's line of INFO commandstats.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CommandCounts {
+    /// Times it ran.
+    pub calls: u64,
+    /// Times it was refused before running (arity, auth, replica state,
+    /// an error while queued in MULTI).
+    pub rejected_calls: u64,
+    /// Times it ran and replied with an error.
+    pub failed_calls: u64,
+}
+
+impl Stats {
+    /// Counts an error reply whose text is `message` (`ERR ...`,
+    /// `WRONGTYPE ...`), by its first word as Redis's errorstats do.
+    pub fn count_error(&mut self, message: &str) {
+        self.total_error_replies += 1;
+        let prefix = message.split(' ').next().unwrap_or("ERR").to_string();
+        *self.error_counts.entry(prefix).or_default() += 1;
+    }
+
+    /// The counters of command `name`.
+    pub fn command(&mut self, name: String) -> &mut CommandCounts {
+        self.command_counts.entry(name).or_default()
+    }
 }
 
 /// Whether a client holding `pending` reply bytes has passed its class's
