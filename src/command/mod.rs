@@ -486,7 +486,7 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
             match lookup(argv.get(0)) {
                 None => ctx.client.last_command = None,
                 Some(found) => {
-                    let name = if found.subcommands.is_empty() {
+                    let name = if found.subcommands.is_empty() || argv.len() < 2 {
                         found.full_name()
                     } else {
                         lookup_sub(found, argv.get(1))
