@@ -156,3 +156,83 @@ impl Watches {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::Value;
+
+    fn keyspace_with(key: &[u8], expire_at_ms: Option<u64>) -> Keyspace {
+        let mut keyspace = Keyspace::new();
+        keyspace
+            .db_mut(0)
+            .insert_with_expiry(key, Value::Str(blob(b"v")), expire_at_ms);
+        keyspace
+    }
+
+    #[test]
+    fn a_touched_key_fails_its_watchers_only_and_unwatch_forgets_it() {
+        let mut watches = Watches::default();
+        watches.watch(1, 0, b"k", false);
+        watches.watch(2, 0, b"other", false);
+        watches.touch(0, b"k", true);
+        watches.touch(1, b"other", true);
+        assert!(watches.failed(1, |_, _| false));
+        assert!(!watches.failed(2, |_, _| false));
+        watches.unwatch_all(1);
+        assert!(!watches.failed(1, |_, _| false));
+        watches.unwatch_all(2);
+        assert!(watches.is_empty());
+    }
+
+    #[test]
+    fn deleting_a_key_that_was_stale_when_watched_is_no_change() {
+        let mut watches = Watches::default();
+        watches.watch(1, 0, b"k", true);
+        watches.touch(0, b"k", false);
+        // The key is gone, so it is not expired either.
+        assert!(!watches.failed(1, |_, _| false));
+        // From then on it counts as alive: writing it fails the client.
+        watches.touch(0, b"k", true);
+        assert!(watches.failed(1, |_, _| false));
+    }
+
+    #[test]
+    fn a_key_alive_at_watch_that_expired_since_fails_exec() {
+        let mut watches = Watches::default();
+        watches.watch(1, 0, b"k", false);
+        assert!(watches.failed(1, |db, key| db == 0 && key == b"k"));
+    }
+
+    #[test]
+    fn flushes_touch_existing_watched_keys_but_not_missing_ones() {
+        let keyspace = keyspace_with(b"k", None);
+        let mut watches = Watches::default();
+        watches.watch(1, 0, b"k", false);
+        watches.watch(2, 0, b"missing", false);
+        watches.touch_flushed(&keyspace, Some(0));
+        assert!(watches.failed(1, |_, _| false));
+        assert!(!watches.failed(2, |_, _| false));
+    }
+
+    #[test]
+    fn swapdb_leaves_a_stale_key_replaced_by_a_stale_key_alone() {
+        let mut keyspace = keyspace_with(b"x", Some(10));
+        keyspace
+            .db_mut(1)
+            .insert_with_expiry(b"x", Value::Str(blob(b"w")), Some(10));
+        let mut watches = Watches::default();
+        watches.watch(1, 1, b"x", true);
+        watches.touch_swapped(&keyspace, 0, 1, 100);
+        assert!(!watches.failed(1, |_, _| false));
+    }
+
+    #[test]
+    fn swapdb_touches_a_watched_key_replaced_by_a_live_one() {
+        let keyspace = keyspace_with(b"x", None);
+        let mut watches = Watches::default();
+        watches.watch(1, 1, b"x", false);
+        watches.touch_swapped(&keyspace, 0, 1, 100);
+        assert!(watches.failed(1, |_, _| false));
+    }
+}
