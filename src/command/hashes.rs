@@ -331,7 +331,13 @@ fn hrandfield(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     let count = if argv.len() >= 3 {
-        Some(int_arg(argv.get(2))?)
+        let n = int_arg(argv.get(2))?;
+        if n == i64::MIN {
+            return Err(CmdError::err(
+                "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+            ));
+        }
+        Some(n)
     } else {
         None
     };
@@ -339,13 +345,15 @@ fn hrandfield(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if withvalues && !argv.get(3).eq_ignore_ascii_case(b"withvalues") {
         return Err(CmdError::Syntax);
     }
-    if withvalues && count.is_some_and(|n| n < -(i64::MAX / 2)) {
+    // Redis refuses counts whose field/value pairs would overflow.
+    if withvalues && count.is_some_and(|n| !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n)) {
         return Err(CmdError::err("value is out of range"));
     }
     let pairs: Vec<(Blob, Blob)> = read_hash(ctx, argv.get(1))?
         .map(|h| h.iter().map(|(f, v)| (f.clone(), v.clone())).collect())
         .unwrap_or_default();
     let rng = &mut ctx.state.rng;
+    let per_field = if withvalues { 2 } else { 1 };
     let picked: Vec<&(Blob, Blob)> = match count {
         None => {
             if pairs.is_empty() {
@@ -357,9 +365,20 @@ fn hrandfield(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             return Ok(());
         }
         Some(_) if pairs.is_empty() => Vec::new(),
-        Some(n) if n < 0 => (0..n.unsigned_abs())
-            .map(|_| &pairs[rng.gen_range(0..pairs.len())])
-            .collect(),
+        Some(n) if n < 0 => {
+            // Written as drawn: the count may be far larger than anything
+            // worth collecting first.
+            let wanted = n.unsigned_abs() as usize;
+            ctx.out.array(wanted * per_field);
+            for _ in 0..wanted {
+                let (field, value) = &pairs[rng.gen_range(0..pairs.len())];
+                ctx.out.bulk(field);
+                if withvalues {
+                    ctx.out.bulk(value);
+                }
+            }
+            return Ok(());
+        }
         Some(n) => {
             let mut pool: Vec<&(Blob, Blob)> = pairs.iter().collect();
             let wanted = (n as usize).min(pool.len());
@@ -368,7 +387,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
                 .collect()
         }
     };
-    ctx.out.array(picked.len() * if withvalues { 2 } else { 1 });
+    ctx.out.array(picked.len() * per_field);
     for (field, value) in picked {
         ctx.out.bulk(field);
         if withvalues {

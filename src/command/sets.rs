@@ -252,7 +252,9 @@ fn srandmember(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let count = if argv.len() == 3 {
         let n = int_arg(argv.get(2))?;
         if n == i64::MIN {
-            return Err(CmdError::err("value is out of range"));
+            return Err(CmdError::err(
+                "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+            ));
         }
         Some(n)
     } else {
