@@ -1,5 +1,5 @@
 //! String commands: GET GETEX SET SETEX PSETEX SETNX GETSET GETDEL MGET MSET
-//! MSETNX APPEND STRLEN SETRANGE GETRANGE SUBSTR SETBIT GETBIT INCR DECR
+//! MSETNX APPEND STRLEN SETRANGE GETRANGE SUBSTR SETBIT GETBIT LCS INCR DECR
 //! INCRBY DECRBY INCRBYFLOAT.
 
 use super::flags::*;
@@ -31,6 +31,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("substr", 4, READONLY, KEY1, getrange),
     spec("setbit", 4, WRITE | DENYOOM, KEY1, setbit),
     spec("getbit", 3, READONLY | FAST, KEY1, getbit),
+    spec("lcs", -3, READONLY, (1, 2, 1), lcs),
 ];
 
 impl Ctx<'_> {
@@ -528,6 +529,139 @@ fn getbit(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         .and_then(|s| s.get(offset / 8).copied())
         .is_some_and(|b| b & (0x80 >> (offset % 8)) != 0);
     ctx.out.integer(bit as i64);
+    Ok(())
+}
+
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]: the longest
+/// common subsequence of two strings (missing keys are empty strings): the
+/// subsequence itself, its length (LEN), or the matching ranges walked from
+/// the ends as Redis walks them (IDX, with each range's length under
+/// WITHMATCHLEN, ranges shorter than MINMATCHLEN left out).
+///
+/// # Propagation
+/// None.
+fn lcs(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let not_strings = || CmdError::err("The specified keys must contain string values");
+    let a = ctx
+        .read_string(argv.get(1))
+        .map_err(|_| not_strings())?
+        .cloned()
+        .unwrap_or_default();
+    let b = ctx
+        .read_string(argv.get(2))
+        .map_err(|_| not_strings())?
+        .cloned()
+        .unwrap_or_default();
+    let (mut getlen, mut getidx, mut withmatchlen) = (false, false, false);
+    let mut minmatchlen: i64 = 0;
+    let mut i = 3;
+    while i < argv.len() {
+        let option = argv.get(i).to_ascii_uppercase();
+        match option.as_slice() {
+            b"IDX" => getidx = true,
+            b"LEN" => getlen = true,
+            b"WITHMATCHLEN" => withmatchlen = true,
+            b"MINMATCHLEN" if i + 1 < argv.len() => {
+                minmatchlen = int_arg(argv.get(i + 1))?.max(0);
+                i += 1;
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 1;
+    }
+    if getlen && getidx {
+        return Err(CmdError::err(
+            "If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    let (alen, blen) = (a.len(), b.len());
+    let cells = (alen as u64 + 1) * (blen as u64 + 1);
+    if cells.saturating_mul(4) > ctx.state.config.proto_max_bulk_len {
+        return Err(CmdError::err(
+            "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
+    }
+    // table[i * (blen + 1) + j]: LCS length of a[..i] and b[..j].
+    let width = blen + 1;
+    let mut table = vec![0u32; cells as usize];
+    for i in 1..=alen {
+        for j in 1..=blen {
+            table[i * width + j] = if a[i - 1] == b[j - 1] {
+                table[(i - 1) * width + j - 1] + 1
+            } else {
+                table[(i - 1) * width + j].max(table[i * width + j - 1])
+            };
+        }
+    }
+    let total = table[alen * width + blen];
+    if getlen {
+        ctx.out.integer(i64::from(total));
+        return Ok(());
+    }
+    // Walk back from the ends; `range` is the current contiguous match
+    // (a start, a end, b start, b end), emitted when it cannot grow.
+    let mut result = vec![0u8; total as usize];
+    let mut ranges: Vec<(usize, usize, usize, usize)> = Vec::new();
+    let mut range: Option<(usize, usize, usize, usize)> = None;
+    let (mut i, mut j, mut left) = (alen, blen, total as usize);
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            result[left - 1] = a[i - 1];
+            match &mut range {
+                None => range = Some((i - 1, i - 1, j - 1, j - 1)),
+                Some((a_start, _, b_start, _)) if *a_start == i && *b_start == j => {
+                    *a_start -= 1;
+                    *b_start -= 1;
+                }
+                // Not contiguous: the current range ends here (and this
+                // match starts none, as in Redis).
+                Some(_) => emit = true,
+            }
+            if range.is_some_and(|(a_start, _, b_start, _)| a_start == 0 || b_start == 0) {
+                emit = true;
+            }
+            left -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if table[(i - 1) * width + j] > table[i * width + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            emit = range.is_some();
+        }
+        if emit {
+            if let Some(r) = range.take() {
+                let len = r.1 - r.0 + 1;
+                if minmatchlen == 0 || len as i64 >= minmatchlen {
+                    ranges.push(r);
+                }
+            }
+        }
+    }
+    if !getidx {
+        ctx.out.bulk(&result);
+        return Ok(());
+    }
+    ctx.out.array(4);
+    ctx.out.bulk(b"matches");
+    ctx.out.array(ranges.len());
+    for (a_start, a_end, b_start, b_end) in ranges {
+        ctx.out.array(2 + usize::from(withmatchlen));
+        ctx.out.array(2);
+        ctx.out.integer(a_start as i64);
+        ctx.out.integer(a_end as i64);
+        ctx.out.array(2);
+        ctx.out.integer(b_start as i64);
+        ctx.out.integer(b_end as i64);
+        if withmatchlen {
+            ctx.out.integer((a_end - a_start + 1) as i64);
+        }
+    }
+    ctx.out.bulk(b"len");
+    ctx.out.integer(i64::from(total));
     Ok(())
 }
 
