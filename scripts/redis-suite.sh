@@ -26,8 +26,11 @@
 # go on at the same time.
 #
 # Environment: SUITE_TIMEOUT (seconds per unit, default 1200), SUITE_BASEPORT
-# (first port of the range), SUITE_ARGS
-# (extra runtest arguments).
+# (first port of the range), SUITE_ARGS (extra runtest arguments).
+#
+# A unit whose server cannot start, or whose block setup fails outside a
+# test, ends early (the Tcl harness stops it): its remaining tests count as
+# neither passed nor failed.
 set -euo pipefail
 
 DEFAULT_UNITS=(
@@ -56,13 +59,19 @@ while [ $# -gt 0 ]; do
         --report) report_only=1 ;;
         --server) server="$2"; shift ;;
         --out) out="$2"; shift ;;
-        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         -*) echo "unknown option $1" >&2; exit 64 ;;
         *)
             if [ -z "$checkout" ]; then checkout="$1"; else units+=("$1"); fi ;;
     esac
     shift
 done
+# With --report the checkout is optional: a first word that is not a
+# checkout is a unit.
+if [ "$report_only" = 1 ] && [ -n "$checkout" ] && [ ! -x "$checkout/runtest" ]; then
+    units=("$checkout" ${units[@]+"${units[@]}"})
+    checkout=""
+fi
 [ ${#units[@]} -gt 0 ] || units=("${DEFAULT_UNITS[@]}")
 
 # Counts of [ok], [err] and [exception] lines in one unit's log.
