@@ -515,6 +515,17 @@ impl Keyspace {
         }
     }
 
+    /// Exchanges the contents of dbs `a` and `b` (SWAPDB).
+    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        self.dbs.swap(a, b);
+        // A fingerprint names its db: recompute both under their new index.
+        for index in [a, b] {
+            if self.dbs[index].tracking.is_some() {
+                self.dbs[index].start_tracking(index);
+            }
+        }
+    }
+
     /// Starts fingerprint tracking of every db (simulation checker).
     pub fn start_tracking(&mut self) {
         for (index, db) in self.dbs.iter_mut().enumerate() {

@@ -61,6 +61,84 @@ impl LogSink for StderrLog {
     }
 }
 
+/// Redis's format on standard output or appended to a file (`logfile`),
+/// from the `loglevel` on: what `replsim serve` logs, as redis-server does.
+#[derive(Debug)]
+pub struct ProcessLog {
+    lowest: Level,
+    file: Option<Mutex<std::fs::File>>,
+}
+
+impl ProcessLog {
+    /// Logs lines at `loglevel` (`debug`, `verbose`, `notice`, `warning`)
+    /// and above to `logfile` (empty: standard output).
+    pub fn open(loglevel: &str, logfile: &str) -> std::io::Result<Self> {
+        let lowest = match loglevel {
+            "debug" | "verbose" => Level::Verbose,
+            "warning" => Level::Warning,
+            _ => Level::Notice,
+        };
+        let file = if logfile.is_empty() {
+            None
+        } else {
+            Some(Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(logfile)?,
+            ))
+        };
+        Ok(ProcessLog { lowest, file })
+    }
+
+    /// Writes one line with role `role` (`C` before the server exists).
+    pub fn write(&self, role: char, level: Level, message: &str) {
+        let rank = |l: Level| match l {
+            Level::Verbose => 0,
+            Level::Notice => 1,
+            Level::Warning => 2,
+        };
+        if rank(level) < rank(self.lowest) {
+            return;
+        }
+        self.write_raw(&format!(
+            "{}:{} {} {} {}\n",
+            std::process::id(),
+            role,
+            redis_timestamp(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis() as u64
+            ),
+            level.marker(),
+            message
+        ));
+    }
+
+    /// Writes `text` as it is (the start banner).
+    pub fn write_raw(&self, text: &str) {
+        use std::io::Write;
+        match &self.file {
+            Some(file) => {
+                let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = file.write_all(text.as_bytes());
+            }
+            None => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            }
+        }
+    }
+}
+
+impl LogSink for ProcessLog {
+    fn log(&self, role: char, level: Level, message: &str) {
+        self.write(role, level, message);
+    }
+}
+
 /// `21 Nov 2026 05:26:03.892` for a unix time in ms (UTC).
 pub fn redis_timestamp(unix_ms: u64) -> String {
     const MONTHS: [&str; 12] = [

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use replsim::log::Level;
 use replsim::runtime::{DirStorage, TokioRuntime};
 use replsim::scenario::{self, Scenario};
 use replsim::server::{Config, Server};
@@ -200,27 +201,67 @@ struct ValidateArgs {
 
 #[derive(clap::Args)]
 struct ServeArgs {
-    /// TCP port to listen on.
-    #[arg(long, default_value_t = 6379)]
-    port: u16,
-    /// Address to bind.
-    #[arg(long, default_value = "127.0.0.1")]
-    bind: String,
-    /// Directory for the RDB file.
-    #[arg(long, default_value = ".")]
-    dir: PathBuf,
-    /// Password clients must AUTH with.
-    #[arg(long)]
-    requirepass: Option<String>,
-    /// Replicate from this master at start, as "HOST PORT".
-    #[arg(long, value_name = "HOST PORT")]
-    replicaof: Option<String>,
-    /// Any other parameter, as `name=value` (e.g. `--config hz=50`); repeatable.
-    #[arg(long = "config", value_name = "NAME=VALUE")]
-    config: Vec<String>,
-    /// Worker threads (1 behaves like Redis's single thread).
-    #[arg(long, default_value_t = 1)]
+    /// As redis-server takes them: an optional redis.conf path, then
+    /// `--name value...` for any parameter (`--port 6380 --save ""
+    /// --replicaof 127.0.0.1 6379`), applied after the file. Also
+    /// `--config NAME=VALUE` (repeatable) and `--threads N` (worker threads;
+    /// 1, the default, behaves like Redis's single thread).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "[CONF] [--NAME VALUE...]"
+    )]
+    args: Vec<String>,
+}
+
+/// `serve`'s arguments sorted out: the config file, redis-server style
+/// options, and replsim's own `--threads`.
+struct ServeOptions {
+    conf: Option<PathBuf>,
+    options: Vec<String>,
     threads: usize,
+}
+
+fn serve_options(args: &[String]) -> Result<ServeOptions> {
+    let mut parsed = ServeOptions {
+        conf: None,
+        options: Vec::new(),
+        threads: 1,
+    };
+    let mut rest = args;
+    if let Some(first) = rest.first() {
+        if !first.starts_with("--") {
+            parsed.conf = Some(PathBuf::from(first));
+            rest = &rest[1..];
+        }
+    }
+    let mut i = 0;
+    while i < rest.len() {
+        match rest[i].as_str() {
+            "--threads" => {
+                let value = rest.get(i + 1).context("--threads expects a number")?;
+                parsed.threads = value
+                    .parse()
+                    .with_context(|| format!("--threads expects a number, got '{value}'"))?;
+                i += 2;
+            }
+            "--config" => {
+                let pair = rest.get(i + 1).context("--config expects NAME=VALUE")?;
+                let (name, value) = pair
+                    .split_once('=')
+                    .with_context(|| format!("--config expects NAME=VALUE, got '{pair}'"))?;
+                parsed.options.push(format!("--{name}"));
+                parsed.options.push(value.to_string());
+                i += 2;
+            }
+            word if word.starts_with("--") || !parsed.options.is_empty() => {
+                parsed.options.push(word.to_string());
+                i += 1;
+            }
+            word => anyhow::bail!("unexpected argument '{word}' (options are --name value)"),
+        }
+    }
+    Ok(parsed)
 }
 
 fn serve(args: ServeArgs) -> Result<i32> {
@@ -243,57 +284,85 @@ fn serve(args: ServeArgs) -> Result<i32> {
         eprintln!("replsim: crashed (a bug in replsim), exiting");
         std::process::exit(EXIT_CRASH);
     }));
-    let mut config = Config {
-        port: args.port,
-        bind: args.bind.clone(),
-        dir: args.dir.display().to_string(),
-        ..Config::default()
-    };
-    if let Some(password) = &args.requirepass {
-        config.requirepass = Some(password.as_bytes().to_vec());
+    let parsed = serve_options(&args.args)?;
+    let mut config = Config::default();
+    if let Err(error) =
+        replsim::server::conf_file::load(&mut config, parsed.conf.as_deref(), &parsed.options)
+    {
+        // Redis's report, on stderr, and its exit status.
+        eprintln!("{error}");
+        return Ok(1);
     }
-    if let Some(master) = &args.replicaof {
-        config
-            .set_startup("replicaof", master)
-            .with_context(|| format!("--replicaof '{master}'"))?;
+    let log = Arc::new(
+        replsim::log::ProcessLog::open(&config.loglevel, &config.logfile)
+            .with_context(|| format!("can't open the log file '{}'", config.logfile))?,
+    );
+    log.write(
+        'C',
+        Level::Warning,
+        "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo",
+    );
+    log.write(
+        'C',
+        Level::Warning,
+        &format!(
+            "Redis version={}, bits=64, commit=00000000, modified=0, pid={}, just started",
+            replsim::REDIS_COMPAT_VERSION,
+            std::process::id()
+        ),
+    );
+    log.write('C', Level::Warning, "Configuration loaded");
+    if config.others.get("always-show-logo").map(String::as_str) == Some("yes") {
+        // In place of Redis's ASCII-art logo, one line with what the logo
+        // tells (version, mode, port, pid), which harnesses wait for.
+        log.write_raw(&format!(
+            "replsim {} (Redis {}) 64 bit, Running in standalone mode, Port: {}, PID: {}\n\n",
+            env!("CARGO_PKG_VERSION"),
+            replsim::REDIS_COMPAT_VERSION,
+            config.port,
+            std::process::id()
+        ));
+    } else {
+        log.write(
+            'M',
+            Level::Notice,
+            &format!("Running mode=standalone, port={}.", config.port),
+        );
     }
-    for pair in &args.config {
-        let (name, value) = pair
-            .split_once('=')
-            .with_context(|| format!("--config expects NAME=VALUE, got '{pair}'"))?;
-        config
-            .set_startup(name, value)
-            .with_context(|| format!("--config {pair}"))?;
-    }
-    let runtime = if args.threads <= 1 {
+    let dir = PathBuf::from(&config.dir);
+    let (bind, port) = (config.bind.clone(), config.port);
+    let runtime = if parsed.threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
     } else {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads)
+            .worker_threads(parsed.threads)
             .enable_all()
             .build()?
     };
-    let storage = Arc::new(DirStorage::new(&args.dir));
+    let storage = Arc::new(DirStorage::new(&dir));
     runtime.block_on(async move {
-        let server = Server::new(TokioRuntime::new(storage), config);
-        let listener = server
-            .bind()
-            .await
-            .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
+        let server = Server::new(TokioRuntime::new(storage).with_logger(log.clone()), config);
+        let listener = match server.bind().await {
+            Ok(listener) => listener,
+            Err(error) => {
+                log.write(
+                    'M',
+                    Level::Warning,
+                    &format!("Failed listening on port {port} (TCP), aborting."),
+                );
+                return Err(error).with_context(|| format!("cannot listen on {bind}:{port}"));
+            }
+        };
+        log.write('M', Level::Warning, "Server initialized");
         // Like Redis, the data is loaded before the server says it is
         // ready; a file that cannot be loaded ends it (the server logged
         // why).
         if server.load_from_disk().is_err() {
             return Ok(EXIT_LOAD_FAILED);
         }
-        eprintln!(
-            "replsim {} ready to accept connections on {}:{}",
-            env!("CARGO_PKG_VERSION"),
-            args.bind,
-            args.port
-        );
+        log.write('M', Level::Notice, "Ready to accept connections");
         tokio::spawn(shutdown_on_signals(server.clone()));
         server.clone().serve(listener).await?;
         if server.crashed() {
@@ -991,7 +1060,18 @@ fn validate(args: ValidateArgs) -> Result<i32> {
 }
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    // Started under the name `redis-server` (a link, as Redis's own test
+    // suite starts `src/redis-server CONF`), replsim is `replsim serve`.
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let invoked_as = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if invoked_as == "redis-server" {
+        argv.insert(1, "serve".into());
+    }
+    let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(error) => {
             let code = match error.kind() {

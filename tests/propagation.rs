@@ -240,3 +240,67 @@ fn active_expiry_on_a_master_deletes_and_propagates() {
     assert_eq!(node.stream(), vec!["DEL b", "DEL a"]);
     assert_eq!(node.state.keyspace.key_count(), 1);
 }
+
+#[test]
+fn getex_and_hincrbyfloat_propagate_as_the_writes_they_made() {
+    let mut node = Node::new();
+    node.run("SET g v");
+    node.run("GETEX g");
+    node.run("GETEX g EX 100");
+    node.run("GETEX g PERSIST");
+    node.run("GETEX g PERSIST");
+    node.run("HINCRBYFLOAT h f 1.5");
+    node.run("GETEX g PXAT 1");
+    assert_eq!(
+        node.stream(),
+        vec![
+            "SELECT 0".to_string(),
+            "SET g v".to_string(),
+            format!("PEXPIREAT g {}", NOW_MS + 100_000),
+            "PERSIST g".to_string(),
+            "HSET h f 1.5".to_string(),
+            "DEL g".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn set_zset_and_key_writes_propagate_verbatim_only_when_they_changed_something() {
+    let mut node = Node::new();
+    node.run("SADD s1 a b");
+    node.run("SMOVE s1 s2 a");
+    node.run("SMOVE s1 s2 zz");
+    node.run("SINTERSTORE d s1 nosuch");
+    node.run("SINTERSTORE d s1 s1");
+    node.run("SETRANGE e 0 ab");
+    node.run("ZADD z 1 a 2 b");
+    node.run("ZPOPMIN z");
+    node.run("ZPOPMIN nosuch");
+    node.run("ZUNIONSTORE zd 1 z");
+    node.run("MSETNX m1 a");
+    node.run("MSETNX m1 b");
+    node.run("HSETNX h f x");
+    node.run("HSETNX h f y");
+    node.run("RENAMENX s1 s2");
+    node.run("COPY s1 s3");
+    node.run("MOVE e 2");
+    node.run("SWAPDB 0 1");
+    assert_eq!(
+        node.stream(),
+        vec![
+            "SELECT 0",
+            "SADD s1 a b",
+            "SMOVE s1 s2 a",
+            "SINTERSTORE d s1 s1",
+            "SETRANGE e 0 ab",
+            "ZADD z 1 a 2 b",
+            "ZPOPMIN z",
+            "ZUNIONSTORE zd 1 z",
+            "MSETNX m1 a",
+            "HSETNX h f x",
+            "COPY s1 s3",
+            "MOVE e 2",
+            "SWAPDB 0 1",
+        ]
+    );
+}

@@ -1,6 +1,8 @@
-//! Hash commands: HSET HGET HDEL HGETALL HLEN HEXISTS HINCRBY.
+//! Hash commands: HSET HMSET HSETNX HGET HMGET HDEL HGETALL HKEYS HVALS HLEN
+//! HSTRLEN HEXISTS HINCRBY HINCRBYFLOAT HRANDFIELD.
 
 use indexmap::IndexMap;
+use rand::Rng;
 
 use super::flags::*;
 use super::lists::remove_if_empty;
@@ -16,6 +18,20 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("hlen", 2, READONLY | FAST, KEY1, hlen),
     spec("hexists", 3, READONLY | FAST, KEY1, hexists),
     spec("hincrby", 4, WRITE | DENYOOM | FAST, KEY1, hincrby),
+    spec("hmset", -4, WRITE | DENYOOM | FAST, KEY1, hmset),
+    spec("hsetnx", 4, WRITE | DENYOOM | FAST, KEY1, hsetnx),
+    spec("hmget", -3, READONLY | FAST, KEY1, hmget),
+    spec("hkeys", 2, READONLY, KEY1, hkeys),
+    spec("hvals", 2, READONLY, KEY1, hvals),
+    spec("hstrlen", 3, READONLY | FAST, KEY1, hstrlen),
+    spec(
+        "hincrbyfloat",
+        4,
+        WRITE | DENYOOM | FAST,
+        KEY1,
+        hincrbyfloat,
+    ),
+    spec("hrandfield", -2, READONLY, KEY1, hrandfield),
 ];
 
 type Hash = IndexMap<Blob, Blob, FixedHash>;
@@ -172,5 +188,211 @@ fn hincrby(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     );
     ctx.changed(1);
     ctx.out.integer(next);
+    Ok(())
+}
+
+/// HMSET key field value [field value ...]: HSET replying OK.
+///
+/// # Propagation
+/// Verbatim.
+fn hmset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() % 2 != 0 {
+        return Err(CmdError::err(
+            "wrong number of arguments for 'hmset' command",
+        ));
+    }
+    let hash = hash_mut(ctx, argv.get(1), true)?.expect("created");
+    for pair in (2..argv.len()).step_by(2) {
+        hash.insert(blob(argv.get(pair)), blob(argv.get(pair + 1)));
+    }
+    ctx.changed(((argv.len() - 2) / 2) as u64);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// HSETNX key field value: sets the field only if it does not exist; 1 if
+/// set.
+///
+/// # Propagation
+/// Verbatim, when set.
+fn hsetnx(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let exists = read_hash(ctx, argv.get(1))?.is_some_and(|h| h.contains_key(argv.get(2)));
+    if exists {
+        ctx.out.integer(0);
+        return Ok(());
+    }
+    let hash = hash_mut(ctx, argv.get(1), true)?.expect("created");
+    hash.insert(blob(argv.get(2)), blob(argv.get(3)));
+    ctx.changed(1);
+    ctx.out.integer(1);
+    Ok(())
+}
+
+/// HMGET key field [field ...]: each field's value, nil if absent.
+///
+/// # Propagation
+/// None.
+fn hmget(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let values: Vec<Option<Blob>> = match read_hash(ctx, argv.get(1))? {
+        Some(hash) => argv.iter().skip(2).map(|f| hash.get(f).cloned()).collect(),
+        None => vec![None; argv.len() - 2],
+    };
+    ctx.out.array(values.len());
+    for value in &values {
+        ctx.out.bulk_opt(value.as_deref());
+    }
+    Ok(())
+}
+
+fn reply_column(ctx: &mut Ctx<'_>, key: &[u8], values: bool) -> CmdResult {
+    let items: Vec<Blob> = read_hash(ctx, key)?
+        .map(|h| {
+            h.iter()
+                .map(|(f, v)| if values { v.clone() } else { f.clone() })
+                .collect()
+        })
+        .unwrap_or_default();
+    ctx.out.array(items.len());
+    for item in &items {
+        ctx.out.bulk(item);
+    }
+    Ok(())
+}
+
+/// HKEYS key: the fields, in HGETALL's order.
+///
+/// # Propagation
+/// None.
+fn hkeys(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    reply_column(ctx, argv.get(1), false)
+}
+
+/// HVALS key: the values, in HGETALL's order.
+///
+/// # Propagation
+/// None.
+fn hvals(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    reply_column(ctx, argv.get(1), true)
+}
+
+/// HSTRLEN key field: the length of the field's value, 0 if absent.
+///
+/// # Propagation
+/// None.
+fn hstrlen(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let len = read_hash(ctx, argv.get(1))?
+        .and_then(|h| h.get(argv.get(2)).map(|v| v.len()))
+        .unwrap_or(0);
+    ctx.out.integer(len as i64);
+    Ok(())
+}
+
+/// HINCRBYFLOAT key field increment: adds a float (in long double
+/// precision, as INCRBYFLOAT) to the field, creating it; replies with the
+/// new value.
+///
+/// # Propagation
+/// `HSET key field <new value>`, so replicas store the same digits.
+fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    use crate::longdouble::{is_infinity, LongDouble};
+    let (key, field) = (argv.get(1), argv.get(2));
+    let increment = match LongDouble::parse(argv.get(3)) {
+        Some(increment) => increment,
+        None if is_infinity(argv.get(3)) => return Err(CmdError::err("value is NaN or Infinity")),
+        None => return Err(CmdError::NotFloat),
+    };
+    let hash = hash_mut(ctx, key, true)?.expect("created");
+    let current = match hash.get(field) {
+        Some(value) => {
+            LongDouble::parse(value).ok_or_else(|| CmdError::err("hash value is not a float"))?
+        }
+        None => LongDouble::ZERO,
+    };
+    let sum = current
+        .add(&increment)
+        .ok_or_else(|| CmdError::err("increment would produce NaN or Infinity"))?;
+    let text = sum.to_human_string();
+    hash.insert(blob(field), blob(text.as_bytes()));
+    ctx.changed(1);
+    ctx.rewrite(&[b"HSET", key, field, text.as_bytes()]);
+    ctx.out.bulk(text.as_bytes());
+    Ok(())
+}
+
+/// HRANDFIELD key [count [WITHVALUES]]: random fields drawn from the
+/// node's seeded RNG: one field (nil when the key is missing), or with a
+/// count distinct fields (positive, at most the whole hash) or `-count`
+/// fields that may repeat (negative); WITHVALUES adds each value.
+///
+/// # Propagation
+/// None.
+fn hrandfield(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() > 4 {
+        return Err(CmdError::Syntax);
+    }
+    let count = if argv.len() >= 3 {
+        let n = int_arg(argv.get(2))?;
+        if n == i64::MIN {
+            return Err(CmdError::err(
+                "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+            ));
+        }
+        Some(n)
+    } else {
+        None
+    };
+    let withvalues = argv.len() == 4;
+    if withvalues && !argv.get(3).eq_ignore_ascii_case(b"withvalues") {
+        return Err(CmdError::Syntax);
+    }
+    // Redis refuses counts whose field/value pairs would overflow.
+    if withvalues && count.is_some_and(|n| !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n)) {
+        return Err(CmdError::err("value is out of range"));
+    }
+    let pairs: Vec<(Blob, Blob)> = read_hash(ctx, argv.get(1))?
+        .map(|h| h.iter().map(|(f, v)| (f.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let rng = &mut ctx.state.rng;
+    let per_field = if withvalues { 2 } else { 1 };
+    let picked: Vec<&(Blob, Blob)> = match count {
+        None => {
+            if pairs.is_empty() {
+                ctx.out.null();
+            } else {
+                let at = rng.gen_range(0..pairs.len());
+                ctx.out.bulk(&pairs[at].0);
+            }
+            return Ok(());
+        }
+        Some(_) if pairs.is_empty() => Vec::new(),
+        Some(n) if n < 0 => {
+            // Written as drawn: the count may be far larger than anything
+            // worth collecting first.
+            let wanted = n.unsigned_abs() as usize;
+            ctx.out.array(wanted * per_field);
+            for _ in 0..wanted {
+                let (field, value) = &pairs[rng.gen_range(0..pairs.len())];
+                ctx.out.bulk(field);
+                if withvalues {
+                    ctx.out.bulk(value);
+                }
+            }
+            return Ok(());
+        }
+        Some(n) => {
+            let mut pool: Vec<&(Blob, Blob)> = pairs.iter().collect();
+            let wanted = (n as usize).min(pool.len());
+            (0..wanted)
+                .map(|_| pool.swap_remove(rng.gen_range(0..pool.len())))
+                .collect()
+        }
+    };
+    ctx.out.array(picked.len() * per_field);
+    for (field, value) in picked {
+        ctx.out.bulk(field);
+        if withvalues {
+            ctx.out.bulk(value);
+        }
+    }
     Ok(())
 }

@@ -1,10 +1,13 @@
-//! Key-space commands: DEL UNLINK EXISTS TYPE KEYS SCAN RENAME EXPIRE PEXPIRE
-//! EXPIREAT PEXPIREAT TTL PTTL PERSIST.
+//! Key-space commands: DEL UNLINK EXISTS TYPE KEYS SCAN RANDOMKEY RENAME
+//! RENAMENX COPY MOVE EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL EXPIRETIME
+//! PEXPIRETIME PERSIST.
 
 use super::flags::*;
 use super::glob::glob_match;
+use rand::Rng;
+
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
-use crate::keyspace::Blob;
+use crate::keyspace::{Blob, DB_COUNT};
 use crate::resp::Argv;
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
@@ -22,6 +25,12 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("ttl", 2, READONLY | FAST, KEY1, ttl),
     spec("pttl", 2, READONLY | FAST, KEY1, pttl),
     spec("persist", 2, WRITE | FAST, KEY1, persist),
+    spec("expiretime", 2, READONLY | FAST, KEY1, expiretime),
+    spec("pexpiretime", 2, READONLY | FAST, KEY1, pexpiretime),
+    spec("randomkey", 1, READONLY, (0, 0, 0), randomkey),
+    spec("renamenx", 3, WRITE | FAST, (1, 2, 1), renamenx),
+    spec("copy", -3, WRITE | DENYOOM, (1, 2, 1), copy),
+    spec("move", 3, WRITE | FAST, KEY1, move_),
 ];
 
 /// DEL key [key ...] (and UNLINK, identical here: there is no background
@@ -183,21 +192,179 @@ fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
 /// # Propagation
 /// Verbatim.
 fn rename(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    rename_generic(ctx, argv, false)
+}
+
+/// RENAMENX key newkey: RENAME only when newkey does not exist; 1 if
+/// renamed, 0 otherwise (also when both names are the same key).
+///
+/// # Propagation
+/// Verbatim, when renamed.
+fn renamenx(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    rename_generic(ctx, argv, true)
+}
+
+fn rename_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, nx: bool) -> CmdResult {
     let (from, to) = (argv.get(1), argv.get(2));
     if ctx.lookup(from).is_none() {
         return Err(CmdError::NoSuchKey);
     }
     if from == to {
-        ctx.out.ok();
+        if nx {
+            ctx.out.integer(0);
+        } else {
+            ctx.out.ok();
+        }
         return Ok(());
     }
-    ctx.expire_if_needed(to);
+    let target_exists = !ctx.expire_if_needed(to) && ctx.db().get(to).is_some();
+    if nx && target_exists {
+        ctx.out.integer(0);
+        return Ok(());
+    }
     let entry = ctx.db().remove(from).expect("looked up");
     let expiry = entry.expire_at_ms();
     ctx.db().insert_with_expiry(to, entry.value, expiry);
     ctx.changed(1);
-    ctx.out.ok();
+    if nx {
+        ctx.out.integer(1);
+    } else {
+        ctx.out.ok();
+    }
     Ok(())
+}
+
+/// Whether `key` exists in db `db` (another than the client's), after
+/// the expiry policy ran on it there.
+fn exists_in_db(ctx: &mut Ctx<'_>, db: usize, key: &[u8]) -> bool {
+    // The expiry policy works on the client's db; point it at `db` for
+    // this one lookup.
+    let own = std::mem::replace(&mut ctx.client.db, db);
+    let exists = ctx.lookup(key).is_some();
+    ctx.client.db = own;
+    exists
+}
+
+/// A db index argument of COPY and MOVE, with Redis's errors.
+fn db_index_arg(arg: &[u8]) -> Result<usize, CmdError> {
+    let index = int_arg(arg)?;
+    usize::try_from(index)
+        .ok()
+        .filter(|i| *i < DB_COUNT)
+        .ok_or_else(|| CmdError::err("DB index is out of range"))
+}
+
+/// COPY source destination [DB destination-db] [REPLACE]: copies a key's
+/// value and TTL; 1 if copied, 0 when source is missing or destination
+/// exists without REPLACE.
+///
+/// # Propagation
+/// Verbatim, when copied.
+fn copy(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let (source, destination) = (argv.get(1), argv.get(2));
+    let own_db = ctx.client.db;
+    let mut target_db = own_db;
+    let mut replace = false;
+    let mut i = 3;
+    while i < argv.len() {
+        let option = argv.get(i).to_ascii_lowercase();
+        if option == b"replace" {
+            replace = true;
+            i += 1;
+        } else if option == b"db" && i + 1 < argv.len() {
+            target_db = db_index_arg(argv.get(i + 1))?;
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if source == destination && target_db == own_db {
+        return Err(CmdError::err("source and destination objects are the same"));
+    }
+    let Some(entry) = ctx.lookup(source).cloned() else {
+        ctx.out.integer(0);
+        return Ok(());
+    };
+    if exists_in_db(ctx, target_db, destination) {
+        if !replace {
+            ctx.out.integer(0);
+            return Ok(());
+        }
+        ctx.state.keyspace.db_mut(target_db).remove(destination);
+    }
+    let expiry = entry.expire_at_ms();
+    ctx.state
+        .keyspace
+        .db_mut(target_db)
+        .insert_with_expiry(destination, entry.value, expiry);
+    ctx.changed(1);
+    ctx.out.integer(1);
+    Ok(())
+}
+
+/// MOVE key db: moves a key (with its TTL) to another db; 1 if moved, 0
+/// when it is missing here or exists there.
+///
+/// # Propagation
+/// Verbatim, when moved.
+fn move_(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let target_db = db_index_arg(argv.get(2))?;
+    if target_db == ctx.client.db {
+        return Err(CmdError::err("source and destination objects are the same"));
+    }
+    if ctx.lookup(key).is_none() || exists_in_db(ctx, target_db, key) {
+        ctx.out.integer(0);
+        return Ok(());
+    }
+    let entry = ctx.db().remove(key).expect("looked up");
+    let expiry = entry.expire_at_ms();
+    ctx.state
+        .keyspace
+        .db_mut(target_db)
+        .insert_with_expiry(key, entry.value, expiry);
+    ctx.changed(1);
+    ctx.out.integer(1);
+    Ok(())
+}
+
+/// RANDOMKEY: a key of the selected db drawn from the node's seeded RNG
+/// (nil when the db is empty). Keys found expired are expired on the way
+/// (on a master), as in Redis; on a replica where every key is volatile the
+/// draw stops after 100 expired keys and returns the last one, as Redis's
+/// guard does, instead of looping forever.
+///
+/// # Propagation
+/// None (a key it expires is propagated as `DEL`).
+fn randomkey(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    let mut tries = 0;
+    loop {
+        let len = ctx.db().len();
+        if len == 0 {
+            ctx.out.null();
+            return Ok(());
+        }
+        let index = ctx.state.rng.gen_range(0..len);
+        let now = ctx.now_ms;
+        let (key, expired, all_volatile) = {
+            let db = ctx.db();
+            let all_volatile = db.volatile_len() == db.len();
+            let (key, entry) = db.get_index(index).expect("index < len");
+            (key.to_vec(), entry.is_expired(now), all_volatile)
+        };
+        if expired {
+            tries += 1;
+            if all_volatile && ctx.state.is_replica() && tries > 100 {
+                ctx.out.bulk(&key);
+                return Ok(());
+            }
+            if ctx.expire_if_needed(&key) {
+                continue;
+            }
+        }
+        ctx.out.bulk(&key);
+        return Ok(());
+    }
 }
 
 /// Which EXPIRE variant runs: the unit and whether the time is absolute.
@@ -350,6 +517,37 @@ fn ttl(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// None.
 fn pttl(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     ttl_generic(ctx, argv.get(1), true)
+}
+
+fn expiretime_generic(ctx: &mut Ctx<'_>, key: &[u8], in_ms: bool) -> CmdResult {
+    let reply = match ctx.lookup(key) {
+        None => -2,
+        Some(entry) => match entry.expire_at_ms() {
+            None => -1,
+            Some(at) if in_ms => at as i64,
+            // Redis rounds to the nearest second, as TTL does.
+            Some(at) => ((at + 500) / 1000) as i64,
+        },
+    };
+    ctx.out.integer(reply);
+    Ok(())
+}
+
+/// EXPIRETIME key: the absolute Unix time (seconds) at which the key
+/// expires, -1 without expiry, -2 when missing.
+///
+/// # Propagation
+/// None.
+fn expiretime(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    expiretime_generic(ctx, argv.get(1), false)
+}
+
+/// PEXPIRETIME key: EXPIRETIME in milliseconds.
+///
+/// # Propagation
+/// None.
+fn pexpiretime(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    expiretime_generic(ctx, argv.get(1), true)
 }
 
 /// PERSIST key: removes the TTL; 1 if there was one.

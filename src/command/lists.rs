@@ -1,4 +1,5 @@
-//! List commands: LPUSH RPUSH LPOP RPOP LRANGE LLEN LINDEX LSET LREM LTRIM.
+//! List commands: LPUSH RPUSH LPOP RPOP LRANGE LLEN LINDEX LSET LREM LTRIM
+//! LINSERT LPOS.
 
 use std::collections::VecDeque;
 
@@ -18,6 +19,8 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("lset", 4, WRITE | DENYOOM, KEY1, lset),
     spec("lrem", 4, WRITE, KEY1, lrem),
     spec("ltrim", 4, WRITE, KEY1, ltrim),
+    spec("linsert", 5, WRITE | DENYOOM, KEY1, linsert),
+    spec("lpos", -3, READONLY, KEY1, lpos),
 ];
 
 fn read_list<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c VecDeque<Blob>>, CmdError> {
@@ -306,5 +309,124 @@ fn ltrim(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     remove_if_empty(ctx, key);
     ctx.changed(removed as u64);
     ctx.out.ok();
+    Ok(())
+}
+
+/// LINSERT key BEFORE|AFTER pivot element: inserts next to the first
+/// occurrence of pivot; replies with the new length, -1 when pivot is not
+/// there, 0 when the key is missing.
+///
+/// # Propagation
+/// Verbatim, when inserted.
+fn linsert(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let after = match argv.get(2).to_ascii_lowercase().as_slice() {
+        b"before" => false,
+        b"after" => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    let (pivot, element) = (argv.get(3), argv.get(4));
+    let Some(list) = list_mut(ctx, argv.get(1))? else {
+        ctx.out.integer(0);
+        return Ok(());
+    };
+    let Some(at) = list.iter().position(|e| e.as_slice() == pivot) else {
+        ctx.out.integer(-1);
+        return Ok(());
+    };
+    list.insert(at + after as usize, blob(element));
+    let len = list.len();
+    ctx.changed(1);
+    ctx.out.integer(len as i64);
+    Ok(())
+}
+
+/// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]: the
+/// index of matches of element. RANK n starts from the n-th match (negative:
+/// searching from the tail); COUNT returns up to that many indexes (0: all)
+/// as an array; MAXLEN compares at most that many elements (0: all).
+///
+/// # Propagation
+/// None.
+fn lpos(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let mut rank: i64 = 1;
+    let mut count: Option<i64> = None;
+    let mut maxlen: i64 = 0;
+    let mut i = 3;
+    while i < argv.len() {
+        let option = argv.get(i).to_ascii_lowercase();
+        if i + 1 >= argv.len() {
+            return Err(CmdError::Syntax);
+        }
+        let value = argv.get(i + 1);
+        match option.as_slice() {
+            b"rank" => {
+                rank = int_arg(value)?;
+                if rank == i64::MIN {
+                    return Err(CmdError::err("value is out of range"));
+                }
+                if rank == 0 {
+                    return Err(CmdError::err(
+                        "RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+                    ));
+                }
+            }
+            b"count" => {
+                let n = int_arg(value).unwrap_or(-1);
+                if n < 0 {
+                    return Err(CmdError::err("COUNT can't be negative"));
+                }
+                count = Some(n);
+            }
+            b"maxlen" => {
+                maxlen = int_arg(value).unwrap_or(-1);
+                if maxlen < 0 {
+                    return Err(CmdError::err("MAXLEN can't be negative"));
+                }
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 2;
+    }
+    let element = argv.get(2);
+    let Some(list) = read_list(ctx, argv.get(1))? else {
+        match count {
+            Some(_) => ctx.out.array(0),
+            None => ctx.out.null(),
+        }
+        return Ok(());
+    };
+    let len = list.len();
+    let limit = if maxlen == 0 {
+        len
+    } else {
+        (maxlen as usize).min(len)
+    };
+    let wanted = match count {
+        Some(0) => usize::MAX,
+        Some(n) => n as usize,
+        None => 1,
+    };
+    let indexes: Box<dyn Iterator<Item = usize>> = if rank > 0 {
+        Box::new(0..limit)
+    } else {
+        Box::new((len - limit..len).rev())
+    };
+    let found: Vec<usize> = indexes
+        .filter(|&at| list[at].as_slice() == element)
+        .skip(rank.unsigned_abs() as usize - 1)
+        .take(wanted)
+        .collect();
+    match count {
+        Some(_) => {
+            ctx.out.array(found.len());
+            for at in found {
+                ctx.out.integer(at as i64);
+            }
+        }
+        None => match found.first() {
+            Some(&at) => ctx.out.integer(at as i64),
+            None => ctx.out.null(),
+        },
+    }
     Ok(())
 }

@@ -20,11 +20,13 @@ mod connection;
 mod hashes;
 mod keys;
 mod lists;
+pub mod object;
 pub mod replication_cmds;
 mod server_cmds;
 mod sets;
 mod strings;
 mod transactions;
+mod zset_algebra;
 mod zsets;
 
 pub mod glob;
@@ -227,6 +229,8 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         hashes::COMMANDS,
         sets::COMMANDS,
         zsets::COMMANDS,
+        zset_algebra::COMMANDS,
+        object::COMMANDS,
         transactions::COMMANDS,
         replication_cmds::COMMANDS,
     ]
@@ -479,17 +483,27 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         Err(message) => {
             // Redis's `lastcmd` is what the lookup found: nothing for an
             // unknown command (CLIENT LIST shows `cmd=NULL`).
-            if lookup(argv.get(0)).is_none() {
-                ctx.client.last_command = None;
+            match lookup(argv.get(0)) {
+                None => ctx.client.last_command = None,
+                Some(found) => {
+                    let name = if found.subcommands.is_empty() || argv.len() < 2 {
+                        found.full_name()
+                    } else {
+                        lookup_sub(found, argv.get(1))
+                            .map_or_else(|| found.full_name(), CommandSpec::full_name)
+                    };
+                    ctx.state.stats.command(name).rejected_calls += 1;
+                }
             }
             ctx.client.transaction_failed();
+            ctx.state.stats.count_error(&message);
             ctx.out.error(&message);
             return;
         }
     };
     if ctx.state.auth_required(ctx.client) && spec.flags & flags::NO_AUTH == 0 {
         ctx.client.transaction_failed();
-        ctx.out.error("NOAUTH Authentication required.");
+        reject(ctx, spec, "NOAUTH Authentication required.");
         return;
     }
     if let Err(message) = replication_checks(ctx, spec) {
@@ -497,7 +511,7 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         // client's last one too (the replica-reply log names it).
         ctx.client.last_command = Some(spec);
         ctx.client.transaction_failed();
-        ctx.out.error(message);
+        reject(ctx, spec, message);
         return;
     }
     if ctx.client.in_multi() && spec.flags & flags::NO_QUEUE == 0 {
@@ -515,6 +529,14 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         ctx.state.propagate_pending();
     }
     ctx.client.write_offset = ctx.state.repl.offset;
+}
+
+/// Replies with the error of a command refused before it ran, counted as
+/// Redis counts it (a rejected call and an error reply).
+fn reject(ctx: &mut Ctx<'_>, spec: &CommandSpec, message: &str) {
+    ctx.state.stats.command(spec.full_name()).rejected_calls += 1;
+    ctx.state.stats.count_error(message);
+    ctx.out.error(message);
 }
 
 /// The checks Redis makes for replication before running a command, in its
@@ -611,17 +633,49 @@ fn unknown_command_message(argv: Argv<'_>) -> String {
     )
 }
 
+/// Tells WATCH that the keys `spec` names in `argv` were modified (as
+/// Redis's commands signal each key they modify).
+fn touch_command_keys(ctx: &mut Ctx<'_>, spec: &CommandSpec, argv: Argv<'_>) {
+    if spec.first_key <= 0 {
+        return;
+    }
+    let argc = argv.len() as i32;
+    let last = if spec.last_key < 0 {
+        argc + spec.last_key
+    } else {
+        spec.last_key.min(argc - 1)
+    };
+    let step = spec.key_step.max(1) as usize;
+    let db = ctx.client.db;
+    for index in (spec.first_key..=last).step_by(step) {
+        let key = argv.get(index as usize);
+        let exists = ctx.state.keyspace.db(db).get(key).is_some();
+        ctx.state.watches.touch(db, key, exists);
+    }
+}
+
 /// Runs a resolved command (also used by EXEC) and queues its propagation.
 pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>) {
     ctx.dirty = 0;
     ctx.rewrite = None;
     ctx.suppress = false;
     let reply_start = ctx.out.len();
-    if let Err(error) = (spec.handler)(ctx, argv) {
+    let failed = if let Err(error) = (spec.handler)(ctx, argv) {
         ctx.out.truncate(reply_start);
-        ctx.out.error(&error.to_string());
-    }
+        let message = error.to_string();
+        ctx.out.error(&message);
+        ctx.state.stats.count_error(&message);
+        true
+    } else {
+        false
+    };
+    let counts = ctx.state.stats.command(spec.full_name());
+    counts.calls += 1;
+    counts.failed_calls += u64::from(failed);
     ctx.state.stats.commands_processed += 1;
+    if ctx.dirty > 0 && spec.is_write() && !ctx.state.watches.is_empty() {
+        touch_command_keys(ctx, spec, argv);
+    }
     let planted_skip = ctx.state.planted.flushall_not_propagated && spec.name == "flushall";
     if ctx.dirty > 0 && !ctx.suppress && !planted_skip {
         // Only a node that records its stream keeps a copy of the command.

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::flags::*;
 use super::{
-    all_commands, container, parse_float, spec, sub, CmdError, CmdResult, CommandSpec, Ctx, Flow,
-    NO_KEYS,
+    all_commands, container, int_arg, parse_float, spec, sub, CmdError, CmdResult, CommandSpec,
+    Ctx, Flow, NO_KEYS,
 };
 use crate::digest::{dataset_digest, to_hex, value_digest};
 use crate::keyspace::{blob, Value};
@@ -20,6 +20,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("dbsize", 1, READONLY | FAST, NO_KEYS, dbsize),
     spec("flushdb", -1, WRITE, NO_KEYS, flushdb),
     spec("flushall", -1, WRITE, NO_KEYS, flushall),
+    spec("swapdb", 3, WRITE | FAST, NO_KEYS, swapdb),
     CommandSpec {
         subcommands: COMMAND_SUBCOMMANDS,
         ..spec("command", -1, LOADING | STALE, NO_KEYS, command)
@@ -205,6 +206,10 @@ fn flush_mode(argv: Argv<'_>) -> CmdResult {
 fn flushdb(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     flush_mode(argv)?;
     let removed = ctx.db().len() as u64;
+    let db = ctx.client.db;
+    ctx.state
+        .watches
+        .touch_flushed(&ctx.state.keyspace, Some(db));
     ctx.db().clear();
     ctx.changed(removed.max(1));
     ctx.out.ok();
@@ -218,8 +223,102 @@ fn flushdb(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 fn flushall(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     flush_mode(argv)?;
     let removed = ctx.state.keyspace.key_count() as u64;
+    ctx.state.watches.touch_flushed(&ctx.state.keyspace, None);
     ctx.state.keyspace.clear();
     ctx.changed(removed.max(1));
+    ctx.out.ok();
+    Ok(())
+}
+
+/// SWAPDB index1 index2: exchanges two dbs' contents; clients that
+/// selected either now see the other's data. WATCHed keys of both are
+/// touched by Redis's rules.
+///
+/// # Propagation
+/// Always verbatim.
+fn swapdb(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let index = |arg: &[u8], which: &str| {
+        parse_i64(arg)
+            .filter(|n| i32::try_from(*n).is_ok())
+            .ok_or_else(|| CmdError::err(format!("invalid {which} DB index")))
+    };
+    let a = index(argv.get(1), "first")?;
+    let b = index(argv.get(2), "second")?;
+    let in_range = |n: i64| {
+        usize::try_from(n)
+            .ok()
+            .filter(|n| *n < crate::keyspace::DB_COUNT)
+    };
+    let (Some(a), Some(b)) = (in_range(a), in_range(b)) else {
+        return Err(CmdError::err("DB index is out of range"));
+    };
+    let now = ctx.now_ms;
+    ctx.state
+        .watches
+        .touch_swapped(&ctx.state.keyspace, a, b, now);
+    ctx.state.keyspace.swap_dbs(a, b);
+    ctx.changed(1);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// DEBUG RELOAD [NOSAVE]: saves the RDB (unless NOSAVE), empties the
+/// dataset and loads it back from the RDB bytes, as Redis reloads from its
+/// file; a master drops the keys that expired meanwhile.
+fn debug_reload(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let mut save = true;
+    for option in argv.iter().skip(2) {
+        match option.to_ascii_lowercase().as_slice() {
+            b"nosave" => save = false,
+            _ => {
+                return Err(CmdError::err(
+                    "DEBUG RELOAD only supports the NOSAVE option in replsim",
+                ))
+            }
+        }
+    }
+    let bytes = if save {
+        ctx.state
+            .save_rdb(ctx.now_ms)
+            .map_err(|e| CmdError::err(format!("Error trying to save the DB: {e}")))?;
+        crate::rdb::encode(&ctx.state.keyspace, &crate::rdb::RdbInfo::default())
+    } else {
+        let name = ctx.state.config.dbfilename.clone();
+        let file = ctx
+            .state
+            .storage
+            .open(&name)
+            .map_err(|e| CmdError::err(format!("Error trying to load the RDB dump: {e}")))?
+            .ok_or_else(|| {
+                CmdError::err("Error trying to load the RDB dump, check server logs.")
+            })?;
+        let mut bytes = Vec::new();
+        let mut reader = file.reader;
+        std::io::Read::read_to_end(&mut reader, &mut bytes)
+            .map_err(|e| CmdError::err(format!("Error trying to load the RDB dump: {e}")))?;
+        bytes
+    };
+    let loaded = crate::rdb::decode(&bytes).map_err(|e| {
+        CmdError::err(format!(
+            "Error trying to load the RDB dump, check server logs. {e}"
+        ))
+    })?;
+    let mut keyspace = loaded.keyspace;
+    if !ctx.state.is_replica() {
+        for db in 0..crate::keyspace::DB_COUNT {
+            for key in keyspace.db(db).expired_keys(ctx.now_ms, usize::MAX) {
+                keyspace.db_mut(db).remove(&key);
+            }
+        }
+    }
+    ctx.state.watches.touch_flushed(&ctx.state.keyspace, None);
+    let tracking = ctx.state.keyspace.tracked_fingerprint().is_some();
+    ctx.state.keyspace = keyspace;
+    if tracking {
+        ctx.state.keyspace.start_tracking();
+    }
+    ctx.state
+        .log(crate::log::Level::Notice, "DB reloaded by DEBUG RELOAD");
     ctx.out.ok();
     Ok(())
 }
@@ -422,6 +521,10 @@ fn is_local(addr: &str) -> bool {
 /// - DIGEST-VALUE: one digest per key, of its value alone (zeros if missing).
 /// - SLEEP: pauses the whole server, as Redis's blocked main thread does.
 /// - PANIC: crashes the server on purpose, as Redis does.
+/// - RELOAD [NOSAVE]: saves and reloads the dataset through the RDB.
+/// - QUICKLIST-PACKED-THRESHOLD size: accepted, inert (no list nodes).
+/// - SET-ACTIVE-EXPIRE 0|1: stops or restarts the cron's expiry of keys
+///   nobody reads.
 /// - POPULATE: creates `prefix:N` keys holding `value:N` (zero-padded or cut
 ///   to `size`), skipping existing keys; not propagated.
 fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
@@ -455,6 +558,24 @@ fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             ctx.out.ok();
         }
         (b"populate", 3..=5) => debug_populate(ctx, argv)?,
+        (b"reload", _) => debug_reload(ctx, argv)?,
+        (b"quicklist-packed-threshold", 3) => {
+            // replsim's lists are not made of nodes: the threshold (checked
+            // as Redis checks it) changes nothing.
+            let bytes = crate::server::config::parse_memory(&String::from_utf8_lossy(argv.get(2)))
+                .ok()
+                .filter(|n| *n <= u64::from(u32::MAX));
+            if bytes.is_none() {
+                return Err(CmdError::err(
+                    "argument must be a memory value bigger than 1 and smaller than 4gb",
+                ));
+            }
+            ctx.out.ok();
+        }
+        (b"set-active-expire", 3) => {
+            ctx.state.active_expire_enabled = int_arg(argv.get(2))? != 0;
+            ctx.out.ok();
+        }
         // Redis crashes on purpose here; so does replsim (a crash verdict in
         // simulation), which is how the crash path is tested.
         (b"panic", 2) => panic!("DEBUG PANIC called at Unix time {}", ctx.now_ms / 1000),
@@ -470,6 +591,10 @@ fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
                 "    Crash the server simulating a panic.",
                 "POPULATE <count> [<prefix>] [<size>]",
                 "    Create <count> string keys named key:<num>.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Setting it to 0 disables expiring keys in background when they are not",
+                "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+                "    default.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
             ],

@@ -1,4 +1,6 @@
-//! Set commands: SADD SREM SMEMBERS SISMEMBER SCARD SPOP.
+//! Set commands: SADD SREM SMEMBERS SISMEMBER SMISMEMBER SCARD SPOP
+//! SRANDMEMBER SMOVE, and the set algebra SINTER SUNION SDIFF (and their
+//! STORE forms) and SINTERCARD.
 
 use indexmap::IndexSet;
 use rand::Rng;
@@ -16,6 +18,16 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("sismember", 3, READONLY | FAST, KEY1, sismember),
     spec("scard", 2, READONLY | FAST, KEY1, scard),
     spec("spop", -2, WRITE | FAST, KEY1, spop),
+    spec("smismember", -3, READONLY | FAST, KEY1, smismember),
+    spec("srandmember", -2, READONLY, KEY1, srandmember),
+    spec("smove", 4, WRITE | FAST, (1, 2, 1), smove),
+    spec("sinter", -2, READONLY, (1, -1, 1), sinter),
+    spec("sinterstore", -3, WRITE | DENYOOM, (1, -1, 1), sinterstore),
+    spec("sunion", -2, READONLY, (1, -1, 1), sunion),
+    spec("sunionstore", -3, WRITE | DENYOOM, (1, -1, 1), sunionstore),
+    spec("sdiff", -2, READONLY, (1, -1, 1), sdiff),
+    spec("sdiffstore", -3, WRITE | DENYOOM, (1, -1, 1), sdiffstore),
+    spec("sintercard", -3, READONLY, (2, 2, 1), sintercard),
 ];
 
 type Set = IndexSet<Blob, FixedHash>;
@@ -207,4 +219,304 @@ fn spop(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         ctx.out.bulk(member);
     }
     Ok(())
+}
+
+/// SMISMEMBER key member [member ...]: 1 or 0 per member (all 0 when the
+/// key is missing).
+///
+/// # Propagation
+/// None.
+fn smismember(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let found: Vec<bool> = match read_set(ctx, argv.get(1))? {
+        Some(set) => argv.iter().skip(2).map(|m| set.contains(m)).collect(),
+        None => vec![false; argv.len() - 2],
+    };
+    ctx.out.array(found.len());
+    for present in found {
+        ctx.out.integer(present as i64);
+    }
+    Ok(())
+}
+
+/// SRANDMEMBER key [count]: random members, drawn from the node's seeded
+/// RNG, without removing them. Without count one member (nil when the key
+/// is missing); a positive count gives distinct members (at most the whole
+/// set), a negative one `-count` members that may repeat.
+///
+/// # Propagation
+/// None.
+fn srandmember(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() > 3 {
+        return Err(CmdError::Syntax);
+    }
+    let count = if argv.len() == 3 {
+        let n = int_arg(argv.get(2))?;
+        if n == i64::MIN {
+            return Err(CmdError::err(
+                "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+            ));
+        }
+        Some(n)
+    } else {
+        None
+    };
+    let members: Vec<Blob> = match read_set(ctx, argv.get(1))? {
+        Some(set) => set.iter().cloned().collect(),
+        None => Vec::new(),
+    };
+    let rng = &mut ctx.state.rng;
+    match count {
+        None if members.is_empty() => ctx.out.null(),
+        None => {
+            let index = rng.gen_range(0..members.len());
+            ctx.out.bulk(&members[index]);
+        }
+        Some(n) if n < 0 => {
+            let wanted = n.unsigned_abs() as usize;
+            if members.is_empty() {
+                ctx.out.array(0);
+                return Ok(());
+            }
+            ctx.out.array(wanted);
+            for _ in 0..wanted {
+                let index = rng.gen_range(0..members.len());
+                ctx.out.bulk(&members[index]);
+            }
+        }
+        Some(n) => {
+            let mut pool = members;
+            let wanted = (n as usize).min(pool.len());
+            ctx.out.array(wanted);
+            for _ in 0..wanted {
+                let index = rng.gen_range(0..pool.len());
+                let member = pool.swap_remove(index);
+                ctx.out.bulk(&member);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// SMOVE source destination member: moves a member from one set to
+/// another (creating the destination, deleting an emptied source); 1 if
+/// it moved, 0 if it was not in the source. Both keys must be sets (or
+/// missing) first. With source = destination nothing changes and the reply
+/// says whether the member is there.
+///
+/// # Propagation
+/// Verbatim, when the member moved.
+fn smove(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let (source, destination, member) = (argv.get(1), argv.get(2), argv.get(3));
+    let in_source = read_set(ctx, source)?.map(|set| set.contains(member));
+    read_set(ctx, destination)?;
+    let Some(in_source) = in_source else {
+        ctx.out.integer(0);
+        return Ok(());
+    };
+    if source == destination {
+        ctx.out.integer(in_source as i64);
+        return Ok(());
+    }
+    if !in_source {
+        ctx.out.integer(0);
+        return Ok(());
+    }
+    set_mut(ctx, source, false)?
+        .expect("checked to exist")
+        .shift_remove(member);
+    remove_if_empty(ctx, source);
+    set_mut(ctx, destination, true)?
+        .expect("created")
+        .insert(blob(member));
+    ctx.changed(1);
+    ctx.out.integer(1);
+    Ok(())
+}
+
+/// Which set algebra a command computes.
+#[derive(Clone, Copy, PartialEq)]
+enum Algebra {
+    Inter,
+    Union,
+    Diff,
+}
+
+/// The sets named by `keys` (None for a missing key), after checking
+/// that every existing key holds a set, as Redis checks before computing.
+fn input_sets(ctx: &mut Ctx<'_>, keys: &[&[u8]]) -> Result<Vec<Option<Set>>, CmdError> {
+    let mut sets = Vec::with_capacity(keys.len());
+    for key in keys {
+        sets.push(read_set(ctx, key)?.cloned());
+    }
+    Ok(sets)
+}
+
+/// The result of `op` over `sets`, in a deterministic order: for an
+/// intersection the order of the smallest set, for a union first
+/// appearances, for a difference the first set's order.
+fn compute(op: Algebra, sets: &[Option<Set>]) -> Set {
+    let empty = Set::default();
+    let all: Vec<&Set> = sets.iter().map(|s| s.as_ref().unwrap_or(&empty)).collect();
+    match op {
+        Algebra::Inter => {
+            let Some(smallest) = all.iter().min_by_key(|s| s.len()) else {
+                return Set::default();
+            };
+            smallest
+                .iter()
+                .filter(|m| all.iter().all(|s| s.contains(*m)))
+                .cloned()
+                .collect()
+        }
+        Algebra::Union => all.iter().flat_map(|s| s.iter().cloned()).collect(),
+        Algebra::Diff => all[0]
+            .iter()
+            .filter(|m| !all[1..].iter().any(|s| s.contains(*m)))
+            .cloned()
+            .collect(),
+    }
+}
+
+fn algebra_reply(ctx: &mut Ctx<'_>, argv: Argv<'_>, op: Algebra) -> CmdResult {
+    let keys: Vec<&[u8]> = argv.iter().skip(1).collect();
+    let sets = input_sets(ctx, &keys)?;
+    let result = reply_order(&compute(op, &sets));
+    ctx.out.array(result.len());
+    for member in &result {
+        ctx.out.bulk(member);
+    }
+    Ok(())
+}
+
+fn algebra_store(ctx: &mut Ctx<'_>, argv: Argv<'_>, op: Algebra) -> CmdResult {
+    let destination = argv.get(1);
+    let keys: Vec<&[u8]> = argv.iter().skip(2).collect();
+    let sets = input_sets(ctx, &keys)?;
+    let result = compute(op, &sets);
+    let len = result.len();
+    if len > 0 {
+        ctx.db()
+            .insert_with_expiry(destination, Value::Set(Box::new(result)), None);
+        ctx.changed(1);
+    } else if ctx.lookup(destination).is_some() {
+        ctx.db().remove(destination);
+        ctx.changed(1);
+    }
+    ctx.out.integer(len as i64);
+    Ok(())
+}
+
+/// SINTER key [key ...]: the members present in every set (a missing key
+/// is an empty set, so the result is empty).
+///
+/// # Propagation
+/// None.
+fn sinter(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    algebra_reply(ctx, argv, Algebra::Inter)
+}
+
+/// SUNION key [key ...]: the members present in any set.
+///
+/// # Propagation
+/// None.
+fn sunion(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    algebra_reply(ctx, argv, Algebra::Union)
+}
+
+/// SDIFF key [key ...]: the members of the first set in none of the others.
+///
+/// # Propagation
+/// None.
+fn sdiff(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    algebra_reply(ctx, argv, Algebra::Diff)
+}
+
+/// SINTERSTORE destination key [key ...]: stores SINTER's result at
+/// destination (replacing it, and its TTL); an empty result deletes
+/// destination. Replies with the result's size.
+///
+/// # Propagation
+/// Verbatim, when destination was written or deleted (the result only
+/// depends on the dataset, so replicas compute the same).
+fn sinterstore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    algebra_store(ctx, argv, Algebra::Inter)
+}
+
+/// SUNIONSTORE destination key [key ...]: SUNION stored as SINTERSTORE
+/// stores.
+///
+/// # Propagation
+/// Verbatim, when destination was written or deleted.
+fn sunionstore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    algebra_store(ctx, argv, Algebra::Union)
+}
+
+/// SDIFFSTORE destination key [key ...]: SDIFF stored as SINTERSTORE
+/// stores.
+///
+/// # Propagation
+/// Verbatim, when destination was written or deleted.
+fn sdiffstore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    algebra_store(ctx, argv, Algebra::Diff)
+}
+
+/// SINTERCARD numkeys key [key ...] [LIMIT limit]: the size of the
+/// intersection, counting stopped at `limit` when it is not 0.
+///
+/// # Propagation
+/// None.
+fn sintercard(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let (keys, limit) = numkeys_and_limit(argv, false)?;
+    let sets = input_sets(ctx, &keys)?;
+    let count = compute(Algebra::Inter, &sets).len();
+    let count = if limit > 0 { count.min(limit) } else { count };
+    ctx.out.integer(count as i64);
+    Ok(())
+}
+
+/// Parses `numkeys key [key ...] [LIMIT limit]` (SINTERCARD, ZINTERCARD)
+/// with Redis's errors.
+///
+/// `zset_errors`: ZINTERCARD's wording for a bad numkeys (it shares
+/// ZINTER's parser in Redis) instead of SINTERCARD's.
+pub(super) fn numkeys_and_limit(
+    argv: Argv<'_>,
+    zset_errors: bool,
+) -> Result<(Vec<&[u8]>, usize), CmdError> {
+    let numkeys = match int_arg(argv.get(1)) {
+        Ok(n) if n > 0 => n as usize,
+        Err(e) if zset_errors => return Err(e),
+        _ if zset_errors => {
+            return Err(CmdError::err(format!(
+                "at least 1 input key is needed for '{}' command",
+                String::from_utf8_lossy(argv.get(0)).to_ascii_lowercase()
+            )))
+        }
+        _ => return Err(CmdError::err("numkeys should be greater than 0")),
+    };
+    if numkeys > argv.len() - 2 {
+        if zset_errors {
+            return Err(CmdError::Syntax);
+        }
+        return Err(CmdError::err(
+            "Number of keys can't be greater than number of args",
+        ));
+    }
+    let keys: Vec<&[u8]> = (2..2 + numkeys).map(|i| argv.get(i)).collect();
+    let mut limit = 0;
+    let mut i = 2 + numkeys;
+    while i < argv.len() {
+        if argv.get(i).eq_ignore_ascii_case(b"limit") && i + 1 < argv.len() {
+            // Redis words a limit that does not parse as a negative one.
+            let n = int_arg(argv.get(i + 1)).unwrap_or(-1);
+            if n < 0 {
+                return Err(CmdError::err("LIMIT can't be negative"));
+            }
+            limit = n as usize;
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok((keys, limit))
 }

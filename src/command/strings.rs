@@ -1,5 +1,6 @@
-//! String commands: GET SET SETEX PSETEX SETNX GETSET GETDEL MGET MSET APPEND
-//! STRLEN INCR DECR INCRBY DECRBY INCRBYFLOAT.
+//! String commands: GET GETEX SET SETEX PSETEX SETNX GETSET GETDEL MGET MSET
+//! MSETNX APPEND STRLEN SETRANGE GETRANGE SUBSTR SETBIT GETBIT LCS INCR DECR
+//! INCRBY DECRBY INCRBYFLOAT.
 
 use super::flags::*;
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
@@ -14,6 +15,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("setnx", 3, WRITE | DENYOOM | FAST, KEY1, setnx),
     spec("getset", 3, WRITE | DENYOOM | FAST, KEY1, getset),
     spec("getdel", 2, WRITE | FAST, KEY1, getdel),
+    spec("getex", -2, WRITE | FAST, KEY1, getex),
     spec("mget", -2, READONLY | FAST, (1, -1, 1), mget),
     spec("mset", -3, WRITE | DENYOOM, (1, -1, 2), mset),
     spec("append", 3, WRITE | DENYOOM | FAST, KEY1, append),
@@ -23,6 +25,13 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("incrby", 3, WRITE | DENYOOM | FAST, KEY1, incrby),
     spec("decrby", 3, WRITE | DENYOOM | FAST, KEY1, decrby),
     spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, KEY1, incrbyfloat),
+    spec("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), msetnx),
+    spec("setrange", 4, WRITE | DENYOOM, KEY1, setrange),
+    spec("getrange", 4, READONLY, KEY1, getrange),
+    spec("substr", 4, READONLY, KEY1, getrange),
+    spec("setbit", 4, WRITE | DENYOOM, KEY1, setbit),
+    spec("getbit", 3, READONLY | FAST, KEY1, getbit),
+    spec("lcs", -3, READONLY, (1, 2, 1), lcs),
 ];
 
 impl Ctx<'_> {
@@ -257,6 +266,79 @@ fn getdel(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
+/// GETEX key [EX s|PX ms|EXAT ts|PXAT ms-ts|PERSIST]: GET that also sets
+/// or removes the key's TTL. An absolute time already past deletes the key
+/// (after replying with its value).
+///
+/// # Propagation
+/// Never verbatim: `PEXPIREAT key <abs ms>` for an expiry option, `DEL key`
+/// when the time was already past, `PERSIST key` when PERSIST removed a
+/// TTL; nothing for a plain GETEX.
+fn getex(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let mut expire: Option<(&[u8], i64, bool)> = None;
+    let mut persist = false;
+    let mut i = 2;
+    while i < argv.len() {
+        let option = argv.get(i).to_ascii_uppercase();
+        let next = (i + 1 < argv.len()).then(|| argv.get(i + 1));
+        match (option.as_slice(), next) {
+            (b"PERSIST", _) if expire.is_none() => persist = true,
+            (unit @ (b"EX" | b"PX" | b"EXAT" | b"PXAT"), Some(value)) if !persist => {
+                let (unit_ms, absolute) = match unit {
+                    b"EX" => (1000, false),
+                    b"PX" => (1, false),
+                    b"EXAT" => (1000, true),
+                    _ => (1, true),
+                };
+                if expire.is_some_and(|(_, u, a)| (u, a) != (unit_ms, absolute)) {
+                    return Err(CmdError::Syntax);
+                }
+                expire = Some((value, unit_ms, absolute));
+                i += 1;
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 1;
+    }
+    let key = argv.get(1);
+    let Some(value) = ctx.read_string(key)?.cloned() else {
+        ctx.out.null();
+        return Ok(());
+    };
+    let at = match expire {
+        Some((arg, unit_ms, absolute)) => {
+            Some((expire_at(ctx, arg, unit_ms, absolute, "getex")?, absolute))
+        }
+        None => None,
+    };
+    ctx.out.bulk(&value);
+    match at {
+        Some((at, true)) if at <= ctx.now_ms && !ctx.client.is_master => {
+            ctx.db().remove(key);
+            ctx.changed(1);
+            ctx.rewrite(&[b"DEL", key]);
+        }
+        Some((at, _)) => {
+            ctx.db().set_expiry(key, Some(at));
+            ctx.changed(1);
+            ctx.rewrite(&[b"PEXPIREAT", key, at.to_string().as_bytes()]);
+        }
+        None if persist => {
+            let had_ttl = ctx
+                .db()
+                .get(key)
+                .is_some_and(|e| e.expire_at_ms().is_some());
+            if had_ttl {
+                ctx.db().set_expiry(key, None);
+                ctx.changed(1);
+                ctx.rewrite(&[b"PERSIST", key]);
+            }
+        }
+        None => {}
+    }
+    Ok(())
+}
+
 /// MGET key [key ...]: the values, nil for a missing key or a non-string.
 ///
 /// # Propagation
@@ -292,6 +374,294 @@ fn mset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     ctx.changed((argv.len() / 2) as u64);
     ctx.out.ok();
+    Ok(())
+}
+
+/// MSETNX key value [key value ...]: sets every pair (dropping TTLs) only
+/// when none of the keys exists; 1 if set, 0 otherwise.
+///
+/// # Propagation
+/// Verbatim, when set.
+fn msetnx(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() % 2 == 0 {
+        return Err(CmdError::err(
+            "wrong number of arguments for 'msetnx' command",
+        ));
+    }
+    for pair in (1..argv.len()).step_by(2) {
+        if ctx.lookup(argv.get(pair)).is_some() {
+            ctx.out.integer(0);
+            return Ok(());
+        }
+    }
+    for pair in (1..argv.len()).step_by(2) {
+        ctx.db()
+            .insert(argv.get(pair), Value::Str(blob(argv.get(pair + 1))));
+    }
+    ctx.changed((argv.len() / 2) as u64);
+    ctx.out.integer(1);
+    Ok(())
+}
+
+/// SETRANGE key offset value: overwrites the string from offset on,
+/// zero-padding it (creating the key) as needed; replies with the new
+/// length. An empty value changes nothing (and creates no key).
+///
+/// # Propagation
+/// Verbatim, when the string changed.
+fn setrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let offset = int_arg(argv.get(2))?;
+    if offset < 0 {
+        return Err(CmdError::err("offset is out of range"));
+    }
+    let offset = offset as usize;
+    let value = argv.get(3);
+    let current_len = ctx.read_string(key)?.map(|s| s.len());
+    if value.is_empty() {
+        ctx.out.integer(current_len.unwrap_or(0) as i64);
+        return Ok(());
+    }
+    if !ctx.client.is_master {
+        check_string_size(offset.saturating_add(value.len()))?;
+    }
+    if current_len.is_none() {
+        ctx.db().insert(key, Value::Str(Blob::new()));
+    }
+    let Some(Value::Str(s)) = ctx.db().value_mut(key) else {
+        unreachable!("a string by now");
+    };
+    let end = offset + value.len();
+    if s.len() < end {
+        s.resize(end, 0);
+    }
+    s[offset..end].copy_from_slice(value);
+    let len = s.len();
+    ctx.changed(1);
+    ctx.out.integer(len as i64);
+    Ok(())
+}
+
+/// GETRANGE key start end (and its old name SUBSTR): the substring between
+/// two inclusive offsets, negative ones counting from the end.
+///
+/// # Propagation
+/// None.
+fn getrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let (mut start, mut end) = (int_arg(argv.get(2))?, int_arg(argv.get(3))?);
+    let value = ctx.read_string(argv.get(1))?.cloned().unwrap_or_default();
+    let len = value.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        ctx.out.bulk(b"");
+        return Ok(());
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        ctx.out.bulk(b"");
+    } else {
+        ctx.out.bulk(&value[start as usize..=end as usize]);
+    }
+    Ok(())
+}
+
+/// A bit offset of SETBIT/GETBIT, with Redis's error and bound (the bits of
+/// a 512 MB string).
+fn bit_offset(arg: &[u8]) -> Result<usize, CmdError> {
+    parse_i64(arg)
+        .filter(|n| (0..512 * 1024 * 1024 * 8).contains(n))
+        .map(|n| n as usize)
+        .ok_or_else(|| CmdError::err("bit offset is not an integer or out of range"))
+}
+
+/// SETBIT key offset 0|1: sets one bit (bit 0 is the most significant of
+/// the first byte), growing the string with zeros; replies with the old bit.
+///
+/// # Propagation
+/// Verbatim.
+fn setbit(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let offset = bit_offset(argv.get(2))?;
+    let on = match argv.get(3) {
+        b"1" => true,
+        b"0" => false,
+        _ => return Err(CmdError::err("bit is not an integer or out of range")),
+    };
+    if ctx.read_string(key)?.is_none() {
+        ctx.db().insert(key, Value::Str(Blob::new()));
+    }
+    let Some(Value::Str(s)) = ctx.db().value_mut(key) else {
+        unreachable!("a string by now");
+    };
+    let byte = offset / 8;
+    if s.len() <= byte {
+        s.resize(byte + 1, 0);
+    }
+    let mask = 0x80u8 >> (offset % 8);
+    let old = s[byte] & mask != 0;
+    if on {
+        s[byte] |= mask;
+    } else {
+        s[byte] &= !mask;
+    }
+    ctx.changed(1);
+    ctx.out.integer(old as i64);
+    Ok(())
+}
+
+/// GETBIT key offset: one bit (0 past the end or for a missing key).
+///
+/// # Propagation
+/// None.
+fn getbit(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let offset = bit_offset(argv.get(2))?;
+    let bit = ctx
+        .read_string(argv.get(1))?
+        .and_then(|s| s.get(offset / 8).copied())
+        .is_some_and(|b| b & (0x80 >> (offset % 8)) != 0);
+    ctx.out.integer(bit as i64);
+    Ok(())
+}
+
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]: the longest
+/// common subsequence of two strings (missing keys are empty strings): the
+/// subsequence itself, its length (LEN), or the matching ranges walked from
+/// the ends as Redis walks them (IDX, with each range's length under
+/// WITHMATCHLEN, ranges shorter than MINMATCHLEN left out).
+///
+/// # Propagation
+/// None.
+fn lcs(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let not_strings = || CmdError::err("The specified keys must contain string values");
+    let a = ctx
+        .read_string(argv.get(1))
+        .map_err(|_| not_strings())?
+        .cloned()
+        .unwrap_or_default();
+    let b = ctx
+        .read_string(argv.get(2))
+        .map_err(|_| not_strings())?
+        .cloned()
+        .unwrap_or_default();
+    let (mut getlen, mut getidx, mut withmatchlen) = (false, false, false);
+    let mut minmatchlen: i64 = 0;
+    let mut i = 3;
+    while i < argv.len() {
+        let option = argv.get(i).to_ascii_uppercase();
+        match option.as_slice() {
+            b"IDX" => getidx = true,
+            b"LEN" => getlen = true,
+            b"WITHMATCHLEN" => withmatchlen = true,
+            b"MINMATCHLEN" if i + 1 < argv.len() => {
+                minmatchlen = int_arg(argv.get(i + 1))?.max(0);
+                i += 1;
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 1;
+    }
+    if getlen && getidx {
+        return Err(CmdError::err(
+            "If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    let (alen, blen) = (a.len(), b.len());
+    let cells = (alen as u64 + 1) * (blen as u64 + 1);
+    if cells.saturating_mul(4) > ctx.state.config.proto_max_bulk_len {
+        return Err(CmdError::err(
+            "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
+    }
+    // table[i * (blen + 1) + j]: LCS length of a[..i] and b[..j].
+    let width = blen + 1;
+    let mut table = vec![0u32; cells as usize];
+    for i in 1..=alen {
+        for j in 1..=blen {
+            table[i * width + j] = if a[i - 1] == b[j - 1] {
+                table[(i - 1) * width + j - 1] + 1
+            } else {
+                table[(i - 1) * width + j].max(table[i * width + j - 1])
+            };
+        }
+    }
+    let total = table[alen * width + blen];
+    if getlen {
+        ctx.out.integer(i64::from(total));
+        return Ok(());
+    }
+    // Walk back from the ends; `range` is the current contiguous match
+    // (a start, a end, b start, b end), emitted when it cannot grow.
+    let mut result = vec![0u8; total as usize];
+    let mut ranges: Vec<(usize, usize, usize, usize)> = Vec::new();
+    let mut range: Option<(usize, usize, usize, usize)> = None;
+    let (mut i, mut j, mut left) = (alen, blen, total as usize);
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            result[left - 1] = a[i - 1];
+            match &mut range {
+                None => range = Some((i - 1, i - 1, j - 1, j - 1)),
+                Some((a_start, _, b_start, _)) if *a_start == i && *b_start == j => {
+                    *a_start -= 1;
+                    *b_start -= 1;
+                }
+                // Not contiguous: the current range ends here (and this
+                // match starts none, as in Redis).
+                Some(_) => emit = true,
+            }
+            if range.is_some_and(|(a_start, _, b_start, _)| a_start == 0 || b_start == 0) {
+                emit = true;
+            }
+            left -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if table[(i - 1) * width + j] > table[i * width + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            emit = range.is_some();
+        }
+        if emit {
+            if let Some(r) = range.take() {
+                let len = r.1 - r.0 + 1;
+                if minmatchlen == 0 || len as i64 >= minmatchlen {
+                    ranges.push(r);
+                }
+            }
+        }
+    }
+    if !getidx {
+        ctx.out.bulk(&result);
+        return Ok(());
+    }
+    ctx.out.array(4);
+    ctx.out.bulk(b"matches");
+    ctx.out.array(ranges.len());
+    for (a_start, a_end, b_start, b_end) in ranges {
+        ctx.out.array(2 + usize::from(withmatchlen));
+        ctx.out.array(2);
+        ctx.out.integer(a_start as i64);
+        ctx.out.integer(a_end as i64);
+        ctx.out.array(2);
+        ctx.out.integer(b_start as i64);
+        ctx.out.integer(b_end as i64);
+        if withmatchlen {
+            ctx.out.integer((a_end - a_start + 1) as i64);
+        }
+    }
+    ctx.out.bulk(b"len");
+    ctx.out.integer(i64::from(total));
     Ok(())
 }
 

@@ -1,4 +1,4 @@
-//! Transactions: MULTI EXEC DISCARD.
+//! Transactions: MULTI EXEC DISCARD WATCH UNWATCH.
 //!
 //! Inside MULTI every command but EXEC, DISCARD, MULTI and QUIT is checked
 //! (existence, arity, auth) and queued; a failed check poisons the
@@ -30,7 +30,55 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         NO_KEYS,
         discard,
     ),
+    spec(
+        "watch",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE,
+        (1, -1, 1),
+        watch,
+    ),
+    spec(
+        "unwatch",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST,
+        NO_KEYS,
+        unwatch,
+    ),
 ];
+
+/// WATCH key [key ...]: the client's next EXEC fails (replies nil and runs
+/// nothing) if any of these keys is modified before it, or expires (see
+/// [`crate::server::watch`]). Not allowed inside MULTI.
+///
+/// # Propagation
+/// None.
+fn watch(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if ctx.client.in_multi() {
+        return Err(CmdError::err("WATCH inside MULTI is not allowed"));
+    }
+    let db = ctx.client.db;
+    for key in argv.iter().skip(1) {
+        let expired = ctx
+            .state
+            .keyspace
+            .db(db)
+            .get(key)
+            .is_some_and(|e| e.is_expired(ctx.now_ms));
+        ctx.state.watches.watch(ctx.client.id, db, key, expired);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// UNWATCH: forgets every watched key.
+///
+/// # Propagation
+/// None.
+fn unwatch(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    ctx.state.watches.unwatch_all(ctx.client.id);
+    ctx.out.ok();
+    Ok(())
+}
 
 /// MULTI: starts queueing.
 ///
@@ -46,7 +94,7 @@ fn multi(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
 }
 
 /// EXEC: runs the queued commands in order, replying with an array of their
-/// replies.
+/// replies; a nil array, running nothing, when a WATCHed key changed.
 ///
 /// # Propagation
 /// The writes the commands propagate, wrapped in `MULTI` ... `EXEC` when
@@ -55,10 +103,23 @@ fn exec(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     let Some((queue, failed)) = ctx.client.take_multi() else {
         return Err(CmdError::err("EXEC without MULTI"));
     };
+    let now = ctx.now_ms;
+    let keyspace = &ctx.state.keyspace;
+    // A replica's master link never fails on WATCH (Redis ignores
+    // expiry for it too).
+    let watch_failed = !ctx.client.is_master
+        && ctx.state.watches.failed(ctx.client.id, |db, key| {
+            keyspace.db(db).get(key).is_some_and(|e| e.is_expired(now))
+        });
+    ctx.state.watches.unwatch_all(ctx.client.id);
     if failed {
         return Err(CmdError::Other(
             "EXECABORT Transaction discarded because of previous errors.".into(),
         ));
+    }
+    if watch_failed {
+        ctx.out.null_array();
+        return Ok(());
     }
     ctx.out.array(queue.len());
     for queued in &queue {
@@ -81,6 +142,7 @@ fn discard(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     if ctx.client.take_multi().is_none() {
         return Err(CmdError::err("DISCARD without MULTI"));
     }
+    ctx.state.watches.unwatch_all(ctx.client.id);
     ctx.out.ok();
     Ok(())
 }

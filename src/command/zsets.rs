@@ -1,4 +1,7 @@
-//! Sorted-set commands: ZADD ZREM ZSCORE ZRANGE ZCARD ZINCRBY.
+//! Sorted-set commands: ZADD ZREM ZSCORE ZMSCORE ZRANGE (and the older
+//! ZREVRANGE, ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX)
+//! ZCARD ZCOUNT ZLEXCOUNT ZRANK ZREVRANK ZINCRBY ZPOPMIN ZPOPMAX
+//! ZREMRANGEBYRANK ZREMRANGEBYSCORE ZREMRANGEBYLEX.
 
 use std::ops::Bound;
 
@@ -6,7 +9,7 @@ use super::flags::*;
 use super::lists::{normalise_range, remove_if_empty};
 use super::{float_arg, int_arg, parse_float, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
 use crate::keyspace::{Value, ZSet};
-use crate::resp::Argv;
+use crate::resp::{Argv, OwnedArgv};
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("zadd", -4, WRITE | DENYOOM | FAST, KEY1, zadd),
@@ -15,6 +18,21 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("zrange", -4, READONLY, KEY1, zrange),
     spec("zcard", 2, READONLY | FAST, KEY1, zcard),
     spec("zincrby", 4, WRITE | DENYOOM | FAST, KEY1, zincrby),
+    spec("zrevrange", -4, READONLY, KEY1, zrevrange),
+    spec("zrangebyscore", -4, READONLY, KEY1, zrangebyscore),
+    spec("zrevrangebyscore", -4, READONLY, KEY1, zrevrangebyscore),
+    spec("zrangebylex", -4, READONLY, KEY1, zrangebylex),
+    spec("zrevrangebylex", -4, READONLY, KEY1, zrevrangebylex),
+    spec("zcount", 4, READONLY | FAST, KEY1, zcount),
+    spec("zlexcount", 4, READONLY | FAST, KEY1, zlexcount),
+    spec("zrank", 3, READONLY | FAST, KEY1, zrank),
+    spec("zrevrank", 3, READONLY | FAST, KEY1, zrevrank),
+    spec("zmscore", -3, READONLY | FAST, KEY1, zmscore),
+    spec("zpopmin", -2, WRITE | FAST, KEY1, zpopmin),
+    spec("zpopmax", -2, WRITE | FAST, KEY1, zpopmax),
+    spec("zremrangebyrank", 4, WRITE, KEY1, zremrangebyrank),
+    spec("zremrangebyscore", 4, WRITE, KEY1, zremrangebyscore),
+    spec("zremrangebylex", 4, WRITE, KEY1, zremrangebylex),
 ];
 
 fn read_zset<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c ZSet>, CmdError> {
@@ -428,4 +446,277 @@ fn apply_limit<'a>(
         .take(count)
         .map(|(m, s)| (m.to_vec(), s))
         .collect()
+}
+
+/// The options every older range command parses (ZRANGE then refuses the
+/// combinations it does not support, with its own errors, as Redis's shared
+/// parser does).
+const LEGACY_OPTIONS: &[&[u8]] = &[b"WITHSCORES", b"LIMIT"];
+
+/// Runs ZRANGE with `argv` rewritten to its modern form: the key, the two
+/// range arguments, then `extra` words, then the options the older command
+/// allows (`allowed`, upper case), anything else being a syntax error.
+fn legacy_range(
+    ctx: &mut Ctx<'_>,
+    argv: Argv<'_>,
+    extra: &[&[u8]],
+    allowed: &[&[u8]],
+) -> CmdResult {
+    let mut args: Vec<Vec<u8>> = vec![b"zrange".to_vec()];
+    args.extend((1..4).map(|i| argv.get(i).to_vec()));
+    args.extend(extra.iter().map(|w| w.to_vec()));
+    let mut i = 4;
+    while i < argv.len() {
+        let option = argv.get(i).to_ascii_uppercase();
+        if !allowed.contains(&option.as_slice()) {
+            return Err(CmdError::Syntax);
+        }
+        if option == b"LIMIT" {
+            if i + 2 >= argv.len() {
+                return Err(CmdError::Syntax);
+            }
+            args.extend([option, argv.get(i + 1).to_vec(), argv.get(i + 2).to_vec()]);
+            i += 3;
+        } else {
+            args.push(option);
+            i += 1;
+        }
+    }
+    let owned = OwnedArgv::from_args(&args);
+    zrange(ctx, owned.argv())
+}
+
+/// ZREVRANGE key start stop [WITHSCORES]: ZRANGE by rank, highest first.
+///
+/// # Propagation
+/// None.
+fn zrevrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    legacy_range(ctx, argv, &[b"REV"], LEGACY_OPTIONS)
+}
+
+/// ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count].
+///
+/// # Propagation
+/// None.
+fn zrangebyscore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    legacy_range(ctx, argv, &[b"BYSCORE"], LEGACY_OPTIONS)
+}
+
+/// ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count].
+///
+/// # Propagation
+/// None.
+fn zrevrangebyscore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    legacy_range(ctx, argv, &[b"BYSCORE", b"REV"], LEGACY_OPTIONS)
+}
+
+/// ZRANGEBYLEX key min max [LIMIT offset count].
+///
+/// # Propagation
+/// None.
+fn zrangebylex(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    legacy_range(ctx, argv, &[b"BYLEX"], LEGACY_OPTIONS)
+}
+
+/// ZREVRANGEBYLEX key max min [LIMIT offset count].
+///
+/// # Propagation
+/// None.
+fn zrevrangebylex(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    legacy_range(ctx, argv, &[b"BYLEX", b"REV"], LEGACY_OPTIONS)
+}
+
+fn score_range<'a>(min: &'a [u8], max: &'a [u8]) -> Result<Range<'a>, CmdError> {
+    match (parse_score_bound(min), parse_score_bound(max)) {
+        (Some(min), Some(max)) => Ok(Range::Score(min, max)),
+        _ => Err(CmdError::err("min or max is not a float")),
+    }
+}
+
+fn lex_range<'a>(min: &'a [u8], max: &'a [u8]) -> Result<Range<'a>, CmdError> {
+    match (parse_lex_bound(min), parse_lex_bound(max)) {
+        (Some(lo), Some(hi)) => Ok(Range::Lex(lo, min == b"-", hi, max == b"+")),
+        _ => Err(CmdError::err("min or max not valid string range item")),
+    }
+}
+
+/// ZCOUNT key min max: members with a score in the range.
+///
+/// # Propagation
+/// None.
+fn zcount(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let range = score_range(argv.get(2), argv.get(3))?;
+    let count =
+        read_zset(ctx, argv.get(1))?.map_or(0, |z| select_range(z, false, range, None).len());
+    ctx.out.integer(count as i64);
+    Ok(())
+}
+
+/// ZLEXCOUNT key min max: members in the lexicographic range.
+///
+/// # Propagation
+/// None.
+fn zlexcount(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let range = lex_range(argv.get(2), argv.get(3))?;
+    let count =
+        read_zset(ctx, argv.get(1))?.map_or(0, |z| select_range(z, false, range, None).len());
+    ctx.out.integer(count as i64);
+    Ok(())
+}
+
+fn rank_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, reverse: bool) -> CmdResult {
+    let member = argv.get(2);
+    let rank = read_zset(ctx, argv.get(1))?.and_then(|zset| {
+        let position = zset.iter().position(|(m, _)| m == member)?;
+        Some(if reverse {
+            zset.len() - 1 - position
+        } else {
+            position
+        })
+    });
+    match rank {
+        Some(rank) => ctx.out.integer(rank as i64),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// ZRANK key member: the member's rank, lowest score first (nil if absent).
+///
+/// # Propagation
+/// None.
+fn zrank(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    rank_generic(ctx, argv, false)
+}
+
+/// ZREVRANK key member: the member's rank, highest score first.
+///
+/// # Propagation
+/// None.
+fn zrevrank(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    rank_generic(ctx, argv, true)
+}
+
+/// ZMSCORE key member [member ...]: each member's score, nil if absent.
+///
+/// # Propagation
+/// None.
+fn zmscore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let scores: Vec<Option<f64>> = match read_zset(ctx, argv.get(1))? {
+        Some(zset) => argv.iter().skip(2).map(|m| zset.score(m)).collect(),
+        None => vec![None; argv.len() - 2],
+    };
+    ctx.out.array(scores.len());
+    for score in scores {
+        match score {
+            Some(score) => ctx.out.bulk_f64(score),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn pop_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, max: bool) -> CmdResult {
+    if argv.len() > 3 {
+        return Err(CmdError::Syntax);
+    }
+    let count = if argv.len() == 3 {
+        let n = int_arg(argv.get(2)).map_err(|_| CmdError::NotPositive)?;
+        if n < 0 {
+            return Err(CmdError::NotPositive);
+        }
+        n as usize
+    } else {
+        1
+    };
+    let key = argv.get(1);
+    let popped: Vec<(Vec<u8>, f64)> = match read_zset(ctx, key)? {
+        None => Vec::new(),
+        Some(zset) => {
+            let ordered: Box<dyn Iterator<Item = (&[u8], f64)>> = if max {
+                Box::new(zset.iter().rev())
+            } else {
+                Box::new(zset.iter())
+            };
+            ordered.take(count).map(|(m, s)| (m.to_vec(), s)).collect()
+        }
+    };
+    if !popped.is_empty() {
+        let zset = zset_mut(ctx, key).expect("read above");
+        for (member, _) in &popped {
+            zset.remove(member);
+        }
+        remove_if_empty(ctx, key);
+        ctx.changed(popped.len() as u64);
+    }
+    ctx.out.array(popped.len() * 2);
+    for (member, score) in &popped {
+        ctx.out.bulk(member);
+        ctx.out.bulk_f64(*score);
+    }
+    Ok(())
+}
+
+/// ZPOPMIN key [count]: removes and returns the `count` (default 1) members
+/// with the lowest scores, with their scores.
+///
+/// # Propagation
+/// Verbatim, when a member was popped (the lowest members are the same on
+/// a replica).
+fn zpopmin(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    pop_generic(ctx, argv, false)
+}
+
+/// ZPOPMAX key [count]: ZPOPMIN from the highest scores.
+///
+/// # Propagation
+/// Verbatim, when a member was popped.
+fn zpopmax(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    pop_generic(ctx, argv, true)
+}
+
+fn remove_range(ctx: &mut Ctx<'_>, key: &[u8], range: Range<'_>) -> CmdResult {
+    let doomed = match read_zset(ctx, key)? {
+        Some(zset) => select_range(zset, false, range, None),
+        None => Vec::new(),
+    };
+    if !doomed.is_empty() {
+        let zset = zset_mut(ctx, key).expect("read above");
+        for (member, _) in &doomed {
+            zset.remove(member);
+        }
+        remove_if_empty(ctx, key);
+        ctx.changed(doomed.len() as u64);
+    }
+    ctx.out.integer(doomed.len() as i64);
+    Ok(())
+}
+
+/// ZREMRANGEBYRANK key start stop: removes the members in the rank range
+/// (negative ranks count from the end); replies with the number removed.
+///
+/// # Propagation
+/// Verbatim, when a member was removed.
+fn zremrangebyrank(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let range = Range::Rank(int_arg(argv.get(2))?, int_arg(argv.get(3))?);
+    remove_range(ctx, argv.get(1), range)
+}
+
+/// ZREMRANGEBYSCORE key min max: removes the members in the score range.
+///
+/// # Propagation
+/// Verbatim, when a member was removed.
+fn zremrangebyscore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let range = score_range(argv.get(2), argv.get(3))?;
+    remove_range(ctx, argv.get(1), range)
+}
+
+/// ZREMRANGEBYLEX key min max: removes the members in the lexicographic
+/// range.
+///
+/// # Propagation
+/// Verbatim, when a member was removed.
+fn zremrangebylex(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let range = lex_range(argv.get(2), argv.get(3))?;
+    remove_range(ctx, argv.get(1), range)
 }

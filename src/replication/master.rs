@@ -331,11 +331,26 @@ async fn full_sync<R: Runtime>(
             .log(Level::Notice, "Delay next BGSAVE for diskless SYNC");
         // Newlines keep the replica's read timeout from firing meanwhile.
         // Nothing is fed to the replica before the snapshot, so nothing
-        // accumulates for it.
+        // accumulates for it. While the server is paused (DEBUG SLEEP,
+        // Redis's blocked main thread) its cron neither sends newlines nor
+        // starts the transfer, so neither happens here.
+        let paused = || {
+            server
+                .state()
+                .paused_until
+                .is_some_and(|until| until > rt.monotonic())
+        };
         let mut waited = Duration::ZERO;
-        while waited < delay {
-            let step = Duration::from_secs(1).min(delay - waited);
+        while waited < delay || paused() {
+            let step = if waited < delay {
+                Duration::from_secs(1).min(delay - waited)
+            } else {
+                Duration::from_millis(100)
+            };
             rt.sleep(step).await;
+            if paused() {
+                continue;
+            }
             waited += step;
             if !send(stream, b"\n").await {
                 return None;

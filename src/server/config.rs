@@ -2,6 +2,9 @@
 //! of parameters, each with how to print and how to parse it, in Redis's
 //! spelling and with Redis's error texts.
 
+use std::collections::BTreeMap;
+
+use super::config_table::{self, Kind};
 use crate::command::glob::glob_match;
 
 /// Node configuration (the subset of redis.conf replsim honours).
@@ -76,6 +79,14 @@ pub struct Config {
     /// `client-output-buffer-limit` for pub/sub clients: kept for CONFIG
     /// GET only, replsim has no pub/sub.
     pub pubsub_output_limit: (u64, u64, u64),
+    /// `loglevel`: `debug`, `verbose`, `notice` or `warning`.
+    pub loglevel: String,
+    /// `logfile`: where `serve` logs (empty: standard output).
+    pub logfile: String,
+    /// Every other Redis 7.0 parameter, by name, as CONFIG GET prints it:
+    /// checked with Redis's rules and shown, but inert here (the encoding
+    /// thresholds are read from here by OBJECT ENCODING).
+    pub others: BTreeMap<&'static str, String>,
 }
 
 impl Default for Config {
@@ -112,6 +123,15 @@ impl Default for Config {
             replica_output_limit: (256 * 1024 * 1024, 64 * 1024 * 1024, 60),
             normal_output_limit: (0, 0, 0),
             pubsub_output_limit: (32 * 1024 * 1024, 8 * 1024 * 1024, 60),
+            loglevel: "notice".into(),
+            logfile: String::new(),
+            others: config_table::SPECS
+                .iter()
+                .map(|s| (s.name, s.default))
+                .chain(config_table::SPECIAL.iter().map(|(n, _, d)| (*n, *d)))
+                .filter(|(name, _)| !PARAMS.iter().any(|p| p.name == *name))
+                .map(|(name, value)| (name, value.to_string()))
+                .collect(),
         }
     }
 }
@@ -421,14 +441,6 @@ const PARAMS: &[Param] = &[
         }),
     },
     Param {
-        name: "appendonly",
-        get: |_| "no".into(),
-        set: Some(|_, v| match v {
-            "no" => Ok(()),
-            _ => Err("argument(s) must be one of the following: no (replsim has no AOF)".into()),
-        }),
-    },
-    Param {
         name: "databases",
         get: |_| crate::keyspace::DB_COUNT.to_string(),
         set: None,
@@ -441,6 +453,19 @@ const PARAMS: &[Param] = &[
     Param {
         name: "enable-protected-configs",
         get: |c| c.enable_protected_configs.clone(),
+        set: None,
+    },
+    Param {
+        name: "loglevel",
+        get: |c| c.loglevel.clone(),
+        set: Some(|c, v| {
+            c.loglevel = check_kind("loglevel", v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "logfile",
+        get: |c| c.logfile.clone(),
         set: None,
     },
     Param {
@@ -541,22 +566,103 @@ fn output_limits(config: &mut Config, value: &str) -> Result<(), String> {
 }
 
 fn find(name: &str) -> Option<&'static Param> {
+    let name = config_table::canonical(name);
     PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// Checks `value` for the Redis parameter `name` by Redis's rules for its
+/// kind, and returns it as CONFIG GET prints it.
+fn check_kind(name: &str, value: &str) -> Result<String, String> {
+    let Some(spec) = config_table::spec(name) else {
+        // The special parameters replsim does not model keep any text.
+        return Ok(value.to_string());
+    };
+    let within = |n: i128, min: i128, max: i128| {
+        if (min..=max).contains(&n) {
+            Ok(n.to_string())
+        } else {
+            Err(format!(
+                "argument must be between {min} and {max} inclusive"
+            ))
+        }
+    };
+    match spec.kind {
+        Kind::Bool => yes_no(value).map(print_yes_no),
+        Kind::Int { min, max } => within(i128::from(parse_int::<i64>(value)?), min, max),
+        Kind::Memory { min, max } => within(i128::from(parse_memory(value)?), min, max),
+        Kind::Percent { min, max } => match value.strip_suffix('%') {
+            Some(percent) => {
+                let n: i64 = parse_int(percent)?;
+                if n < 0 {
+                    return Err("argument must be a memory or percent value".into());
+                }
+                within(-i128::from(n), min, max).map(|_| value.to_string())
+            }
+            None => within(i128::from(parse_memory(value)?), min, max),
+        },
+        Kind::Enum(words) => words
+            .iter()
+            .find(|w| w.eq_ignore_ascii_case(value))
+            .map(|w| w.to_string())
+            .ok_or_else(|| {
+                format!(
+                    "argument(s) must be one of the following: {}",
+                    words.join(", ")
+                )
+            }),
+        Kind::Str => Ok(value.to_string()),
+    }
+}
+
+/// The alias Redis also lists for `name` in CONFIG GET (`slave-read-only`
+/// for `replica-read-only`).
+fn alias_of(name: &str) -> Option<&'static str> {
+    if name == "replicaof" {
+        return Some("slaveof");
+    }
+    config_table::spec(name).and_then(|s| s.alias)
+}
+
+fn hidden(name: &str) -> bool {
+    config_table::spec(name).is_some_and(|s| s.hidden)
 }
 
 impl Config {
     /// Parameter/value pairs whose names match any of `patterns` (globs),
     /// each parameter once, in table order.
+    /// Parameters replsim does not model and debug parameters match only
+    /// by their exact name, as in Redis. Aliases (`slave-read-only`) are
+    /// listed as Redis lists them.
     pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
-        PARAMS
+        let all = PARAMS
             .iter()
-            .filter(|p| {
-                patterns
-                    .iter()
-                    .any(|pat| glob_match(pat, p.name.as_bytes(), true))
-            })
             .map(|p| (p.name, (p.get)(self)))
-            .collect()
+            .chain(self.others.iter().map(|(n, v)| (*n, v.clone())));
+        let mut found = Vec::new();
+        for (name, value) in all {
+            for shown in std::iter::once(name).chain(alias_of(name)) {
+                let matches = patterns.iter().any(|pat| {
+                    if hidden(shown) {
+                        pat.eq_ignore_ascii_case(shown.as_bytes())
+                    } else {
+                        glob_match(pat, shown.as_bytes(), true)
+                    }
+                });
+                if matches {
+                    found.push((shown, value.clone()));
+                }
+            }
+        }
+        found
+    }
+
+    /// The value of a numeric parameter replsim does not model (an
+    /// encoding threshold such as `zset-max-listpack-entries`), or 0.
+    pub fn number(&self, name: &str) -> i64 {
+        self.others
+            .get(config_table::canonical(name))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Checks, before any value is applied, that CONFIG SET may change the
@@ -571,17 +677,36 @@ impl Config {
             _ => false,
         };
         for (i, name) in names.iter().enumerate() {
-            let param = find(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
+            let (canonical, settable, protected) = match find(name) {
+                Some(param) => (
+                    param.name,
+                    param.set.is_some(),
+                    PROTECTED.contains(&param.name),
+                ),
+                None => match config_table::spec(name) {
+                    Some(spec) => (spec.name, spec.mutable, spec.protected),
+                    None => match self
+                        .others
+                        .get_key_value(name.to_ascii_lowercase().as_str())
+                    {
+                        Some((n, _)) => (*n, true, false),
+                        None => return Err(ConfigError::Unknown(name.to_string())),
+                    },
+                },
+            };
             // Protection first: `dir` is protected in Redis and, in
             // replsim, also immutable (see the README).
-            if !allow_protected && PROTECTED.contains(&param.name) {
-                return Err(ConfigError::Protected(param.name.to_string()));
+            if !allow_protected && protected {
+                return Err(ConfigError::Protected(canonical.to_string()));
             }
-            if param.set.is_none() {
-                return Err(ConfigError::Immutable(param.name.to_string()));
+            if !settable {
+                return Err(ConfigError::Immutable(canonical.to_string()));
             }
-            if names[..i].iter().any(|n| n.eq_ignore_ascii_case(name)) {
-                return Err(ConfigError::Duplicate(param.name.to_string()));
+            if names[..i]
+                .iter()
+                .any(|n| config_table::canonical(n).eq_ignore_ascii_case(canonical))
+            {
+                return Err(ConfigError::Duplicate(canonical.to_string()));
             }
         }
         Ok(())
@@ -589,7 +714,9 @@ impl Config {
 
     /// Sets one parameter at run time.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        let param = find(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
+        let Some(param) = find(name) else {
+            return self.set_other(name, value, false);
+        };
         let setter = param
             .set
             .ok_or_else(|| ConfigError::Immutable(param.name.to_string()))?;
@@ -599,10 +726,43 @@ impl Config {
         })
     }
 
+    /// Sets a parameter replsim does not model (checked as Redis checks it;
+    /// `startup`: immutable ones too).
+    fn set_other(&mut self, name: &str, value: &str, startup: bool) -> Result<(), ConfigError> {
+        let lower = config_table::canonical(name).to_ascii_lowercase();
+        let Some((canonical, _)) = self.others.get_key_value(lower.as_str()) else {
+            return Err(ConfigError::Unknown(name.to_string()));
+        };
+        let canonical = *canonical;
+        if !startup && config_table::spec(canonical).is_some_and(|s| !s.mutable) {
+            return Err(ConfigError::Immutable(canonical.to_string()));
+        }
+        let checked = check_kind(canonical, value).map_err(|reason| ConfigError::Invalid {
+            name: canonical.to_string(),
+            reason,
+        })?;
+        self.others.insert(canonical, checked);
+        Ok(())
+    }
+
     /// Sets a parameter at start-up (immutable ones too), from the command
-    /// line or a scenario file.
+    /// line, a config file or a scenario file.
     pub fn set_startup(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let name = config_table::canonical(name);
         match name.to_ascii_lowercase().as_str() {
+            "logfile" => self.logfile = value.to_string(),
+            "databases" => {
+                let n = int_between(value, 1, INT_MAX).map_err(|reason| ConfigError::Invalid {
+                    name: "databases".into(),
+                    reason,
+                })?;
+                if n != crate::keyspace::DB_COUNT as u64 {
+                    return Err(ConfigError::Invalid {
+                        name: "databases".into(),
+                        reason: format!("replsim has {} databases", crate::keyspace::DB_COUNT),
+                    });
+                }
+            }
             "bind" => self.bind = value.to_string(),
             "port" => {
                 self.port = value.parse().map_err(|_| ConfigError::Invalid {
@@ -638,6 +798,7 @@ impl Config {
                     })
                 }
             },
+            _ if find(name).is_none() => self.set_other(name, value, true)?,
             _ => self.set(name, value)?,
         }
         Ok(())

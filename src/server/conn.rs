@@ -157,7 +157,9 @@ pub(super) async fn serve_client<R: Runtime>(
             Next::Replicate(request) => {
                 let leftover = std::mem::take(&mut buf);
                 serve_replica(server.clone(), stream, id, request, leftover).await;
-                server.state().clients.remove(&id);
+                let mut state = server.state();
+                state.clients.remove(&id);
+                state.watches.unwatch_all(id);
                 return;
             }
             Next::Wait { .. } | Next::Read => {}
@@ -193,7 +195,9 @@ pub(super) async fn serve_client<R: Runtime>(
             Ok(n) => server.state().stats.net_input_bytes += n as u64,
         }
     }
-    server.state().clients.remove(&id);
+    let mut state = server.state();
+    state.clients.remove(&id);
+    state.watches.unwatch_all(id);
 }
 
 /// How long a client whose pending replies are over the soft output limit

@@ -16,6 +16,19 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "keyspace",
 ];
 
+/// Every section, in Redis's order (`all`): the default ones, then the
+/// statistics Redis leaves out of `default`.
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "persistence",
+    "stats",
+    "replication",
+    "errorstats",
+    "commandstats",
+    "keyspace",
+];
+
 /// Renders INFO for the requested section names (lower-case; empty means
 /// `default`). Unknown sections print nothing, as in Redis.
 pub fn render_info(
@@ -24,14 +37,13 @@ pub fn render_info(
     now_ms: u64,
     connected_clients: usize,
 ) -> String {
-    let wanted: Vec<&str> = if sections.is_empty()
-        || sections
-            .iter()
-            .any(|s| s == "default" || s == "all" || s == "everything")
-    {
+    let all = sections.iter().any(|s| s == "all" || s == "everything");
+    let wanted: Vec<&str> = if all {
+        ALL_SECTIONS.to_vec()
+    } else if sections.is_empty() || sections.iter().any(|s| s == "default") {
         DEFAULT_SECTIONS.to_vec()
     } else {
-        DEFAULT_SECTIONS
+        ALL_SECTIONS
             .iter()
             .copied()
             .filter(|name| sections.iter().any(|s| s == name))
@@ -49,6 +61,8 @@ pub fn render_info(
             "stats" => stats(&mut out, state),
             "replication" => replication(&mut out, state),
             "keyspace" => keyspace(&mut out, state, now_ms),
+            "commandstats" => commandstats(&mut out, state),
+            "errorstats" => errorstats(&mut out, state),
             _ => {}
         }
     }
@@ -116,6 +130,29 @@ fn stats(out: &mut String, state: &ServerState) {
     field!(out, "sync_partial_ok", state.repl.sync_stats.partial_ok);
     field!(out, "sync_partial_err", state.repl.sync_stats.partial_err);
     field!(out, "expired_keys", s.expired_keys);
+    field!(out, "total_error_replies", s.total_error_replies);
+}
+
+/// `cmdstat_<name>:calls=..,usec=..,usec_per_call=..,rejected_calls=..,
+/// failed_calls=..` per command that was called or refused. replsim does
+/// not time commands: `usec` is 0.
+fn commandstats(out: &mut String, state: &ServerState) {
+    out.push_str("# Commandstats\r\n");
+    for (name, c) in &state.stats.command_counts {
+        let _ = write!(
+            out,
+            "cmdstat_{name}:calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}\r\n",
+            c.calls, c.rejected_calls, c.failed_calls
+        );
+    }
+}
+
+/// `errorstat_<PREFIX>:count=..` per error prefix replied.
+fn errorstats(out: &mut String, state: &ServerState) {
+    out.push_str("# Errorstats\r\n");
+    for (prefix, count) in &state.stats.error_counts {
+        let _ = write!(out, "errorstat_{prefix}:count={count}\r\n");
+    }
 }
 
 fn replication(out: &mut String, state: &ServerState) {

@@ -24,10 +24,13 @@ use crate::replication::{LinkState, ReplState};
 use crate::resp::OwnedArgv;
 use crate::runtime::{Listener, Runtime};
 
+pub mod conf_file;
 pub mod config;
+pub mod config_table;
 mod conn;
 mod info;
 pub mod probe;
+pub mod watch;
 
 pub use config::{Config, ConfigError};
 pub use info::render_info;
@@ -49,6 +52,40 @@ pub struct Stats {
     pub net_output_bytes: u64,
     /// Changes since the last save.
     pub dirty: u64,
+    /// Error replies sent (INFO stats `total_error_replies`).
+    pub total_error_replies: u64,
+    /// Error replies by their first word (INFO errorstats).
+    pub error_counts: BTreeMap<String, u64>,
+    /// Per command (`get`, `config|get`): calls, rejected calls, failed
+    /// calls (INFO commandstats).
+    pub command_counts: BTreeMap<String, CommandCounts>,
+}
+
+/// One command's line of INFO commandstats.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CommandCounts {
+    /// Times it ran.
+    pub calls: u64,
+    /// Times it was refused before running (arity, auth, replica state,
+    /// an error while queued in MULTI).
+    pub rejected_calls: u64,
+    /// Times it ran and replied with an error.
+    pub failed_calls: u64,
+}
+
+impl Stats {
+    /// Counts an error reply whose text is `message` (`ERR ...`,
+    /// `WRONGTYPE ...`), by its first word as Redis's errorstats do.
+    pub fn count_error(&mut self, message: &str) {
+        self.total_error_replies += 1;
+        let prefix = message.split(' ').next().unwrap_or("ERR").to_string();
+        *self.error_counts.entry(prefix).or_default() += 1;
+    }
+
+    /// The counters of command `name`.
+    pub fn command(&mut self, name: String) -> &mut CommandCounts {
+        self.command_counts.entry(name).or_default()
+    }
 }
 
 /// Whether a client holding `pending` reply bytes has passed its class's
@@ -291,6 +328,11 @@ pub struct ServerState {
     pub clients: BTreeMap<u64, Client>,
     /// The node's random source, seeded through the runtime seam.
     pub rng: ChaCha8Rng,
+    /// False after `DEBUG SET-ACTIVE-EXPIRE 0`: the cron leaves expired
+    /// keys for lookups to find.
+    pub active_expire_enabled: bool,
+    /// WATCHed keys and the transactions they made fail.
+    pub watches: watch::Watches,
     /// Replication ids, offsets, backlog, replicas and master link.
     pub repl: ReplState,
     /// The node's log.
@@ -335,6 +377,8 @@ impl ServerState {
             stats: Stats::default(),
             clients: BTreeMap::new(),
             rng,
+            active_expire_enabled: true,
+            watches: watch::Watches::default(),
             repl: ReplState::new(replid),
             logger: Arc::new(crate::log::NullLog),
             control: Vec::new(),
@@ -603,6 +647,7 @@ impl ServerState {
     /// its MULTI/EXEC (Redis's `propagateDeletion` uses `propagateNow`).
     pub fn delete_expired(&mut self, db: usize, key: &[u8]) {
         if self.remove_and_propagate_del(db, key) {
+            self.watches.touch(db, key, false);
             self.stats.expired_keys += 1;
             self.stats.dirty += 1;
         }
@@ -783,7 +828,12 @@ impl<R: Runtime> Server<R> {
             let state = self.state();
             (state.config.bind.clone(), state.config.port)
         };
-        let ip = bind.parse().map_err(|_| {
+        // Redis listens on every address of `bind`; replsim on the first
+        // (a leading `-` marks an optional address in Redis).
+        let first = bind.split_whitespace().next().unwrap_or("127.0.0.1");
+        let first = first.strip_prefix('-').unwrap_or(first);
+        let first = if first == "*" { "0.0.0.0" } else { first };
+        let ip = first.parse().map_err(|_| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("bad bind address '{bind}'"),
@@ -1071,7 +1121,9 @@ impl<R: Runtime> Server<R> {
             if state.paused_until.is_some_and(|until| until > now) {
                 continue;
             }
-            state.active_expire_cycle(now_ms, 200);
+            if state.active_expire_enabled {
+                state.active_expire_cycle(now_ms, 200);
+            }
             if now.saturating_sub(last_replication_cron) >= Duration::from_secs(1) {
                 last_replication_cron = now;
                 replication_cron(&mut state, replication_loops);

@@ -248,7 +248,7 @@ impl ReplsimProcess {
             .arg(&self.dir)
             .args(["--config", "enable-debug-command=yes"])
             .args(&self.args)
-            .stdout(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()
             .expect("spawn replsim serve");
