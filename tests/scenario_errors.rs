@@ -286,9 +286,9 @@ fn unknown_field_in_a_step_suggests_the_closest() {
     assert_eq!(
         e.to_string(),
         "t.json:5:26: steps[0].tiemout: unknown field `tiemout` in a step; expected one of: sleep, \
-         await, workload, command, cut, partition, heal, network, throttle, stall, clock, crash, \
-         restart, pause, resume, replicaof, check, at, after, background, timeout, expect, for, \
-         lose_unsynced, fin\n  \
+         await, workload, command, cut, partition, heal, network, throttle, stall, clock, disk, \
+         crash, restart, pause, resume, replicaof, check, at, after, background, timeout, expect, \
+         for, lose_unsynced, fin\n  \
          hint: did you mean `timeout`?"
     );
 }
@@ -307,8 +307,8 @@ fn step_without_an_action_lists_the_actions() {
     assert_eq!(
         message(&with_steps(&[r#"{ "sleep": "1s" }"#, r#"{ "at": "2s" }"#])),
         "t.json:6:5: steps[1]: a step needs one action, one of: sleep, await, workload, command, \
-         cut, partition, heal, network, throttle, stall, clock, crash, restart, pause, resume, \
-         replicaof, check"
+         cut, partition, heal, network, throttle, stall, clock, disk, crash, restart, pause, \
+         resume, replicaof, check"
     );
 }
 

@@ -539,8 +539,11 @@ fn reject(ctx: &mut Ctx<'_>, spec: &CommandSpec, message: &str) {
     ctx.out.error(message);
 }
 
+/// Redis's refusal of writes while its last background save failed.
+const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
 /// The checks Redis makes for replication before running a command, in its
-/// order: not enough good replicas, a read-only replica, a replica whose
+/// order: a failed background save (`-MISCONF`), not enough good replicas, a read-only replica, a replica whose
 /// link is down while it must not serve stale data, and a replica's link
 /// touching the keyspace.
 fn replication_checks(ctx: &Ctx<'_>, spec: &CommandSpec) -> Result<(), &'static str> {
@@ -549,6 +552,11 @@ fn replication_checks(ctx: &Ctx<'_>, spec: &CommandSpec) -> Result<(), &'static 
     }
     let state = &*ctx.state;
     let config = &state.config;
+    // Redis refuses PING too. A replica applying its master's stream is
+    // exempt here (it was returned above); see the README.
+    if state.writes_denied_by_disk_error() && (spec.is_write() || spec.name == "ping") {
+        return Err(MISCONF);
+    }
     if spec.is_write() && !state.is_replica() && config.min_replicas_to_write > 0 {
         let max_lag = Duration::from_secs(config.min_replicas_max_lag);
         if (state.repl.good_replicas(state.mono_now, max_lag) as u64) < config.min_replicas_to_write

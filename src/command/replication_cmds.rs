@@ -418,9 +418,10 @@ fn role(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
 /// # Propagation
 /// None.
 fn save(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    // Redis answers a failed SAVE with a bare `-ERR` (the log says why).
     ctx.state
         .save_rdb(ctx.now_ms)
-        .map_err(|e| CmdError::err(e.to_string()))?;
+        .map_err(|_| CmdError::Other("ERR".into()))?;
     ctx.out.ok();
     Ok(())
 }
@@ -434,10 +435,9 @@ fn bgsave(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if argv.len() > 2 || (argv.len() == 2 && !argv.get(1).eq_ignore_ascii_case(b"SCHEDULE")) {
         return Err(CmdError::Syntax);
     }
-    ctx.state
-        .save_rdb(ctx.now_ms)
-        .map_err(|e| CmdError::err(e.to_string()))?;
+    // The save succeeds or fails after the reply, as a child's would.
     ctx.out.simple("Background saving started");
+    ctx.state.background_save(ctx.now_ms);
     Ok(())
 }
 

@@ -368,6 +368,15 @@ fn draw_fault(rng: &mut ChaCha8Rng, kind: FaultKind, cluster: &mut Cluster) -> O
             };
             vec![json!({ "throttle": throttle, "for": ms(for_ms) })]
         }
+        FaultKind::Disk => {
+            let node = pick(rng, &up)?.clone();
+            let fault = if rng.gen_bool(0.5) { "full" } else { "failing" };
+            let for_ms = rng.gen_range(500..8_000);
+            vec![
+                json!({ "disk": { "node": node, "fault": fault } }),
+                json!({ "after": ms(for_ms), "disk": { "node": node, "fault": "none" } }),
+            ]
+        }
         FaultKind::Clock => {
             let node = pick(rng, &up)?.clone();
             // A jump forward or back, or a drift; sometimes both.
@@ -497,6 +506,9 @@ pub fn fault_kind_of(step: &Value) -> Option<FaultKind> {
     }
     if object.contains_key("clock") {
         return Some(FaultKind::Clock);
+    }
+    if object.contains_key("disk") {
+        return Some(FaultKind::Disk);
     }
     if let Some(replicaof) = object.get("replicaof") {
         return Some(if replicaof["master"].is_null() {

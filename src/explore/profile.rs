@@ -51,11 +51,13 @@ pub enum FaultKind {
     Stall,
     /// `clock`: a node's wall clock jumps or drifts.
     Clock,
+    /// `disk`: a node's disk is full or fails every write, for a while.
+    Disk,
 }
 
 impl FaultKind {
     /// Every kind.
-    pub const ALL: [FaultKind; 15] = [
+    pub const ALL: [FaultKind; 16] = [
         FaultKind::Cut,
         FaultKind::Partition,
         FaultKind::PartitionOneway,
@@ -71,6 +73,7 @@ impl FaultKind {
         FaultKind::Throttle,
         FaultKind::Stall,
         FaultKind::Clock,
+        FaultKind::Disk,
     ];
 
     /// The kind's name in a profile.
@@ -91,6 +94,7 @@ impl FaultKind {
             FaultKind::Throttle => "throttle",
             FaultKind::Stall => "stall",
             FaultKind::Clock => "clock",
+            FaultKind::Disk => "disk",
         }
     }
 

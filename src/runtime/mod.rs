@@ -34,7 +34,9 @@ pub use sim_clock::SimClocks;
 pub use sim_net::{SimNet, SimStream};
 #[cfg(madsim)]
 pub use sim_rt::{SimListener, SimRuntime};
-pub use storage::{DirStorage, MemDisk, MemStorage, OpenedFile, Storage, StorageError};
+pub use storage::{
+    os_error_text, DirStorage, DiskFault, MemDisk, MemStorage, OpenedFile, Storage, StorageError,
+};
 pub use tokio_rt::TokioRuntime;
 
 /// Bytes in flight per direction of a simulated connection by default:

@@ -25,6 +25,17 @@ pub enum StorageError {
     },
 }
 
+/// The OS's text for a storage error, as `strerror` gives it ("No space
+/// left on device"), without Rust's " (os error N)".
+pub fn os_error_text(error: &StorageError) -> String {
+    let StorageError::Io { source, .. } = error;
+    let text = source.to_string();
+    match text.find(" (os error") {
+        Some(end) => text[..end].to_string(),
+        None => text,
+    }
+}
+
 /// A file opened for reading in pieces.
 pub struct OpenedFile {
     /// Its length when opened.
@@ -149,15 +160,52 @@ impl Storage for DirStorage {
     }
 }
 
+/// What is wrong with a simulated disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskFault {
+    /// Every write fails with ENOSPC.
+    Full,
+    /// Every write fails with EIO.
+    Failing,
+}
+
+impl DiskFault {
+    fn error(self, op: &'static str, path: &str) -> StorageError {
+        let errno = match self {
+            DiskFault::Full => 28,
+            DiskFault::Failing => 5,
+        };
+        StorageError::Io {
+            op,
+            path: path.to_string(),
+            source: std::io::Error::from_raw_os_error(errno),
+        }
+    }
+}
+
 /// A simulated node's disk: survives restarts; a crash may drop what was
-/// written but not yet synced.
+/// written but not yet synced; a fault makes writes fail.
 #[derive(Debug, Default)]
 pub struct MemDisk {
     synced: BTreeMap<String, Vec<u8>>,
     unsynced: BTreeMap<String, Vec<u8>>,
+    fault: Option<DiskFault>,
 }
 
 impl MemDisk {
+    /// Makes every write fail as `fault` says, or work again (`None`).
+    /// What the disk holds is kept either way.
+    pub fn set_fault(&mut self, fault: Option<DiskFault>) {
+        self.fault = fault;
+    }
+
+    fn check_writable(&self, op: &'static str, path: &str) -> Result<(), StorageError> {
+        match self.fault {
+            Some(fault) => Err(fault.error(op, path)),
+            None => Ok(()),
+        }
+    }
+
     /// The size of a file (written or synced), for tests that watch a
     /// transfer grow on disk.
     pub fn file_len(&self, name: &str) -> Option<usize> {
@@ -233,6 +281,8 @@ impl Storage for MemStorage {
 
     fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
         let mut disk = self.disk.lock().expect("disk lock");
+        // The temp file cannot be written: the old file stays as it was.
+        disk.check_writable("write", name)?;
         disk.unsynced.remove(name);
         disk.synced.insert(name.to_string(), bytes.to_vec());
         Ok(())
@@ -240,6 +290,7 @@ impl Storage for MemStorage {
 
     fn append(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
         let mut disk = self.disk.lock().expect("disk lock");
+        disk.check_writable("write", name)?;
         let current = match disk.unsynced.get(name) {
             Some(_) => None,
             None => disk.synced.get(name).cloned(),
@@ -254,6 +305,7 @@ impl Storage for MemStorage {
 
     fn rename_durable(&self, from: &str, to: &str) -> Result<(), StorageError> {
         let mut disk = self.disk.lock().expect("disk lock");
+        disk.check_writable("fsync", from)?;
         let bytes = match disk.unsynced.remove(from) {
             Some(bytes) => Some(bytes),
             None => disk.synced.remove(from),

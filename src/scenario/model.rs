@@ -276,6 +276,13 @@ pub enum Action {
         /// negative; 0 stops the drift).
         drift: Option<f64>,
     },
+    /// `disk`: make a node's disk fail every write, or work again.
+    Disk {
+        /// The node.
+        node: String,
+        /// What goes wrong (`None`: the disk works again).
+        fault: Option<crate::runtime::DiskFault>,
+    },
     /// `heal`: remove every partition.
     Heal,
     /// `network`: change latency, loss, bandwidth or window from now on.
@@ -342,6 +349,7 @@ impl Action {
             Action::Throttle { .. } => "throttle",
             Action::Stall { .. } => "stall",
             Action::Clock { .. } => "clock",
+            Action::Disk { .. } => "disk",
             Action::Heal => "heal",
             Action::Network { .. } => "network",
             Action::Crash { .. } => "crash",

@@ -117,6 +117,7 @@ impl Cx<'_> {
                 "throttle" => Some(ObjectKind::Throttle),
                 "stall" => Some(ObjectKind::Stall),
                 "clock" => Some(ObjectKind::Clock),
+                "disk" => Some(ObjectKind::Disk),
                 "network" => Some(ObjectKind::Network),
                 "replicaof" => Some(ObjectKind::Replicaof),
                 "check" => Some(ObjectKind::Check),
@@ -257,6 +258,7 @@ impl Cx<'_> {
             "throttle" => self.throttle(step, v, path)?,
             "stall" => self.stall(step, v, path)?,
             "clock" => self.clock(v, path)?,
+            "disk" => self.disk(v, path)?,
             "heal" => match v.kind {
                 Kind::Bool(true) => Action::Heal,
                 Kind::Bool(false) => {
@@ -966,6 +968,31 @@ impl Cx<'_> {
             jump_ms,
             drift,
         })
+    }
+
+    fn disk(&self, v: &Value, path: &str) -> R<Action> {
+        const WHAT: &str = "a disk object like {\"node\": \"m\", \"fault\": \"full\"}";
+        let obj = self.object(v, path, WHAT)?;
+        self.known_keys(
+            &obj,
+            &Place::of(ObjectKind::Disk).under(ObjectKind::Step, "disk"),
+            "in a disk",
+        )?;
+        let node = obj
+            .get("node")
+            .ok_or_else(|| self.missing(&obj, "node", WHAT))?;
+        let node = self.node(&node.value, &obj.child("node"))?;
+        let fault = obj
+            .get("fault")
+            .ok_or_else(|| self.missing(&obj, "fault", WHAT))?;
+        let what = "\"full\" (writes fail with ENOSPC), \"failing\" (EIO) or \"none\"";
+        let fault = match self.string(&fault.value, &obj.child("fault"), what)? {
+            "full" => Some(crate::runtime::DiskFault::Full),
+            "failing" => Some(crate::runtime::DiskFault::Failing),
+            "none" => None,
+            _ => return Err(self.bad_value(&fault.value, &obj.child("fault"), what)),
+        };
+        Ok(Action::Disk { node, fault })
     }
 
     /// A duration with an optional sign, in ms: "+2s", "-500ms", "3s".

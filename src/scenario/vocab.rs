@@ -36,6 +36,7 @@ pub(crate) const ACTIONS: &[&str] = &[
     "throttle",
     "stall",
     "clock",
+    "disk",
     "crash",
     "restart",
     "pause",
@@ -82,6 +83,8 @@ pub(crate) const THROTTLE: &[&str] = &["from", "to", "bandwidth"];
 pub(crate) const STALL: &[&str] = &["node", "from"];
 /// A `clock`'s fields.
 pub(crate) const CLOCK: &[&str] = &["node", "jump", "drift"];
+/// A `disk`'s fields.
+pub(crate) const DISK: &[&str] = &["node", "fault"];
 /// A `replicaof` step's fields.
 pub(crate) const REPLICAOF: &[&str] = &["node", "master"];
 /// A `check`'s fields.
@@ -123,6 +126,8 @@ pub enum ObjectKind {
     Stall,
     /// A `clock`.
     Clock,
+    /// A `disk`.
+    Disk,
     /// A `replicaof` step's object.
     Replicaof,
     /// A `check`.
@@ -131,7 +136,7 @@ pub enum ObjectKind {
 
 impl ObjectKind {
     /// Every kind, in the order the reference documents them.
-    pub const ALL: [ObjectKind; 15] = [
+    pub const ALL: [ObjectKind; 16] = [
         ObjectKind::Scenario,
         ObjectKind::Node,
         ObjectKind::Config,
@@ -145,6 +150,7 @@ impl ObjectKind {
         ObjectKind::Throttle,
         ObjectKind::Stall,
         ObjectKind::Clock,
+        ObjectKind::Disk,
         ObjectKind::Replicaof,
         ObjectKind::Check,
     ];
@@ -165,6 +171,7 @@ impl ObjectKind {
             ObjectKind::Throttle => "throttle",
             ObjectKind::Stall => "stall",
             ObjectKind::Clock => "clock",
+            ObjectKind::Disk => "disk",
             ObjectKind::Replicaof => "replicaof",
             ObjectKind::Check => "check",
         }
@@ -187,6 +194,7 @@ impl ObjectKind {
             ObjectKind::Throttle => THROTTLE.to_vec(),
             ObjectKind::Stall => STALL.to_vec(),
             ObjectKind::Clock => CLOCK.to_vec(),
+            ObjectKind::Disk => DISK.to_vec(),
             ObjectKind::Replicaof => REPLICAOF.to_vec(),
             ObjectKind::Check => CHECK.to_vec(),
         }

@@ -67,6 +67,9 @@ pub struct Config {
     pub replica_read_only: bool,
     /// `replica-serve-stale-data`.
     pub replica_serve_stale_data: bool,
+    /// `stop-writes-on-bgsave-error`: refuse writes (`-MISCONF`) while the
+    /// last background save failed and save points are configured.
+    pub stop_writes_on_bgsave_error: bool,
     /// `min-replicas-to-write`.
     pub min_replicas_to_write: u64,
     /// `min-replicas-max-lag` in seconds.
@@ -118,6 +121,7 @@ impl Default for Config {
             repl_diskless_load: "disabled".into(),
             replica_read_only: true,
             replica_serve_stale_data: true,
+            stop_writes_on_bgsave_error: true,
             min_replicas_to_write: 0,
             min_replicas_max_lag: 10,
             replica_output_limit: (256 * 1024 * 1024, 64 * 1024 * 1024, 60),
@@ -317,6 +321,14 @@ const PARAMS: &[Param] = &[
         get: |c| print_yes_no(c.replica_serve_stale_data),
         set: Some(|c, v| {
             c.replica_serve_stale_data = yes_no(v)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "stop-writes-on-bgsave-error",
+        get: |c| print_yes_no(c.stop_writes_on_bgsave_error),
+        set: Some(|c, v| {
+            c.stop_writes_on_bgsave_error = yes_no(v)?;
             Ok(())
         }),
     },

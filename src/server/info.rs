@@ -114,7 +114,11 @@ fn persistence(out: &mut String, state: &ServerState) {
     field!(out, "rdb_changes_since_last_save", state.stats.dirty);
     field!(out, "rdb_bgsave_in_progress", 0);
     field!(out, "rdb_last_save_time", state.last_save_unix);
-    field!(out, "rdb_last_bgsave_status", "ok");
+    field!(
+        out,
+        "rdb_last_bgsave_status",
+        if state.last_bgsave_ok { "ok" } else { "err" }
+    );
     field!(out, "aof_enabled", 0);
 }
 

@@ -356,6 +356,11 @@ pub struct ServerState {
     pub started: Duration,
     /// Unix seconds of the last successful save.
     pub last_save_unix: u64,
+    /// Whether the last background save succeeded (Redis's
+    /// `lastbgsave_status`).
+    pub last_bgsave_ok: bool,
+    /// Unix seconds of the last background save attempt.
+    pub last_bgsave_try_unix: u64,
     /// The address the server listens on, once bound.
     pub listen_addr: Option<SocketAddr>,
     /// Monotonic time as of the current lock holder's start.
@@ -364,6 +369,10 @@ pub struct ServerState {
     pending_propagation: Vec<(usize, OwnedArgv)>,
     run_id: String,
 }
+
+/// How long after a failed background save a save point may try again
+/// (Redis's `CONFIG_BGSAVE_RETRY_DELAY`).
+const BGSAVE_RETRY_DELAY_S: u64 = 5;
 
 impl ServerState {
     /// Fresh state for `config`, with randomness from `seed`.
@@ -390,6 +399,8 @@ impl ServerState {
             started_unix_ms: now_unix_ms,
             started: now,
             last_save_unix: now_unix_ms / 1000,
+            last_bgsave_ok: true,
+            last_bgsave_try_unix: 0,
             listen_addr: None,
             mono_now: now,
             next_client_id: 1,
@@ -575,11 +586,76 @@ impl ServerState {
         } else {
             crate::rdb::encode(&self.keyspace, &info)
         };
-        self.storage.write_atomic(&self.config.dbfilename, &bytes)?;
+        if let Err(error) = self.storage.write_atomic(&self.config.dbfilename, &bytes) {
+            self.log(
+                Level::Warning,
+                &format!(
+                    "Write error saving DB on disk(rdbSaveRio): {}",
+                    crate::runtime::os_error_text(&error)
+                ),
+            );
+            return Err(error);
+        }
         self.stats.dirty = 0;
         self.last_save_unix = now_ms / 1000;
+        self.last_bgsave_ok = true;
         self.log(Level::Notice, "DB saved on disk");
         Ok(())
+    }
+
+    /// A background save (BGSAVE, a save point): replsim snapshots at once,
+    /// so it starts and ends here, with Redis's log lines and status.
+    pub fn background_save(&mut self, now_ms: u64) -> bool {
+        self.last_bgsave_try_unix = now_ms / 1000;
+        self.log(Level::Notice, "Background saving started by pid 1");
+        let saved = self.save_rdb(now_ms).is_ok();
+        if saved {
+            self.log(Level::Notice, "Background saving terminated with success");
+        } else {
+            self.last_bgsave_ok = false;
+            self.log(Level::Warning, "Background saving error");
+        }
+        saved
+    }
+
+    /// The save points of `save` as (seconds, changes) pairs.
+    pub fn save_points(&self) -> Vec<(u64, u64)> {
+        let numbers: Vec<u64> = self
+            .config
+            .save
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        numbers.chunks_exact(2).map(|p| (p[0], p[1])).collect()
+    }
+
+    /// Redis's save-point check in `serverCron`: a background save once a
+    /// point's changes and seconds are reached (after a failed one, not
+    /// before 5 s have passed).
+    pub fn save_points_cron(&mut self, now_ms: u64) {
+        let now = now_ms / 1000;
+        let retry_allowed = self.last_bgsave_ok
+            || now.saturating_sub(self.last_bgsave_try_unix) > BGSAVE_RETRY_DELAY_S;
+        let due = self.save_points().into_iter().find(|&(seconds, changes)| {
+            self.stats.dirty >= changes
+                && now.saturating_sub(self.last_save_unix) > seconds
+                && retry_allowed
+        });
+        if let Some((seconds, changes)) = due {
+            self.log(
+                Level::Notice,
+                &format!("{changes} changes in {seconds} seconds. Saving..."),
+            );
+            self.background_save(now_ms);
+        }
+    }
+
+    /// Whether writes are refused because the last background save failed
+    /// (`stop-writes-on-bgsave-error` with save points configured).
+    pub fn writes_denied_by_disk_error(&self) -> bool {
+        self.config.stop_writes_on_bgsave_error
+            && !self.config.save.is_empty()
+            && !self.last_bgsave_ok
     }
 
     /// A new random 40-hex id from the node's RNG.
@@ -1123,6 +1199,7 @@ impl<R: Runtime> Server<R> {
             }
             if state.active_expire_enabled {
                 state.active_expire_cycle(now_ms, 200);
+                state.save_points_cron(now_ms);
             }
             if now.saturating_sub(last_replication_cron) >= Duration::from_secs(1) {
                 last_replication_cron = now;

@@ -208,6 +208,27 @@ impl Runner {
         }
     }
 
+    /// A `disk` step: `node`'s disk fails every write as `fault` says, or
+    /// works again.
+    pub(super) fn disk(
+        &mut self,
+        path: &str,
+        node: &str,
+        fault: Option<crate::runtime::DiskFault>,
+    ) {
+        self.node(node)
+            .disk
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_fault(fault);
+        let what = match fault {
+            Some(crate::runtime::DiskFault::Full) => "is full",
+            Some(crate::runtime::DiskFault::Failing) => "fails every write",
+            None => "works again",
+        };
+        self.event(format!("{path} disk of {node} {what}"));
+    }
+
     /// A `clock` step: moves `node`'s wall clock and/or sets its drift.
     pub(super) fn clock(
         &mut self,
@@ -395,6 +416,12 @@ impl Runner {
         }
         for (reader, writer) in std::mem::take(&mut self.stalled) {
             self.net.set_stalled(&reader, &writer, false);
+        }
+        for node in &self.nodes {
+            node.disk
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .set_fault(None);
         }
         let stopped: Vec<(String, NodeStatus)> = self
             .nodes

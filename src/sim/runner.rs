@@ -321,6 +321,7 @@ impl Runner {
                 duration,
             } => self.stall(path, node, from, *duration, rng).await,
             Action::Heal => self.heal(path),
+            Action::Disk { node, fault } => self.disk(path, node, *fault),
             Action::Clock {
                 node,
                 jump_ms,
