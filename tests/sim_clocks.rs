@@ -4,27 +4,14 @@
 //! judges every read by the serving node's clock and reports the reads a
 //! skew decided instead of failing them.
 
+mod common;
+use common::{assert_passes, shipped};
+
 use replsim::scenario::Scenario;
-use replsim::sim::{run_seed, RunReport, Verdict};
+use replsim::sim::{run_seed, Verdict};
 
 fn parse(text: &str) -> Scenario {
     Scenario::parse("t.json", text).unwrap()
-}
-
-fn shipped(name: &str) -> Scenario {
-    let path = format!("{}/scenarios/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    Scenario::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
-fn assert_passes(report: &RunReport) {
-    assert_eq!(
-        report.verdict,
-        Verdict::Pass,
-        "seed {}: {:?}\n{}",
-        report.seed,
-        report.verdict.details(),
-        report.log.join("\n")
-    );
 }
 
 #[test]

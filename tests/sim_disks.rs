@@ -4,6 +4,9 @@
 //! refuses writes with `-MISCONF` until a save succeeds; save points run
 //! in simulated time; a failed save never harms the RDB already on disk.
 
+mod common;
+use common::assert_passes;
+
 use replsim::scenario::Scenario;
 use replsim::sim::{run_seed, RunReport, Verdict};
 
@@ -11,16 +14,6 @@ const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots";
 
 fn run(text: &str) -> RunReport {
     run_seed(&Scenario::parse("t.json", text).unwrap(), 0)
-}
-
-fn assert_passes(report: &RunReport) {
-    assert_eq!(
-        report.verdict,
-        Verdict::Pass,
-        "{:?}\n{}",
-        report.verdict.details(),
-        report.log.join("\n")
-    );
 }
 
 /// A master with `config`, a full disk, a BGSAVE, then a write.

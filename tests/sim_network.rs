@@ -3,8 +3,11 @@
 //! carries no more than its bandwidth. Each behaviour is shown against a
 //! twin run without the fault.
 
+mod common;
+use common::{assert_passes, shipped};
+
 use replsim::scenario::Scenario;
-use replsim::sim::{run_seed, RunReport, Verdict};
+use replsim::sim::{run_seed, RunReport};
 
 fn scenario(master_config: &str, steps: &[&str]) -> Scenario {
     let text = format!(
@@ -18,13 +21,7 @@ fn passes(scenario: &Scenario, seeds: std::ops::Range<u64>) -> Vec<RunReport> {
     seeds
         .map(|seed| {
             let report = run_seed(scenario, seed);
-            assert_eq!(
-                report.verdict,
-                Verdict::Pass,
-                "seed {seed}: {:?}\n{}",
-                report.verdict.details(),
-                report.log.join("\n")
-            );
+            assert_passes(&report);
             report
         })
         .collect()
@@ -109,11 +106,6 @@ fn an_unthrottled_link_finishes_the_same_full_sync_at_once() {
         {{ "await": "converged", "timeout": "60s" }}]}}"#
     );
     passes(&Scenario::parse("t.json", &text).unwrap(), 0..3);
-}
-
-fn shipped(name: &str) -> Scenario {
-    let path = format!("{}/scenarios/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    Scenario::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
 /// The p99 lag in ms of `node` in `report`.

@@ -5,6 +5,9 @@
 //! its twin where the close gets through, which is what the silent model
 //! adds.
 
+mod common;
+use common::assert_passes;
+
 use replsim::scenario::Scenario;
 use replsim::server::probe::PlantedBugs;
 use replsim::sim::{run_seed_with, RunOptions, RunReport, Verdict};
@@ -15,22 +18,12 @@ fn run(text: &str, seed: u64, plant: &str) -> RunReport {
     run_seed_with(&scenario, seed, RunOptions { planted })
 }
 
-fn shipped(name: &str) -> String {
+fn shipped_text(name: &str) -> String {
     std::fs::read_to_string(format!(
         "{}/scenarios/{name}.json",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()
-}
-
-fn assert_passes(report: &RunReport, seed: u64) {
-    assert_eq!(
-        report.verdict,
-        Verdict::Pass,
-        "seed {seed}: {:?}\n{}",
-        report.verdict.details(),
-        report.log.join("\n")
-    );
 }
 
 fn assert_fails_with(report: &RunReport, seed: u64, needle: &str) {
@@ -62,9 +55,9 @@ fn replica_crash(fin: bool) -> String {
 
 #[test]
 fn a_master_finds_a_powered_off_replica_only_through_repl_timeout() {
-    let text = shipped("replica-powered-off");
+    let text = shipped_text("replica-powered-off");
     for seed in 0..2 {
-        assert_passes(&run(&text, seed, "none"), seed);
+        assert_passes(&run(&text, seed, "none"));
         assert_fails_with(
             &run(&text, seed, "master-ignores-repl-timeout"),
             seed,
@@ -81,7 +74,7 @@ fn a_master_finds_a_powered_off_replica_only_through_repl_timeout() {
 fn a_master_sees_a_replica_crash_with_a_fin_at_once_without_repl_timeout() {
     for seed in 0..2 {
         let report = run(&replica_crash(true), seed, "master-ignores-repl-timeout");
-        assert_passes(&report, seed);
+        assert_passes(&report);
     }
 }
 
@@ -106,9 +99,9 @@ fn partition(black_hole: bool) -> String {
 
 #[test]
 fn a_replica_behind_a_black_hole_finds_out_only_through_repl_timeout() {
-    let text = shipped("master-black-holed");
+    let text = shipped_text("master-black-holed");
     for seed in 0..2 {
-        assert_passes(&run(&text, seed, "none"), seed);
+        assert_passes(&run(&text, seed, "none"));
         assert_fails_with(
             &run(&text, seed, "replica-ignores-repl-timeout"),
             seed,
@@ -124,7 +117,7 @@ fn a_close_that_crosses_the_partition_tells_the_replica_without_its_timeout() {
     for seed in 0..2 {
         // The master times out and closes; its FIN gets across.
         let report = run(&partition(false), seed, "replica-ignores-repl-timeout");
-        assert_passes(&report, seed);
+        assert_passes(&report);
         assert!(
             report
                 .log
@@ -154,10 +147,11 @@ fn connect_to_crashed_master(fin: bool, wait: &str) -> String {
 #[test]
 fn connecting_to_a_powered_off_host_times_out_after_the_syn_retries() {
     for seed in 0..2 {
-        assert_passes(
-            &run(&connect_to_crashed_master(false, "128s"), seed, "none"),
+        assert_passes(&run(
+            &connect_to_crashed_master(false, "128s"),
             seed,
-        );
+            "none",
+        ));
         // Linux gives up at 127 s, not before.
         let early = run(&connect_to_crashed_master(false, "126s"), seed, "none");
         assert_fails_with(&early, seed, "Connection timed out");
@@ -196,7 +190,7 @@ fn a_replica_learns_of_its_masters_power_loss_from_the_reset_after_it_is_back() 
         ]}"#;
     for seed in 0..2 {
         let report = run(text, seed, "none");
-        assert_passes(&report, seed);
+        assert_passes(&report);
         assert!(
             !report.log.iter().any(|l| l.contains("MASTER timeout")),
             "{}",

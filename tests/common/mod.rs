@@ -363,3 +363,22 @@ pub fn chromium(test: &str) -> Option<&'static str> {
     eprintln!("{test}: skipped, chromium is not installed (apt-get install chromium)");
     None
 }
+
+/// Fails with the verdict and the nodes' logs unless `report` passed.
+pub fn assert_passes(report: &replsim::sim::RunReport) {
+    assert_eq!(
+        report.verdict,
+        replsim::sim::Verdict::Pass,
+        "seed {}: {:?}\n{}",
+        report.seed,
+        report.verdict.details(),
+        report.log.join("\n")
+    );
+}
+
+/// The shipped scenario `scenarios/NAME.json`.
+pub fn shipped(name: &str) -> replsim::scenario::Scenario {
+    let path = format!("{}/scenarios/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    replsim::scenario::Scenario::parse(&path, &text).unwrap()
+}
