@@ -48,6 +48,78 @@ pub struct BenchArgs {
     /// Seeds per scenario for `--scenarios` (seeds 0..N).
     #[arg(long, default_value_t = 20)]
     pub seeds: u64,
+    /// With `--scenarios`: compare each scenario's simulated/wall ratio
+    /// with the one stored in FILE (written by `--save-baseline` on the
+    /// same machine) and print now/then.
+    #[arg(long, value_name = "FILE", requires = "scenarios")]
+    pub baseline: Option<PathBuf>,
+    /// With `--scenarios`: store this run's figures in FILE as a baseline.
+    #[arg(long, value_name = "FILE", requires = "scenarios")]
+    pub save_baseline: Option<PathBuf>,
+}
+
+/// One scenario's speed, as a baseline stores it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ScenarioSpeed {
+    /// Wall milliseconds per seed.
+    pub ms_per_seed: f64,
+    /// Simulated seconds per wall second.
+    pub sim_per_wall: f64,
+}
+
+/// The figures of one `bench --scenarios` run, kept to compare a later
+/// run with (`--save-baseline`, `--baseline`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Baseline {
+    /// Seeds per scenario.
+    pub seeds: u64,
+    /// Each scenario's speed, by name.
+    pub scenarios: std::collections::BTreeMap<String, ScenarioSpeed>,
+    /// The whole sweep's seeds per second with one worker.
+    pub sweep_seeds_per_s: f64,
+}
+
+impl Baseline {
+    /// Lines comparing `now` with this baseline: per scenario the
+    /// simulated/wall ratio then and now and now/then (scenarios in only
+    /// one of the two are named as such), then the sweep.
+    pub fn compare(&self, now: &Baseline) -> Vec<String> {
+        let mut lines = vec![format!(
+            "{:<30} {:>12} {:>12} {:>9}",
+            "scenario", "then sim/wall", "now sim/wall", "now/then"
+        )];
+        for (name, speed) in &now.scenarios {
+            match self.scenarios.get(name) {
+                Some(then) => lines.push(format!(
+                    "{name:<30} {:>11.0}x {:>11.0}x {:>8.2}x",
+                    then.sim_per_wall,
+                    speed.sim_per_wall,
+                    speed.sim_per_wall / then.sim_per_wall.max(1e-9)
+                )),
+                None => lines.push(format!("{name:<30} not in the baseline")),
+            }
+        }
+        for name in self.scenarios.keys() {
+            if !now.scenarios.contains_key(name) {
+                lines.push(format!("{name:<30} only in the baseline"));
+            }
+        }
+        lines.push(format!(
+            "whole sweep, one worker: {:.1} seeds/s then, {:.1} now ({:.2}x){}",
+            self.sweep_seeds_per_s,
+            now.sweep_seeds_per_s,
+            now.sweep_seeds_per_s / self.sweep_seeds_per_s.max(1e-9),
+            if self.seeds == now.seeds {
+                String::new()
+            } else {
+                format!(
+                    " (seeds per scenario differ: {} then, {} now)",
+                    self.seeds, now.seeds
+                )
+            }
+        ));
+        lines
+    }
 }
 
 /// A server process that is killed when dropped.
@@ -351,7 +423,25 @@ fn run_full_sync(args: &BenchArgs) -> Result<()> {
 
 /// Simulation speed over the scenarios of `dir`.
 #[cfg(madsim)]
-fn run_scenarios(dir: &std::path::Path, seeds: u64) -> Result<()> {
+fn run_scenarios(args: &BenchArgs, dir: &std::path::Path) -> Result<()> {
+    let seeds = args.seeds;
+    // Read the baseline first: a bad file fails before the long run.
+    let baseline: Option<Baseline> = match &args.baseline {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Some(
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{}: not a bench baseline", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let mut measured = Baseline {
+        seeds,
+        scenarios: std::collections::BTreeMap::new(),
+        sweep_seeds_per_s: 0.0,
+    };
     use crate::sweep::{execute, plan, SeedChoice};
     let scenarios = crate::scenario::load_dir(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let choice = SeedChoice::Range(0..seeds);
@@ -379,6 +469,13 @@ fn run_scenarios(dir: &std::path::Path, seeds: u64) -> Result<()> {
             .count();
         let ratio = simulated / wall.max(1e-9);
         slowest = slowest.min(ratio);
+        measured.scenarios.insert(
+            scenario.name.clone(),
+            ScenarioSpeed {
+                ms_per_seed: wall * 1000.0 / reports.len().max(1) as f64,
+                sim_per_wall: ratio,
+            },
+        );
         println!(
             "{:<30} {:>10.1} {:>12.1} {:>9.0}x {:>8.1}{}",
             scenario.name,
@@ -411,6 +508,18 @@ fn run_scenarios(dir: &std::path::Path, seeds: u64) -> Result<()> {
         timings[0] / timings[1],
         slowest
     );
+    measured.sweep_seeds_per_s = jobs.len() as f64 / timings[0].max(1e-9);
+    if let Some(baseline) = &baseline {
+        println!("against the baseline:");
+        for line in baseline.compare(&measured) {
+            println!("{line}");
+        }
+    }
+    if let Some(path) = &args.save_baseline {
+        let text = serde_json::to_string_pretty(&measured)?;
+        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+        println!("baseline saved to {}", path.display());
+    }
     Ok(())
 }
 
@@ -418,7 +527,7 @@ fn run_scenarios(dir: &std::path::Path, seeds: u64) -> Result<()> {
 pub fn run(args: BenchArgs) -> Result<()> {
     #[cfg(madsim)]
     if let Some(dir) = &args.scenarios {
-        return run_scenarios(dir, args.seeds);
+        return run_scenarios(&args, dir);
     }
     if args.full_sync {
         return run_full_sync(&args);
@@ -472,4 +581,53 @@ pub fn run(args: BenchArgs) -> Result<()> {
         ours_kb as f64 / redis_kb as f64
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn speeds(entries: &[(&str, f64)], sweep: f64) -> Baseline {
+        Baseline {
+            seeds: 20,
+            scenarios: entries
+                .iter()
+                .map(|&(name, ratio)| {
+                    (
+                        name.to_string(),
+                        ScenarioSpeed {
+                            ms_per_seed: 1.0,
+                            sim_per_wall: ratio,
+                        },
+                    )
+                })
+                .collect(),
+            sweep_seeds_per_s: sweep,
+        }
+    }
+
+    #[test]
+    fn a_comparison_gives_now_over_then_per_scenario_and_names_the_unmatched() {
+        let then = speeds(&[("a", 1000.0), ("gone", 10.0)], 40.0);
+        let now = speeds(&[("a", 750.0), ("new", 5.0)], 30.0);
+        let lines = then.compare(&now);
+        assert!(
+            lines[1].starts_with("a ") && lines[1].ends_with("0.75x"),
+            "{lines:?}"
+        );
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("new") && l.ends_with("not in the baseline")));
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("gone") && l.ends_with("only in the baseline")));
+        assert!(lines.last().unwrap().contains("(0.75x)"), "{lines:?}");
+    }
+
+    #[test]
+    fn a_baseline_survives_its_json_form() {
+        let baseline = speeds(&[("a", 1234.5)], 44.6);
+        let text = serde_json::to_string_pretty(&baseline).unwrap();
+        assert_eq!(serde_json::from_str::<Baseline>(&text).unwrap(), baseline);
+    }
 }

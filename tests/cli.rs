@@ -360,3 +360,58 @@ fn the_printed_replay_command_works_from_any_directory() {
     assert!(stdout(&replayed).contains("verdict expectation"));
     std::fs::remove_dir_all(&elsewhere).unwrap();
 }
+
+#[test]
+fn bench_saves_a_baseline_and_compares_a_later_run_with_it() {
+    let dir = std::env::temp_dir().join(format!("replsim-bench-baseline-{}", std::process::id()));
+    let scenarios = dir.join("scenarios");
+    std::fs::create_dir_all(&scenarios).unwrap();
+    std::fs::copy(data("passes.json"), scenarios.join("passes.json")).unwrap();
+    let file = dir.join("baseline.json");
+    let (scenarios, file_arg) = (scenarios.to_str().unwrap(), file.to_str().unwrap());
+    let saved = replsim(&[
+        "bench",
+        "--scenarios",
+        scenarios,
+        "--seeds",
+        "2",
+        "--save-baseline",
+        file_arg,
+    ]);
+    assert_eq!(
+        saved.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(
+        stored["scenarios"]["passes"]["sim_per_wall"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let compared = stdout(&replsim(&[
+        "bench",
+        "--scenarios",
+        scenarios,
+        "--seeds",
+        "2",
+        "--baseline",
+        file_arg,
+    ]));
+    assert!(compared.contains("against the baseline:"), "{compared}");
+    let row = compared
+        .lines()
+        .skip_while(|l| !l.starts_with("against the baseline"))
+        .find(|l| l.starts_with("passes "))
+        .unwrap_or_else(|| panic!("{compared}"));
+    assert!(row.ends_with('x'), "{row}");
+    // A file that is not a baseline is refused before anything runs.
+    std::fs::write(&file, "{}").unwrap();
+    let refused = replsim(&["bench", "--scenarios", scenarios, "--baseline", file_arg]);
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a bench baseline"));
+    std::fs::remove_dir_all(&dir).ok();
+}
