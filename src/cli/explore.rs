@@ -118,17 +118,8 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<i32> {
             regression: false,
         })
         .collect();
-    let workers = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let mut progress = Progress {
-        total: jobs.len(),
-        done: 0,
-        failed: 0,
-        started: Instant::now(),
-        last_drawn: None,
-        terminal: !args.json && std::io::stderr().is_terminal(),
-    };
+    let workers = workers(args.jobs);
+    let mut progress = Progress::new(jobs.len(), args.json);
     let started = Instant::now();
     let json = args.json;
     let reports = sweep::execute_with(&scenarios, &jobs, workers, options, |report| {

@@ -51,7 +51,25 @@ pub(crate) struct Progress {
     pub(crate) terminal: bool,
 }
 
+/// `--jobs`, or one worker per core.
+pub(crate) fn workers(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 impl Progress {
+    /// A progress line over `total` runs, drawn only on a terminal and
+    /// never with `--json`.
+    pub(crate) fn new(total: usize, json: bool) -> Self {
+        Progress {
+            total,
+            done: 0,
+            failed: 0,
+            started: Instant::now(),
+            last_drawn: None,
+            terminal: !json && std::io::stderr().is_terminal(),
+        }
+    }
+
     pub(crate) fn tick(&mut self, failed: bool) {
         self.done += 1;
         self.failed += usize::from(failed);
@@ -106,17 +124,8 @@ pub(crate) fn run(args: RunArgs) -> Result<i32> {
         Err(code) => return Ok(code),
     };
     let jobs = sweep::plan(&scenarios, &seeds, shard);
-    let workers = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let mut progress = Progress {
-        total: jobs.len(),
-        done: 0,
-        failed: 0,
-        started: Instant::now(),
-        last_drawn: None,
-        terminal: !args.json && std::io::stderr().is_terminal(),
-    };
+    let workers = workers(args.jobs);
+    let mut progress = Progress::new(jobs.len(), args.json);
     let started = Instant::now();
     let json = args.json;
     // A failure seen before on another seed is listed with it at the end.

@@ -237,22 +237,19 @@ impl Runner {
         jump_ms: Option<i64>,
         drift: Option<f64>,
     ) {
-        let mut line = format!("{path} clock {node}");
+        let mut label = format!("clock {node}");
         if let Some(delta) = jump_ms {
             self.clocks.jump(node, delta);
-            line.push_str(&format!(" jumps {delta:+} ms"));
+            label.push_str(&format!(" jumps {delta:+} ms"));
         }
         if let Some(rate) = drift {
             self.clocks.set_drift(node, rate);
-            line.push_str(&format!(" drifts {rate:+} ms/ms"));
+            label.push_str(&format!(" drifts {rate:+} ms/ms"));
         }
-        line.push_str(&format!(" (now {:+} ms off)", self.clocks.skew_ms(node)));
-        self.timeline.fault_started(
-            FaultKind::Clock,
-            line.trim_start_matches(path).trim_start().to_string(),
-            &[node],
-        );
-        self.event(line);
+        label.push_str(&format!(" (now {:+} ms off)", self.clocks.skew_ms(node)));
+        self.event(format!("{path} {label}"));
+        self.timeline
+            .fault_started(FaultKind::Clock, label, &[node]);
     }
 
     /// A `heal` step: removes every partition.

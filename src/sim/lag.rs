@@ -107,7 +107,12 @@ impl Timelines {
         if !replica {
             self.origins.entry(id).or_insert_with(|| node.to_string());
         }
-        let marks = self.by_node.entry(node.to_string()).or_default();
+        // Called at every command boundary of every node: allocate the
+        // name only the first time.
+        if !self.by_node.contains_key(node) {
+            self.by_node.insert(node.to_string(), Vec::new());
+        }
+        let marks = self.by_node.get_mut(node).expect("inserted above");
         let state = Some((id, offset, replica));
         if marks.last().is_some_and(|last| last.state == state) {
             return;
