@@ -568,8 +568,19 @@ fn replica_falls_back_to_inline_sync_when_psync_is_refused_and_never_acks() {
         info_field(replica.port, "master_link_status").as_deref(),
         Some("up")
     );
+    // Redis counts a legacy SYNC's offsets from -1: INFO and the ACK say
+    // one less than the stream bytes applied.
+    let applied = CAPTURE_STREAM.len() as i64;
+    assert_eq!(
+        info_field(replica.port, "slave_repl_offset"),
+        Some((applied - 1).to_string())
+    );
     go_tx.send(()).unwrap();
-    assert!(fake.finish().is_some(), "GETACK went unanswered");
+    assert_eq!(
+        fake.finish(),
+        Some(applied as u64 - 1),
+        "GETACK answered with Redis's offset"
+    );
     let log = replica.log();
     assert!(log.contains("Retrying with SYNC..."), "{log}");
 }

@@ -58,9 +58,13 @@ fn requester(ctx: &Ctx<'_>) -> String {
 /// becomes the secondary one (so former siblings can continue partially),
 /// a new id is drawn, and our replicas are disconnected to learn it.
 pub fn promote(state: &mut ServerState) {
-    if state.repl.master.take().is_none() {
+    let Some(old) = state.repl.master.take() else {
         return;
-    }
+    };
+    // A connect, handshake or RDB transfer in progress is abandoned, as
+    // Redis's `cancelReplicationHandshake` does: its RDB must never be
+    // loaded into what is now a master.
+    old.attempt.kill();
     state.repl.generation += 1;
     let new_id = state.new_replid();
     let line = state.repl.shift_replid(new_id);
@@ -96,6 +100,7 @@ pub fn set_master(state: &mut ServerState, host: &str, port: u16, from_config: b
             state.repl.cache_myself(db);
         }
         Some(old) => {
+            old.attempt.kill();
             if old.state == LinkState::Connected {
                 state.log(Level::Notice, "Caching the disconnected master state.");
                 let db = old
@@ -305,9 +310,10 @@ fn replconf(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             b"getack" => {
                 if ctx.client.is_master {
                     let offset = ctx.state.repl.offset;
+                    let shown = ctx.state.repl.shown(offset);
                     encode_command(
                         &mut ctx.client.forced_replies,
-                        &["REPLCONF", "ACK", &offset.to_string()],
+                        &["REPLCONF", "ACK", &shown.to_string()],
                     );
                     ctx.state.note_ack(offset);
                 }
@@ -383,10 +389,10 @@ fn role(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
                 .filter(|r| r.state == crate::replication::ReplicaState::Online)
                 .map(|r| (r.ip.clone(), r.listening_port, r.ack_offset))
                 .collect();
-            let offset = repl.offset;
+            let offset = repl.shown(repl.offset);
             ctx.out.array(3);
             ctx.out.bulk(b"master");
-            ctx.out.integer(offset as i64);
+            ctx.out.integer(offset);
             ctx.out.array(online.len());
             for (ip, port, ack) in online {
                 ctx.out.array(3);
@@ -398,7 +404,7 @@ fn role(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
         Some(link) => {
             let (host, port, state) = (link.host.clone(), link.port, link.state.role_name());
             let offset = if link.client_id.is_some() {
-                repl.offset as i64
+                repl.shown(repl.offset)
             } else {
                 -1
             };

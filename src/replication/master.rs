@@ -8,10 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
+use super::diskless::{self, SharedRdb};
 use super::{PsyncDecision, ReplicaLink, ReplicaState};
 use crate::command::{execute, Ctx, Flow};
 use crate::log::Level;
@@ -45,7 +46,7 @@ impl SyncRequest {
 /// How the transfer goes, decided under the lock.
 enum Plan {
     Continue { reply: Vec<u8> },
-    Full { diskless: bool, delay: Duration },
+    Full { diskless: bool },
 }
 
 fn register(
@@ -83,6 +84,9 @@ fn register(
             soft_limit_since: None,
             wakeup: wakeup.clone(),
             kill,
+            awaits_socket_rdb: false,
+            socket_rdb: None,
+            stream_on_ack: false,
         },
     );
     state.repl.no_replicas_since = None;
@@ -174,20 +178,23 @@ fn plan(
             state.repl.sync_stats.full += 1;
             create_backlog(state);
             let diskless = state.config.repl_diskless_sync && request.capa_eof;
-            let delay = if diskless {
-                Duration::from_secs(state.config.repl_diskless_sync_delay)
-            } else {
-                Duration::ZERO
-            };
             let wakeup = register(state, client_id, request, false);
-            (Plan::Full { diskless, delay }, Some(wakeup))
+            if diskless {
+                if let Some(link) = state.repl.replicas.get_mut(&client_id) {
+                    link.awaits_socket_rdb = true;
+                }
+                if let Some(line) = diskless::arrival_line(state) {
+                    state.log(Level::Notice, line);
+                }
+            }
+            (Plan::Full { diskless }, Some(wakeup))
         }
     }
 }
 
 /// Takes the snapshot for a full sync: the RDB bytes and the offset they
-/// stand for. From here on the replica's output buffer collects the stream.
-fn snapshot(state: &mut ServerState, client_id: u64, now_unix_ms: u64) -> (Vec<u8>, u64) {
+/// stand for. The replicas it is for collect the stream from here on.
+pub(super) fn take_snapshot(state: &mut ServerState, now_unix_ms: u64) -> (Vec<u8>, u64) {
     // The db the stream is in at the snapshot offset; a master then forces a
     // SELECT before its next command, a replica forwards its master's
     // stream as it is.
@@ -208,10 +215,6 @@ fn snapshot(state: &mut ServerState, client_id: u64, now_unix_ms: u64) -> (Vec<u
     } else {
         rdb::encode(&state.keyspace, &info)
     };
-    if let Some(link) = state.repl.replicas.get_mut(&client_id) {
-        link.streaming = true;
-        link.state = ReplicaState::SendBulk;
-    }
     (payload, state.repl.offset)
 }
 
@@ -244,9 +247,42 @@ async fn send<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> bool {
 /// not read holds the transfer up (Redis sends the RDB from its event loop
 /// and keeps feeding, and checking, the replica's buffer meanwhile).
 struct Preamble {
-    bytes: Vec<u8>,
+    /// Written in order; the RDB payload of a diskless sync is shared by
+    /// every replica of the transfer, not copied for each.
+    parts: Vec<Bytes>,
+    /// Bytes of `parts` written so far.
     sent: usize,
     done: TransferDone,
+}
+
+impl Preamble {
+    fn new(parts: Vec<Bytes>, done: TransferDone) -> Self {
+        Preamble {
+            parts,
+            sent: 0,
+            done,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.parts.iter().map(Bytes::len).sum()
+    }
+
+    fn is_written(&self) -> bool {
+        self.sent == self.len()
+    }
+
+    /// What is left of the part being written.
+    fn unwritten(&self) -> &[u8] {
+        let mut skip = self.sent;
+        for part in &self.parts {
+            if skip < part.len() {
+                return &part[skip..];
+            }
+            skip -= part.len();
+        }
+        &[]
+    }
 }
 
 /// What finishing the preamble means.
@@ -277,15 +313,16 @@ pub async fn serve_replica<R: Runtime>(
     };
     let (preamble, wakeup) = match (plan, wakeup) {
         (Plan::Continue { reply }, Some(wakeup)) => (
-            Preamble {
-                bytes: reply,
-                sent: 0,
-                done: TransferDone::Continue,
-            },
+            Preamble::new(vec![Bytes::from(reply)], TransferDone::Continue),
             wakeup,
         ),
-        (Plan::Full { diskless, delay }, Some(wakeup)) => {
-            match full_sync(&server, &mut stream, client_id, &request, diskless, delay).await {
+        (Plan::Full { diskless }, Some(wakeup)) => {
+            let preamble = if diskless {
+                socket_sync(&server, &mut stream, client_id, &request, &wakeup).await
+            } else {
+                disk_sync(&server, client_id, &request)
+            };
+            match preamble {
                 Some(preamble) => (preamble, wakeup),
                 None => {
                     drop_replica(&server, client_id, &name);
@@ -313,82 +350,100 @@ pub async fn serve_replica<R: Runtime>(
     }
 }
 
-/// Waits out a diskless sync's delay, takes the snapshot and returns what
-/// the replica is to be sent: `+FULLRESYNC` (for PSYNC) and the RDB. `None`
-/// when the replica left during the delay.
-async fn full_sync<R: Runtime>(
+/// A disk-style full sync: the snapshot at once, sent as `$<len>`. Redis
+/// writes it to disk first; replsim's snapshot takes no time, so a replica
+/// never waits for another's BGSAVE to end.
+fn disk_sync<R: Runtime>(
+    server: &Server<R>,
+    client_id: u64,
+    request: &SyncRequest,
+) -> Option<Preamble> {
+    let rt = server.runtime().clone();
+    let mut state = server.state_at(rt.monotonic());
+    state.log(Level::Notice, "Starting BGSAVE for SYNC with target: disk");
+    let (payload, offset) = take_snapshot(&mut state, rt.unix_time_ms());
+    let link = state.repl.replicas.get_mut(&client_id)?;
+    link.streaming = true;
+    link.state = ReplicaState::SendBulk;
+    let mut header = Vec::with_capacity(128);
+    if request.psync.is_some() {
+        header.extend_from_slice(
+            format!("+FULLRESYNC {} {offset}\r\n", state.repl.replid).as_bytes(),
+        );
+    }
+    header.extend_from_slice(format!("${}\r\n", payload.len()).as_bytes());
+    Some(Preamble::new(
+        vec![Bytes::from(header), Bytes::from(payload)],
+        TransferDone::Disk,
+    ))
+}
+
+/// A diskless full sync: waits, sending newlines as Redis's replication
+/// cron does, until a shared snapshot is handed to this replica (see
+/// [`diskless`]), then returns `+FULLRESYNC` (for PSYNC) and the RDB in
+/// `$EOF:` framing. `None` when the replica left meanwhile.
+async fn socket_sync<R: Runtime>(
     server: &Server<R>,
     stream: &mut R::Stream,
     client_id: u64,
     request: &SyncRequest,
-    diskless: bool,
-    delay: Duration,
+    wakeup: &Notify,
 ) -> Option<Preamble> {
     let rt = server.runtime().clone();
-    if diskless && !delay.is_zero() {
-        server
-            .state()
-            .log(Level::Notice, "Delay next BGSAVE for diskless SYNC");
-        // Newlines keep the replica's read timeout from firing meanwhile.
-        // Nothing is fed to the replica before the snapshot, so nothing
-        // accumulates for it. While the server is paused (DEBUG SLEEP,
-        // Redis's blocked main thread) its cron neither sends newlines nor
-        // starts the transfer, so neither happens here.
-        let paused = || {
-            server
-                .state()
-                .paused_until
-                .is_some_and(|until| until > rt.monotonic())
-        };
-        let mut waited = Duration::ZERO;
-        while waited < delay || paused() {
-            let step = if waited < delay {
-                Duration::from_secs(1).min(delay - waited)
-            } else {
-                Duration::from_millis(100)
-            };
-            rt.sleep(step).await;
-            if paused() {
-                continue;
+    let kill = server.state().clients.get(&client_id)?.kill_switch();
+    let mut next_newline = rt.monotonic() + Duration::from_secs(1);
+    let rdb: Arc<SharedRdb> = loop {
+        let wake_at = {
+            let mut state = server.state_at(rt.monotonic());
+            let now = state.mono_now;
+            // While the server is paused (DEBUG SLEEP, Redis's blocked main
+            // thread) its cron neither sends newlines nor starts transfers.
+            let paused_until = state.paused_until.filter(|until| *until > now);
+            if paused_until.is_none() {
+                diskless::start_pending(&mut state, rt.unix_time_ms());
             }
-            waited += step;
-            if !send(stream, b"\n").await {
+            let link = state.repl.replicas.get(&client_id)?;
+            if let Some(rdb) = &link.socket_rdb {
+                break rdb.clone();
+            }
+            // The first waiting replica's task starts the transfer when
+            // its delay is over; the others are woken by it.
+            let deadline =
+                link.attached_at + Duration::from_secs(state.config.repl_diskless_sync_delay);
+            let wake_at = paused_until.unwrap_or(next_newline.min(deadline.max(now)));
+            wake_at.max(now)
+        };
+        tokio::select! {
+            biased;
+            _ = kill.killed() => return None,
+            _ = wakeup.notified() => {}
+            _ = rt.sleep(wake_at.saturating_sub(rt.monotonic())) => {}
+        }
+        let now = rt.monotonic();
+        if now >= next_newline {
+            next_newline = now + Duration::from_secs(1);
+            let paused = server.state().paused_until.is_some_and(|until| until > now);
+            // Newlines keep the replica's read timeout from firing while
+            // it waits; nothing accumulates for it before the snapshot.
+            if !paused && !send(stream, b"\n").await {
                 return None;
             }
         }
-    }
-    let target = if diskless { "replicas sockets" } else { "disk" };
-    let (payload, offset, replid) = {
-        let mut state = server.state_at(rt.monotonic());
-        state.log(
-            Level::Notice,
-            &format!("Starting BGSAVE for SYNC with target: {target}"),
-        );
-        let (payload, offset) = snapshot(&mut state, client_id, rt.unix_time_ms());
-        (payload, offset, state.repl.replid.clone())
     };
-    let mut message = Vec::with_capacity(payload.len() + 128);
+    let mut header = Vec::with_capacity(128);
     if request.psync.is_some() {
-        message.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
+        header
+            .extend_from_slice(format!("+FULLRESYNC {} {}\r\n", rdb.replid, rdb.offset).as_bytes());
     }
-    if diskless {
-        let mark = server.state().new_replid();
-        message.extend_from_slice(format!("$EOF:{mark}\r\n").as_bytes());
-        message.extend_from_slice(&payload);
-        message.extend_from_slice(mark.as_bytes());
-    } else {
-        message.extend_from_slice(format!("${}\r\n", payload.len()).as_bytes());
-        message.extend_from_slice(&payload);
-    }
-    Some(Preamble {
-        bytes: message,
-        sent: 0,
-        done: if diskless {
-            TransferDone::Socket
-        } else {
-            TransferDone::Disk
-        },
-    })
+    header.extend_from_slice(format!("$EOF:{}\r\n", rdb.mark).as_bytes());
+    Some(Preamble::new(
+        vec![
+            Bytes::from(header),
+            rdb.payload.clone(),
+            Bytes::copy_from_slice(rdb.mark.as_bytes()),
+        ],
+        TransferDone::Socket,
+    ))
 }
 
 /// The whole preamble reached the socket: log the transfer as Redis does
@@ -396,10 +451,7 @@ async fn full_sync<R: Runtime>(
 fn transfer_done(state: &mut ServerState, client_id: u64, name: &str, done: TransferDone) {
     match done {
         TransferDone::Continue => {}
-        TransferDone::Socket => state.log(
-            Level::Notice,
-            &format!("Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming"),
-        ),
+        TransferDone::Socket => diskless::member_finished(state, client_id, true),
         TransferDone::Disk => {
             state.log(
                 Level::Notice,
@@ -418,13 +470,7 @@ fn transfer_done(state: &mut ServerState, client_id: u64, name: &str, done: Tran
 /// offset; any other command runs as the replica client, as Redis runs it.
 /// Returns false when the replica must go: a protocol error, or a command
 /// that generated a reply.
-fn read_acks(
-    state: &mut ServerState,
-    client_id: u64,
-    buffer: &mut BytesMut,
-    name: &str,
-    now_ms: u64,
-) -> bool {
+fn read_acks(state: &mut ServerState, client_id: u64, buffer: &mut BytesMut, now_ms: u64) -> bool {
     let mut argv = ArgvBuf::default();
     loop {
         match parse_command(buffer, &mut argv, ParseLimits::default()) {
@@ -444,20 +490,12 @@ fn read_acks(
                 let ack = parse_i64(args.get(2));
                 buffer.advance(consumed);
                 let now = state.mono_now;
-                let mut first_ack = false;
                 if let (Some(link), Some(offset)) = (state.repl.replicas.get_mut(&client_id), ack) {
                     link.ack_offset = link.ack_offset.max(offset.max(0) as u64);
                     link.ack_time = now;
-                    if link.state == ReplicaState::SendBulk {
-                        link.state = ReplicaState::Online;
-                        first_ack = true;
-                    }
-                }
-                if first_ack {
-                    state.log(
-                        Level::Notice,
-                        &format!("Synchronization with replica {name} succeeded"),
-                    );
+                    // After a diskless transfer the stream starts at the
+                    // first ACK.
+                    link.stream_on_ack &= link.state != ReplicaState::Online;
                 }
                 if ack.is_some() {
                     state.ack_notify.notify_waiters();
@@ -599,7 +637,11 @@ fn next_step(
         });
     }
     // Diskless transfers hold the stream until the replica's first ACK.
-    if !may_stream || link.state == ReplicaState::SendBulk || link.output.is_empty() {
+    if !may_stream
+        || link.state != ReplicaState::Online
+        || link.stream_on_ack
+        || link.output.is_empty()
+    {
         return Step::Wait;
     }
     // A copy: the bytes stay in `output`, counted against the limits, until
@@ -641,10 +683,10 @@ async fn stream_to_replica<R: Runtime>(
     loop {
         let step = {
             let mut state = server.state_at(rt.monotonic());
-            if !read_acks(&mut state, client_id, buffer, &name, rt.unix_time_ms()) {
+            if !read_acks(&mut state, client_id, buffer, rt.unix_time_ms()) {
                 return None;
             }
-            let may_stream = writing.is_empty() && preamble.sent == preamble.bytes.len();
+            let may_stream = writing.is_empty() && preamble.is_written();
             next_step(&mut state, client_id, legacy, &name, may_stream, from_cron)
         };
         from_cron = false;
@@ -661,9 +703,9 @@ async fn stream_to_replica<R: Runtime>(
         // The preamble is written straight from its buffer, all that is
         // left at once (one flush for the whole RDB when the socket takes
         // it); output bytes only once it is done.
-        let preamble_left = preamble.sent < preamble.bytes.len();
+        let preamble_left = !preamble.is_written();
         let to_write: &[u8] = if preamble_left {
-            &preamble.bytes[preamble.sent..]
+            preamble.unwritten()
         } else {
             &writing
         };
@@ -684,7 +726,7 @@ async fn stream_to_replica<R: Runtime>(
                     let mut state = server.state_at(rt.monotonic());
                     if preamble_left {
                         preamble.sent += n;
-                        if preamble.sent == preamble.bytes.len() {
+                        if preamble.is_written() {
                             transfer_done(&mut state, client_id, &name, preamble.done);
                         }
                     } else {
@@ -713,6 +755,7 @@ fn drop_replica<R: Runtime>(server: &Server<R>, client_id: u64, name: &str) {
             &format!("Connection with replica {name} lost."),
         );
     }
+    diskless::member_finished(&mut state, client_id, false);
     if state.repl.replicas.is_empty() {
         state.repl.no_replicas_since = Some(state.mono_now);
     }

@@ -18,6 +18,7 @@ use crate::resp::{encode_command, OwnedArgv};
 use crate::server::probe::PlantedBugs;
 use crate::server::KillSwitch;
 
+pub mod diskless;
 pub mod master;
 pub mod replica;
 
@@ -144,6 +145,14 @@ pub struct ReplicaLink {
     pub wakeup: Arc<Notify>,
     /// Closes its connection.
     pub kill: Arc<KillSwitch>,
+    /// It waits for the next diskless snapshot (Redis's
+    /// `WAIT_BGSAVE_START` with a socket target in view).
+    pub awaits_socket_rdb: bool,
+    /// The diskless snapshot it was given, once the transfer started.
+    pub socket_rdb: Option<Arc<diskless::SharedRdb>>,
+    /// Online after a diskless transfer, but its stream starts only at its
+    /// first `REPLCONF ACK` (Redis's `repl_start_cmd_stream_on_ack`).
+    pub stream_on_ack: bool,
 }
 
 impl ReplicaLink {
@@ -297,6 +306,13 @@ pub struct ReplState {
     /// Offsets just fed that end a SELECT inside a command's bytes: a
     /// replica may stop there, holding the data of the previous boundary.
     pub inner_boundaries: Vec<u64>,
+    /// The diskless transfer in progress (Redis's RDB child with a socket
+    /// target), if any.
+    pub socket_transfer: Option<diskless::SocketTransfer>,
+    /// This history began with a legacy `SYNC`, which Redis counts from
+    /// offset -1 rather than 0: offsets shown and acknowledged are one
+    /// lower than [`offset`](Self::offset).
+    pub counts_from_minus_one: bool,
 }
 
 impl ReplState {
@@ -317,7 +333,14 @@ impl ReplState {
             generation: 0,
             record_boundaries: false,
             inner_boundaries: Vec::new(),
+            socket_transfer: None,
+            counts_from_minus_one: false,
         }
+    }
+
+    /// An offset of this history as Redis shows and acknowledges it.
+    pub fn shown(&self, offset: u64) -> i64 {
+        offset as i64 - i64::from(self.counts_from_minus_one)
     }
 
     /// True when writes must be recorded (a backlog exists).

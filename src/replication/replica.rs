@@ -831,6 +831,7 @@ async fn load_rdb<R: Runtime>(
     };
     state.repl.replid = replid;
     state.repl.offset = offset;
+    state.repl.counts_from_minus_one = legacy;
     state.repl.replid2 = NULL_REPLID.to_string();
     state.repl.second_repl_offset = -1;
     state.repl.stream_db = None;

@@ -37,6 +37,7 @@ pub const CONFIG_PARAMETERS: &[&str] = &[
     "repl-ping-replica-period",
     "repl-diskless-sync",
     "repl-diskless-sync-delay",
+    "repl-diskless-sync-max-replicas",
     "repl-diskless-load",
     "replica-read-only",
     "replica-serve-stale-data",

@@ -60,6 +60,9 @@ pub struct Config {
     pub repl_diskless_sync: bool,
     /// `repl-diskless-sync-delay` in seconds.
     pub repl_diskless_sync_delay: u64,
+    /// `repl-diskless-sync-max-replicas`: a diskless sync starts as soon
+    /// as this many replicas wait for it (0: only the delay counts).
+    pub repl_diskless_sync_max_replicas: u64,
     /// `repl-diskless-load`: `disabled` (stream a full sync's RDB to a temp
     /// file, then load it), `on-empty-db` or `swapdb` (load from memory).
     pub repl_diskless_load: String,
@@ -118,6 +121,7 @@ impl Default for Config {
             repl_ping_replica_period: 10,
             repl_diskless_sync: true,
             repl_diskless_sync_delay: 5,
+            repl_diskless_sync_max_replicas: 0,
             repl_diskless_load: "disabled".into(),
             replica_read_only: true,
             replica_serve_stale_data: true,
@@ -290,6 +294,14 @@ const PARAMS: &[Param] = &[
         get: |c| c.repl_diskless_sync_delay.to_string(),
         set: Some(|c, v| {
             c.repl_diskless_sync_delay = int_between(v, 0, INT_MAX)?;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "repl-diskless-sync-max-replicas",
+        get: |c| c.repl_diskless_sync_max_replicas.to_string(),
+        set: Some(|c, v| {
+            c.repl_diskless_sync_max_replicas = int_between(v, 0, INT_MAX)?;
             Ok(())
         }),
     },

@@ -112,7 +112,11 @@ fn persistence(out: &mut String, state: &ServerState) {
     field!(out, "loading", 0);
     field!(out, "async_loading", 0);
     field!(out, "rdb_changes_since_last_save", state.stats.dirty);
-    field!(out, "rdb_bgsave_in_progress", 0);
+    field!(
+        out,
+        "rdb_bgsave_in_progress",
+        u8::from(state.repl.socket_transfer.is_some())
+    );
     field!(out, "rdb_last_save_time", state.last_save_unix);
     field!(
         out,
@@ -180,8 +184,8 @@ fn replication(out: &mut String, state: &ServerState) {
             "master_sync_in_progress",
             i32::from(link.state == LinkState::Transfer)
         );
-        field!(out, "slave_read_repl_offset", repl.offset);
-        field!(out, "slave_repl_offset", repl.offset);
+        field!(out, "slave_read_repl_offset", repl.shown(repl.offset));
+        field!(out, "slave_repl_offset", repl.shown(repl.offset));
         if let (LinkState::Transfer, Some((total, read))) = (link.state, link.transfer) {
             let left = if total < 0 { -1 } else { total - read as i64 };
             let percent = if total <= 0 {
@@ -230,7 +234,7 @@ fn replication(out: &mut String, state: &ServerState) {
     field!(out, "master_failover_state", "no-failover");
     field!(out, "master_replid", repl.replid);
     field!(out, "master_replid2", repl.replid2);
-    field!(out, "master_repl_offset", repl.offset);
+    field!(out, "master_repl_offset", repl.shown(repl.offset));
     field!(out, "second_repl_offset", repl.second_repl_offset);
     field!(
         out,
@@ -242,7 +246,7 @@ fn replication(out: &mut String, state: &ServerState) {
         .backlog
         .as_ref()
         .map_or((0, 0), |b| (b.first_offset(), b.histlen()));
-    field!(out, "repl_backlog_first_byte_offset", first);
+    field!(out, "repl_backlog_first_byte_offset", repl.shown(first));
     field!(out, "repl_backlog_histlen", histlen);
 }
 
