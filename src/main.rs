@@ -171,9 +171,7 @@ struct ExploreArgs {
     #[arg(long, default_value_t = 300)]
     shrink_budget: u32,
     /// Plant a known bug in every node (to measure what explore catches);
-    /// repeatable. Names: replica-deletes-expired-on-read,
-    /// ack-unapplied-bytes, multi-without-wrapper, ignore-continue-new-id,
-    /// rdb-drops-a-key, flushall-not-propagated, wait-ignores-acks.
+    /// repeatable. An unknown name is refused with the list of names.
     #[arg(long)]
     plant: Vec<String>,
     /// Print each drawn scenario instead of running it.

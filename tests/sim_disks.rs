@@ -116,3 +116,36 @@ fn a_failed_save_leaves_the_old_rdb_for_the_restart() {
     );
     assert_passes(&report);
 }
+
+/// The shipped torn-write scenario, with `plant` (a planted bug name).
+fn torn_write(plant: &str) -> RunReport {
+    let scenario = common::shipped("torn-rdb-write");
+    let planted = replsim::server::probe::PlantedBugs::default()
+        .with(plant)
+        .expect("known bug");
+    replsim::sim::run_seed_with(&scenario, 0, replsim::sim::RunOptions { planted })
+}
+
+#[test]
+fn a_save_torn_by_a_power_loss_leaves_the_last_good_rdb_to_restart_from() {
+    let report = torn_write("none");
+    assert_passes(&report);
+    assert!(report
+        .log
+        .iter()
+        .any(|l| l.contains("m M * Done loading RDB, keys loaded: 1, keys expired: 0.")));
+}
+
+#[test]
+fn a_save_that_overwrites_the_rdb_in_place_is_caught_when_a_power_loss_tears_it() {
+    let report = torn_write("rdb-saved-in-place");
+    assert_ne!(report.verdict, Verdict::Pass, "{:#?}", report.trace);
+    assert!(
+        report
+            .log
+            .iter()
+            .any(|l| l.contains("m M # Short read or OOM loading DB.")),
+        "{:#?}",
+        report.log
+    );
+}

@@ -104,6 +104,7 @@ pub fn generate(seed: u64, profile: &Profile) -> Value {
     let mut conf = stream(seed, "config");
     let mut load = stream(seed, "workload");
     let mut faults = stream(seed, "faults");
+    let mut net = stream(seed, "network");
 
     // Topology: one master, replicas under it or under earlier replicas,
     // chains up to the profile's depth.
@@ -222,7 +223,7 @@ pub fn generate(seed: u64, profile: &Profile) -> Value {
         }
     }
     steps.push(json!({ "await": "converged", "timeout": "120s" }));
-    json!({
+    let mut document = json!({
         "name": format!("explore-{seed}"),
         "about": format!(
             "Drawn by replsim explore from seed {seed}: {} replicas, mix {}, faults {}.",
@@ -236,7 +237,26 @@ pub fn generate(seed: u64, profile: &Profile) -> Value {
         "liveness": "120s",
         "nodes": nodes,
         "steps": steps,
-    })
+    });
+    if let Some(network) = draw_network(&mut net) {
+        document["network"] = network;
+    }
+    document
+}
+
+/// The network a run starts with: half the runs keep the defaults (1 MB
+/// windows, 1 Gbit/s interfaces); the others draw small windows, which
+/// back a slow reader up into its writer sooner, and slow interfaces,
+/// which make full syncs and fan-out take time.
+fn draw_network(rng: &mut ChaCha8Rng) -> Option<Value> {
+    if rng.gen_bool(0.5) {
+        return None;
+    }
+    let window = ["16kb", "64kb", "256kb", "1mb"].choose(rng).copied();
+    let bandwidth = ["1mb/s", "10mb/s", "125m/s", "unlimited"]
+        .choose(rng)
+        .copied();
+    Some(json!({ "window": window, "bandwidth": bandwidth }))
 }
 
 /// Meaningful values of the replication parameters, drawn per node.
@@ -370,7 +390,7 @@ fn draw_fault(rng: &mut ChaCha8Rng, kind: FaultKind, cluster: &mut Cluster) -> O
         }
         FaultKind::Disk => {
             let node = pick(rng, &up)?.clone();
-            let fault = if rng.gen_bool(0.5) { "full" } else { "failing" };
+            let fault = ["full", "failing", "torn"][rng.gen_range(0..3)];
             let for_ms = rng.gen_range(500..8_000);
             vec![
                 json!({ "disk": { "node": node, "fault": fault } }),

@@ -219,8 +219,24 @@ impl Shrinker<'_> {
         }
     }
 
-    /// Drops each node's config parameters and `persist: false`.
+    /// Drops each node's config parameters and `persist: false`, and the
+    /// starting network's fields.
     fn shrink_config(&mut self) {
+        let fields: Vec<String> = self.best["network"]
+            .as_object()
+            .map(|n| n.keys().cloned().collect())
+            .unwrap_or_default();
+        for field in fields {
+            let mut candidate = self.best.clone();
+            let document = candidate.as_object_mut().expect("document");
+            if let Some(network) = document.get_mut("network").and_then(Value::as_object_mut) {
+                network.remove(&field);
+                if network.is_empty() {
+                    document.remove("network");
+                }
+            }
+            self.try_candidate(candidate);
+        }
         let names: Vec<String> = self.best["nodes"]
             .as_object()
             .map(|n| n.keys().cloned().collect())

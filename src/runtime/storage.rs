@@ -167,13 +167,17 @@ pub enum DiskFault {
     Full,
     /// Every write fails with EIO.
     Failing,
+    /// The next write stops halfway, as one cut off by a power loss does:
+    /// half its bytes reach the file, the write fails with EIO, and so does
+    /// every later write (the disk is gone until the fault is lifted).
+    Torn,
 }
 
 impl DiskFault {
     fn error(self, op: &'static str, path: &str) -> StorageError {
         let errno = match self {
             DiskFault::Full => 28,
-            DiskFault::Failing => 5,
+            DiskFault::Failing | DiskFault::Torn => 5,
         };
         StorageError::Io {
             op,
@@ -201,9 +205,29 @@ impl MemDisk {
 
     fn check_writable(&self, op: &'static str, path: &str) -> Result<(), StorageError> {
         match self.fault {
+            Some(DiskFault::Torn) | None => Ok(()),
             Some(fault) => Err(fault.error(op, path)),
-            None => Ok(()),
         }
+    }
+
+    /// Appends `bytes` to the unsynced `name`, or, on a disk whose next
+    /// write tears, half of them before failing.
+    fn write_unsynced(&mut self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        let torn = self.fault == Some(DiskFault::Torn);
+        let kept = if torn { bytes.len() / 2 } else { bytes.len() };
+        let current = match self.unsynced.get(name) {
+            Some(_) => None,
+            None => self.synced.get(name).cloned(),
+        };
+        self.unsynced
+            .entry(name.to_string())
+            .or_insert_with(|| current.unwrap_or_default())
+            .extend_from_slice(&bytes[..kept]);
+        if torn {
+            self.fault = Some(DiskFault::Failing);
+            return Err(DiskFault::Torn.error("write", name));
+        }
+        Ok(())
     }
 
     /// The size of a file (written or synced), for tests that watch a
@@ -281,8 +305,14 @@ impl Storage for MemStorage {
 
     fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
         let mut disk = self.disk.lock().expect("disk lock");
-        // The temp file cannot be written: the old file stays as it was.
+        // As Redis saves: a temp file, fsynced, renamed over the old one. A
+        // write that fails or tears leaves the old file as it was.
         disk.check_writable("write", name)?;
+        let temp = format!("temp-{}.rdb", self.pid());
+        disk.unsynced.remove(&temp);
+        disk.synced.remove(&temp);
+        disk.write_unsynced(&temp, bytes)?;
+        disk.unsynced.remove(&temp);
         disk.unsynced.remove(name);
         disk.synced.insert(name.to_string(), bytes.to_vec());
         Ok(())
@@ -291,16 +321,7 @@ impl Storage for MemStorage {
     fn append(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
         let mut disk = self.disk.lock().expect("disk lock");
         disk.check_writable("write", name)?;
-        let current = match disk.unsynced.get(name) {
-            Some(_) => None,
-            None => disk.synced.get(name).cloned(),
-        };
-        let file = disk
-            .unsynced
-            .entry(name.to_string())
-            .or_insert_with(|| current.unwrap_or_default());
-        file.extend_from_slice(bytes);
-        Ok(())
+        disk.write_unsynced(name, bytes)
     }
 
     fn rename_durable(&self, from: &str, to: &str) -> Result<(), StorageError> {

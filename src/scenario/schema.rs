@@ -148,7 +148,7 @@ fn field(kind: ObjectKind, name: &str) -> Option<Value> {
         (K::Stall, "node" | "from") => node(),
         (K::Clock, "node") => node(),
         (K::Disk, "node") => node(),
-        (K::Disk, "fault") => json!({"enum": ["full", "failing", "none"]}),
+        (K::Disk, "fault") => json!({"enum": ["full", "failing", "torn", "none"]}),
         (K::Clock, "jump") => json!({"type": "string", "pattern": "^[+-]?[0-9.]+(ms|s|m)$"}),
         (K::Clock, "drift") => json!({"type": "number", "exclusiveMinimum": -1, "maximum": 1}),
         (K::Replicaof, "node") => node(),

@@ -985,10 +985,11 @@ impl Cx<'_> {
         let fault = obj
             .get("fault")
             .ok_or_else(|| self.missing(&obj, "fault", WHAT))?;
-        let what = "\"full\" (writes fail with ENOSPC), \"failing\" (EIO) or \"none\"";
+        let what = "\"full\" (writes fail with ENOSPC), \"failing\" (EIO), \"torn\" (the next write stops halfway, then EIO) or \"none\"";
         let fault = match self.string(&fault.value, &obj.child("fault"), what)? {
             "full" => Some(crate::runtime::DiskFault::Full),
             "failing" => Some(crate::runtime::DiskFault::Failing),
+            "torn" => Some(crate::runtime::DiskFault::Torn),
             "none" => None,
             _ => return Err(self.bad_value(&fault.value, &obj.child("fault"), what)),
         };

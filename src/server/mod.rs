@@ -586,7 +586,16 @@ impl ServerState {
         } else {
             crate::rdb::encode(&self.keyspace, &info)
         };
-        if let Err(error) = self.storage.write_atomic(&self.config.dbfilename, &bytes) {
+        let name = &self.config.dbfilename;
+        let written = if self.planted.rdb_saved_in_place {
+            self.storage
+                .remove(name)
+                .and_then(|()| self.storage.append(name, &bytes))
+                .and_then(|()| self.storage.rename_durable(name, name))
+        } else {
+            self.storage.write_atomic(name, &bytes)
+        };
+        if let Err(error) = written {
             self.log(
                 Level::Warning,
                 &format!(

@@ -128,11 +128,15 @@ pub struct PlantedBugs {
     /// A replica never gives up on a master that went silent
     /// (`repl-timeout` ignored on the replica's side).
     pub replica_ignores_repl_timeout: bool,
+    /// An RDB save overwrites the old file in place instead of writing a
+    /// temp file and renaming it: a write cut off halfway destroys the
+    /// last good snapshot.
+    pub rdb_saved_in_place: bool,
 }
 
 impl PlantedBugs {
     /// The bugs by name, as `--plant` takes them.
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 16] = [
         "replica-deletes-expired-on-read",
         "ack-unapplied-bytes",
         "multi-without-wrapper",
@@ -147,6 +151,7 @@ impl PlantedBugs {
         "replica-accepts-client-writes",
         "master-ignores-repl-timeout",
         "replica-ignores-repl-timeout",
+        "rdb-saved-in-place",
         "none",
     ];
 
@@ -175,6 +180,7 @@ impl PlantedBugs {
             "replica-accepts-client-writes" => &mut self.replica_accepts_client_writes,
             "master-ignores-repl-timeout" => &mut self.master_ignores_repl_timeout,
             "replica-ignores-repl-timeout" => &mut self.replica_ignores_repl_timeout,
+            "rdb-saved-in-place" => &mut self.rdb_saved_in_place,
             "none" => return Some(self),
             _ => return None,
         };

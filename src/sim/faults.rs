@@ -224,6 +224,7 @@ impl Runner {
         let what = match fault {
             Some(crate::runtime::DiskFault::Full) => "is full",
             Some(crate::runtime::DiskFault::Failing) => "fails every write",
+            Some(crate::runtime::DiskFault::Torn) => "tears its next write",
             None => "works again",
         };
         self.event(format!("{path} disk of {node} {what}"));
