@@ -219,6 +219,7 @@ mod tests {
                 replica_accepts_client_writes: true,
                 master_ignores_repl_timeout: true,
                 replica_ignores_repl_timeout: true,
+                rdb_saved_in_place: true,
             }
         );
     }

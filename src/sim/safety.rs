@@ -46,10 +46,7 @@ impl Runner {
         }
         for (name, master, replica, upstream) in self.running_links() {
             let (replica, upstream) = (replica.state(), upstream.state());
-            if replica.master_link_up()
-                && replica.repl.replid == upstream.repl.replid
-                && replica.repl.offset > upstream.repl.offset
-            {
+            if runs_ahead_of_its_master(&replica, &upstream) {
                 let message = format!(
                     "{name}'s offset {} passed its master {master}'s offset {}",
                     replica.repl.offset, upstream.repl.offset
@@ -104,6 +101,28 @@ impl Runner {
     }
 }
 
+/// Whether `replica`, streaming from `upstream` on the same history,
+/// stands at a higher offset than it: bytes its master never sent.
+///
+/// A link that came up before the master last started is to a previous run
+/// of it: a master restarted from an older RDB stands behind its replica
+/// until the replica learns the link is gone and resyncs, as in Redis.
+fn runs_ahead_of_its_master(
+    replica: &crate::server::ServerState,
+    upstream: &crate::server::ServerState,
+) -> bool {
+    let linked_to_this_run = replica
+        .repl
+        .master
+        .as_ref()
+        .and_then(|link| link.up_since)
+        .is_some_and(|up| up >= upstream.started);
+    replica.master_link_up()
+        && linked_to_this_run
+        && replica.repl.replid == upstream.repl.replid
+        && replica.repl.offset > upstream.repl.offset
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -112,6 +131,52 @@ mod tests {
     use crate::scenario::Scenario;
     use crate::sim::workload::WorkloadOutcome;
     use crate::sim::RunOptions;
+
+    /// A replica at `offset`, linked since `up_since`, and its master at
+    /// `master_offset`, started at `started`, on one history.
+    fn pair(
+        offset: u64,
+        up_since: Duration,
+        master_offset: u64,
+        started: Duration,
+    ) -> (crate::server::ServerState, crate::server::ServerState) {
+        use crate::server::{Config, ServerState};
+        let mut replica = ServerState::new(Config::default(), 1, 0, Duration::ZERO);
+        let mut upstream = ServerState::new(Config::default(), 2, 0, started);
+        upstream.repl.replid = replica.repl.replid.clone();
+        upstream.repl.offset = master_offset;
+        replica.repl.offset = offset;
+        replica.repl.master = Some(crate::replication::MasterLink {
+            host: "m".into(),
+            port: 6379,
+            state: crate::replication::LinkState::Connected,
+            generation: 1,
+            last_io: up_since,
+            attempt: Default::default(),
+            down_since: None,
+            up_since: Some(up_since),
+            client_id: Some(1),
+            transfer: None,
+            last_error: None,
+        });
+        (replica, upstream)
+    }
+
+    #[test]
+    fn a_replica_ahead_of_the_master_it_streams_from_is_a_violation() {
+        let (replica, upstream) = pair(100, Duration::from_secs(5), 90, Duration::from_secs(1));
+        assert!(runs_ahead_of_its_master(&replica, &upstream));
+        let (replica, upstream) = pair(90, Duration::from_secs(5), 90, Duration::from_secs(1));
+        assert!(!runs_ahead_of_its_master(&replica, &upstream));
+    }
+
+    #[test]
+    fn a_replica_ahead_of_a_restarted_master_it_has_not_relinked_to_is_not() {
+        // The master restarted (from an older RDB) at 10 s; the replica's
+        // link dates from its previous run.
+        let (replica, upstream) = pair(100, Duration::from_secs(5), 0, Duration::from_secs(10));
+        assert!(!runs_ahead_of_its_master(&replica, &upstream));
+    }
 
     #[test]
     fn a_lost_write_is_traced_as_a_violation_like_every_other() {
