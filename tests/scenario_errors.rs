@@ -275,7 +275,7 @@ fn unknown_field_in_a_node_points_at_the_key() {
     assert_eq!(
         message(text),
         "t.json:2:18: nodes.m.replica_of: unknown field `replica_of` in a node; expected one of: \
-         replicaof, config, persist\n  hint: did you mean `replicaof`?"
+         replicaof, config, persist, conf\n  hint: did you mean `replicaof`?"
     );
 }
 
@@ -1305,4 +1305,64 @@ fn a_clock_step_takes_a_signed_jump_and_a_drift_rate() {
     ]));
     assert!(bad_jump.contains("steps[0].clock.jump"), "{bad_jump}");
     assert!(bad_jump.contains("hint: write \"3ms\""), "{bad_jump}");
+}
+
+/// A scenario naming `conf` for its node `m`, written with `files` (name,
+/// text) into a fresh directory.
+fn with_conf(conf: &str, files: &[(&str, &str)]) -> Result<Scenario, ScenarioError> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "replsim-conf-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let path = dir.join("t.json");
+    std::fs::write(
+        &path,
+        format!(r#"{{"name": "t", "nodes": {{"m": {{"conf": "{conf}"}}}}, "steps": []}}"#),
+    )
+    .unwrap();
+    let result = Scenario::load(&path);
+    std::fs::remove_dir_all(&dir).unwrap();
+    result
+}
+
+#[test]
+fn a_node_conf_is_read_relative_to_the_scenario_with_its_includes() {
+    // No such file: a clear error naming the path.
+    let error = with_conf("node.conf", &[]).unwrap_err();
+    assert!(error.to_string().contains("nodes.m.conf"), "{error}");
+    assert!(
+        error.to_string().contains("cannot read redis.conf"),
+        "{error}"
+    );
+    let scenario = with_conf(
+        "node.conf",
+        &[
+            ("base.conf", "hz 20\nrepl-backlog-size 2mb\n"),
+            ("node.conf", "include base.conf\nport 6380\nhz 30\n"),
+        ],
+    )
+    .unwrap();
+    let conf = scenario.nodes[0].conf.as_ref().expect("conf read");
+    assert_eq!(conf.path, "node.conf");
+    assert!(conf.text.contains("include base.conf"));
+}
+
+#[test]
+fn a_bad_line_in_a_node_conf_is_an_error_with_the_conf_line_and_directive() {
+    let error = with_conf("node.conf", &[("node.conf", "hz 20\nbogus-directive 1\n")]).unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("t.json:1:"), "{text}");
+    assert!(text.contains("nodes.m.conf"), "{text}");
+    assert!(text.contains("at line 2"), "{text}");
+    assert!(text.contains(">>> 'bogus-directive 1'"), "{text}");
+    assert!(
+        text.contains("Bad directive or wrong number of arguments"),
+        "{text}"
+    );
 }

@@ -12,8 +12,8 @@ use super::bound::{MAX_SIMULATED_TIME, RUN_SLACK};
 use super::error::{ErrorKind, ScenarioError};
 use super::json::{index_path, key_path, Kind, Member, Pos, Value};
 use super::model::{
-    CmpOp, CountCheck, DisplayDuration, DurationRange, InfoExpect, IntRange, NetworkSpec, NodeSpec,
-    Scenario,
+    CmpOp, CountCheck, DisplayDuration, DurationRange, InfoExpect, IntRange, NetworkSpec, NodeConf,
+    NodeSpec, Scenario,
 };
 use super::timeline::{Problem, Timeline};
 use super::values::{
@@ -732,6 +732,7 @@ impl<'a> Cx<'a> {
             replicaof: None,
             config: Vec::new(),
             persist: true,
+            conf: None,
         };
         let mut replicaof_pos = None;
         if let Some(m) = obj.get("replicaof") {
@@ -754,7 +755,52 @@ impl<'a> Cx<'a> {
         if let Some(m) = obj.get("persist") {
             spec.persist = self.boolean(&m.value, &obj.child("persist"))?;
         }
+        if let Some(m) = obj.get("conf") {
+            spec.conf = Some(self.node_conf(&m.value, &obj.child("conf"))?);
+        }
         Ok((spec, replicaof_pos))
+    }
+
+    /// A node's `conf`: the redis.conf at that path (relative to the
+    /// scenario file), read and checked now, so that a bad file is the
+    /// scenario's error (with the conf's own line and directive).
+    fn node_conf(&self, v: &Value, path: &str) -> R<NodeConf> {
+        let given = self.string(v, path, "a path to a redis.conf, like \"redis.conf\"")?;
+        if given.is_empty() {
+            return Err(self.expected(v, path, "a path to a redis.conf, like \"redis.conf\""));
+        }
+        let base = std::path::Path::new(self.file)
+            .parent()
+            .unwrap_or_else(|| std::path::Path::new(""));
+        let full = base.join(given);
+        let text = std::fs::read(&full)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .map_err(|e| {
+                self.err(
+                    path,
+                    v.pos,
+                    ErrorKind::Io,
+                    format!("cannot read redis.conf {}: {e}", full.display()),
+                )
+            })?;
+        let dir = full
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let mut check = crate::server::Config::default();
+        crate::server::conf_file::apply_from(&mut check, &text, &dir).map_err(|e| {
+            self.err(
+                path,
+                v.pos,
+                ErrorKind::Value,
+                format!("{}: {}", full.display(), e.to_string().trim_start()),
+            )
+        })?;
+        Ok(NodeConf {
+            path: given.to_string(),
+            text,
+            dir,
+        })
     }
 
     fn config(&self, v: &Value, path: &str) -> R<Vec<(String, String)>> {

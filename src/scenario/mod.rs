@@ -95,7 +95,8 @@ pub use convert::CONFIG_PARAMETERS;
 pub use error::{ErrorKind, ScenarioError};
 pub use model::{
     Action, AwaitCondition, CheckSpec, CmpOp, CountCheck, DisplayDuration, DurationRange, Expect,
-    InfoExpect, IntRange, NetworkSpec, NodeSpec, Scenario, Step, WorkloadKind, WorkloadSpec,
+    InfoExpect, IntRange, NetworkSpec, NodeConf, NodeSpec, Scenario, Step, WorkloadKind,
+    WorkloadSpec,
 };
 pub use schema::{json_schema, json_schema_text};
 pub use vocab::{vocabulary, ObjectKind};

@@ -75,6 +75,21 @@ pub struct NodeSpec {
     /// Whether the node's disk keeps its RDB across crash and restart
     /// (default true).
     pub persist: bool,
+    /// The redis.conf the node starts from (`conf`), read when the
+    /// scenario was loaded; `config` is applied after it.
+    pub conf: Option<NodeConf>,
+}
+
+/// A node's redis.conf, as read when its scenario was loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeConf {
+    /// The path as the scenario gives it (relative to the scenario file).
+    pub path: String,
+    /// The file's text.
+    pub text: String,
+    /// The directory relative `include` paths are resolved against (the
+    /// conf file's own).
+    pub dir: std::path::PathBuf,
 }
 
 /// A duration drawn uniformly from `min..=max` per seed; a fixed value has

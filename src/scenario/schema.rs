@@ -78,6 +78,7 @@ fn field(kind: ObjectKind, name: &str) -> Option<Value> {
         (K::Node, "replicaof") => node(),
         (K::Node, "config") => reference("config"),
         (K::Node, "persist") => json!({"type": "boolean"}),
+        (K::Node, "conf") => json!({"type": "string", "minLength": 1}),
         (K::Config, _) => json!({"type": ["string", "number", "boolean"]}),
         (K::Network, "latency") => reference("durationRange"),
         (K::Network, "loss") => json!({"type": "number", "minimum": 0, "exclusiveMaximum": 1}),

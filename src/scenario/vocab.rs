@@ -20,7 +20,7 @@ pub(crate) const TOP: &[&str] = &[
     "$schema",
 ];
 /// A node's fields.
-pub(crate) const NODE: &[&str] = &["replicaof", "config", "persist"];
+pub(crate) const NODE: &[&str] = &["replicaof", "config", "persist", "conf"];
 /// `network`, at the top level and as a step.
 pub(crate) const NETWORK: &[&str] = &["latency", "loss", "bandwidth", "window"];
 /// A step's actions: each step has exactly one.

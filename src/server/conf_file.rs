@@ -137,6 +137,22 @@ const MAX_INCLUDE_DEPTH: usize = 16;
 
 /// Applies the lines of `text` to `config`.
 pub fn apply(config: &mut Config, text: &str, depth: usize) -> Result<(), ConfFileError> {
+    apply_in(config, text, depth, None)
+}
+
+/// [`apply`] for a file that lives in `dir`: its relative `include` paths
+/// are resolved against `dir` rather than the process's directory (a
+/// simulated node has no directory of its own).
+pub fn apply_from(config: &mut Config, text: &str, dir: &Path) -> Result<(), ConfFileError> {
+    apply_in(config, text, 0, Some(dir))
+}
+
+fn apply_in(
+    config: &mut Config,
+    text: &str,
+    depth: usize,
+    dir: Option<&Path>,
+) -> Result<(), ConfFileError> {
     for (index, raw) in text.split('\n').enumerate() {
         let line = raw.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
         if line.is_empty() || line.starts_with('#') {
@@ -159,8 +175,13 @@ pub fn apply(config: &mut Config, text: &str, depth: usize) -> Result<(), ConfFi
                     "include nested too deeply (does a file include itself?)",
                 ));
             }
-            let included = read(Path::new(&args[0]))?;
-            apply(config, &included, depth + 1)?;
+            let target = match dir {
+                Some(dir) => dir.join(&args[0]),
+                None => Path::new(&args[0]).to_path_buf(),
+            };
+            let included = read(&target)?;
+            let next_dir = dir.map(|_| target.parent().unwrap_or(Path::new("")).to_path_buf());
+            apply_in(config, &included, depth + 1, next_dir.as_deref())?;
             continue;
         }
         let canonical = config_table::canonical(&name);

@@ -111,11 +111,16 @@ impl RoleWatch {
 
 /// Builds the configuration of a node from its spec.
 pub fn node_config(spec: &NodeSpec) -> Result<Config, String> {
-    let mut config = Config {
-        bind: "0.0.0.0".into(),
-        port: PORT,
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    if let Some(conf) = &spec.conf {
+        crate::server::conf_file::apply_from(&mut config, &conf.text, &conf.dir)
+            .map_err(|e| format!("node {}: {}: {e}", spec.name, conf.path))?;
+    }
+    // The simulated network and disk decide where a node listens, whom it
+    // replicates from and where it logs, whatever its redis.conf says.
+    config.bind = "0.0.0.0".into();
+    config.port = PORT;
+    config.logfile = String::new();
     for (name, value) in &spec.config {
         config
             .set_startup(name, value)
