@@ -362,31 +362,28 @@ impl Encoder {
     }
 
     fn key_value(&mut self, key: &[u8], value: &Value) {
+        self.out.push(type_byte(value));
+        self.string(key);
+        self.value(value);
+    }
+
+    /// A value's body, after its type byte (`rdbSaveObject`).
+    fn value(&mut self, value: &Value) {
         match value {
-            Value::Str(s) => {
-                self.out.push(TYPE_STRING);
-                self.string(key);
-                self.string(s);
-            }
+            Value::Str(s) => self.string(s),
             Value::List(items) => {
-                self.out.push(TYPE_LIST);
-                self.string(key);
                 self.length(items.len() as u64);
                 for item in items.iter() {
                     self.string(item);
                 }
             }
             Value::Set(members) => {
-                self.out.push(TYPE_SET);
-                self.string(key);
                 self.length(members.len() as u64);
                 for member in members.iter() {
                     self.string(member);
                 }
             }
             Value::Hash(fields) => {
-                self.out.push(TYPE_HASH);
-                self.string(key);
                 self.length(fields.len() as u64);
                 for (field, value) in fields.iter() {
                     self.string(field);
@@ -394,8 +391,6 @@ impl Encoder {
                 }
             }
             Value::ZSet(zset) => {
-                self.out.push(TYPE_ZSET_2);
-                self.string(key);
                 self.length(zset.len() as u64);
                 // Highest score first, as Redis writes it (cheaper to load).
                 for (member, score) in zset.iter().rev() {
@@ -404,6 +399,68 @@ impl Encoder {
                 }
             }
         }
+    }
+}
+
+/// The RDB type a value is written as: the plain encodings, which every
+/// Redis version loads.
+fn type_byte(value: &Value) -> u8 {
+    match value {
+        Value::Str(_) => TYPE_STRING,
+        Value::List(_) => TYPE_LIST,
+        Value::Set(_) => TYPE_SET,
+        Value::Hash(_) => TYPE_HASH,
+        Value::ZSet(_) => TYPE_ZSET_2,
+    }
+}
+
+/// DUMP's serialization of `value` (`createDumpPayload`): its RDB type and
+/// body, the RDB version (2 bytes, little-endian), and the CRC64 of all
+/// that (8 bytes, little-endian).
+pub fn dump_payload(value: &Value) -> Vec<u8> {
+    let mut enc = Encoder::default();
+    enc.out.push(type_byte(value));
+    enc.value(value);
+    enc.out
+        .extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64(&enc.out);
+    enc.out.extend_from_slice(&crc.to_le_bytes());
+    enc.out
+}
+
+/// Why RESTORE refused a payload, in Redis's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// The footer's RDB version is newer than ours, or the CRC64 differs.
+    #[error("DUMP payload version or checksum are wrong")]
+    VersionOrChecksum,
+    /// The body is not one value of a known type.
+    #[error("Bad data format")]
+    BadFormat,
+}
+
+/// The value a DUMP payload holds (`verifyDumpPayload`, then
+/// `rdbLoadObjectType` and `rdbLoadObject`): any RDB encoding Redis 7.0
+/// writes is read, listpacks, quicklists and intsets included.
+pub fn restore_payload(payload: &[u8]) -> Result<Value, PayloadError> {
+    if payload.len() < 10 {
+        return Err(PayloadError::VersionOrChecksum);
+    }
+    let (body, footer) = payload.split_at(payload.len() - 10);
+    let version = u16::from_le_bytes([footer[0], footer[1]]);
+    if u32::from(version) > RDB_VERSION {
+        return Err(PayloadError::VersionOrChecksum);
+    }
+    let crc = crc64(&payload[..payload.len() - 8]);
+    if footer[2..] != crc.to_le_bytes() {
+        return Err(PayloadError::VersionOrChecksum);
+    }
+    let mut reader = Reader::new(body, 0, true, body.len());
+    let type_byte = reader.u8().map_err(|_| PayloadError::BadFormat)?;
+    check_type(type_byte, 0).map_err(|_| PayloadError::BadFormat)?;
+    match read_value(&mut reader, type_byte) {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) | Err(_) => Err(PayloadError::BadFormat),
     }
 }
 

@@ -46,6 +46,15 @@ impl Node {
         String::from_utf8_lossy(out.as_bytes()).into_owned()
     }
 
+    /// Runs a command whose arguments may be binary; returns the raw reply.
+    fn run_args(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        let owned = OwnedArgv::from_args(args);
+        let mut out = Reply::new();
+        let mut ctx = Ctx::new(&mut self.state, &mut self.client, &mut out, NOW_MS);
+        execute(&mut ctx, owned.argv());
+        out.as_bytes().to_vec()
+    }
+
     fn run(&mut self, line: &str) -> String {
         self.run_at(NOW_MS, line)
     }
@@ -301,6 +310,31 @@ fn set_zset_and_key_writes_propagate_verbatim_only_when_they_changed_something()
             "COPY s1 s3",
             "MOVE e 2",
             "SWAPDB 0 1",
+        ]
+    );
+}
+
+#[test]
+fn restore_propagates_a_relative_ttl_as_an_absolute_one_and_an_expired_replace_as_del() {
+    let mut node = Node::new();
+    node.run("SET a v");
+    let reply = node.run_args(&[b"DUMP", b"a"]);
+    let Ok((replsim::resp::Frame::Bulk(Some(payload)), _)) = replsim::resp::Frame::parse(&reply)
+    else {
+        panic!("DUMP replied {reply:?}");
+    };
+    node.stream();
+    node.run_args(&[b"RESTORE", b"b", b"5000", &payload]);
+    node.run_args(&[b"RESTORE", b"c", b"0", &payload]);
+    node.run_args(&[b"RESTORE", b"a", b"1", &payload, b"ABSTTL", b"REPLACE"]);
+    node.run_args(&[b"RESTORE", b"d", b"1", &payload, b"ABSTTL"]);
+    let text = String::from_utf8_lossy(&payload);
+    assert_eq!(
+        node.stream(),
+        vec![
+            format!("RESTORE b {} {text} ABSTTL", NOW_MS + 5000),
+            format!("RESTORE c 0 {text}"),
+            "DEL a".to_string(),
         ]
     );
 }

@@ -17,6 +17,7 @@ use crate::resp::{Argv, OwnedArgv, Reply};
 use crate::server::{Client, ServerState};
 
 mod connection;
+mod dump;
 mod hashes;
 mod keys;
 mod lists;
@@ -224,6 +225,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         connection::COMMANDS,
         server_cmds::COMMANDS,
         keys::COMMANDS,
+        dump::COMMANDS,
         strings::COMMANDS,
         lists::COMMANDS,
         hashes::COMMANDS,

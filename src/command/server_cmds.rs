@@ -513,6 +513,41 @@ fn is_local(addr: &str) -> bool {
         .is_some_and(|(ip, _)| ip == "127.0.0.1" || ip == "[::1]")
 }
 
+/// DEBUG OBJECT key: Redis's line about a value. The address is a stand-in
+/// derived from the key; `serializedlength` is the length of replsim's own
+/// RDB encoding of the value (the same as Redis's for uncompressed
+/// strings); idle time is not tracked (0), and a list is described as the
+/// single quicklist node it would fit in.
+fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
+    let Some(entry) = ctx.lookup(key).cloned() else {
+        return Err(CmdError::NoSuchKey);
+    };
+    let encoding = crate::command::object::encoding(&entry.value, &ctx.state.config);
+    let shared_integer = encoding == "int"
+        && parse_i64(match &entry.value {
+            Value::Str(s) => s,
+            _ => &[][..],
+        })
+        .is_some_and(|n| (0..10_000).contains(&n));
+    let refcount: i64 = if shared_integer { i32::MAX as i64 } else { 1 };
+    let serialized = crate::rdb::dump_payload(&entry.value).len() - 11;
+    let address = 0x7f00_0000_0000u64 | (crate::rdb::crc64(key) & 0xff_ffff_fff0);
+    let lru = (ctx.now_ms / 1000) & ((1 << 24) - 1);
+    let mut line = format!(
+        "Value at:{address:#x} refcount:{refcount} encoding:{encoding} serializedlength:{serialized} lru:{lru} lru_seconds_idle:0"
+    );
+    if let Value::List(items) = &entry.value {
+        let listpack_max = ctx.state.config.number("list-max-listpack-size");
+        let bytes: usize = 7 + items.iter().map(|i| i.len() + 2).sum::<usize>();
+        line.push_str(&format!(
+            " ql_nodes:1 ql_avg_node:{:.2} ql_listpack_max:{listpack_max} ql_compressed:0 ql_uncompressed_size:{bytes}",
+            items.len() as f64
+        ));
+    }
+    ctx.out.simple(&line);
+    Ok(())
+}
+
 /// DEBUG DIGEST | DIGEST-VALUE key ... | SLEEP seconds | POPULATE count
 /// [prefix] [size]: Redis's debugging helpers, refused unless
 /// `enable-debug-command` allows them.
@@ -557,6 +592,7 @@ fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             ctx.flow = Flow::Sleep(duration);
             ctx.out.ok();
         }
+        (b"object", 3) => debug_object(ctx, argv.get(2))?,
         (b"populate", 3..=5) => debug_populate(ctx, argv)?,
         (b"reload", _) => debug_reload(ctx, argv)?,
         (b"quicklist-packed-threshold", 3) => {
@@ -587,6 +623,8 @@ fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
                 "    Output a hex signature representing the current DB content.",
                 "DIGEST-VALUE <key> [<key> ...]",
                 "    Output a hex signature of the values of all the specified keys.",
+                "OBJECT <key>",
+                "    Show low level info about `key` and associated value.",
                 "PANIC",
                 "    Crash the server simulating a panic.",
                 "POPULATE <count> [<prefix>] [<size>]",

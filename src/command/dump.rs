@@ -1,0 +1,100 @@
+//! DUMP and RESTORE: a key's value serialized as Redis serializes it (its
+//! RDB encoding, the RDB version and a CRC64), and a key created back from
+//! such a payload, Redis's own or replsim's.
+
+use super::flags::*;
+use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
+use crate::rdb::{dump_payload, restore_payload};
+use crate::resp::Argv;
+
+pub(super) static COMMANDS: &[CommandSpec] = &[
+    spec("dump", 2, READONLY, KEY1, dump),
+    spec("restore", -4, WRITE | DENYOOM, KEY1, restore),
+];
+
+/// DUMP key: the key's value serialized, or nil when it does not exist.
+///
+/// # Propagation
+/// None.
+fn dump(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let payload = ctx.lookup(argv.get(1)).map(|e| dump_payload(&e.value));
+    ctx.out.bulk_opt(payload.as_deref());
+    Ok(())
+}
+
+/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ
+/// frequency]: creates the key from a DUMP payload, with a TTL in ms
+/// (absolute with ABSTTL; 0 for none). IDLETIME and FREQ are checked as
+/// Redis checks them; replsim tracks neither.
+///
+/// # Propagation
+/// A relative TTL is propagated as the absolute time it gave, with ABSTTL
+/// appended. A payload whose TTL is already past creates nothing: a key it
+/// replaced is propagated as `DEL`, otherwise nothing is.
+fn restore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let key = argv.get(1);
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle_given, mut freq_given) = (false, false);
+    let mut i = 4;
+    while i < argv.len() {
+        let option = argv.get(i).to_ascii_lowercase();
+        let has_value = i + 1 < argv.len();
+        match option.as_slice() {
+            b"replace" => replace = true,
+            b"absttl" => absttl = true,
+            b"idletime" if has_value && !freq_given => {
+                if int_arg(argv.get(i + 1))? < 0 {
+                    return Err(CmdError::err("Invalid IDLETIME value, must be >= 0"));
+                }
+                idle_given = true;
+                i += 1;
+            }
+            b"freq" if has_value && !idle_given => {
+                if !(0..=255).contains(&int_arg(argv.get(i + 1))?) {
+                    return Err(CmdError::err("Invalid FREQ value, must be >= 0 and <= 255"));
+                }
+                freq_given = true;
+                i += 1;
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 1;
+    }
+    if !replace && ctx.lookup(key).is_some() {
+        return Err(CmdError::Other(
+            "BUSYKEY Target key name already exists.".into(),
+        ));
+    }
+    let ttl = int_arg(argv.get(2))?;
+    if ttl < 0 {
+        return Err(CmdError::err("Invalid TTL value, must be >= 0"));
+    }
+    let value = restore_payload(argv.get(3)).map_err(|error| CmdError::err(error.to_string()))?;
+    let deleted = replace && ctx.db().remove(key).is_some();
+    let expire_at = match ttl {
+        0 => None,
+        ttl if absttl => Some(ttl),
+        ttl => Some(ttl.saturating_add(ctx.now_ms as i64)),
+    };
+    if let Some(at) = expire_at {
+        if at <= ctx.now_ms as i64 && !ctx.state.is_replica() {
+            if deleted {
+                ctx.rewrite(&[&b"DEL"[..], key]);
+                ctx.changed(1);
+            }
+            ctx.out.ok();
+            return Ok(());
+        }
+    }
+    ctx.db()
+        .insert_with_expiry(key, value, expire_at.map(|at| at.max(0) as u64));
+    if let (Some(at), false) = (expire_at, absttl) {
+        let mut rewritten: Vec<Vec<u8>> = argv.iter().map(<[u8]>::to_vec).collect();
+        rewritten[2] = at.to_string().into_bytes();
+        rewritten.push(b"ABSTTL".to_vec());
+        ctx.rewrite(&rewritten);
+    }
+    ctx.changed(1);
+    ctx.out.ok();
+    Ok(())
+}
