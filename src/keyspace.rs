@@ -234,6 +234,9 @@ pub struct Db {
     /// Keys with an expiry, ordered by expiry time (for the active expire cycle).
     expiry_index: BTreeSet<(u64, Blob)>,
     tracking: Option<Tracking>,
+    /// Keys added since recording started, when it is on (the `new`
+    /// keyspace event: Redis's `dbAdd`).
+    added: Option<Vec<Blob>>,
 }
 
 impl PartialEq for Db {
@@ -282,6 +285,18 @@ impl Db {
             tracking.current ^= before ^ after;
         }
         result
+    }
+
+    /// Starts or stops recording the keys added to this db (see
+    /// [`take_added`](Self::take_added)).
+    pub fn record_added(&mut self, on: bool) {
+        self.added = on.then(Vec::new);
+    }
+
+    /// The keys added since recording started or since the last call, in
+    /// the order they were added.
+    pub fn take_added(&mut self) -> Vec<Blob> {
+        self.added.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Starts fingerprint tracking of this db, numbered `index`.
@@ -374,6 +389,9 @@ impl Db {
                 entry.expire_at_ms = expire;
             }
             None => {
+                if let Some(added) = &mut self.added {
+                    added.push(blob(key));
+                }
                 self.entries.insert(
                     blob(key),
                     Entry {

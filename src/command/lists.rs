@@ -1,6 +1,7 @@
 //! List commands: LPUSH RPUSH LPOP RPOP LRANGE LLEN LINDEX LSET LREM LTRIM
 //! LINSERT LPOS.
 
+use crate::server::pubsub::notify;
 use std::collections::VecDeque;
 
 use super::flags::*;
@@ -43,7 +44,8 @@ fn list_mut<'c>(
 }
 
 /// Deletes `key` if its collection became empty (Redis never keeps empty
-/// collections).
+/// collections), with the `del` keyspace event; callers publish their own
+/// event first, as Redis does.
 pub(super) fn remove_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
     if ctx
         .db()
@@ -51,6 +53,7 @@ pub(super) fn remove_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
         .is_some_and(|e| e.value.is_empty_collection())
     {
         ctx.db().remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
 }
 
@@ -85,6 +88,7 @@ fn push(ctx: &mut Ctx<'_>, argv: Argv<'_>, front: bool) -> CmdResult {
     }
     let len = list.len();
     ctx.changed((argv.len() - 2) as u64);
+    ctx.notify(notify::LIST, if front { "lpush" } else { "rpush" }, key);
     ctx.out.integer(len as i64);
     Ok(())
 }
@@ -139,6 +143,9 @@ fn pop(ctx: &mut Ctx<'_>, argv: Argv<'_>, front: bool) -> CmdResult {
             list.pop_back()
         };
         popped.extend(element);
+    }
+    if !popped.is_empty() {
+        ctx.notify(notify::LIST, if front { "lpop" } else { "rpop" }, key);
     }
     remove_if_empty(ctx, key);
     if !popped.is_empty() {
@@ -234,6 +241,7 @@ fn lset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let at = resolve_index(index, list.len()).ok_or(CmdError::IndexOutOfRange)?;
     list[at] = blob(argv.get(3));
     ctx.changed(1);
+    ctx.notify(notify::LIST, "lset", argv.get(1));
     ctx.out.ok();
     Ok(())
 }
@@ -278,6 +286,9 @@ fn lrem(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             }
         }
     }
+    if removed > 0 {
+        ctx.notify(notify::LIST, "lrem", key);
+    }
     remove_if_empty(ctx, key);
     ctx.changed(removed as u64);
     ctx.out.integer(removed as i64);
@@ -306,6 +317,7 @@ fn ltrim(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         }
     }
     let removed = before - list.len();
+    ctx.notify(notify::LIST, "ltrim", key);
     remove_if_empty(ctx, key);
     ctx.changed(removed as u64);
     ctx.out.ok();
@@ -336,6 +348,7 @@ fn linsert(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     list.insert(at + after as usize, blob(element));
     let len = list.len();
     ctx.changed(1);
+    ctx.notify(notify::LIST, "linsert", argv.get(1));
     ctx.out.integer(len as i64);
     Ok(())
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::keyspace::{Db, Entry, Value};
 use crate::resp::{Argv, OwnedArgv, Reply};
+use crate::server::pubsub::Publisher;
 use crate::server::{Client, ServerState};
 
 mod connection;
@@ -21,6 +22,7 @@ mod hashes;
 mod keys;
 mod lists;
 pub mod object;
+mod pubsub;
 pub mod replication_cmds;
 mod server_cmds;
 mod sets;
@@ -100,6 +102,8 @@ pub mod flags {
     pub const NOSCRIPT: u32 = 1 << 8;
     /// Not queued inside MULTI (executed at once).
     pub const NO_QUEUE: u32 = 1 << 9;
+    /// Not a write, but may be propagated to replicas (PUBLISH).
+    pub const MAY_REPLICATE: u32 = 1 << 10;
 }
 
 /// One entry of the command table.
@@ -233,6 +237,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         object::COMMANDS,
         transactions::COMMANDS,
         replication_cmds::COMMANDS,
+        pubsub::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -305,8 +310,12 @@ pub struct Ctx<'a> {
     pub flow: Flow,
     /// Number of changes to the dataset made by the command.
     pub dirty: u64,
+    /// The command runs queued in a transaction, from EXEC.
+    pub in_exec: bool,
     rewrite: Option<OwnedArgv>,
     suppress: bool,
+    forced: bool,
+    recording_new_keys: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -324,8 +333,11 @@ impl<'a> Ctx<'a> {
             now_ms,
             flow: Flow::Continue,
             dirty: 0,
+            in_exec: false,
             rewrite: None,
             suppress: false,
+            forced: false,
+            recording_new_keys: false,
         }
     }
 
@@ -344,6 +356,82 @@ impl<'a> Ctx<'a> {
     pub fn also_propagate<A: AsRef<[u8]>>(&mut self, args: &[A]) {
         let db = self.client.db;
         self.state.also_propagate(db, OwnedArgv::from_args(args));
+    }
+
+    /// Propagate the command to replicas although it changed nothing
+    /// (Redis's `forceCommandPropagation` with `PROPAGATE_REPL`: PUBLISH).
+    pub fn force_propagation(&mut self) {
+        self.forced = true;
+    }
+
+    /// Publishes keyspace event `event` of `class` for `key` in the
+    /// client's db (see [`ServerState::notify_keyspace_event`]).
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        self.publish_new_keys();
+        if self.state.config.notify_keyspace_events & class == 0 {
+            return;
+        }
+        let db = self.client.db;
+        self.state.notify_keyspace_event(
+            class,
+            event,
+            key,
+            db,
+            Some(Publisher {
+                client: &mut *self.client,
+                out: &mut *self.out,
+            }),
+        );
+    }
+
+    /// [`notify`](Self::notify) for a key of db `db` (MOVE, COPY).
+    pub fn notify_in(&mut self, db: usize, class: u32, event: &str, key: &[u8]) {
+        self.publish_new_keys();
+        if self.state.config.notify_keyspace_events & class == 0 {
+            return;
+        }
+        self.state.notify_keyspace_event(
+            class,
+            event,
+            key,
+            db,
+            Some(Publisher {
+                client: &mut *self.client,
+                out: &mut *self.out,
+            }),
+        );
+    }
+
+    /// Publishes the `new` event of each key the command added so far
+    /// (recorded while `notify-keyspace-events` has `n`), ahead of the
+    /// command's own events, as Redis's `dbAdd` publishes it when the key
+    /// is added.
+    fn publish_new_keys(&mut self) {
+        if !self.recording_new_keys {
+            return;
+        }
+        for db in 0..crate::keyspace::DB_COUNT {
+            for key in self.state.keyspace.db_mut(db).take_added() {
+                self.state.notify_keyspace_event(
+                    crate::server::pubsub::notify::NEW,
+                    "new",
+                    &key,
+                    db,
+                    Some(Publisher {
+                        client: &mut *self.client,
+                        out: &mut *self.out,
+                    }),
+                );
+            }
+        }
+    }
+
+    /// Turns recording of added keys on or off in every db.
+    fn record_new_keys(&mut self, on: bool) {
+        self.recording_new_keys = on;
+        for db in 0..crate::keyspace::DB_COUNT {
+            self.state.keyspace.db_mut(db).record_added(on);
+        }
     }
 
     /// Do not propagate the command itself (what it did was propagated by
@@ -377,7 +465,14 @@ impl<'a> Ctx<'a> {
             }
             return true;
         }
-        self.state.delete_expired(db, key);
+        self.state.delete_expired(
+            db,
+            key,
+            Some(Publisher {
+                client: &mut *self.client,
+                out: &mut *self.out,
+            }),
+        );
         true
     }
 
@@ -511,7 +606,7 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         // client's last one too (the replica-reply log names it).
         ctx.client.last_command = Some(spec);
         ctx.client.transaction_failed();
-        reject(ctx, spec, message);
+        reject(ctx, spec, &message);
         return;
     }
     if ctx.client.in_multi() && spec.flags & flags::NO_QUEUE == 0 {
@@ -546,7 +641,10 @@ const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it
 /// order: a failed background save (`-MISCONF`), not enough good replicas, a read-only replica, a replica whose
 /// link is down while it must not serve stale data, and a replica's link
 /// touching the keyspace.
-fn replication_checks(ctx: &Ctx<'_>, spec: &CommandSpec) -> Result<(), &'static str> {
+fn replication_checks(
+    ctx: &Ctx<'_>,
+    spec: &CommandSpec,
+) -> Result<(), std::borrow::Cow<'static, str>> {
     if ctx.client.is_master {
         return Ok(());
     }
@@ -555,20 +653,29 @@ fn replication_checks(ctx: &Ctx<'_>, spec: &CommandSpec) -> Result<(), &'static 
     // Redis refuses PING too. A replica applying its master's stream is
     // exempt here (it was returned above); see the README.
     if state.writes_denied_by_disk_error() && (spec.is_write() || spec.name == "ping") {
-        return Err(MISCONF);
+        return Err(MISCONF.into());
     }
     if spec.is_write() && !state.is_replica() && config.min_replicas_to_write > 0 {
         let max_lag = Duration::from_secs(config.min_replicas_max_lag);
         if (state.repl.good_replicas(state.mono_now, max_lag) as u64) < config.min_replicas_to_write
         {
-            return Err("NOREPLICAS Not enough good replicas to write.");
+            return Err("NOREPLICAS Not enough good replicas to write.".into());
         }
     }
     if spec.is_write()
         && state.is_readonly_replica()
         && !state.planted.replica_accepts_client_writes
     {
-        return Err("READONLY You can't write against a read only replica.");
+        return Err("READONLY You can't write against a read only replica.".into());
+    }
+    // A RESP2 client in pub/sub mode can only read pushes in between.
+    let top_level = if spec.parent.is_empty() {
+        spec.name
+    } else {
+        spec.parent
+    };
+    if ctx.client.subscriptions.active() && !pubsub::allowed_while_subscribed(top_level) {
+        return Err(pubsub::refused_while_subscribed(&spec.full_name()).into());
     }
     if state.is_replica()
         && !config.replica_serve_stale_data
@@ -576,15 +683,16 @@ fn replication_checks(ctx: &Ctx<'_>, spec: &CommandSpec) -> Result<(), &'static 
         && spec.flags & flags::STALE == 0
     {
         return Err(
-            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+                .into(),
         );
     }
     // A replica's link may carry REPLCONF and the like, never reads or
     // writes (Redis guards the client-pause exemption of replicas so).
     if ctx.client.kind == crate::server::ClientKind::Replica
-        && spec.flags & (flags::WRITE | flags::READONLY) != 0
+        && spec.flags & (flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) != 0
     {
-        return Err("ERR Replica can't interact with the keyspace");
+        return Err("ERR Replica can't interact with the keyspace".into());
     }
     Ok(())
 }
@@ -667,8 +775,19 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     ctx.dirty = 0;
     ctx.rewrite = None;
     ctx.suppress = false;
+    ctx.forced = false;
     let reply_start = ctx.out.len();
-    let failed = if let Err(error) = (spec.handler)(ctx, argv) {
+    let record_new = spec.is_write()
+        && ctx.state.config.notify_keyspace_events & crate::server::pubsub::notify::NEW != 0;
+    if record_new {
+        ctx.record_new_keys(true);
+    }
+    let result = (spec.handler)(ctx, argv);
+    if record_new {
+        ctx.publish_new_keys();
+        ctx.record_new_keys(false);
+    }
+    let failed = if let Err(error) = result {
         ctx.out.truncate(reply_start);
         let message = error.to_string();
         ctx.out.error(&message);
@@ -685,7 +804,15 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
         touch_command_keys(ctx, spec, argv);
     }
     let planted_skip = ctx.state.planted.flushall_not_propagated && spec.name == "flushall";
-    if ctx.dirty > 0 && !ctx.suppress && !planted_skip {
+    if ctx.forced && ctx.dirty == 0 && !ctx.suppress {
+        // A forced propagation (PUBLISH) changes no data: it reaches the
+        // stream but is no change to save.
+        if ctx.state.repl.feeding() && !ctx.client.is_master {
+            let db = ctx.client.db;
+            let propagated = ctx.rewrite.take().unwrap_or_else(|| argv.to_owned_argv());
+            ctx.state.propagate_unchanged(db, propagated);
+        }
+    } else if ctx.dirty > 0 && !ctx.suppress && !planted_skip {
         // Only a node that records its stream keeps a copy of the command.
         if ctx.state.repl.feeding() && !ctx.client.is_master {
             let db = ctx.client.db;

@@ -86,7 +86,7 @@ pub(super) fn reply_help(ctx: &mut Ctx<'_>, command: &str, lines: &[&str]) {
         ctx.out.simple(line);
     }
     ctx.out.simple("HELP");
-    ctx.out.simple("    Print this help.");
+    ctx.out.simple("    Prints this help.");
 }
 
 /// CONFIG GET pattern [pattern ...]: name/value pairs of matching parameters.

@@ -89,10 +89,19 @@ pub(super) async fn serve_client<R: Runtime>(
     // Nothing can complete the frame at the front before the buffer holds
     // this many bytes; skip parsing until then.
     let mut needed = 1;
+    let push_notify = server
+        .state()
+        .clients
+        .get(&id)
+        .map(|client| client.push_notify.clone());
+    let Some(push_notify) = push_notify else {
+        return;
+    };
     loop {
         let mut next = if buf.len() >= needed {
             process(&server, id, &mut buf, &mut argv, &mut out, &mut needed)
         } else {
+            take_pushes(&server, id, &mut out);
             Next::Read
         };
         // Redis's query buffer holds what is not parsed into arguments yet
@@ -130,10 +139,17 @@ pub(super) async fn serve_client<R: Runtime>(
                 stream.write_all(out.as_bytes()).await?;
                 stream.flush().await
             };
+            // A client closed for its output limits (by a message
+            // delivered while this write waits) stops writing at once.
             let result = match soft_deadline {
-                None => Some(write.await),
+                None => tokio::select! {
+                    biased;
+                    _ = kill.killed() => break,
+                    result = write => Some(result),
+                },
                 Some(after) => tokio::select! {
                     biased;
+                    _ = kill.killed() => break,
                     result = write => Some(result),
                     _ = rt.sleep(after) => None,
                 },
@@ -157,9 +173,7 @@ pub(super) async fn serve_client<R: Runtime>(
             Next::Replicate(request) => {
                 let leftover = std::mem::take(&mut buf);
                 serve_replica(server.clone(), stream, id, request, leftover).await;
-                let mut state = server.state();
-                state.clients.remove(&id);
-                state.watches.unwatch_all(id);
+                server.state().remove_client(id);
                 return;
             }
             Next::Wait { .. } | Next::Read => {}
@@ -188,6 +202,8 @@ pub(super) async fn serve_client<R: Runtime>(
         let read = tokio::select! {
             biased;
             _ = kill.killed() => break,
+            // Messages published to this client: write them.
+            _ = push_notify.notified() => continue,
             read = stream.read_buf(&mut buf) => read,
         };
         match read {
@@ -195,17 +211,39 @@ pub(super) async fn serve_client<R: Runtime>(
             Ok(n) => server.state().stats.net_input_bytes += n as u64,
         }
     }
+    server.state().remove_client(id);
+}
+
+/// Moves the pub/sub messages waiting for client `id` to `out`, behind
+/// what `out` holds (they were published after those replies were made).
+fn take_pushes<R: Runtime>(server: &Server<R>, id: u64, out: &mut Reply) {
     let mut state = server.state();
-    state.clients.remove(&id);
-    state.watches.unwatch_all(id);
+    if let Some(client) = state.clients.get_mut(&id) {
+        if !client.pushes.is_empty() {
+            // Taken whole: a burst's room goes back once it is written.
+            out.raw(&client.pushes.take());
+            client.reply_pending = out.len();
+        }
+    }
+}
+
+/// The `client-output-buffer-limit` class of `client`: `pubsub` while it
+/// is subscribed to anything, `normal` otherwise (Redis's `getClientType`).
+pub(super) fn output_limits(config: &super::Config, client: &super::Client) -> (u64, u64, u64) {
+    if client.subscriptions.active() {
+        config.pubsub_output_limit
+    } else {
+        config.normal_output_limit
+    }
 }
 
 /// How long a client whose pending replies are over the soft output limit
 /// may still take to accept them; `None` when no soft limit runs.
 fn soft_limit_deadline<R: Runtime>(server: &Server<R>, id: u64) -> Option<Duration> {
     let state = server.state();
-    let (_, soft, soft_seconds) = state.config.normal_output_limit;
-    let since = state.clients.get(&id)?.soft_limit_since?;
+    let client = state.clients.get(&id)?;
+    let (_, soft, soft_seconds) = output_limits(&state.config, client);
+    let since = client.soft_limit_since?;
     if soft == 0 {
         return None;
     }
@@ -343,6 +381,9 @@ fn process<R: Runtime>(
     let Some(mut client) = state.clients.remove(&id) else {
         return Next::Close;
     };
+    // Messages published to it before this batch go out first.
+    out.raw(client.pushes.as_bytes());
+    client.pushes.clear();
     let mut consumed_total = 0;
     let mut next = Next::Read;
     loop {
@@ -361,6 +402,7 @@ fn process<R: Runtime>(
                 let args = argv.argv(pending);
                 client.last_interaction = now;
                 state.mono_now = now;
+                let reply_start = out.len();
                 let mut ctx = Ctx::new(&mut state, &mut client, out, now_ms);
                 let executed = {
                     let _guard = super::CommandGuard::enter();
@@ -383,10 +425,17 @@ fn process<R: Runtime>(
                 }
                 let flow = std::mem::take(&mut ctx.flow);
                 consumed_total += consumed;
+                // CLIENT REPLY OFF / SKIP: the reply is dropped, the
+                // pushes the command made for this client are not.
+                if client.replies_suppressed() {
+                    out.truncate(reply_start);
+                }
+                out.raw(&client.pushes.take());
+                client.reply_skip = std::mem::take(&mut client.reply_skip_next);
                 // Normal clients only: a replica's replies are its stream,
                 // measured in the replication layer, and a master gets none.
                 if client.kind == super::ClientKind::Normal && !client.is_master {
-                    let limit = state.config.normal_output_limit;
+                    let limit = output_limits(&state.config, &client);
                     let pending = out.len() as u64;
                     if super::output_limit_reached(
                         limit,
