@@ -237,6 +237,10 @@ pub struct Db {
     /// Keys added since recording started, when it is on (the `new`
     /// keyspace event: Redis's `dbAdd`).
     added: Option<Vec<Blob>>,
+    /// Keys created since recording started, when it is on (keys that may
+    /// wake clients blocked on them: Redis's `signalKeyAsReady` in
+    /// `dbAdd`).
+    created: Option<Vec<Blob>>,
 }
 
 impl PartialEq for Db {
@@ -297,6 +301,21 @@ impl Db {
     /// the order they were added.
     pub fn take_added(&mut self) -> Vec<Blob> {
         self.added.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Starts or stops recording the keys created in this db for blocked
+    /// clients (see [`take_created`](Self::take_created)).
+    pub fn record_created(&mut self, on: bool) {
+        self.created = on.then(Vec::new);
+    }
+
+    /// The keys created since recording started or since the last call,
+    /// in the order they were created.
+    pub fn take_created(&mut self) -> Vec<Blob> {
+        self.created
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Starts fingerprint tracking of this db, numbered `index`.
@@ -391,6 +410,9 @@ impl Db {
             None => {
                 if let Some(added) = &mut self.added {
                     added.push(blob(key));
+                }
+                if let Some(created) = &mut self.created {
+                    created.push(blob(key));
                 }
                 self.entries.insert(
                     blob(key),

@@ -6,99 +6,13 @@
 
 #![cfg(madsim)]
 
-use std::net::IpAddr;
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-use replsim::log::{SharedSimLog, SimLog};
-use replsim::resp::{encode_command, Frame, FrameError};
-use replsim::runtime::{MemStorage, SimRuntime};
-use replsim::server::{Config, Server};
-
-fn spawn_node(
-    handle: &madsim::runtime::Handle,
-    name: &str,
-    ip: &str,
-    replicaof: Option<&str>,
-    log: SharedSimLog,
-) {
-    let name_owned = name.to_string();
-    let replicaof = replicaof.map(|m| (m.to_string(), 6379));
-    handle
-        .create_node()
-        .name(name)
-        .ip(ip.parse::<IpAddr>().unwrap())
-        .init(move || {
-            let logger = Arc::new(SimLog::new(
-                name_owned.clone(),
-                log.clone(),
-                SimRuntime::elapsed_ms,
-            ));
-            let config = Config {
-                bind: "0.0.0.0".into(),
-                port: 6379,
-                replicaof: replicaof.clone(),
-                repl_diskless_sync_delay: 1,
-                ..Config::default()
-            };
-            let node_name = name_owned.clone();
-            async move {
-                let runtime = SimRuntime::new(
-                    &node_name,
-                    1,
-                    Arc::new(MemStorage::default()),
-                    logger,
-                    Arc::default(),
-                );
-                Server::new(runtime, config).run().await.unwrap();
-            }
-        })
-        .build();
-}
-
-/// A RESP connection inside the simulation.
-struct SimClient {
-    stream: madsim::net::TcpStream,
-    buffer: Vec<u8>,
-}
-
-impl SimClient {
-    async fn connect(ip: &str) -> SimClient {
-        SimClient {
-            stream: madsim::net::TcpStream::connect((ip, 6379)).await.unwrap(),
-            buffer: Vec::new(),
-        }
-    }
-
-    async fn send(&mut self, args: &[&str]) {
-        let mut request = Vec::new();
-        encode_command(&mut request, args);
-        self.stream.write_all(&request).await.unwrap();
-        self.stream.flush().await.unwrap();
-    }
-
-    /// The next frame, as raw bytes.
-    async fn frame(&mut self) -> Vec<u8> {
-        loop {
-            match Frame::parse(&self.buffer) {
-                Ok((_, used)) => return self.buffer.drain(..used).collect(),
-                Err(FrameError::Incomplete) => {}
-                Err(error) => panic!("bad frame: {error}"),
-            }
-            let mut chunk = [0u8; 4096];
-            let n = self.stream.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "server closed the connection");
-            self.buffer.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    async fn command(&mut self, args: &[&str]) -> Vec<u8> {
-        self.send(args).await;
-        self.frame().await
-    }
-}
+use common::sim::{spawn_node, SimClient};
+use replsim::log::SharedSimLog;
 
 fn message(channel: &str, payload: &str) -> Vec<u8> {
     format!(
@@ -158,9 +72,30 @@ fn run(seed: u64) -> (Frames, Frames, Frames) {
         runtime.block_on(async move {
             let handle = madsim::runtime::Handle::current();
             let log: SharedSimLog = Arc::default();
-            spawn_node(&handle, "m", "10.0.0.1", None, log.clone());
-            spawn_node(&handle, "r1", "10.0.0.2", Some("10.0.0.1"), log.clone());
-            spawn_node(&handle, "r2", "10.0.0.3", Some("10.0.0.2"), log.clone());
+            spawn_node(
+                &handle,
+                "m",
+                "10.0.0.1",
+                None,
+                log.clone(),
+                Default::default(),
+            );
+            spawn_node(
+                &handle,
+                "r1",
+                "10.0.0.2",
+                Some("10.0.0.1"),
+                log.clone(),
+                Default::default(),
+            );
+            spawn_node(
+                &handle,
+                "r2",
+                "10.0.0.3",
+                Some("10.0.0.2"),
+                log.clone(),
+                Default::default(),
+            );
             let clients = handle
                 .create_node()
                 .name("clients")

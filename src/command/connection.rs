@@ -1,4 +1,4 @@
-//! Connection commands: PING ECHO SELECT AUTH HELLO QUIT and CLIENT
+//! Connection commands: PING ECHO SELECT AUTH HELLO QUIT RESET and CLIENT
 //! (ID, SETNAME, GETNAME, LIST, INFO, KILL, REPLY, HELP).
 
 use super::flags::*;
@@ -31,6 +31,13 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         LOADING | STALE | FAST | NO_AUTH | NO_QUEUE,
         NO_KEYS,
         quit,
+    ),
+    spec(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | NO_QUEUE,
+        NO_KEYS,
+        reset,
     ),
     container("client", -2, 0, CLIENT_SUBCOMMANDS),
 ];
@@ -73,6 +80,13 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         3,
         NOSCRIPT | LOADING | STALE,
         client_reply,
+    ),
+    sub(
+        "client",
+        "unblock",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        super::blocking::client_unblock,
     ),
 ];
 
@@ -282,6 +296,30 @@ fn client_reply(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
+/// RESET: returns the connection to its state at connect: db 0, RESP2,
+/// authenticated only when no password is set, no transaction or WATCH,
+/// no subscription, no name, replies on; replies `+RESET`. Refused on a
+/// replica's or master's link.
+///
+/// # Propagation
+/// None.
+fn reset(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    if ctx.client.kind != ClientKind::Normal {
+        return Err(CmdError::err("can only reset normal client connections"));
+    }
+    let client = &mut *ctx.client;
+    client.db = 0;
+    client.authenticated = ctx.state.config.requirepass.is_none();
+    client.take_multi();
+    ctx.state.watches.unwatch_all(client.id);
+    crate::server::pubsub::forget_client(&mut ctx.state.pubsub, client);
+    client.name = None;
+    client.reply_off = false;
+    client.reply_skip_next = false;
+    ctx.out.simple("RESET");
+    Ok(())
+}
+
 /// CLIENT ID: the connection's id.
 fn client_id(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     ctx.out.integer(ctx.client.id as i64);
@@ -335,6 +373,9 @@ pub(crate) fn client_line(
     }
     if client.in_multi() {
         flags.push('x');
+    }
+    if client.blocked {
+        flags.push('b');
     }
     if flags.is_empty() {
         flags.push('N');
@@ -557,6 +598,8 @@ fn client_help(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
             "    Return information about client connections.",
             "REPLY (ON|OFF|SKIP)",
             "    Control the replies sent to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
         ],

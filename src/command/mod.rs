@@ -17,11 +17,13 @@ use crate::resp::{Argv, OwnedArgv, Reply};
 use crate::server::pubsub::Publisher;
 use crate::server::{Client, ServerState};
 
+mod blocking;
 mod connection;
 mod hashes;
 mod keys;
 mod lists;
 pub mod object;
+mod pops;
 mod pubsub;
 pub mod replication_cmds;
 mod server_cmds;
@@ -33,6 +35,7 @@ mod zsets;
 
 pub mod glob;
 
+pub use blocking::time_out as time_out_blocked;
 pub(crate) use connection::client_line;
 
 /// A command failed with one of Redis's standard errors.
@@ -238,6 +241,8 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         transactions::COMMANDS,
         replication_cmds::COMMANDS,
         pubsub::COMMANDS,
+        pops::COMMANDS,
+        blocking::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -285,6 +290,10 @@ pub enum Flow {
     Sleep(Duration),
     /// The connection becomes a replica link (PSYNC, SYNC).
     Replicate(crate::replication::master::SyncRequest),
+    /// The client blocked on keys (BLPOP and the other blocking pops): wait
+    /// until it is served, times out or is unblocked
+    /// ([`crate::server::blocking`]).
+    Block,
     /// Block until `replicas` replicas acknowledged `offset` (WAIT).
     Wait {
         /// Replicas wanted.
@@ -312,6 +321,9 @@ pub struct Ctx<'a> {
     pub dirty: u64,
     /// The command runs queued in a transaction, from EXEC.
     pub in_exec: bool,
+    /// Set while a blocked client is served: the key that became ready,
+    /// the only one its command may pop from.
+    pub serving_key: Option<crate::keyspace::Blob>,
     rewrite: Option<OwnedArgv>,
     suppress: bool,
     forced: bool,
@@ -334,6 +346,7 @@ impl<'a> Ctx<'a> {
             flow: Flow::Continue,
             dirty: 0,
             in_exec: false,
+            serving_key: None,
             rewrite: None,
             suppress: false,
             forced: false,
@@ -624,6 +637,9 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         ctx.state.propagate_pending();
     }
     ctx.client.write_offset = ctx.state.repl.offset;
+    if !ctx.state.blocking.is_empty() {
+        blocking::handle_ready_keys(ctx.state, ctx.now_ms);
+    }
 }
 
 /// Replies with the error of a command refused before it ran, counted as
@@ -782,10 +798,25 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     if record_new {
         ctx.record_new_keys(true);
     }
+    // While clients are blocked, the keys a write creates may wake them.
+    let record_created = spec.is_write() && !ctx.state.blocking.is_empty();
+    if record_created {
+        for db in 0..crate::keyspace::DB_COUNT {
+            ctx.state.keyspace.db_mut(db).record_created(true);
+        }
+    }
     let result = (spec.handler)(ctx, argv);
     if record_new {
         ctx.publish_new_keys();
         ctx.record_new_keys(false);
+    }
+    if record_created {
+        for db in 0..crate::keyspace::DB_COUNT {
+            for key in ctx.state.keyspace.db_mut(db).take_created() {
+                ctx.state.blocking.signal_ready(db, &key);
+            }
+            ctx.state.keyspace.db_mut(db).record_created(false);
+        }
     }
     let failed = if let Err(error) = result {
         ctx.out.truncate(reply_start);
@@ -796,10 +827,14 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     } else {
         false
     };
+    // A command that blocked counts once it returns (served, timed out or
+    // unblocked), as Redis counts it; serving it again is not a new
+    // command.
+    let blocked = matches!(ctx.flow, Flow::Block) && !failed;
     let counts = ctx.state.stats.command(spec.full_name());
-    counts.calls += 1;
+    counts.calls += u64::from(!blocked);
     counts.failed_calls += u64::from(failed);
-    ctx.state.stats.commands_processed += 1;
+    ctx.state.stats.commands_processed += u64::from(ctx.serving_key.is_none());
     if ctx.dirty > 0 && spec.is_write() && !ctx.state.watches.is_empty() {
         touch_command_keys(ctx, spec, argv);
     }

@@ -257,6 +257,7 @@ fn swapdb(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         .watches
         .touch_swapped(&ctx.state.keyspace, a, b, now);
     ctx.state.keyspace.swap_dbs(a, b);
+    super::blocking::signal_swapped_dbs(ctx.state, a, b);
     ctx.changed(1);
     ctx.out.ok();
     Ok(())

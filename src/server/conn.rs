@@ -48,6 +48,9 @@ enum Next {
     Sleep(Duration),
     /// Hand the connection over to the replication layer.
     Replicate(SyncRequest),
+    /// A blocking pop blocked the client: wait until it is served, times
+    /// out or is unblocked.
+    Block,
     /// WAIT: block until enough replicas acknowledged.
     Wait {
         replicas: usize,
@@ -175,6 +178,28 @@ pub(super) async fn serve_client<R: Runtime>(
                 serve_replica(server.clone(), stream, id, request, leftover).await;
                 server.state().remove_client(id);
                 return;
+            }
+            Next::Block => {
+                if !wait_while_blocked(&server, id, &kill, &push_notify).await {
+                    break;
+                }
+                let close = server
+                    .state()
+                    .clients
+                    .get(&id)
+                    .is_some_and(|client| client.close_after_reply);
+                if close {
+                    // The reply (the role change's error) goes out, then the
+                    // connection closes, as Redis's CLIENT_CLOSE_AFTER_REPLY.
+                    take_pushes(&server, id, &mut out);
+                    if stream.write_all(out.as_bytes()).await.is_ok() {
+                        let _ = stream.flush().await;
+                    }
+                    break;
+                }
+                // The reply waits in the client's pushes; it goes out ahead
+                // of whatever follows.
+                continue;
             }
             Next::Wait { .. } | Next::Read => {}
         }
@@ -325,6 +350,47 @@ fn repr(bytes: &[u8]) -> String {
     out
 }
 
+/// Waits while client `id` is blocked on keys: until it is served or
+/// unblocked (its connection is woken), or its deadline passes on the
+/// runtime's monotonic clock (it then gets the timeout reply). False when
+/// the client was killed meanwhile.
+async fn wait_while_blocked<R: Runtime>(
+    server: &Server<R>,
+    id: u64,
+    kill: &KillSwitch,
+    push_notify: &tokio::sync::Notify,
+) -> bool {
+    let rt = server.runtime().clone();
+    loop {
+        let now = rt.monotonic();
+        let deadline = {
+            let mut state = server.state_at(now);
+            let Some(blocked) = state.blocking.get(id) else {
+                return true;
+            };
+            match blocked.deadline {
+                Some(deadline) if now >= deadline => {
+                    crate::command::time_out_blocked(&mut state, id);
+                    return true;
+                }
+                deadline => deadline,
+            }
+        };
+        let wait = async {
+            match deadline {
+                Some(deadline) => rt.sleep(deadline - now).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = kill.killed() => return false,
+            _ = push_notify.notified() => {}
+            _ = wait => {}
+        }
+    }
+}
+
 /// Blocks a WAIT until `replicas` replicas acknowledged `offset`, the
 /// timeout passes, or the client is killed; returns how many did.
 async fn wait_for_acks<R: Runtime>(
@@ -468,6 +534,10 @@ fn process<R: Runtime>(
                     }
                     Flow::Replicate(request) => {
                         next = Next::Replicate(request);
+                        break;
+                    }
+                    Flow::Block => {
+                        next = Next::Block;
                         break;
                     }
                     Flow::Wait {

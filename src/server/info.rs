@@ -104,7 +104,7 @@ fn clients(out: &mut String, state: &ServerState, connected: usize) {
     field!(out, "connected_clients", connected);
     field!(out, "cluster_connections", 0);
     field!(out, "maxclients", state.config.maxclients);
-    field!(out, "blocked_clients", 0);
+    field!(out, "blocked_clients", state.blocking.count());
 }
 
 fn persistence(out: &mut String, state: &ServerState) {

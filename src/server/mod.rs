@@ -24,6 +24,7 @@ use crate::replication::{LinkState, ReplState};
 use crate::resp::OwnedArgv;
 use crate::runtime::{Listener, Runtime};
 
+pub mod blocking;
 pub mod conf_file;
 pub mod config;
 pub mod config_table;
@@ -226,6 +227,11 @@ pub struct Client {
     pub reply_skip: bool,
     /// CLIENT REPLY SKIP was just sent: the next command's reply is dropped.
     pub reply_skip_next: bool,
+    /// Blocked on keys (CLIENT LIST flag `b`).
+    pub blocked: bool,
+    /// Its connection closes once its pending replies are written (a
+    /// blocked client of a master that became a replica).
+    pub close_after_reply: bool,
     multi: Option<MultiState>,
     kill: Arc<KillSwitch>,
 }
@@ -261,6 +267,8 @@ impl Client {
             reply_off: false,
             reply_skip: false,
             reply_skip_next: false,
+            close_after_reply: false,
+            blocked: false,
             write_offset: 0,
             multi: None,
             kill: Arc::new(KillSwitch::default()),
@@ -362,6 +370,8 @@ pub struct ServerState {
     pub watches: watch::Watches,
     /// Who is subscribed to which channels and patterns.
     pub pubsub: pubsub::PubSub,
+    /// Clients blocked on keys.
+    pub blocking: blocking::Blocking,
     /// Replication ids, offsets, backlog, replicas and master link.
     pub repl: ReplState,
     /// The node's log.
@@ -418,6 +428,7 @@ impl ServerState {
             active_expire_enabled: true,
             watches: watch::Watches::default(),
             pubsub: pubsub::PubSub::default(),
+            blocking: blocking::Blocking::default(),
             repl: ReplState::new(replid),
             logger: Arc::new(crate::log::NullLog),
             control: Vec::new(),
@@ -443,6 +454,7 @@ impl ServerState {
     /// subscriptions go with it.
     pub fn remove_client(&mut self, id: u64) {
         self.watches.unwatch_all(id);
+        self.blocking.unblock(id);
         if let Some(mut client) = self.clients.remove(&id) {
             pubsub::forget_client(&mut self.pubsub, &mut client);
         }
