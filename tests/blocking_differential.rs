@@ -54,6 +54,14 @@ fn non_blocking_multi_pops_and_moves_match_real_redis() {
         0> EXISTS src
         0> LRANGE dst 0 -1
         0> RPOPLPUSH nosuch dst
+        0> LPUSHX nosuch a
+        0> RPUSHX nosuch a
+        0> EXISTS nosuch
+        0> LPUSHX dst x y
+        0> RPUSHX dst z
+        0> LRANGE dst 0 -1
+        0> LPUSHX s a
+        0> LPUSHX dst
         "#,
     );
 }

@@ -1,4 +1,4 @@
-//! List commands: LPUSH RPUSH LPOP RPOP LRANGE LLEN LINDEX LSET LREM LTRIM
+//! List commands: LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LRANGE LLEN LINDEX LSET LREM LTRIM
 //! LINSERT LPOS.
 
 use crate::server::pubsub::notify;
@@ -17,6 +17,8 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("lrange", 4, READONLY, KEY1, lrange),
     spec("llen", 2, READONLY | FAST, KEY1, llen),
     spec("lindex", 3, READONLY, KEY1, lindex),
+    spec("lpushx", -3, WRITE | DENYOOM | FAST, KEY1, lpushx),
+    spec("rpushx", -3, WRITE | DENYOOM | FAST, KEY1, rpushx),
     spec("lset", 4, WRITE | DENYOOM, KEY1, lset),
     spec("lrem", 4, WRITE, KEY1, lrem),
     spec("ltrim", 4, WRITE, KEY1, ltrim),
@@ -74,8 +76,18 @@ pub(super) fn normalise_range(start: i64, end: i64, len: usize) -> Option<(usize
 }
 
 fn push(ctx: &mut Ctx<'_>, argv: Argv<'_>, front: bool) -> CmdResult {
+    push_generic(ctx, argv, front, false)
+}
+
+/// LPUSH/RPUSH, and LPUSHX/RPUSHX (`only_existing`: a missing key stays
+/// missing, replying 0).
+fn push_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, front: bool, only_existing: bool) -> CmdResult {
     let key = argv.get(1);
     if list_mut(ctx, key)?.is_none() {
+        if only_existing {
+            ctx.out.integer(0);
+            return Ok(());
+        }
         ctx.db().insert_keep_ttl(key, Value::new_list());
     }
     let list = list_mut(ctx, key)?.expect("just created");
@@ -100,6 +112,23 @@ fn push(ctx: &mut Ctx<'_>, argv: Argv<'_>, front: bool) -> CmdResult {
 /// Verbatim.
 fn lpush(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     push(ctx, argv, true)
+}
+
+/// LPUSHX key element [element ...]: LPUSH only when the list exists (0,
+/// and nothing created, otherwise).
+///
+/// # Propagation
+/// Verbatim, when pushed.
+fn lpushx(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    push_generic(ctx, argv, true, true)
+}
+
+/// RPUSHX key element [element ...]: RPUSH only when the list exists.
+///
+/// # Propagation
+/// Verbatim, when pushed.
+fn rpushx(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    push_generic(ctx, argv, false, true)
 }
 
 /// RPUSH key element [element ...]: appends at the tail.

@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use crate::keyspace::{Db, Entry, Value};
 use crate::resp::{Argv, OwnedArgv, Reply};
-use crate::server::pubsub::Publisher;
 use crate::server::{Client, ServerState};
 
 mod blocking;
 mod connection;
+mod events;
 mod hashes;
 mod keys;
 mod lists;
@@ -377,76 +377,6 @@ impl<'a> Ctx<'a> {
         self.forced = true;
     }
 
-    /// Publishes keyspace event `event` of `class` for `key` in the
-    /// client's db (see [`ServerState::notify_keyspace_event`]).
-    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
-        self.publish_new_keys();
-        if self.state.config.notify_keyspace_events & class == 0 {
-            return;
-        }
-        let db = self.client.db;
-        self.state.notify_keyspace_event(
-            class,
-            event,
-            key,
-            db,
-            Some(Publisher {
-                client: &mut *self.client,
-                out: &mut *self.out,
-            }),
-        );
-    }
-
-    /// [`notify`](Self::notify) for a key of db `db` (MOVE, COPY).
-    pub fn notify_in(&mut self, db: usize, class: u32, event: &str, key: &[u8]) {
-        self.publish_new_keys();
-        if self.state.config.notify_keyspace_events & class == 0 {
-            return;
-        }
-        self.state.notify_keyspace_event(
-            class,
-            event,
-            key,
-            db,
-            Some(Publisher {
-                client: &mut *self.client,
-                out: &mut *self.out,
-            }),
-        );
-    }
-
-    /// Publishes the `new` event of each key the command added so far
-    /// (recorded while `notify-keyspace-events` has `n`), ahead of the
-    /// command's own events, as Redis's `dbAdd` publishes it when the key
-    /// is added.
-    fn publish_new_keys(&mut self) {
-        if !self.recording_new_keys {
-            return;
-        }
-        for db in 0..crate::keyspace::DB_COUNT {
-            for key in self.state.keyspace.db_mut(db).take_added() {
-                self.state.notify_keyspace_event(
-                    crate::server::pubsub::notify::NEW,
-                    "new",
-                    &key,
-                    db,
-                    Some(Publisher {
-                        client: &mut *self.client,
-                        out: &mut *self.out,
-                    }),
-                );
-            }
-        }
-    }
-
-    /// Turns recording of added keys on or off in every db.
-    fn record_new_keys(&mut self, on: bool) {
-        self.recording_new_keys = on;
-        for db in 0..crate::keyspace::DB_COUNT {
-            self.state.keyspace.db_mut(db).record_added(on);
-        }
-    }
-
     /// Do not propagate the command itself (what it did was propagated by
     /// [`Ctx::also_propagate`], or it must not reach replicas).
     pub fn no_propagation(&mut self) {
@@ -481,7 +411,7 @@ impl<'a> Ctx<'a> {
         self.state.delete_expired(
             db,
             key,
-            Some(Publisher {
+            Some(crate::server::pubsub::Publisher {
                 client: &mut *self.client,
                 out: &mut *self.out,
             }),
@@ -793,31 +723,9 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     ctx.suppress = false;
     ctx.forced = false;
     let reply_start = ctx.out.len();
-    let record_new = spec.is_write()
-        && ctx.state.config.notify_keyspace_events & crate::server::pubsub::notify::NEW != 0;
-    if record_new {
-        ctx.record_new_keys(true);
-    }
-    // While clients are blocked, the keys a write creates may wake them.
-    let record_created = spec.is_write() && !ctx.state.blocking.is_empty();
-    if record_created {
-        for db in 0..crate::keyspace::DB_COUNT {
-            ctx.state.keyspace.db_mut(db).record_created(true);
-        }
-    }
+    let recording = ctx.start_recording_keys(spec);
     let result = (spec.handler)(ctx, argv);
-    if record_new {
-        ctx.publish_new_keys();
-        ctx.record_new_keys(false);
-    }
-    if record_created {
-        for db in 0..crate::keyspace::DB_COUNT {
-            for key in ctx.state.keyspace.db_mut(db).take_created() {
-                ctx.state.blocking.signal_ready(db, &key);
-            }
-            ctx.state.keyspace.db_mut(db).record_created(false);
-        }
-    }
+    ctx.finish_recording_keys(recording);
     let failed = if let Err(error) = result {
         ctx.out.truncate(reply_start);
         let message = error.to_string();
