@@ -294,6 +294,53 @@ fn keyspace_notifications_match_real_redis() {
         4> GET e2
         4> DEBUG SET-ACTIVE-EXPIRE 1
         0<*
+        # edge cases
+        4> SET past v EXAT 1
+        4> SET past v
+        4> EXPIRE past 0
+        4> SET past v
+        4> GETEX past PXAT 1
+        4> SET same v
+        4> RENAME same same
+        4> SETRANGE nokey 0 ""
+        4> INCRBY nokey2 5
+        4> SADD sp a
+        4> SPOP sp 0
+        4> SPOP sp 5
+        4> ZADD zg 5 m
+        4> ZADD zg GT 1 m
+        4> ZADD zg GT CH 9 m
+        4> LPUSHX nolist a
+        4> RPUSHX zg a
+        4> LMOVE nolist x LEFT LEFT
+        4> RPUSH src a b
+        4> LMOVE src src LEFT RIGHT
+        4> LMOVE src dst2 LEFT RIGHT
+        4> RPOPLPUSH src dst2
+        4> LMPOP 2 nosuch dst2 RIGHT COUNT 5
+        4> ZADD zm 1 a 2 b
+        4> ZMPOP 1 zm MAX COUNT 5
+        4> RPUSH bl x
+        4> BLPOP bl 0
+        4> ZADD bz 1 a
+        4> BZPOPMIN bz 0
+        4> DEL same nokey2
+        0<*
+        # events of blocked clients served by a push
+        1- BLMOVE wsrc wdst LEFT RIGHT 0
+        2- BZPOPMAX wz 0
+        !sleep 100
+        4> RPUSH wsrc v
+        1<
+        4> ZADD wz 1 a 2 b
+        2<
+        4> CONFIG SET notify-keyspace-events KEAn
+        1- BLPOP wnew 0
+        !sleep 100
+        4> RPUSH wnew a
+        1<
+        4> CONFIG SET notify-keyspace-events KEA
+        0<*
         # one class, one channel kind
         4> CONFIG SET notify-keyspace-events Kl
         4> RPUSH only-lists x
