@@ -196,6 +196,22 @@ fn blocking_pops_match_real_redis() {
         1<
         0> SWAPDB 0 9
         0> SELECT 0
+        # a blocked client that disconnects is never served
+        1- BLPOP gone 0
+        2- BLPOP gone 0
+        !sleep 100
+        1.
+        !sleep 100
+        0> RPUSH gone a b
+        2<
+        0> LRANGE gone 0 -1
+        # a blocked client's pipelined commands run once it is served
+        1- BLPOP piped 0
+        1- ECHO after
+        !sleep 100
+        0> RPUSH piped x
+        1<
+        1<
         # CLIENT UNBLOCK
         1- BLPOP ub 0
         !sleep 100

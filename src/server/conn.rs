@@ -180,7 +180,12 @@ pub(super) async fn serve_client<R: Runtime>(
                 return;
             }
             Next::Block => {
-                if !wait_while_blocked(&server, id, &kill, &push_notify).await {
+                let waiting = BlockedConnection {
+                    id,
+                    kill: &kill,
+                    push_notify: &push_notify,
+                };
+                if !wait_while_blocked(&server, waiting, &mut stream, &mut buf).await {
                     break;
                 }
                 let close = server
@@ -350,16 +355,32 @@ fn repr(bytes: &[u8]) -> String {
     out
 }
 
-/// Waits while client `id` is blocked on keys: until it is served or
+/// A connection whose client is blocked on keys.
+struct BlockedConnection<'a> {
+    id: u64,
+    kill: &'a KillSwitch,
+    push_notify: &'a tokio::sync::Notify,
+}
+
+/// Waits while a client is blocked on keys: until it is served or
 /// unblocked (its connection is woken), or its deadline passes on the
-/// runtime's monotonic clock (it then gets the timeout reply). False when
-/// the client was killed meanwhile.
+/// runtime's monotonic clock (it then gets the timeout reply). Meanwhile
+/// what the client sends is read into `buf` (and runs once it is
+/// unblocked), as Redis goes on filling a blocked client's query buffer,
+/// so that a client that disconnects stops waiting at once and is never
+/// served an element nobody would receive. False when the client was
+/// killed or disconnected.
 async fn wait_while_blocked<R: Runtime>(
     server: &Server<R>,
-    id: u64,
-    kill: &KillSwitch,
-    push_notify: &tokio::sync::Notify,
+    blocked: BlockedConnection<'_>,
+    stream: &mut R::Stream,
+    buf: &mut BytesMut,
 ) -> bool {
+    let BlockedConnection {
+        id,
+        kill,
+        push_notify,
+    } = blocked;
     let rt = server.runtime().clone();
     loop {
         let now = rt.monotonic();
@@ -387,6 +408,10 @@ async fn wait_while_blocked<R: Runtime>(
             _ = kill.killed() => return false,
             _ = push_notify.notified() => {}
             _ = wait => {}
+            read = stream.read_buf(buf) => match read {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => server.state().stats.net_input_bytes += n as u64,
+            },
         }
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Script lines: `N> command` (client N sends it and reads one reply;
 //! `~N>` compares array elements sorted), `N- command` (sends it, reads
-//! nothing), `N<` (reads one frame), `N<*` (reads everything up to a
+//! nothing), `N.` (disconnects and connects anew), `N<` (reads one
+//! frame), `N<*` (reads everything up to a
 //! sentinel message: client N must be subscribed to `sentinel`), `!sleep
 //! MS`, `#` comments. An argument `{id:N}` is client N's CLIENT ID on the
 //! server at hand.
@@ -39,6 +40,8 @@ enum Step {
     Drain(usize),
     /// `!sleep MS`.
     Sleep(u64),
+    /// `N.`: client N disconnects, and a fresh connection takes its place.
+    Reconnect(usize),
 }
 
 fn parse_script(script: &str) -> Vec<(usize, Step)> {
@@ -56,10 +59,12 @@ fn parse_script(script: &str) -> Vec<(usize, Step)> {
             Some(rest) => (true, rest),
             None => (false, line),
         };
-        let split = line.find(['>', '<', '-']).expect("client number");
+        let split = line.find(['>', '<', '-', '.']).expect("client number");
         let client: usize = line[..split].parse().expect("client number");
         let rest = &line[split..];
-        let step = if rest == "<" {
+        let step = if rest == "." {
+            Step::Reconnect(client)
+        } else if rest == "<" {
             Step::Read(client)
         } else if rest == "<*" {
             Step::Drain(client)
@@ -109,14 +114,14 @@ fn sorted_elements(raw: &[u8]) -> Vec<u8> {
 /// was read (in order).
 fn run(port: u16, steps: &[(usize, Step)]) -> Vec<(usize, Vec<u8>)> {
     let mut clients: Vec<Client> = (0..CLIENTS).map(|_| Client::connect(port)).collect();
-    let ids: Vec<Vec<u8>> = clients
+    let mut ids: Vec<Vec<u8>> = clients
         .iter_mut()
         .map(|client| {
             let reply = client.raw(&["CLIENT", "ID"]);
             reply[1..reply.len() - 2].to_vec()
         })
         .collect();
-    let with_ids = |args: &[Vec<u8>]| -> Vec<Vec<u8>> {
+    let with_ids = |ids: &[Vec<u8>], args: &[Vec<u8>]| -> Vec<Vec<u8>> {
         args.iter()
             .map(|arg| {
                 let text = String::from_utf8_lossy(arg);
@@ -138,7 +143,7 @@ fn run(port: u16, steps: &[(usize, Step)]) -> Vec<(usize, Vec<u8>)> {
                 args,
                 sorted,
             } => {
-                let reply = clients[*client].raw(&with_ids(args));
+                let reply = clients[*client].raw(&with_ids(&ids, args));
                 seen.push((
                     *line,
                     if *sorted {
@@ -150,7 +155,7 @@ fn run(port: u16, steps: &[(usize, Step)]) -> Vec<(usize, Vec<u8>)> {
             }
             Step::Send { client, args } => {
                 let mut request = Vec::new();
-                replsim::resp::encode_command(&mut request, &with_ids(args));
+                replsim::resp::encode_command(&mut request, &with_ids(&ids, args));
                 clients[*client].send_raw(&request);
             }
             Step::Read(client) => {
@@ -170,6 +175,11 @@ fn run(port: u16, steps: &[(usize, Step)]) -> Vec<(usize, Vec<u8>)> {
                 seen.push((*line, all));
             }
             Step::Sleep(ms) => std::thread::sleep(std::time::Duration::from_millis(*ms)),
+            Step::Reconnect(client) => {
+                clients[*client] = Client::connect(port);
+                let reply = clients[*client].raw(&["CLIENT", "ID"]);
+                ids[*client] = reply[1..reply.len() - 2].to_vec();
+            }
         }
     }
     seen
