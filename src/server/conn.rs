@@ -410,7 +410,17 @@ async fn wait_while_blocked<R: Runtime>(
             _ = wait => {}
             read = stream.read_buf(buf) => match read {
                 Ok(0) | Err(_) => return false,
-                Ok(n) => server.state().stats.net_input_bytes += n as u64,
+                Ok(n) => {
+                    let limit = {
+                        let mut state = server.state();
+                        state.stats.net_input_bytes += n as u64;
+                        state.config.client_query_buffer_limit
+                    };
+                    if buf.len() as u64 > limit {
+                        close_for_query_limit(server, id, buf);
+                        return false;
+                    }
+                }
             },
         }
     }
