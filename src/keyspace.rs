@@ -234,6 +234,13 @@ pub struct Db {
     /// Keys with an expiry, ordered by expiry time (for the active expire cycle).
     expiry_index: BTreeSet<(u64, Blob)>,
     tracking: Option<Tracking>,
+    /// Keys added since recording started, when it is on (the `new`
+    /// keyspace event: Redis's `dbAdd`).
+    added: Option<Vec<Blob>>,
+    /// Keys created since recording started, when it is on (keys that may
+    /// wake clients blocked on them: Redis's `signalKeyAsReady` in
+    /// `dbAdd`).
+    created: Option<Vec<Blob>>,
 }
 
 impl PartialEq for Db {
@@ -282,6 +289,33 @@ impl Db {
             tracking.current ^= before ^ after;
         }
         result
+    }
+
+    /// Starts or stops recording the keys added to this db (see
+    /// [`take_added`](Self::take_added)).
+    pub fn record_added(&mut self, on: bool) {
+        self.added = on.then(Vec::new);
+    }
+
+    /// The keys added since recording started or since the last call, in
+    /// the order they were added.
+    pub fn take_added(&mut self) -> Vec<Blob> {
+        self.added.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Starts or stops recording the keys created in this db for blocked
+    /// clients (see [`take_created`](Self::take_created)).
+    pub fn record_created(&mut self, on: bool) {
+        self.created = on.then(Vec::new);
+    }
+
+    /// The keys created since recording started or since the last call,
+    /// in the order they were created.
+    pub fn take_created(&mut self) -> Vec<Blob> {
+        self.created
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Starts fingerprint tracking of this db, numbered `index`.
@@ -374,6 +408,12 @@ impl Db {
                 entry.expire_at_ms = expire;
             }
             None => {
+                if let Some(added) = &mut self.added {
+                    added.push(blob(key));
+                }
+                if let Some(created) = &mut self.created {
+                    created.push(blob(key));
+                }
                 self.entries.insert(
                     blob(key),
                     Entry {

@@ -17,7 +17,7 @@
 //! - [`longdouble`]: x87 extended precision for INCRBYFLOAT.
 //! - [`command`]: the command table, Redis's pre-execution checks, every
 //!   command family, and propagation of writes.
-//! - [`server`]: node state, connections, config, INFO.
+//! - [`server`]: node state, connections, config, INFO, pub/sub delivery.
 //! - [`replication`]: ids, offsets, backlog, PSYNC, the master and replica
 //!   sides of a link.
 //! - [`log`]: Redis-style log lines, deterministic in simulation.

@@ -1,5 +1,5 @@
-//! Connection commands: PING ECHO SELECT AUTH HELLO QUIT and CLIENT
-//! (ID, SETNAME, GETNAME, LIST, INFO, KILL, HELP).
+//! Connection commands: PING ECHO SELECT AUTH HELLO QUIT RESET and CLIENT
+//! (ID, SETNAME, GETNAME, LIST, INFO, KILL, REPLY, HELP).
 
 use super::flags::*;
 use super::{container, int_arg, spec, sub, CmdError, CmdResult, CommandSpec, Ctx, Flow, NO_KEYS};
@@ -31,6 +31,13 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         LOADING | STALE | FAST | NO_AUTH | NO_QUEUE,
         NO_KEYS,
         quit,
+    ),
+    spec(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | NO_QUEUE,
+        NO_KEYS,
+        reset,
     ),
     container("client", -2, 0, CLIENT_SUBCOMMANDS),
 ];
@@ -67,13 +74,36 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         client_kill,
     ),
     sub("client", "help", 2, LOADING | STALE, client_help),
+    sub(
+        "client",
+        "reply",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        client_reply,
+    ),
+    sub(
+        "client",
+        "unblock",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        super::blocking::client_unblock,
+    ),
 ];
 
-/// PING [message]: `+PONG`, or the message as a bulk string.
+/// PING [message]: `+PONG`, or the message as a bulk string; a RESP2
+/// client in pub/sub mode gets the array `pong`, message (empty without
+/// one), as it reads pushes.
 ///
 /// # Propagation
 /// None (masters send their own PINGs into the stream).
 fn ping(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() <= 2 && ctx.client.subscriptions.active() {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out
+            .bulk(if argv.len() == 2 { argv.get(1) } else { b"" });
+        return Ok(());
+    }
     match argv.len() {
         1 => ctx.out.raw(b"+PONG\r\n"),
         2 => ctx.out.bulk(argv.get(1)),
@@ -242,6 +272,54 @@ fn quit(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
+/// CLIENT REPLY ON|OFF|SKIP: `ON` replies `+OK` and sends replies again;
+/// `OFF` drops every reply from now on (itself included); `SKIP` drops
+/// its own reply and the next command's. Pub/sub messages and
+/// (un)subscribe confirmations are sent whatever the mode, as in Redis.
+fn client_reply(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let client = &mut *ctx.client;
+    match argv.get(2).to_ascii_lowercase().as_slice() {
+        b"on" => {
+            client.reply_off = false;
+            client.reply_skip = false;
+            client.reply_skip_next = false;
+            ctx.out.ok();
+        }
+        b"off" => client.reply_off = true,
+        b"skip" => {
+            if !client.reply_off {
+                client.reply_skip_next = true;
+            }
+        }
+        _ => return Err(CmdError::Syntax),
+    }
+    Ok(())
+}
+
+/// RESET: returns the connection to its state at connect: db 0, RESP2,
+/// authenticated only when no password is set, no transaction or WATCH,
+/// no subscription, no name, replies on; replies `+RESET`. Refused on a
+/// replica's or master's link.
+///
+/// # Propagation
+/// None.
+fn reset(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    if ctx.client.kind != ClientKind::Normal {
+        return Err(CmdError::err("can only reset normal client connections"));
+    }
+    let client = &mut *ctx.client;
+    client.db = 0;
+    client.authenticated = ctx.state.config.requirepass.is_none();
+    client.take_multi();
+    ctx.state.watches.unwatch_all(client.id);
+    crate::server::pubsub::forget_client(&mut ctx.state.pubsub, client);
+    client.name = None;
+    client.reply_off = false;
+    client.reply_skip_next = false;
+    ctx.out.simple("RESET");
+    Ok(())
+}
+
 /// CLIENT ID: the connection's id.
 fn client_id(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     ctx.out.integer(ctx.client.id as i64);
@@ -282,19 +360,33 @@ pub(crate) fn client_line(
     now: std::time::Duration,
     current_command: Option<&str>,
 ) -> String {
-    let flags = match client.kind {
-        ClientKind::Master => "M",
-        ClientKind::Replica => "S",
-        ClientKind::Normal if client.in_multi() => "x",
-        ClientKind::Normal => "N",
-    };
+    // Redis's letters in its order: S (replica), M (master), P (pub/sub),
+    // x (MULTI); N when none applies.
+    let mut flags = String::new();
+    match client.kind {
+        ClientKind::Replica => flags.push('S'),
+        ClientKind::Master => flags.push('M'),
+        ClientKind::Normal => {}
+    }
+    if client.subscriptions.active() {
+        flags.push('P');
+    }
+    if client.in_multi() {
+        flags.push('x');
+    }
+    if client.blocked {
+        flags.push('b');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
     let command = match (current_command, client.last_command) {
         (Some(name), _) => name.to_string(),
         (None, Some(spec)) => spec.full_name(),
         (None, None) => "NULL".to_string(),
     };
     format!(
-        "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 \
+        "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
          multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} \
          tot-mem={} events=r cmd={} user=default redir=-1 resp=2\n",
         client.id,
@@ -309,6 +401,9 @@ pub(crate) fn client_line(
         now.saturating_sub(client.last_interaction).as_secs(),
         flags,
         client.db,
+        client.subscriptions.channel_count(),
+        client.subscriptions.pattern_count(),
+        client.subscriptions.shard_count(),
         client.multi_len(),
         client.query_buffer_len,
         client.query_buffer_free,
@@ -320,12 +415,22 @@ pub(crate) fn client_line(
     )
 }
 
+/// The type CLIENT LIST and CLIENT KILL filter on: the client's kind, or
+/// `None` for a normal client subscribed to anything (Redis's `pubsub`
+/// type, `getClientType`).
+fn client_type(client: &Client) -> Option<ClientKind> {
+    match client.kind {
+        ClientKind::Normal if client.subscriptions.active() => None,
+        kind => Some(kind),
+    }
+}
+
 fn kind_from_name(name: &[u8]) -> Result<Option<ClientKind>, CmdError> {
     match name.to_ascii_lowercase().as_slice() {
         b"normal" => Ok(Some(ClientKind::Normal)),
         b"master" => Ok(Some(ClientKind::Master)),
         b"replica" | b"slave" => Ok(Some(ClientKind::Replica)),
-        // No client is ever a pubsub client here.
+        // `None`: a normal client in pub/sub mode (see `client_type`).
         b"pubsub" => Ok(None),
         _ => Err(CmdError::err(format!(
             "Unknown client type '{}'",
@@ -361,7 +466,7 @@ fn client_list(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     all.push(ctx.client);
     all.sort_by_key(|c| c.id);
     for client in all {
-        if kind_filter.is_some_and(|k| k != Some(client.kind)) {
+        if kind_filter.is_some_and(|k| k != client_type(client)) {
             continue;
         }
         if ids.as_ref().is_some_and(|ids| !ids.contains(&client.id)) {
@@ -394,7 +499,7 @@ struct KillFilter {
 impl KillFilter {
     fn matches(&self, client: &Client, me: u64) -> bool {
         self.id.is_none_or(|id| id == client.id)
-            && self.kind.is_none_or(|k| k == Some(client.kind))
+            && self.kind.is_none_or(|k| k == client_type(client))
             && self
                 .addr
                 .as_deref()
@@ -491,6 +596,10 @@ fn client_help(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
             "    Kill connections. Options are: ID, TYPE (normal|master|replica|pubsub), ADDR, LADDR, USER, SKIPME (yes|no).",
             "LIST [TYPE (normal|master|replica|pubsub)] [ID <id> [<id> ...]]",
             "    Return information about client connections.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
         ],

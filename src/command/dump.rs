@@ -6,6 +6,7 @@ use super::flags::*;
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
 use crate::rdb::{dump_payload, restore_payload};
 use crate::resp::Argv;
+use crate::server::pubsub::notify;
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("dump", 2, READONLY, KEY1, dump),
@@ -26,6 +27,9 @@ fn dump(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// frequency]: creates the key from a DUMP payload, with a TTL in ms
 /// (absolute with ABSTTL; 0 for none). IDLETIME and FREQ are checked as
 /// Redis checks them; replsim tracks neither.
+///
+/// # Events
+/// `restore` (`del` when an already expired payload replaced the key).
 ///
 /// # Propagation
 /// A relative TTL is propagated as the absolute time it gave, with ABSTTL
@@ -80,6 +84,7 @@ fn restore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         if at <= ctx.now_ms as i64 && !ctx.state.is_replica() {
             if deleted {
                 ctx.rewrite(&[&b"DEL"[..], key]);
+                ctx.notify(notify::GENERIC, "del", key);
                 ctx.changed(1);
             }
             ctx.out.ok();
@@ -94,6 +99,7 @@ fn restore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         rewritten.push(b"ABSTTL".to_vec());
         ctx.rewrite(&rewritten);
     }
+    ctx.notify(notify::GENERIC, "restore", key);
     ctx.changed(1);
     ctx.out.ok();
     Ok(())

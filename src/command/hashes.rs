@@ -1,6 +1,7 @@
 //! Hash commands: HSET HMSET HSETNX HGET HMGET HDEL HGETALL HKEYS HVALS HLEN
 //! HSTRLEN HEXISTS HINCRBY HINCRBYFLOAT HRANDFIELD.
 
+use crate::server::pubsub::notify;
 use indexmap::IndexMap;
 use rand::Rng;
 
@@ -92,6 +93,7 @@ fn hset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         }
     }
     ctx.changed(((argv.len() - 2) / 2) as u64);
+    ctx.notify(notify::HASH, "hset", argv.get(1));
     ctx.out.integer(added);
     Ok(())
 }
@@ -125,6 +127,9 @@ fn hdel(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             hash.swap_remove(field)
         };
         removed += gone.is_some() as i64;
+    }
+    if removed > 0 {
+        ctx.notify(notify::HASH, "hdel", key);
     }
     remove_if_empty(ctx, key);
     ctx.changed(removed as u64);
@@ -187,6 +192,7 @@ fn hincrby(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         blob(itoa::Buffer::new().format(next).as_bytes()),
     );
     ctx.changed(1);
+    ctx.notify(notify::HASH, "hincrby", argv.get(1));
     ctx.out.integer(next);
     Ok(())
 }
@@ -206,6 +212,7 @@ fn hmset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         hash.insert(blob(argv.get(pair)), blob(argv.get(pair + 1)));
     }
     ctx.changed(((argv.len() - 2) / 2) as u64);
+    ctx.notify(notify::HASH, "hset", argv.get(1));
     ctx.out.ok();
     Ok(())
 }
@@ -224,6 +231,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let hash = hash_mut(ctx, argv.get(1), true)?.expect("created");
     hash.insert(blob(argv.get(2)), blob(argv.get(3)));
     ctx.changed(1);
+    ctx.notify(notify::HASH, "hset", argv.get(1));
     ctx.out.integer(1);
     Ok(())
 }
@@ -314,6 +322,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let text = sum.to_human_string();
     hash.insert(blob(field), blob(text.as_bytes()));
     ctx.changed(1);
+    ctx.notify(notify::HASH, "hincrbyfloat", key);
     ctx.rewrite(&[b"HSET", key, field, text.as_bytes()]);
     ctx.out.bulk(text.as_bytes());
     Ok(())

@@ -4,6 +4,7 @@
 
 use super::flags::*;
 use super::glob::glob_match;
+use crate::server::pubsub::notify;
 use rand::Rng;
 
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
@@ -43,6 +44,7 @@ fn del(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let mut removed = 0;
     for key in argv.iter().skip(1) {
         if !ctx.expire_if_needed(key) && ctx.db().remove(key).is_some() {
+            ctx.notify(notify::GENERIC, "del", key);
             removed += 1;
         }
     }
@@ -224,8 +226,12 @@ fn rename_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, nx: bool) -> CmdResult {
     }
     let entry = ctx.db().remove(from).expect("looked up");
     let expiry = entry.expire_at_ms();
+    // Redis deletes the target and adds the key anew (a `new` event).
+    ctx.db().remove(to);
     ctx.db().insert_with_expiry(to, entry.value, expiry);
     ctx.changed(1);
+    ctx.notify(notify::GENERIC, "rename_from", from);
+    ctx.notify(notify::GENERIC, "rename_to", to);
     if nx {
         ctx.out.integer(1);
     } else {
@@ -298,6 +304,7 @@ fn copy(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         .db_mut(target_db)
         .insert_with_expiry(destination, entry.value, expiry);
     ctx.changed(1);
+    ctx.notify_in(target_db, notify::GENERIC, "copy_to", destination);
     ctx.out.integer(1);
     Ok(())
 }
@@ -324,6 +331,9 @@ fn move_(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         .db_mut(target_db)
         .insert_with_expiry(key, entry.value, expiry);
     ctx.changed(1);
+    let source_db = ctx.client.db;
+    ctx.notify_in(source_db, notify::GENERIC, "move_from", key);
+    ctx.notify_in(target_db, notify::GENERIC, "move_to", key);
     ctx.out.integer(1);
     Ok(())
 }
@@ -432,11 +442,13 @@ fn expire_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, kind: ExpireKind, name: &st
     if when <= ctx.now_ms as i64 && !ctx.state.is_replica() {
         ctx.db().remove(key);
         ctx.rewrite(&[b"DEL", key]);
+        ctx.notify(notify::GENERIC, "del", key);
     } else {
         ctx.db().set_expiry(key, Some(when.max(0) as u64));
         if !kind.is_pexpireat {
             ctx.rewrite(&[b"PEXPIREAT", key, when.to_string().as_bytes()]);
         }
+        ctx.notify(notify::GENERIC, "expire", key);
     }
     ctx.changed(1);
     ctx.out.integer(1);
@@ -560,6 +572,7 @@ fn persist(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if had_ttl {
         ctx.db().set_expiry(key, None);
         ctx.changed(1);
+        ctx.notify(notify::GENERIC, "persist", key);
     }
     ctx.out.integer(had_ttl as i64);
     Ok(())

@@ -1,6 +1,7 @@
-//! List commands: LPUSH RPUSH LPOP RPOP LRANGE LLEN LINDEX LSET LREM LTRIM
+//! List commands: LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LRANGE LLEN LINDEX LSET LREM LTRIM
 //! LINSERT LPOS.
 
+use crate::server::pubsub::notify;
 use std::collections::VecDeque;
 
 use super::flags::*;
@@ -16,6 +17,8 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("lrange", 4, READONLY, KEY1, lrange),
     spec("llen", 2, READONLY | FAST, KEY1, llen),
     spec("lindex", 3, READONLY, KEY1, lindex),
+    spec("lpushx", -3, WRITE | DENYOOM | FAST, KEY1, lpushx),
+    spec("rpushx", -3, WRITE | DENYOOM | FAST, KEY1, rpushx),
     spec("lset", 4, WRITE | DENYOOM, KEY1, lset),
     spec("lrem", 4, WRITE, KEY1, lrem),
     spec("ltrim", 4, WRITE, KEY1, ltrim),
@@ -43,7 +46,8 @@ fn list_mut<'c>(
 }
 
 /// Deletes `key` if its collection became empty (Redis never keeps empty
-/// collections).
+/// collections), with the `del` keyspace event; callers publish their own
+/// event first, as Redis does.
 pub(super) fn remove_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
     if ctx
         .db()
@@ -51,6 +55,7 @@ pub(super) fn remove_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
         .is_some_and(|e| e.value.is_empty_collection())
     {
         ctx.db().remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
 }
 
@@ -71,8 +76,18 @@ pub(super) fn normalise_range(start: i64, end: i64, len: usize) -> Option<(usize
 }
 
 fn push(ctx: &mut Ctx<'_>, argv: Argv<'_>, front: bool) -> CmdResult {
+    push_generic(ctx, argv, front, false)
+}
+
+/// LPUSH/RPUSH, and LPUSHX/RPUSHX (`only_existing`: a missing key stays
+/// missing, replying 0).
+fn push_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, front: bool, only_existing: bool) -> CmdResult {
     let key = argv.get(1);
     if list_mut(ctx, key)?.is_none() {
+        if only_existing {
+            ctx.out.integer(0);
+            return Ok(());
+        }
         ctx.db().insert_keep_ttl(key, Value::new_list());
     }
     let list = list_mut(ctx, key)?.expect("just created");
@@ -85,6 +100,7 @@ fn push(ctx: &mut Ctx<'_>, argv: Argv<'_>, front: bool) -> CmdResult {
     }
     let len = list.len();
     ctx.changed((argv.len() - 2) as u64);
+    ctx.notify(notify::LIST, if front { "lpush" } else { "rpush" }, key);
     ctx.out.integer(len as i64);
     Ok(())
 }
@@ -96,6 +112,23 @@ fn push(ctx: &mut Ctx<'_>, argv: Argv<'_>, front: bool) -> CmdResult {
 /// Verbatim.
 fn lpush(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     push(ctx, argv, true)
+}
+
+/// LPUSHX key element [element ...]: LPUSH only when the list exists (0,
+/// and nothing created, otherwise).
+///
+/// # Propagation
+/// Verbatim, when pushed.
+fn lpushx(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    push_generic(ctx, argv, true, true)
+}
+
+/// RPUSHX key element [element ...]: RPUSH only when the list exists.
+///
+/// # Propagation
+/// Verbatim, when pushed.
+fn rpushx(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    push_generic(ctx, argv, false, true)
 }
 
 /// RPUSH key element [element ...]: appends at the tail.
@@ -139,6 +172,9 @@ fn pop(ctx: &mut Ctx<'_>, argv: Argv<'_>, front: bool) -> CmdResult {
             list.pop_back()
         };
         popped.extend(element);
+    }
+    if !popped.is_empty() {
+        ctx.notify(notify::LIST, if front { "lpop" } else { "rpop" }, key);
     }
     remove_if_empty(ctx, key);
     if !popped.is_empty() {
@@ -234,6 +270,7 @@ fn lset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let at = resolve_index(index, list.len()).ok_or(CmdError::IndexOutOfRange)?;
     list[at] = blob(argv.get(3));
     ctx.changed(1);
+    ctx.notify(notify::LIST, "lset", argv.get(1));
     ctx.out.ok();
     Ok(())
 }
@@ -278,6 +315,9 @@ fn lrem(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             }
         }
     }
+    if removed > 0 {
+        ctx.notify(notify::LIST, "lrem", key);
+    }
     remove_if_empty(ctx, key);
     ctx.changed(removed as u64);
     ctx.out.integer(removed as i64);
@@ -306,6 +346,7 @@ fn ltrim(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         }
     }
     let removed = before - list.len();
+    ctx.notify(notify::LIST, "ltrim", key);
     remove_if_empty(ctx, key);
     ctx.changed(removed as u64);
     ctx.out.ok();
@@ -336,6 +377,7 @@ fn linsert(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     list.insert(at + after as usize, blob(element));
     let len = list.len();
     ctx.changed(1);
+    ctx.notify(notify::LIST, "linsert", argv.get(1));
     ctx.out.integer(len as i64);
     Ok(())
 }

@@ -16,12 +16,16 @@ use crate::keyspace::{Db, Entry, Value};
 use crate::resp::{Argv, OwnedArgv, Reply};
 use crate::server::{Client, ServerState};
 
+mod blocking;
 mod connection;
 mod dump;
+mod events;
 mod hashes;
 mod keys;
 mod lists;
 pub mod object;
+mod pops;
+mod pubsub;
 pub mod replication_cmds;
 mod server_cmds;
 mod sets;
@@ -32,6 +36,7 @@ mod zsets;
 
 pub mod glob;
 
+pub use blocking::time_out as time_out_blocked;
 pub(crate) use connection::client_line;
 
 /// A command failed with one of Redis's standard errors.
@@ -101,6 +106,8 @@ pub mod flags {
     pub const NOSCRIPT: u32 = 1 << 8;
     /// Not queued inside MULTI (executed at once).
     pub const NO_QUEUE: u32 = 1 << 9;
+    /// Not a write, but may be propagated to replicas (PUBLISH).
+    pub const MAY_REPLICATE: u32 = 1 << 10;
 }
 
 /// One entry of the command table.
@@ -235,6 +242,9 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         object::COMMANDS,
         transactions::COMMANDS,
         replication_cmds::COMMANDS,
+        pubsub::COMMANDS,
+        pops::COMMANDS,
+        blocking::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -282,6 +292,10 @@ pub enum Flow {
     Sleep(Duration),
     /// The connection becomes a replica link (PSYNC, SYNC).
     Replicate(crate::replication::master::SyncRequest),
+    /// The client blocked on keys (BLPOP and the other blocking pops): wait
+    /// until it is served, times out or is unblocked
+    /// ([`crate::server::blocking`]).
+    Block,
     /// Block until `replicas` replicas acknowledged `offset` (WAIT).
     Wait {
         /// Replicas wanted.
@@ -307,8 +321,15 @@ pub struct Ctx<'a> {
     pub flow: Flow,
     /// Number of changes to the dataset made by the command.
     pub dirty: u64,
+    /// The command runs queued in a transaction, from EXEC.
+    pub in_exec: bool,
+    /// Set while a blocked client is served: the key that became ready,
+    /// the only one its command may pop from.
+    pub serving_key: Option<crate::keyspace::Blob>,
     rewrite: Option<OwnedArgv>,
     suppress: bool,
+    forced: bool,
+    recording_new_keys: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -326,8 +347,12 @@ impl<'a> Ctx<'a> {
             now_ms,
             flow: Flow::Continue,
             dirty: 0,
+            in_exec: false,
+            serving_key: None,
             rewrite: None,
             suppress: false,
+            forced: false,
+            recording_new_keys: false,
         }
     }
 
@@ -346,6 +371,12 @@ impl<'a> Ctx<'a> {
     pub fn also_propagate<A: AsRef<[u8]>>(&mut self, args: &[A]) {
         let db = self.client.db;
         self.state.also_propagate(db, OwnedArgv::from_args(args));
+    }
+
+    /// Propagate the command to replicas although it changed nothing
+    /// (Redis's `forceCommandPropagation` with `PROPAGATE_REPL`: PUBLISH).
+    pub fn force_propagation(&mut self) {
+        self.forced = true;
     }
 
     /// Do not propagate the command itself (what it did was propagated by
@@ -379,7 +410,14 @@ impl<'a> Ctx<'a> {
             }
             return true;
         }
-        self.state.delete_expired(db, key);
+        self.state.delete_expired(
+            db,
+            key,
+            Some(crate::server::pubsub::Publisher {
+                client: &mut *self.client,
+                out: &mut *self.out,
+            }),
+        );
         true
     }
 
@@ -513,7 +551,7 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         // client's last one too (the replica-reply log names it).
         ctx.client.last_command = Some(spec);
         ctx.client.transaction_failed();
-        reject(ctx, spec, message);
+        reject(ctx, spec, &message);
         return;
     }
     if ctx.client.in_multi() && spec.flags & flags::NO_QUEUE == 0 {
@@ -531,6 +569,9 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         ctx.state.propagate_pending();
     }
     ctx.client.write_offset = ctx.state.repl.offset;
+    if !ctx.state.blocking.is_empty() {
+        blocking::handle_ready_keys(ctx.state, ctx.now_ms);
+    }
 }
 
 /// Replies with the error of a command refused before it ran, counted as
@@ -548,7 +589,10 @@ const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it
 /// order: a failed background save (`-MISCONF`), not enough good replicas, a read-only replica, a replica whose
 /// link is down while it must not serve stale data, and a replica's link
 /// touching the keyspace.
-fn replication_checks(ctx: &Ctx<'_>, spec: &CommandSpec) -> Result<(), &'static str> {
+fn replication_checks(
+    ctx: &Ctx<'_>,
+    spec: &CommandSpec,
+) -> Result<(), std::borrow::Cow<'static, str>> {
     if ctx.client.is_master {
         return Ok(());
     }
@@ -557,20 +601,29 @@ fn replication_checks(ctx: &Ctx<'_>, spec: &CommandSpec) -> Result<(), &'static 
     // Redis refuses PING too. A replica applying its master's stream is
     // exempt here (it was returned above); see the README.
     if state.writes_denied_by_disk_error() && (spec.is_write() || spec.name == "ping") {
-        return Err(MISCONF);
+        return Err(MISCONF.into());
     }
     if spec.is_write() && !state.is_replica() && config.min_replicas_to_write > 0 {
         let max_lag = Duration::from_secs(config.min_replicas_max_lag);
         if (state.repl.good_replicas(state.mono_now, max_lag) as u64) < config.min_replicas_to_write
         {
-            return Err("NOREPLICAS Not enough good replicas to write.");
+            return Err("NOREPLICAS Not enough good replicas to write.".into());
         }
     }
     if spec.is_write()
         && state.is_readonly_replica()
         && !state.planted.replica_accepts_client_writes
     {
-        return Err("READONLY You can't write against a read only replica.");
+        return Err("READONLY You can't write against a read only replica.".into());
+    }
+    // A RESP2 client in pub/sub mode can only read pushes in between.
+    let top_level = if spec.parent.is_empty() {
+        spec.name
+    } else {
+        spec.parent
+    };
+    if ctx.client.subscriptions.active() && !pubsub::allowed_while_subscribed(top_level) {
+        return Err(pubsub::refused_while_subscribed(&spec.full_name()).into());
     }
     if state.is_replica()
         && !config.replica_serve_stale_data
@@ -578,15 +631,16 @@ fn replication_checks(ctx: &Ctx<'_>, spec: &CommandSpec) -> Result<(), &'static 
         && spec.flags & flags::STALE == 0
     {
         return Err(
-            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+                .into(),
         );
     }
     // A replica's link may carry REPLCONF and the like, never reads or
     // writes (Redis guards the client-pause exemption of replicas so).
     if ctx.client.kind == crate::server::ClientKind::Replica
-        && spec.flags & (flags::WRITE | flags::READONLY) != 0
+        && spec.flags & (flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) != 0
     {
-        return Err("ERR Replica can't interact with the keyspace");
+        return Err("ERR Replica can't interact with the keyspace".into());
     }
     Ok(())
 }
@@ -669,8 +723,12 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     ctx.dirty = 0;
     ctx.rewrite = None;
     ctx.suppress = false;
+    ctx.forced = false;
     let reply_start = ctx.out.len();
-    let failed = if let Err(error) = (spec.handler)(ctx, argv) {
+    let recording = ctx.start_recording_keys(spec);
+    let result = (spec.handler)(ctx, argv);
+    ctx.finish_recording_keys(recording);
+    let failed = if let Err(error) = result {
         ctx.out.truncate(reply_start);
         let message = error.to_string();
         ctx.out.error(&message);
@@ -679,15 +737,27 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     } else {
         false
     };
+    // A command that blocked counts once it returns (served, timed out or
+    // unblocked), as Redis counts it; serving it again is not a new
+    // command.
+    let blocked = matches!(ctx.flow, Flow::Block) && !failed;
     let counts = ctx.state.stats.command(spec.full_name());
-    counts.calls += 1;
+    counts.calls += u64::from(!blocked);
     counts.failed_calls += u64::from(failed);
-    ctx.state.stats.commands_processed += 1;
+    ctx.state.stats.commands_processed += u64::from(ctx.serving_key.is_none());
     if ctx.dirty > 0 && spec.is_write() && !ctx.state.watches.is_empty() {
         touch_command_keys(ctx, spec, argv);
     }
     let planted_skip = ctx.state.planted.flushall_not_propagated && spec.name == "flushall";
-    if ctx.dirty > 0 && !ctx.suppress && !planted_skip {
+    if ctx.forced && ctx.dirty == 0 && !ctx.suppress {
+        // A forced propagation (PUBLISH) changes no data: it reaches the
+        // stream but is no change to save.
+        if ctx.state.repl.feeding() && !ctx.client.is_master {
+            let db = ctx.client.db;
+            let propagated = ctx.rewrite.take().unwrap_or_else(|| argv.to_owned_argv());
+            ctx.state.propagate_unchanged(db, propagated);
+        }
+    } else if ctx.dirty > 0 && !ctx.suppress && !planted_skip {
         // Only a node that records its stream keeps a copy of the command.
         if ctx.state.repl.feeding() && !ctx.client.is_master {
             let db = ctx.client.db;

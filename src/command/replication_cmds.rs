@@ -87,6 +87,8 @@ pub fn promote(state: &mut ServerState) {
 /// config): caches our own history for a partial resync, disconnects our
 /// replicas (they will follow the new history), and asks for a link task.
 pub fn set_master(state: &mut ServerState, host: &str, port: u16, from_config: bool) {
+    // Clients blocked on a master cannot wait on a replica.
+    super::blocking::unblock_all_for_role_change(state);
     match state.repl.master.take() {
         // At start-up the cached master comes from the RDB only, and Redis
         // logs nothing here.

@@ -86,7 +86,7 @@ pub(super) fn reply_help(ctx: &mut Ctx<'_>, command: &str, lines: &[&str]) {
         ctx.out.simple(line);
     }
     ctx.out.simple("HELP");
-    ctx.out.simple("    Print this help.");
+    ctx.out.simple("    Prints this help.");
 }
 
 /// CONFIG GET pattern [pattern ...]: name/value pairs of matching parameters.
@@ -257,6 +257,7 @@ fn swapdb(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         .watches
         .touch_swapped(&ctx.state.keyspace, a, b, now);
     ctx.state.keyspace.swap_dbs(a, b);
+    super::blocking::signal_swapped_dbs(ctx.state, a, b);
     ctx.changed(1);
     ctx.out.ok();
     Ok(())

@@ -2,6 +2,7 @@
 //! SRANDMEMBER SMOVE, and the set algebra SINTER SUNION SDIFF (and their
 //! STORE forms) and SINTERCARD.
 
+use crate::server::pubsub::notify;
 use indexmap::IndexSet;
 use rand::Rng;
 
@@ -78,6 +79,9 @@ fn sadd(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         added += set.insert(blob(member)) as u64;
     }
     ctx.changed(added);
+    if added > 0 {
+        ctx.notify(notify::SET, "sadd", argv.get(1));
+    }
     ctx.out.integer(added as i64);
     Ok(())
 }
@@ -96,6 +100,9 @@ fn srem(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let mut removed = 0;
     for member in argv.iter().skip(2) {
         removed += set.swap_remove(member) as u64;
+    }
+    if removed > 0 {
+        ctx.notify(notify::SET, "srem", key);
     }
     remove_if_empty(ctx, key);
     ctx.changed(removed);
@@ -193,6 +200,9 @@ fn spop(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     if let Some(Value::Set(set)) = ctx.db().value_mut(key) {
         **set = members;
+    }
+    if !popped.is_empty() {
+        ctx.notify(notify::SET, "spop", key);
     }
     remove_if_empty(ctx, key);
     if popped.is_empty() {
@@ -324,11 +334,15 @@ fn smove(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     set_mut(ctx, source, false)?
         .expect("checked to exist")
         .shift_remove(member);
+    ctx.notify(notify::SET, "srem", source);
     remove_if_empty(ctx, source);
-    set_mut(ctx, destination, true)?
+    let added = set_mut(ctx, destination, true)?
         .expect("created")
         .insert(blob(member));
     ctx.changed(1);
+    if added {
+        ctx.notify(notify::SET, "sadd", destination);
+    }
     ctx.out.integer(1);
     Ok(())
 }
@@ -398,9 +412,16 @@ fn algebra_store(ctx: &mut Ctx<'_>, argv: Argv<'_>, op: Algebra) -> CmdResult {
         ctx.db()
             .insert_with_expiry(destination, Value::Set(Box::new(result)), None);
         ctx.changed(1);
+        let event = match op {
+            Algebra::Inter => "sinterstore",
+            Algebra::Union => "sunionstore",
+            Algebra::Diff => "sdiffstore",
+        };
+        ctx.notify(notify::SET, event, destination);
     } else if ctx.lookup(destination).is_some() {
         ctx.db().remove(destination);
         ctx.changed(1);
+        ctx.notify(notify::GENERIC, "del", destination);
     }
     ctx.out.integer(len as i64);
     Ok(())

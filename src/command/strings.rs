@@ -6,6 +6,7 @@ use super::flags::*;
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
 use crate::keyspace::{blob, Blob, Value};
 use crate::resp::{parse_i64, Argv};
+use crate::server::pubsub::notify;
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("get", 2, READONLY | FAST, KEY1, get),
@@ -173,6 +174,10 @@ fn set(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         ctx.db().insert_with_expiry(key, value, expire_at_ms);
     }
     ctx.changed(1);
+    ctx.notify(notify::STRING, "set", key);
+    if expire_at_ms.is_some() {
+        ctx.notify(notify::GENERIC, "expire", key);
+    }
     if let Some(at) = expire_at_ms {
         ctx.rewrite(&[b"SET", key, argv.get(2), b"PXAT", at.to_string().as_bytes()]);
     } else if opts.get {
@@ -197,6 +202,8 @@ fn set_with_expiry(ctx: &mut Ctx<'_>, argv: Argv<'_>, unit_ms: i64, command: &st
     ctx.db()
         .insert_with_expiry(key, Value::Str(blob(argv.get(3))), Some(at));
     ctx.changed(1);
+    ctx.notify(notify::STRING, "set", key);
+    ctx.notify(notify::GENERIC, "expire", key);
     ctx.rewrite(&[b"SET", key, argv.get(3), b"PXAT", at.to_string().as_bytes()]);
     ctx.out.ok();
     Ok(())
@@ -230,6 +237,7 @@ fn setnx(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     ctx.db().insert(key, Value::Str(blob(argv.get(2))));
     ctx.changed(1);
+    ctx.notify(notify::STRING, "set", key);
     ctx.out.integer(1);
     Ok(())
 }
@@ -244,6 +252,7 @@ fn getset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let old = ctx.read_string(key)?.cloned();
     ctx.db().insert(key, Value::Str(blob(argv.get(2))));
     ctx.changed(1);
+    ctx.notify(notify::STRING, "set", key);
     ctx.rewrite(&[b"SET", key, argv.get(2)]);
     ctx.out.bulk_opt(old.as_deref());
     Ok(())
@@ -261,6 +270,7 @@ fn getdel(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     };
     ctx.db().remove(key);
     ctx.changed(1);
+    ctx.notify(notify::GENERIC, "del", key);
     ctx.rewrite(&[b"DEL", key]);
     ctx.out.bulk(&value);
     Ok(())
@@ -316,11 +326,13 @@ fn getex(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         Some((at, true)) if at <= ctx.now_ms && !ctx.client.is_master => {
             ctx.db().remove(key);
             ctx.changed(1);
+            ctx.notify(notify::GENERIC, "del", key);
             ctx.rewrite(&[b"DEL", key]);
         }
         Some((at, _)) => {
             ctx.db().set_expiry(key, Some(at));
             ctx.changed(1);
+            ctx.notify(notify::GENERIC, "expire", key);
             ctx.rewrite(&[b"PEXPIREAT", key, at.to_string().as_bytes()]);
         }
         None if persist => {
@@ -331,6 +343,7 @@ fn getex(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             if had_ttl {
                 ctx.db().set_expiry(key, None);
                 ctx.changed(1);
+                ctx.notify(notify::GENERIC, "persist", key);
                 ctx.rewrite(&[b"PERSIST", key]);
             }
         }
@@ -371,6 +384,7 @@ fn mset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     for pair in (1..argv.len()).step_by(2) {
         ctx.db()
             .insert(argv.get(pair), Value::Str(blob(argv.get(pair + 1))));
+        ctx.notify(notify::STRING, "set", argv.get(pair));
     }
     ctx.changed((argv.len() / 2) as u64);
     ctx.out.ok();
@@ -397,6 +411,7 @@ fn msetnx(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     for pair in (1..argv.len()).step_by(2) {
         ctx.db()
             .insert(argv.get(pair), Value::Str(blob(argv.get(pair + 1))));
+        ctx.notify(notify::STRING, "set", argv.get(pair));
     }
     ctx.changed((argv.len() / 2) as u64);
     ctx.out.integer(1);
@@ -438,6 +453,7 @@ fn setrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     s[offset..end].copy_from_slice(value);
     let len = s.len();
     ctx.changed(1);
+    ctx.notify(notify::STRING, "setrange", key);
     ctx.out.integer(len as i64);
     Ok(())
 }
@@ -514,6 +530,7 @@ fn setbit(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         s[byte] &= !mask;
     }
     ctx.changed(1);
+    ctx.notify(notify::STRING, "setbit", key);
     ctx.out.integer(old as i64);
     Ok(())
 }
@@ -685,6 +702,7 @@ fn append(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         }
     };
     ctx.changed(1);
+    ctx.notify(notify::STRING, "append", key);
     ctx.out.integer(len as i64);
     Ok(())
 }
@@ -720,6 +738,7 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], delta: i64) -> CmdResult {
     let text = itoa::Buffer::new().format(next).as_bytes().to_vec();
     ctx.db().insert_keep_ttl(key, Value::Str(blob(&text)));
     ctx.changed(1);
+    ctx.notify(notify::STRING, "incrby", key);
     ctx.out.integer(next);
     Ok(())
 }
@@ -786,6 +805,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     ctx.db()
         .insert_keep_ttl(key, Value::Str(blob(text.as_bytes())));
     ctx.changed(1);
+    ctx.notify(notify::STRING, "incrbyfloat", key);
     ctx.rewrite(&[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
     ctx.out.bulk(text.as_bytes());
     Ok(())

@@ -122,6 +122,7 @@ fn exec(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
         return Ok(());
     }
     ctx.out.array(queue.len());
+    ctx.in_exec = true;
     for queued in &queue {
         let argv = queued.argv();
         match resolve(argv) {
@@ -129,6 +130,7 @@ fn exec(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
             Err(message) => ctx.out.error(&message),
         }
     }
+    ctx.in_exec = false;
     ctx.dirty = 0;
     ctx.no_propagation();
     Ok(())

@@ -214,8 +214,10 @@ fn store(ctx: &mut Ctx<'_>, argv: Argv<'_>, op: Op, name: &str) -> CmdResult {
         ctx.db()
             .insert_with_expiry(destination, Value::ZSet(Box::new(result)), None);
         ctx.changed(1);
+        ctx.notify(crate::server::pubsub::notify::ZSET, name, destination);
     } else if ctx.db().remove(destination).is_some() {
         ctx.changed(1);
+        ctx.notify(crate::server::pubsub::notify::GENERIC, "del", destination);
     }
     ctx.out.integer(len as i64);
     Ok(())

@@ -3,6 +3,7 @@
 //! ZCARD ZCOUNT ZLEXCOUNT ZRANK ZREVRANK ZINCRBY ZPOPMIN ZPOPMAX
 //! ZREMRANGEBYRANK ZREMRANGEBYSCORE ZREMRANGEBYLEX.
 
+use crate::server::pubsub::notify;
 use std::ops::Bound;
 
 use super::flags::*;
@@ -168,6 +169,9 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, mut flags: AddFlags, first: u
     for (score, member) in pairs {
         match add_one(zset, member, score, flags) {
             None => {
+                if added + updated > 0 {
+                    ctx.notify(notify::ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
+                }
                 remove_if_empty(ctx, key);
                 ctx.changed(added + updated);
                 return Err(CmdError::err("resulting score is not a number (NaN)"));
@@ -183,6 +187,9 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, mut flags: AddFlags, first: u
             Some(AddOutcome::Unchanged(s)) => last_score = Some(s),
             Some(AddOutcome::Skipped) => {}
         }
+    }
+    if added + updated > 0 {
+        ctx.notify(notify::ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
     }
     remove_if_empty(ctx, key);
     ctx.changed(added + updated);
@@ -237,6 +244,9 @@ fn zrem(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let mut removed = 0;
     for member in argv.iter().skip(2) {
         removed += zset.remove(member) as u64;
+    }
+    if removed > 0 {
+        ctx.notify(notify::ZSET, "zrem", key);
     }
     remove_if_empty(ctx, key);
     ctx.changed(removed);
@@ -646,6 +656,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, max: bool) -> CmdResult {
         for (member, _) in &popped {
             zset.remove(member);
         }
+        ctx.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
         remove_if_empty(ctx, key);
         ctx.changed(popped.len() as u64);
     }
@@ -676,6 +687,11 @@ fn zpopmax(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 }
 
 fn remove_range(ctx: &mut Ctx<'_>, key: &[u8], range: Range<'_>) -> CmdResult {
+    let event = match range {
+        Range::Rank(..) => "zremrangebyrank",
+        Range::Score(..) => "zremrangebyscore",
+        Range::Lex(..) => "zremrangebylex",
+    };
     let doomed = match read_zset(ctx, key)? {
         Some(zset) => select_range(zset, false, range, None),
         None => Vec::new(),
@@ -685,6 +701,7 @@ fn remove_range(ctx: &mut Ctx<'_>, key: &[u8], range: Range<'_>) -> CmdResult {
         for (member, _) in &doomed {
             zset.remove(member);
         }
+        ctx.notify(notify::ZSET, event, key);
         remove_if_empty(ctx, key);
         ctx.changed(doomed.len() as u64);
     }

@@ -82,8 +82,9 @@ pub struct Config {
     pub replica_output_limit: (u64, u64, u64),
     /// `client-output-buffer-limit` for normal clients (0 0 0: none).
     pub normal_output_limit: (u64, u64, u64),
-    /// `client-output-buffer-limit` for pub/sub clients: kept for CONFIG
-    /// GET only, replsim has no pub/sub.
+    /// `notify-keyspace-events`, as `pubsub::notify` bits.
+    pub notify_keyspace_events: u32,
+    /// `client-output-buffer-limit` for clients subscribed to anything.
     pub pubsub_output_limit: (u64, u64, u64),
     /// `loglevel`: `debug`, `verbose`, `notice` or `warning`.
     pub loglevel: String,
@@ -131,6 +132,7 @@ impl Default for Config {
             replica_output_limit: (256 * 1024 * 1024, 64 * 1024 * 1024, 60),
             normal_output_limit: (0, 0, 0),
             pubsub_output_limit: (32 * 1024 * 1024, 8 * 1024 * 1024, 60),
+            notify_keyspace_events: 0,
             loglevel: "notice".into(),
             logfile: String::new(),
             others: config_table::SPECS
@@ -372,6 +374,15 @@ const PARAMS: &[Param] = &[
             )
         },
         set: Some(output_limits),
+    },
+    Param {
+        name: "notify-keyspace-events",
+        get: |c| super::pubsub::notify::render(c.notify_keyspace_events),
+        set: Some(|c, v| {
+            c.notify_keyspace_events = super::pubsub::notify::parse(v.as_bytes())
+                .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
+            Ok(())
+        }),
     },
     Param {
         name: "bind",

@@ -215,10 +215,10 @@ pub const SPECS: &[Spec] = &[
 
 /// Redis's parameters with a syntax of their own (several words, flags):
 /// name, alias, default. replsim models `save`, `bind`, `replicaof` and
-/// `client-output-buffer-limit` itself; the others are kept as given.
+/// `client-output-buffer-limit` itself (and `notify-keyspace-events`, in
+/// `config`'s own table); the others are kept as given.
 pub const SPECIAL: &[(&str, Option<&str>, &str)] = &[
     ("oom-score-adj-values", None, "0 200 800"),
-    ("notify-keyspace-events", None, ""),
     ("latency-tracking-info-percentiles", None, "50 99 99.9"),
 ];
 

@@ -48,6 +48,9 @@ enum Next {
     Sleep(Duration),
     /// Hand the connection over to the replication layer.
     Replicate(SyncRequest),
+    /// A blocking pop blocked the client: wait until it is served, times
+    /// out or is unblocked.
+    Block,
     /// WAIT: block until enough replicas acknowledged.
     Wait {
         replicas: usize,
@@ -89,10 +92,19 @@ pub(super) async fn serve_client<R: Runtime>(
     // Nothing can complete the frame at the front before the buffer holds
     // this many bytes; skip parsing until then.
     let mut needed = 1;
+    let push_notify = server
+        .state()
+        .clients
+        .get(&id)
+        .map(|client| client.push_notify.clone());
+    let Some(push_notify) = push_notify else {
+        return;
+    };
     loop {
         let mut next = if buf.len() >= needed {
             process(&server, id, &mut buf, &mut argv, &mut out, &mut needed)
         } else {
+            take_pushes(&server, id, &mut out);
             Next::Read
         };
         // Redis's query buffer holds what is not parsed into arguments yet
@@ -130,10 +142,17 @@ pub(super) async fn serve_client<R: Runtime>(
                 stream.write_all(out.as_bytes()).await?;
                 stream.flush().await
             };
+            // A client closed for its output limits (by a message
+            // delivered while this write waits) stops writing at once.
             let result = match soft_deadline {
-                None => Some(write.await),
+                None => tokio::select! {
+                    biased;
+                    _ = kill.killed() => break,
+                    result = write => Some(result),
+                },
                 Some(after) => tokio::select! {
                     biased;
+                    _ = kill.killed() => break,
                     result = write => Some(result),
                     _ = rt.sleep(after) => None,
                 },
@@ -157,10 +176,35 @@ pub(super) async fn serve_client<R: Runtime>(
             Next::Replicate(request) => {
                 let leftover = std::mem::take(&mut buf);
                 serve_replica(server.clone(), stream, id, request, leftover).await;
-                let mut state = server.state();
-                state.clients.remove(&id);
-                state.watches.unwatch_all(id);
+                server.state().remove_client(id);
                 return;
+            }
+            Next::Block => {
+                let waiting = BlockedConnection {
+                    id,
+                    kill: &kill,
+                    push_notify: &push_notify,
+                };
+                if !wait_while_blocked(&server, waiting, &mut stream, &mut buf).await {
+                    break;
+                }
+                let close = server
+                    .state()
+                    .clients
+                    .get(&id)
+                    .is_some_and(|client| client.close_after_reply);
+                if close {
+                    // The reply (the role change's error) goes out, then the
+                    // connection closes, as Redis's CLIENT_CLOSE_AFTER_REPLY.
+                    take_pushes(&server, id, &mut out);
+                    if stream.write_all(out.as_bytes()).await.is_ok() {
+                        let _ = stream.flush().await;
+                    }
+                    break;
+                }
+                // The reply waits in the client's pushes; it goes out ahead
+                // of whatever follows.
+                continue;
             }
             Next::Wait { .. } | Next::Read => {}
         }
@@ -188,6 +232,8 @@ pub(super) async fn serve_client<R: Runtime>(
         let read = tokio::select! {
             biased;
             _ = kill.killed() => break,
+            // Messages published to this client: write them.
+            _ = push_notify.notified() => continue,
             read = stream.read_buf(&mut buf) => read,
         };
         match read {
@@ -195,17 +241,39 @@ pub(super) async fn serve_client<R: Runtime>(
             Ok(n) => server.state().stats.net_input_bytes += n as u64,
         }
     }
+    server.state().remove_client(id);
+}
+
+/// Moves the pub/sub messages waiting for client `id` to `out`, behind
+/// what `out` holds (they were published after those replies were made).
+fn take_pushes<R: Runtime>(server: &Server<R>, id: u64, out: &mut Reply) {
     let mut state = server.state();
-    state.clients.remove(&id);
-    state.watches.unwatch_all(id);
+    if let Some(client) = state.clients.get_mut(&id) {
+        if !client.pushes.is_empty() {
+            // Taken whole: a burst's room goes back once it is written.
+            out.raw(&client.pushes.take());
+            client.reply_pending = out.len();
+        }
+    }
+}
+
+/// The `client-output-buffer-limit` class of `client`: `pubsub` while it
+/// is subscribed to anything, `normal` otherwise (Redis's `getClientType`).
+pub(super) fn output_limits(config: &super::Config, client: &super::Client) -> (u64, u64, u64) {
+    if client.subscriptions.active() {
+        config.pubsub_output_limit
+    } else {
+        config.normal_output_limit
+    }
 }
 
 /// How long a client whose pending replies are over the soft output limit
 /// may still take to accept them; `None` when no soft limit runs.
 fn soft_limit_deadline<R: Runtime>(server: &Server<R>, id: u64) -> Option<Duration> {
     let state = server.state();
-    let (_, soft, soft_seconds) = state.config.normal_output_limit;
-    let since = state.clients.get(&id)?.soft_limit_since?;
+    let client = state.clients.get(&id)?;
+    let (_, soft, soft_seconds) = output_limits(&state.config, client);
+    let since = client.soft_limit_since?;
     if soft == 0 {
         return None;
     }
@@ -287,6 +355,77 @@ fn repr(bytes: &[u8]) -> String {
     out
 }
 
+/// A connection whose client is blocked on keys.
+struct BlockedConnection<'a> {
+    id: u64,
+    kill: &'a KillSwitch,
+    push_notify: &'a tokio::sync::Notify,
+}
+
+/// Waits while a client is blocked on keys: until it is served or
+/// unblocked (its connection is woken), or its deadline passes on the
+/// runtime's monotonic clock (it then gets the timeout reply). Meanwhile
+/// what the client sends is read into `buf` (and runs once it is
+/// unblocked), as Redis goes on filling a blocked client's query buffer,
+/// so that a client that disconnects stops waiting at once and is never
+/// served an element nobody would receive. False when the client was
+/// killed or disconnected.
+async fn wait_while_blocked<R: Runtime>(
+    server: &Server<R>,
+    blocked: BlockedConnection<'_>,
+    stream: &mut R::Stream,
+    buf: &mut BytesMut,
+) -> bool {
+    let BlockedConnection {
+        id,
+        kill,
+        push_notify,
+    } = blocked;
+    let rt = server.runtime().clone();
+    loop {
+        let now = rt.monotonic();
+        let deadline = {
+            let mut state = server.state_at(now);
+            let Some(blocked) = state.blocking.get(id) else {
+                return true;
+            };
+            match blocked.deadline {
+                Some(deadline) if now >= deadline => {
+                    crate::command::time_out_blocked(&mut state, id);
+                    return true;
+                }
+                deadline => deadline,
+            }
+        };
+        let wait = async {
+            match deadline {
+                Some(deadline) => rt.sleep(deadline - now).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = kill.killed() => return false,
+            _ = push_notify.notified() => {}
+            _ = wait => {}
+            read = stream.read_buf(buf) => match read {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => {
+                    let limit = {
+                        let mut state = server.state();
+                        state.stats.net_input_bytes += n as u64;
+                        state.config.client_query_buffer_limit
+                    };
+                    if buf.len() as u64 > limit {
+                        close_for_query_limit(server, id, buf);
+                        return false;
+                    }
+                }
+            },
+        }
+    }
+}
+
 /// Blocks a WAIT until `replicas` replicas acknowledged `offset`, the
 /// timeout passes, or the client is killed; returns how many did.
 async fn wait_for_acks<R: Runtime>(
@@ -343,6 +482,9 @@ fn process<R: Runtime>(
     let Some(mut client) = state.clients.remove(&id) else {
         return Next::Close;
     };
+    // Messages published to it before this batch go out first.
+    out.raw(client.pushes.as_bytes());
+    client.pushes.clear();
     let mut consumed_total = 0;
     let mut next = Next::Read;
     loop {
@@ -361,6 +503,7 @@ fn process<R: Runtime>(
                 let args = argv.argv(pending);
                 client.last_interaction = now;
                 state.mono_now = now;
+                let reply_start = out.len();
                 let mut ctx = Ctx::new(&mut state, &mut client, out, now_ms);
                 let executed = {
                     let _guard = super::CommandGuard::enter();
@@ -383,10 +526,17 @@ fn process<R: Runtime>(
                 }
                 let flow = std::mem::take(&mut ctx.flow);
                 consumed_total += consumed;
+                // CLIENT REPLY OFF / SKIP: the reply is dropped, the
+                // pushes the command made for this client are not.
+                if client.replies_suppressed() {
+                    out.truncate(reply_start);
+                }
+                out.raw(&client.pushes.take());
+                client.reply_skip = std::mem::take(&mut client.reply_skip_next);
                 // Normal clients only: a replica's replies are its stream,
                 // measured in the replication layer, and a master gets none.
                 if client.kind == super::ClientKind::Normal && !client.is_master {
-                    let limit = state.config.normal_output_limit;
+                    let limit = output_limits(&state.config, &client);
                     let pending = out.len() as u64;
                     if super::output_limit_reached(
                         limit,
@@ -419,6 +569,10 @@ fn process<R: Runtime>(
                     }
                     Flow::Replicate(request) => {
                         next = Next::Replicate(request);
+                        break;
+                    }
+                    Flow::Block => {
+                        next = Next::Block;
                         break;
                     }
                     Flow::Wait {

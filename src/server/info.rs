@@ -104,7 +104,7 @@ fn clients(out: &mut String, state: &ServerState, connected: usize) {
     field!(out, "connected_clients", connected);
     field!(out, "cluster_connections", 0);
     field!(out, "maxclients", state.config.maxclients);
-    field!(out, "blocked_clients", 0);
+    field!(out, "blocked_clients", state.blocking.count());
 }
 
 fn persistence(out: &mut String, state: &ServerState) {
@@ -138,6 +138,13 @@ fn stats(out: &mut String, state: &ServerState) {
     field!(out, "sync_partial_ok", state.repl.sync_stats.partial_ok);
     field!(out, "sync_partial_err", state.repl.sync_stats.partial_err);
     field!(out, "expired_keys", s.expired_keys);
+    field!(out, "pubsub_channels", state.pubsub.channel_count());
+    field!(out, "pubsub_patterns", state.pubsub.pattern_count());
+    field!(
+        out,
+        "pubsubshard_channels",
+        state.pubsub.shard_channel_count()
+    );
     field!(out, "total_error_replies", s.total_error_replies);
 }
 

@@ -24,12 +24,14 @@ use crate::replication::{LinkState, ReplState};
 use crate::resp::OwnedArgv;
 use crate::runtime::{Listener, Runtime};
 
+pub mod blocking;
 pub mod conf_file;
 pub mod config;
 pub mod config_table;
 mod conn;
 mod info;
 pub mod probe;
+pub mod pubsub;
 pub mod watch;
 
 pub use config::{Config, ConfigError};
@@ -211,6 +213,25 @@ pub struct Client {
     /// `REPLCONF ACK` a `GETACK` asks for, also when it ran queued in a
     /// MULTI block (Redis's `CLIENT_MASTER_FORCE_REPLY`).
     pub forced_replies: Vec<u8>,
+    /// Its channels, patterns and shard channels.
+    pub subscriptions: pubsub::Subscriptions,
+    /// Pub/sub messages waiting for its connection to write them (see
+    /// [`pubsub`]).
+    pub pushes: crate::resp::Reply,
+    /// Wakes its connection when a message is added to `pushes`.
+    pub push_notify: Arc<Notify>,
+    /// CLIENT REPLY OFF: its replies are dropped (pushes still go out).
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP took effect: the reply of the running command is
+    /// dropped.
+    pub reply_skip: bool,
+    /// CLIENT REPLY SKIP was just sent: the next command's reply is dropped.
+    pub reply_skip_next: bool,
+    /// Blocked on keys (CLIENT LIST flag `b`).
+    pub blocked: bool,
+    /// Its connection closes once its pending replies are written (a
+    /// blocked client of a master that became a replica).
+    pub close_after_reply: bool,
     multi: Option<MultiState>,
     kill: Arc<KillSwitch>,
 }
@@ -240,6 +261,14 @@ impl Client {
             capa_eof: false,
             capa_psync2: false,
             forced_replies: Vec::new(),
+            subscriptions: pubsub::Subscriptions::default(),
+            pushes: crate::resp::Reply::new(),
+            push_notify: Arc::new(Notify::new()),
+            reply_off: false,
+            reply_skip: false,
+            reply_skip_next: false,
+            close_after_reply: false,
+            blocked: false,
             write_offset: 0,
             multi: None,
             kill: Arc::new(KillSwitch::default()),
@@ -249,6 +278,12 @@ impl Client {
     /// The switch that closes this client's connection.
     pub fn kill_switch(&self) -> Arc<KillSwitch> {
         self.kill.clone()
+    }
+
+    /// Whether the replies of the running command are dropped (CLIENT
+    /// REPLY OFF or SKIP); pub/sub pushes still go out.
+    pub fn replies_suppressed(&self) -> bool {
+        self.reply_off || self.reply_skip
     }
 
     /// Inside MULTI.
@@ -333,6 +368,10 @@ pub struct ServerState {
     pub active_expire_enabled: bool,
     /// WATCHed keys and the transactions they made fail.
     pub watches: watch::Watches,
+    /// Who is subscribed to which channels and patterns.
+    pub pubsub: pubsub::PubSub,
+    /// Clients blocked on keys.
+    pub blocking: blocking::Blocking,
     /// Replication ids, offsets, backlog, replicas and master link.
     pub repl: ReplState,
     /// The node's log.
@@ -388,6 +427,8 @@ impl ServerState {
             rng,
             active_expire_enabled: true,
             watches: watch::Watches::default(),
+            pubsub: pubsub::PubSub::default(),
+            blocking: blocking::Blocking::default(),
             repl: ReplState::new(replid),
             logger: Arc::new(crate::log::NullLog),
             control: Vec::new(),
@@ -406,6 +447,16 @@ impl ServerState {
             next_client_id: 1,
             pending_propagation: Vec::new(),
             run_id,
+        }
+    }
+
+    /// Forgets a client whose connection ended: its WATCHes and its
+    /// subscriptions go with it.
+    pub fn remove_client(&mut self, id: u64) {
+        self.watches.unwatch_all(id);
+        self.blocking.unblock(id);
+        if let Some(mut client) = self.clients.remove(&id) {
+            pubsub::forget_client(&mut self.pubsub, &mut client);
         }
     }
 
@@ -696,6 +747,13 @@ impl ServerState {
         self.pending_propagation.push((db, argv));
     }
 
+    /// Queues `argv` (in `db`) for the stream like
+    /// [`also_propagate`](Self::also_propagate), without counting it as a
+    /// change to the dataset (a forced propagation: PUBLISH).
+    pub fn propagate_unchanged(&mut self, db: usize, argv: OwnedArgv) {
+        self.pending_propagation.push((db, argv));
+    }
+
     /// Feeds the commands queued by the last command to the stream, wrapped
     /// in MULTI/EXEC when there are several (Redis's
     /// `propagatePendingCommands`).
@@ -730,8 +788,16 @@ impl ServerState {
     /// Deletes a key found expired on a master and propagates `DEL` at once,
     /// ahead of whatever the running command propagates and never inside
     /// its MULTI/EXEC (Redis's `propagateDeletion` uses `propagateNow`).
-    pub fn delete_expired(&mut self, db: usize, key: &[u8]) {
+    /// Publishes the `expired` keyspace event; `current` is the client
+    /// whose command found the key (none for the active expire cycle).
+    pub fn delete_expired(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        current: Option<pubsub::Publisher<'_>>,
+    ) {
         if self.remove_and_propagate_del(db, key) {
+            self.notify_keyspace_event(pubsub::notify::EXPIRED, "expired", key, db, current);
             self.watches.touch(db, key, false);
             self.stats.expired_keys += 1;
             self.stats.dirty += 1;
@@ -768,7 +834,7 @@ impl ServerState {
                 continue;
             }
             for key in self.keyspace.db(db).expired_keys(now_ms, budget) {
-                self.delete_expired(db, &key);
+                self.delete_expired(db, &key, None);
             }
         }
     }

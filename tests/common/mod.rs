@@ -13,6 +13,10 @@ use replsim::resp::{encode_command, Frame, FrameError};
 use replsim::runtime::{DirStorage, TokioRuntime};
 use replsim::server::{Config, Server};
 
+pub mod script;
+#[cfg(madsim)]
+pub mod sim;
+
 /// A blocking RESP client that returns raw reply bytes.
 pub struct Client {
     stream: TcpStream,
