@@ -958,14 +958,35 @@ mod sim {
     }
 
     /// A client connection inside the simulation.
+    /// What a test client talks through: a bare madsim stream, or a
+    /// simulated node's own (windowed) stream.
+    trait ClientIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+    impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> ClientIo for T {}
+
     struct SimClient {
-        stream: madsim::net::TcpStream,
+        stream: Box<dyn ClientIo>,
     }
 
     impl SimClient {
         async fn connect(ip: &str) -> SimClient {
             SimClient {
-                stream: madsim::net::TcpStream::connect((ip, 6379)).await.unwrap(),
+                stream: Box::new(madsim::net::TcpStream::connect((ip, 6379)).await.unwrap()),
+            }
+        }
+
+        /// A client that is a simulated node itself (named `name`): its
+        /// connection is windowed at both ends, so when it stops reading,
+        /// the server's writes back up as they would into a real socket.
+        async fn connect_as_node(net: &Arc<SimNet>, name: &str, ip: &str) -> SimClient {
+            let runtime = SimRuntime::new(
+                name,
+                0,
+                Arc::new(MemStorage::default()),
+                Arc::new(replsim::log::NullLog),
+                net.clone(),
+            );
+            SimClient {
+                stream: Box::new(runtime.connect(ip, 6379).await.unwrap()),
             }
         }
 
@@ -1333,7 +1354,7 @@ mod sim {
                     replica_output_limit: (HARD, 512 * 1024, 1),
                     ..node_config(None)
                 },
-                windowed_runtimes(log.clone(), net, 1),
+                windowed_runtimes(log.clone(), net.clone(), 1),
             );
             sleep_ms(100).await;
             let mut client = SimClient::connect("10.0.0.1").await;
@@ -1343,7 +1364,7 @@ mod sim {
                     .cmd(&["SET", &format!("data:{i}"), &noise(i, 4096)])
                     .await;
             }
-            let mut stalled = SimClient::connect("10.0.0.1").await;
+            let mut stalled = SimClient::connect_as_node(&net, "stalled", "10.0.0.1").await;
             assert_eq!(
                 stalled
                     .cmd(&["REPLCONF", "capa", "eof", "capa", "psync2"])
