@@ -2,10 +2,12 @@
 //! rewrites Redis 7.0.15 performs (observed on a real server attached to as
 //! a replica), SELECT insertion, MULTI/EXEC wrapping, and expiry DELs.
 
+mod common;
+
 use std::time::Duration;
 
 use replsim::command::{execute, Ctx};
-use replsim::resp::{parse_command, ArgvBuf, OwnedArgv, ParseLimits, Parsed, Reply};
+use replsim::resp::{OwnedArgv, Reply};
 use replsim::server::{Client, Config, ServerState};
 
 const NOW_MS: u64 = 1_700_000_000_000;
@@ -61,27 +63,7 @@ impl Node {
 
     /// The stream fed since the last call, one command per entry.
     fn stream(&mut self) -> Vec<String> {
-        let backlog = self.state.repl.backlog.as_ref().unwrap();
-        let bytes = backlog.since(self.read_offset).unwrap();
-        self.read_offset += bytes.len() as u64;
-        let mut argv = ArgvBuf::default();
-        let mut commands = Vec::new();
-        let mut pos = 0;
-        while pos < bytes.len() {
-            match parse_command(&bytes[pos..], &mut argv, ParseLimits::default()).unwrap() {
-                Parsed::Command { consumed } => {
-                    let args: Vec<String> = argv
-                        .argv(&bytes[pos..])
-                        .iter()
-                        .map(|a| String::from_utf8_lossy(a).into_owned())
-                        .collect();
-                    commands.push(args.join(" "));
-                    pos += consumed;
-                }
-                other => panic!("stream is not whole commands: {other:?}"),
-            }
-        }
-        commands
+        common::stream::commands_since(&self.state, &mut self.read_offset)
     }
 }
 

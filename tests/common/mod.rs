@@ -16,6 +16,7 @@ use replsim::server::{Config, Server};
 pub mod script;
 #[cfg(madsim)]
 pub mod sim;
+pub mod stream;
 
 /// A blocking RESP client that returns raw reply bytes.
 pub struct Client {
