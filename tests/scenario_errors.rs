@@ -626,10 +626,10 @@ fn timeout_on_a_non_await_step_is_rejected() {
 }
 
 #[test]
-fn background_on_a_non_workload_step_is_rejected() {
+fn background_on_a_step_other_than_workload_or_command_is_rejected() {
     assert_eq!(
         message(&with_steps(&[r#"{ "sleep": "1s", "background": true }"#])),
-        "t.json:5:22: steps[0].background: `background` only goes with `workload` steps, not \
+        "t.json:5:22: steps[0].background: `background` only goes with `workload` and `command` steps, not \
          `sleep`"
     );
 }

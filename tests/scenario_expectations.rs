@@ -171,3 +171,34 @@ fn passes_on_every_seed(scenario: &Scenario, seeds: std::ops::Range<u64>) {
         );
     }
 }
+
+/// A background BLPOP on `m`, served by a later push, expecting `expect`.
+fn background_pop(expect: &str) -> Scenario {
+    scenario(&[
+        r#"{ "await": "linked", "timeout": "30s" }"#,
+        &format!(
+            r#"{{ "command": {{ "on": "m", "args": ["BLPOP", "q", "0"] }}, "background": true, "expect": {expect} }}"#
+        ),
+        r#"{ "after": "2s", "command": { "on": "m", "args": ["RPUSH", "q", "job"] }, "expect": { "integer": 1 } }"#,
+        r#"{ "await": "converged", "timeout": "10s" }"#,
+    ])
+}
+
+#[test]
+fn a_background_command_waits_while_the_steps_go_on_and_its_reply_is_judged_at_the_end() {
+    let report = run_seed(&background_pop(r#"{ "array": ["q", "job"] }"#), 1);
+    assert_eq!(report.verdict, Verdict::Pass, "{:#?}", report.trace);
+    let served = report
+        .trace
+        .iter()
+        .find(|l| l.contains("BLPOP q 0 -> ") && l.contains("replied at"))
+        .unwrap_or_else(|| panic!("{:#?}", report.trace));
+    // Served by the push 2 s after the link came up (5 s in), not at once.
+    assert!(served.contains("replied at 7."), "{served}");
+    // Its twin: the same run with another expectation fails on it.
+    let report = run_seed(&background_pop(r#"{ "nil": true }"#), 1);
+    let Verdict::Expectation(failed) = &report.verdict else {
+        panic!("{:?}", report.verdict);
+    };
+    assert!(failed.iter().any(|l| l.contains("BLPOP q 0")), "{failed:?}");
+}

@@ -533,11 +533,15 @@ pub enum WorkloadKind {
     Multi,
     /// `flushes`: FLUSHDB and FLUSHALL.
     Flushes,
+    /// `blocking`: producers push onto queues (lists and sorted sets) that
+    /// consumers pop with BLPOP, BLMOVE, BLMPOP and BZPOPMIN, waiting up to
+    /// 200 ms.
+    Blocking,
 }
 
 impl WorkloadKind {
     /// Every kind, in the order the format documents them.
-    pub const ALL: [WorkloadKind; 8] = [
+    pub const ALL: [WorkloadKind; 9] = [
         WorkloadKind::Strings,
         WorkloadKind::Lists,
         WorkloadKind::Hashes,
@@ -546,6 +550,7 @@ impl WorkloadKind {
         WorkloadKind::Expires,
         WorkloadKind::Multi,
         WorkloadKind::Flushes,
+        WorkloadKind::Blocking,
     ];
 
     /// The kind's name in the file (`"strings"`, ...).
@@ -559,6 +564,7 @@ impl WorkloadKind {
             WorkloadKind::Expires => "expires",
             WorkloadKind::Multi => "multi",
             WorkloadKind::Flushes => "flushes",
+            WorkloadKind::Blocking => "blocking",
         }
     }
 

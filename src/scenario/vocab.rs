@@ -228,7 +228,7 @@ pub(crate) fn modifier_actions(modifier: &str) -> Option<&'static [&'static str]
         "expect" => Some(&["command"]),
         "for" => Some(&["partition", "pause", "throttle", "stall"]),
         "lose_unsynced" | "fin" => Some(&["crash"]),
-        "background" => Some(&["workload"]),
+        "background" => Some(&["workload", "command"]),
         _ => None,
     }
 }

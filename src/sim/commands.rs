@@ -1,6 +1,7 @@
 //! Commands the scenario sends itself: the `command` step (one session
 //! per node, its reply checked against the step's expectation and the
-//! read-only rule) and the `replicaof` step, both keeping the runner's
+//! read-only rule; in the background, a connection of its own, judged when
+//! the reply comes) and the `replicaof` step, both keeping the runner's
 //! topology in line with every REPLICAOF a node accepted.
 
 use super::cluster;
@@ -20,7 +21,76 @@ pub(super) fn is_keyspace_write(args: &[String]) -> bool {
         .is_some_and(|spec| spec.is_write())
 }
 
+/// A `command` step sent in the background (a blocking command, say),
+/// awaiting its reply while the next steps run.
+pub(super) struct BackgroundCommand {
+    path: String,
+    on: String,
+    args: Vec<String>,
+    expect: Option<Expect>,
+    /// The reply, and when it came (simulated time since the start).
+    reply: madsim::task::JoinHandle<(Option<Frame>, std::time::Duration)>,
+}
+
 impl Runner {
+    /// A background `command` step: sends `args` to `on` on a connection of
+    /// its own, so that the steps after it (and the node's session) go on
+    /// while it waits; its reply is judged once every step has run.
+    pub(super) fn start_background_command(
+        &mut self,
+        path: &str,
+        on: &str,
+        args: &[String],
+        db: u8,
+        expect: &Option<Expect>,
+    ) {
+        let session = workload::Session::new(on);
+        let args_owned = args.to_vec();
+        let reply = self.client.spawn(async move {
+            let reply = session.command(db, args_owned).await.1;
+            (reply, madsim::time::TimeHandle::current().elapsed())
+        });
+        self.event(format!(
+            "{path} command on {on} in the background: {}",
+            args.join(" ")
+        ));
+        self.background_commands.push(BackgroundCommand {
+            path: path.to_string(),
+            on: on.to_string(),
+            args: args.to_vec(),
+            expect: expect.clone(),
+            reply,
+        });
+    }
+
+    /// Waits for every background command's reply, in the order they were
+    /// sent, and judges each as its step says.
+    pub(super) async fn join_background_commands(&mut self) {
+        for command in std::mem::take(&mut self.background_commands) {
+            let (reply, replied_at) = match command.reply.await {
+                Ok((reply, at)) => (reply, Some(at)),
+                Err(_) => (None, None),
+            };
+            let when = replied_at.map_or(String::new(), |at| {
+                format!(" (replied at {})", super::runner::stamp(at))
+            });
+            self.event(format!(
+                "{} command on {}: {} -> {}{when}",
+                command.path,
+                command.on,
+                command.args.join(" "),
+                expect::show_reply(reply.as_ref())
+            ));
+            self.judge_reply(
+                &command.path,
+                &command.on,
+                &command.args,
+                command.expect.as_ref(),
+                reply,
+            );
+        }
+    }
+
     /// A `command` step: sends `args` on `on`'s session (kept across steps,
     /// as one redis-cli session would be, so that WAIT counts the session's
     /// own last write), and checks the reply.
@@ -53,6 +123,19 @@ impl Runner {
             args.join(" "),
             expect::show_reply(reply.as_ref())
         ));
+        self.judge_reply(path, on, args, expect, reply);
+    }
+
+    /// Checks a command step's reply: its expectation, the read-only rule,
+    /// and a REPLICAOF it made.
+    fn judge_reply(
+        &mut self,
+        path: &str,
+        on: &str,
+        args: &[String],
+        expect: Option<&Expect>,
+        reply: Option<Frame>,
+    ) {
         if let Some(expect) = expect {
             if let Some(problem) = expect::expectation_failure(expect, reply.as_ref()) {
                 self.expectation(format!("{path}: {} on {on}: {problem}", args.join(" ")));

@@ -18,6 +18,7 @@ impl Runner {
     pub(super) async fn finish(mut self) -> RunReport {
         self.end_all_faults();
         self.join_background_workloads().await;
+        self.join_background_commands().await;
         self.event("steps done: faults healed, waiting for convergence");
         let liveness = self.await_convergence().await;
         // Lost writes are only judged on a converged run whose history

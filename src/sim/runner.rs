@@ -79,6 +79,8 @@ pub(super) struct Runner {
     pub(super) stalled: Vec<(String, String)>,
     /// Workloads started in the background and not yet joined.
     pub(super) background: Vec<RunningWorkload>,
+    /// `command` steps still waiting for their replies (`background`).
+    pub(super) background_commands: Vec<super::commands::BackgroundCommand>,
     /// What each joined workload did.
     pub(super) outcomes: Vec<WorkloadOutcome>,
     /// Whether anything makes the acknowledged-writes rule inapplicable
@@ -149,6 +151,7 @@ impl Runner {
             throttled: Vec::new(),
             stalled: Vec::new(),
             background: Vec::new(),
+            background_commands: Vec::new(),
             outcomes: Vec::new(),
             history_may_fork,
             timeline: Default::default(),
@@ -285,6 +288,12 @@ impl Runner {
                 self.await_condition(path, condition, *timeout).await
             }
             Action::Workload(spec) => self.workload(index, path, spec, step.background, rng).await,
+            Action::Command {
+                on,
+                args,
+                db,
+                expect,
+            } if step.background => self.start_background_command(path, on, args, *db, expect),
             Action::Command {
                 on,
                 args,

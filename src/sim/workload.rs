@@ -84,6 +84,9 @@ fn draw_target(rng: &mut ChaCha8Rng, spec: &WorkloadSpec, keys: u64) -> (Workloa
     (kind, db, n)
 }
 
+/// How long a blocking pop of the `blocking` family waits (seconds).
+const BLOCKING_TIMEOUT: &str = "0.2";
+
 /// One generated operation: one command, or a MULTI block.
 fn generate(
     rng: &mut ChaCha8Rng,
@@ -185,6 +188,34 @@ fn generate(
                 vec![s("RPUSH"), format!("txlist:{n}"), op.to_string()],
                 vec![s("EXEC")],
             ]
+        }
+        WorkloadKind::Blocking => {
+            // Queues come in pairs (q:n and the next) so that BLMOVE and
+            // BLMPOP move work between queues the other consumers watch.
+            let (queue, next) = (format!("q:{n}"), format!("q:{}", (n + 1) % keys.max(1)));
+            let wait = s(BLOCKING_TIMEOUT);
+            match rng.gen_range(0..10) {
+                0..=3 => vec![vec![s("RPUSH"), queue, value(rng, spec.value_size, op)]],
+                4 => vec![vec![
+                    s("ZADD"),
+                    format!("zq:{n}"),
+                    op.to_string(),
+                    value(rng, spec.value_size, op),
+                ]],
+                5 | 6 => vec![vec![s("BLPOP"), queue, wait]],
+                7 => vec![vec![s("BLMOVE"), queue, next, s("LEFT"), s("RIGHT"), wait]],
+                8 => vec![vec![s("BZPOPMIN"), format!("zq:{n}"), wait]],
+                _ => vec![vec![
+                    s("BLMPOP"),
+                    wait,
+                    s("2"),
+                    queue,
+                    next,
+                    s("LEFT"),
+                    s("COUNT"),
+                    s("2"),
+                ]],
+            }
         }
         WorkloadKind::Flushes => match rng.gen_range(0..40) {
             0 | 1 => vec![vec![s("FLUSHDB")]],
@@ -508,6 +539,7 @@ fn generate_read(rng: &mut ChaCha8Rng, spec: &WorkloadSpec, keys: u64) -> (u8, V
         WorkloadKind::Zsets => vec![s("EXISTS"), format!("zset:{n}")],
         WorkloadKind::Multi => vec![s("GET"), format!("tx:{n}")],
         WorkloadKind::Flushes => vec![s("GET"), format!("fl:{n}")],
+        WorkloadKind::Blocking => vec![s("LLEN"), format!("q:{n}")],
     };
     (db, read)
 }
