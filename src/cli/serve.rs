@@ -98,6 +98,11 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
         eprintln!("{error}");
         return Ok(1);
     }
+    // CONFIG REWRITE rewrites the file by its absolute path, as Redis does.
+    config.config_file = parsed
+        .conf
+        .as_deref()
+        .map(|path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
     let log = Arc::new(
         replsim::log::ProcessLog::open(&config.loglevel, &config.logfile)
             .with_context(|| format!("can't open the log file '{}'", config.logfile))?,

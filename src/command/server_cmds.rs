@@ -11,6 +11,7 @@ use super::{
 };
 use crate::digest::{dataset_digest, to_hex, value_digest};
 use crate::keyspace::{blob, Value};
+use crate::log::Level;
 use crate::resp::{parse_i64, Argv};
 use crate::server::{render_info, Stats};
 
@@ -143,9 +144,31 @@ fn config_resetstat(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-/// CONFIG REWRITE: replsim never runs from a config file.
-fn config_rewrite(_ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
-    Err(CmdError::err("The server is running without a config file"))
+/// CONFIG REWRITE: rewrites the config file the server started from with
+/// the values it runs with now (see [`crate::server::conf_rewrite`]);
+/// refused without one, as in Redis.
+///
+/// # Propagation
+/// None.
+fn config_rewrite(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    let Some(path) = ctx.state.config.config_file.clone() else {
+        return Err(CmdError::err("The server is running without a config file"));
+    };
+    match crate::server::conf_rewrite::rewrite_file(&ctx.state.config, &path) {
+        Ok(()) => {
+            ctx.state
+                .log(Level::Warning, "CONFIG REWRITE executed with success.");
+            ctx.out.ok();
+            Ok(())
+        }
+        Err(error) => {
+            let reason = error.to_string();
+            let reason = reason.split(" (os error").next().unwrap_or_default();
+            ctx.state
+                .log(Level::Warning, &format!("CONFIG REWRITE failed: {reason}"));
+            Err(CmdError::err(format!("Rewriting config file: {reason}")))
+        }
+    }
 }
 
 fn config_help(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {

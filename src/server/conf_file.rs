@@ -59,7 +59,7 @@ pub fn options_to_lines(args: &[String]) -> String {
 }
 
 /// Quotes a word as `sdscatrepr` does, so that `split_words` gives it back.
-fn quote(word: &str) -> String {
+pub(super) fn quote(word: &str) -> String {
     let mut out = String::from("\"");
     for &b in word.as_bytes() {
         match b {
@@ -80,7 +80,7 @@ fn quote(word: &str) -> String {
 
 /// Splits one line into words like `sdssplitargs`; None on unbalanced
 /// quotes.
-fn split_words(line: &str) -> Option<Vec<String>> {
+pub(super) fn split_words(line: &str) -> Option<Vec<String>> {
     let mut bytes = Vec::new();
     let mut ranges = Vec::new();
     if !crate::resp::split_inline_args(line.as_bytes(), &mut bytes, &mut ranges) {
@@ -137,14 +137,22 @@ const MAX_INCLUDE_DEPTH: usize = 16;
 
 /// Applies the lines of `text` to `config`.
 pub fn apply(config: &mut Config, text: &str, depth: usize) -> Result<(), ConfFileError> {
-    apply_in(config, text, depth, None)
+    apply_in(config, text, depth, None, &mut Loading::default())
+}
+
+/// What one load of a config file remembers across its lines and includes.
+#[derive(Default)]
+struct Loading {
+    /// A `save` line was read: the first one replaces the default save
+    /// points, later ones add theirs, as Redis reads them.
+    saw_save: bool,
 }
 
 /// [`apply`] for a file that lives in `dir`: its relative `include` paths
 /// are resolved against `dir` rather than the process's directory (a
 /// simulated node has no directory of its own).
 pub fn apply_from(config: &mut Config, text: &str, dir: &Path) -> Result<(), ConfFileError> {
-    apply_in(config, text, 0, Some(dir))
+    apply_in(config, text, 0, Some(dir), &mut Loading::default())
 }
 
 fn apply_in(
@@ -152,6 +160,7 @@ fn apply_in(
     text: &str,
     depth: usize,
     dir: Option<&Path>,
+    loading: &mut Loading,
 ) -> Result<(), ConfFileError> {
     for (index, raw) in text.split('\n').enumerate() {
         let line = raw.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
@@ -181,7 +190,7 @@ fn apply_in(
             };
             let included = read(&target)?;
             let next_dir = dir.map(|_| target.parent().unwrap_or(Path::new("")).to_path_buf());
-            apply_in(config, &included, depth + 1, next_dir.as_deref())?;
+            apply_in(config, &included, depth + 1, next_dir.as_deref(), loading)?;
             continue;
         }
         let canonical = config_table::canonical(&name);
@@ -211,7 +220,22 @@ fn apply_in(
         if !multi_arg && args.len() != 1 {
             return Err(fail("wrong number of arguments"));
         }
-        let value = args.join(" ");
+        let mut value = args.join(" ");
+        if canonical == "save" {
+            let earlier = if loading.saw_save {
+                config
+                    .get_matching(&[b"save"])
+                    .into_iter()
+                    .next()
+                    .map(|(_, v)| v)
+            } else {
+                None
+            };
+            loading.saw_save = true;
+            if let Some(earlier) = earlier.filter(|e| !e.is_empty() && !value.is_empty()) {
+                value = format!("{earlier} {value}");
+            }
+        }
         config
             .set_startup(canonical, &value)
             .map_err(|e| fail(&startup_reason(e)))?;
@@ -242,6 +266,16 @@ mod tests {
         all.push_str(&options_to_lines(&options));
         apply(&mut config, &all, 0)?;
         Ok(config)
+    }
+
+    #[test]
+    fn save_lines_add_up_after_the_first_replaces_the_defaults() {
+        let config = load_text("save 3600 1\nsave 300 100\n", &[]).unwrap();
+        assert_eq!(config.save, "3600 1 300 100");
+        let config = load_text("save 3600 1\nsave \"\"\nsave 60 5\n", &[]).unwrap();
+        assert_eq!(config.save, "60 5");
+        let config = load_text("hz 20\n", &[]).unwrap();
+        assert_eq!(config.save, Config::default().save);
     }
 
     #[test]

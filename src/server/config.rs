@@ -90,6 +90,9 @@ pub struct Config {
     pub loglevel: String,
     /// `logfile`: where `serve` logs (empty: standard output).
     pub logfile: String,
+    /// The absolute path of the config file the server started from, which
+    /// CONFIG REWRITE rewrites (none in a simulation, or without a file).
+    pub config_file: Option<std::path::PathBuf>,
     /// Every other Redis 7.0 parameter, by name, as CONFIG GET prints it:
     /// checked with Redis's rules and shown, but inert here (the encoding
     /// thresholds are read from here by OBJECT ENCODING).
@@ -135,6 +138,7 @@ impl Default for Config {
             notify_keyspace_events: 0,
             loglevel: "notice".into(),
             logfile: String::new(),
+            config_file: None,
             others: config_table::SPECS
                 .iter()
                 .map(|s| (s.name, s.default))

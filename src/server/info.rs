@@ -95,7 +95,12 @@ fn server(out: &mut String, state: &ServerState, now_ms: u64) {
     field!(out, "hz", state.config.hz);
     field!(out, "configured_hz", state.config.hz);
     field!(out, "executable", "replsim");
-    field!(out, "config_file", "");
+    let config_file = state
+        .config
+        .config_file
+        .as_ref()
+        .map(|p| p.display().to_string());
+    field!(out, "config_file", config_file.unwrap_or_default());
     field!(out, "replsim_version", env!("CARGO_PKG_VERSION"));
 }
 

@@ -26,6 +26,7 @@ use crate::runtime::{Listener, Runtime};
 
 pub mod blocking;
 pub mod conf_file;
+pub mod conf_rewrite;
 pub mod config;
 pub mod config_table;
 mod conn;

@@ -99,7 +99,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_ping(port: u16) {
+pub fn wait_for_ping(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
