@@ -98,6 +98,10 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
         eprintln!("{error}");
         return Ok(1);
     }
+    // Redis runs from its `dir` and reports it as an absolute path.
+    if let Ok(dir) = std::fs::canonicalize(&config.dir) {
+        config.dir = dir.display().to_string();
+    }
     // CONFIG REWRITE rewrites the file by its absolute path, as Redis does.
     config.config_file = parsed
         .conf

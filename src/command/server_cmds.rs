@@ -154,7 +154,7 @@ fn config_rewrite(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     let Some(path) = ctx.state.config.config_file.clone() else {
         return Err(CmdError::err("The server is running without a config file"));
     };
-    match crate::server::conf_rewrite::rewrite_file(&ctx.state.config, &path) {
+    match crate::server::conf_rewrite::rewrite_file(&ctx.state.config, &path, false) {
         Ok(()) => {
             ctx.state
                 .log(Level::Warning, "CONFIG REWRITE executed with success.");
@@ -617,6 +617,23 @@ fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             ctx.out.ok();
         }
         (b"object", 3) => debug_object(ctx, argv.get(2))?,
+        (b"config-rewrite-force-all", 2) => {
+            let Some(path) = ctx.state.config.config_file.clone() else {
+                return Err(CmdError::err(
+                    "CONFIG-REWRITE-FORCE-ALL failed: No such file or directory",
+                ));
+            };
+            if let Err(error) =
+                crate::server::conf_rewrite::rewrite_file(&ctx.state.config, &path, true)
+            {
+                let reason = error.to_string();
+                let reason = reason.split(" (os error").next().unwrap_or_default();
+                return Err(CmdError::err(format!(
+                    "CONFIG-REWRITE-FORCE-ALL failed: {reason}"
+                )));
+            }
+            ctx.out.ok();
+        }
         (b"populate", 3..=5) => debug_populate(ctx, argv)?,
         (b"reload", _) => debug_reload(ctx, argv)?,
         (b"quicklist-packed-threshold", 3) => {

@@ -35,6 +35,9 @@ struct State {
     option_lines: BTreeMap<String, VecDeque<usize>>,
     rewritten: BTreeSet<String>,
     needs_signature: bool,
+    /// Every parameter is written, default or not (DEBUG
+    /// CONFIG-REWRITE-FORCE-ALL).
+    force_all: bool,
 }
 
 impl State {
@@ -44,6 +47,7 @@ impl State {
             option_lines: BTreeMap::new(),
             rewritten: BTreeSet::new(),
             needs_signature: true,
+            force_all: false,
         };
         if old.is_empty() {
             return state;
@@ -86,7 +90,7 @@ impl State {
             .and_then(VecDeque::pop_front);
         match reused {
             Some(index) => self.lines[index] = line,
-            None if force => {
+            None if force || self.force_all => {
                 if self.needs_signature {
                     self.lines.push(SIGNATURE.to_string());
                     self.needs_signature = false;
@@ -231,9 +235,11 @@ fn rewrite_option(state: &mut State, config: &Config, defaults: &Config, option:
     }
 }
 
-/// The text the file at `old`'s content becomes for `config`.
-pub fn rewritten(config: &Config, old: &str) -> String {
+/// The text the file at `old`'s content becomes for `config`; with
+/// `force_all`, every parameter is written, at its default or not.
+pub fn rewritten(config: &Config, old: &str, force_all: bool) -> String {
     let mut state = State::read(old, config);
+    state.force_all = force_all;
     let defaults = Config::default();
     let all = config.get_matching(&[b"*"]);
     for (name, _) in all {
@@ -246,15 +252,16 @@ pub fn rewritten(config: &Config, old: &str) -> String {
     state.content()
 }
 
-/// Rewrites the file at `path` for `config`: written beside it, synced,
-/// then renamed over it. A file that does not exist yet is created.
-pub fn rewrite_file(config: &Config, path: &Path) -> std::io::Result<()> {
+/// Rewrites the file at `path` for `config` (see [`rewritten`]): written
+/// beside it, synced, then renamed over it. A file that does not exist yet
+/// is created.
+pub fn rewrite_file(config: &Config, path: &Path, force_all: bool) -> std::io::Result<()> {
     let old = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(error) => return Err(error),
     };
-    let content = rewritten(config, &old);
+    let content = rewritten(config, &old, force_all);
     let mut temp_name = path.as_os_str().to_owned();
     temp_name.push(format!(".tmp-{}", std::process::id()));
     let temp = std::path::PathBuf::from(temp_name);
@@ -288,7 +295,7 @@ mod tests {
         let mut config = Config::default();
         crate::server::conf_file::apply(&mut config, old, 0).unwrap();
         config.set_startup("save", "").unwrap();
-        let text = rewritten(&config, old);
+        let text = rewritten(&config, old, false);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             &lines[..5],
@@ -313,7 +320,7 @@ mod tests {
             ("replicaof", "127.0.0.1 7000"),
             ("dbfilename", "my dump.rdb"),
         ]);
-        let text = rewritten(&config, "");
+        let text = rewritten(&config, "", false);
         for line in [
             "repl-backlog-size 2mb",
             "client-output-buffer-limit replica 64mb 16mb 30",
@@ -335,7 +342,7 @@ mod tests {
     #[test]
     fn unknown_lines_stay_as_comments_and_a_rewritten_file_reads_back_the_same() {
         let config = config_with(&[("hz", "25"), ("repl-timeout", "7")]);
-        let text = rewritten(&config, "no-such-directive 1\nhz 10\n");
+        let text = rewritten(&config, "no-such-directive 1\nhz 10\n", false);
         assert!(
             text.starts_with("# ??? no-such-directive 1\nhz 25\n"),
             "{text}"
