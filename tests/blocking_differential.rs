@@ -173,6 +173,19 @@ fn blocking_pops_match_real_redis() {
         0> ZADD typed 1 m
         0> DEL typed
         1<
+        # SORT ... STORE creates its destination: a list client is
+        # served, a sorted-set client waiting on it is not
+        1- BLPOP sorted 0
+        !sleep 100
+        2- BZPOPMIN zsorted 0.5
+        !sleep 100
+        0> RPUSH sortsrc 3 1 2
+        0> SORT sortsrc STORE sorted
+        1<
+        0> LRANGE sorted 0 -1
+        0> SORT sortsrc DESC STORE zsorted
+        2<
+        0> DEL zsorted
         # sorted sets
         1- BZPOPMIN zq 0
         !sleep 100

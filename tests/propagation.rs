@@ -320,3 +320,35 @@ fn restore_propagates_a_relative_ttl_as_an_absolute_one_and_an_expired_replace_a
         ]
     );
 }
+
+#[test]
+fn sort_store_propagates_verbatim_only_when_it_changed_the_destination() {
+    let mut node = Node::new();
+    node.run("RPUSH l 2 1");
+    node.run("SET e_1 v PX 10");
+    node.run("SADD s b a");
+    node.stream();
+    node.run("SORT l STORE d");
+    node.run("SORT nosuch STORE d");
+    node.run("SORT nosuch STORE d");
+    node.run("SORT l");
+    node.run("SORT_RO l");
+    assert_eq!(
+        node.run_at(NOW_MS + 100, "SORT l GET e_*"),
+        "*2\r\n$-1\r\n$-1\r\n"
+    );
+    node.run("SORT s BY nosort STORE d2");
+    node.run("SORT s BY nosort DESC STORE d2");
+    node.run("SORT l LIMIT 5 5 STORE l");
+    assert_eq!(
+        node.stream(),
+        vec![
+            "SORT l STORE d",
+            "SORT nosuch STORE d",
+            "DEL e_1",
+            "SORT s BY nosort STORE d2",
+            "SORT s BY nosort DESC STORE d2",
+            "SORT l LIMIT 5 5 STORE l",
+        ]
+    );
+}

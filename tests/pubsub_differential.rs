@@ -238,6 +238,23 @@ fn keyspace_notifications_match_real_redis() {
         4> RPUSH l2 x
         4> RPOP l2
         0<*
+        # SORT ... STORE: sortstore, del when an empty result deletes
+        4> RPUSH sl 3 1 2
+        4> SORT sl
+        4> SORT sl STORE sd
+        4> SORT sl STORE sd
+        4> SORT nosuch STORE sd
+        4> SORT nosuch STORE sd
+        4> SET sd-expiring v PX 50
+        !sleep 100
+        4> DEBUG SET-ACTIVE-EXPIRE 0
+        4> SET sd-expiring v PX 50
+        !sleep 100
+        4> SORT sl STORE sd-expiring
+        4> DEBUG SET-ACTIVE-EXPIRE 1
+        4> SORT sl BY nosort LIMIT 0 0 STORE sd-expiring
+        4> SORT sl LIMIT 0 1 STORE sl
+        0<*
         # hashes
         4> HSET h f v g w
         4> HSET h f v2
@@ -360,6 +377,9 @@ fn keyspace_notifications_match_real_redis() {
         4> SET nk3 v
         4> RENAME nk2 nk3
         4> DEL nk3 nl
+        4> RPUSH nsrc b a
+        4> SORT nsrc ALPHA STORE nsorted
+        4> SORT nsrc ALPHA STORE nsorted
         4> SELECT 2
         4> SET nk4 v
         4> MOVE nk4 0

@@ -29,6 +29,7 @@ mod pubsub;
 pub mod replication_cmds;
 mod server_cmds;
 mod sets;
+mod sort;
 mod strings;
 mod transactions;
 mod zset_algebra;
@@ -108,6 +109,10 @@ pub mod flags {
     pub const NO_QUEUE: u32 = 1 << 9;
     /// Not a write, but may be propagated to replicas (PUBLISH).
     pub const MAY_REPLICATE: u32 = 1 << 10;
+    /// Keys beyond the table's range are found in the arguments (SORT's
+    /// STORE destination): the table's range names only keys read, and
+    /// the handler tells WATCH about the keys it modifies.
+    pub const MOVABLE_KEYS: u32 = 1 << 11;
 }
 
 /// One entry of the command table.
@@ -239,6 +244,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         sets::COMMANDS,
         zsets::COMMANDS,
         zset_algebra::COMMANDS,
+        sort::COMMANDS,
         object::COMMANDS,
         transactions::COMMANDS,
         replication_cmds::COMMANDS,
@@ -700,7 +706,7 @@ fn unknown_command_message(argv: Argv<'_>) -> String {
 /// Tells WATCH that the keys `spec` names in `argv` were modified (as
 /// Redis's commands signal each key they modify).
 fn touch_command_keys(ctx: &mut Ctx<'_>, spec: &CommandSpec, argv: Argv<'_>) {
-    if spec.first_key <= 0 {
+    if spec.first_key <= 0 || spec.flags & flags::MOVABLE_KEYS != 0 {
         return;
     }
     let argc = argv.len() as i32;

@@ -358,6 +358,7 @@ fn flag_names(flags: u32) -> Vec<&'static str> {
         (STALE, "stale"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
+        (MOVABLE_KEYS, "movablekeys"),
     ]
     .into_iter()
     .filter(|(bit, _)| flags & bit != 0)
@@ -485,10 +486,17 @@ fn command_getkeys(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     } else {
         spec.last_key
     };
-    let keys: Vec<&[u8]> = (spec.first_key..=last)
-        .step_by(spec.key_step.max(1) as usize)
-        .map(|i| inner.get(i as usize))
-        .collect();
+    let keys: Vec<&[u8]> = if spec.name == "sort" {
+        super::sort::sort_key_positions(inner)
+            .into_iter()
+            .map(|i| inner.get(i))
+            .collect()
+    } else {
+        (spec.first_key..=last)
+            .step_by(spec.key_step.max(1) as usize)
+            .map(|i| inner.get(i as usize))
+            .collect()
+    };
     ctx.out.array(keys.len());
     for key in keys {
         ctx.out.bulk(key);

@@ -31,7 +31,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("sintercard", -3, READONLY, (2, 2, 1), sintercard),
 ];
 
-type Set = IndexSet<Blob, FixedHash>;
+pub(super) type Set = IndexSet<Blob, FixedHash>;
 
 /// Redis's `set-max-intset-entries`: sets of at most this many integers are
 /// intsets, which list their members in numeric order.
@@ -112,7 +112,7 @@ fn srem(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 
 /// The members in reply order: numeric order for a set Redis would hold as
 /// an intset, the set's own order otherwise.
-fn reply_order(set: &Set) -> Vec<Blob> {
+pub(super) fn reply_order(set: &Set) -> Vec<Blob> {
     let mut members: Vec<Blob> = set.iter().cloned().collect();
     if members.len() <= INTSET_MAX_ENTRIES {
         let numbers: Option<Vec<i64>> = members.iter().map(|m| parse_i64(m)).collect();
