@@ -49,7 +49,11 @@ fn every_fault_kind_and_family_is_drawn_over_a_sweep() {
         .map(|k| k.name())
         .collect();
     assert!(missing.is_empty(), "fault kinds never drawn: {missing:?}");
-    assert_eq!(families.len(), 8, "families drawn: {families:?}");
+    assert_eq!(
+        families.len(),
+        replsim::scenario::WorkloadKind::ALL.len(),
+        "families drawn: {families:?}"
+    );
     assert_eq!(replica_counts, (1..=6).collect::<BTreeSet<_>>());
     assert!(chained, "no chain drawn");
     assert!(
