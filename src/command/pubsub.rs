@@ -211,18 +211,7 @@ fn sunsubscribe(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// so that a replica's subscribers receive what the master's do; it does
 /// not count as a change to the dataset.
 fn publish(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    let receivers = ctx.state.publish(
-        argv.get(1),
-        argv.get(2),
-        false,
-        Some(Publisher {
-            client: &mut *ctx.client,
-            out: &mut *ctx.out,
-        }),
-    );
-    ctx.force_propagation();
-    ctx.out.integer(receivers as i64);
-    Ok(())
+    publish_to(ctx, argv, false)
 }
 
 /// SPUBLISH shardchannel message: PUBLISH for shard channels (no
@@ -231,10 +220,15 @@ fn publish(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// # Propagation
 /// Always, verbatim, as PUBLISH.
 fn spublish(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    publish_to(ctx, argv, true)
+}
+
+/// PUBLISH and SPUBLISH: deliver, propagate, reply with the receivers.
+fn publish_to(ctx: &mut Ctx<'_>, argv: Argv<'_>, shard: bool) -> CmdResult {
     let receivers = ctx.state.publish(
         argv.get(1),
         argv.get(2),
-        true,
+        shard,
         Some(Publisher {
             client: &mut *ctx.client,
             out: &mut *ctx.out,
