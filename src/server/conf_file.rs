@@ -269,6 +269,16 @@ mod tests {
     }
 
     #[test]
+    fn shutdown_flags_take_several_words_as_redis_writes_them() {
+        let config = load_text("shutdown-on-sigterm nosave now\n", &[]).unwrap();
+        assert_eq!(
+            config.get_matching(&[b"shutdown-on-sigterm"])[0].1,
+            "nosave now"
+        );
+        assert!(load_text("shutdown-on-sigterm save nosave\n", &[]).is_err());
+    }
+
+    #[test]
     fn save_lines_add_up_after_the_first_replaces_the_defaults() {
         let config = load_text("save 3600 1\nsave 300 100\n", &[]).unwrap();
         assert_eq!(config.save, "3600 1 300 100");

@@ -649,8 +649,38 @@ fn check_kind(name: &str, value: &str) -> Result<String, String> {
                     words.join(", ")
                 )
             }),
+        Kind::Flags(flags) => check_flags(name, flags, value),
         Kind::Str => Ok(value.to_string()),
     }
+}
+
+/// A flags value (`shutdown-on-sigterm "nosave now"`): every word one of
+/// `flags`, combined, and shown as Redis's `configEnumGetName` shows it
+/// (the exact name when one matches, else the set flags in table order).
+fn check_flags(name: &str, flags: &[(&str, u32)], value: &str) -> Result<String, String> {
+    let mut bits = 0;
+    for word in value.split_whitespace() {
+        let Some((_, bit)) = flags.iter().find(|(n, _)| n.eq_ignore_ascii_case(word)) else {
+            let names: Vec<&str> = flags.iter().map(|(n, _)| *n).collect();
+            return Err(format!(
+                "argument(s) must be one of the following: {}",
+                names.join(", ")
+            ));
+        };
+        bits |= bit;
+    }
+    if name.starts_with("shutdown-on-sig") && bits & 1 != 0 && bits & 2 != 0 {
+        return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
+    }
+    if let Some((exact, _)) = flags.iter().find(|(_, bit)| *bit == bits) {
+        return Ok(exact.to_string());
+    }
+    let names: Vec<&str> = flags
+        .iter()
+        .filter(|(_, bit)| *bit != 0 && bits & bit == *bit)
+        .map(|(n, _)| *n)
+        .collect();
+    Ok(names.join(" "))
 }
 
 /// The alias Redis also lists for `name` in CONFIG GET (`slave-read-only`

@@ -34,6 +34,9 @@ pub enum Kind {
     },
     /// One of a fixed set of words.
     Enum(&'static [&'static str]),
+    /// Flags: one or more words of a fixed set (`"nosave now"`), each
+    /// with its bit; a word of value 0 (`default`) stands alone.
+    Flags(&'static [(&'static str, u32)]),
     /// Any string.
     Str,
 }
@@ -56,6 +59,16 @@ pub struct Spec {
     /// Its default, as CONFIG GET prints it.
     pub default: &'static str,
 }
+
+/// The flags of `shutdown-on-sigint` and `shutdown-on-sigterm`, with
+/// Redis's bits (`SHUTDOWN_SAVE` ...).
+const SHUTDOWN_FLAGS: &[(&str, u32)] = &[
+    ("default", 0),
+    ("save", 1),
+    ("nosave", 2),
+    ("now", 4),
+    ("force", 8),
+];
 
 /// Redis 7.0.15's parameters (special ones, whose values have their own
 /// syntax, are in [`SPECIAL`]).
@@ -143,8 +156,8 @@ pub const SPECS: &[Spec] = &[
     Spec { name: "enable-module-command", alias: None, mutable: false, protected: false, hidden: false, kind: Kind::Enum(&["no", "yes", "local"]), default: "no" },
     Spec { name: "cluster-preferred-endpoint-type", alias: None, mutable: true, protected: false, hidden: false, kind: Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), default: "ip" },
     Spec { name: "propagation-error-behavior", alias: None, mutable: true, protected: false, hidden: false, kind: Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), default: "ignore" },
-    Spec { name: "shutdown-on-sigint", alias: None, mutable: true, protected: false, hidden: false, kind: Kind::Enum(&["default", "save", "nosave", "now", "force"]), default: "default" },
-    Spec { name: "shutdown-on-sigterm", alias: None, mutable: true, protected: false, hidden: false, kind: Kind::Enum(&["default", "save", "nosave", "now", "force"]), default: "default" },
+    Spec { name: "shutdown-on-sigint", alias: None, mutable: true, protected: false, hidden: false, kind: Kind::Flags(SHUTDOWN_FLAGS), default: "default" },
+    Spec { name: "shutdown-on-sigterm", alias: None, mutable: true, protected: false, hidden: false, kind: Kind::Flags(SHUTDOWN_FLAGS), default: "default" },
     Spec { name: "databases", alias: None, mutable: false, protected: false, hidden: false, kind: Kind::Int { min: 1, max: 2147483647 }, default: "16" },
     Spec { name: "port", alias: None, mutable: true, protected: false, hidden: false, kind: Kind::Int { min: 0, max: 65535 }, default: "6379" },
     Spec { name: "io-threads", alias: None, mutable: false, protected: false, hidden: false, kind: Kind::Int { min: 1, max: 128 }, default: "1" },
@@ -231,6 +244,8 @@ pub const MULTI_ARG: &[&str] = &[
     "bind",
     "replicaof",
     "latency-tracking-info-percentiles",
+    "shutdown-on-sigint",
+    "shutdown-on-sigterm",
 ];
 
 /// The spec of `name` (or of the parameter `name` is an alias of).
