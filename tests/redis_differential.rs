@@ -10,7 +10,7 @@ use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 use common::{start_redis, start_replsim, Client};
-use replsim::resp::{split_inline_args, Frame};
+use replsim::resp::split_inline_args;
 use replsim::server::Config;
 
 /// How a reply is compared.
@@ -28,21 +28,7 @@ fn normalised(raw: &[u8], mode: Compare) -> Vec<u8> {
     match mode {
         Compare::Exact => raw.to_vec(),
         Compare::Shape => raw[..1].to_vec(),
-        Compare::Sorted => match Frame::parse(raw).unwrap().0 {
-            Frame::Array(Some(mut items)) => {
-                let mut encoded: Vec<Vec<u8>> = items
-                    .drain(..)
-                    .map(|item| {
-                        let mut out = Vec::new();
-                        item.encode(&mut out);
-                        out
-                    })
-                    .collect();
-                encoded.sort();
-                encoded.concat()
-            }
-            _ => raw.to_vec(),
-        },
+        Compare::Sorted => common::script::sorted_elements(raw),
     }
 }
 

@@ -47,11 +47,12 @@ fn run(seed: u64) -> Outcome {
             let handle = madsim::runtime::Handle::current();
             let log: SharedSimLog = Arc::default();
             let (m, r1): (Slot, Slot) = (Arc::default(), Arc::default());
-            spawn_node(&handle, "m", "10.0.0.1", None, log.clone(), m.clone());
+            spawn_node(&handle, "m", "10.0.0.1", 1, None, log.clone(), m.clone());
             spawn_node(
                 &handle,
                 "r1",
                 "10.0.0.2",
+                1,
                 Some("10.0.0.1"),
                 log.clone(),
                 r1.clone(),

@@ -4,17 +4,18 @@
 
 #![cfg(madsim)]
 
-use std::net::IpAddr;
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use replsim::digest::{dataset_digest, to_hex};
-use replsim::log::{SharedSimLog, SimLog};
+use replsim::log::SharedSimLog;
 use replsim::resp::encode_command;
-use replsim::runtime::{MemStorage, SimRuntime};
-use replsim::server::{Config, Server};
+use replsim::runtime::SimRuntime;
+use replsim::server::Server;
 
 type Slot = Arc<Mutex<Option<Server<SimRuntime>>>>;
 
@@ -27,42 +28,7 @@ fn spawn_node(
     log: SharedSimLog,
 ) -> Slot {
     let slot: Slot = Arc::new(Mutex::new(None));
-    let node_slot = slot.clone();
-    let name_owned = name.to_string();
-    let replicaof = replicaof.map(|m| (m.to_string(), 6379));
-    handle
-        .create_node()
-        .name(name)
-        .ip(ip.parse::<IpAddr>().unwrap())
-        .init(move || {
-            let slot = node_slot.clone();
-            let logger = Arc::new(SimLog::new(
-                name_owned.clone(),
-                log.clone(),
-                SimRuntime::elapsed_ms,
-            ));
-            let config = Config {
-                bind: "0.0.0.0".into(),
-                port: 6379,
-                replicaof: replicaof.clone(),
-                repl_diskless_sync_delay: 1,
-                ..Config::default()
-            };
-            let node_name = name_owned.clone();
-            async move {
-                let runtime = SimRuntime::new(
-                    &node_name,
-                    seed,
-                    Arc::new(MemStorage::default()),
-                    logger,
-                    Arc::default(),
-                );
-                let server = Server::new(runtime, config);
-                *slot.lock().unwrap() = Some(server.clone());
-                server.run().await.unwrap();
-            }
-        })
-        .build();
+    common::sim::spawn_node(handle, name, ip, seed, replicaof, log, slot.clone());
     slot
 }
 

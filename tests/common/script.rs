@@ -92,7 +92,9 @@ fn parse_script(script: &str) -> Vec<(usize, Step)> {
     steps
 }
 
-fn sorted_elements(raw: &[u8]) -> Vec<u8> {
+/// The elements of an array reply, each re-encoded, in byte order (a reply
+/// whose order Redis leaves to its hash table); other replies as they are.
+pub fn sorted_elements(raw: &[u8]) -> Vec<u8> {
     match Frame::parse(raw).unwrap().0 {
         Frame::Array(Some(items)) => {
             let mut encoded: Vec<Vec<u8>> = items

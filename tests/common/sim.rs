@@ -11,12 +11,14 @@ use replsim::resp::{encode_command, Frame, FrameError};
 use replsim::runtime::{MemStorage, SimRuntime};
 use replsim::server::{Config, Server};
 
-/// Starts a node named `name` at `ip`, port 6379, replicating from
-/// `replicaof` when given; `slot` receives its server once it runs.
+/// Starts a node named `name` at `ip`, port 6379, with runtime seed
+/// `seed`, replicating from `replicaof` when given; `slot` receives its
+/// server once it runs.
 pub fn spawn_node(
     handle: &madsim::runtime::Handle,
     name: &str,
     ip: &str,
+    seed: u64,
     replicaof: Option<&str>,
     log: SharedSimLog,
     slot: Arc<std::sync::Mutex<Option<Server<SimRuntime>>>>,
@@ -45,7 +47,7 @@ pub fn spawn_node(
             async move {
                 let runtime = SimRuntime::new(
                     &node_name,
-                    1,
+                    seed,
                     Arc::new(MemStorage::default()),
                     logger,
                     Arc::default(),
