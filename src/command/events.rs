@@ -18,21 +18,8 @@ impl Ctx<'_> {
     /// Publishes keyspace event `event` of `class` for `key` in the
     /// client's db (see [`ServerState::notify_keyspace_event`]).
     pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
-        self.publish_new_keys();
-        if self.state.config.notify_keyspace_events & class == 0 {
-            return;
-        }
         let db = self.client.db;
-        self.state.notify_keyspace_event(
-            class,
-            event,
-            key,
-            db,
-            Some(Publisher {
-                client: &mut *self.client,
-                out: &mut *self.out,
-            }),
-        );
+        self.notify_in(db, class, event, key);
     }
 
     /// [`notify`](Self::notify) for a key of db `db` (MOVE, COPY).

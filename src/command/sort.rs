@@ -361,6 +361,17 @@ struct SortItem {
     compare_by: Option<Blob>,
 }
 
+impl SortItem {
+    /// An element before its weight is looked up.
+    fn unscored(element: Blob) -> Self {
+        SortItem {
+            element,
+            score: 0.0,
+            compare_by: None,
+        }
+    }
+}
+
 /// strcoll in the C locale: byte order over the C strings.
 fn collate(a: &[u8], b: &[u8]) -> Ordering {
     c_string(a).cmp(c_string(b))
@@ -433,23 +444,9 @@ fn sort_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, readonly: bool) -> CmdResult 
         };
         end -= start;
         start = 0;
-        picked
-            .into_iter()
-            .map(|element| SortItem {
-                element,
-                score: 0.0,
-                compare_by: None,
-            })
-            .collect()
+        picked.into_iter().map(SortItem::unscored).collect()
     } else {
-        elements
-            .into_iter()
-            .map(|element| SortItem {
-                element,
-                score: 0.0,
-                compare_by: None,
-            })
-            .collect()
+        elements.into_iter().map(SortItem::unscored).collect()
     };
 
     let mut conversion_failed = false;
