@@ -569,16 +569,43 @@ pub fn split_inline_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize
     }
 }
 
-/// The reply buffer of one connection, with RESP2 encoders.
+/// The reply buffer of one connection, with its encoders. It speaks the
+/// connection's protocol (RESP2 until `HELLO 3`): the typed encoders
+/// (`map`, `set`, `double`, `boolean`, `verbatim`, `push`, `null`) write
+/// RESP3's types in RESP3 and Redis's RESP2 equivalents otherwise, so a
+/// command handler writes its reply once for both protocols.
 #[derive(Debug, Default)]
 pub struct Reply {
     buf: Vec<u8>,
+    resp3: bool,
 }
 
 impl Reply {
-    /// An empty reply buffer.
+    /// An empty RESP2 reply buffer.
     pub fn new() -> Self {
-        Reply { buf: Vec::new() }
+        Reply {
+            buf: Vec::new(),
+            resp3: false,
+        }
+    }
+
+    /// An empty reply buffer speaking RESP3 when `resp3`.
+    pub fn with_protocol(resp3: bool) -> Self {
+        Reply {
+            buf: Vec::new(),
+            resp3,
+        }
+    }
+
+    /// Switches the protocol of the replies encoded from now on.
+    pub fn set_resp3(&mut self, resp3: bool) {
+        self.resp3 = resp3;
+    }
+
+    /// Whether replies are encoded in RESP3.
+    #[inline]
+    pub fn is_resp3(&self) -> bool {
+        self.resp3
     }
 
     /// The encoded bytes so far.
@@ -689,15 +716,104 @@ impl Reply {
         self.bulk(crate::keyspace::format_score(value).as_bytes());
     }
 
-    /// The null bulk string `$-1`.
+    /// A null: `_` in RESP3, the null bulk string `$-1` in RESP2.
     #[inline]
     pub fn null(&mut self) {
-        self.raw(b"$-1\r\n");
+        if self.resp3 {
+            self.raw(b"_\r\n");
+        } else {
+            self.raw(b"$-1\r\n");
+        }
     }
 
-    /// The null array `*-1`.
+    /// A null where RESP2 has the null array: `_` in RESP3, `*-1` in RESP2.
     pub fn null_array(&mut self) {
-        self.raw(b"*-1\r\n");
+        if self.resp3 {
+            self.raw(b"_\r\n");
+        } else {
+            self.raw(b"*-1\r\n");
+        }
+    }
+
+    /// A map header of `pairs` key/value pairs: `%<pairs>` in RESP3, a flat
+    /// array of `2 * pairs` elements in RESP2. Keys and values follow.
+    pub fn map(&mut self, pairs: usize) {
+        if self.resp3 {
+            self.header(b'%', pairs as i64);
+        } else {
+            self.header(b'*', 2 * pairs as i64);
+        }
+    }
+
+    /// A set header: `~<len>` in RESP3, an array in RESP2.
+    pub fn set(&mut self, len: usize) {
+        self.header(if self.resp3 { b'~' } else { b'*' }, len as i64);
+    }
+
+    /// A push header (pub/sub messages, invalidations): `><len>` in RESP3,
+    /// an array in RESP2.
+    pub fn push(&mut self, len: usize) {
+        self.header(if self.resp3 { b'>' } else { b'*' }, len as i64);
+    }
+
+    /// A double: `,<value>` in RESP3 (`inf`, `-inf`, `nan` spelled as
+    /// Redis spells them), a bulk string in Redis's `%.17g` form in RESP2.
+    pub fn double(&mut self, value: f64) {
+        if self.resp3 {
+            self.buf.push(b',');
+            self.buf
+                .extend_from_slice(crate::keyspace::format_score(value).as_bytes());
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk_f64(value);
+        }
+    }
+
+    /// A double whose text is already formatted (INCRBYFLOAT-style
+    /// `%.17Lg` values): `,<text>` in RESP3, a bulk string in RESP2.
+    pub fn double_text(&mut self, text: &[u8]) {
+        if self.resp3 {
+            self.buf.push(b',');
+            self.buf.extend_from_slice(text);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(text);
+        }
+    }
+
+    /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
+    pub fn boolean(&mut self, value: bool) {
+        if self.resp3 {
+            self.raw(if value { b"#t\r\n" } else { b"#f\r\n" });
+        } else {
+            self.integer(value as i64);
+        }
+    }
+
+    /// A verbatim string of format `format` (three letters, `txt` or
+    /// `mkd`): `=<len>\r\n<format>:<text>` in RESP3, a bulk string in
+    /// RESP2.
+    pub fn verbatim(&mut self, format: &str, text: &[u8]) {
+        if self.resp3 {
+            self.header(b'=', (text.len() + format.len() + 1) as i64);
+            self.buf.extend_from_slice(format.as_bytes());
+            self.buf.push(b':');
+            self.buf.extend_from_slice(text);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(text);
+        }
+    }
+
+    /// A big number: `(<digits>` in RESP3, a bulk string in RESP2.
+    pub fn big_number(&mut self, digits: &[u8]) {
+        if self.resp3 {
+            self.buf.push(b'(');
+            self.buf.extend_from_slice(digits);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(digits);
+        }
     }
 
     /// An array header: `*<len>`; the elements follow.
@@ -753,6 +869,22 @@ pub enum Frame {
     Bulk(Option<Vec<u8>>),
     /// `*len` elements, or `*-1` as `None`.
     Array(Option<Vec<Frame>>),
+    /// RESP3 `_`.
+    Null,
+    /// RESP3 `%len`: key/value pairs in the order sent.
+    Map(Vec<(Frame, Frame)>),
+    /// RESP3 `~len`.
+    Set(Vec<Frame>),
+    /// RESP3 `>len`.
+    Push(Vec<Frame>),
+    /// RESP3 `,text`, kept as sent (`inf`, `1.5`, ...).
+    Double(String),
+    /// RESP3 `#t` / `#f`.
+    Boolean(bool),
+    /// RESP3 `=len\r\nfmt:text`: the format and the text.
+    Verbatim(String, Vec<u8>),
+    /// RESP3 `(digits`.
+    BigNumber(String),
 }
 
 /// Why a reply frame could not be decoded.
@@ -802,14 +934,107 @@ impl Frame {
                 }
                 Ok((Frame::Array(Some(items)), pos))
             }
+            b'%' => {
+                let len = parse_i64(line).ok_or(FrameError::Invalid("bad map length"))?;
+                let mut pos = next;
+                let mut pairs = Vec::with_capacity(len.clamp(0, 1024) as usize);
+                for _ in 0..len {
+                    let (key, used) = Frame::parse(&buf[pos..])?;
+                    pos += used;
+                    let (value, used) = Frame::parse(&buf[pos..])?;
+                    pos += used;
+                    pairs.push((key, value));
+                }
+                Ok((Frame::Map(pairs), pos))
+            }
+            b'~' | b'>' => {
+                let len = parse_i64(line).ok_or(FrameError::Invalid("bad aggregate length"))?;
+                let mut pos = next;
+                let mut items = Vec::with_capacity(len.clamp(0, 1024) as usize);
+                for _ in 0..len {
+                    let (item, used) = Frame::parse(&buf[pos..])?;
+                    items.push(item);
+                    pos += used;
+                }
+                let frame = if kind == b'~' {
+                    Frame::Set(items)
+                } else {
+                    Frame::Push(items)
+                };
+                Ok((frame, pos))
+            }
+            b'_' => Ok((Frame::Null, next)),
+            b',' => Ok((Frame::Double(lossy(line)), next)),
+            b'(' => Ok((Frame::BigNumber(lossy(line)), next)),
+            b'#' => match line {
+                b"t" => Ok((Frame::Boolean(true), next)),
+                b"f" => Ok((Frame::Boolean(false), next)),
+                _ => Err(FrameError::Invalid("bad boolean")),
+            },
+            b'=' => {
+                let len = parse_i64(line).ok_or(FrameError::Invalid("bad verbatim length"))?;
+                if len < 4 {
+                    return Err(FrameError::Invalid("bad verbatim length"));
+                }
+                let end = next + len as usize;
+                if buf.len() < end + 2 {
+                    return Err(FrameError::Incomplete);
+                }
+                let body = &buf[next..end];
+                Ok((
+                    Frame::Verbatim(lossy(&body[..3]), body[4..].to_vec()),
+                    end + 2,
+                ))
+            }
             _ => Err(FrameError::Invalid("unknown frame type")),
         }
     }
 
-    /// Encodes the frame back to RESP2.
+    /// Encodes the frame back to RESP (RESP3 frames as RESP3).
     pub fn encode(&self, out: &mut Vec<u8>) {
         let mut digits = itoa::Buffer::new();
+        let aggregate = |out: &mut Vec<u8>, kind: u8, len: usize| {
+            out.push(kind);
+            out.extend_from_slice(itoa::Buffer::new().format(len).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        };
         match self {
+            Frame::Null => out.extend_from_slice(b"_"),
+            Frame::Double(text) => {
+                out.push(b',');
+                out.extend_from_slice(text.as_bytes());
+            }
+            Frame::BigNumber(text) => {
+                out.push(b'(');
+                out.extend_from_slice(text.as_bytes());
+            }
+            Frame::Boolean(value) => out.extend_from_slice(if *value { b"#t" } else { b"#f" }),
+            Frame::Verbatim(format, text) => {
+                aggregate(out, b'=', format.len() + 1 + text.len());
+                out.extend_from_slice(format.as_bytes());
+                out.push(b':');
+                out.extend_from_slice(text);
+            }
+            Frame::Map(pairs) => {
+                aggregate(out, b'%', pairs.len());
+                for (key, value) in pairs {
+                    key.encode(out);
+                    value.encode(out);
+                }
+                return;
+            }
+            Frame::Set(items) | Frame::Push(items) => {
+                let kind = if matches!(self, Frame::Set(_)) {
+                    b'~'
+                } else {
+                    b'>'
+                };
+                aggregate(out, kind, items.len());
+                for item in items {
+                    item.encode(out);
+                }
+                return;
+            }
             Frame::Simple(s) => {
                 out.push(b'+');
                 out.extend_from_slice(s.as_bytes());

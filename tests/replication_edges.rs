@@ -615,6 +615,7 @@ fn shape(frame: &Frame) -> String {
                 items.iter().map(shape).collect::<Vec<_>>().join(",")
             )
         }
+        other => panic!("a RESP2 connection got a RESP3 frame: {other:?}"),
     }
 }
 

@@ -23,16 +23,36 @@ pub fn show_frame(frame: &Frame) -> String {
         Frame::Simple(text) => text.clone(),
         Frame::Error(text) => format!("(error) {text}"),
         Frame::Integer(n) => format!("(integer) {n}"),
-        Frame::Bulk(None) | Frame::Array(None) => "(nil)".to_string(),
+        Frame::Bulk(None) | Frame::Array(None) | Frame::Null => "(nil)".to_string(),
         Frame::Bulk(Some(bytes)) => quote(bytes),
-        Frame::Array(Some(items)) if items.is_empty() => "(empty array)".to_string(),
-        Frame::Array(Some(items)) => items
+        Frame::Double(text) => format!("(double) {text}"),
+        Frame::BigNumber(text) => format!("(big number) {text}"),
+        Frame::Boolean(value) => format!("({value})"),
+        Frame::Verbatim(_, text) => quote(text),
+        Frame::Array(Some(items)) | Frame::Set(items) | Frame::Push(items) => show_items(items),
+        Frame::Map(pairs) if pairs.is_empty() => "(empty hash)".to_string(),
+        Frame::Map(pairs) => pairs
             .iter()
             .enumerate()
-            .map(|(i, item)| format!("{}) {}", i + 1, show_frame(item)))
+            .map(|(i, (key, value))| {
+                format!("{}# {} => {}", i + 1, show_frame(key), show_frame(value))
+            })
             .collect::<Vec<_>>()
             .join(" "),
     }
+}
+
+/// Aggregate elements as redis-cli numbers them: `1) "a" 2) "b"`.
+fn show_items(items: &[Frame]) -> String {
+    if items.is_empty() {
+        return "(empty array)".to_string();
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| format!("{}) {}", i + 1, show_frame(item)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Bytes in double quotes with redis-cli's escapes: `\"`, `\\`, `\n`,
