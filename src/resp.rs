@@ -805,6 +805,33 @@ impl Reply {
         }
     }
 
+    /// The header of a member list that may carry scores (ZRANGE ...
+    /// WITHSCORES and kin): RESP2 flattens member, score pairs into one
+    /// array; RESP3 nests each pair (see [`Reply::scored_member`]).
+    pub fn scored_list(&mut self, members: usize, withscores: bool) {
+        self.array(if withscores && !self.resp3 {
+            2 * members
+        } else {
+            members
+        });
+    }
+
+    /// One member of a [`Reply::scored_list`]: the member alone, or with
+    /// its score: `member, "score"` in RESP2, `[member, score]` (a double)
+    /// in RESP3.
+    pub fn scored_member(&mut self, member: &[u8], score: Option<f64>) {
+        match score {
+            None => self.bulk(member),
+            Some(score) => {
+                if self.resp3 {
+                    self.array(2);
+                }
+                self.bulk(member);
+                self.double(score);
+            }
+        }
+    }
+
     /// A big number: `(<digits>` in RESP3, a bulk string in RESP2.
     pub fn big_number(&mut self, digits: &[u8]) {
         if self.resp3 {
@@ -962,6 +989,17 @@ impl Frame {
                     Frame::Push(items)
                 };
                 Ok((frame, pos))
+            }
+            b'|' => {
+                // An attribute annotates the reply that follows it; it is
+                // read and dropped, and that reply is returned.
+                let len = parse_i64(line).ok_or(FrameError::Invalid("bad attribute length"))?;
+                let mut pos = next;
+                for _ in 0..len.max(0) * 2 {
+                    pos += Frame::parse(&buf[pos..])?.1;
+                }
+                let (frame, used) = Frame::parse(&buf[pos..])?;
+                Ok((frame, pos + used))
             }
             b'_' => Ok((Frame::Null, next)),
             b',' => Ok((Frame::Double(lossy(line)), next)),

@@ -454,3 +454,51 @@ fn a_subscriber_over_its_output_limits_is_closed_as_redis_closes_it() {
         assert!(theirs.2 && mine.2, "the connection is closed ({limits})");
     }
 }
+
+/// RESP3 clients get pushes (`>`) for confirmations and messages, may send
+/// any command while subscribed, and get a plain `+PONG`.
+#[test]
+fn resp3_pushes_and_subscribed_commands_match_real_redis() {
+    compare(
+        "pubsub-resp3",
+        r#"
+        # HELLO's own reply carries the connection id: skip it
+        0- CLIENT REPLY SKIP
+        0- HELLO 3
+        1- CLIENT REPLY SKIP
+        1- HELLO 3
+        0> SUBSCRIBE ch1 sentinel
+        0<
+        1> PSUBSCRIBE ch* __key*
+        1<
+        2> SSUBSCRIBE shard
+        4> PUBLISH ch1 hello
+        0<
+        1<
+        4> SPUBLISH shard s
+        2<
+        # a RESP3 subscriber may send anything, and PING is plain
+        0> PING
+        0> PING hi
+        0> SET k v
+        0> GET k
+        0> HGETALL nosuch
+        0> ZSCORE nosuch m
+        4> CONFIG SET notify-keyspace-events KEA
+        4> SET k2 v
+        1<
+        1<
+        4> PUBLISH ch1 after
+        0<
+        1<
+        0> UNSUBSCRIBE ch1
+        0> UNSUBSCRIBE
+        1> PUNSUBSCRIBE
+        1<
+        1> PUNSUBSCRIBE
+        4> CONFIG SET notify-keyspace-events ""
+        0> RESET
+        0> PING
+        "#,
+    );
+}

@@ -286,7 +286,7 @@ fn blocking_zset_pop(ctx: &mut Ctx<'_>, argv: Argv<'_>, max: bool) -> CmdResult 
             ctx.out.array(3);
             ctx.out.bulk(&key);
             ctx.out.bulk(member);
-            ctx.out.bulk_f64(*score);
+            ctx.out.double(*score);
             let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
             ctx.rewrite(&[name, &key[..]]);
             return Ok(());
@@ -373,7 +373,7 @@ fn serve(state: &mut ServerState, id: u64, key: &[u8], now_ms: u64) {
         state.clients.insert(id, client);
         return;
     };
-    let mut out = Reply::new();
+    let mut out = Reply::with_protocol(client.is_resp3());
     let mut ctx = Ctx::new(state, &mut client, &mut out, now_ms);
     ctx.serving_key = Some(blob(key));
     call(&mut ctx, spec, argv);

@@ -97,7 +97,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
 /// # Propagation
 /// None (masters send their own PINGs into the stream).
 fn ping(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    if argv.len() <= 2 && ctx.client.subscriptions.active() {
+    if argv.len() <= 2 && ctx.client.subscriptions.active() && !ctx.client.is_resp3() {
         ctx.out.array(2);
         ctx.out.bulk(b"pong");
         ctx.out
@@ -185,24 +185,25 @@ fn auth(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 }
 
 /// HELLO [protover [AUTH username password] [SETNAME name]]: switches
-/// protocol (only RESP2 here: 3 gets `-NOPROTO`, as RESP3 is not
-/// implemented), authenticates, names the client, and replies with the
-/// server's properties.
+/// protocol (2 or 3; others get `-NOPROTO`), authenticates, names the
+/// client, and replies with the server's properties, as a map in the new
+/// protocol.
 ///
 /// # Propagation
 /// None.
 fn hello(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let mut next = 1;
+    let mut version = None;
     if argv.len() >= 2 {
-        let version = int_arg(argv.get(1))
+        let asked = int_arg(argv.get(1))
             .map_err(|_| CmdError::err("Protocol version is not an integer or out of range"))?;
         next = 2;
-        if version != 2 {
-            // RESP3 (version 3) is valid in Redis but not implemented here.
+        if !(2..=3).contains(&asked) {
             return Err(CmdError::Other(
                 "NOPROTO unsupported protocol version".into(),
             ));
         }
+        version = Some(asked == 3);
     }
     let mut credentials = None;
     let mut name = None;
@@ -239,18 +240,22 @@ fn hello(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if let Some(name) = name {
         set_client_name(ctx.client, name)?;
     }
+    if let Some(resp3) = version {
+        ctx.client.set_resp3(resp3);
+        ctx.out.set_resp3(resp3);
+    }
     let role = if ctx.state.is_replica() {
         "replica"
     } else {
         "master"
     };
-    ctx.out.array(14);
+    ctx.out.map(7);
     ctx.out.bulk(b"server");
     ctx.out.bulk(b"redis");
     ctx.out.bulk(b"version");
     ctx.out.bulk(crate::REDIS_COMPAT_VERSION.as_bytes());
     ctx.out.bulk(b"proto");
-    ctx.out.integer(2);
+    ctx.out.integer(if ctx.client.is_resp3() { 3 } else { 2 });
     ctx.out.bulk(b"id");
     ctx.out.integer(ctx.client.id as i64);
     ctx.out.bulk(b"mode");
@@ -316,6 +321,8 @@ fn reset(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     client.name = None;
     client.reply_off = false;
     client.reply_skip_next = false;
+    client.set_resp3(false);
+    ctx.out.set_resp3(false);
     ctx.out.simple("RESET");
     Ok(())
 }
@@ -388,7 +395,7 @@ pub(crate) fn client_line(
     format!(
         "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
          multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} \
-         tot-mem={} events=r cmd={} user=default redir=-1 resp=2\n",
+         tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
         client.id,
         client.addr,
         client.laddr,
@@ -412,6 +419,7 @@ pub(crate) fn client_line(
         client.reply_pending,
         client.query_buffer_len + client.query_buffer_free + client.reply_buffer_size,
         command,
+        if client.is_resp3() { 3 } else { 2 },
     )
 }
 
@@ -475,14 +483,14 @@ fn client_list(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         let current = (client.id == me).then_some("client|list");
         lines.push_str(&client_line(client, now, current));
     }
-    ctx.out.bulk(lines.as_bytes());
+    ctx.out.verbatim("txt", lines.as_bytes());
     Ok(())
 }
 
 /// CLIENT INFO: this connection's CLIENT LIST line.
 fn client_info(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     let line = client_line(ctx.client, ctx.client.last_interaction, Some("client|info"));
-    ctx.out.bulk(line.as_bytes());
+    ctx.out.verbatim("txt", line.as_bytes());
     Ok(())
 }
 

@@ -145,7 +145,7 @@ fn hgetall(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let pairs: Vec<(Blob, Blob)> = read_hash(ctx, argv.get(1))?
         .map(|h| h.iter().map(|(f, v)| (f.clone(), v.clone())).collect())
         .unwrap_or_default();
-    ctx.out.array(pairs.len() * 2);
+    ctx.out.map(pairs.len());
     for (field, value) in &pairs {
         ctx.out.bulk(field);
         ctx.out.bulk(value);
@@ -362,7 +362,13 @@ fn hrandfield(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         .map(|h| h.iter().map(|(f, v)| (f.clone(), v.clone())).collect())
         .unwrap_or_default();
     let rng = &mut ctx.state.rng;
-    let per_field = if withvalues { 2 } else { 1 };
+    // RESP2 flattens field, value pairs; RESP3 nests each pair.
+    let per_field = if withvalues && !ctx.out.is_resp3() {
+        2
+    } else {
+        1
+    };
+    let nested = withvalues && ctx.out.is_resp3();
     let picked: Vec<&(Blob, Blob)> = match count {
         None => {
             if pairs.is_empty() {
@@ -381,6 +387,9 @@ fn hrandfield(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             ctx.out.array(wanted * per_field);
             for _ in 0..wanted {
                 let (field, value) = &pairs[rng.gen_range(0..pairs.len())];
+                if nested {
+                    ctx.out.array(2);
+                }
                 ctx.out.bulk(field);
                 if withvalues {
                     ctx.out.bulk(value);
@@ -398,6 +407,9 @@ fn hrandfield(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     };
     ctx.out.array(picked.len() * per_field);
     for (field, value) in picked {
+        if nested {
+            ctx.out.array(2);
+        }
         ctx.out.bulk(field);
         if withvalues {
             ctx.out.bulk(value);

@@ -279,6 +279,15 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     table().get(&lower[..name.len()]).copied()
 }
 
+/// A command or a subcommand by its full name (`get`, `config|get`), as
+/// COMMAND INFO and COMMAND GETKEYS name them.
+pub fn lookup_full_name(name: &[u8]) -> Option<&'static CommandSpec> {
+    match name.iter().position(|&b| b == b'|') {
+        None => lookup(name),
+        Some(bar) => lookup_sub(lookup(&name[..bar])?, &name[bar + 1..]),
+    }
+}
+
 fn lookup_sub(container: &'static CommandSpec, name: &[u8]) -> Option<&'static CommandSpec> {
     container
         .subcommands
@@ -628,7 +637,10 @@ fn replication_checks(
     } else {
         spec.parent
     };
-    if ctx.client.subscriptions.active() && !pubsub::allowed_while_subscribed(top_level) {
+    if ctx.client.subscriptions.active()
+        && !ctx.client.is_resp3()
+        && !pubsub::allowed_while_subscribed(top_level)
+    {
         return Err(pubsub::refused_while_subscribed(&spec.full_name()).into());
     }
     if state.is_replica()

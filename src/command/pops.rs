@@ -262,7 +262,7 @@ pub(super) fn serve_zmpop(ctx: &mut Ctx<'_>, key: &[u8], max: bool, count: usize
     for (member, score) in &popped {
         ctx.out.array(2);
         ctx.out.bulk(member);
-        ctx.out.bulk_f64(*score);
+        ctx.out.double(*score);
     }
     let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
     ctx.rewrite(&[name, key, popped.len().to_string().as_bytes()]);

@@ -94,7 +94,7 @@ pub(super) fn reply_help(ctx: &mut Ctx<'_>, command: &str, lines: &[&str]) {
 fn config_get(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let patterns: Vec<&[u8]> = argv.iter().skip(2).collect();
     let pairs = ctx.state.config.get_matching(&patterns);
-    ctx.out.array(pairs.len() * 2);
+    ctx.out.map(pairs.len());
     for (name, value) in pairs {
         ctx.out.bulk(name.as_bytes());
         ctx.out.bulk(value.as_bytes());
@@ -189,7 +189,8 @@ fn config_help(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-/// INFO [section ...]: the node's report, as a bulk string.
+/// INFO [section ...]: the node's report, as a bulk string (a verbatim
+/// string in RESP3).
 fn info(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let sections: Vec<String> = argv
         .iter()
@@ -199,7 +200,7 @@ fn info(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     // The calling client is out of the registry while it runs.
     let connected = ctx.state.clients.len() + 1;
     let text = render_info(ctx.state, &sections, ctx.now_ms, connected);
-    ctx.out.bulk(text.as_bytes());
+    ctx.out.verbatim("txt", text.as_bytes());
     Ok(())
 }
 
@@ -367,21 +368,24 @@ fn flag_names(flags: u32) -> Vec<&'static str> {
 }
 
 fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
+    // In the order of Redis's ACL category table.
     let mut categories = Vec::new();
-    if spec.flags & WRITE != 0 {
-        categories.push("@write");
-    }
     if spec.flags & READONLY != 0 {
         categories.push("@read");
     }
+    if spec.flags & WRITE != 0 {
+        categories.push("@write");
+    }
     if spec.flags & ADMIN != 0 {
         categories.push("@admin");
-        categories.push("@dangerous");
     }
     if spec.flags & FAST != 0 {
         categories.push("@fast");
     } else {
         categories.push("@slow");
+    }
+    if spec.flags & ADMIN != 0 {
+        categories.push("@dangerous");
     }
     categories
 }
@@ -393,7 +397,7 @@ fn reply_command_entry(ctx: &mut Ctx<'_>, spec: &CommandSpec) {
     ctx.out.bulk(spec.full_name().as_bytes());
     ctx.out.integer(spec.arity as i64);
     let flags = flag_names(spec.flags);
-    ctx.out.array(flags.len());
+    ctx.out.set(flags.len());
     for flag in flags {
         ctx.out.simple(flag);
     }
@@ -401,16 +405,83 @@ fn reply_command_entry(ctx: &mut Ctx<'_>, spec: &CommandSpec) {
     ctx.out.integer(spec.last_key as i64);
     ctx.out.integer(spec.key_step as i64);
     let categories = acl_categories(spec);
-    ctx.out.array(categories.len());
+    ctx.out.set(categories.len());
     for category in categories {
         ctx.out.simple(category);
     }
-    ctx.out.array(0);
-    ctx.out.array(0);
-    ctx.out.array(spec.subcommands.len());
+    // Tips and key specs (not modelled), then the subcommands: Redis sends
+    // an empty set when there are none, an array otherwise.
+    ctx.out.set(0);
+    ctx.out.set(0);
+    if spec.subcommands.is_empty() {
+        ctx.out.set(0);
+    } else {
+        ctx.out.array(spec.subcommands.len());
+    }
     for subcommand in spec.subcommands {
         reply_command_entry(ctx, subcommand);
     }
+}
+
+/// DEBUG PROTOCOL type: Redis's sample reply of each type, for clients to
+/// test their RESP3 (and RESP2 fallback) parsing.
+fn debug_protocol(out: &mut crate::resp::Reply, name: &[u8]) -> CmdResult {
+    match name.to_ascii_lowercase().as_slice() {
+        b"string" => out.bulk(b"Hello World"),
+        b"integer" => out.integer(12345),
+        // Redis's sample value, not an approximation of pi.
+        #[allow(clippy::approx_constant)]
+        b"double" => out.double(3.141),
+        b"bignum" => out.big_number(b"1234567999999999999999999999999999999"),
+        b"null" => out.null(),
+        b"array" | b"set" => {
+            if name.eq_ignore_ascii_case(b"set") {
+                out.set(3);
+            } else {
+                out.array(3);
+            }
+            for j in 0..3 {
+                out.integer(j);
+            }
+        }
+        b"map" => {
+            out.map(3);
+            for j in 0..3 {
+                out.integer(j);
+                out.boolean(j == 1);
+            }
+        }
+        b"attrib" => {
+            // An attribute is not a reply of its own: a real reply follows.
+            if out.is_resp3() {
+                out.raw(b"|1\r\n");
+                out.bulk(b"key-popularity");
+                out.array(2);
+                out.bulk(b"key:123");
+                out.integer(90);
+            }
+            out.bulk(b"Some real reply following the attribute");
+        }
+        b"push" => {
+            if !out.is_resp3() {
+                return Err(CmdError::err("RESP2 is not supported by this command"));
+            }
+            out.push(2);
+            out.bulk(b"server-cpu-usage");
+            out.integer(42);
+            out.bulk(b"Some real reply following the push reply");
+        }
+        b"true" => out.boolean(true),
+        b"false" => out.boolean(false),
+        b"verbatim" => out.verbatim("txt", b"This is a verbatim\nstring"),
+        _ => {
+            return Err(CmdError::err(
+                "Wrong protocol type name. Please use one of the following: \
+                 string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+            ))
+        }
+    }
+    Ok(())
 }
 
 /// COMMAND: the whole command table.
@@ -436,7 +507,7 @@ fn command_info(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     ctx.out.array(argv.len() - 2);
     for name in argv.iter().skip(2) {
-        match super::lookup(name) {
+        match super::lookup_full_name(name) {
             Some(spec) => reply_command_entry(ctx, spec),
             None => ctx.out.null(),
         }
@@ -448,7 +519,7 @@ fn command_info(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// reply is an empty map (an empty array in RESP2), which clients such as
 /// redis-cli accept.
 fn command_docs(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
-    ctx.out.array(0);
+    ctx.out.map(0);
     Ok(())
 }
 
@@ -594,12 +665,14 @@ fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
 ///   nobody reads.
 /// - POPULATE: creates `prefix:N` keys holding `value:N` (zero-padded or cut
 ///   to `size`), skipping existing keys; not propagated.
+/// - PROTOCOL type: a sample reply of each RESP type, as Redis's.
 fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if !debug_allowed(ctx) {
         return Err(CmdError::Other(DEBUG_NOT_ALLOWED.into()));
     }
     let subcommand = argv.get(1).to_ascii_lowercase();
     match (subcommand.as_slice(), argv.len()) {
+        (b"protocol", 3) => debug_protocol(ctx.out, argv.get(2))?,
         (b"digest", 2) => {
             let digest = to_hex(&dataset_digest(&ctx.state.keyspace));
             ctx.out.simple(&digest);

@@ -135,7 +135,7 @@ fn smembers(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let members = read_set(ctx, argv.get(1))?
         .map(reply_order)
         .unwrap_or_default();
-    ctx.out.array(members.len());
+    ctx.out.set(members.len());
     for member in &members {
         ctx.out.bulk(member);
     }
@@ -185,7 +185,7 @@ fn spop(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let key = argv.get(1);
     let Some(set) = set_mut(ctx, key, false)? else {
         match count {
-            Some(_) => ctx.out.array(0),
+            Some(_) => ctx.out.set(0),
             None => ctx.out.null(),
         }
         return Ok(());
@@ -206,7 +206,7 @@ fn spop(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     remove_if_empty(ctx, key);
     if popped.is_empty() {
-        ctx.out.array(0);
+        ctx.out.set(0);
         return Ok(());
     }
     ctx.changed(popped.len() as u64);
@@ -224,7 +224,7 @@ fn spop(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             }
         }
     }
-    ctx.out.array(popped.len());
+    ctx.out.set(popped.len());
     for member in &popped {
         ctx.out.bulk(member);
     }
@@ -395,7 +395,7 @@ fn algebra_reply(ctx: &mut Ctx<'_>, argv: Argv<'_>, op: Algebra) -> CmdResult {
     let keys: Vec<&[u8]> = argv.iter().skip(1).collect();
     let sets = input_sets(ctx, &keys)?;
     let result = reply_order(&compute(op, &sets));
-    ctx.out.array(result.len());
+    ctx.out.set(result.len());
     for member in &result {
         ctx.out.bulk(member);
     }

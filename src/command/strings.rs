@@ -662,7 +662,7 @@ fn lcs(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         ctx.out.bulk(&result);
         return Ok(());
     }
-    ctx.out.array(4);
+    ctx.out.map(2);
     ctx.out.bulk(b"matches");
     ctx.out.array(ranges.len());
     for (a_start, a_end, b_start, b_end) in ranges {

@@ -226,13 +226,10 @@ fn store(ctx: &mut Ctx<'_>, argv: Argv<'_>, op: Op, name: &str) -> CmdResult {
 fn reply(ctx: &mut Ctx<'_>, argv: Argv<'_>, op: Op, name: &str) -> CmdResult {
     let parsed = parse(argv, 1, op, false, name)?;
     let result = compute(ctx, op, &parsed)?;
-    let per_member = if parsed.withscores { 2 } else { 1 };
-    ctx.out.array(result.len() * per_member);
+    ctx.out.scored_list(result.len(), parsed.withscores);
     for (member, score) in result.iter() {
-        ctx.out.bulk(member);
-        if parsed.withscores {
-            ctx.out.bulk_f64(score);
-        }
+        ctx.out
+            .scored_member(member, parsed.withscores.then_some(score));
     }
     Ok(())
 }

@@ -207,7 +207,7 @@ fn reply_zadd(
 ) {
     if incr {
         match score {
-            Some(s) => ctx.out.bulk_f64(s),
+            Some(s) => ctx.out.double(s),
             None => ctx.out.null(),
         }
     } else {
@@ -260,7 +260,7 @@ fn zrem(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// None.
 fn zscore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     match read_zset(ctx, argv.get(1))?.and_then(|z| z.score(argv.get(2))) {
-        Some(score) => ctx.out.bulk_f64(score),
+        Some(score) => ctx.out.double(score),
         None => ctx.out.null(),
     }
     Ok(())
@@ -379,16 +379,9 @@ fn zrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         return Ok(());
     };
     let selected = select_range(zset, reverse, range, limit);
-    ctx.out.array(if withscores {
-        selected.len() * 2
-    } else {
-        selected.len()
-    });
+    ctx.out.scored_list(selected.len(), withscores);
     for (member, score) in &selected {
-        ctx.out.bulk(member);
-        if withscores {
-            ctx.out.bulk_f64(*score);
-        }
+        ctx.out.scored_member(member, withscores.then_some(*score));
     }
     Ok(())
 }
@@ -619,7 +612,7 @@ fn zmscore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     ctx.out.array(scores.len());
     for score in scores {
         match score {
-            Some(score) => ctx.out.bulk_f64(score),
+            Some(score) => ctx.out.double(score),
             None => ctx.out.null(),
         }
     }
@@ -660,10 +653,19 @@ fn pop_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, max: bool) -> CmdResult {
         remove_if_empty(ctx, key);
         ctx.changed(popped.len() as u64);
     }
-    ctx.out.array(popped.len() * 2);
+    // RESP3 nests each pair only when a count was given, as Redis does.
+    let nested = ctx.out.is_resp3() && argv.len() == 3;
+    ctx.out.array(if nested {
+        popped.len()
+    } else {
+        2 * popped.len()
+    });
     for (member, score) in &popped {
+        if nested {
+            ctx.out.array(2);
+        }
         ctx.out.bulk(member);
-        ctx.out.bulk_f64(*score);
+        ctx.out.double(*score);
     }
     Ok(())
 }

@@ -238,6 +238,17 @@ pub struct Client {
 }
 
 impl Client {
+    /// Whether the client speaks RESP3 (after `HELLO 3`).
+    pub fn is_resp3(&self) -> bool {
+        self.pushes.is_resp3()
+    }
+
+    /// Switches the protocol of the client's pushed messages (the
+    /// connection switches its reply buffer itself).
+    pub fn set_resp3(&mut self, resp3: bool) {
+        self.pushes.set_resp3(resp3);
+    }
+
     /// A fresh client.
     pub fn new(id: u64, addr: String, laddr: String, now: Duration, authenticated: bool) -> Self {
         Client {

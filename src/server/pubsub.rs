@@ -221,10 +221,9 @@ impl PubSub {
     }
 }
 
-/// Starts a push of `len` elements. RESP2 sends pushes as plain arrays;
-/// RESP3 would start them with `>` instead, here and nowhere else.
+/// Starts a push of `len` elements: `>` in RESP3, a plain array in RESP2.
 fn push_header(out: &mut Reply, len: usize) {
-    out.array(len);
+    out.push(len);
 }
 
 /// Appends a `message` push (`message`/`smessage`, channel, payload).
@@ -256,7 +255,7 @@ pub fn subscribe(
     if client.subscriptions.set_mut(kind).insert(blob(name)) {
         pubsub.add(kind, name, client.id);
     }
-    let mut confirmation = Reply::new();
+    let mut confirmation = Reply::with_protocol(client.is_resp3());
     let out = push_target(client, out, &mut confirmation);
     push_header(out, 3);
     out.bulk(kind.subscribed_word());
@@ -298,7 +297,7 @@ fn confirm_unsubscribed(
     kind: SubscriptionKind,
     name: Option<&[u8]>,
 ) {
-    let mut confirmation = Reply::new();
+    let mut confirmation = Reply::with_protocol(client.is_resp3());
     let out = push_target(client, out, &mut confirmation);
     push_header(out, 3);
     out.bulk(kind.unsubscribed_word());

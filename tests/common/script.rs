@@ -92,24 +92,29 @@ fn parse_script(script: &str) -> Vec<(usize, Step)> {
     steps
 }
 
-/// The elements of an array reply, each re-encoded, in byte order (a reply
-/// whose order Redis leaves to its hash table); other replies as they are.
+/// The elements of an array or set reply (the pairs of a map), each
+/// re-encoded, in byte order (a reply whose order Redis leaves to its hash
+/// table); other replies as they are.
 pub fn sorted_elements(raw: &[u8]) -> Vec<u8> {
-    match Frame::parse(raw).unwrap().0 {
-        Frame::Array(Some(items)) => {
-            let mut encoded: Vec<Vec<u8>> = items
+    let encode = |frame: &Frame| {
+        let mut out = Vec::new();
+        frame.encode(&mut out);
+        out
+    };
+    let (kind, mut encoded): (&[u8], Vec<Vec<u8>>) = match Frame::parse(raw).unwrap().0 {
+        Frame::Array(Some(items)) => (b"*", items.iter().map(encode).collect()),
+        Frame::Set(items) => (b"~", items.iter().map(encode).collect()),
+        Frame::Map(pairs) => (
+            b"%",
+            pairs
                 .iter()
-                .map(|item| {
-                    let mut out = Vec::new();
-                    item.encode(&mut out);
-                    out
-                })
-                .collect();
-            encoded.sort();
-            encoded.concat()
-        }
-        _ => raw.to_vec(),
-    }
+                .map(|(key, value)| [encode(key), encode(value)].concat())
+                .collect(),
+        ),
+        _ => return raw.to_vec(),
+    };
+    encoded.sort();
+    [kind.to_vec(), encoded.concat()].concat()
 }
 
 /// Runs `script` against the server on `port`; returns, per step, what
