@@ -461,10 +461,7 @@ pub(crate) fn signal_swapped_dbs(state: &mut ServerState, a: usize, b: usize) {
 /// via CLIENT UNBLOCK`; 1 if it was blocked, 0 otherwise.
 pub(super) fn client_unblock(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if argv.len() > 4 {
-        return Err(CmdError::err(format!(
-            "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
-            String::from_utf8_lossy(argv.get(1))
-        )));
+        return Err(super::connection::client_arity_error(argv));
     }
     let error = match argv.len() {
         4 if argv.get(3).eq_ignore_ascii_case(b"TIMEOUT") => false,

@@ -3,6 +3,8 @@
 
 use super::flags::*;
 use super::{container, int_arg, spec, sub, CmdError, CmdResult, CommandSpec, Ctx, Flow, NO_KEYS};
+use std::time::Duration;
+
 use crate::keyspace::DB_COUNT;
 use crate::resp::Argv;
 use crate::server::{Client, ClientKind};
@@ -74,6 +76,20 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         client_kill,
     ),
     sub("client", "help", 2, LOADING | STALE, client_help),
+    sub(
+        "client",
+        "pause",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_pause,
+    ),
+    sub(
+        "client",
+        "unpause",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_unpause,
+    ),
     sub(
         "client",
         "reply",
@@ -324,6 +340,58 @@ fn reset(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     client.set_resp3(false);
     ctx.out.set_resp3(false);
     ctx.out.simple("RESET");
+    Ok(())
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL]: holds back normal clients' commands
+/// (ALL, the default) or those that may write or replicate (WRITE) for
+/// `timeout` milliseconds; the dataset stays still meanwhile (no expiry).
+/// Another pause merges with it (the more restrictive kind, the later end).
+///
+/// # Propagation
+/// None.
+fn client_pause(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    use crate::server::pause::PauseKind;
+    if argv.len() > 4 {
+        return Err(client_arity_error(argv));
+    }
+    let kind = match argv.len() {
+        4 if argv.get(3).eq_ignore_ascii_case(b"write") => PauseKind::Write,
+        4 if argv.get(3).eq_ignore_ascii_case(b"all") => PauseKind::All,
+        4 => return Err(CmdError::err("CLIENT PAUSE mode must be WRITE or ALL")),
+        _ => PauseKind::All,
+    };
+    let timeout = int_arg(argv.get(2))
+        .map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    // A zero timeout ends at once (Redis's end time 0 is in the past).
+    let end = if timeout == 0 {
+        Duration::ZERO
+    } else {
+        ctx.state.mono_now + Duration::from_millis(timeout as u64)
+    };
+    ctx.state.client_pauses.pause_by_command(kind, end);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Redis's reply to a CLIENT subcommand given more arguments than it takes.
+pub(super) fn client_arity_error(argv: Argv<'_>) -> CmdError {
+    CmdError::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+        String::from_utf8_lossy(argv.get(1))
+    ))
+}
+
+/// CLIENT UNPAUSE: lifts CLIENT PAUSE (not a failover's pause).
+///
+/// # Propagation
+/// None.
+fn client_unpause(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    ctx.state.client_pauses.unpause_by_command();
+    ctx.out.ok();
     Ok(())
 }
 
@@ -604,12 +672,16 @@ fn client_help(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
             "    Kill connections. Options are: ID, TYPE (normal|master|replica|pubsub), ADDR, LADDR, USER, SKIPME (yes|no).",
             "LIST [TYPE (normal|master|replica|pubsub)] [ID <id> [<id> ...]]",
             "    Return information about client connections.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
             "REPLY (ON|OFF|SKIP)",
             "    Control the replies sent to the current connection.",
-            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
-            "    Unblock the specified blocked client.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
         ],
     );
     Ok(())

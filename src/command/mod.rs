@@ -419,6 +419,12 @@ impl<'a> Ctx<'a> {
         if self.client.is_master {
             return false;
         }
+        // While clients are paused the dataset stays still: the key reads
+        // as missing but is neither deleted nor is a DEL propagated.
+        let now = self.state.mono_now;
+        if self.state.client_pauses.is_paused(now) {
+            return true;
+        }
         if self.state.is_replica() {
             if self.state.planted.replica_deletes_expired_on_read {
                 self.state.keyspace.db_mut(db).remove(key);

@@ -51,6 +51,9 @@ enum Next {
     /// A blocking pop blocked the client: wait until it is served, times
     /// out or is unblocked.
     Block,
+    /// A client pause holds the next command back: wait until the pause
+    /// ends or is lifted, then try it again.
+    Paused(super::pause::Postponed),
     /// WAIT: block until enough replicas acknowledged.
     Wait {
         replicas: usize,
@@ -206,6 +209,27 @@ pub(super) async fn serve_client<R: Runtime>(
                 // of whatever follows.
                 continue;
             }
+            Next::Paused(postponed) => {
+                let lifted = postponed.lifted.notified();
+                tokio::pin!(lifted);
+                lifted.as_mut().enable();
+                if server.state().client_pauses.epoch() != postponed.epoch {
+                    continue;
+                }
+                let pause_left = postponed
+                    .until
+                    .map(|until| until.saturating_sub(rt.monotonic()) + Duration::from_millis(1));
+                tokio::select! {
+                    biased;
+                    _ = kill.killed() => break,
+                    _ = &mut lifted => {}
+                    // Messages published to it meanwhile still go out.
+                    _ = push_notify.notified() => {}
+                    // (A disabled branch's future is still built: any length.)
+                    _ = rt.sleep(pause_left.unwrap_or_default()), if pause_left.is_some() => {}
+                }
+                continue;
+            }
             Next::Wait { .. } | Next::Read => {}
         }
         if kill.is_killed() {
@@ -242,6 +266,23 @@ pub(super) async fn serve_client<R: Runtime>(
         }
     }
     server.state().remove_client(id);
+}
+
+/// Whether a client pause holds back `args` from `client`: replicas and
+/// the master link never wait, as in Redis.
+fn postponed_by_pause(
+    state: &mut super::ServerState,
+    client: &super::Client,
+    args: crate::resp::Argv<'_>,
+    now: Duration,
+) -> Option<super::pause::Postponed> {
+    if client.kind != super::ClientKind::Normal || client.is_master {
+        return None;
+    }
+    let spec = crate::command::resolve(args).ok()?;
+    state
+        .client_pauses
+        .postpones(now, spec, client.queued_commands())
 }
 
 /// Moves the pub/sub messages waiting for client `id` to `out`, behind
@@ -501,6 +542,11 @@ fn process<R: Runtime>(
             Ok(Parsed::Empty { consumed }) => consumed_total += consumed,
             Ok(Parsed::Command { consumed }) => {
                 let args = argv.argv(pending);
+                if let Some(postponed) = postponed_by_pause(&mut state, &client, args, now) {
+                    // Not consumed: it runs once the pause lets it.
+                    next = Next::Paused(postponed);
+                    break;
+                }
                 client.last_interaction = now;
                 state.mono_now = now;
                 let reply_start = out.len();

@@ -31,6 +31,7 @@ pub mod config;
 pub mod config_table;
 mod conn;
 mod info;
+pub mod pause;
 pub mod probe;
 pub mod pubsub;
 pub mod watch;
@@ -328,6 +329,16 @@ impl Client {
         }
     }
 
+    /// The commands queued in MULTI, as far as they are known commands.
+    pub fn queued_commands(
+        &self,
+    ) -> impl Iterator<Item = &'static crate::command::CommandSpec> + '_ {
+        self.multi
+            .iter()
+            .flat_map(|multi| multi.queue.iter())
+            .filter_map(|argv| crate::command::resolve(argv.argv()).ok())
+    }
+
     /// Commands queued so far (-1 outside MULTI), as CLIENT LIST prints.
     pub fn multi_len(&self) -> i64 {
         self.multi.as_ref().map_or(-1, |m| m.queue.len() as i64)
@@ -401,6 +412,8 @@ pub struct ServerState {
     pub planted: probe::PlantedBugs,
     /// Until when (monotonic) the whole server is paused by DEBUG SLEEP.
     pub paused_until: Option<Duration>,
+    /// CLIENT PAUSE's and a coordinated failover's pauses of clients.
+    pub client_pauses: pause::ClientPauses,
     /// Unix ms at start.
     pub started_unix_ms: u64,
     /// Monotonic time at start.
@@ -449,6 +462,7 @@ impl ServerState {
             probe: None,
             planted: probe::PlantedBugs::default(),
             paused_until: None,
+            client_pauses: pause::ClientPauses::default(),
             started_unix_ms: now_unix_ms,
             started: now,
             last_save_unix: now_unix_ms / 1000,
@@ -838,7 +852,8 @@ impl ServerState {
     /// keys per db, earliest expiry first, and propagates their `DEL`s.
     /// Replicas never expire keys themselves.
     pub fn active_expire_cycle(&mut self, now_ms: u64, budget: usize) {
-        if self.is_replica() {
+        // A paused dataset stays still, as in Redis.
+        if self.is_replica() || self.client_pauses.is_paused(self.mono_now) {
             return;
         }
         for db in 0..crate::keyspace::DB_COUNT {
