@@ -129,8 +129,7 @@ impl ClientPauses {
             PauseKind::Write => {
                 let replicates =
                     |spec: &CommandSpec| spec.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0;
-                replicates(spec)
-                    || (spec.name == "exec" && queued.into_iter().any(|queued| replicates(queued)))
+                replicates(spec) || (spec.name == "exec" && queued.into_iter().any(replicates))
             }
         };
         held.then(|| Postponed {
