@@ -17,6 +17,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("zrem", -3, WRITE | FAST, KEY1, zrem),
     spec("zscore", 3, READONLY | FAST, KEY1, zscore),
     spec("zrange", -4, READONLY, KEY1, zrange),
+    spec("zrangestore", -5, WRITE | DENYOOM, (1, 2, 1), zrangestore),
     spec("zcard", 2, READONLY | FAST, KEY1, zcard),
     spec("zincrby", 4, WRITE | DENYOOM | FAST, KEY1, zincrby),
     spec("zrevrange", -4, READONLY, KEY1, zrevrange),
@@ -327,16 +328,78 @@ fn below_max(value: &[u8], max: &Bound<&[u8]>, max_is_plus: bool) -> bool {
 /// # Propagation
 /// None.
 fn zrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let request = parse_range_request(argv, 1, false)?;
+    let Some(zset) = read_zset(ctx, argv.get(1))? else {
+        ctx.out.array(0);
+        return Ok(());
+    };
+    let withscores = request.withscores;
+    let selected = select_range(zset, request.reverse, request.range, request.limit);
+    ctx.out.scored_list(selected.len(), withscores);
+    for (member, score) in &selected {
+        ctx.out.scored_member(member, withscores.then_some(*score));
+    }
+    Ok(())
+}
+
+/// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]:
+/// stores ZRANGE's selection of `src` (scores kept) in `dst`, replacing
+/// it (deleting it when the selection is empty); replies with its size.
+///
+/// # Propagation
+/// Verbatim (the selection is the same on a replica).
+fn zrangestore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let request = parse_range_request(argv, 2, true)?;
+    let destination = argv.get(1);
+    let selected = match read_zset(ctx, argv.get(2))? {
+        Some(zset) => select_range(zset, request.reverse, request.range, request.limit),
+        None => Vec::new(),
+    };
+    // Redis looks the destination up for writing first (expiring it).
+    ctx.lookup(destination);
+    let len = selected.len();
+    if len > 0 {
+        let mut stored = ZSet::default();
+        for (member, score) in &selected {
+            stored.insert(member, *score);
+        }
+        ctx.db()
+            .insert_with_expiry(destination, Value::ZSet(Box::new(stored)), None);
+        ctx.changed(1);
+        ctx.notify(notify::ZSET, "zrangestore", destination);
+    } else if ctx.db().remove(destination).is_some() {
+        ctx.changed(1);
+        ctx.notify(notify::GENERIC, "del", destination);
+    }
+    ctx.out.integer(len as i64);
+    Ok(())
+}
+
+/// What a ZRANGE or ZRANGESTORE asks for.
+struct RangeRequest<'a> {
+    range: Range<'a>,
+    reverse: bool,
+    limit: Option<(i64, i64)>,
+    withscores: bool,
+}
+
+/// Parses `key start stop [options]` from `argv[key_at]` on, as Redis's
+/// `zrangeGenericCommand` does; a store takes no WITHSCORES.
+fn parse_range_request(
+    argv: Argv<'_>,
+    key_at: usize,
+    store: bool,
+) -> Result<RangeRequest<'_>, CmdError> {
     let mut withscores = false;
     let mut reverse = false;
     let mut kind: Option<RangeKind> = None;
     let mut limit: Option<(i64, i64)> = None;
-    let mut i = 4;
+    let mut i = key_at + 3;
     while i < argv.len() {
         let option = argv.get(i).to_ascii_uppercase();
         let left = argv.len() - i - 1;
         match option.as_slice() {
-            b"WITHSCORES" => withscores = true,
+            b"WITHSCORES" if !store => withscores = true,
             b"LIMIT" if left >= 2 => {
                 limit = Some((int_arg(argv.get(i + 1))?, int_arg(argv.get(i + 2))?));
                 i += 2;
@@ -359,7 +422,7 @@ fn zrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             "syntax error, WITHSCORES not supported in combination with BYLEX",
         ));
     }
-    let (mut min_arg, mut max_arg) = (argv.get(2), argv.get(3));
+    let (mut min_arg, mut max_arg) = (argv.get(key_at + 1), argv.get(key_at + 2));
     if reverse && kind != RangeKind::Rank {
         std::mem::swap(&mut min_arg, &mut max_arg);
     }
@@ -374,16 +437,12 @@ fn zrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             _ => return Err(CmdError::err("min or max not valid string range item")),
         },
     };
-    let Some(zset) = read_zset(ctx, argv.get(1))? else {
-        ctx.out.array(0);
-        return Ok(());
-    };
-    let selected = select_range(zset, reverse, range, limit);
-    ctx.out.scored_list(selected.len(), withscores);
-    for (member, score) in &selected {
-        ctx.out.scored_member(member, withscores.then_some(*score));
-    }
-    Ok(())
+    Ok(RangeRequest {
+        range,
+        reverse,
+        limit,
+        withscores,
+    })
 }
 
 /// The range of a ZRANGE.
