@@ -557,3 +557,36 @@ fn a_read_only_replica_accepting_client_writes_is_a_safety_violation() {
         "accepted on a read-only replica",
     );
 }
+
+/// Writes to many keys (few overwritten) while the master hands its role
+/// to r1 with FAILOVER; the link to r1 is too slow for the stream, so r1
+/// lags when the failover starts. The run ends once both converged on r1.
+const FAILOVER_UNDER_WRITES: &str = r#"{ "name": "failover-under-writes", "seeds": 8,
+  "nodes": { "m": {}, "r1": { "replicaof": "m", "config": { "replica-announce-ip": "r1" } } },
+  "steps": [
+    { "await": "linked", "timeout": "30s" },
+    { "throttle": { "from": "m", "to": "r1", "bandwidth": "8kb/s" } },
+    { "workload": { "on": "m", "for": "2s", "rate": 400, "keys": 5000, "clients": 2, "mix": ["strings"] }, "background": true },
+    { "after": "800ms", "command": { "on": "m", "args": ["FAILOVER", "TO", "r1", "6379"] }, "expect": { "reply": "OK" } },
+    { "await": "converged", "timeout": "30s" } ] }"#;
+
+#[test]
+fn a_coordinated_failover_loses_no_acknowledged_write() {
+    passes(&scenario(FAILOVER_UNDER_WRITES), 0..4);
+    passes(&shipped("coordinated-failover"), 0..2);
+}
+
+#[test]
+fn a_failover_that_does_not_wait_for_its_target_is_caught() {
+    let planted = PlantedBugs {
+        failover_before_sync: true,
+        ..PlantedBugs::default()
+    };
+    fails(
+        &scenario(FAILOVER_UNDER_WRITES),
+        0..8,
+        planted,
+        "safety",
+        "acknowledged write lost",
+    );
+}

@@ -1,5 +1,5 @@
-//! Replication and persistence commands: REPLICAOF / SLAVEOF, PSYNC, SYNC,
-//! REPLCONF, WAIT, ROLE, SAVE, BGSAVE, SHUTDOWN.
+//! Replication and persistence commands: REPLICAOF / SLAVEOF, FAILOVER,
+//! PSYNC, SYNC, REPLCONF, WAIT, ROLE, SAVE, BGSAVE, SHUTDOWN.
 //!
 //! PSYNC/SYNC and WAIT change what the connection does next ([`Flow`]); the
 //! byte moving happens in `replication::master` and the connection loop.
@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::flags::*;
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, Flow, NO_KEYS};
 use crate::log::Level;
+use crate::replication::failover::{self, FailoverRequest};
 use crate::replication::master::SyncRequest;
 use crate::replication::{LinkState, MasterLink};
 use crate::resp::{encode_command, Argv};
@@ -17,6 +18,7 @@ use crate::server::{Control, ServerState};
 pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("replicaof", 3, ADMIN | NOSCRIPT | STALE, NO_KEYS, replicaof),
     spec("slaveof", 3, ADMIN | NOSCRIPT | STALE, NO_KEYS, replicaof),
+    spec("failover", -1, ADMIN | NOSCRIPT | STALE, NO_KEYS, failover),
     spec("psync", -3, ADMIN | NOSCRIPT | NO_QUEUE, NO_KEYS, psync),
     spec("sync", 1, ADMIN | NOSCRIPT | NO_QUEUE, NO_KEYS, sync),
     spec(
@@ -40,7 +42,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
 ];
 
 /// The CLIENT LIST line of the caller, for REPLICAOF's log line.
-fn requester(ctx: &Ctx<'_>) -> String {
+pub(crate) fn requester(ctx: &Ctx<'_>) -> String {
     format!(
         "id={} addr={} laddr={} name={}",
         ctx.client.id,
@@ -65,6 +67,15 @@ pub fn promote(state: &mut ServerState) {
     // Redis's `cancelReplicationHandshake` does: its RDB must never be
     // loaded into what is now a master.
     old.attempt.kill();
+    // Redis frees the master client (caching it), then discards the
+    // cached master, with a line for each.
+    if old.state == LinkState::Connected {
+        state.log(Level::Warning, "Connection with master lost.");
+        state.log(Level::Notice, "Caching the disconnected master state.");
+    }
+    if old.state == LinkState::Connected || state.repl.cached_master.is_some() {
+        state.log(Level::Notice, "Discarding previously cached master state.");
+    }
     state.repl.generation += 1;
     let new_id = state.new_replid();
     let line = state.repl.shift_replid(new_id);
@@ -147,6 +158,9 @@ pub fn set_master(state: &mut ServerState, host: &str, port: u16, from_config: b
 /// # Propagation
 /// None.
 fn replicaof(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if failover::in_progress(ctx.state) {
+        return Err(CmdError::err("REPLICAOF not allowed while failing over."));
+    }
     let (host, port) = (argv.get(1), argv.get(2));
     if host.eq_ignore_ascii_case(b"no") && port.eq_ignore_ascii_case(b"one") {
         if ctx.state.is_replica() {
@@ -187,6 +201,54 @@ fn replicaof(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
+/// FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms]: a coordinated
+/// switch to a replica without losing writes. Writes pause; once the
+/// target (or, without TO, the first replica) acknowledged the whole
+/// stream this node becomes its replica and asks it, with `PSYNC ...
+/// FAILOVER`, to take over. TIMEOUT gives up (FORCE: fails over anyway);
+/// ABORT stops it.
+///
+/// # Propagation
+/// None.
+fn failover(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    if argv.len() == 2 && argv.get(1).eq_ignore_ascii_case(b"abort") {
+        if !failover::in_progress(ctx.state) {
+            return Err(CmdError::err("No failover in progress."));
+        }
+        failover::abort(ctx.state, "Failover manually aborted");
+        ctx.out.ok();
+        return Ok(());
+    }
+    let mut request = FailoverRequest::default();
+    let mut j = 1;
+    while j < argv.len() {
+        let word = argv.get(j);
+        if word.eq_ignore_ascii_case(b"timeout") && j + 1 < argv.len() && request.timeout_ms == 0 {
+            let timeout = int_arg(argv.get(j + 1))?;
+            if timeout <= 0 {
+                return Err(CmdError::err("FAILOVER timeout must be greater than 0"));
+            }
+            request.timeout_ms = timeout as u64;
+            j += 2;
+        } else if word.eq_ignore_ascii_case(b"to") && j + 2 < argv.len() && request.target.is_none()
+        {
+            let port = int_arg(argv.get(j + 2))?;
+            let host = String::from_utf8_lossy(argv.get(j + 1)).into_owned();
+            // A port no replica can listen on names no replica.
+            request.target = Some((host, u16::try_from(port).unwrap_or(0)));
+            j += 3;
+        } else if word.eq_ignore_ascii_case(b"force") && !request.force {
+            request.force = true;
+            j += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    failover::start(ctx.state, request).map_err(CmdError::Other)?;
+    ctx.out.ok();
+    Ok(())
+}
+
 fn sync_request(ctx: &Ctx<'_>, psync: Option<(String, i64)>) -> SyncRequest {
     let ip = ctx.client.replica_ip.clone().unwrap_or_else(|| {
         ctx.client
@@ -204,6 +266,12 @@ fn sync_request(ctx: &Ctx<'_>, psync: Option<(String, i64)>) -> SyncRequest {
 }
 
 fn refuse_sync(ctx: &Ctx<'_>) -> CmdResult {
+    // Replicas do not sync with a node in the middle of a failover.
+    if failover::in_progress(ctx.state) {
+        return Err(CmdError::Other(
+            "NOMASTERLINK Can't SYNC while failing over".into(),
+        ));
+    }
     if ctx.client.is_master {
         return Err(CmdError::err("Replica can't be a replica"));
     }
@@ -249,6 +317,12 @@ fn psync(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     // A replica asking again on its link is ignored, without a reply.
     if ctx.client.kind == crate::server::ClientKind::Replica {
         return Ok(());
+    }
+    // `PSYNC replid offset FAILOVER`: our master hands its role over.
+    if argv.len() > 3 && argv.get(3).eq_ignore_ascii_case(b"failover") {
+        let who = crate::command::client_line(ctx.client, ctx.state.mono_now, None);
+        failover::accept_failover_psync(ctx.state, argv.get(1), who.trim_end())
+            .map_err(CmdError::Other)?;
     }
     refuse_sync(ctx)?;
     let name = log_sync_request(ctx);

@@ -681,14 +681,20 @@ async fn stream_to_replica<R: Runtime>(
     let mut writing: Vec<u8> = Vec::new();
     let mut from_cron = false;
     loop {
-        let step = {
+        let (step, link_started) = {
             let mut state = server.state_at(rt.monotonic());
             if !read_acks(&mut state, client_id, buffer, rt.unix_time_ms()) {
                 return None;
             }
+            // An ACK may be the one a coordinated failover waits for.
+            let link_started = super::failover::update_status(&mut state);
             let may_stream = writing.is_empty() && preamble.is_written();
-            next_step(&mut state, client_id, legacy, &name, may_stream, from_cron)
+            let step = next_step(&mut state, client_id, legacy, &name, may_stream, from_cron);
+            (step, link_started)
         };
+        if link_started {
+            server.run_controls();
+        }
         from_cron = false;
         match step {
             Step::Drop(Close::Quiet) => return None,

@@ -19,6 +19,7 @@ use crate::server::probe::PlantedBugs;
 use crate::server::KillSwitch;
 
 pub mod diskless;
+pub mod failover;
 pub mod master;
 pub mod replica;
 
@@ -313,6 +314,8 @@ pub struct ReplState {
     /// offset -1 rather than 0: offsets shown and acknowledged are one
     /// lower than [`offset`](Self::offset).
     pub counts_from_minus_one: bool,
+    /// A coordinated failover of this master (FAILOVER), while it runs.
+    pub failover: Option<failover::Failover>,
 }
 
 impl ReplState {
@@ -335,6 +338,7 @@ impl ReplState {
             inner_boundaries: Vec::new(),
             socket_transfer: None,
             counts_from_minus_one: false,
+            failover: None,
         }
     }
 

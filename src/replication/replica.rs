@@ -364,7 +364,7 @@ async fn handshake<R: Runtime>(
         );
     }
     let mut request = Vec::new();
-    match cached.as_ref().map(|c| (&c.replid, c.offset)) {
+    let (replid, offset) = match cached.as_ref().map(|c| (&c.replid, c.offset)) {
         Some((replid, offset)) => {
             server.state().log(
                 Level::Notice,
@@ -373,18 +373,34 @@ async fn handshake<R: Runtime>(
                     offset + 1
                 ),
             );
-            encode_command(&mut request, &["PSYNC", replid, &(offset + 1).to_string()]);
+            (replid.clone(), (offset + 1).to_string())
         }
         None => {
             server.state().log(
                 Level::Notice,
                 "Partial resynchronization not possible (no cached master)",
             );
-            encode_command(&mut request, &["PSYNC", "?", "-1"]);
+            ("?".to_string(), "-1".to_string())
         }
+    };
+    // A master handing over its role in a coordinated failover asks its
+    // target to take over.
+    let failing_over = super::failover::sends_failover_psync(&server.state());
+    if failing_over {
+        encode_command(&mut request, &["PSYNC", &replid, &offset, "FAILOVER"]);
+    } else {
+        encode_command(&mut request, &["PSYNC", &replid, &offset]);
     }
-    stream.write_all(&request).await.ok()?;
-    stream.flush().await.ok()?;
+    let sent = async {
+        stream.write_all(&request).await?;
+        stream.flush().await
+    };
+    if sent.await.is_err() {
+        if failing_over {
+            super::failover::abort(&mut server.state(), "Write error to failover target");
+        }
+        return None;
+    }
     // A master preparing a diskless sync may stay silent but for the
     // newlines it sends every second; an empty line (a `\r\n` left over
     // from a reply cut at the line cap, say) is such a keepalive too, as
@@ -397,6 +413,17 @@ async fn handshake<R: Runtime>(
     };
     if !is_current(server, generation) {
         return Some(Synced::Stale);
+    }
+    // The failover is done once the target accepts the PSYNC, and given up
+    // on any other answer.
+    if failing_over {
+        let mut state = server.state();
+        if reply.starts_with("+FULLRESYNC") || reply.starts_with("+CONTINUE") {
+            super::failover::finished(&mut state);
+        } else {
+            super::failover::abort(&mut state, "Failover target rejected psync request");
+            return Some(Synced::Stale);
+        }
     }
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
         let mut words = rest.split_whitespace();

@@ -243,7 +243,11 @@ fn replication(out: &mut String, state: &ServerState) {
             now.saturating_sub(replica.ack_time).as_secs()
         );
     }
-    field!(out, "master_failover_state", "no-failover");
+    field!(
+        out,
+        "master_failover_state",
+        crate::replication::failover::state_name(state)
+    );
     field!(out, "master_replid", repl.replid);
     field!(out, "master_replid2", repl.replid2);
     field!(out, "master_repl_offset", repl.shown(repl.offset));

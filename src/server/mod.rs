@@ -1308,6 +1308,11 @@ impl<R: Runtime> Server<R> {
                 replication_cron(&mut state, replication_loops);
                 replication_loops += 1;
             }
+            let link_started = crate::replication::failover::update_status(&mut state);
+            drop(state);
+            if link_started {
+                self.run_controls();
+            }
         }
     }
 }

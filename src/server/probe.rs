@@ -132,11 +132,14 @@ pub struct PlantedBugs {
     /// temp file and renaming it: a write cut off halfway destroys the
     /// last good snapshot.
     pub rdb_saved_in_place: bool,
+    /// A coordinated failover hands the master role over at once, without
+    /// waiting for the target to acknowledge the whole stream.
+    pub failover_before_sync: bool,
 }
 
 impl PlantedBugs {
     /// The bugs by name, as `--plant` takes them.
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 17] = [
         "replica-deletes-expired-on-read",
         "ack-unapplied-bytes",
         "multi-without-wrapper",
@@ -152,6 +155,7 @@ impl PlantedBugs {
         "master-ignores-repl-timeout",
         "replica-ignores-repl-timeout",
         "rdb-saved-in-place",
+        "failover-before-sync",
         "none",
     ];
 
@@ -181,6 +185,7 @@ impl PlantedBugs {
             "master-ignores-repl-timeout" => &mut self.master_ignores_repl_timeout,
             "replica-ignores-repl-timeout" => &mut self.replica_ignores_repl_timeout,
             "rdb-saved-in-place" => &mut self.rdb_saved_in_place,
+            "failover-before-sync" => &mut self.failover_before_sync,
             "none" => return Some(self),
             _ => return None,
         };
@@ -220,6 +225,7 @@ mod tests {
                 master_ignores_repl_timeout: true,
                 replica_ignores_repl_timeout: true,
                 rdb_saved_in_place: true,
+                failover_before_sync: true,
             }
         );
     }

@@ -27,6 +27,8 @@ impl Runner {
         let deadline = now() + timeout;
         let mut last_reply = None;
         loop {
+            // A failover that ends meanwhile changes what converged means.
+            self.follow_failovers();
             let satisfied = match condition {
                 AwaitCondition::Linked => self.all_linked(),
                 AwaitCondition::Converged => self.is_converged(),

@@ -151,6 +151,56 @@ impl Runner {
             ));
         }
         self.track_replicaof_command(on, args, reply.as_ref());
+        self.track_failover_command(on, args, reply.as_ref());
+    }
+
+    /// A FAILOVER a master accepted: its outcome comes later (see
+    /// [`Runner::follow_failovers`]).
+    fn track_failover_command(&mut self, on: &str, args: &[String], reply: Option<&Frame>) {
+        let starts_failover = args
+            .first()
+            .is_some_and(|a| a.eq_ignore_ascii_case("FAILOVER"))
+            && !args.get(1).is_some_and(|a| a.eq_ignore_ascii_case("ABORT"))
+            && matches!(reply, Some(Frame::Simple(_)));
+        if starts_failover && !self.pending_failovers.iter().any(|m| m == on) {
+            self.pending_failovers.push(on.to_string());
+        }
+    }
+
+    /// Brings the topology in line with the coordinated failovers that
+    /// ended: a master that turned into its target's replica follows it,
+    /// and the target (which promoted itself) is a master; an aborted
+    /// failover changes nothing. The target is the node the old master
+    /// now points at, named or addressed by IP; the checker goes on
+    /// judging that both ends agree.
+    pub(super) fn follow_failovers(&mut self) {
+        let pending = std::mem::take(&mut self.pending_failovers);
+        for master in pending {
+            let outcome = self.node(&master).with_state(|state| {
+                (
+                    state.repl.failover.is_some(),
+                    state.repl.master.as_ref().map(|link| link.host.clone()),
+                )
+            });
+            match outcome {
+                Some((true, _)) => self.pending_failovers.push(master),
+                Some((false, Some(host))) => {
+                    let target = self
+                        .nodes
+                        .iter()
+                        .find(|n| n.name == host || n.ip.to_string() == host)
+                        .map(|n| n.name.clone());
+                    if let Some(target) = target {
+                        self.event(format!("failover of {master} to {target} done"));
+                        self.topology.insert(target.clone(), None);
+                        self.topology.insert(master, Some(target));
+                    }
+                }
+                // Aborted (still a master), or the node is down: nothing
+                // changed hands.
+                _ => {}
+            }
+        }
     }
 
     /// Applies REPLICAOF sent as a plain command to the topology.

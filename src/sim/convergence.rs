@@ -72,7 +72,14 @@ impl Runner {
                 ));
             }
         }
-        let ip = node.ip.to_string();
+        // The master knows the replica by its address, or by the one it
+        // announces (`replica-announce-ip`).
+        let ip = replica_server
+            .state()
+            .config
+            .replica_announce_ip
+            .clone()
+            .unwrap_or_else(|| node.ip.to_string());
         let state = master_server.state();
         let online = state.repl.replicas.values().any(|link| {
             link.ip == ip
@@ -176,9 +183,10 @@ impl Runner {
     /// The liveness phase: waits up to the scenario's liveness bound for
     /// every replica to converge, checking safety every 100 ms of simulated
     /// time; the stuck replicas when the bound passes first.
-    pub(super) async fn await_convergence(&self) -> Result<(), Vec<String>> {
+    pub(super) async fn await_convergence(&mut self) -> Result<(), Vec<String>> {
         let deadline = now() + self.scenario.liveness;
         loop {
+            self.follow_failovers();
             self.monitor_safety();
             if self.is_converged() {
                 return Ok(());

@@ -86,6 +86,9 @@ pub(super) struct Runner {
     /// Whether anything makes the acknowledged-writes rule inapplicable
     /// (promotions, re-pointing, flushes, lost disks).
     pub(super) history_may_fork: bool,
+    /// Masters that accepted a FAILOVER not yet seen to end: the topology
+    /// follows each once it does.
+    pub(super) pending_failovers: Vec<String>,
     /// Where the run's timeline is recorded (disabled unless asked for).
     pub(super) timeline: crate::timeline::record::Recorder,
 }
@@ -154,6 +157,7 @@ impl Runner {
             background_commands: Vec::new(),
             outcomes: Vec::new(),
             history_may_fork,
+            pending_failovers: Vec::new(),
             timeline: Default::default(),
         }
     }
@@ -245,8 +249,10 @@ impl Runner {
                     madsim::time::sleep(target - now()).await;
                 }
             }
+            self.follow_failovers();
             self.monitor_safety();
             self.step(index, step, &mut rng).await;
+            self.follow_failovers();
             self.monitor_safety();
             previous_end = now();
         }
