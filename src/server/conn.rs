@@ -523,6 +523,8 @@ fn process<R: Runtime>(
     let Some(mut client) = state.clients.remove(&id) else {
         return Next::Close;
     };
+    // A client held by a pause tries its command again.
+    state.client_pauses.release(id);
     // Messages published to it before this batch go out first.
     out.raw(client.pushes.as_bytes());
     client.pushes.clear();
@@ -544,6 +546,7 @@ fn process<R: Runtime>(
                 let args = argv.argv(pending);
                 if let Some(postponed) = postponed_by_pause(&mut state, &client, args, now) {
                     // Not consumed: it runs once the pause lets it.
+                    state.client_pauses.hold(id);
                     next = Next::Paused(postponed);
                     break;
                 }

@@ -109,7 +109,11 @@ fn clients(out: &mut String, state: &ServerState, connected: usize) {
     field!(out, "connected_clients", connected);
     field!(out, "cluster_connections", 0);
     field!(out, "maxclients", state.config.maxclients);
-    field!(out, "blocked_clients", state.blocking.count());
+    field!(
+        out,
+        "blocked_clients",
+        state.blocking.count() + state.client_pauses.held_count()
+    );
 }
 
 fn persistence(out: &mut String, state: &ServerState) {

@@ -481,6 +481,7 @@ impl ServerState {
     pub fn remove_client(&mut self, id: u64) {
         self.watches.unwatch_all(id);
         self.blocking.unblock(id);
+        self.client_pauses.release(id);
         if let Some(mut client) = self.clients.remove(&id) {
             pubsub::forget_client(&mut self.pubsub, &mut client);
         }

@@ -38,6 +38,9 @@ pub struct ClientPauses {
     epoch: u64,
     /// Wakes the connections waiting on a pause when `epoch` moves.
     lifted: Arc<Notify>,
+    /// The clients whose next command waits (counted in INFO
+    /// `blocked_clients`, as Redis counts its postponed clients).
+    held: std::collections::BTreeSet<u64>,
 }
 
 /// A command held back by a pause: the connection waits until `until`
@@ -137,6 +140,21 @@ impl ClientPauses {
             epoch: self.epoch,
             lifted: self.lifted.clone(),
         })
+    }
+
+    /// Client `id` waits for the pause to end.
+    pub fn hold(&mut self, id: u64) {
+        self.held.insert(id);
+    }
+
+    /// Client `id` no longer waits (it runs its command, or is gone).
+    pub fn release(&mut self, id: u64) {
+        self.held.remove(&id);
+    }
+
+    /// How many clients wait for a pause to end.
+    pub fn held_count(&self) -> usize {
+        self.held.len()
     }
 
     /// The epoch now: a waiter whose epoch is older looks again.
