@@ -572,6 +572,15 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         // client's last one too (the replica-reply log names it).
         ctx.client.last_command = Some(spec);
         ctx.client.transaction_failed();
+        if spec.name == "exec" && ctx.client.in_multi() {
+            // A refused EXEC ends its transaction (Redis's
+            // `execCommandAbort`).
+            ctx.client.take_multi();
+            ctx.state.watches.unwatch_all(ctx.client.id);
+            let aborted = format!("EXECABORT Transaction discarded because of: {message}");
+            reject(ctx, spec, &aborted);
+            return;
+        }
         reject(ctx, spec, &message);
         return;
     }
@@ -619,22 +628,30 @@ fn replication_checks(
     }
     let state = &*ctx.state;
     let config = &state.config;
+    // EXEC is judged by what it would run, as Redis judges it by its
+    // transaction's flags: a write if any queued command writes, denied
+    // on a stale replica if any queued command is.
+    let exec = spec.name == "exec";
+    let writes = spec.is_write() || (exec && ctx.client.queued_commands().any(|q| q.is_write()));
+    let denied_when_stale = spec.flags & flags::STALE == 0
+        || (exec
+            && ctx
+                .client
+                .queued_commands()
+                .any(|q| q.flags & flags::STALE == 0));
     // Redis refuses PING too. A replica applying its master's stream is
     // exempt here (it was returned above); see the README.
-    if state.writes_denied_by_disk_error() && (spec.is_write() || spec.name == "ping") {
+    if state.writes_denied_by_disk_error() && (writes || spec.name == "ping") {
         return Err(MISCONF.into());
     }
-    if spec.is_write() && !state.is_replica() && config.min_replicas_to_write > 0 {
+    if writes && !state.is_replica() && config.min_replicas_to_write > 0 {
         let max_lag = Duration::from_secs(config.min_replicas_max_lag);
         if (state.repl.good_replicas(state.mono_now, max_lag) as u64) < config.min_replicas_to_write
         {
             return Err("NOREPLICAS Not enough good replicas to write.".into());
         }
     }
-    if spec.is_write()
-        && state.is_readonly_replica()
-        && !state.planted.replica_accepts_client_writes
-    {
+    if writes && state.is_readonly_replica() && !state.planted.replica_accepts_client_writes {
         return Err("READONLY You can't write against a read only replica.".into());
     }
     // A RESP2 client in pub/sub mode can only read pushes in between.
@@ -652,7 +669,7 @@ fn replication_checks(
     if state.is_replica()
         && !config.replica_serve_stale_data
         && !state.master_link_up()
-        && spec.flags & flags::STALE == 0
+        && denied_when_stale
     {
         return Err(
             "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."

@@ -1,0 +1,37 @@
+//! Transactions refused at EXEC, differentially: the server's state
+//! changes between MULTI and EXEC (here `min-replicas-to-write`, set by
+//! another client), and EXEC is judged by what it would run, as Redis
+//! judges it. Skipped (with a note) when redis-server is not installed,
+//! except in CI.
+
+mod common;
+
+use common::script::compare;
+
+#[test]
+fn an_exec_refused_for_its_writes_discards_the_transaction_as_redis_does() {
+    compare(
+        "exec-refused",
+        r#"
+        0> SET xx 1
+        # a write queued, then not enough replicas: EXECABORT, nothing ran
+        0> MULTI
+        0> INCR xx
+        1> CONFIG SET min-replicas-to-write 2
+        0> EXEC
+        0> GET xx
+        # the transaction is over: MULTI may start again
+        0> MULTI
+        0> GET xx
+        0> EXEC
+        # reads alone are not refused
+        0> MULTI
+        0> GET xx
+        0> PING
+        0> EXEC
+        0> INCR xx
+        1> CONFIG SET min-replicas-to-write 0
+        0> INCR xx
+        "#,
+    );
+}
