@@ -65,6 +65,10 @@ pub struct ScenarioSpeed {
     pub ms_per_seed: f64,
     /// Simulated seconds per wall second.
     pub sim_per_wall: f64,
+    /// Messages the servers sent per wall second (0 in baselines from
+    /// before it was measured).
+    #[serde(default)]
+    pub messages_per_s: f64,
 }
 
 /// The figures of one `bench --scenarios` run, kept to compare a later
@@ -77,6 +81,10 @@ pub struct Baseline {
     pub scenarios: std::collections::BTreeMap<String, ScenarioSpeed>,
     /// The whole sweep's seeds per second with one worker.
     pub sweep_seeds_per_s: f64,
+    /// The machine's ceiling: messages per wall second of a bare madsim
+    /// echo between two simulated nodes (0 in older baselines).
+    #[serde(default)]
+    pub echo_messages_per_s: f64,
 }
 
 impl Baseline {
@@ -421,6 +429,76 @@ fn run_full_sync(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Round trips of the bare echo that measures the machine's ceiling.
+#[cfg(madsim)]
+const ECHO_ROUND_TRIPS: u64 = 100_000;
+
+/// What a bare madsim echo moves.
+#[cfg(madsim)]
+struct EchoRate {
+    per_wall_s: f64,
+    per_simulated_s: f64,
+}
+
+/// The machine's ceiling for simulated traffic: one client node sends a
+/// 32-byte request to a server node, which echoes it, `round_trips` times,
+/// over madsim's own TCP (no replsim code in the path). Messages (two per
+/// round trip) per wall second and per simulated second.
+#[cfg(madsim)]
+fn echo_ceiling(round_trips: u64) -> EchoRate {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let runtime = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
+    let started = Instant::now();
+    let simulated = runtime.block_on(async move {
+        let handle = madsim::runtime::Handle::current();
+        let server = handle
+            .create_node()
+            .ip("10.0.0.1".parse().expect("valid ip"))
+            .build();
+        let client = handle
+            .create_node()
+            .ip("10.0.0.2".parse().expect("valid ip"))
+            .build();
+        server.spawn(async move {
+            let listener = madsim::net::TcpListener::bind("10.0.0.1:7000")
+                .await
+                .expect("bind");
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut buf = [0u8; 32];
+            while stream.read_exact(&mut buf).await.is_ok() {
+                if stream.write_all(&buf).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let start = madsim::time::Instant::now();
+        client
+            .spawn(async move {
+                // The listener may not be up at the very first instant.
+                let mut stream = loop {
+                    match madsim::net::TcpStream::connect("10.0.0.1:7000").await {
+                        Ok(stream) => break stream,
+                        Err(_) => madsim::time::sleep(Duration::from_millis(1)).await,
+                    }
+                };
+                let mut buf = [7u8; 32];
+                for _ in 0..round_trips {
+                    stream.write_all(&buf).await.expect("write");
+                    stream.read_exact(&mut buf).await.expect("read");
+                }
+            })
+            .await
+            .expect("echo client");
+        start.elapsed()
+    });
+    let wall = started.elapsed().as_secs_f64();
+    let messages = (2 * round_trips) as f64;
+    EchoRate {
+        per_wall_s: messages / wall.max(1e-9),
+        per_simulated_s: messages / simulated.as_secs_f64().max(1e-9),
+    }
+}
+
 /// Simulation speed over the scenarios of `dir`.
 #[cfg(madsim)]
 fn run_scenarios(args: &BenchArgs, dir: &std::path::Path) -> Result<()> {
@@ -437,18 +515,24 @@ fn run_scenarios(args: &BenchArgs, dir: &std::path::Path) -> Result<()> {
         }
         None => None,
     };
+    let echo = echo_ceiling(ECHO_ROUND_TRIPS);
+    println!(
+        "machine ceiling: a bare madsim echo between two simulated nodes moves {:.0} messages per wall second ({ECHO_ROUND_TRIPS} round trips, {:.0} messages per simulated second)",
+        echo.per_wall_s, echo.per_simulated_s
+    );
     let mut measured = Baseline {
         seeds,
         scenarios: std::collections::BTreeMap::new(),
         sweep_seeds_per_s: 0.0,
+        echo_messages_per_s: echo.per_wall_s,
     };
     use crate::sweep::{execute, plan, SeedChoice};
     let scenarios = crate::scenario::load_dir(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let choice = SeedChoice::Range(0..seeds);
     println!("simulation speed, seeds 0..{seeds}, one worker per scenario");
     println!(
-        "{:<30} {:>10} {:>12} {:>10} {:>8}",
-        "scenario", "ms/seed", "sim s/seed", "sim/wall", "seeds/s"
+        "{:<30} {:>10} {:>12} {:>10} {:>8} {:>10} {:>9}",
+        "scenario", "ms/seed", "sim s/seed", "sim/wall", "seeds/s", "msgs/s", "ceiling/"
     );
     let mut slowest: f64 = f64::INFINITY;
     for scenario in &scenarios {
@@ -469,20 +553,25 @@ fn run_scenarios(args: &BenchArgs, dir: &std::path::Path) -> Result<()> {
             .count();
         let ratio = simulated / wall.max(1e-9);
         slowest = slowest.min(ratio);
+        let messages_per_s =
+            reports.iter().map(|r| r.messages).sum::<u64>() as f64 / wall.max(1e-9);
         measured.scenarios.insert(
             scenario.name.clone(),
             ScenarioSpeed {
                 ms_per_seed: wall * 1000.0 / reports.len().max(1) as f64,
                 sim_per_wall: ratio,
+                messages_per_s,
             },
         );
         println!(
-            "{:<30} {:>10.1} {:>12.1} {:>9.0}x {:>8.1}{}",
+            "{:<30} {:>10.1} {:>12.1} {:>9.0}x {:>8.1} {:>10.0} {:>8.1}x{}",
             scenario.name,
             wall * 1000.0 / reports.len() as f64,
             simulated / reports.len() as f64,
             ratio,
             reports.len() as f64 / wall,
+            messages_per_s,
+            echo.per_wall_s / messages_per_s.max(1e-9),
             if failed > 0 {
                 format!("  ({failed} failed)")
             } else {

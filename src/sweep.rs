@@ -574,6 +574,7 @@ mod tests {
             log: Vec::new(),
             lag: Vec::new(),
             traffic: Default::default(),
+            messages: 0,
             skewed_reads: Default::default(),
             timeline: None,
         }

@@ -245,6 +245,9 @@ struct Link {
     stalled_readers: Vec<Waker>,
     /// Bytes handed to the link so far.
     sent: u64,
+    /// Writes that handed them over (each one a message of the simulated
+    /// network, as madsim delivers it).
+    writes: u64,
 }
 
 /// Live connection ends by the (ordered) pair of node names they join.
@@ -354,6 +357,16 @@ impl SimNet {
             .iter()
             .map(|(ends, link)| (ends.clone(), lock(link).sent))
             .collect()
+    }
+
+    /// Writes handed to the network so far, over every link: the messages
+    /// madsim delivered (`bench --scenarios` sets them against a bare
+    /// madsim echo's rate).
+    pub fn writes(&self) -> u64 {
+        lock(&self.links)
+            .values()
+            .map(|link| lock(link).writes)
+            .sum()
     }
 
     fn link(&self, from: &str, to: &str) -> Arc<Mutex<Link>> {
@@ -767,7 +780,11 @@ impl AsyncWrite for SimStream {
         match Pin::new(&mut this.inner).poll_write(cx, &buf[..take]) {
             Poll::Ready(Ok(n)) => {
                 lock(&this.sending).unread += n;
-                lock(&this.outgoing).sent += n as u64;
+                {
+                    let mut outgoing = lock(&this.outgoing);
+                    outgoing.sent += n as u64;
+                    outgoing.writes += 1;
+                }
                 this.unflushed |= n > 0;
                 Poll::Ready(Ok(n))
             }

@@ -98,6 +98,7 @@ impl Runner {
         RunReport {
             lag,
             traffic,
+            messages: self.net.writes(),
             skewed_reads,
             scenario: self.scenario.name.clone(),
             file: self.scenario.file.clone(),

@@ -129,6 +129,9 @@ pub struct RunReport {
     pub lag: Vec<lag::ReplicaLag>,
     /// What each server node sent, by node.
     pub traffic: BTreeMap<String, lag::Traffic>,
+    /// Writes the servers handed to the simulated network (their
+    /// messages; the harness's clients' own writes are not counted).
+    pub messages: u64,
     /// Correct reads whose answer a replica's clock skew decided.
     pub skewed_reads: history::SkewedReads,
     /// The run's timeline, when it was recorded
@@ -223,6 +226,7 @@ fn run_seed_recording(
         log: Vec::new(),
         lag: Vec::new(),
         traffic: BTreeMap::new(),
+        messages: 0,
         skewed_reads: Default::default(),
         timeline: None,
     };
