@@ -687,11 +687,13 @@ mod tests {
                         ScenarioSpeed {
                             ms_per_seed: 1.0,
                             sim_per_wall: ratio,
+                            messages_per_s: 1000.0 * ratio,
                         },
                     )
                 })
                 .collect(),
             sweep_seeds_per_s: sweep,
+            echo_messages_per_s: 1e6,
         }
     }
 
@@ -711,6 +713,14 @@ mod tests {
             .iter()
             .any(|l| l.starts_with("gone") && l.ends_with("only in the baseline")));
         assert!(lines.last().unwrap().contains("(0.75x)"), "{lines:?}");
+    }
+
+    #[test]
+    fn a_baseline_from_before_the_ceiling_still_loads() {
+        let old = r#"{"seeds": 3, "scenarios": {"a": {"ms_per_seed": 2.0, "sim_per_wall": 900.0}}, "sweep_seeds_per_s": 10.0}"#;
+        let baseline: Baseline = serde_json::from_str(old).unwrap();
+        assert_eq!(baseline.echo_messages_per_s, 0.0);
+        assert_eq!(baseline.scenarios["a"].messages_per_s, 0.0);
     }
 
     #[test]
