@@ -767,7 +767,14 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     ctx.forced = false;
     let reply_start = ctx.out.len();
     let recording = ctx.start_recording_keys(spec);
+    let started = (ctx.state.clock)();
     let result = (spec.handler)(ctx, argv);
+    let mut took = (ctx.state.clock)().saturating_sub(started);
+    // DEBUG SLEEP holds Redis inside the command; here the connection
+    // sleeps after it, but the time is the command's all the same.
+    if let Flow::Sleep(sleep) = ctx.flow {
+        took += sleep;
+    }
     ctx.finish_recording_keys(recording);
     let failed = if let Err(error) = result {
         ctx.out.truncate(reply_start);
@@ -785,6 +792,12 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     let counts = ctx.state.stats.command(spec.full_name());
     counts.calls += u64::from(!blocked);
     counts.failed_calls += u64::from(failed);
+    if !blocked {
+        counts.usec += u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        if ctx.state.config.latency_tracking() {
+            ctx.state.stats.record_latency(spec.full_name(), took);
+        }
+    }
     ctx.state.stats.commands_processed += u64::from(ctx.serving_key.is_none());
     if ctx.dirty > 0 && spec.is_write() && !ctx.state.watches.is_empty() {
         touch_command_keys(ctx, spec, argv);

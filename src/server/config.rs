@@ -611,7 +611,28 @@ fn find(name: &str) -> Option<&'static Param> {
 
 /// Checks `value` for the Redis parameter `name` by Redis's rules for its
 /// kind, and returns it as CONFIG GET prints it.
+/// `latency-tracking-info-percentiles`: numbers from 0 to 100, as Redis
+/// takes them.
+fn latency_percentiles(value: &str) -> Result<Vec<f64>, String> {
+    value
+        .split_whitespace()
+        .map(|word| match word.parse::<f64>() {
+            Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+            _ => Err("Invalid latency-tracking-info-percentiles parameters".to_string()),
+        })
+        .collect()
+}
+
 fn check_kind(name: &str, value: &str) -> Result<String, String> {
+    if name == "latency-tracking-info-percentiles" {
+        return latency_percentiles(value).map(|percentiles| {
+            percentiles
+                .iter()
+                .map(f64::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+    }
     let Some(spec) = config_table::spec(name) else {
         // The special parameters replsim does not model keep any text.
         return Ok(value.to_string());
@@ -779,6 +800,22 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Whether per-command latencies are kept (`latency-tracking`).
+    pub fn latency_tracking(&self) -> bool {
+        self.others
+            .get("latency-tracking")
+            .is_none_or(|v| v == "yes")
+    }
+
+    /// The percentiles INFO latencystats reports
+    /// (`latency-tracking-info-percentiles`).
+    pub fn latency_percentiles(&self) -> Vec<f64> {
+        self.others
+            .get("latency-tracking-info-percentiles")
+            .and_then(|v| latency_percentiles(v).ok())
+            .unwrap_or_default()
     }
 
     /// Sets one parameter at run time.

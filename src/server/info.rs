@@ -26,6 +26,7 @@ const ALL_SECTIONS: &[&str] = &[
     "replication",
     "errorstats",
     "commandstats",
+    "latencystats",
     "keyspace",
 ];
 
@@ -63,6 +64,7 @@ pub fn render_info(
             "keyspace" => keyspace(&mut out, state, now_ms),
             "commandstats" => commandstats(&mut out, state),
             "errorstats" => errorstats(&mut out, state),
+            "latencystats" => latencystats(&mut out, state),
             _ => {}
         }
     }
@@ -165,8 +167,34 @@ fn commandstats(out: &mut String, state: &ServerState) {
     for (name, c) in &state.stats.command_counts {
         let _ = write!(
             out,
-            "cmdstat_{name}:calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}\r\n",
-            c.calls, c.rejected_calls, c.failed_calls
+            "cmdstat_{name}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
+            c.calls,
+            c.usec,
+            if c.calls == 0 { 0.0 } else { c.usec as f64 / c.calls as f64 },
+            c.rejected_calls,
+            c.failed_calls
+        );
+    }
+}
+
+/// `latency_percentiles_usec_<command>:p50=..,p99=..` per command run
+/// while `latency-tracking` was on: each configured percentile of its
+/// latencies, in microseconds with three decimals, as Redis prints them.
+fn latencystats(out: &mut String, state: &ServerState) {
+    out.push_str("# Latencystats\r\n");
+    let percentiles = state.config.latency_percentiles();
+    for (name, histogram) in &state.stats.latencies {
+        let values: Vec<String> = percentiles
+            .iter()
+            .map(|p| {
+                let ns = histogram.value_at_percentile(*p);
+                format!("p{p}={:.3}", ns as f64 / 1000.0)
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "latency_percentiles_usec_{name}:{}\r\n",
+            values.join(",")
         );
     }
 }

@@ -63,6 +63,9 @@ pub struct Stats {
     /// Per command (`get`, `config|get`): calls, rejected calls, failed
     /// calls (INFO commandstats).
     pub command_counts: BTreeMap<String, CommandCounts>,
+    /// Per command, its latencies in nanoseconds (INFO latencystats), while
+    /// `latency-tracking` is on.
+    pub latencies: BTreeMap<String, Box<hdrhistogram::Histogram<u64>>>,
 }
 
 /// One command's line of INFO commandstats.
@@ -75,6 +78,9 @@ pub struct CommandCounts {
     pub rejected_calls: u64,
     /// Times it ran and replied with an error.
     pub failed_calls: u64,
+    /// Microseconds it ran, in all (on the runtime's clock: simulated time
+    /// in a simulation, where only DEBUG SLEEP takes any).
+    pub usec: u64,
 }
 
 impl Stats {
@@ -89,6 +95,23 @@ impl Stats {
     /// The counters of command `name`.
     pub fn command(&mut self, name: String) -> &mut CommandCounts {
         self.command_counts.entry(name).or_default()
+    }
+
+    /// Records one run of command `name` that took `took`, as Redis's
+    /// `updateCommandLatencyHistogram` does: in nanoseconds, clamped to
+    /// 1 ns .. 1 s, two significant figures.
+    pub fn record_latency(&mut self, name: String, took: Duration) {
+        const MIN_NS: u64 = 1;
+        const MAX_NS: u64 = 1_000_000_000;
+        let histogram = self.latencies.entry(name).or_insert_with(|| {
+            Box::new(
+                hdrhistogram::Histogram::new_with_bounds(MIN_NS, MAX_NS, 2)
+                    .expect("valid histogram bounds"),
+            )
+        });
+        let ns = u64::try_from(took.as_nanos()).unwrap_or(MAX_NS);
+        // Within the bounds, so recording cannot fail.
+        let _ = histogram.record(ns.clamp(MIN_NS, MAX_NS));
     }
 }
 
@@ -414,6 +437,8 @@ pub struct ServerState {
     pub paused_until: Option<Duration>,
     /// CLIENT PAUSE's and a coordinated failover's pauses of clients.
     pub client_pauses: pause::ClientPauses,
+    /// The runtime's monotonic clock, read fresh (command durations).
+    pub clock: Arc<dyn Fn() -> Duration + Send + Sync>,
     /// Unix ms at start.
     pub started_unix_ms: u64,
     /// Monotonic time at start.
@@ -463,6 +488,8 @@ impl ServerState {
             planted: probe::PlantedBugs::default(),
             paused_until: None,
             client_pauses: pause::ClientPauses::default(),
+            // Until a runtime sets its own: no time passes.
+            clock: Arc::new(move || now),
             started_unix_ms: now_unix_ms,
             started: now,
             last_save_unix: now_unix_ms / 1000,
@@ -967,6 +994,8 @@ impl<R: Runtime> Server<R> {
         let mut state = ServerState::new(config, rt.rng_seed(), rt.unix_time_ms(), rt.monotonic());
         state.logger = rt.logger();
         state.storage = rt.storage();
+        let clock = rt.clone();
+        state.clock = Arc::new(move || clock.monotonic());
         Server {
             rt,
             state: Arc::new(Mutex::new(state)),
