@@ -465,8 +465,9 @@ fn echo_ceiling(round_trips: u64) -> EchoRate {
                 .expect("bind");
             let (mut stream, _) = listener.accept().await.expect("accept");
             let mut buf = [0u8; 32];
+            // madsim's streams send on flush.
             while stream.read_exact(&mut buf).await.is_ok() {
-                if stream.write_all(&buf).await.is_err() {
+                if stream.write_all(&buf).await.is_err() || stream.flush().await.is_err() {
                     break;
                 }
             }
@@ -484,6 +485,7 @@ fn echo_ceiling(round_trips: u64) -> EchoRate {
                 let mut buf = [7u8; 32];
                 for _ in 0..round_trips {
                     stream.write_all(&buf).await.expect("write");
+                    stream.flush().await.expect("flush");
                     stream.read_exact(&mut buf).await.expect("read");
                 }
             })

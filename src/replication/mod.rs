@@ -316,6 +316,10 @@ pub struct ReplState {
     pub counts_from_minus_one: bool,
     /// A coordinated failover of this master (FAILOVER), while it runs.
     pub failover: Option<failover::Failover>,
+    /// Bytes of the master's stream read but not applied yet (held by a
+    /// client pause, or an unfinished command): INFO
+    /// `slave_read_repl_offset` counts them.
+    pub unapplied_stream: u64,
 }
 
 impl ReplState {
@@ -339,6 +343,7 @@ impl ReplState {
             socket_transfer: None,
             counts_from_minus_one: false,
             failover: None,
+            unapplied_stream: 0,
         }
     }
 

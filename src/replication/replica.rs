@@ -922,22 +922,22 @@ async fn stream_from_master<R: Runtime>(
     let ended = loop {
         let now = rt.monotonic();
         let mut replies = Vec::new();
+        let held;
         {
             let mut state = server.state_at(now);
             if state.repl.generation != generation {
                 break Ended::Stale;
             }
-            let corrupt = apply_stream(
+            match apply_stream(
                 &mut state,
                 client_id,
                 &mut buffer,
                 &mut argv,
                 &mut replies,
                 rt.unix_time_ms(),
-            )
-            .is_err();
-            if corrupt {
-                break Ended::Desync;
+            ) {
+                Ok(postponed) => held = postponed,
+                Err(StreamCorrupt) => break Ended::Desync,
             }
             let silent_for =
                 now.saturating_sub(state.repl.master.as_ref().map_or(now, |l| l.last_io));
@@ -965,9 +965,34 @@ async fn stream_from_master<R: Runtime>(
             break Ended::LinkLost;
         }
         buffer.reserve(16 * 1024);
+        // While a pause holds the stream, the link still reads (and acks
+        // what it applied); it looks again when the pause ends or lifts.
+        // The wake-up is armed before the epoch is checked, so a lift in
+        // between is not missed.
+        let lifted_notify = held.as_ref().map(|held| held.lifted.clone());
+        let mut lifted = Box::pin(async {
+            match &lifted_notify {
+                Some(notify) => notify.notified().await,
+                None => std::future::pending().await,
+            }
+        });
+        if let Some(held) = &held {
+            // Polled once: registers the waiter.
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            let _ = std::future::Future::poll(lifted.as_mut(), &mut cx);
+            if server.state().client_pauses.epoch() != held.epoch {
+                continue;
+            }
+        }
+        let pause_left = held
+            .as_ref()
+            .and_then(|held| held.until)
+            .map(|until| until.saturating_sub(rt.monotonic()) + Duration::from_millis(1));
         tokio::select! {
             biased;
             _ = kill.killed() => break Ended::LinkLost,
+            _ = lifted => {}
+            _ = rt.sleep(pause_left.unwrap_or_default()), if pause_left.is_some() => {}
             read = stream.read_buf(&mut buffer) => match read {
                 Ok(0) | Err(_) => break Ended::LinkLost,
                 Ok(_) => {
@@ -1025,6 +1050,12 @@ pub(crate) struct StreamCorrupt;
 /// A frame that breaks the protocol, or an inline command (Redis refuses
 /// those from a master: "Master using the inline protocol. Desync?"), is
 /// an error: nothing after it is applied.
+///
+/// A client pause holds the master's writes as it holds any client's
+/// (Redis postpones the master client too): applying stops at the first
+/// held command, which stays in `buffer` (read, not applied: INFO
+/// `slave_read_repl_offset`), and the pause is returned for the link to
+/// wait on.
 pub(crate) fn apply_stream(
     state: &mut ServerState,
     client_id: u64,
@@ -1032,10 +1063,11 @@ pub(crate) fn apply_stream(
     argv: &mut ArgvBuf,
     replies: &mut Vec<u8>,
     now_ms: u64,
-) -> Result<(), StreamCorrupt> {
+) -> Result<Option<crate::server::pause::Postponed>, StreamCorrupt> {
     let Some(mut client) = state.clients.remove(&client_id) else {
-        return Ok(());
+        return Ok(None);
     };
+    let mut postponed = None;
     let mut parsed = 0;
     let mut applied = 0;
     let mut out = Reply::new();
@@ -1052,6 +1084,18 @@ pub(crate) fn apply_stream(
                 break;
             }
             Ok(Parsed::Command { consumed }) => {
+                let now = state.mono_now;
+                let held = crate::command::resolve(argv.argv(pending))
+                    .ok()
+                    .and_then(|spec| {
+                        state
+                            .client_pauses
+                            .postpones(now, spec, client.queued_commands())
+                    });
+                if held.is_some() {
+                    postponed = held;
+                    break;
+                }
                 out.clear();
                 let mut ctx = Ctx::new(state, &mut client, &mut out, now_ms);
                 execute(&mut ctx, argv.argv(pending));
@@ -1086,6 +1130,7 @@ pub(crate) fn apply_stream(
         argv.reset();
     }
     buffer.advance(applied);
+    state.repl.unapplied_stream = buffer.len() as u64;
     state.clients.insert(client_id, client);
-    result
+    result.map(|()| postponed)
 }

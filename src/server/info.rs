@@ -228,7 +228,11 @@ fn replication(out: &mut String, state: &ServerState) {
             "master_sync_in_progress",
             i32::from(link.state == LinkState::Transfer)
         );
-        field!(out, "slave_read_repl_offset", repl.shown(repl.offset));
+        field!(
+            out,
+            "slave_read_repl_offset",
+            repl.shown(repl.offset + repl.unapplied_stream)
+        );
         field!(out, "slave_repl_offset", repl.shown(repl.offset));
         if let (LinkState::Transfer, Some((total, read))) = (link.state, link.transfer) {
             let left = if total < 0 { -1 } else { total - read as i64 };
