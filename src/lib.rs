@@ -47,6 +47,7 @@ pub mod digest;
 pub mod explore;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod hll;
 pub mod keyspace;
 pub mod log;
 pub mod longdouble;

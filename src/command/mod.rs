@@ -21,6 +21,7 @@ mod connection;
 mod dump;
 mod events;
 mod hashes;
+mod hyperloglog;
 mod keys;
 mod lists;
 pub mod object;
@@ -251,6 +252,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         pubsub::COMMANDS,
         pops::COMMANDS,
         blocking::COMMANDS,
+        hyperloglog::COMMANDS,
     ]
     .into_iter()
     .flatten()
