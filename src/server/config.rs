@@ -656,6 +656,9 @@ fn check_kind(name: &str, value: &str) -> Result<String, String> {
                 if n < 0 {
                     return Err("argument must be a memory or percent value".into());
                 }
+                if -i128::from(n) < min {
+                    return Err("percentage argument must be less or equal to 100".into());
+                }
                 within(-i128::from(n), min, max).map(|_| value.to_string())
             }
             None => within(i128::from(parse_memory(value)?), min, max),

@@ -551,6 +551,9 @@ fn process<R: Runtime>(
                     break;
                 }
                 client.last_interaction = now;
+                // CLIENT LIST's `qbuf` while it runs: the query buffer from
+                // this command on, as Redis shows it.
+                client.query_buffer_len = pending.len();
                 state.mono_now = now;
                 let reply_start = out.len();
                 let mut ctx = Ctx::new(&mut state, &mut client, out, now_ms);
