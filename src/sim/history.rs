@@ -560,6 +560,7 @@ fn type_name(entry: &Entry) -> &'static str {
         Value::Hash(_) => "hash",
         Value::Set(_) => "set",
         Value::ZSet(_) => "zset",
+        Value::Stream(_) => "stream",
     }
 }
 
