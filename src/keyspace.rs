@@ -407,6 +407,13 @@ impl Db {
         let expire = expire_at_ms.unwrap_or(NO_EXPIRY);
         match self.entries.get_mut(key) {
             Some(entry) => {
+                // An overwritten stream wakes its XREADGROUP clients
+                // (Redis's `dbOverwrite` signals it).
+                if matches!(entry.value, Value::Stream(_)) {
+                    if let Some(created) = &mut self.created {
+                        created.push(blob(key));
+                    }
+                }
                 if entry.expire_at_ms != NO_EXPIRY {
                     self.expiry_index.remove(&(entry.expire_at_ms, blob(key)));
                 }
@@ -468,6 +475,12 @@ impl Db {
 
     fn remove_untracked(&mut self, key: &[u8]) -> Option<Entry> {
         let entry = self.entries.swap_remove(key)?;
+        // A deleted stream wakes its XREADGROUP clients (`dbGenericDelete`).
+        if matches!(entry.value, Value::Stream(_)) {
+            if let Some(created) = &mut self.created {
+                created.push(blob(key));
+            }
+        }
         if entry.expire_at_ms != NO_EXPIRY {
             self.expiry_index.remove(&(entry.expire_at_ms, blob(key)));
         }

@@ -1,5 +1,6 @@
 //! Blocking pops: BLPOP BRPOP BRPOPLPUSH BLMOVE BLMPOP BZPOPMIN BZPOPMAX
-//! BZMPOP, CLIENT UNBLOCK, and the serving of blocked clients.
+//! BZMPOP, CLIENT UNBLOCK, and the serving of blocked clients (XREAD and
+//! XREADGROUP with BLOCK block here too, see `stream_groups`).
 //!
 //! A blocking command that finds something to pop behaves as its
 //! non-blocking form and is propagated as Redis 7.0 rewrites it (BLPOP as
@@ -57,6 +58,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
 
 /// Redis's error for what a CLIENT UNBLOCKed client gets with ERROR.
 const UNBLOCKED_BY_CLIENT: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+
+/// What a client blocked by XREADGROUP gets when its stream is deleted.
+const STREAM_KEY_GONE: &str = "UNBLOCKED the stream key no longer exists";
 
 /// What a client blocked on a node that becomes a replica gets, before its
 /// connection is closed.
@@ -156,6 +160,7 @@ fn block(
         keys: keys.into_iter().map(blob).collect(),
         argv: argv.to_owned_argv(),
         deadline,
+        stream_ids: Vec::new(),
     };
     ctx.state.blocking.block(ctx.client.id, blocked);
     ctx.client.blocked = true;
@@ -353,6 +358,14 @@ pub(crate) fn handle_ready_keys(state: &mut ServerState, now_ms: u64) {
                     break;
                 }
                 serve(state, id, &key, now_ms);
+            }
+            // XREADGROUP needs its stream (and group): once the key is
+            // gone or holds another type, its clients are told at once.
+            let value = state.keyspace.db(db).get(&key).map(|e| &e.value);
+            if !super::stream_groups::is_stream(value) {
+                for id in super::stream_groups::readgroup_clients_of(state, db, &key) {
+                    unblock_with_error(state, id, STREAM_KEY_GONE);
+                }
             }
         }
     }

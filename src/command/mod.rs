@@ -30,6 +30,8 @@ pub mod replication_cmds;
 mod server_cmds;
 mod sets;
 mod sort;
+mod stream_groups;
+mod streams;
 mod strings;
 mod transactions;
 mod zset_algebra;
@@ -251,6 +253,8 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         pubsub::COMMANDS,
         pops::COMMANDS,
         blocking::COMMANDS,
+        streams::COMMANDS,
+        stream_groups::COMMANDS,
     ]
     .into_iter()
     .flatten()
