@@ -638,7 +638,8 @@ pub fn entry_fingerprint(db: usize, key: &[u8], entry: &Entry) -> u64 {
 
 /// A stream's part of [`entry_fingerprint`]: what replication must carry
 /// (see `Stream`'s `PartialEq`): entries, metadata, groups with their
-/// last-delivered ID, PELs and consumers' pending IDs.
+/// last-delivered ID, PELs (owner and delivery count) and consumers'
+/// pending IDs.
 fn stream_fingerprint(stream: &crate::stream::Stream) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -660,7 +661,7 @@ fn stream_fingerprint(stream: &crate::stream::Stream) -> u64 {
     for (name, group) in &stream.groups {
         (name.as_slice(), group.last_id).hash(&mut h);
         for (id, p) in &group.pel {
-            (id, p.consumer.as_slice(), p.delivery_time, p.delivery_count).hash(&mut h);
+            (id, p.consumer.as_slice(), p.delivery_count).hash(&mut h);
         }
         for (consumer, c) in &group.consumers {
             consumer.as_slice().hash(&mut h);

@@ -282,10 +282,12 @@ impl Default for Stream {
 }
 
 /// Two streams are equal when they hold the same entries, metadata and
-/// groups as replication must carry them: the node layout, consumers'
-/// seen times and groups' `entries_read` are left out (a replica sets
-/// seen times by its own clock, and Redis 7.0 does not propagate the read
-/// counter of entries delivered with acknowledgement; see the README).
+/// groups as replication must carry them. Left out: the node layout,
+/// consumers' seen times (a replica sets them by its own clock), groups'
+/// `entries_read` (Redis 7.0 does not propagate the read counter of
+/// entries delivered with acknowledgement) and pending entries' delivery
+/// times (a replica whose clock is behind its master's clamps the time an
+/// XCLAIM carries to its own now, as Redis does); see the README.
 impl PartialEq for Stream {
     fn eq(&self, other: &Self) -> bool {
         self.length == other.length
@@ -297,7 +299,12 @@ impl PartialEq for Stream {
             && self.groups.iter().zip(&other.groups).all(|((a, ga), (b, gb))| {
                 a == b
                     && ga.last_id == gb.last_id
-                    && ga.pel == gb.pel
+                    && ga.pel.len() == gb.pel.len()
+                    && ga.pel.iter().zip(&gb.pel).all(|((ia, pa), (ib, pb))| {
+                        ia == ib
+                            && pa.consumer == pb.consumer
+                            && pa.delivery_count == pb.delivery_count
+                    })
                     && ga.consumers.len() == gb.consumers.len()
                     && ga
                         .consumers
