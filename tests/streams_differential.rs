@@ -274,6 +274,27 @@ fn xread_and_its_blocking_form_match_real_redis() {
         !sleep 50
         0> DEL s
         3<
+        0> XGROUP CREATE s g $ MKSTREAM
+        3- XREADGROUP GROUP g c1 BLOCK 0 STREAMS s >
+        !sleep 50
+        0> FLUSHALL
+        3<
+        0> SELECT 9
+        0> XGROUP CREATE s g $ MKSTREAM
+        0> SELECT 0
+        0> XGROUP CREATE s g $ MKSTREAM
+        3- XREADGROUP GROUP g c1 BLOCK 0 STREAMS s >
+        !sleep 50
+        0> SWAPDB 0 9
+        0> XADD s 7-7 a 1
+        3<
+        0> DEL s
+        2- XREAD BLOCK 0 STREAMS s 0
+        !sleep 50
+        0> SET s x
+        0> DEL s
+        0> XADD s 8-8 a 1
+        2<
         0> MULTI
         0> XREAD BLOCK 0 STREAMS s $
         0> EXEC

@@ -461,9 +461,35 @@ pub(crate) fn signal_swapped_dbs(state: &mut ServerState, a: usize, b: usize) {
                 .keyspace
                 .db(db)
                 .get(&key)
-                .is_some_and(|entry| matches!(entry.value, Value::List(_) | Value::ZSet(_)));
+                .is_some_and(|entry| {
+                    matches!(
+                        entry.value,
+                        Value::List(_) | Value::ZSet(_) | Value::Stream(_)
+                    )
+                });
             if exists {
                 state.blocking.signal_ready(db, &key);
+            }
+        }
+    }
+}
+
+/// Before FLUSHDB/FLUSHALL (`db`: one db, or all) and SWAPDB: the streams
+/// clients wait for that are about to go (and, for SWAPDB, not be replaced
+/// by a stream) are ready, so that XREADGROUP clients learn their stream
+/// is gone (Redis's `scanDatabaseForDeletedStreams`).
+pub(crate) fn signal_streams_going(state: &mut ServerState, dbs: &[(usize, Option<usize>)]) {
+    let is_stream = |state: &ServerState, db: usize, key: &[u8]| {
+        matches!(
+            state.keyspace.db(db).get(key).map(|e| &e.value),
+            Some(Value::Stream(_))
+        )
+    };
+    for &(emptied, replaced_with) in dbs {
+        for key in state.blocking.keys_in(emptied) {
+            let replaced = replaced_with.is_some_and(|other| is_stream(state, other, &key));
+            if is_stream(state, emptied, &key) && !replaced {
+                state.blocking.signal_ready(emptied, &key);
             }
         }
     }
