@@ -415,11 +415,7 @@ impl Encoder {
             self.string(&listpack);
         }
         self.length(stream.length);
-        for id in [
-            stream.last_id,
-            stream.first_id,
-            stream.max_deleted_entry_id,
-        ] {
+        for id in [stream.last_id, stream.first_id, stream.max_deleted_entry_id] {
             self.length(id.ms);
             self.length(id.seq);
         }
@@ -1352,8 +1348,8 @@ fn read_stream(r: &mut Reader<'_>, type_byte: u8) -> Result<Stream, RdbError> {
     Ok(stream)
 }
 
-/// A loaded node's entries: `(id, pairs, same_fields, deleted)`.
-type LoadedEntries = Vec<(StreamId, Vec<(Blob, Blob)>, bool, bool)>;
+/// A loaded node's entries.
+type LoadedEntries = Vec<crate::stream::LoadedEntry>;
 
 /// The master fields and entries of one stream node's listpack
 /// (`streamValidateListpackIntegrity`, deep).
@@ -1379,7 +1375,11 @@ fn stream_node_entries(
     }
     let mut fields = Vec::with_capacity(nfields as usize);
     for _ in 0..nfields {
-        fields.push(it.next().ok_or(err("stream listpack ends early"))?.to_blob());
+        fields.push(
+            it.next()
+                .ok_or(err("stream listpack ends early"))?
+                .to_blob(),
+        );
     }
     if int(it.next())? != 0 {
         return Err(err("stream master entry terminator is not zero"));
@@ -1395,13 +1395,12 @@ fn stream_node_entries(
         let seq = master_id.seq.wrapping_add(int(it.next())? as u64);
         let same_fields = flags & 2 != 0;
         let mut pairs = Vec::new();
-        let expected_count;
-        if same_fields {
+        let expected_count = if same_fields {
             for field in &fields {
                 let value = it.next().ok_or(err("stream listpack ends early"))?;
                 pairs.push((field.clone(), value.to_blob()));
             }
-            expected_count = fields.len() as i64 + 3;
+            fields.len() as i64 + 3
         } else {
             let n = int(it.next())?;
             if n < 0 || n as usize > elems.len() {
@@ -1412,8 +1411,8 @@ fn stream_node_entries(
                 let value = it.next().ok_or(err("stream listpack ends early"))?;
                 pairs.push((field.to_blob(), value.to_blob()));
             }
-            expected_count = n * 2 + 4;
-        }
+            n * 2 + 4
+        };
         if int(it.next())? != expected_count {
             return Err(err("stream entry lp-count does not match"));
         }

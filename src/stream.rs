@@ -296,22 +296,26 @@ impl PartialEq for Stream {
             && self.max_deleted_entry_id == other.max_deleted_entry_id
             && self.entries_added == other.entries_added
             && self.groups.len() == other.groups.len()
-            && self.groups.iter().zip(&other.groups).all(|((a, ga), (b, gb))| {
-                a == b
-                    && ga.last_id == gb.last_id
-                    && ga.pel.len() == gb.pel.len()
-                    && ga.pel.iter().zip(&gb.pel).all(|((ia, pa), (ib, pb))| {
-                        ia == ib
-                            && pa.consumer == pb.consumer
-                            && pa.delivery_count == pb.delivery_count
-                    })
-                    && ga.consumers.len() == gb.consumers.len()
-                    && ga
-                        .consumers
-                        .iter()
-                        .zip(&gb.consumers)
-                        .all(|((na, ca), (nb, cb))| na == nb && ca.pending == cb.pending)
-            })
+            && self
+                .groups
+                .iter()
+                .zip(&other.groups)
+                .all(|((a, ga), (b, gb))| {
+                    a == b
+                        && ga.last_id == gb.last_id
+                        && ga.pel.len() == gb.pel.len()
+                        && ga.pel.iter().zip(&gb.pel).all(|((ia, pa), (ib, pb))| {
+                            ia == ib
+                                && pa.consumer == pb.consumer
+                                && pa.delivery_count == pb.delivery_count
+                        })
+                        && ga.consumers.len() == gb.consumers.len()
+                        && ga
+                            .consumers
+                            .iter()
+                            .zip(&gb.consumers)
+                            .all(|((na, ca), (nb, cb))| na == nb && ca.pending == cb.pending)
+                })
             && self.iter().eq(other.iter())
     }
 }
@@ -389,6 +393,11 @@ pub fn listpack_int(bytes: &[u8]) -> Option<i64> {
     let mut buf = itoa::Buffer::new();
     (buf.format(value).as_bytes() == bytes).then_some(value)
 }
+
+/// An entry as a node's listpack holds it, read from an RDB: its ID,
+/// field/value pairs, whether it has the master fields (`SAMEFIELDS`)
+/// and whether it is flagged deleted.
+pub type LoadedEntry = (StreamId, Vec<(Blob, Blob)>, bool, bool);
 
 /// One element of a stream node's listpack, for the RDB writer.
 #[derive(Debug, Clone, Copy)]
@@ -496,10 +505,7 @@ impl Stream {
         if id <= self.last_id {
             return Err(AppendError::IdTooSmall);
         }
-        let total: u64 = pairs
-            .iter()
-            .map(|(f, v)| (f.len() + v.len()) as u64)
-            .sum();
+        let total: u64 = pairs.iter().map(|(f, v)| (f.len() + v.len()) as u64).sum();
         if total > LISTPACK_MAX_SIZE {
             return Err(AppendError::TooLarge);
         }
@@ -599,7 +605,9 @@ impl Stream {
 
     /// True when a live entry has `id`.
     pub fn contains(&self, id: StreamId) -> bool {
-        self.live_entries_from(id).next().is_some_and(|e| e.id == id)
+        self.live_entries_from(id)
+            .next()
+            .is_some_and(|e| e.id == id)
     }
 
     /// The last live entry's ID (`streamLastValidID`), `0-0` if none.
@@ -649,10 +657,7 @@ impl Stream {
     /// were removed.
     pub fn trim(&mut self, strategy: TrimStrategy, approx: bool, limit: u64) -> u64 {
         let mut deleted = 0u64;
-        loop {
-            let Some((&key, node)) = self.nodes.iter_mut().next() else {
-                break;
-            };
+        while let Some((&key, node)) = self.nodes.iter_mut().next() {
             if let TrimStrategy::MaxLen(max) = strategy {
                 if self.length <= max {
                     break;
@@ -743,7 +748,7 @@ impl Stream {
         &mut self,
         master_id: StreamId,
         master_fields: Vec<Blob>,
-        entries: Vec<(StreamId, Vec<(Blob, Blob)>, bool, bool)>,
+        entries: Vec<LoadedEntry>,
     ) {
         let mut node = Node::new(master_id, master_fields);
         for (id, pairs, same_fields, deleted) in entries {
@@ -826,8 +831,7 @@ impl Stream {
         if self.entries_added == 0 {
             return Some(0);
         }
-        if group.entries_read != ENTRIES_READ_INVALID && !self.range_has_tombstones(group.last_id)
-        {
+        if group.entries_read != ENTRIES_READ_INVALID && !self.range_has_tombstones(group.last_id) {
             return Some(self.entries_added as i64 - group.entries_read);
         }
         let read = self.estimate_distance(group.last_id);

@@ -52,7 +52,15 @@ fn run(seed: u64) -> Outcome {
             let log: SharedSimLog = Arc::default();
             let (m, r1): (Slot, Slot) = (Arc::default(), Arc::default());
             spawn_node(&handle, "m", "10.0.0.1", 1, None, log.clone(), m.clone());
-            spawn_node(&handle, "r1", "10.0.0.2", 1, Some("10.0.0.1"), log, r1.clone());
+            spawn_node(
+                &handle,
+                "r1",
+                "10.0.0.2",
+                1,
+                Some("10.0.0.1"),
+                log,
+                r1.clone(),
+            );
             let clients = handle
                 .create_node()
                 .name("clients")
@@ -87,7 +95,17 @@ fn run(seed: u64) -> Outcome {
             let group_reader = clients.spawn(async {
                 let mut client = SimClient::connect("10.0.0.1").await;
                 client
-                    .command(&["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"])
+                    .command(&[
+                        "XREADGROUP",
+                        "GROUP",
+                        "g",
+                        "c",
+                        "BLOCK",
+                        "0",
+                        "STREAMS",
+                        "s",
+                        ">",
+                    ])
                     .await
             });
             clients

@@ -43,7 +43,10 @@ fn script() -> Vec<Vec<String>> {
     add("XGROUP CREATECONSUMER empty g idle".into());
     add("XADD small 1-1 a -5 b 99999 c 3.5".into());
     add("XSETID small 7-7 ENTRIESADDED 9 MAXDELETEDID 2-2".into());
-    for (i, id) in ["125-0", "126-0", "129-129", "200-0", "1000-0"].iter().enumerate() {
+    for (i, id) in ["125-0", "126-0", "129-129", "200-0", "1000-0"]
+        .iter()
+        .enumerate()
+    {
         add(format!(
             "XCLAIM big g1 consumer{} 0 {id} FORCE JUSTID TIME {} RETRYCOUNT {}",
             i % 2,
@@ -110,15 +113,39 @@ fn dump_payloads_of_streams_equal_redis_and_restore_both_ways() {
         );
         // Each restores the other's payload into the same stream.
         let copy = format!("{key}-copy");
-        assert_eq!(mine.raw(&[b"RESTORE".as_slice(), copy.as_bytes(), b"0", &a]), b"+OK\r\n");
-        assert_eq!(theirs.raw(&[b"RESTORE".as_slice(), copy.as_bytes(), b"0", &b]), b"+OK\r\n");
+        assert_eq!(
+            mine.raw(&[b"RESTORE".as_slice(), copy.as_bytes(), b"0", &a]),
+            b"+OK\r\n"
+        );
+        assert_eq!(
+            theirs.raw(&[b"RESTORE".as_slice(), copy.as_bytes(), b"0", &b]),
+            b"+OK\r\n"
+        );
         // A copy shows what the stream it came from shows (seen times
         // included: they travel in the payload).
-        let full = |name: &str| ["XINFO".to_string(), "STREAM".into(), name.into(), "FULL".into()];
-        assert_eq!(theirs.raw(&full(&copy)), mine.raw(&full(key)), "XINFO STREAM {copy} FULL");
-        assert_eq!(mine.raw(&full(&copy)), theirs.raw(&full(key)), "XINFO STREAM {copy} FULL");
+        let full = |name: &str| {
+            [
+                "XINFO".to_string(),
+                "STREAM".into(),
+                name.into(),
+                "FULL".into(),
+            ]
+        };
+        assert_eq!(
+            theirs.raw(&full(&copy)),
+            mine.raw(&full(key)),
+            "XINFO STREAM {copy} FULL"
+        );
+        assert_eq!(
+            mine.raw(&full(&copy)),
+            theirs.raw(&full(key)),
+            "XINFO STREAM {copy} FULL"
+        );
     }
-    assert_eq!(theirs.raw(&["DEBUG", "DIGEST"]), mine.raw(&["DEBUG", "DIGEST"]));
+    assert_eq!(
+        theirs.raw(&["DEBUG", "DIGEST"]),
+        mine.raw(&["DEBUG", "DIGEST"])
+    );
     for key in KEYS {
         assert_eq!(
             theirs.raw(&["DEBUG", "DIGEST-VALUE", key]),
@@ -156,8 +183,21 @@ fn rdb_files_with_streams_load_both_ways() {
     std::fs::write(dir.join("ours.rdb"), &bytes).unwrap();
     let port = common::free_port();
     let mut child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-        .args(["--enable-debug-command", "yes", "--dbfilename", "ours.rdb", "--dir"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args([
+            "--enable-debug-command",
+            "yes",
+            "--dbfilename",
+            "ours.rdb",
+            "--dir",
+        ])
         .arg(&dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -169,7 +209,11 @@ fn rdb_files_with_streams_load_both_ways() {
         assert_eq!(second.raw(&["DEBUG", "DIGEST"]), digest);
         for key in KEYS {
             let full = ["XINFO", "STREAM", key, "FULL"];
-            assert_eq!(second.raw(&full), theirs.raw(&full), "XINFO STREAM {key} FULL");
+            assert_eq!(
+                second.raw(&full),
+                theirs.raw(&full),
+                "XINFO STREAM {key} FULL"
+            );
             let reread = bulk(second.cmd(&["DUMP", key]));
             assert_eq!(
                 dump_payload(&restore_payload(&reread).unwrap()),

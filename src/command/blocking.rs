@@ -457,16 +457,12 @@ pub(crate) fn unblock_all_for_role_change(state: &mut ServerState) {
 pub(crate) fn signal_swapped_dbs(state: &mut ServerState, a: usize, b: usize) {
     for db in [a, b] {
         for key in state.blocking.keys_in(db) {
-            let exists = state
-                .keyspace
-                .db(db)
-                .get(&key)
-                .is_some_and(|entry| {
-                    matches!(
-                        entry.value,
-                        Value::List(_) | Value::ZSet(_) | Value::Stream(_)
-                    )
-                });
+            let exists = state.keyspace.db(db).get(&key).is_some_and(|entry| {
+                matches!(
+                    entry.value,
+                    Value::List(_) | Value::ZSet(_) | Value::Stream(_)
+                )
+            });
             if exists {
                 state.blocking.signal_ready(db, &key);
             }

@@ -248,7 +248,9 @@ fn flushall(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     flush_mode(argv)?;
     let removed = ctx.state.keyspace.key_count() as u64;
     ctx.state.watches.touch_flushed(&ctx.state.keyspace, None);
-    let all: Vec<(usize, Option<usize>)> = (0..crate::keyspace::DB_COUNT).map(|db| (db, None)).collect();
+    let all: Vec<(usize, Option<usize>)> = (0..crate::keyspace::DB_COUNT)
+        .map(|db| (db, None))
+        .collect();
     super::blocking::signal_streams_going(ctx.state, &all);
     ctx.state.keyspace.clear();
     ctx.changed(removed.max(1));

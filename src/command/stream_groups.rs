@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use super::flags::*;
 use super::streams::{
-    parse_end, parse_id_full, parse_start, parse_strict_id, read_stream,
-    reply_entry, reply_id, stream_mut, subcommand_syntax_error,
+    parse_end, parse_id_full, parse_start, parse_strict_id, read_stream, reply_entry, reply_id,
+    stream_mut, subcommand_syntax_error,
 };
 use super::{container, int_arg, spec, sub, CmdError, CmdResult, CommandSpec, Ctx, Flow, KEY1};
 use crate::keyspace::{blob, Value};
@@ -374,13 +374,7 @@ fn deliver(
         ctx.changed(1);
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
         if args.noack {
-            ctx.also_propagate(&[
-                &b"XGROUP"[..],
-                b"CREATECONSUMER",
-                key,
-                group_name,
-                consumer,
-            ]);
+            ctx.also_propagate(&[&b"XGROUP"[..], b"CREATECONSUMER", key, group_name, consumer]);
         }
     }
     ctx.changed(1);
@@ -479,8 +473,7 @@ fn serve_blocked(ctx: &mut Ctx<'_>, args: &ReadArgs<'_>, key: &[u8]) -> CmdResul
             Some(g) => gt = g.last_id,
             None => {
                 return Err(CmdError::Other(
-                    "NOGROUP the consumer group this client was blocked on no longer exists"
-                        .into(),
+                    "NOGROUP the consumer group this client was blocked on no longer exists".into(),
                 ))
             }
         }
@@ -531,7 +524,9 @@ fn xgroup(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         {
             entries_read = int_arg(argv.get(i + 1))?;
             if entries_read < 0 && entries_read != ENTRIES_READ_INVALID {
-                return Err(CmdError::err("value for ENTRIESREAD must be positive or -1"));
+                return Err(CmdError::err(
+                    "value for ENTRIESREAD must be positive or -1",
+                ));
             }
             i += 2;
         } else {
@@ -858,7 +853,11 @@ fn xclaim(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let mut consumer_created = false;
     for (id, id_arg) in ids {
         let exists = stream.contains(id);
-        let entry = if justid || !exists { None } else { stream.get(id) };
+        let entry = if justid || !exists {
+            None
+        } else {
+            stream.get(id)
+        };
         let group = stream.groups.get_mut(group_name).expect("the group exists");
         if !exists {
             if group.pel.contains_key(&id) {

@@ -206,8 +206,9 @@ fn parse_add_trim(
     let mut limit_given = false;
     let mut limit: i64 = 0;
     let mut i = 2;
-    let incompatible =
-        || CmdError::err("syntax error, MAXLEN and MINID options at the same time are not compatible");
+    let incompatible = || {
+        CmdError::err("syntax error, MAXLEN and MINID options at the same time are not compatible")
+    };
     while i < argv.len() {
         let more = argv.len() - 1 - i;
         let opt = argv.get(i);
@@ -318,7 +319,9 @@ fn xadd(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let field_pos = id_pos + 1;
     let fields = argv.len() - field_pos.min(argv.len());
     if fields < 2 || fields % 2 == 1 {
-        return Err(CmdError::err("wrong number of arguments for 'xadd' command"));
+        return Err(CmdError::err(
+            "wrong number of arguments for 'xadd' command",
+        ));
     }
     if let Some(parsed) = &args.id {
         if parsed.seq_given && parsed.id.is_zero() {
@@ -348,7 +351,9 @@ fn xadd(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         ));
     }
     let too_small = || {
-        CmdError::err("The ID specified in XADD is equal or smaller than the target stream top item")
+        CmdError::err(
+            "The ID specified in XADD is equal or smaller than the target stream top item",
+        )
     };
     let id = match &args.id {
         None => stream.next_auto_id(now_ms).ok_or_else(too_small)?,
@@ -423,7 +428,11 @@ fn xrange_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, rev: bool) -> CmdResult {
         ctx.out.null_array();
         return Ok(());
     }
-    let limit = if count < 0 { usize::MAX } else { count as usize };
+    let limit = if count < 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
     let entries: Vec<StreamEntry> = if rev {
         stream.range_rev(start, end).take(limit).collect()
     } else {
@@ -723,7 +732,11 @@ fn stream_info(out: &mut Reply, stream: &Stream, argv: Argv<'_>) -> CmdResult {
         }
         return Ok(());
     }
-    let limit = if count == 0 { usize::MAX } else { count as usize };
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
     out.bulk(b"entries");
     let entries: Vec<StreamEntry> = stream.iter().take(limit).collect();
     out.array(entries.len());
