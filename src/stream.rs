@@ -938,7 +938,7 @@ mod tests {
         assert_eq!(int_element_size(5), 2);
         assert_eq!(int_element_size(-1), 3);
         assert_eq!(string_element_size(b"abc"), 5);
-        assert_eq!(string_element_size(b"123"), 3);
+        assert_eq!(string_element_size(b"123"), 2);
         assert_eq!(string_element_size(b"0123"), 6);
         assert_eq!(rax_nodes(&[&[1, 2, 3]]), 2);
     }

@@ -230,6 +230,24 @@ fn consumer_groups_match_real_redis() {
         0> XREADGROUP GROUP g carol STREAMS s 0
         0> XINFO GROUPS s
         0> XPENDING s g
+        # WATCH: XACK, XCLAIM, XAUTOCLAIM and XSETID signal no modified key;
+        # XADD and XGROUP CREATE ... MKSTREAM do.
+        0> XADD w 1-1 a 1
+        0> XGROUP CREATE w g 0
+        0> XREADGROUP GROUP g c STREAMS w >
+        0> WATCH w
+        0> XACK w g 1-1
+        0> XCLAIM w g d 0 1-1 FORCE JUSTID
+        0> XAUTOCLAIM w g e 0 0 JUSTID
+        0> XSETID w 5-5
+        0> MULTI
+        0> PING
+        0> EXEC
+        0> WATCH w2
+        0> XGROUP CREATE w2 g $ MKSTREAM
+        0> MULTI
+        0> PING
+        0> EXEC
         "#,
     );
 }

@@ -340,6 +340,7 @@ pub struct Ctx<'a> {
     suppress: bool,
     forced: bool,
     recording_new_keys: bool,
+    keys_untouched: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -363,6 +364,7 @@ impl<'a> Ctx<'a> {
             suppress: false,
             forced: false,
             recording_new_keys: false,
+            keys_untouched: false,
         }
     }
 
@@ -393,6 +395,12 @@ impl<'a> Ctx<'a> {
     /// [`Ctx::also_propagate`], or it must not reach replicas).
     pub fn no_propagation(&mut self) {
         self.suppress = true;
+    }
+
+    /// The command's changes do not count as modifying its keys for WATCH
+    /// (Redis's XACK, XCLAIM, XAUTOCLAIM and XSETID signal no modified key).
+    pub fn keys_untouched(&mut self) {
+        self.keys_untouched = true;
     }
 
     /// Applies the expiry policy to `key` and tells whether it is to be
@@ -734,6 +742,7 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     ctx.rewrite = None;
     ctx.suppress = false;
     ctx.forced = false;
+    ctx.keys_untouched = false;
     let reply_start = ctx.out.len();
     let recording = ctx.start_recording_keys(spec);
     let result = (spec.handler)(ctx, argv);
@@ -755,7 +764,7 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     counts.calls += u64::from(!blocked);
     counts.failed_calls += u64::from(failed);
     ctx.state.stats.commands_processed += u64::from(ctx.serving_key.is_none());
-    if ctx.dirty > 0 && spec.is_write() && !ctx.state.watches.is_empty() {
+    if ctx.dirty > 0 && spec.is_write() && !ctx.keys_untouched && !ctx.state.watches.is_empty() {
         touch_command_keys(ctx, spec, argv);
     }
     let planted_skip = ctx.state.planted.flushall_not_propagated && spec.name == "flushall";

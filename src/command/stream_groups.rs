@@ -565,6 +565,8 @@ fn xgroup(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         };
         if !exists {
             ctx.db().insert(key, Value::Stream(Box::default()));
+            let db = ctx.client.db;
+            ctx.state.watches.touch(db, key, true);
         }
         let stream = stream_mut(ctx, key)?.expect("the stream exists");
         if stream.groups.contains_key(group_name) {
@@ -668,6 +670,7 @@ fn xack(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         .collect::<Result<Vec<_>, _>>()?;
     let group = group_mut(ctx, key, group_name).expect("the group exists");
     let acknowledged = ids.into_iter().filter(|id| group.acknowledge(*id)).count();
+    ctx.keys_untouched();
     ctx.changed(acknowledged as u64);
     ctx.out.integer(acknowledged as i64);
     Ok(())
@@ -918,6 +921,7 @@ fn xclaim(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     ctx.changed(changes);
     ctx.no_propagation();
+    ctx.keys_untouched();
     ctx.out.array(replies);
     ctx.out.raw(out.as_bytes());
     Ok(())
@@ -1035,6 +1039,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     ctx.changed(changes);
     ctx.no_propagation();
+    ctx.keys_untouched();
     ctx.out.array(3);
     reply_id(ctx.out, next.unwrap_or(StreamId::MIN));
     ctx.out.array(claimed_count);

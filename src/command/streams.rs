@@ -595,6 +595,7 @@ fn xsetid(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     ctx.out.ok();
     ctx.changed(1);
+    ctx.keys_untouched();
     ctx.notify(notify::STREAM, "xsetid", key);
     Ok(())
 }
