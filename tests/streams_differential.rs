@@ -325,3 +325,34 @@ fn xread_and_its_blocking_form_match_real_redis() {
         "#,
     );
 }
+
+#[test]
+fn stream_keyspace_events_match_real_redis() {
+    compare(
+        "streams-events",
+        r#"
+        0> CONFIG SET notify-keyspace-events KEA
+        1> SUBSCRIBE sentinel
+        1> PSUBSCRIBE __keyevent@0__:*
+        0> XADD s 1-1 a 1
+        0> XADD s MAXLEN 0 2-1 a 1
+        0> XADD s NOMKSTREAM 3-1 a 1
+        0> XGROUP CREATE s g $
+        0> XGROUP CREATE s2 g $ MKSTREAM
+        0> XGROUP CREATECONSUMER s g c
+        0> XGROUP DELCONSUMER s g c
+        0> XGROUP SETID s g 0
+        0> XADD s 4-1 a 1
+        0> XREADGROUP GROUP g c2 STREAMS s >
+        0> XCLAIM s g c3 0 4-1
+        0> XAUTOCLAIM s g c4 0 0
+        0> XACK s g 4-1
+        0> XDEL s 4-1
+        0> XSETID s 9-9
+        0> XTRIM s MAXLEN 0
+        0> XGROUP DESTROY s g
+        0> DEL s s2
+        1<*
+        "#,
+    );
+}
