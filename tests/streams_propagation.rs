@@ -3,7 +3,8 @@
 //! the generated ID, approximate trimming goes as exact trimming of what
 //! was removed, XREADGROUP as one XCLAIM per delivered entry (XGROUP SETID
 //! and CREATECONSUMER with NOACK, in a MULTI), XCLAIM and XAUTOCLAIM as
-//! such XCLAIMs, and a blocked XREADGROUP served later the same way.
+//! such XCLAIMs, and a blocked XREADGROUP served later the same way
+//! (NOACK included).
 
 mod common;
 
@@ -187,6 +188,36 @@ fn a_blocked_xreadgroup_served_later_propagates_its_xclaim_after_the_xadd() {
         strings(&[
             "XADD s 1-1 a 1",
             "XCLAIM s g c 0 1-1 TIME 1700000000000 RETRYCOUNT 1 FORCE JUSTID LASTID 1-1",
+        ])
+    );
+}
+
+#[test]
+fn a_blocked_noack_xreadgroup_served_later_propagates_consumer_and_group_position() {
+    let mut node = Node::new(3);
+    node.run(1, "XGROUP CREATE s g $ MKSTREAM");
+    node.stream();
+    assert_eq!(node.run(2, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >"), "");
+    assert_eq!(
+        node.run(3, "XREADGROUP GROUP g c2 NOACK BLOCK 0 STREAMS s >"),
+        ""
+    );
+    // The first XADD serves c (first blocked); c2 finds nothing new after
+    // the group's position and waits for the second.
+    node.run(1, "XADD s 1-1 a 1");
+    assert_eq!(node.served(3), "");
+    node.run(1, "XADD s 2-1 a 1");
+    assert!(node.served(3).contains("2-1"));
+    assert_eq!(
+        node.stream(),
+        strings(&[
+            "XADD s 1-1 a 1",
+            "XCLAIM s g c 0 1-1 TIME 1700000000000 RETRYCOUNT 1 FORCE JUSTID LASTID 1-1",
+            "XADD s 2-1 a 1",
+            "MULTI",
+            "XGROUP CREATECONSUMER s g c2",
+            "XGROUP SETID s g 2-1 ENTRIESREAD 2",
+            "EXEC",
         ])
     );
 }
