@@ -386,7 +386,9 @@ fn serve(state: &mut ServerState, id: u64, key: &[u8], now_ms: u64) {
         state.clients.insert(id, client);
         return;
     };
-    let mut out = Reply::new();
+    // The reply goes out in the client's protocol (XREAD's is a map in
+    // RESP3), which its pending pushes carry.
+    let mut out = Reply::with_protocol(client.pushes.is_resp3());
     let mut ctx = Ctx::new(state, &mut client, &mut out, now_ms);
     ctx.serving_key = Some(blob(key));
     call(&mut ctx, spec, argv);
