@@ -313,6 +313,12 @@ fn xread_and_its_blocking_form_match_real_redis() {
         0> DEL s
         0> XADD s 8-8 a 1
         2<
+        0> XGROUP CREATE e g $ MKSTREAM
+        0> PEXPIRE e 100
+        3- XREADGROUP GROUP g c BLOCK 0 STREAMS e >
+        !sleep 400
+        3<
+        0> EXISTS e
         0> MULTI
         0> XREAD BLOCK 0 STREAMS s $
         0> EXEC

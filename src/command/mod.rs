@@ -39,6 +39,7 @@ mod zsets;
 
 pub mod glob;
 
+pub(crate) use blocking::handle_ready_keys;
 pub use blocking::time_out as time_out_blocked;
 pub(crate) use connection::client_line;
 
