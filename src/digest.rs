@@ -69,6 +69,17 @@ fn mix_value(digest: &mut Digest20, entry: &Entry) {
                 xor_digest(digest, &element);
             }
         }
+        Value::Stream(stream) => {
+            // Entries only, in order: `ms.seq` (with a dot), then each field
+            // and value. Groups are not part of Redis's digest.
+            for item in stream.iter() {
+                mix_digest(digest, format!("{}.{}", item.id.ms, item.id.seq).as_bytes());
+                for (field, value) in &item.pairs {
+                    mix_digest(digest, field);
+                    mix_digest(digest, value);
+                }
+            }
+        }
     }
     if entry.expire_at_ms().is_some() {
         xor_digest(digest, b"!!expire!!");

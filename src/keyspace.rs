@@ -125,6 +125,8 @@ pub enum Value {
     Set(Box<IndexSet<Blob, FixedHash>>),
     /// A sorted set.
     ZSet(Box<ZSet>),
+    /// A stream.
+    Stream(Box<crate::stream::Stream>),
 }
 
 impl Value {
@@ -136,6 +138,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -147,6 +150,7 @@ impl Value {
             Value::Set(_) => 2,
             Value::ZSet(_) => 3,
             Value::Hash(_) => 4,
+            Value::Stream(_) => 6,
         }
     }
 
@@ -170,7 +174,8 @@ impl Value {
         Value::ZSet(Box::default())
     }
 
-    /// True for a collection with no elements (such keys are deleted).
+    /// True for a collection with no elements (such keys are deleted). A
+    /// stream is never one: Redis keeps empty streams.
     pub fn is_empty_collection(&self) -> bool {
         match self {
             Value::Str(_) => false,
@@ -178,6 +183,7 @@ impl Value {
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.is_empty(),
             Value::ZSet(z) => z.is_empty(),
+            Value::Stream(_) => false,
         }
     }
 }
@@ -401,6 +407,13 @@ impl Db {
         let expire = expire_at_ms.unwrap_or(NO_EXPIRY);
         match self.entries.get_mut(key) {
             Some(entry) => {
+                // An overwritten stream wakes its XREADGROUP clients
+                // (Redis's `dbOverwrite` signals it).
+                if matches!(entry.value, Value::Stream(_)) {
+                    if let Some(created) = &mut self.created {
+                        created.push(blob(key));
+                    }
+                }
                 if entry.expire_at_ms != NO_EXPIRY {
                     self.expiry_index.remove(&(entry.expire_at_ms, blob(key)));
                 }
@@ -462,6 +475,12 @@ impl Db {
 
     fn remove_untracked(&mut self, key: &[u8]) -> Option<Entry> {
         let entry = self.entries.swap_remove(key)?;
+        // A deleted stream wakes its XREADGROUP clients (`dbGenericDelete`).
+        if matches!(entry.value, Value::Stream(_)) {
+            if let Some(created) = &mut self.created {
+                created.push(blob(key));
+            }
+        }
         if entry.expire_at_ms != NO_EXPIRY {
             self.expiry_index.remove(&(entry.expire_at_ms, blob(key)));
         }
@@ -612,8 +631,44 @@ pub fn entry_fingerprint(db: usize, key: &[u8], entry: &Entry) -> u64 {
         Value::Hash(fields) => fields.iter().fold(4, |acc, (f, v)| {
             acc ^ hash(&|h| (4u8, f.as_slice(), v.as_slice()).hash(h))
         }),
+        Value::Stream(stream) => stream_fingerprint(stream),
     };
     hash(&|h| (db, key, value, entry.expire_at_ms).hash(h))
+}
+
+/// A stream's part of [`entry_fingerprint`]: what replication must carry
+/// (see `Stream`'s `PartialEq`): entries, metadata, groups with their
+/// last-delivered ID, PELs (owner and delivery count) and consumers'
+/// pending IDs.
+fn stream_fingerprint(stream: &crate::stream::Stream) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    6u8.hash(&mut h);
+    (
+        stream.length,
+        stream.last_id,
+        stream.first_id,
+        stream.max_deleted_entry_id,
+        stream.entries_added,
+    )
+        .hash(&mut h);
+    for entry in stream.iter() {
+        entry.id.hash(&mut h);
+        for (f, v) in &entry.pairs {
+            (f.as_slice(), v.as_slice()).hash(&mut h);
+        }
+    }
+    for (name, group) in &stream.groups {
+        (name.as_slice(), group.last_id).hash(&mut h);
+        for (id, p) in &group.pel {
+            (id, p.consumer.as_slice(), p.delivery_count).hash(&mut h);
+        }
+        for (consumer, c) in &group.consumers {
+            consumer.as_slice().hash(&mut h);
+            c.pending.len().hash(&mut h);
+        }
+    }
+    h.finish()
 }
 
 /// Formats a double as Redis 7.0 replies with it and mixes it into digests:

@@ -10,7 +10,9 @@
 //! - [`resp`]: RESP2 request parsing (incremental, multibulk and inline) and
 //!   reply encoding.
 //! - [`keyspace`]: 16 databases of strings, lists, hashes, sets and sorted
-//!   sets with absolute expiry times; never reads a clock.
+//!   sets and streams with absolute expiry times; never reads a clock.
+//! - [`stream`]: the stream type: entries in Redis's node layout, consumer
+//!   groups, pending entries, trimming.
 //! - [`digest`]: `DEBUG DIGEST` with Redis 7.0's algorithm.
 //! - [`rdb`]: the RDB v10 snapshot format: encoder, and a decoder for every
 //!   encoding a Redis 7.0 master sends (plus older ones).
@@ -61,6 +63,7 @@ pub mod scenario;
 pub mod server;
 #[cfg(madsim)]
 pub mod sim;
+pub mod stream;
 #[cfg(madsim)]
 pub mod sweep;
 #[cfg(madsim)]

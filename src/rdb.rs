@@ -3,7 +3,10 @@
 //! and [`decode`] loads what a real master (or `SAVE`) produces.
 //!
 //! The encoder writes only the simple, encoding-independent value types
-//! (string, list, set, hash, zset2), which every Redis since 4.0 loads; the
+//! (string, list, set, hash, zset2), which every Redis since 4.0 loads, and
+//! streams as Redis 7.0 writes them (`RDB_TYPE_STREAM_LISTPACKS_2`: the
+//! nodes' listpacks byte for byte, then the metadata, the groups with their
+//! PELs and the consumers); the
 //! decoder also understands every compact container a 7.0 master sends
 //! (listpacks, quicklists, intsets) and the older ziplist and zipmap forms.
 //!
@@ -32,6 +35,7 @@ use crc::{Crc, CRC_64_REDIS};
 use indexmap::{IndexMap, IndexSet};
 
 use crate::keyspace::{blob, Blob, FixedHash, Keyspace, Value, ZSet, DB_COUNT};
+use crate::stream::{Group, NodeElement, Stream, StreamId};
 
 /// The version [`encode`] writes and the newest [`decode`] accepts.
 const RDB_VERSION: u32 = 10;
@@ -398,7 +402,109 @@ impl Encoder {
                     self.out.extend_from_slice(&score.to_le_bytes());
                 }
             }
+            Value::Stream(stream) => self.stream(stream),
         }
+    }
+
+    /// A stream (`rdbSaveObject` for `OBJ_STREAM`, type 19).
+    fn stream(&mut self, stream: &Stream) {
+        self.length(stream.node_count() as u64);
+        for (master_id, elements) in stream.node_elements() {
+            self.string(&master_id.to_be_bytes());
+            let listpack = encode_listpack(&elements);
+            self.string(&listpack);
+        }
+        self.length(stream.length);
+        for id in [stream.last_id, stream.first_id, stream.max_deleted_entry_id] {
+            self.length(id.ms);
+            self.length(id.seq);
+        }
+        self.length(stream.entries_added);
+        self.length(stream.groups.len() as u64);
+        for (name, group) in &stream.groups {
+            self.string(name);
+            self.length(group.last_id.ms);
+            self.length(group.last_id.seq);
+            // Redis writes the signed counter through its unsigned length
+            // encoding: -1 (unknown) becomes 2^64 - 1.
+            self.length(group.entries_read as u64);
+            self.length(group.pel.len() as u64);
+            for (id, pending) in &group.pel {
+                self.out.extend_from_slice(&id.to_be_bytes());
+                self.out
+                    .extend_from_slice(&pending.delivery_time.to_le_bytes());
+                self.length(pending.delivery_count);
+            }
+            self.length(group.consumers.len() as u64);
+            for (consumer_name, consumer) in &group.consumers {
+                self.string(consumer_name);
+                self.out
+                    .extend_from_slice(&consumer.seen_time.to_le_bytes());
+                self.length(consumer.pending.len() as u64);
+                for id in &consumer.pending {
+                    self.out.extend_from_slice(&id.to_be_bytes());
+                }
+            }
+        }
+    }
+}
+
+/// A listpack holding `elements` (`listpack.c`), as Redis builds a stream
+/// node: strings that are canonical integers are stored as integers.
+fn encode_listpack(elements: &[NodeElement<'_>]) -> Vec<u8> {
+    let mut out = vec![0u8; 6];
+    for element in elements {
+        let start = out.len();
+        match *element {
+            NodeElement::Int(value) => encode_lp_int(&mut out, value),
+            NodeElement::Bytes(bytes) => match crate::stream::listpack_int(bytes) {
+                Some(value) => encode_lp_int(&mut out, value),
+                None => {
+                    let len = bytes.len();
+                    if len < 64 {
+                        out.push(0x80 | len as u8);
+                    } else if len < 4096 {
+                        out.push(0xE0 | (len >> 8) as u8);
+                        out.push(len as u8);
+                    } else {
+                        out.push(0xF0);
+                        out.extend_from_slice(&(len as u32).to_le_bytes());
+                    }
+                    out.extend_from_slice(bytes);
+                }
+            },
+        }
+        let (backlen, size) = encode_backlen((out.len() - start) as u64);
+        out.extend_from_slice(&backlen[..size]);
+    }
+    out.push(0xFF);
+    let total = out.len() as u32;
+    out[0..4].copy_from_slice(&total.to_le_bytes());
+    let count = u16::try_from(elements.len()).unwrap_or(u16::MAX);
+    out[4..6].copy_from_slice(&count.to_le_bytes());
+    out
+}
+
+/// `lpEncodeIntegerGetType` and the bytes it picks.
+fn encode_lp_int(out: &mut Vec<u8>, value: i64) {
+    if (0..=127).contains(&value) {
+        out.push(value as u8);
+    } else if (-4096..=4095).contains(&value) {
+        let v = if value < 0 { (1 << 13) + value } else { value } as u16;
+        out.push(0xC0 | (v >> 8) as u8);
+        out.push(v as u8);
+    } else if let Ok(v) = i16::try_from(value) {
+        out.push(0xF1);
+        out.extend_from_slice(&v.to_le_bytes());
+    } else if (-(1 << 23)..(1 << 23)).contains(&value) {
+        out.push(0xF2);
+        out.extend_from_slice(&(value as i32).to_le_bytes()[..3]);
+    } else if let Ok(v) = i32::try_from(value) {
+        out.push(0xF3);
+        out.extend_from_slice(&v.to_le_bytes());
+    } else {
+        out.push(0xF4);
+        out.extend_from_slice(&value.to_le_bytes());
     }
 }
 
@@ -411,6 +517,7 @@ fn type_byte(value: &Value) -> u8 {
         Value::Set(_) => TYPE_SET,
         Value::Hash(_) => TYPE_HASH,
         Value::ZSet(_) => TYPE_ZSET_2,
+        Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
     }
 }
 
@@ -995,12 +1102,9 @@ fn check_type(type_byte: u8, offset: usize) -> Result<(), RdbError> {
     match type_byte {
         TYPE_STRING..=TYPE_ZSET_2
         | TYPE_HASH_ZIPMAP..=TYPE_LIST_QUICKLIST
-        | TYPE_HASH_LISTPACK..=TYPE_LIST_QUICKLIST_2 => Ok(()),
-        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => Err(RdbError::UnsupportedType {
-            type_byte,
-            name: "stream",
-            offset,
-        }),
+        | TYPE_HASH_LISTPACK..=TYPE_LIST_QUICKLIST_2
+        | TYPE_STREAM_LISTPACKS
+        | TYPE_STREAM_LISTPACKS_2 => Ok(()),
         TYPE_MODULE_PRE_GA | TYPE_MODULE_2 => Err(RdbError::UnsupportedType {
             type_byte,
             name: "module value",
@@ -1142,9 +1246,191 @@ fn read_value(r: &mut Reader<'_>, type_byte: u8) -> Result<Option<Value>, RdbErr
             }
             Value::List(Box::new(list))
         }
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
+            Value::Stream(Box::new(read_stream(r, type_byte)?))
+        }
         _ => return Err(bad("value type not handled", r.pos)),
     };
     Ok((!value.is_empty_collection()).then_some(value))
+}
+
+/// A stream of type 15 or 19 (`rdbLoadObject` for streams), checked for
+/// consistency: node keys are their first IDs, IDs increase, the length is
+/// the live entries counted, PELs name existing consumers and each pending
+/// entry belongs to one consumer.
+fn read_stream(r: &mut Reader<'_>, type_byte: u8) -> Result<Stream, RdbError> {
+    let mut stream = Stream::new();
+    let nodes = r.length()?;
+    for _ in 0..nodes {
+        let at = r.pos;
+        let key = r.string()?;
+        let key: [u8; 16] = key
+            .as_ref()
+            .try_into()
+            .map_err(|_| bad("stream node key is not the size of a stream ID", at))?;
+        let master_id = StreamId::from_be_bytes(&key);
+        let (at, listpack) = r.container()?;
+        let elems = parse_listpack(&listpack, at)?;
+        let (fields, entries) = stream_node_entries(&elems, master_id, at)?;
+        if entries.iter().all(|e| e.3) {
+            return Err(bad("stream node without a live entry", at));
+        }
+        if stream.node_count() > 0 && stream.last_node_id().is_some_and(|l| master_id <= l) {
+            return Err(bad("stream nodes out of order", at));
+        }
+        stream.push_loaded_node(master_id, fields, entries);
+    }
+    let at = r.pos;
+    stream.length = r.length()?;
+    stream.last_id = StreamId::new(r.length()?, r.length()?);
+    if type_byte == TYPE_STREAM_LISTPACKS_2 {
+        stream.first_id = StreamId::new(r.length()?, r.length()?);
+        stream.max_deleted_entry_id = StreamId::new(r.length()?, r.length()?);
+        stream.entries_added = r.length()?;
+    } else {
+        stream.entries_added = stream.length;
+        stream.refresh_first_id();
+    }
+    if stream.length != stream.counted_length() || !stream.nodes_well_formed() {
+        return Err(bad("stream length or IDs inconsistent with its nodes", at));
+    }
+    if stream.length > 0 && stream.last_valid_id() > stream.last_id {
+        return Err(bad("stream entry above the stream's last ID", at));
+    }
+    let groups = r.length()?;
+    for _ in 0..groups {
+        let at = r.pos;
+        let name = blob(&r.string()?);
+        let last_id = StreamId::new(r.length()?, r.length()?);
+        let entries_read = if type_byte == TYPE_STREAM_LISTPACKS_2 {
+            r.length()? as i64
+        } else {
+            stream.estimate_distance(last_id)
+        };
+        if stream.groups.contains_key(&name) {
+            return Err(bad("duplicate consumer group", at));
+        }
+        let mut group = Group::new(last_id, entries_read);
+        let pel = r.length()?;
+        let mut unowned = std::collections::BTreeMap::new();
+        for _ in 0..pel {
+            let at = r.pos;
+            let id = StreamId::from_be_bytes(&r.array()?);
+            let time = i64::from_le_bytes(r.array()?);
+            let count = r.length()?;
+            if unowned.insert(id, (time, count)).is_some() {
+                return Err(bad("duplicate global PEL entry", at));
+            }
+        }
+        let consumers = r.length()?;
+        for _ in 0..consumers {
+            let at = r.pos;
+            let consumer = blob(&r.string()?);
+            let seen = i64::from_le_bytes(r.array()?);
+            if !group.create_consumer(&consumer, seen) {
+                return Err(bad("duplicate stream consumer", at));
+            }
+            let owned = r.length()?;
+            for _ in 0..owned {
+                let at = r.pos;
+                let id = StreamId::from_be_bytes(&r.array()?);
+                let Some((time, count)) = unowned.remove(&id) else {
+                    return Err(bad("consumer PEL entry not in the group PEL", at));
+                };
+                group.assign(id, &consumer, time, count);
+            }
+        }
+        if !unowned.is_empty() {
+            return Err(bad("group PEL entry without a consumer", at));
+        }
+        stream.groups.insert(name, group);
+    }
+    Ok(stream)
+}
+
+/// A loaded node's entries.
+type LoadedEntries = Vec<crate::stream::LoadedEntry>;
+
+/// The master fields and entries of one stream node's listpack
+/// (`streamValidateListpackIntegrity`, deep).
+fn stream_node_entries(
+    elems: &[Elem<'_>],
+    master_id: StreamId,
+    at: usize,
+) -> Result<(Vec<Blob>, LoadedEntries), RdbError> {
+    let err = |what| bad(what, at);
+    let int = |e: Option<&Elem<'_>>| match e {
+        Some(Elem::Int(v)) => Ok(*v),
+        Some(Elem::Bytes(b)) => {
+            crate::stream::listpack_int(b).ok_or(err("stream listpack integer expected"))
+        }
+        None => Err(err("stream listpack ends early")),
+    };
+    let mut it = elems.iter();
+    let live = int(it.next())?;
+    let deleted = int(it.next())?;
+    let nfields = int(it.next())?;
+    if live < 0 || deleted < 0 || nfields < 0 || nfields as usize > elems.len() {
+        return Err(err("stream master entry counts are invalid"));
+    }
+    let mut fields = Vec::with_capacity(nfields as usize);
+    for _ in 0..nfields {
+        fields.push(
+            it.next()
+                .ok_or(err("stream listpack ends early"))?
+                .to_blob(),
+        );
+    }
+    if int(it.next())? != 0 {
+        return Err(err("stream master entry terminator is not zero"));
+    }
+    let mut entries = Vec::new();
+    let (mut seen_live, mut seen_deleted) = (0, 0);
+    while let Some(first) = it.next() {
+        let flags = int(Some(first))?;
+        if !(0..=3).contains(&flags) {
+            return Err(err("stream entry flags are invalid"));
+        }
+        let ms = master_id.ms.wrapping_add(int(it.next())? as u64);
+        let seq = master_id.seq.wrapping_add(int(it.next())? as u64);
+        let same_fields = flags & 2 != 0;
+        let mut pairs = Vec::new();
+        let expected_count = if same_fields {
+            for field in &fields {
+                let value = it.next().ok_or(err("stream listpack ends early"))?;
+                pairs.push((field.clone(), value.to_blob()));
+            }
+            fields.len() as i64 + 3
+        } else {
+            let n = int(it.next())?;
+            if n < 0 || n as usize > elems.len() {
+                return Err(err("stream entry field count is invalid"));
+            }
+            for _ in 0..n {
+                let field = it.next().ok_or(err("stream listpack ends early"))?;
+                let value = it.next().ok_or(err("stream listpack ends early"))?;
+                pairs.push((field.to_blob(), value.to_blob()));
+            }
+            n * 2 + 4
+        };
+        if int(it.next())? != expected_count {
+            return Err(err("stream entry lp-count does not match"));
+        }
+        let is_deleted = flags & 1 != 0;
+        if is_deleted {
+            seen_deleted += 1;
+        } else {
+            seen_live += 1;
+        }
+        entries.push((StreamId::new(ms, seq), pairs, same_fields, is_deleted));
+    }
+    if seen_live != live || seen_deleted != deleted {
+        return Err(err("stream master entry counts do not match the entries"));
+    }
+    if entries.first().map(|e| e.0) != Some(master_id) {
+        return Err(err("stream node key is not its first entry's ID"));
+    }
+    Ok((fields, entries))
 }
 
 fn bad(what: &'static str, offset: usize) -> RdbError {

@@ -1138,19 +1138,24 @@ fn malformed_headers_and_records_give_typed_errors() {
         }),
         RdbError::UnsupportedOpcode { opcode: 0xF5, .. }
     ));
-    for (type_byte, name) in [(15, "stream"), (19, "stream"), (7, "module value")] {
+    // Streams load: a stream record cut short is an error like any other.
+    for type_byte in [15, 19] {
         let err = with(&|w| {
             w.key(type_byte, b"k");
         });
-        assert_eq!(
-            err,
-            RdbError::UnsupportedType {
-                type_byte,
-                name,
-                offset: 9
-            }
-        );
+        assert!(!matches!(err, RdbError::UnsupportedType { .. }), "{err:?}");
     }
+    let err = with(&|w| {
+        w.key(7, b"k");
+    });
+    assert_eq!(
+        err,
+        RdbError::UnsupportedType {
+            type_byte: 7,
+            name: "module value",
+            offset: 9
+        }
+    );
     for type_byte in [8u8, 20, 21, 0x80, 0xF0] {
         let err = with(&|w| {
             w.key(type_byte, b"k");

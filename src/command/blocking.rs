@@ -1,5 +1,6 @@
 //! Blocking pops: BLPOP BRPOP BRPOPLPUSH BLMOVE BLMPOP BZPOPMIN BZPOPMAX
-//! BZMPOP, CLIENT UNBLOCK, and the serving of blocked clients.
+//! BZMPOP, CLIENT UNBLOCK, and the serving of blocked clients (XREAD and
+//! XREADGROUP with BLOCK block here too, see `stream_groups`).
 //!
 //! A blocking command that finds something to pop behaves as its
 //! non-blocking form and is propagated as Redis 7.0 rewrites it (BLPOP as
@@ -57,6 +58,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
 
 /// Redis's error for what a CLIENT UNBLOCKed client gets with ERROR.
 const UNBLOCKED_BY_CLIENT: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+
+/// What a client blocked by XREADGROUP gets when its stream is deleted.
+const STREAM_KEY_GONE: &str = "UNBLOCKED the stream key no longer exists";
 
 /// What a client blocked on a node that becomes a replica gets, before its
 /// connection is closed.
@@ -156,6 +160,7 @@ fn block(
         keys: keys.into_iter().map(blob).collect(),
         argv: argv.to_owned_argv(),
         deadline,
+        stream_ids: Vec::new(),
     };
     ctx.state.blocking.block(ctx.client.id, blocked);
     ctx.client.blocked = true;
@@ -354,6 +359,14 @@ pub(crate) fn handle_ready_keys(state: &mut ServerState, now_ms: u64) {
                 }
                 serve(state, id, &key, now_ms);
             }
+            // XREADGROUP needs its stream (and group): once the key is
+            // gone or holds another type, its clients are told at once.
+            let value = state.keyspace.db(db).get(&key).map(|e| &e.value);
+            if !super::stream_groups::is_stream(value) {
+                for id in super::stream_groups::readgroup_clients_of(state, db, &key) {
+                    unblock_with_error(state, id, STREAM_KEY_GONE);
+                }
+            }
         }
     }
 }
@@ -373,6 +386,8 @@ fn serve(state: &mut ServerState, id: u64, key: &[u8], now_ms: u64) {
         state.clients.insert(id, client);
         return;
     };
+    // The reply goes out in the client's protocol (XREAD's is a map in
+    // RESP3).
     let mut out = Reply::with_protocol(client.is_resp3());
     let mut ctx = Ctx::new(state, &mut client, &mut out, now_ms);
     ctx.serving_key = Some(blob(key));
@@ -444,13 +459,35 @@ pub(crate) fn unblock_all_for_role_change(state: &mut ServerState) {
 pub(crate) fn signal_swapped_dbs(state: &mut ServerState, a: usize, b: usize) {
     for db in [a, b] {
         for key in state.blocking.keys_in(db) {
-            let exists = state
-                .keyspace
-                .db(db)
-                .get(&key)
-                .is_some_and(|entry| matches!(entry.value, Value::List(_) | Value::ZSet(_)));
+            let exists = state.keyspace.db(db).get(&key).is_some_and(|entry| {
+                matches!(
+                    entry.value,
+                    Value::List(_) | Value::ZSet(_) | Value::Stream(_)
+                )
+            });
             if exists {
                 state.blocking.signal_ready(db, &key);
+            }
+        }
+    }
+}
+
+/// Before FLUSHDB/FLUSHALL (`db`: one db, or all) and SWAPDB: the streams
+/// clients wait for that are about to go (and, for SWAPDB, not be replaced
+/// by a stream) are ready, so that XREADGROUP clients learn their stream
+/// is gone (Redis's `scanDatabaseForDeletedStreams`).
+pub(crate) fn signal_streams_going(state: &mut ServerState, dbs: &[(usize, Option<usize>)]) {
+    let is_stream = |state: &ServerState, db: usize, key: &[u8]| {
+        matches!(
+            state.keyspace.db(db).get(key).map(|e| &e.value),
+            Some(Value::Stream(_))
+        )
+    };
+    for &(emptied, replaced_with) in dbs {
+        for key in state.blocking.keys_in(emptied) {
+            let replaced = replaced_with.is_some_and(|other| is_stream(state, other, &key));
+            if is_stream(state, emptied, &key) && !replaced {
+                state.blocking.signal_ready(emptied, &key);
             }
         }
     }

@@ -31,6 +31,8 @@ pub mod replication_cmds;
 mod server_cmds;
 mod sets;
 mod sort;
+mod stream_groups;
+mod streams;
 mod strings;
 mod transactions;
 mod zset_algebra;
@@ -38,6 +40,7 @@ mod zsets;
 
 pub mod glob;
 
+pub(crate) use blocking::handle_ready_keys;
 pub use blocking::time_out as time_out_blocked;
 pub(crate) use connection::client_line;
 
@@ -253,6 +256,8 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         pops::COMMANDS,
         blocking::COMMANDS,
         hyperloglog::COMMANDS,
+        streams::COMMANDS,
+        stream_groups::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -347,6 +352,7 @@ pub struct Ctx<'a> {
     suppress: bool,
     forced: bool,
     recording_new_keys: bool,
+    keys_untouched: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -370,6 +376,7 @@ impl<'a> Ctx<'a> {
             suppress: false,
             forced: false,
             recording_new_keys: false,
+            keys_untouched: false,
         }
     }
 
@@ -400,6 +407,12 @@ impl<'a> Ctx<'a> {
     /// [`Ctx::also_propagate`], or it must not reach replicas).
     pub fn no_propagation(&mut self) {
         self.suppress = true;
+    }
+
+    /// The command's changes do not count as modifying its keys for WATCH
+    /// (Redis's XACK, XCLAIM, XAUTOCLAIM and XSETID signal no modified key).
+    pub fn keys_untouched(&mut self) {
+        self.keys_untouched = true;
     }
 
     /// Applies the expiry policy to `key` and tells whether it is to be
@@ -767,6 +780,7 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     ctx.rewrite = None;
     ctx.suppress = false;
     ctx.forced = false;
+    ctx.keys_untouched = false;
     let reply_start = ctx.out.len();
     let recording = ctx.start_recording_keys(spec);
     let started = (ctx.state.clock)();
@@ -801,7 +815,7 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
         }
     }
     ctx.state.stats.commands_processed += u64::from(ctx.serving_key.is_none());
-    if ctx.dirty > 0 && spec.is_write() && !ctx.state.watches.is_empty() {
+    if ctx.dirty > 0 && spec.is_write() && !ctx.keys_untouched && !ctx.state.watches.is_empty() {
         touch_command_keys(ctx, spec, argv);
     }
     let planted_skip = ctx.state.planted.flushall_not_propagated && spec.name == "flushall";

@@ -61,6 +61,7 @@ pub fn encoding(value: &Value, config: &Config) -> &'static str {
         }
         // Redis 7.0 keeps every list as a quicklist (of listpack nodes).
         Value::List(_) => "quicklist",
+        Value::Stream(_) => "stream",
         Value::Set(set) => {
             if within(set.len(), "set-max-intset-entries")
                 && set.iter().all(|m| parse_i64(m).is_some())
@@ -236,6 +237,16 @@ fn memory_usage(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         Value::ZSet(zset) => zset
             .iter()
             .map(|(m, _)| m.len() + 8 + 2 * ELEMENT_OVERHEAD)
+            .sum(),
+        Value::Stream(stream) => stream
+            .iter()
+            .map(|e| {
+                ELEMENT_OVERHEAD
+                    + e.pairs
+                        .iter()
+                        .map(|(f, v)| f.len() + v.len() + 2)
+                        .sum::<usize>()
+            })
             .sum(),
     };
     ctx.out

@@ -234,6 +234,7 @@ fn flushdb(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     ctx.state
         .watches
         .touch_flushed(&ctx.state.keyspace, Some(db));
+    super::blocking::signal_streams_going(ctx.state, &[(db, None)]);
     ctx.db().clear();
     ctx.changed(removed.max(1));
     ctx.out.ok();
@@ -248,6 +249,10 @@ fn flushall(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     flush_mode(argv)?;
     let removed = ctx.state.keyspace.key_count() as u64;
     ctx.state.watches.touch_flushed(&ctx.state.keyspace, None);
+    let all: Vec<(usize, Option<usize>)> = (0..crate::keyspace::DB_COUNT)
+        .map(|db| (db, None))
+        .collect();
+    super::blocking::signal_streams_going(ctx.state, &all);
     ctx.state.keyspace.clear();
     ctx.changed(removed.max(1));
     ctx.out.ok();
@@ -280,6 +285,7 @@ fn swapdb(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     ctx.state
         .watches
         .touch_swapped(&ctx.state.keyspace, a, b, now);
+    super::blocking::signal_streams_going(ctx.state, &[(a, Some(b)), (b, Some(a))]);
     ctx.state.keyspace.swap_dbs(a, b);
     super::blocking::signal_swapped_dbs(ctx.state, a, b);
     ctx.changed(1);

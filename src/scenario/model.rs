@@ -537,11 +537,16 @@ pub enum WorkloadKind {
     /// consumers pop with BLPOP, BLMOVE, BLMPOP and BZPOPMIN, waiting up to
     /// 200 ms.
     Blocking,
+    /// `streams`: producers XADD with approximate trimming; consumers of
+    /// a group read with XREADGROUP (blocking up to 200 ms now and then),
+    /// acknowledge what they got with XACK, take over idle entries with
+    /// XAUTOCLAIM and XCLAIM; now and then an exact XTRIM or an XDEL.
+    Streams,
 }
 
 impl WorkloadKind {
     /// Every kind, in the order the format documents them.
-    pub const ALL: [WorkloadKind; 9] = [
+    pub const ALL: [WorkloadKind; 10] = [
         WorkloadKind::Strings,
         WorkloadKind::Lists,
         WorkloadKind::Hashes,
@@ -551,6 +556,7 @@ impl WorkloadKind {
         WorkloadKind::Multi,
         WorkloadKind::Flushes,
         WorkloadKind::Blocking,
+        WorkloadKind::Streams,
     ];
 
     /// The kind's name in the file (`"strings"`, ...).
@@ -565,6 +571,7 @@ impl WorkloadKind {
             WorkloadKind::Multi => "multi",
             WorkloadKind::Flushes => "flushes",
             WorkloadKind::Blocking => "blocking",
+            WorkloadKind::Streams => "streams",
         }
     }
 

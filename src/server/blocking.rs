@@ -1,4 +1,5 @@
-//! Clients blocked on keys (BLPOP and the other blocking pops): who waits
+//! Clients blocked on keys (BLPOP, the other blocking pops, XREAD and
+//! XREADGROUP with BLOCK): who waits
 //! for which key, in the order they blocked, until when, and which keys a
 //! command made ready.
 //!
@@ -30,6 +31,9 @@ pub struct BlockedClient {
     pub argv: OwnedArgv,
     /// When (monotonic) it times out; `None`: never (timeout 0).
     pub deadline: Option<Duration>,
+    /// XREAD/XREADGROUP: per key, the ID entries must be above (the
+    /// largest ID for XREADGROUP's `>`); empty for the other commands.
+    pub stream_ids: Vec<crate::stream::StreamId>,
 }
 
 /// Every blocked client, by id and by key.
@@ -140,6 +144,7 @@ mod tests {
             keys: keys.iter().map(|k| blob(k.as_bytes())).collect(),
             argv: OwnedArgv::from_args(&[b"BLPOP"]),
             deadline: None,
+            stream_ids: Vec::new(),
         }
     }
 

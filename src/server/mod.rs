@@ -864,6 +864,11 @@ impl ServerState {
         if let Some(entry) = self.keyspace.db_mut(db).remove(key) {
             self.repl
                 .feed_command(db, &OwnedArgv::from_args(&[b"DEL", key]));
+            // Clients blocked by XREADGROUP on an expired stream are told
+            // it is gone (Redis's `dbGenericDelete` signals it).
+            if matches!(entry.value, crate::keyspace::Value::Stream(_)) {
+                self.blocking.signal_ready(db, key);
+            }
             // The DEL goes out ahead of the running command's own writes (a
             // transaction may have applied some already): the history point
             // it ends is the previous boundary's data without this key.
@@ -891,6 +896,9 @@ impl ServerState {
             for key in self.keyspace.db(db).expired_keys(now_ms, budget) {
                 self.delete_expired(db, &key, None);
             }
+        }
+        if !self.blocking.is_empty() {
+            crate::command::handle_ready_keys(self, now_ms);
         }
     }
 }

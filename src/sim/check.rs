@@ -44,6 +44,23 @@ fn describe(entry: Option<&Entry>) -> String {
         Value::Hash(h) => format!("hash of {}", h.len()),
         Value::Set(s) => format!("set of {}", s.len()),
         Value::ZSet(z) => format!("zset of {}", z.len()),
+        Value::Stream(s) => format!(
+            "stream of {} (last id {}, {} added, {} groups{})",
+            s.length,
+            s.last_id,
+            s.entries_added,
+            s.groups.len(),
+            s.groups
+                .iter()
+                .map(|(name, g)| format!(
+                    "; group {} at {} with {} pending and {} consumers",
+                    short(name),
+                    g.last_id,
+                    g.pel.len(),
+                    g.consumers.len()
+                ))
+                .collect::<String>()
+        ),
     };
     match entry.expire_at_ms() {
         Some(at) => format!("{body} expiring at {at}"),

@@ -530,6 +530,11 @@ fn judge_reply(read: &ReadObservation<'_>) -> Option<String> {
             Some(_) => return None,
         },
         (b"TYPE", 2) => format!("+{}\r\n", live.map_or("none", type_name)).into_bytes(),
+        (b"XLEN", 2) => match live.map(|e| &e.value) {
+            None => b":0\r\n".to_vec(),
+            Some(Value::Stream(s)) => format!(":{}\r\n", s.length).into_bytes(),
+            Some(_) => return None,
+        },
         _ => return None,
     };
     (read.reply != expected.as_slice()).then(|| {
@@ -560,6 +565,7 @@ fn type_name(entry: &Entry) -> &'static str {
         Value::Hash(_) => "hash",
         Value::Set(_) => "set",
         Value::ZSet(_) => "zset",
+        Value::Stream(_) => "stream",
     }
 }
 

@@ -87,6 +87,14 @@ fn draw_target(rng: &mut ChaCha8Rng, spec: &WorkloadSpec, keys: u64) -> (Workloa
 /// How long a blocking pop of the `blocking` family waits (seconds).
 const BLOCKING_TIMEOUT: &str = "0.2";
 
+/// The consumer group of the `streams` family.
+const STREAM_GROUP: &str = "grp";
+
+/// Stands for the IDs an XACK or XCLAIM of the `streams` family names:
+/// the client fills in IDs it was delivered on that key (see
+/// [`StreamDeliveries`]), or a well-formed ID nobody has.
+const DELIVERED_IDS: &str = "<delivered>";
+
 /// One generated operation: one command, or a MULTI block.
 fn generate(
     rng: &mut ChaCha8Rng,
@@ -217,6 +225,87 @@ fn generate(
                 ]],
             }
         }
+        WorkloadKind::Streams => {
+            let key = format!("stream:{n}");
+            let group = s(STREAM_GROUP);
+            let consumer = format!("c{}", rng.gen_range(0..3));
+            match rng.gen_range(0..12) {
+                0..=2 => vec![vec![
+                    s("XADD"),
+                    key,
+                    s("MAXLEN"),
+                    s("~"),
+                    s("40"),
+                    s("*"),
+                    s("f"),
+                    value(rng, spec.value_size, op),
+                ]],
+                3 => vec![vec![
+                    s("XADD"),
+                    key,
+                    s("*"),
+                    s("f"),
+                    value(rng, spec.value_size, op),
+                    s("g"),
+                    op.to_string(),
+                ]],
+                4 => vec![vec![
+                    s("XGROUP"),
+                    s("CREATE"),
+                    key,
+                    group,
+                    s("0"),
+                    s("MKSTREAM"),
+                ]],
+                5 => vec![vec![
+                    s("XREADGROUP"),
+                    s("GROUP"),
+                    group,
+                    consumer,
+                    s("COUNT"),
+                    s("3"),
+                    s("STREAMS"),
+                    key,
+                    s(">"),
+                ]],
+                6 => vec![vec![
+                    s("XREADGROUP"),
+                    s("GROUP"),
+                    group,
+                    consumer,
+                    s("COUNT"),
+                    s("2"),
+                    s("BLOCK"),
+                    s("200"),
+                    s("STREAMS"),
+                    key,
+                    s(">"),
+                ]],
+                7 | 8 => vec![vec![s("XACK"), key, group, s(DELIVERED_IDS)]],
+                9 => vec![vec![
+                    s("XAUTOCLAIM"),
+                    key,
+                    group,
+                    consumer,
+                    s("100"),
+                    s("0"),
+                    s("COUNT"),
+                    s("2"),
+                ]],
+                10 => vec![vec![
+                    s("XCLAIM"),
+                    key,
+                    group,
+                    consumer,
+                    s("50"),
+                    s(DELIVERED_IDS),
+                ]],
+                _ => match rng.gen_range(0..2) {
+                    0 => vec![vec![s("XTRIM"), key, s("MAXLEN"), s("="), s("25")]],
+                    _ => vec![vec![s("XDEL"), key, s(DELIVERED_IDS)]],
+                },
+            }
+        }
         WorkloadKind::Flushes => match rng.gen_range(0..40) {
             0 | 1 => vec![vec![s("FLUSHDB")]],
             2 => vec![vec![s("FLUSHALL")]],
@@ -228,6 +317,66 @@ fn generate(
         },
     };
     (db, commands)
+}
+
+/// The stream IDs XREADGROUP delivered to a client, by db and key, which
+/// its XACK, XCLAIM and XDEL of the `streams` family name (oldest first).
+#[derive(Default)]
+struct StreamDeliveries {
+    by_key: std::collections::BTreeMap<(u8, String), std::collections::VecDeque<String>>,
+}
+
+impl StreamDeliveries {
+    /// How many IDs stay remembered per key.
+    const KEPT: usize = 64;
+
+    /// Notes the IDs of an XREADGROUP reply to `command`.
+    fn note(&mut self, db: u8, command: &[String], reply: &Frame) {
+        if command.first().map(String::as_str) != Some("XREADGROUP") {
+            return;
+        }
+        let Frame::Array(Some(streams)) = reply else {
+            return;
+        };
+        for stream in streams {
+            let Frame::Array(Some(parts)) = stream else {
+                continue;
+            };
+            let (Some(Frame::Bulk(Some(key))), Some(Frame::Array(Some(entries)))) =
+                (parts.first(), parts.get(1))
+            else {
+                continue;
+            };
+            let ids = self
+                .by_key
+                .entry((db, String::from_utf8_lossy(key).into_owned()))
+                .or_default();
+            for entry in entries {
+                if let Frame::Array(Some(fields)) = entry {
+                    if let Some(Frame::Bulk(Some(id))) = fields.first() {
+                        ids.push_back(String::from_utf8_lossy(id).into_owned());
+                        if ids.len() > Self::KEPT {
+                            ids.pop_front();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Replaces the [`DELIVERED_IDS`] placeholder of `command` by up to
+    /// two IDs delivered on its key (taken off the list), or by `0-1`.
+    fn fill(&mut self, db: u8, command: &mut Vec<String>) {
+        let Some(at) = command.iter().position(|a| a == DELIVERED_IDS) else {
+            return;
+        };
+        let ids = self.by_key.entry((db, command[1].clone())).or_default();
+        let mut taken: Vec<String> = (0..2).filter_map(|_| ids.pop_front()).collect();
+        if taken.is_empty() {
+            taken.push("0-1".to_string());
+        }
+        command.splice(at..=at, taken);
+    }
 }
 
 /// A client connection that reconnects after errors.
@@ -430,12 +579,16 @@ pub async fn run_client(
     };
     let elapsed = || madsim::time::TimeHandle::current().elapsed();
     let mut op = 0u64;
+    let mut deliveries = StreamDeliveries::default();
     loop {
         if ops.is_some_and(|n| op >= n) || until.is_some_and(|t| elapsed() >= t) {
             break;
         }
         let tag = seed.wrapping_mul(1_000_003).wrapping_add(op) % 1_000_000_007;
         let (db, mut commands) = generate(&mut rng, &spec, keys, tag);
+        for command in &mut commands {
+            deliveries.fill(db, command);
+        }
         op += 1;
         madsim::time::sleep(interval).await;
         if !connection.ensure().await {
@@ -456,6 +609,9 @@ pub async fn run_client(
         };
         if select && replies.first() == Some(&Frame::Simple("OK".into())) {
             connection.db = db;
+        }
+        for (command, reply) in commands.iter().zip(&replies) {
+            deliveries.note(db, command, reply);
         }
         let last = replies.last().cloned();
         match &last {
@@ -540,6 +696,10 @@ fn generate_read(rng: &mut ChaCha8Rng, spec: &WorkloadSpec, keys: u64) -> (u8, V
         WorkloadKind::Multi => vec![s("GET"), format!("tx:{n}")],
         WorkloadKind::Flushes => vec![s("GET"), format!("fl:{n}")],
         WorkloadKind::Blocking => vec![s("LLEN"), format!("q:{n}")],
+        WorkloadKind::Streams => match rng.gen_range(0..2) {
+            0 => vec![s("XLEN"), format!("stream:{n}")],
+            _ => vec![s("TYPE"), format!("stream:{n}")],
+        },
     };
     (db, read)
 }
