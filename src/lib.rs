@@ -15,6 +15,9 @@
 //! - [`rdb`]: the RDB v10 snapshot format: encoder, and a decoder for every
 //!   encoding a Redis 7.0 master sends (plus older ones).
 //! - [`longdouble`]: x87 extended precision for INCRBYFLOAT.
+//! - [`scripting`]: Lua 5.1 scripting as Redis 7.0 has it: EVAL scripts,
+//!   FUNCTION libraries, the `redis.*` API, the sandbox and reply
+//!   conversions.
 //! - [`command`]: the command table, Redis's pre-execution checks, every
 //!   command family, and propagation of writes.
 //! - [`server`]: node state, connections, config, INFO, pub/sub delivery.
@@ -51,6 +54,7 @@ pub mod keyspace;
 pub mod log;
 pub mod longdouble;
 pub mod rdb;
+pub mod scripting;
 pub mod replication;
 #[cfg(madsim)]
 pub mod report;
