@@ -27,6 +27,7 @@ pub mod object;
 mod pops;
 mod pubsub;
 pub mod replication_cmds;
+mod scripting;
 mod server_cmds;
 mod sets;
 mod sort;
@@ -251,6 +252,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         pubsub::COMMANDS,
         pops::COMMANDS,
         blocking::COMMANDS,
+        scripting::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -552,7 +554,12 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         reject(ctx, spec, "NOAUTH Authentication required.");
         return;
     }
-    if let Err(message) = replication_checks(ctx, spec) {
+    let command_flags = if spec.flags & flags::NOSCRIPT != 0 && spec.flags & flags::MOVABLE_KEYS != 0 {
+        scripting::command_flags(ctx, spec, argv)
+    } else {
+        spec.flags
+    };
+    if let Err(message) = replication_checks(ctx, spec, command_flags) {
         // Redis sets `lastcmd` before its checks: a refused command is the
         // client's last one too (the replica-reply log names it).
         ctx.client.last_command = Some(spec);
@@ -598,25 +605,27 @@ const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it
 fn replication_checks(
     ctx: &Ctx<'_>,
     spec: &CommandSpec,
+    command_flags: u32,
 ) -> Result<(), std::borrow::Cow<'static, str>> {
     if ctx.client.is_master {
         return Ok(());
     }
+    let is_write = command_flags & flags::WRITE != 0;
     let state = &*ctx.state;
     let config = &state.config;
     // Redis refuses PING too. A replica applying its master's stream is
     // exempt here (it was returned above); see the README.
-    if state.writes_denied_by_disk_error() && (spec.is_write() || spec.name == "ping") {
+    if state.writes_denied_by_disk_error() && (is_write || spec.name == "ping") {
         return Err(MISCONF.into());
     }
-    if spec.is_write() && !state.is_replica() && config.min_replicas_to_write > 0 {
+    if is_write && !state.is_replica() && config.min_replicas_to_write > 0 {
         let max_lag = Duration::from_secs(config.min_replicas_max_lag);
         if (state.repl.good_replicas(state.mono_now, max_lag) as u64) < config.min_replicas_to_write
         {
             return Err("NOREPLICAS Not enough good replicas to write.".into());
         }
     }
-    if spec.is_write()
+    if is_write
         && state.is_readonly_replica()
         && !state.planted.replica_accepts_client_writes
     {
@@ -634,7 +643,7 @@ fn replication_checks(
     if state.is_replica()
         && !config.replica_serve_stale_data
         && !state.master_link_up()
-        && spec.flags & flags::STALE == 0
+        && command_flags & flags::STALE == 0
     {
         return Err(
             "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
@@ -644,7 +653,7 @@ fn replication_checks(
     // A replica's link may carry REPLCONF and the like, never reads or
     // writes (Redis guards the client-pause exemption of replicas so).
     if ctx.client.kind == crate::server::ClientKind::Replica
-        && spec.flags & (flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) != 0
+        && command_flags & (flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) != 0
     {
         return Err("ERR Replica can't interact with the keyspace".into());
     }

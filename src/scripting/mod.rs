@@ -238,6 +238,11 @@ impl Scripting {
         self.eval = None;
     }
 
+    /// The random generator scripts and functions share.
+    pub fn rand(&self) -> Rand48 {
+        self.rand.clone()
+    }
+
     /// Number of cached scripts (INFO `number_of_cached_scripts`).
     pub fn script_count(&self) -> usize {
         self.scripts.len()
