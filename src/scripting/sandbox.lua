@@ -13,8 +13,8 @@
 -- and refuses writes with Redis's error.
 local G, impl, dbg, functions_mode = ...
 
-local error, type, select, rawget, rawset, rawequal, setmetatable, getmetatable, tostring, xpcall, pairs, getfenv, setfenv =
-  error, type, select, rawget, rawset, rawequal, setmetatable, getmetatable, tostring, xpcall, pairs, getfenv, setfenv
+local error, type, select, rawget, rawset, setmetatable, getmetatable, tostring, xpcall, pairs, setfenv =
+  error, type, select, rawget, rawset, setmetatable, getmetatable, tostring, xpcall, pairs, setfenv
 local getinfo = dbg.getinfo
 
 -- proxy -> the table it protects (weak: proxies of KEYS-like temporaries go)
@@ -104,7 +104,7 @@ end
 G.pcall = function(...) return pcall_result(raw_pcall(...)) end
 local raw_xpcall = xpcall
 G.xpcall = function(f, handler)
-  return raw_xpcall(f, function(e) return handler(unwrap(e)) end)
+  return raw_xpcall(f, function(e) return handler((unwrap(e))) end)
 end
 
 G.math.random = impl.random
@@ -113,7 +113,8 @@ G.math.randomseed = impl.randomseed
 -- Locates an error in the user's code, as Redis's error handler does,
 -- skipping the C function that raised it and this file's own frames.
 local function error_handler(err)
-  err = unwrap(err)
+  local positioned
+  err, positioned = unwrap(err)
   local level = 2
   local info = getinfo(level, 'nSl')
   if info and info.what == 'C' then
@@ -123,6 +124,11 @@ local function error_handler(err)
   while info and info.source == '=replsim' do
     level = level + 1
     info = getinfo(level, 'nSl')
+  end
+  if positioned and info and info.currentline >= 0 then
+    -- A message raised by a library function, which Redis's C code
+    -- raises with the calling line's position.
+    err = info.short_src .. ':' .. info.currentline .. ': ' .. err
   end
   if type(err) ~= 'table' then
     err = { err = 'ERR ' .. tostring(err) }
@@ -137,6 +143,8 @@ end
 -- What scripts may not reach.
 G.print, G.dofile, G.loadfile, G.debug, G.module, G.require, G.package, G.os, G.io =
   nil, nil, nil, nil, nil, nil, nil, nil, nil
+-- Redis 7.0.15 removed these from the globals too.
+G.getfenv, G.setfenv, G.newproxy = nil, nil, nil
 
 -- Library tables become read-only.
 for _, name in pairs({ 'string', 'math', 'table', 'coroutine', 'bit', 'cjson', 'cmsgpack', 'struct' }) do
@@ -197,9 +205,9 @@ setmetatable(globals, {
 targets[globals] = G
 rawset(G, '_G', globals)
 
--- rawset/rawget/getfenv must not open the proxies.
+-- rawset, rawget and setmetatable must not open the proxies.
 G.rawset = function(t, k, v)
-  if targets[t] then error("Attempt to modify a readonly table", 2) end
+  if targets[t] then error("Attempt to modify a readonly table", 0) end
   return rawset(t, k, v)
 end
 G.rawget = function(t, k)
@@ -207,12 +215,9 @@ G.rawget = function(t, k)
   if target then return rawget(target, k) end
   return rawget(t, k)
 end
-G.getfenv = function(f)
-  if f == nil then f = 1 end
-  if type(f) == 'number' and f > 0 then f = f + 1 end
-  local env = getfenv(f)
-  if rawequal(env, G) then return globals end
-  return env
+G.setmetatable = function(t, mt)
+  if targets[t] then error("Attempt to modify a readonly table", 0) end
+  return setmetatable(t, mt)
 end
 
 -- Runs `f(a, b)` with the error handler, with the sandbox's globals as the
@@ -233,5 +238,14 @@ local function set_loading(on)
   loading = on
 end
 
+-- Runs a library's code as it loads: its error as Lua raised it, with
+-- the Rust API's errors unwrapped.
+local function load_library(chunk)
+  setfenv(0, globals)
+  local ok, err = raw_pcall(chunk)
+  if ok then return true end
+  return false, (unwrap(err))
+end
+
 setfenv(0, globals)
-return invoke, set_eval_arrays, set_loading, globals
+return invoke, set_eval_arrays, set_loading, load_library

@@ -42,9 +42,11 @@ pub enum Raise {
     Message(String),
 }
 
-fn raise_table(text: impl Into<String>) -> mlua::Error {
+/// Raises `text` as Redis's `luaPushError` + `luaError` do: an error table
+/// whose `err` is the text with `ERR ` added (unless it starts with `-`).
+fn raise_table(text: impl AsRef<str>) -> mlua::Error {
     mlua::Error::external(Raise::Table {
-        text: text.into(),
+        text: convert::error_table_text(text.as_ref()),
         counted: false,
     })
 }
@@ -134,6 +136,7 @@ pub struct ScriptVm {
     invoke: Function,
     set_eval_arrays: Function,
     set_loading: Function,
+    load_library: Function,
     /// Set once a running script passed its instruction budget: from then
     /// on every instruction raises, so that `pcall` cannot hold it.
     over_budget: Arc<AtomicBool>,
@@ -167,17 +170,18 @@ impl ScriptVm {
             .set_name("=replsim")
             .set_mode(ChunkMode::Text)
             .into_function()?;
-        let (invoke, set_eval_arrays, set_loading, _sandbox_globals): (
+        let (invoke, set_eval_arrays, set_loading, load_library): (
             Function,
             Function,
             Function,
-            Table,
+            Function,
         ) = sandbox.call((globals, api, debug, functions_mode))?;
         Ok(ScriptVm {
             lua,
             invoke,
             set_eval_arrays,
             set_loading,
+            load_library,
             over_budget: Arc::default(),
         })
     }
@@ -273,14 +277,20 @@ impl ScriptVm {
             "unwrap_error",
             lua.create_function(|lua, value: Value| {
                 let Value::Error(error) = &value else {
-                    return Ok(value);
+                    return Ok((value, false));
                 };
                 match find_raise(error) {
-                    Some(Raise::Table { text, counted }) => Ok(Value::Table(
-                        convert::error_table(lua, text, *counted)?,
+                    Some(Raise::Table { text, counted }) => Ok((
+                        Value::Table(convert::error_table(lua, text, *counted)?),
+                        false,
                     )),
-                    Some(Raise::Message(text)) => Ok(Value::String(lua.create_string(text)?)),
-                    None => Ok(Value::String(lua.create_string(error.to_string())?)),
+                    Some(Raise::Message(text)) => {
+                        Ok((Value::String(lua.create_string(text)?), true))
+                    }
+                    None => Ok((
+                        Value::String(lua.create_string(lua_error_message(error))?),
+                        false,
+                    )),
                 }
             })?,
         )?;
@@ -345,20 +355,23 @@ impl ScriptVm {
             self.lua.set_named_registry_value(RUN_TABLE, run)?;
             self.set_loading.call::<()>(true)?;
             self.start_budget(budget);
-            let outcome = chunk.call::<()>(());
+            let outcome = self.load_library.call::<(bool, Value)>(chunk.clone());
             self.lua.remove_hook();
             self.set_loading.call::<()>(false)?;
             self.lua.set_named_registry_value(RUN_TABLE, Value::Nil)?;
-            Ok(outcome)
+            outcome
         });
         match result {
-            Ok(Ok(())) => Ok(registered_cell.into_inner()),
-            Ok(Err(error)) => Err(match find_raise(&error) {
-                Some(Raise::Table { text, .. }) => text.clone(),
-                Some(Raise::Message(text)) => format!("ERR {text}"),
-                None => format!("ERR {}", lua_error_message(&error)),
+            Ok((true, _)) => Ok(registered_cell.into_inner()),
+            // Redis's luaExtractErrorInformation: a string error gets
+            // `ERR `, a table gives its `err` field.
+            Ok((false, Value::Table(error))) => Err(match error.raw_get::<Value>("err") {
+                Ok(Value::String(s)) => s.to_string_lossy().to_string(),
+                _ => String::new(),
             }),
-            Err(error) => Err(format!("ERR {error}")),
+            Ok((false, Value::String(message))) => Err(format!("ERR {}", message.to_string_lossy())),
+            Ok((false, other)) => Err(format!("ERR {}", lua_type_name(&other))),
+            Err(error) => Err(format!("ERR {}", lua_error_message(&error))),
         }
     }
 
@@ -554,7 +567,7 @@ impl ScriptVm {
 
 /// The error a script gets once it used up its instruction budget.
 const BUDGET_EXCEEDED: &str =
-    "ERR Script exceeded its instruction budget (busy-reply-threshold), killed";
+    "Script exceeded its instruction budget (busy-reply-threshold), killed";
 
 /// What one run of a script needs besides the code.
 pub struct RunCall<'a> {
