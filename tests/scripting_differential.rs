@@ -163,6 +163,25 @@ fn libraries_and_random_numbers_match_real_redis() {
         0> EVAL "return string.format('%d %s %5.2f', 42, 'x', 3.14159)" 0
         0> EVAL "return table.concat({1,2,3}, ',')" 0
         0> EVAL "return tostring(1e20)" 0
+        0> EVAL "return cmsgpack.pack(1, -1, 200, -200, 70000, 1.5, 0.1, 'abc', {1,2,3}, {a=1}, true, nil)" 0
+        0> EVAL "return {cmsgpack.unpack(cmsgpack.pack(1, 'x', {1,2}))}" 0
+        0> EVAL "local t = cmsgpack.unpack(cmsgpack.pack({a={b={c=1}}})) return t.a.b.c" 0
+        0> EVAL "local a = {} a[1] = a return cmsgpack.pack(a)" 0
+        0> EVAL "return cmsgpack.pack()" 0
+        0> EVAL "return cmsgpack.unpack('\205')" 0
+        0> EVAL "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3))}" 0
+        0> EVAL "return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}" 0
+        0> EVAL "return cmsgpack.pack(-9007199254740992, 4294967296, 1e300)" 0
+        0> EVAL "return struct.pack('>hIc3', -2, 70000, 'abc')" 0
+        0> EVAL "return {struct.unpack('>hIc3', struct.pack('>hIc3', -2, 70000, 'abc'))}" 0
+        0> EVAL "return struct.size('!4 b i d')" 0
+        0> EVAL "return struct.size('s')" 0
+        0> EVAL "return struct.pack('z')" 0
+        0> EVAL "return struct.unpack('i', 'ab')" 0
+        0> EVAL "return {struct.unpack('s', 'hi')}" 0
+        0> EVAL "return cjson.encode({[1]=1,[2]=2,[20]=3})" 0
+        0> EVAL "local g = getmetatable(_G) g.__index = {}" 0
+        0> EVAL "return loadstring(string.dump(function() return 1 end))()" 0
         "##,
     );
 }

@@ -131,6 +131,25 @@ pub(super) fn command_flags(ctx: &mut Ctx<'_>, spec: &CommandSpec, argv: Argv<'_
     flags
 }
 
+/// The positions of the keys of a command that takes `numkeys` keys after
+/// its script or function (EVAL and FCALL families): None for other
+/// commands, `Some(None)` when numkeys is not valid.
+pub(super) fn numkeys_positions(spec: &CommandSpec, argv: Argv<'_>) -> Option<Option<Vec<usize>>> {
+    if !matches!(
+        spec.name,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    ) {
+        return None;
+    }
+    let Ok(n) = int_arg(argv.get(2)) else {
+        return Some(None);
+    };
+    if n < 0 || n > argv.len() as i64 - 3 {
+        return Some(None);
+    }
+    Some(Some((3..3 + n as usize).collect()))
+}
+
 /// Runs `f` with the node's scripting taken out of its state, so that the
 /// state can serve the script's commands meanwhile; puts it back after.
 fn with_scripting<T>(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Scripting, &mut Ctx<'_>) -> T) -> T {
@@ -143,7 +162,8 @@ fn with_scripting<T>(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Scripting, &mut Ctx<
 /// Brings the functions engine in line with the libraries the node holds.
 fn sync_functions(scripting: &mut Scripting, ctx: &mut Ctx<'_>) {
     let libraries = ctx.state.keyspace.functions.clone();
-    let errors = scripting.functions.sync(&libraries, &mut Host { ctx });
+    let mut host = Host::new(ctx, scripting);
+    let errors = scripting.functions.sync(&libraries, &mut host);
     for error in errors {
         ctx.state.log(
             crate::log::Level::Warning,
@@ -155,6 +175,17 @@ fn sync_functions(scripting: &mut Scripting, ctx: &mut Ctx<'_>) {
 /// The server side of a running script.
 struct Host<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: noscript commands are allowed.
+    deny_script_disabled: bool,
+}
+
+impl<'c, 'a> Host<'c, 'a> {
+    fn new(ctx: &'c mut Ctx<'a>, scripting: &Scripting) -> Self {
+        Host {
+            ctx,
+            deny_script_disabled: scripting.disable_deny_script,
+        }
+    }
 }
 
 /// Redis's `writeCommandsGetDiskErrorMessage` for a failed RDB save.
@@ -178,8 +209,8 @@ impl Host<'_, '_> {
 
     /// The checks of Redis's `scriptCall` before a command runs; the
     /// error text when refused.
-    fn check(&self, spec: &CommandSpec, run: &RunState) -> Result<(), &'static str> {
-        if spec.flags & NOSCRIPT != 0 {
+    fn check(&self, spec: &CommandSpec, run: &RunState, deny_disabled: bool) -> Result<(), &'static str> {
+        if spec.flags & NOSCRIPT != 0 && !deny_disabled {
             return Err("This Redis command is not allowed from script");
         }
         if self.running_stale() && spec.flags & STALE == 0 {
@@ -234,7 +265,7 @@ impl ScriptHost for Host<'_, '_> {
                 return CallOutcome::Rejected(text.into());
             }
         };
-        if let Err(text) = self.check(spec, run) {
+        if let Err(text) = self.check(spec, run, self.deny_script_disabled) {
             self.ctx.state.stats.command(spec.full_name()).rejected_calls += 1;
             self.ctx
                 .state
@@ -297,7 +328,10 @@ fn prepare_run(
     read_only_command: bool,
     eval_mode: bool,
 ) -> Result<RunState, CmdError> {
-    let host = Host { ctx };
+    let host = Host {
+        ctx,
+        deny_script_disabled: false,
+    };
     let running_stale = host.running_stale();
     let obey = host.ctx.client.is_master;
     let compat = script_flags & sflags::EVAL_COMPAT_MODE != 0;
@@ -360,8 +394,10 @@ fn numkeys(argv: Argv<'_>, bad: CmdError) -> Result<usize, CmdError> {
 /// Runs a compiled script or function and writes its reply; counts the
 /// errors it replied that no command counted, and a failed call when any
 /// error reply was counted during the run (as Redis's `call` sees it).
+#[allow(clippy::too_many_arguments)]
 fn run_script(
     ctx: &mut Ctx<'_>,
+    deny_script_disabled: bool,
     vm: &scripting::ScriptVm,
     function: &mlua::Function,
     name: &str,
@@ -385,7 +421,10 @@ fn run_script(
             state,
             budget,
         },
-        &mut Host { ctx },
+        &mut Host {
+            ctx,
+            deny_script_disabled,
+        },
         &mut reply,
     );
     ctx.out.raw(reply.as_bytes());
@@ -442,8 +481,9 @@ fn eval_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, evalsha: bool, ro: bool) -> C
         };
         let (script_flags, function) = (script.flags, script.function.clone());
         let state = prepare_run(ctx, script_flags, ro, true)?;
+        let deny_disabled = scripting.disable_deny_script;
         let vm = scripting.eval_vm().map_err(CmdError::err)?;
-        run_script(ctx, vm, &function, &sha, argv, keys, state);
+        run_script(ctx, deny_disabled, vm, &function, &sha, argv, keys, state);
         Ok(())
     })
 }
@@ -472,8 +512,9 @@ fn fcall_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, ro: bool) -> CmdResult {
         let (flags, callback) = (info.flags, info.callback.clone());
         let keys = numkeys(argv, CmdError::err("Bad number of keys provided"))?;
         let state = prepare_run(ctx, flags, ro, false)?;
+        let deny_disabled = scripting.disable_deny_script;
         let vm = scripting.functions.state().map_err(CmdError::Other)?;
-        run_script(ctx, vm, &callback, &name, argv, keys, state);
+        run_script(ctx, deny_disabled, vm, &callback, &name, argv, keys, state);
         Ok(())
     })
 }
@@ -623,7 +664,14 @@ fn function_load(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             )));
         }
         let old = scripting.functions.unlink(&meta.name);
-        let compiled = match scripting.functions.compile(code, &mut Host { ctx }) {
+        let deny_script_disabled = scripting.disable_deny_script;
+        let compiled = match scripting.functions.compile(
+            code,
+            &mut Host {
+                ctx,
+                deny_script_disabled,
+            },
+        ) {
             Ok((_, compiled)) => compiled,
             Err(error) => {
                 if let Some(old) = old {
@@ -844,7 +892,15 @@ fn function_restore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         // current one only when every library loads.
         let mut engine = scripting::functions::FunctionEngine::new(scripting.rand());
         for (_, code) in combined.iter() {
-            let (name, compiled) = engine.compile(code, &mut Host { ctx }).map_err(CmdError::Other)?;
+            let (name, compiled) = engine
+                .compile(
+                    code,
+                    &mut Host {
+                        ctx,
+                        deny_script_disabled: false,
+                    },
+                )
+                .map_err(CmdError::Other)?;
             if let Some(clash) = compiled.functions.keys().find(|f| engine.has_function(f)) {
                 return Err(CmdError::err(format!("Function {clash} already exists")));
             }

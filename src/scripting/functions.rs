@@ -86,7 +86,7 @@ impl FunctionEngine {
         for (name, code) in libraries.iter() {
             match self.compile(code, host) {
                 Ok((_, compiled)) => {
-                    if let Some(clash) = compiled.functions.keys().find(|f| self.functions.contains_key(*f)) {
+                    if let Some(clash) = compiled.functions.keys().find(|f| self.has_function(f)) {
                         errors.push(format!("Function {clash} already exists"));
                         continue;
                     }
@@ -147,7 +147,8 @@ impl FunctionEngine {
     /// Adds a compiled library (its functions must not clash).
     pub fn link(&mut self, name: String, compiled: CompiledLibrary) {
         for (function, info) in &compiled.functions {
-            self.functions.insert(function.clone(), info.clone());
+            self.functions
+                .insert(function.to_ascii_lowercase(), info.clone());
         }
         self.libraries.insert(name, compiled);
     }
@@ -156,7 +157,7 @@ impl FunctionEngine {
     pub fn unlink(&mut self, name: &str) -> Option<CompiledLibrary> {
         let compiled = self.libraries.remove(name)?;
         for function in compiled.functions.keys() {
-            self.functions.remove(function);
+            self.functions.remove(&function.to_ascii_lowercase());
         }
         Some(compiled)
     }
@@ -168,14 +169,15 @@ impl FunctionEngine {
         self.functions.clear();
     }
 
-    /// The function `name`.
+    /// The function `name` (function names compare case-insensitively,
+    /// as in Redis).
     pub fn function(&self, name: &str) -> Option<&FunctionInfo> {
-        self.functions.get(name)
+        self.functions.get(&name.to_ascii_lowercase())
     }
 
     /// Whether a function of that name exists.
     pub fn has_function(&self, name: &str) -> bool {
-        self.functions.contains_key(name)
+        self.functions.contains_key(&name.to_ascii_lowercase())
     }
 
     /// The libraries, by name.

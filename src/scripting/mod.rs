@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 
 mod bit;
 mod cjson;
+mod cmsgpack;
+mod structlib;
 pub mod convert;
 pub mod functions;
 pub mod library;
@@ -166,6 +168,9 @@ pub struct Scripting {
     /// The compiled FUNCTION libraries.
     pub functions: functions::FunctionEngine,
     rand: Rand48,
+    /// `DEBUG SET-DISABLE-DENY-SCRIPTS`: scripts may call commands flagged
+    /// noscript.
+    pub disable_deny_script: bool,
 }
 
 impl Default for Scripting {
@@ -191,6 +196,7 @@ impl Scripting {
             scripts: BTreeMap::new(),
             functions: functions::FunctionEngine::new(rand.clone()),
             rand,
+            disable_deny_script: false,
         }
     }
 

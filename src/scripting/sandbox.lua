@@ -24,9 +24,18 @@ local function readonly_error()
   error("Attempt to modify a readonly table", 2)
 end
 
+-- Each proxy's metatable, as getmetatable shows it: itself read-only.
+local function protect_metatable(mt)
+  local shown = {}
+  setmetatable(shown, { __index = mt, __newindex = readonly_error, __metatable = false })
+  targets[shown] = mt
+  mt.__metatable = shown
+  return mt
+end
+
 local function readonly(t)
   local proxy = {}
-  setmetatable(proxy, { __index = t, __newindex = readonly_error, __metatable = false })
+  setmetatable(proxy, protect_metatable({ __index = t, __newindex = readonly_error }))
   targets[proxy] = t
   return proxy
 end
@@ -154,7 +163,28 @@ for _, name in pairs({ 'string', 'math', 'table', 'coroutine', 'bit', 'cjson', '
 end
 local string_mt = getmetatable('')
 string_mt.__index = G.string
-string_mt.__metatable = readonly(string_mt)
+protect_metatable(string_mt)
+
+-- Redis's Lua refuses precompiled chunks: loadstring gives nil for them.
+local raw_loadstring, raw_load = G.loadstring, G.load
+G.loadstring = function(s, ...)
+  if type(s) == 'string' and s:byte(1) == 27 then
+    return nil, 'binary chunks are not allowed'
+  end
+  return raw_loadstring(s, ...)
+end
+G.load = function(f, ...)
+  if type(f) == 'string' then return G.loadstring(f, ...) end
+  local first = true
+  return raw_load(function()
+    local piece = f()
+    if first and type(piece) == 'string' and piece:byte(1) == 27 then
+      return nil
+    end
+    first = false
+    return piece
+  end, ...)
+end
 
 -- The globals scripts see: missing names are errors, writes are refused.
 -- In the functions state, the globals a library sees while it loads are
@@ -191,7 +221,7 @@ if not functions_mode then
 end
 
 local globals = {}
-setmetatable(globals, {
+setmetatable(globals, protect_metatable({
   __index = function(_, k)
     local v = rawget(loading and load_api or G, k)
     if v == nil then
@@ -200,8 +230,7 @@ setmetatable(globals, {
     return v
   end,
   __newindex = readonly_error,
-  __metatable = false,
-})
+}))
 targets[globals] = G
 rawset(G, '_G', globals)
 

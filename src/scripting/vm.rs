@@ -1,5 +1,6 @@
 //! One Lua 5.1 state set up as Redis 7.0 sets up its own: the libraries
-//! Redis ships (base, table, string, math, and in Rust `bit` and `cjson`),
+//! Redis ships (base, table, string, math, and in Rust `bit`, `cjson`,
+//! `cmsgpack` and `struct`),
 //! the `redis` API, deterministic `math.random`, the sandbox (read-only
 //! globals, no file or OS access, see `sandbox.lua`), and running a
 //! compiled script or function against a [`ScriptHost`] that executes the
@@ -163,6 +164,8 @@ impl ScriptVm {
         let globals = lua.globals();
         globals.raw_set("bit", super::bit::open(&lua)?)?;
         globals.raw_set("cjson", super::cjson::open(&lua)?)?;
+        globals.raw_set("cmsgpack", super::cmsgpack::open(&lua)?)?;
+        globals.raw_set("struct", super::structlib::open(&lua)?)?;
         let debug: Table = globals.raw_get("debug")?;
         let api = Self::api(&lua, rand)?;
         let sandbox = lua
@@ -339,7 +342,10 @@ impl ScriptVm {
                     if !super::library::valid_name(function.name.as_bytes()) {
                         return Err(raise_table("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"));
                     }
-                    if registered.iter().any(|f| f.name == function.name) {
+                    if registered
+                        .iter()
+                        .any(|f| f.name.eq_ignore_ascii_case(&function.name))
+                    {
                         return Err(raise_table("Function already exists in the library"));
                     }
                     registered.push(function);
@@ -354,7 +360,7 @@ impl ScriptVm {
             )?;
             self.lua.set_named_registry_value(RUN_TABLE, run)?;
             self.set_loading.call::<()>(true)?;
-            self.start_budget(budget);
+            self.start_budget(budget, "FUNCTION LOAD timeout");
             let outcome = self.load_library.call::<(bool, Value)>(chunk.clone());
             self.lua.remove_hook();
             self.set_loading.call::<()>(false)?;
@@ -377,7 +383,8 @@ impl ScriptVm {
 
     /// Arms the instruction budget of a run: once `budget` instructions
     /// have run (0: none), every further instruction raises.
-    fn start_budget(&self, budget: u64) {
+    /// `message` is the error the run then gets.
+    fn start_budget(&self, budget: u64, message: &'static str) {
         self.over_budget.store(false, Ordering::Relaxed);
         if budget == 0 {
             return;
@@ -387,24 +394,23 @@ impl ScriptVm {
         self.lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_PERIOD),
             move |lua, _| {
-                if over.load(Ordering::Relaxed) {
-                    return Err(raise_table(BUDGET_EXCEEDED));
-                }
                 let total = spent.fetch_add(u64::from(HOOK_PERIOD), Ordering::Relaxed)
                     + u64::from(HOOK_PERIOD);
-                if total >= budget {
-                    over.store(true, Ordering::Relaxed);
-                    let over = over.clone();
-                    lua.set_hook(HookTriggers::new().every_nth_instruction(1), move |_, _| {
-                        if over.load(Ordering::Relaxed) {
-                            Err(raise_table(BUDGET_EXCEEDED))
-                        } else {
-                            Ok(VmState::Continue)
-                        }
-                    });
-                    return Err(raise_table(BUDGET_EXCEEDED));
+                if total < budget {
+                    return Ok(VmState::Continue);
                 }
-                Ok(VmState::Continue)
+                over.store(true, Ordering::Relaxed);
+                // From now on every instruction of the user's code raises,
+                // so that a pcall cannot catch the error and go on; the
+                // sandbox's own code (its error handler) runs on.
+                lua.set_hook(HookTriggers::new().every_nth_instruction(1), move |_, debug| {
+                    if debug.source().source.as_deref() == Some("=replsim") {
+                        Ok(VmState::Continue)
+                    } else {
+                        Err(raise_table(message))
+                    }
+                });
+                Err(raise_table(message))
             },
         );
     }
@@ -500,7 +506,7 @@ impl ScriptVm {
             } else {
                 (Value::Table(keys), Value::Table(args))
             };
-            self.start_budget(call.budget);
+            self.start_budget(call.budget, BUDGET_EXCEEDED);
             let result = self
                 .invoke
                 .call::<MultiValue>((function.clone(), first, second));
