@@ -56,14 +56,20 @@ static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
     sub("function", "help", 2, LOADING | STALE, function_help),
 ];
 
+/// Lua instructions a script may run per millisecond of
+/// `busy-reply-threshold` before it is stopped.
+const INSTRUCTIONS_PER_THRESHOLD_MS: u64 = 1_000_000;
+
 /// The instructions a script may run before it is stopped, from
-/// `busy-reply-threshold` (`lua-time-limit`, milliseconds; 0 disables
-/// it). Redis lets a script run past the threshold and then serves other
-/// clients (`-BUSY`) until SCRIPT KILL; replsim serves nobody while a
-/// script runs, so a script that has not ended within
-/// `busy-reply-threshold` x 100,000 instructions (about the threshold's
-/// time at Lua's speed) fails with an error instead, in every run at the
-/// same point.
+/// `busy-reply-threshold` (`lua-time-limit`, milliseconds). Redis lets a
+/// script run past the threshold and then answers other clients `-BUSY`
+/// until SCRIPT KILL or the script's end; replsim serves nobody while a
+/// script runs (the node's state is locked, as Redis's one thread is
+/// busy), so a script that has not ended after `busy-reply-threshold` x
+/// 1,000,000 instructions (several times the threshold's time at Lua's
+/// speed, with room for scripts Redis would finish late) fails with an
+/// error instead, in every run at the same instruction. A threshold of 0
+/// (Redis: never busy) takes the default's 5000.
 pub fn instruction_budget(ctx: &Ctx<'_>) -> u64 {
     let ms: u64 = ctx
         .state
@@ -71,8 +77,9 @@ pub fn instruction_budget(ctx: &Ctx<'_>) -> u64 {
         .others
         .get("busy-reply-threshold")
         .and_then(|v| v.parse().ok())
+        .filter(|&ms| ms > 0)
         .unwrap_or(5000);
-    ms.saturating_mul(100_000)
+    ms.saturating_mul(INSTRUCTIONS_PER_THRESHOLD_MS)
 }
 
 /// The flags the command table gives a script command, changed by the

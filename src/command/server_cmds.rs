@@ -465,6 +465,54 @@ fn command_list(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
+/// DEBUG PROTOCOL type: a reply of each RESP type, as Redis sends it (in
+/// RESP2 the RESP3 types take their RESP2 shapes; an attribute is never
+/// sent since RESP3 clients are not served).
+fn debug_protocol(ctx: &mut Ctx<'_>, name: &[u8]) -> CmdResult {
+    let name = name.to_ascii_lowercase();
+    match name.as_slice() {
+        b"string" => ctx.out.bulk(b"Hello World"),
+        b"integer" => ctx.out.integer(12345),
+        b"double" => ctx.out.double(3.141),
+        b"bignum" => ctx.out.big_number(b"1234567999999999999999999999999999999"),
+        b"null" => ctx.out.null(),
+        b"array" | b"set" => {
+            if name == b"set" {
+                ctx.out.set(3);
+            } else {
+                ctx.out.array(3);
+            }
+            for j in 0..3 {
+                ctx.out.integer(j);
+            }
+        }
+        b"map" => {
+            ctx.out.map(3);
+            for j in 0..3 {
+                ctx.out.integer(j);
+                ctx.out.boolean(j == 1);
+            }
+        }
+        b"attrib" => ctx.out.bulk(b"Some real reply following the attribute"),
+        b"push" => {
+            if !ctx.out.is_resp3() {
+                return Err(CmdError::err("RESP2 is not supported by this command"));
+            }
+            ctx.out.push(2);
+            ctx.out.bulk(b"server-cpu-usage");
+            ctx.out.integer(42);
+            ctx.out.bulk(b"Some real reply following the push reply");
+        }
+        b"true" => ctx.out.boolean(true),
+        b"false" => ctx.out.boolean(false),
+        b"verbatim" => ctx.out.verbatim("txt", b"This is a verbatim\nstring"),
+        _ => {
+            return Err(CmdError::err("Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"))
+        }
+    }
+    Ok(())
+}
+
 /// COMMAND GETKEYS command arg ...: the key arguments of a command.
 fn command_getkeys(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let inner = crate::resp::OwnedArgv::from_args(&argv.iter().skip(2).collect::<Vec<_>>());
@@ -668,6 +716,7 @@ fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             }
             ctx.out.ok();
         }
+        (b"protocol", 3) => debug_protocol(ctx, argv.get(2))?,
         (b"set-disable-deny-scripts", 3) => {
             ctx.state.scripting.disable_deny_script = int_arg(argv.get(2))? != 0;
             ctx.out.ok();

@@ -4,12 +4,80 @@
 //! whose keys are all positive integers as arrays (refused when
 //! excessively sparse), JSON `null` decoded to `cjson.null`.
 
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use mlua::{LightUserData, Lua, MultiValue, Table, Value};
 
 use super::vm::Raise;
 
-/// Deepest nesting encode and decode accept (lua-cjson's default 1000).
+/// Deepest nesting encode and decode accept by default (lua-cjson's 1000).
 const MAX_DEPTH: usize = 1000;
+
+/// The settings a script changes with `cjson.encode_max_depth` and the
+/// like; they last as long as the Lua state, as in Redis.
+#[derive(Debug)]
+struct Settings {
+    encode_max_depth: AtomicUsize,
+    decode_max_depth: AtomicUsize,
+    /// 0 refuse, 1 allow (written as `nan`, `inf`), 2 written as `null`.
+    encode_invalid_numbers: AtomicU8,
+    decode_invalid_numbers: AtomicU8,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            encode_max_depth: AtomicUsize::new(MAX_DEPTH),
+            decode_max_depth: AtomicUsize::new(MAX_DEPTH),
+            encode_invalid_numbers: AtomicU8::new(0),
+            decode_invalid_numbers: AtomicU8::new(1),
+        }
+    }
+}
+
+/// `cjson.encode_max_depth([n])` and `decode_max_depth`: sets the value
+/// when given, returns it.
+fn depth_setting(slot: &AtomicUsize, args: &MultiValue, name: &str) -> mlua::Result<f64> {
+    match args.front() {
+        None | Some(Value::Nil) => {}
+        Some(value) => {
+            let n = match value {
+                Value::Integer(n) => *n as f64,
+                Value::Number(n) => *n,
+                _ => -1.0,
+            };
+            if !(1.0..=2_147_483_647.0).contains(&n) {
+                return Err(raise(format!(
+                    "bad argument #1 to '{name}' (expected integer between 1 and 2147483647)"
+                )));
+            }
+            slot.store(n as usize, Ordering::Relaxed);
+        }
+    }
+    Ok(slot.load(Ordering::Relaxed) as f64)
+}
+
+/// `cjson.encode_invalid_numbers([setting])`: true, false or "null".
+fn invalid_numbers_setting(lua: &Lua, slot: &AtomicU8, args: &MultiValue, name: &str) -> mlua::Result<Value> {
+    match args.front() {
+        None | Some(Value::Nil) => {}
+        Some(Value::Boolean(b)) => slot.store(u8::from(*b), Ordering::Relaxed),
+        Some(Value::String(s)) if s.as_bytes().as_ref() == b"null" => slot.store(2, Ordering::Relaxed),
+        Some(Value::String(s)) if s.as_bytes().as_ref() == b"on" => slot.store(1, Ordering::Relaxed),
+        Some(Value::String(s)) if s.as_bytes().as_ref() == b"off" => slot.store(0, Ordering::Relaxed),
+        Some(_) => {
+            return Err(raise(format!(
+                "bad argument #1 to '{name}' (invalid option)"
+            )))
+        }
+    }
+    Ok(match slot.load(Ordering::Relaxed) {
+        0 => Value::Boolean(false),
+        1 => Value::Boolean(true),
+        _ => Value::String(lua.create_string("null")?),
+    })
+}
 
 fn raise(message: impl Into<String>) -> mlua::Error {
     mlua::Error::external(Raise::Message(message.into()))
@@ -51,20 +119,27 @@ fn trim_fraction(text: &str) -> &str {
 /// Builds the `cjson` table.
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
     let cjson = lua.create_table()?;
+    let settings = Arc::new(Settings::default());
+    let encode_settings = settings.clone();
     cjson.raw_set(
         "encode",
-        lua.create_function(|lua, args: MultiValue| {
+        lua.create_function(move |lua, args: MultiValue| {
             if args.len() != 1 {
                 return Err(raise("bad argument #1 to 'encode' (expected 1 argument)"));
             }
             let mut out = Vec::new();
-            encode(&args[0], &mut out, 0)?;
+            let limits = EncodeLimits {
+                max_depth: encode_settings.encode_max_depth.load(Ordering::Relaxed),
+                invalid_numbers: encode_settings.encode_invalid_numbers.load(Ordering::Relaxed),
+            };
+            encode(&args[0], &mut out, 0, &limits)?;
             lua.create_string(&out)
         })?,
     )?;
+    let decode_settings = settings.clone();
     cjson.raw_set(
         "decode",
-        lua.create_function(|lua, args: MultiValue| {
+        lua.create_function(move |lua, args: MultiValue| {
             if args.len() != 1 {
                 return Err(raise("bad argument #1 to 'decode' (expected 1 argument)"));
             }
@@ -79,7 +154,11 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
                     )))
                 }
             };
-            let mut parser = Parser { text: &text, at: 0 };
+            let mut parser = Parser {
+                text: &text,
+                at: 0,
+                max_depth: decode_settings.decode_max_depth.load(Ordering::Relaxed),
+            };
             let value = parser.value(lua, 0)?;
             parser.skip_space();
             if parser.at < text.len() {
@@ -89,13 +168,49 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         })?,
     )?;
     cjson.raw_set("null", Value::LightUserData(LightUserData(std::ptr::null_mut())))?;
-    for name in ["encode_keep_buffer", "encode_max_depth", "decode_max_depth", "encode_number_precision", "encode_sparse_array", "encode_invalid_numbers", "decode_invalid_numbers"] {
+    let s = settings.clone();
+    cjson.raw_set(
+        "encode_max_depth",
+        lua.create_function(move |_, args: MultiValue| {
+            depth_setting(&s.encode_max_depth, &args, "encode_max_depth")
+        })?,
+    )?;
+    let s = settings.clone();
+    cjson.raw_set(
+        "decode_max_depth",
+        lua.create_function(move |_, args: MultiValue| {
+            depth_setting(&s.decode_max_depth, &args, "decode_max_depth")
+        })?,
+    )?;
+    let s = settings.clone();
+    cjson.raw_set(
+        "encode_invalid_numbers",
+        lua.create_function(move |lua, args: MultiValue| {
+            invalid_numbers_setting(lua, &s.encode_invalid_numbers, &args, "encode_invalid_numbers")
+        })?,
+    )?;
+    let s = settings;
+    cjson.raw_set(
+        "decode_invalid_numbers",
+        lua.create_function(move |lua, args: MultiValue| {
+            invalid_numbers_setting(lua, &s.decode_invalid_numbers, &args, "decode_invalid_numbers")
+        })?,
+    )?;
+    // Settings replsim's encoder has no use for (it keeps no buffer and
+    // writes 14 digits): accepted, and they return what they were given.
+    for name in ["encode_keep_buffer", "encode_number_precision", "encode_sparse_array"] {
         cjson.raw_set(name, lua.create_function(|_, args: MultiValue| Ok(args))?)?;
     }
     Ok(cjson)
 }
 
-fn encode(value: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
+/// What `cjson.encode` obeys.
+struct EncodeLimits {
+    max_depth: usize,
+    invalid_numbers: u8,
+}
+
+fn encode(value: &Value, out: &mut Vec<u8>, depth: usize, limits: &EncodeLimits) -> mlua::Result<()> {
     match value {
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(ud) if ud.0.is_null() => out.extend_from_slice(b"null"),
@@ -103,19 +218,27 @@ fn encode(value: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
         Value::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
         Value::Number(n) => {
             if !n.is_finite() {
-                return Err(raise("Cannot serialise number: must not be NaN or Inf"));
+                match limits.invalid_numbers {
+                    0 => return Err(raise("Cannot serialise number: must not be NaN or Inf")),
+                    1 => {
+                        let text = if n.is_nan() { "nan".to_string() } else { format_g(*n, 14) };
+                        out.extend_from_slice(text.as_bytes());
+                    }
+                    _ => out.extend_from_slice(b"null"),
+                }
+                return Ok(());
             }
             out.extend_from_slice(format_g(*n, 14).as_bytes());
         }
         Value::String(s) => encode_string(&s.as_bytes(), out),
         Value::Table(table) => {
-            if depth + 1 > MAX_DEPTH {
+            if depth + 1 > limits.max_depth {
                 return Err(raise(format!(
                     "Cannot serialise, excessive nesting ({})",
                     depth + 1
                 )));
             }
-            encode_table(table, out, depth + 1)?;
+            encode_table(table, out, depth + 1, limits)?;
         }
         other => {
             return Err(raise(format!(
@@ -167,7 +290,7 @@ fn array_length(table: &Table) -> mlua::Result<Option<usize>> {
     Ok(Some(max))
 }
 
-fn encode_table(table: &Table, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
+fn encode_table(table: &Table, out: &mut Vec<u8>, depth: usize, limits: &EncodeLimits) -> mlua::Result<()> {
     match array_length(table)? {
         Some(len) if len > 0 => {
             out.push(b'[');
@@ -175,15 +298,14 @@ fn encode_table(table: &Table, out: &mut Vec<u8>, depth: usize) -> mlua::Result<
                 if index > 1 {
                     out.push(b',');
                 }
-                encode(&table.raw_get::<Value>(index)?, out, depth)?;
+                encode(&table.raw_get::<Value>(index)?, out, depth, limits)?;
             }
             out.push(b']');
         }
         _ => {
             out.push(b'{');
             let mut first = true;
-            for pair in table.pairs::<Value, Value>() {
-                let (key, value) = pair?;
+            table.for_each::<Value, Value>(|key, value| {
                 if !first {
                     out.push(b',');
                 }
@@ -199,8 +321,8 @@ fn encode_table(table: &Table, out: &mut Vec<u8>, depth: usize) -> mlua::Result<
                     }
                 }
                 out.push(b':');
-                encode(&value, out, depth)?;
-            }
+                encode(&value, out, depth, limits)
+            })?;
             out.push(b'}');
         }
     }
@@ -210,6 +332,7 @@ fn encode_table(table: &Table, out: &mut Vec<u8>, depth: usize) -> mlua::Result<
 struct Parser<'a> {
     text: &'a [u8],
     at: usize,
+    max_depth: usize,
 }
 
 impl Parser<'_> {
@@ -246,7 +369,7 @@ impl Parser<'_> {
 
     fn value(&mut self, lua: &Lua, depth: usize) -> mlua::Result<Value> {
         self.skip_space();
-        if depth >= MAX_DEPTH {
+        if depth >= self.max_depth {
             return Err(raise(format!(
                 "Found too many nested data structures ({}) at character {}",
                 depth + 1,

@@ -122,12 +122,13 @@ fn encode(value: &Value, out: &mut Vec<u8>, level: usize) -> mlua::Result<()> {
                     encode(&table.raw_get::<Value>(index)?, out, level + 1)?;
                 }
             } else {
-                let pairs: Vec<(Value, Value)> = table.pairs::<Value, Value>().flatten().collect();
-                encode_header(pairs.len(), 0x80, 15, [0xde, 0xdf], out);
-                for (key, value) in &pairs {
-                    encode(key, out, level + 1)?;
-                    encode(value, out, level + 1)?;
-                }
+                // Counted first, then encoded pair by pair: holding every
+                // value at once would exhaust mlua's reference stack.
+                encode_header(super::convert::count_pairs(table), 0x80, 15, [0xde, 0xdf], out);
+                table.for_each::<Value, Value>(|key, value| {
+                    encode(&key, out, level + 1)?;
+                    encode(&value, out, level + 1)
+                })?;
             }
         }
         _ => out.push(0xc0),

@@ -237,38 +237,45 @@ fn write_table(
             return;
         }
     }
+    // Values are counted first and converted one at a time: every Value
+    // held from Rust takes a slot of mlua's reference stack, which a
+    // reply of many elements would exhaust.
     if let Ok(Value::Table(map)) = table.raw_get::<Value>("map") {
-        let pairs: Vec<(Value, Value)> = map.pairs::<Value, Value>().flatten().collect();
-        out.map(pairs.len());
-        for (key, value) in &pairs {
-            write_value(key, script_resp3, out, outcome, depth + 1);
-            write_value(value, script_resp3, out, outcome, depth + 1);
-        }
+        out.map(count_pairs(&map));
+        let _ = map.for_each::<Value, Value>(|key, value| {
+            write_value(&key, script_resp3, out, outcome, depth + 1);
+            write_value(&value, script_resp3, out, outcome, depth + 1);
+            Ok(())
+        });
         return;
     }
     if let Ok(Value::Table(set)) = table.raw_get::<Value>("set") {
-        let members: Vec<Value> = set
-            .pairs::<Value, Value>()
-            .flatten()
-            .map(|(k, _)| k)
-            .collect();
-        out.set(members.len());
-        for member in &members {
-            write_value(member, script_resp3, out, outcome, depth + 1);
-        }
+        out.set(count_pairs(&set));
+        let _ = set.for_each::<Value, Value>(|member, _| {
+            write_value(&member, script_resp3, out, outcome, depth + 1);
+            Ok(())
+        });
         return;
     }
-    let mut items = Vec::new();
-    for index in 1.. {
-        match table.raw_get::<Value>(index) {
-            Ok(Value::Nil) | Err(_) => break,
-            Ok(item) => items.push(item),
-        }
+    let mut len = 0;
+    while matches!(table.raw_get::<Value>(len + 1), Ok(ref v) if !v.is_nil()) {
+        len += 1;
     }
-    out.array(items.len());
-    for item in &items {
-        write_value(item, script_resp3, out, outcome, depth + 1);
+    out.array(len);
+    for index in 1..=len {
+        let item = table.raw_get::<Value>(index).unwrap_or(Value::Nil);
+        write_value(&item, script_resp3, out, outcome, depth + 1);
     }
+}
+
+/// The number of key/value pairs of `table`.
+pub fn count_pairs(table: &Table) -> usize {
+    let mut count = 0;
+    let _ = table.for_each::<Value, Value>(|_, _| {
+        count += 1;
+        Ok(())
+    });
+    count
 }
 
 #[cfg(test)]
