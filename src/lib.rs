@@ -54,13 +54,13 @@ pub mod keyspace;
 pub mod log;
 pub mod longdouble;
 pub mod rdb;
-pub mod scripting;
 pub mod replication;
 #[cfg(madsim)]
 pub mod report;
 pub mod resp;
 pub mod runtime;
 pub mod scenario;
+pub mod scripting;
 pub mod server;
 #[cfg(madsim)]
 pub mod sim;

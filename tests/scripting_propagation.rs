@@ -64,7 +64,11 @@ fn a_script_with_one_write_propagates_the_bare_command() {
 #[test]
 fn a_script_with_several_writes_propagates_them_in_a_transaction() {
     let mut node = Node::new();
-    node.run(&["EVAL", "redis.call('set','a','1'); redis.call('incr','a')", "0"]);
+    node.run(&[
+        "EVAL",
+        "redis.call('set','a','1'); redis.call('incr','a')",
+        "0",
+    ]);
     assert_eq!(
         node.stream(),
         vec!["SELECT 0", "MULTI", "set a 1", "incr a", "EXEC"]
@@ -76,7 +80,10 @@ fn a_script_without_writes_propagates_nothing() {
     let mut node = Node::new();
     node.run(&["SET", "a", "1"]);
     node.stream();
-    assert_eq!(node.run(&["EVAL", "return redis.call('get','a')", "0"]), "$1\r\n1\r\n");
+    assert_eq!(
+        node.run(&["EVAL", "return redis.call('get','a')", "0"]),
+        "$1\r\n1\r\n"
+    );
     node.run(&["EVAL", "return redis.pcall('incr','nokey', 'x')", "0"]);
     node.run(&["EVAL_RO", "return redis.pcall('set','a','2')", "0"]);
     node.run(&["SCRIPT", "LOAD", "return redis.call('set','a','3')"]);
@@ -87,7 +94,11 @@ fn a_script_without_writes_propagates_nothing() {
 #[test]
 fn writes_after_select_in_a_script_go_to_its_db() {
     let mut node = Node::new();
-    node.run(&["EVAL", "redis.call('select', 3); redis.call('set','b','2')", "0"]);
+    node.run(&[
+        "EVAL",
+        "redis.call('select', 3); redis.call('set','b','2')",
+        "0",
+    ]);
     assert_eq!(node.stream(), vec!["SELECT 3", "set b 2"]);
     // The caller's db is untouched by the script's SELECT.
     node.run(&["SET", "c", "3"]);

@@ -39,7 +39,10 @@ fn libraries_survive_an_rdb_round_trip() {
     // The record sits after the aux fields: opcode 0xF5 then the code.
     assert!(bytes.windows(1).any(|w| w == [0xF5]));
     let loaded = decode(&bytes).unwrap();
-    assert_eq!(loaded.keyspace.functions.get("mylib"), Some(LIBRARY.as_bytes()));
+    assert_eq!(
+        loaded.keyspace.functions.get("mylib"),
+        Some(LIBRARY.as_bytes())
+    );
     assert_eq!(loaded.keyspace, keyspace);
 }
 
@@ -68,8 +71,14 @@ fn function_names(port: u16) -> Vec<Vec<u8>> {
 }
 
 fn load_libraries(c: &mut Client) {
-    assert_eq!(c.cmd(&["FUNCTION", "LOAD", LIBRARY]), Frame::Bulk(Some(b"mylib".to_vec())));
-    assert_eq!(c.cmd(&["FUNCTION", "LOAD", RO_LIBRARY]), Frame::Bulk(Some(b"rolib".to_vec())));
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LOAD", LIBRARY]),
+        Frame::Bulk(Some(b"mylib".to_vec()))
+    );
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LOAD", RO_LIBRARY]),
+        Frame::Bulk(Some(b"rolib".to_vec()))
+    );
 }
 
 #[test]
@@ -85,7 +94,10 @@ fn a_replsim_replica_gets_the_libraries_of_a_replsim_master() {
     assert_eq!(digest(master), digest(replica));
     // A read-only function runs on the replica; a writing one is refused.
     let mut r = Client::connect(replica);
-    assert_eq!(r.cmd(&["FCALL", "ro", "1", "k"]), Frame::Bulk(Some(b"v".to_vec())));
+    assert_eq!(
+        r.cmd(&["FCALL", "ro", "1", "k"]),
+        Frame::Bulk(Some(b"v".to_vec()))
+    );
     assert_eq!(
         r.cmd(&["FCALL", "myfunc", "1", "k", "w"]),
         Frame::Error("READONLY You can't write against a read only replica.".into())
@@ -114,7 +126,11 @@ fn a_real_redis_replica_loads_the_libraries_of_a_replsim_master() {
     assert_eq!(function_names(master), function_names(replica.port));
     assert_eq!(digest(master), digest(replica.port));
     // Effects replication: a script's writes reach the real replica.
-    c.cmd(&["EVAL", "redis.call('set','a','1'); redis.call('incr','a')", "0"]);
+    c.cmd(&[
+        "EVAL",
+        "redis.call('set','a','1'); redis.call('incr','a')",
+        "0",
+    ]);
     c.cmd(&["FCALL", "myfunc", "1", "k2", "v2"]);
     wait_in_sync(master, replica.port);
     assert_eq!(digest(master), digest(replica.port));
@@ -126,7 +142,10 @@ fn a_real_redis_replica_loads_the_libraries_of_a_replsim_master() {
 
 #[test]
 fn a_replsim_replica_loads_the_libraries_of_a_real_redis_master() {
-    let Some(master) = start_redis("scripting-rdb-real-master", &["--repl-diskless-sync-delay", "0"]) else {
+    let Some(master) = start_redis(
+        "scripting-rdb-real-master",
+        &["--repl-diskless-sync-delay", "0"],
+    ) else {
         return;
     };
     let mut c = Client::connect(master.port);
@@ -137,7 +156,11 @@ fn a_replsim_replica_loads_the_libraries_of_a_real_redis_master() {
     wait_in_sync(master.port, replica);
     assert_eq!(function_names(master.port), function_names(replica));
     assert_eq!(digest(master.port), digest(replica));
-    c.cmd(&["EVAL", "redis.call('set','a','1'); redis.call('incr','a')", "0"]);
+    c.cmd(&[
+        "EVAL",
+        "redis.call('set','a','1'); redis.call('incr','a')",
+        "0",
+    ]);
     c.cmd(&["FUNCTION", "LOAD", "#!lua name=second\nredis.register_function{function_name='two', callback=function() return 2 end, flags={'no-writes'}}"]);
     wait_in_sync(master.port, replica);
     assert_eq!(digest(master.port), digest(replica));

@@ -554,11 +554,12 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         reject(ctx, spec, "NOAUTH Authentication required.");
         return;
     }
-    let command_flags = if spec.flags & flags::NOSCRIPT != 0 && spec.flags & flags::MOVABLE_KEYS != 0 {
-        scripting::command_flags(ctx, spec, argv)
-    } else {
-        spec.flags
-    };
+    let command_flags =
+        if spec.flags & flags::NOSCRIPT != 0 && spec.flags & flags::MOVABLE_KEYS != 0 {
+            scripting::command_flags(ctx, spec, argv)
+        } else {
+            spec.flags
+        };
     if let Err(message) = replication_checks(ctx, spec, command_flags) {
         // Redis sets `lastcmd` before its checks: a refused command is the
         // client's last one too (the replica-reply log names it).
@@ -625,10 +626,7 @@ fn replication_checks(
             return Err("NOREPLICAS Not enough good replicas to write.".into());
         }
     }
-    if is_write
-        && state.is_readonly_replica()
-        && !state.planted.replica_accepts_client_writes
-    {
+    if is_write && state.is_readonly_replica() && !state.planted.replica_accepts_client_writes {
         return Err("READONLY You can't write against a read only replica.".into());
     }
     // A RESP2 client in pub/sub mode can only read pushes in between.

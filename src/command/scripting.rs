@@ -20,17 +20,57 @@
 //! [`instruction_budget`]).
 
 use super::flags::*;
-use super::{call, container, int_arg, resolve, spec, sub, CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS};
+use super::{
+    call, container, int_arg, resolve, spec, sub, CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS,
+};
 use crate::resp::{Argv, OwnedArgv, Reply};
-use crate::scripting::{self, flags as sflags, CallOutcome, RunCall, RunState, ScriptHost, Scripting};
+use crate::scripting::{
+    self, flags as sflags, CallOutcome, RunCall, RunState, ScriptHost, Scripting,
+};
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
-    spec("eval", -3, NOSCRIPT | MAY_REPLICATE | STALE | MOVABLE_KEYS, NO_KEYS, eval),
-    spec("evalsha", -3, NOSCRIPT | MAY_REPLICATE | STALE | MOVABLE_KEYS, NO_KEYS, evalsha),
-    spec("eval_ro", -3, NOSCRIPT | READONLY | STALE | MOVABLE_KEYS, NO_KEYS, eval_ro),
-    spec("evalsha_ro", -3, NOSCRIPT | READONLY | STALE | MOVABLE_KEYS, NO_KEYS, evalsha_ro),
-    spec("fcall", -3, NOSCRIPT | MAY_REPLICATE | STALE | MOVABLE_KEYS, NO_KEYS, fcall),
-    spec("fcall_ro", -3, NOSCRIPT | READONLY | STALE | MOVABLE_KEYS, NO_KEYS, fcall_ro),
+    spec(
+        "eval",
+        -3,
+        NOSCRIPT | MAY_REPLICATE | STALE | MOVABLE_KEYS,
+        NO_KEYS,
+        eval,
+    ),
+    spec(
+        "evalsha",
+        -3,
+        NOSCRIPT | MAY_REPLICATE | STALE | MOVABLE_KEYS,
+        NO_KEYS,
+        evalsha,
+    ),
+    spec(
+        "eval_ro",
+        -3,
+        NOSCRIPT | READONLY | STALE | MOVABLE_KEYS,
+        NO_KEYS,
+        eval_ro,
+    ),
+    spec(
+        "evalsha_ro",
+        -3,
+        NOSCRIPT | READONLY | STALE | MOVABLE_KEYS,
+        NO_KEYS,
+        evalsha_ro,
+    ),
+    spec(
+        "fcall",
+        -3,
+        NOSCRIPT | MAY_REPLICATE | STALE | MOVABLE_KEYS,
+        NO_KEYS,
+        fcall,
+    ),
+    spec(
+        "fcall_ro",
+        -3,
+        NOSCRIPT | READONLY | STALE | MOVABLE_KEYS,
+        NO_KEYS,
+        fcall_ro,
+    ),
     container("script", -2, 0, SCRIPT_SUBCOMMANDS),
     container("function", -2, 0, FUNCTION_SUBCOMMANDS),
 ];
@@ -45,12 +85,24 @@ static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
-    sub("function", "load", -3, NOSCRIPT | WRITE | DENYOOM, function_load),
+    sub(
+        "function",
+        "load",
+        -3,
+        NOSCRIPT | WRITE | DENYOOM,
+        function_load,
+    ),
     sub("function", "list", -2, NOSCRIPT, function_list),
     sub("function", "delete", 3, NOSCRIPT | WRITE, function_delete),
     sub("function", "flush", -2, NOSCRIPT | WRITE, function_flush),
     sub("function", "dump", 2, NOSCRIPT, function_dump),
-    sub("function", "restore", -3, NOSCRIPT | WRITE | DENYOOM, function_restore),
+    sub(
+        "function",
+        "restore",
+        -3,
+        NOSCRIPT | WRITE | DENYOOM,
+        function_restore,
+    ),
     sub("function", "stats", 2, NOSCRIPT, function_stats),
     sub("function", "kill", 2, NOSCRIPT, function_kill),
     sub("function", "help", 2, LOADING | STALE, function_help),
@@ -207,7 +259,10 @@ impl Host<'_, '_> {
     fn good_replicas_missing(&self) -> bool {
         let state = &*self.ctx.state;
         let config = &state.config;
-        if state.is_replica() || config.min_replicas_to_write == 0 || config.min_replicas_max_lag == 0 {
+        if state.is_replica()
+            || config.min_replicas_to_write == 0
+            || config.min_replicas_max_lag == 0
+        {
             return false;
         }
         let lag = std::time::Duration::from_secs(config.min_replicas_max_lag);
@@ -216,7 +271,12 @@ impl Host<'_, '_> {
 
     /// The checks of Redis's `scriptCall` before a command runs; the
     /// error text when refused.
-    fn check(&self, spec: &CommandSpec, run: &RunState, deny_disabled: bool) -> Result<(), &'static str> {
+    fn check(
+        &self,
+        spec: &CommandSpec,
+        run: &RunState,
+        deny_disabled: bool,
+    ) -> Result<(), &'static str> {
         if spec.flags & NOSCRIPT != 0 && !deny_disabled {
             return Err("This Redis command is not allowed from script");
         }
@@ -273,7 +333,11 @@ impl ScriptHost for Host<'_, '_> {
             }
         };
         if let Err(text) = self.check(spec, run, self.deny_script_disabled) {
-            self.ctx.state.stats.command(spec.full_name()).rejected_calls += 1;
+            self.ctx
+                .state
+                .stats
+                .command(spec.full_name())
+                .rejected_calls += 1;
             self.ctx
                 .state
                 .stats
@@ -479,7 +543,9 @@ fn eval_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, evalsha: bool, ro: bool) -> C
         } else {
             let sha = scripting::sha1_hex(argv.get(1));
             if scripting.script(&sha).is_none() {
-                scripting.create_script(argv.get(1)).map_err(CmdError::Other)?;
+                scripting
+                    .create_script(argv.get(1))
+                    .map_err(CmdError::Other)?;
             }
             sha
         };
@@ -562,7 +628,8 @@ fn script_exists(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 fn script_flush(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let mode_ok = argv.len() == 2
         || (argv.len() == 3
-            && (argv.get(2).eq_ignore_ascii_case(b"sync") || argv.get(2).eq_ignore_ascii_case(b"async")));
+            && (argv.get(2).eq_ignore_ascii_case(b"sync")
+                || argv.get(2).eq_ignore_ascii_case(b"async")));
     if !mode_ok {
         return Err(CmdError::err("SCRIPT FLUSH only support SYNC|ASYNC option"));
     }
@@ -588,7 +655,9 @@ fn script_debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         return Ok(());
     }
     if mode.eq_ignore_ascii_case(b"yes") || mode.eq_ignore_ascii_case(b"sync") {
-        return Err(CmdError::err("SCRIPT DEBUG (the Lua debugger) is not supported by replsim"));
+        return Err(CmdError::err(
+            "SCRIPT DEBUG (the Lua debugger) is not supported by replsim",
+        ));
     }
     Err(CmdError::err("Use SCRIPT DEBUG YES/SYNC/NO"))
 }
@@ -746,7 +815,9 @@ fn function_flush(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         || argv.get(2).eq_ignore_ascii_case(b"sync")
         || argv.get(2).eq_ignore_ascii_case(b"async");
     if !mode_ok {
-        return Err(CmdError::err("FUNCTION FLUSH only supports SYNC|ASYNC option"));
+        return Err(CmdError::err(
+            "FUNCTION FLUSH only supports SYNC|ASYNC option",
+        ));
     }
     with_scripting(ctx, |scripting, ctx| {
         scripting.functions.clear();
@@ -808,7 +879,8 @@ fn function_list(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
                 ctx.out.bulk(b"name");
                 ctx.out.bulk(function.as_bytes());
                 ctx.out.bulk(b"description");
-                ctx.out.bulk_opt(info.description.as_deref().map(str::as_bytes));
+                ctx.out
+                    .bulk_opt(info.description.as_deref().map(str::as_bytes));
                 ctx.out.bulk(b"flags");
                 let names: Vec<&str> = sflags::NAMES
                     .iter()
@@ -822,7 +894,8 @@ fn function_list(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             }
             if with_code {
                 ctx.out.bulk(b"library_code");
-                ctx.out.bulk(ctx.state.keyspace.functions.get(name).unwrap_or_default());
+                ctx.out
+                    .bulk(ctx.state.keyspace.functions.get(name).unwrap_or_default());
             }
         }
     });
@@ -881,7 +954,10 @@ fn function_restore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         for code in &codes {
             let meta = scripting::library::parse_metadata(code).map_err(CmdError::err)?;
             if restored.insert(meta.name.clone(), code.clone()).is_some() {
-                return Err(CmdError::err(format!("Library '{}' already exists", meta.name)));
+                return Err(CmdError::err(format!(
+                    "Library '{}' already exists",
+                    meta.name
+                )));
             }
         }
         let mut combined = if policy == Policy::Flush {

@@ -473,6 +473,8 @@ fn debug_protocol(ctx: &mut Ctx<'_>, name: &[u8]) -> CmdResult {
     match name.as_slice() {
         b"string" => ctx.out.bulk(b"Hello World"),
         b"integer" => ctx.out.integer(12345),
+        // Redis's own test value, not an approximation of pi.
+        #[allow(clippy::approx_constant)]
         b"double" => ctx.out.double(3.141),
         b"bignum" => ctx.out.big_number(b"1234567999999999999999999999999999999"),
         b"null" => ctx.out.null(),

@@ -32,10 +32,17 @@ fn int_arg(args: &MultiValue, index: usize, function: &str) -> mlua::Result<i32>
     number_arg(args, index, function).map(tobit)
 }
 
+/// A one-argument operation.
+type Unary = fn(i32) -> i32;
+/// An operation folded over its arguments.
+type Fold = fn(i32, i32) -> i32;
+/// A shift or rotation by a count.
+type Shift = fn(i32, u32) -> i32;
+
 /// Builds the `bit` table.
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
     let bit = lua.create_table()?;
-    let unary: [(&'static str, fn(i32) -> i32); 3] = [
+    let unary: [(&'static str, Unary); 3] = [
         ("tobit", |x| x),
         ("bnot", |x| !x),
         ("bswap", |x| x.swap_bytes()),
@@ -43,10 +50,12 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     for (name, op) in unary {
         bit.raw_set(
             name,
-            lua.create_function(move |_, args: MultiValue| Ok(f64::from(op(int_arg(&args, 0, name)?))))?,
+            lua.create_function(move |_, args: MultiValue| {
+                Ok(f64::from(op(int_arg(&args, 0, name)?)))
+            })?,
         )?;
     }
-    let folds: [(&'static str, fn(i32, i32) -> i32); 3] = [
+    let folds: [(&'static str, Fold); 3] = [
         ("band", |a, b| a & b),
         ("bor", |a, b| a | b),
         ("bxor", |a, b| a ^ b),
@@ -63,7 +72,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             })?,
         )?;
     }
-    let shifts: [(&'static str, fn(i32, u32) -> i32); 5] = [
+    let shifts: [(&'static str, Shift); 5] = [
         ("lshift", |x, n| ((x as u32) << n) as i32),
         ("rshift", |x, n| ((x as u32) >> n) as i32),
         ("arshift", |x, n| x >> n),
@@ -125,7 +134,10 @@ mod tests {
         assert_eq!(eval("return tostring(bit.lshift(1, 31))"), "-2147483648");
         assert_eq!(eval("return tostring(bit.rshift(-1, 28))"), "15");
         assert_eq!(eval("return tostring(bit.arshift(-256, 4))"), "-16");
-        assert_eq!(eval("return tostring(bit.rol(0x12345678, 12))"), "1164411171");
+        assert_eq!(
+            eval("return tostring(bit.rol(0x12345678, 12))"),
+            "1164411171"
+        );
         assert_eq!(eval("return bit.tohex(-1)"), "ffffffff");
         assert_eq!(eval("return bit.tohex(255, -4)"), "00FF");
         assert_eq!(eval("return bit.tohex(0x12345678, 2)"), "78");

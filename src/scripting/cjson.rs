@@ -59,13 +59,24 @@ fn depth_setting(slot: &AtomicUsize, args: &MultiValue, name: &str) -> mlua::Res
 }
 
 /// `cjson.encode_invalid_numbers([setting])`: true, false or "null".
-fn invalid_numbers_setting(lua: &Lua, slot: &AtomicU8, args: &MultiValue, name: &str) -> mlua::Result<Value> {
+fn invalid_numbers_setting(
+    lua: &Lua,
+    slot: &AtomicU8,
+    args: &MultiValue,
+    name: &str,
+) -> mlua::Result<Value> {
     match args.front() {
         None | Some(Value::Nil) => {}
         Some(Value::Boolean(b)) => slot.store(u8::from(*b), Ordering::Relaxed),
-        Some(Value::String(s)) if s.as_bytes().as_ref() == b"null" => slot.store(2, Ordering::Relaxed),
-        Some(Value::String(s)) if s.as_bytes().as_ref() == b"on" => slot.store(1, Ordering::Relaxed),
-        Some(Value::String(s)) if s.as_bytes().as_ref() == b"off" => slot.store(0, Ordering::Relaxed),
+        Some(Value::String(s)) if s.as_bytes().as_ref() == b"null" => {
+            slot.store(2, Ordering::Relaxed)
+        }
+        Some(Value::String(s)) if s.as_bytes().as_ref() == b"on" => {
+            slot.store(1, Ordering::Relaxed)
+        }
+        Some(Value::String(s)) if s.as_bytes().as_ref() == b"off" => {
+            slot.store(0, Ordering::Relaxed)
+        }
         Some(_) => {
             return Err(raise(format!(
                 "bad argument #1 to '{name}' (invalid option)"
@@ -130,7 +141,9 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             let mut out = Vec::new();
             let limits = EncodeLimits {
                 max_depth: encode_settings.encode_max_depth.load(Ordering::Relaxed),
-                invalid_numbers: encode_settings.encode_invalid_numbers.load(Ordering::Relaxed),
+                invalid_numbers: encode_settings
+                    .encode_invalid_numbers
+                    .load(Ordering::Relaxed),
             };
             encode(&args[0], &mut out, 0, &limits)?;
             lua.create_string(&out)
@@ -167,7 +180,10 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
             Ok(value)
         })?,
     )?;
-    cjson.raw_set("null", Value::LightUserData(LightUserData(std::ptr::null_mut())))?;
+    cjson.raw_set(
+        "null",
+        Value::LightUserData(LightUserData(std::ptr::null_mut())),
+    )?;
     let s = settings.clone();
     cjson.raw_set(
         "encode_max_depth",
@@ -186,19 +202,33 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
     cjson.raw_set(
         "encode_invalid_numbers",
         lua.create_function(move |lua, args: MultiValue| {
-            invalid_numbers_setting(lua, &s.encode_invalid_numbers, &args, "encode_invalid_numbers")
+            invalid_numbers_setting(
+                lua,
+                &s.encode_invalid_numbers,
+                &args,
+                "encode_invalid_numbers",
+            )
         })?,
     )?;
     let s = settings;
     cjson.raw_set(
         "decode_invalid_numbers",
         lua.create_function(move |lua, args: MultiValue| {
-            invalid_numbers_setting(lua, &s.decode_invalid_numbers, &args, "decode_invalid_numbers")
+            invalid_numbers_setting(
+                lua,
+                &s.decode_invalid_numbers,
+                &args,
+                "decode_invalid_numbers",
+            )
         })?,
     )?;
     // Settings replsim's encoder has no use for (it keeps no buffer and
     // writes 14 digits): accepted, and they return what they were given.
-    for name in ["encode_keep_buffer", "encode_number_precision", "encode_sparse_array"] {
+    for name in [
+        "encode_keep_buffer",
+        "encode_number_precision",
+        "encode_sparse_array",
+    ] {
         cjson.raw_set(name, lua.create_function(|_, args: MultiValue| Ok(args))?)?;
     }
     Ok(cjson)
@@ -210,7 +240,12 @@ struct EncodeLimits {
     invalid_numbers: u8,
 }
 
-fn encode(value: &Value, out: &mut Vec<u8>, depth: usize, limits: &EncodeLimits) -> mlua::Result<()> {
+fn encode(
+    value: &Value,
+    out: &mut Vec<u8>,
+    depth: usize,
+    limits: &EncodeLimits,
+) -> mlua::Result<()> {
     match value {
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(ud) if ud.0.is_null() => out.extend_from_slice(b"null"),
@@ -221,7 +256,11 @@ fn encode(value: &Value, out: &mut Vec<u8>, depth: usize, limits: &EncodeLimits)
                 match limits.invalid_numbers {
                     0 => return Err(raise("Cannot serialise number: must not be NaN or Inf")),
                     1 => {
-                        let text = if n.is_nan() { "nan".to_string() } else { format_g(*n, 14) };
+                        let text = if n.is_nan() {
+                            "nan".to_string()
+                        } else {
+                            format_g(*n, 14)
+                        };
                         out.extend_from_slice(text.as_bytes());
                     }
                     _ => out.extend_from_slice(b"null"),
@@ -290,7 +329,12 @@ fn array_length(table: &Table) -> mlua::Result<Option<usize>> {
     Ok(Some(max))
 }
 
-fn encode_table(table: &Table, out: &mut Vec<u8>, depth: usize, limits: &EncodeLimits) -> mlua::Result<()> {
+fn encode_table(
+    table: &Table,
+    out: &mut Vec<u8>,
+    depth: usize,
+    limits: &EncodeLimits,
+) -> mlua::Result<()> {
     match array_length(table)? {
         Some(len) if len > 0 => {
             out.push(b'[');
@@ -337,7 +381,9 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn skip_space(&mut self) {
-        while self.at < self.text.len() && matches!(self.text[self.at], b' ' | b'\t' | b'\n' | b'\r') {
+        while self.at < self.text.len()
+            && matches!(self.text[self.at], b' ' | b'\t' | b'\n' | b'\r')
+        {
             self.at += 1;
         }
     }
@@ -400,7 +446,10 @@ impl Parser<'_> {
     fn number(&mut self) -> mlua::Result<Value> {
         let start = self.at;
         while self.at < self.text.len()
-            && matches!(self.text[self.at], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+            && matches!(
+                self.text[self.at],
+                b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
+            )
         {
             self.at += 1;
         }
@@ -448,11 +497,14 @@ impl Parser<'_> {
                             {
                                 self.at += 2;
                                 let low = self.hex4().ok_or_else(|| self.invalid_escape(start))?;
-                                0x10000 + ((code - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3ff)
+                                0x10000
+                                    + ((code - 0xD800) << 10)
+                                    + (low.wrapping_sub(0xDC00) & 0x3ff)
                             } else {
                                 code
                             };
-                            let ch = char::from_u32(code).ok_or_else(|| self.invalid_escape(start))?;
+                            let ch =
+                                char::from_u32(code).ok_or_else(|| self.invalid_escape(start))?;
                             let mut buf = [0u8; 4];
                             out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                         }
@@ -560,7 +612,10 @@ mod tests {
 
     #[test]
     fn encode_follows_lua_cjson() {
-        assert_eq!(eval("return cjson.encode({1, 2, 'a/b'})"), "[1,2,\"a\\/b\"]");
+        assert_eq!(
+            eval("return cjson.encode({1, 2, 'a/b'})"),
+            "[1,2,\"a\\/b\"]"
+        );
         assert_eq!(eval("return cjson.encode({})"), "{}");
         assert_eq!(eval("return cjson.encode({a=cjson.null})"), "{\"a\":null}");
         assert_eq!(eval("return cjson.encode({[1]=1, [3]=3})"), "[1,null,3]");
@@ -575,7 +630,15 @@ mod tests {
         );
         let lua = Lua::new();
         lua.globals().set("cjson", open(&lua).unwrap()).unwrap();
-        let error = lua.load("return cjson.decode('{')").eval::<Value>().unwrap_err();
-        assert!(error.to_string().contains("Expected object key string but found T_END at character 2"), "{error}");
+        let error = lua
+            .load("return cjson.decode('{')")
+            .eval::<Value>()
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("Expected object key string but found T_END at character 2"),
+            "{error}"
+        );
     }
 }

@@ -112,7 +112,7 @@ fn encode(value: &Value, out: &mut Vec<u8>, level: usize) -> mlua::Result<()> {
     match value {
         Value::String(s) => encode_bytes(&s.as_bytes(), out),
         Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
-        Value::Integer(n) => encode_int(*n as i64, out),
+        Value::Integer(n) => encode_int(*n, out),
         Value::Number(n) => encode_number(*n, out),
         Value::Table(table) if level < MAX_NESTING => {
             if is_array(table)? {
@@ -124,7 +124,13 @@ fn encode(value: &Value, out: &mut Vec<u8>, level: usize) -> mlua::Result<()> {
             } else {
                 // Counted first, then encoded pair by pair: holding every
                 // value at once would exhaust mlua's reference stack.
-                encode_header(super::convert::count_pairs(table), 0x80, 15, [0xde, 0xdf], out);
+                encode_header(
+                    super::convert::count_pairs(table),
+                    0x80,
+                    15,
+                    [0xde, 0xdf],
+                    out,
+                );
                 table.for_each::<Value, Value>(|key, value| {
                     encode(&key, out, level + 1)?;
                     encode(&value, out, level + 1)
@@ -156,7 +162,10 @@ impl Cursor<'_> {
     }
 
     fn uint(&mut self, n: usize) -> Result<u64, DecodeError> {
-        Ok(self.take(n)?.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+        Ok(self
+            .take(n)?
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
     }
 
     fn decode(&mut self, lua: &Lua) -> Result<Value, DecodeError> {
@@ -240,7 +249,9 @@ impl Cursor<'_> {
             let key = self.decode(lua)?;
             let value = self.decode(lua)?;
             if !key.is_nil() {
-                table.raw_set(key, value).map_err(|_| DecodeError::BadFormat)?;
+                table
+                    .raw_set(key, value)
+                    .map_err(|_| DecodeError::BadFormat)?;
             }
         }
         Ok(Value::Table(table))
@@ -255,7 +266,7 @@ fn integer_arg(args: &MultiValue, index: usize, default: Option<i64>) -> mlua::R
                 index + 1
             ))
         }),
-        Some(Value::Integer(n)) => Ok(*n as i64),
+        Some(Value::Integer(n)) => Ok(*n),
         Some(Value::Number(n)) => Ok(*n as i64),
         Some(other) => Err(raise(format!(
             "bad argument #{} (number expected, got {})",
@@ -366,17 +377,33 @@ mod tests {
 
     fn hex(lua: &Lua, code: &str) -> String {
         let packed: mlua::String = lua.load(code).eval().unwrap();
-        packed.as_bytes().iter().map(|b| format!("{b:02x}")).collect()
+        packed
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     #[test]
     fn pack_uses_the_smallest_encodings() {
         let lua = Lua::new();
         lua.globals().set("cmsgpack", open(&lua).unwrap()).unwrap();
-        assert_eq!(hex(&lua, "return cmsgpack.pack(1, -1, 200, -200, 70000)"), "01ffccc8d1ff38ce00011170");
-        assert_eq!(hex(&lua, "return cmsgpack.pack(1.5, 0.1)"), "ca3fc00000cb3fb999999999999a");
-        assert_eq!(hex(&lua, "return cmsgpack.pack({1, 2}, {a = true}, 'ab', nil)"), "92010281a161c3a26162c0");
-        assert_eq!(hex(&lua, "return cmsgpack.pack(-9007199254740992)"), "d3ffe0000000000000");
+        assert_eq!(
+            hex(&lua, "return cmsgpack.pack(1, -1, 200, -200, 70000)"),
+            "01ffccc8d1ff38ce00011170"
+        );
+        assert_eq!(
+            hex(&lua, "return cmsgpack.pack(1.5, 0.1)"),
+            "ca3fc00000cb3fb999999999999a"
+        );
+        assert_eq!(
+            hex(&lua, "return cmsgpack.pack({1, 2}, {a = true}, 'ab', nil)"),
+            "92010281a161c3a26162c0"
+        );
+        assert_eq!(
+            hex(&lua, "return cmsgpack.pack(-9007199254740992)"),
+            "d3ffe0000000000000"
+        );
     }
 
     #[test]
@@ -393,7 +420,13 @@ mod tests {
             .eval()
             .unwrap();
         assert_eq!(next, 1.0);
-        let error = lua.load("return cmsgpack.unpack('\\205')").eval::<Value>().unwrap_err();
-        assert!(error.to_string().contains("Missing bytes in input."), "{error}");
+        let error = lua
+            .load("return cmsgpack.unpack('\\205')")
+            .eval::<Value>()
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("Missing bytes in input."),
+            "{error}"
+        );
     }
 }

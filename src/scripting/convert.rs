@@ -178,7 +178,7 @@ fn write_value(
                 out.null();
             }
         }
-        Value::Integer(n) => out.integer(*n as i64),
+        Value::Integer(n) => out.integer(*n),
         Value::Number(n) => out.integer(truncate(*n)),
         Value::Table(table) => write_table(table, script_resp3, out, outcome, depth),
         _ => out.null(),
@@ -333,7 +333,7 @@ mod tests {
         let value = frame_to_lua(&lua, &frame).unwrap();
         let table = value.as_table().unwrap();
         assert_eq!(table.raw_get::<f64>(1).unwrap(), 7.0);
-        assert_eq!(table.raw_get::<bool>(2).unwrap(), false);
+        assert!(!table.raw_get::<bool>(2).unwrap());
         let ok: Table = table.raw_get(3).unwrap();
         assert_eq!(ok.raw_get::<String>("ok").unwrap(), "OK");
         let err: Table = table.raw_get(4).unwrap();

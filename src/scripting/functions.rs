@@ -75,7 +75,11 @@ impl FunctionEngine {
     /// Brings the engine in line with `libraries` when they changed under
     /// it. Libraries that no longer compile (only a hand-made RDB can hold
     /// such) are left out; their errors are returned for the log.
-    pub fn sync(&mut self, libraries: &FunctionLibraries, host: &mut dyn ScriptHost) -> Vec<String> {
+    pub fn sync(
+        &mut self,
+        libraries: &FunctionLibraries,
+        host: &mut dyn ScriptHost,
+    ) -> Vec<String> {
         if self.generation == Some(libraries.generation()) {
             return Vec::new();
         }
@@ -123,9 +127,9 @@ impl FunctionEngine {
         let chunk = vm
             .compile("@user_function", &code[meta.code_start..])
             .map_err(|e| format!("ERR Error compiling function: {e}"))?;
-        let registered: Vec<Registered> = vm
-            .load_library(&chunk, LOAD_BUDGET_INSTRUCTIONS, host)
-            .map_err(|e| format!("ERR Error registering functions: {e}"))?;
+        let registered: Vec<Registered> =
+            vm.load_library(&chunk, LOAD_BUDGET_INSTRUCTIONS, host)
+                .map_err(|e| format!("ERR Error registering functions: {e}"))?;
         if registered.is_empty() {
             return Err("ERR No functions registered".into());
         }

@@ -155,7 +155,12 @@ pub fn split_shebang(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     if !crate::resp::split_inline_args(line, &mut bytes, &mut ranges) {
         return None;
     }
-    Some(ranges.into_iter().map(|(a, b)| bytes[a..b].to_vec()).collect())
+    Some(
+        ranges
+            .into_iter()
+            .map(|(a, b)| bytes[a..b].to_vec())
+            .collect(),
+    )
 }
 
 /// Redis's rule for library and function names: letters, digits and
@@ -178,9 +183,18 @@ mod tests {
 
     #[test]
     fn metadata_errors_are_redis_texts() {
-        assert_eq!(parse_metadata(b"return 1").unwrap_err(), "Missing library metadata");
-        assert_eq!(parse_metadata(b"#!lua name=x").unwrap_err(), "Invalid library metadata");
-        assert_eq!(parse_metadata(b"#!lua\n").unwrap_err(), "Library name was not given");
+        assert_eq!(
+            parse_metadata(b"return 1").unwrap_err(),
+            "Missing library metadata"
+        );
+        assert_eq!(
+            parse_metadata(b"#!lua name=x").unwrap_err(),
+            "Invalid library metadata"
+        );
+        assert_eq!(
+            parse_metadata(b"#!lua\n").unwrap_err(),
+            "Library name was not given"
+        );
         assert_eq!(
             parse_metadata(b"#!lua foo=bar\n").unwrap_err(),
             "Invalid metadata value given: foo=bar"

@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 mod bit;
 mod cjson;
 mod cmsgpack;
-mod structlib;
 pub mod convert;
 pub mod functions;
 pub mod library;
+mod structlib;
 pub mod vm;
 
 pub use vm::{Rand48, RunCall, RunResult, ScriptVm};
@@ -222,7 +222,8 @@ impl Scripting {
         if self.scripts.contains_key(&sha) {
             return Ok(sha);
         }
-        let (script_flags, shebang_len) = eval_shebang_flags(body).map_err(|e| format!("ERR {e}"))?;
+        let (script_flags, shebang_len) =
+            eval_shebang_flags(body).map_err(|e| format!("ERR {e}"))?;
         let vm = self.eval_vm().map_err(|e| format!("ERR {e}"))?;
         let function = vm
             .compile("@user_script", &body[shebang_len..])
@@ -256,7 +257,10 @@ impl Scripting {
 
     /// Bytes the cached script bodies take (INFO `used_memory_scripts_eval`).
     pub fn scripts_memory(&self) -> usize {
-        self.scripts.iter().map(|(sha, s)| sha.len() + s.body.len()).sum()
+        self.scripts
+            .iter()
+            .map(|(sha, s)| sha.len() + s.body.len())
+            .sum()
     }
 
     /// Bytes the EVAL Lua state uses (INFO `used_memory_lua`).

@@ -18,7 +18,9 @@ fn raise(message: impl Into<String>) -> mlua::Error {
 }
 
 fn arg_error(position: usize, function: &str, message: &str) -> mlua::Error {
-    raise(format!("bad argument #{position} to '{function}' ({message})"))
+    raise(format!(
+        "bad argument #{position} to '{function}' ({message})"
+    ))
 }
 
 #[derive(Clone, Copy)]
@@ -176,12 +178,20 @@ fn pack(args: &MultiValue) -> mlua::Result<Vec<u8>> {
             b'f' => {
                 let f = number_arg(args, arg)? as f32;
                 arg += 1;
-                out.extend_from_slice(&if header.little { f.to_le_bytes() } else { f.to_be_bytes() });
+                out.extend_from_slice(&if header.little {
+                    f.to_le_bytes()
+                } else {
+                    f.to_be_bytes()
+                });
             }
             b'd' => {
                 let d = number_arg(args, arg)?;
                 arg += 1;
-                out.extend_from_slice(&if header.little { d.to_le_bytes() } else { d.to_be_bytes() });
+                out.extend_from_slice(&if header.little {
+                    d.to_le_bytes()
+                } else {
+                    d.to_be_bytes()
+                });
             }
             b'c' | b's' => {
                 let s = match args.get(arg) {
@@ -287,12 +297,20 @@ fn unpack(lua: &Lua, args: &MultiValue) -> mlua::Result<MultiValue> {
             b'x' => {}
             b'f' => {
                 let raw: [u8; 4] = data[pos..pos + 4].try_into().expect("4 bytes");
-                let f = if header.little { f32::from_le_bytes(raw) } else { f32::from_be_bytes(raw) };
+                let f = if header.little {
+                    f32::from_le_bytes(raw)
+                } else {
+                    f32::from_be_bytes(raw)
+                };
                 results.push(Value::Number(f64::from(f)));
             }
             b'd' => {
                 let raw: [u8; 8] = data[pos..pos + 8].try_into().expect("8 bytes");
-                let d = if header.little { f64::from_le_bytes(raw) } else { f64::from_be_bytes(raw) };
+                let d = if header.little {
+                    f64::from_le_bytes(raw)
+                } else {
+                    f64::from_be_bytes(raw)
+                };
                 results.push(Value::Number(d));
             }
             b'c' => {
@@ -360,7 +378,10 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "unpack",
         lua.create_function(|lua, args: MultiValue| unpack(lua, &args))?,
     )?;
-    table.raw_set("size", lua.create_function(|_, args: MultiValue| size(&args))?)?;
+    table.raw_set(
+        "size",
+        lua.create_function(|_, args: MultiValue| size(&args))?,
+    )?;
     Ok(table)
 }
 
@@ -381,7 +402,10 @@ mod tests {
             "-2 70000 abc 10"
         );
         assert_eq!(eval("return struct.pack('<i2', 258)"), "\u{2}\u{1}");
-        assert_eq!(eval("local s, n = struct.unpack('s', 'hi\\0rest') return s .. n"), "hi4");
+        assert_eq!(
+            eval("local s, n = struct.unpack('s', 'hi\\0rest') return s .. n"),
+            "hi4"
+        );
         assert_eq!(eval("return tostring(struct.size('!4 b i d'))"), "16");
         assert_eq!(
             eval("local a = struct.unpack('<d', struct.pack('<d', 1.5)) return tostring(a)"),

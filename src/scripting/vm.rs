@@ -375,7 +375,9 @@ impl ScriptVm {
                 Ok(Value::String(s)) => s.to_string_lossy().to_string(),
                 _ => String::new(),
             }),
-            Ok((false, Value::String(message))) => Err(format!("ERR {}", message.to_string_lossy())),
+            Ok((false, Value::String(message))) => {
+                Err(format!("ERR {}", message.to_string_lossy()))
+            }
             Ok((false, other)) => Err(format!("ERR {}", lua_type_name(&other))),
             Err(error) => Err(format!("ERR {}", lua_error_message(&error))),
         }
@@ -403,13 +405,16 @@ impl ScriptVm {
                 // From now on every instruction of the user's code raises,
                 // so that a pcall cannot catch the error and go on; the
                 // sandbox's own code (its error handler) runs on.
-                lua.set_hook(HookTriggers::new().every_nth_instruction(1), move |_, debug| {
-                    if debug.source().source.as_deref() == Some("=replsim") {
-                        Ok(VmState::Continue)
-                    } else {
-                        Err(raise_table(message))
-                    }
-                });
+                lua.set_hook(
+                    HookTriggers::new().every_nth_instruction(1),
+                    move |_, debug| {
+                        if debug.source().source.as_deref() == Some("=replsim") {
+                            Ok(VmState::Continue)
+                        } else {
+                            Err(raise_table(message))
+                        }
+                    },
+                );
                 Err(raise_table(message))
             },
         );
@@ -813,7 +818,13 @@ fn redis_call(
     let argv = match lua_args_to_argv(&args) {
         Ok(argv) => argv,
         Err(text) if raise => return Err(raise_table(text)),
-        Err(text) => return Ok(Value::Table(convert::error_table(lua, &format!("ERR {text}"), false)?)),
+        Err(text) => {
+            return Ok(Value::Table(convert::error_table(
+                lua,
+                &format!("ERR {text}"),
+                false,
+            )?))
+        }
     };
     match host.call(&argv, state) {
         CallOutcome::Rejected(text) => {
