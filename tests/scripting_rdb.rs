@@ -168,3 +168,51 @@ fn a_replsim_replica_loads_the_libraries_of_a_real_redis_master() {
         Client::connect(replica).cmd(&["FCALL", "two", "0"]) == Frame::Integer(2)
     });
 }
+
+#[test]
+fn script_rules_on_a_read_only_replica_match_real_redis() {
+    let Some(master) = start_redis(
+        "scripting-replica-rules-master",
+        &["--repl-diskless-sync-delay", "0"],
+    ) else {
+        return;
+    };
+    let Some(real_replica) = start_redis("scripting-replica-rules-replica", &[]) else {
+        return;
+    };
+    let replica = start_replsim(Config::default());
+    for port in [real_replica.port, replica] {
+        Client::connect(port).cmd(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]);
+        wait_in_sync(master.port, port);
+    }
+    let cases: [&[&str]; 9] = [
+        &["EVAL", "return redis.call('set','x','1')", "0"],
+        &["EVAL", "return redis.pcall('set','x','1')", "0"],
+        &["EVAL", "#!lua\nreturn redis.call('set','x','1')", "0"],
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('get','x')",
+            "0",
+        ],
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('set','x','1')",
+            "0",
+        ],
+        &["EVAL_RO", "return redis.call('get','x')", "0"],
+        &["FCALL", "nosuch", "0"],
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=x\nredis.register_function('f', function() return 1 end)",
+        ],
+        &["SCRIPT", "LOAD", "return 1"],
+    ];
+    for case in cases {
+        assert_eq!(
+            String::from_utf8_lossy(&Client::connect(real_replica.port).raw(case)),
+            String::from_utf8_lossy(&Client::connect(replica).raw(case)),
+            "{case:?}"
+        );
+    }
+}

@@ -331,6 +331,8 @@ pub struct Ctx<'a> {
     pub dirty: u64,
     /// The command runs queued in a transaction, from EXEC.
     pub in_exec: bool,
+    /// The command was called by a script (`redis.call`).
+    pub in_script: bool,
     /// Set while a blocked client is served: the key that became ready,
     /// the only one its command may pop from.
     pub serving_key: Option<crate::keyspace::Blob>,
@@ -356,6 +358,7 @@ impl<'a> Ctx<'a> {
             flow: Flow::Continue,
             dirty: 0,
             in_exec: false,
+            in_script: false,
             serving_key: None,
             rewrite: None,
             suppress: false,

@@ -357,6 +357,7 @@ impl ScriptHost for Host<'_, '_> {
             // The script's client may not block: blocking commands answer
             // as they would on a timeout, as inside MULTI.
             inner.in_exec = true;
+            inner.in_script = true;
             call(&mut inner, spec, argv);
         }
         run.db = self.ctx.client.db;
