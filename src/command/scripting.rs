@@ -220,6 +220,12 @@ fn with_scripting<T>(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Scripting, &mut Ctx<
 
 /// Brings the functions engine in line with the libraries the node holds.
 fn sync_functions(scripting: &mut Scripting, ctx: &mut Ctx<'_>) {
+    if scripting
+        .functions
+        .holds(ctx.state.keyspace.functions.generation())
+    {
+        return;
+    }
     let libraries = ctx.state.keyspace.functions.clone();
     let mut host = Host::new(ctx, scripting);
     let errors = scripting.functions.sync(&libraries, &mut host);

@@ -103,6 +103,11 @@ impl FunctionEngine {
         errors
     }
 
+    /// Whether the engine holds the code of library set `generation`.
+    pub fn holds(&self, generation: u64) -> bool {
+        self.generation == Some(generation)
+    }
+
     /// Marks the engine as holding exactly `generation`'s code (after a
     /// change it made itself).
     pub fn set_generation(&mut self, generation: u64) {
