@@ -612,7 +612,10 @@ fn is_local(addr: &str) -> bool {
 /// strings); idle time is not tracked (0), and a list is described as the
 /// single quicklist node it would fit in.
 fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
-    let Some(entry) = ctx.lookup(key).cloned() else {
+    // Redis reads the key's dict entry directly: a key that expired but
+    // was not deleted yet is still described.
+    let db = ctx.client.db;
+    let Some(entry) = ctx.state.keyspace.db(db).get(key).cloned() else {
         return Err(CmdError::NoSuchKey);
     };
     let encoding = crate::command::object::encoding(&entry.value, &ctx.state.config);
