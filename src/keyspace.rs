@@ -529,6 +529,9 @@ impl Db {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Keyspace {
     dbs: Vec<Db>,
+    /// The FUNCTION libraries (data of the node as its keys are: saved
+    /// in the RDB and replaced by a full sync; FLUSHALL leaves them).
+    pub functions: crate::scripting::library::FunctionLibraries,
 }
 
 impl Default for Keyspace {
@@ -542,6 +545,7 @@ impl Keyspace {
     pub fn new() -> Self {
         Keyspace {
             dbs: (0..DB_COUNT).map(|_| Db::default()).collect(),
+            functions: Default::default(),
         }
     }
 

@@ -17,6 +17,9 @@
 //! - [`rdb`]: the RDB v10 snapshot format: encoder, and a decoder for every
 //!   encoding a Redis 7.0 master sends (plus older ones).
 //! - [`longdouble`]: x87 extended precision for INCRBYFLOAT.
+//! - [`scripting`]: Lua 5.1 scripting as Redis 7.0 has it: EVAL scripts,
+//!   FUNCTION libraries, the `redis.*` API, the sandbox and reply
+//!   conversions.
 //! - [`command`]: the command table, Redis's pre-execution checks, every
 //!   command family, and propagation of writes.
 //! - [`server`]: node state, connections, config, INFO, pub/sub delivery.
@@ -60,6 +63,7 @@ pub mod report;
 pub mod resp;
 pub mod runtime;
 pub mod scenario;
+pub mod scripting;
 pub mod server;
 #[cfg(madsim)]
 pub mod sim;

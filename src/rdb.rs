@@ -177,7 +177,16 @@ pub enum RdbError {
         /// Where it is.
         offset: usize,
     },
-    /// An opcode for data replsim cannot hold (functions, module aux data).
+    /// A function library record whose code has no valid first line, or
+    /// names a library already read.
+    #[error("bad function library at offset {offset}: {reason}")]
+    BadFunctionLibrary {
+        /// Where the record starts.
+        offset: usize,
+        /// What is wrong, in Redis's words.
+        reason: String,
+    },
+    /// An opcode for data replsim cannot hold (module aux data).
     #[error("unsupported RDB opcode 0x{opcode:02x} ({name}) at offset {offset}")]
     UnsupportedOpcode {
         /// The opcode byte.
@@ -273,6 +282,10 @@ pub fn encode(keyspace: &Keyspace, info: &RdbInfo) -> Vec<u8> {
         enc.aux(b"repl-offset", offset.to_string().as_bytes());
     }
     enc.aux(b"aof-base", b"0");
+    for (_, code) in keyspace.functions.iter() {
+        enc.out.push(OP_FUNCTION2);
+        enc.string(code);
+    }
 
     for (index, db) in keyspace.dbs() {
         let live = || db.iter().filter(|(_, e)| !e.value.is_empty_collection());
@@ -533,6 +546,58 @@ pub fn dump_payload(value: &Value) -> Vec<u8> {
     let crc = crc64(&enc.out);
     enc.out.extend_from_slice(&crc.to_le_bytes());
     enc.out
+}
+
+/// FUNCTION DUMP's payload (`functionDumpCommand`): one
+/// `RDB_OPCODE_FUNCTION2` record per library, then the RDB version and the
+/// CRC64 as in a DUMP payload.
+pub fn function_dump_payload(libraries: &crate::scripting::library::FunctionLibraries) -> Vec<u8> {
+    let mut enc = Encoder::default();
+    for (_, code) in libraries.iter() {
+        enc.out.push(OP_FUNCTION2);
+        enc.string(code);
+    }
+    enc.out
+        .extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64(&enc.out);
+    enc.out.extend_from_slice(&crc.to_le_bytes());
+    enc.out
+}
+
+/// The library codes a FUNCTION RESTORE payload holds, or the error text
+/// Redis replies with (without `ERR `).
+pub fn function_restore_payload(payload: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    const WRONG: &str = "DUMP payload version or checksum are wrong";
+    if payload.len() < 10 {
+        return Err(WRONG.into());
+    }
+    let (body, footer) = payload.split_at(payload.len() - 10);
+    let version = u16::from_le_bytes([footer[0], footer[1]]);
+    if u32::from(version) > RDB_VERSION {
+        return Err(WRONG.into());
+    }
+    let crc = crc64(&payload[..payload.len() - 8]);
+    if footer[2..] != crc.to_le_bytes() {
+        return Err(WRONG.into());
+    }
+    let mut reader = Reader::new(body, 0, true, body.len());
+    let mut codes = Vec::new();
+    while reader.pos < body.len() {
+        let op = reader
+            .u8()
+            .map_err(|_| "can not read data type".to_string())?;
+        if op != OP_FUNCTION2 && op != OP_FUNCTION_PRE_GA {
+            return Err("given type is not a function".into());
+        }
+        if op == OP_FUNCTION_PRE_GA {
+            return Err("failed loading the given functions payload".into());
+        }
+        let code = reader
+            .string()
+            .map_err(|_| "Failed loading library payload".to_string())?;
+        codes.push(code.into_owned());
+    }
+    Ok(codes)
 }
 
 /// Why RESTORE refused a payload, in Redis's words.
@@ -995,10 +1060,29 @@ fn read_record(r: &mut Reader<'_>, records: &mut Records) -> Result<bool, RdbErr
                 offset: record,
             })
         }
-        OP_FUNCTION2 | OP_FUNCTION_PRE_GA => {
+        OP_FUNCTION2 => {
+            let code = r.string()?;
+            let meta = crate::scripting::library::parse_metadata(&code).map_err(|reason| {
+                RdbError::BadFunctionLibrary {
+                    offset: record,
+                    reason,
+                }
+            })?;
+            if !records
+                .keyspace
+                .functions
+                .insert_loaded(meta.name.clone(), code.into_owned())
+            {
+                return Err(RdbError::BadFunctionLibrary {
+                    offset: record,
+                    reason: format!("Library '{}' already exists", meta.name),
+                });
+            }
+        }
+        OP_FUNCTION_PRE_GA => {
             return Err(RdbError::UnsupportedOpcode {
                 opcode: op,
-                name: "function library",
+                name: "function library of a 7.0 release candidate",
                 offset: record,
             })
         }

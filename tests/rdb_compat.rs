@@ -1132,11 +1132,20 @@ fn malformed_headers_and_records_give_typed_errors() {
             ..
         }
     ));
+    // Function libraries (RDB_OPCODE_FUNCTION2) are read; the release
+    // candidates' format is not, and a library without its `#!lua
+    // name=` line is refused.
     assert!(matches!(
         with(&|w| {
-            w.byte(0xF5);
+            w.byte(0xF6);
         }),
-        RdbError::UnsupportedOpcode { opcode: 0xF5, .. }
+        RdbError::UnsupportedOpcode { opcode: 0xF6, .. }
+    ));
+    assert!(matches!(
+        with(&|w| {
+            w.byte(0xF5).string(b"return 1");
+        }),
+        RdbError::BadFunctionLibrary { ref reason, .. } if reason == "Missing library metadata"
     ));
     // Streams load: a stream record cut short is an error like any other.
     for type_byte in [15, 19] {

@@ -28,6 +28,7 @@ pub mod object;
 mod pops;
 mod pubsub;
 pub mod replication_cmds;
+mod scripting;
 mod server_cmds;
 mod sets;
 mod sort;
@@ -258,6 +259,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         hyperloglog::COMMANDS,
         streams::COMMANDS,
         stream_groups::COMMANDS,
+        scripting::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -345,6 +347,8 @@ pub struct Ctx<'a> {
     pub dirty: u64,
     /// The command runs queued in a transaction, from EXEC.
     pub in_exec: bool,
+    /// The command was called by a script (`redis.call`).
+    pub in_script: bool,
     /// Set while a blocked client is served: the key that became ready,
     /// the only one its command may pop from.
     pub serving_key: Option<crate::keyspace::Blob>,
@@ -371,6 +375,7 @@ impl<'a> Ctx<'a> {
             flow: Flow::Continue,
             dirty: 0,
             in_exec: false,
+            in_script: false,
             serving_key: None,
             rewrite: None,
             suppress: false,
@@ -582,7 +587,13 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         reject(ctx, spec, "NOAUTH Authentication required.");
         return;
     }
-    if let Err(message) = replication_checks(ctx, spec) {
+    let command_flags =
+        if spec.flags & flags::NOSCRIPT != 0 && spec.flags & flags::MOVABLE_KEYS != 0 {
+            scripting::command_flags(ctx, spec, argv)
+        } else {
+            spec.flags
+        };
+    if let Err(message) = replication_checks(ctx, spec, command_flags) {
         // Redis sets `lastcmd` before its checks: a refused command is the
         // client's last one too (the replica-reply log names it).
         ctx.client.last_command = Some(spec);
@@ -637,18 +648,20 @@ const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it
 fn replication_checks(
     ctx: &Ctx<'_>,
     spec: &CommandSpec,
+    command_flags: u32,
 ) -> Result<(), std::borrow::Cow<'static, str>> {
     if ctx.client.is_master {
         return Ok(());
     }
+    let is_write = command_flags & flags::WRITE != 0;
     let state = &*ctx.state;
     let config = &state.config;
     // EXEC is judged by what it would run, as Redis judges it by its
     // transaction's flags: a write if any queued command writes, denied
     // on a stale replica if any queued command is.
     let exec = spec.name == "exec";
-    let writes = spec.is_write() || (exec && ctx.client.queued_commands().any(|q| q.is_write()));
-    let denied_when_stale = spec.flags & flags::STALE == 0
+    let writes = is_write || (exec && ctx.client.queued_commands().any(|q| q.is_write()));
+    let denied_when_stale = command_flags & flags::STALE == 0
         || (exec
             && ctx
                 .client
@@ -694,7 +707,7 @@ fn replication_checks(
     // A replica's link may carry REPLCONF and the like, never reads or
     // writes (Redis guards the client-pause exemption of replicas so).
     if ctx.client.kind == crate::server::ClientKind::Replica
-        && spec.flags & (flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) != 0
+        && command_flags & (flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) != 0
     {
         return Err("ERR Replica can't interact with the keyspace".into());
     }

@@ -555,6 +555,17 @@ fn command_getkeys(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         }
         None => return Err(CmdError::err("Invalid command specified")),
     };
+    if let Some(keys) = super::scripting::numkeys_positions(spec, inner) {
+        let keys = keys.ok_or_else(|| CmdError::err("Invalid arguments specified for command"))?;
+        if keys.is_empty() {
+            return Err(CmdError::err("The command has no key arguments"));
+        }
+        ctx.out.array(keys.len());
+        for index in keys {
+            ctx.out.bulk(inner.get(index));
+        }
+        return Ok(());
+    }
     if spec.first_key == 0 {
         return Err(CmdError::err("The command has no key arguments"));
     }
@@ -628,7 +639,10 @@ fn is_local(addr: &str) -> bool {
 /// strings); idle time is not tracked (0), and a list is described as the
 /// single quicklist node it would fit in.
 fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
-    let Some(entry) = ctx.lookup(key).cloned() else {
+    // Redis reads the key's dict entry directly: a key that expired but
+    // was not deleted yet is still described.
+    let db = ctx.client.db;
+    let Some(entry) = ctx.state.keyspace.db(db).get(key).cloned() else {
         return Err(CmdError::NoSuchKey);
     };
     let encoding = crate::command::object::encoding(&entry.value, &ctx.state.config);
@@ -734,6 +748,10 @@ fn debug(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
                     "argument must be a memory value bigger than 1 and smaller than 4gb",
                 ));
             }
+            ctx.out.ok();
+        }
+        (b"set-disable-deny-scripts", 3) => {
+            ctx.state.scripting.disable_deny_script = int_arg(argv.get(2))? != 0;
             ctx.out.ok();
         }
         (b"set-active-expire", 3) => {

@@ -399,9 +399,9 @@ fn sort_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, readonly: bool) -> CmdResult 
         ),
         Some(_) => return Err(CmdError::WrongType),
     };
-    // A set read unsorted would store (or replicate) its layout: Redis
-    // sorts it ALPHA instead.
-    if options.dont_sort && kind == SourceKind::Set && options.store.is_some() {
+    // A set read unsorted would store (or replicate) its layout, or give a
+    // script an order of the node's own: Redis sorts it ALPHA instead.
+    if options.dont_sort && kind == SourceKind::Set && (options.store.is_some() || ctx.in_script) {
         options.dont_sort = false;
         options.alpha = true;
         options.by = None;

@@ -546,8 +546,9 @@ enum PayloadSink {
         storage: Arc<dyn Storage>,
         name: String,
     },
-    /// The decoder, fed piece by piece.
-    Parser(RdbStream),
+    /// The decoder, fed piece by piece (boxed: it holds the dataset being
+    /// built, much larger than the other variant).
+    Parser(Box<RdbStream>),
 }
 
 /// A complete payload in `dir`: its storage and name.
@@ -727,7 +728,7 @@ async fn load_rdb<R: Runtime>(
             Framing::Length(len) => Some(len),
             Framing::EofMark(_) => None,
         };
-        PayloadSink::Parser(RdbStream::new(known_len))
+        PayloadSink::Parser(Box::new(RdbStream::new(known_len)))
     };
     let mut received: u64 = 0;
     loop {

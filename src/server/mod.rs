@@ -454,6 +454,8 @@ pub struct ServerState {
     pub listen_addr: Option<SocketAddr>,
     /// Monotonic time as of the current lock holder's start.
     pub mono_now: Duration,
+    /// EVAL scripts and the functions engine.
+    pub scripting: crate::scripting::Scripting,
     next_client_id: u64,
     pending_propagation: Vec<(usize, OwnedArgv)>,
     run_id: String,
@@ -497,6 +499,7 @@ impl ServerState {
             last_bgsave_try_unix: 0,
             listen_addr: None,
             mono_now: now,
+            scripting: crate::scripting::Scripting::new(),
             next_client_id: 1,
             pending_propagation: Vec::new(),
             run_id,
@@ -651,6 +654,17 @@ impl ServerState {
             .master
             .as_ref()
             .is_some_and(|m| m.state == crate::replication::LinkState::Connected)
+    }
+
+    /// How many commands are queued for propagation.
+    pub fn pending_propagation_len(&self) -> usize {
+        self.pending_propagation.len()
+    }
+
+    /// Drops the commands queued for propagation after the first `len`
+    /// (a script's writes under `redis.set_repl(redis.REPL_NONE)`).
+    pub fn truncate_pending_propagation(&mut self, len: usize) {
+        self.pending_propagation.truncate(len);
     }
 
     /// Drops what the last command queued for propagation.
