@@ -16,6 +16,7 @@ local G, impl, dbg, functions_mode = ...
 local error, type, select, rawget, rawset, setmetatable, getmetatable, tostring, xpcall, pairs, setfenv =
   error, type, select, rawget, rawset, setmetatable, getmetatable, tostring, xpcall, pairs, setfenv
 local getinfo = dbg.getinfo
+local format = string.format
 
 -- proxy -> the table it protects (weak: proxies of KEYS-like temporaries go)
 local targets = setmetatable({}, { __mode = 'k' })
@@ -243,6 +244,28 @@ G.rawget = function(t, k)
   local target = targets[t]
   if target then return rawget(target, k) end
   return rawget(t, k)
+end
+-- Addresses differ from one run to the next, and a simulation must not:
+-- tostring names a table, function, userdata or thread by the order in
+-- which it was first shown (`table: 0x00000001`), not by its address.
+local shown_ids = setmetatable({}, { __mode = 'k' })
+local shown_count = 0
+G.tostring = function(v)
+  local text = tostring(v)
+  local t = type(v)
+  if t == 'table' or t == 'function' or t == 'userdata' or t == 'thread' then
+    local kind = text:match('^(%a+): 0?x?%x+$')
+    if kind then
+      local id = shown_ids[v]
+      if not id then
+        shown_count = shown_count + 1
+        id = shown_count
+        shown_ids[v] = id
+      end
+      return format('%s: 0x%08x', kind, id)
+    end
+  end
+  return text
 end
 G.setmetatable = function(t, mt)
   if targets[t] then error("Attempt to modify a readonly table", 0) end
