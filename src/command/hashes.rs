@@ -336,77 +336,29 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// # Propagation
 /// None.
 fn hrandfield(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    if argv.len() > 4 {
-        return Err(CmdError::Syntax);
-    }
-    let count = if argv.len() >= 3 {
-        let n = int_arg(argv.get(2))?;
-        if n == i64::MIN {
-            return Err(CmdError::err(
-                "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-            ));
-        }
-        Some(n)
-    } else {
-        None
-    };
-    let withvalues = argv.len() == 4;
-    if withvalues && !argv.get(3).eq_ignore_ascii_case(b"withvalues") {
-        return Err(CmdError::Syntax);
-    }
-    // Redis refuses counts whose field/value pairs would overflow.
-    if withvalues && count.is_some_and(|n| !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n)) {
-        return Err(CmdError::err("value is out of range"));
-    }
+    let (count, withvalues) = super::random_picks::count_argument(argv, Some(b"withvalues"))?;
     let pairs: Vec<(Blob, Blob)> = read_hash(ctx, argv.get(1))?
         .map(|h| h.iter().map(|(f, v)| (f.clone(), v.clone())).collect())
         .unwrap_or_default();
     let rng = &mut ctx.state.rng;
+    let Some(count) = count else {
+        if pairs.is_empty() {
+            ctx.out.null();
+        } else {
+            ctx.out.bulk(&pairs[rng.gen_range(0..pairs.len())].0);
+        }
+        return Ok(());
+    };
     // RESP2 flattens field, value pairs; RESP3 nests each pair.
-    let per_field = if withvalues && !ctx.out.is_resp3() {
-        2
-    } else {
-        1
-    };
     let nested = withvalues && ctx.out.is_resp3();
-    let picked: Vec<&(Blob, Blob)> = match count {
-        None => {
-            if pairs.is_empty() {
-                ctx.out.null();
-            } else {
-                let at = rng.gen_range(0..pairs.len());
-                ctx.out.bulk(&pairs[at].0);
-            }
-            return Ok(());
-        }
-        Some(_) if pairs.is_empty() => Vec::new(),
-        Some(n) if n < 0 => {
-            // Written as drawn: the count may be far larger than anything
-            // worth collecting first.
-            let wanted = n.unsigned_abs() as usize;
-            ctx.out.array(wanted * per_field);
-            for _ in 0..wanted {
-                let (field, value) = &pairs[rng.gen_range(0..pairs.len())];
-                if nested {
-                    ctx.out.array(2);
-                }
-                ctx.out.bulk(field);
-                if withvalues {
-                    ctx.out.bulk(value);
-                }
-            }
-            return Ok(());
-        }
-        Some(n) => {
-            let mut pool: Vec<&(Blob, Blob)> = pairs.iter().collect();
-            let wanted = (n as usize).min(pool.len());
-            (0..wanted)
-                .map(|_| pool.swap_remove(rng.gen_range(0..pool.len())))
-                .collect()
-        }
-    };
-    ctx.out.array(picked.len() * per_field);
-    for (field, value) in picked {
+    let picked = super::random_picks::picks(pairs.len(), count);
+    ctx.out.array(if withvalues && !nested {
+        2 * picked
+    } else {
+        picked
+    });
+    for index in super::random_picks::pick_indices(rng, pairs.len(), count) {
+        let (field, value) = &pairs[index];
         if nested {
             ctx.out.array(2);
         }

@@ -27,6 +27,7 @@ mod lists;
 pub mod object;
 mod pops;
 mod pubsub;
+mod random_picks;
 pub mod replication_cmds;
 mod scripting;
 mod server_cmds;

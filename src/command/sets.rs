@@ -256,53 +256,24 @@ fn smismember(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// # Propagation
 /// None.
 fn srandmember(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    if argv.len() > 3 {
-        return Err(CmdError::Syntax);
-    }
-    let count = if argv.len() == 3 {
-        let n = int_arg(argv.get(2))?;
-        if n == i64::MIN {
-            return Err(CmdError::err(
-                "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-            ));
-        }
-        Some(n)
-    } else {
-        None
-    };
+    let (count, _) = super::random_picks::count_argument(argv, None)?;
     let members: Vec<Blob> = match read_set(ctx, argv.get(1))? {
         Some(set) => set.iter().cloned().collect(),
         None => Vec::new(),
     };
     let rng = &mut ctx.state.rng;
-    match count {
-        None if members.is_empty() => ctx.out.null(),
-        None => {
-            let index = rng.gen_range(0..members.len());
-            ctx.out.bulk(&members[index]);
+    let Some(count) = count else {
+        if members.is_empty() {
+            ctx.out.null();
+        } else {
+            ctx.out.bulk(&members[rng.gen_range(0..members.len())]);
         }
-        Some(n) if n < 0 => {
-            let wanted = n.unsigned_abs() as usize;
-            if members.is_empty() {
-                ctx.out.array(0);
-                return Ok(());
-            }
-            ctx.out.array(wanted);
-            for _ in 0..wanted {
-                let index = rng.gen_range(0..members.len());
-                ctx.out.bulk(&members[index]);
-            }
-        }
-        Some(n) => {
-            let mut pool = members;
-            let wanted = (n as usize).min(pool.len());
-            ctx.out.array(wanted);
-            for _ in 0..wanted {
-                let index = rng.gen_range(0..pool.len());
-                let member = pool.swap_remove(index);
-                ctx.out.bulk(&member);
-            }
-        }
+        return Ok(());
+    };
+    ctx.out
+        .array(super::random_picks::picks(members.len(), count));
+    for index in super::random_picks::pick_indices(rng, members.len(), count) {
+        ctx.out.bulk(&members[index]);
     }
     Ok(())
 }

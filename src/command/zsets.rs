@@ -385,28 +385,7 @@ fn zrangestore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// None.
 fn zrandmember(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     use rand::Rng;
-    if argv.len() > 4 {
-        return Err(CmdError::Syntax);
-    }
-    let count = if argv.len() >= 3 {
-        let n = int_arg(argv.get(2))?;
-        if n == i64::MIN {
-            return Err(CmdError::err(
-                "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-            ));
-        }
-        Some(n)
-    } else {
-        None
-    };
-    let withscores = argv.len() == 4;
-    if withscores && !argv.get(3).eq_ignore_ascii_case(b"withscores") {
-        return Err(CmdError::Syntax);
-    }
-    // Redis refuses counts whose member/score pairs would overflow.
-    if withscores && count.is_some_and(|n| !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n)) {
-        return Err(CmdError::err("value is out of range"));
-    }
+    let (count, withscores) = super::random_picks::count_argument(argv, Some(b"withscores"))?;
     let members: Vec<(Vec<u8>, f64)> = read_zset(ctx, argv.get(1))?
         .map(|z| z.iter().map(|(m, s)| (m.to_vec(), s)).collect())
         .unwrap_or_default();
@@ -419,30 +398,11 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         }
         return Ok(());
     };
-    if members.is_empty() || count == 0 {
-        ctx.out.array(0);
-        return Ok(());
-    }
-    let score = |score: f64| withscores.then_some(score);
-    if count < 0 {
-        // Written as drawn: the count may be far larger than the set.
-        let wanted = count.unsigned_abs() as usize;
-        ctx.out.scored_list(wanted, withscores);
-        for _ in 0..wanted {
-            let (member, s) = &members[rng.gen_range(0..members.len())];
-            ctx.out.scored_member(member, score(*s));
-        }
-        return Ok(());
-    }
-    let wanted = (count as usize).min(members.len());
-    let mut pool: Vec<usize> = (0..members.len()).collect();
-    let picked: Vec<usize> = (0..wanted)
-        .map(|_| pool.swap_remove(rng.gen_range(0..pool.len())))
-        .collect();
-    ctx.out.scored_list(picked.len(), withscores);
-    for index in picked {
-        let (member, s) = &members[index];
-        ctx.out.scored_member(member, score(*s));
+    ctx.out
+        .scored_list(super::random_picks::picks(members.len(), count), withscores);
+    for index in super::random_picks::pick_indices(rng, members.len(), count) {
+        let (member, score) = &members[index];
+        ctx.out.scored_member(member, withscores.then_some(*score));
     }
     Ok(())
 }
