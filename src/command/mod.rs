@@ -330,6 +330,9 @@ pub enum Flow {
         /// Give up after this long (`None`: never).
         timeout: Option<Duration>,
     },
+    /// A client pause holds the command back: it was not run, and runs
+    /// again once the pause lets it (Redis's `BLOCKED_POSTPONE`).
+    Postponed(crate::server::pause::Postponed),
 }
 
 /// Everything a command handler may touch.
@@ -610,6 +613,25 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         }
         reject(ctx, spec, &message);
         return;
+    }
+    // A pause holds normal clients' commands by what they would do (a
+    // script's declared flags, EXEC's queued commands); replicas and the
+    // master link never wait here.
+    if ctx.client.kind == crate::server::ClientKind::Normal && !ctx.client.is_master {
+        let now = ctx.state.mono_now;
+        let queued: Vec<u32> = if spec.name == "exec" {
+            ctx.client.queued_commands().map(|q| q.flags).collect()
+        } else {
+            Vec::new()
+        };
+        if let Some(postponed) = ctx
+            .state
+            .client_pauses
+            .postpones(now, command_flags, queued)
+        {
+            ctx.flow = Flow::Postponed(postponed);
+            return;
+        }
     }
     if ctx.client.in_multi() && spec.flags & flags::NO_QUEUE == 0 {
         ctx.client.queue(argv.to_owned_argv());

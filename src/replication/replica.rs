@@ -1089,9 +1089,12 @@ pub(crate) fn apply_stream(
                 let held = crate::command::resolve(argv.argv(pending))
                     .ok()
                     .and_then(|spec| {
-                        state
-                            .client_pauses
-                            .postpones(now, spec, client.queued_commands())
+                        let queued: Vec<u32> = if spec.name == "exec" {
+                            client.queued_commands().map(|q| q.flags).collect()
+                        } else {
+                            Vec::new()
+                        };
+                        state.client_pauses.postpones(now, spec.flags, queued)
                     });
                 if held.is_some() {
                     postponed = held;

@@ -268,23 +268,6 @@ pub(super) async fn serve_client<R: Runtime>(
     server.state().remove_client(id);
 }
 
-/// Whether a client pause holds back `args` from `client`: replicas and
-/// the master link never wait, as in Redis.
-fn postponed_by_pause(
-    state: &mut super::ServerState,
-    client: &super::Client,
-    args: crate::resp::Argv<'_>,
-    now: Duration,
-) -> Option<super::pause::Postponed> {
-    if client.kind != super::ClientKind::Normal || client.is_master {
-        return None;
-    }
-    let spec = crate::command::resolve(args).ok()?;
-    state
-        .client_pauses
-        .postpones(now, spec, client.queued_commands())
-}
-
 /// Moves the pub/sub messages waiting for client `id` to `out`, behind
 /// what `out` holds (they were published after those replies were made).
 fn take_pushes<R: Runtime>(server: &Server<R>, id: u64, out: &mut Reply) {
@@ -544,12 +527,6 @@ fn process<R: Runtime>(
             Ok(Parsed::Empty { consumed }) => consumed_total += consumed,
             Ok(Parsed::Command { consumed }) => {
                 let args = argv.argv(pending);
-                if let Some(postponed) = postponed_by_pause(&mut state, &client, args, now) {
-                    // Not consumed: it runs once the pause lets it.
-                    state.client_pauses.hold(id);
-                    next = Next::Paused(postponed);
-                    break;
-                }
                 client.last_interaction = now;
                 // CLIENT LIST's `qbuf` while it runs: the query buffer from
                 // this command on, as Redis shows it.
@@ -577,6 +554,12 @@ fn process<R: Runtime>(
                     resume_unwind(panic);
                 }
                 let flow = std::mem::take(&mut ctx.flow);
+                if let Flow::Postponed(postponed) = flow {
+                    // Not consumed: it runs once the pause lets it.
+                    state.client_pauses.hold(id);
+                    next = Next::Paused(postponed);
+                    break;
+                }
                 consumed_total += consumed;
                 // CLIENT REPLY OFF / SKIP: the reply is dropped, the
                 // pushes the command made for this client are not.
@@ -614,7 +597,8 @@ fn process<R: Runtime>(
                 // stale larger need would stall it until more bytes came.
                 *needed = 1;
                 match flow {
-                    Flow::Continue => {}
+                    // Handled above, before the command counted as consumed.
+                    Flow::Continue | Flow::Postponed(_) => {}
                     Flow::CloseAfterReply => {
                         next = Next::Close;
                         break;

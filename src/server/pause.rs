@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::command::{flags, CommandSpec};
+use crate::command::flags;
 
 /// What a pause holds back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -117,23 +117,20 @@ impl ClientPauses {
         self.current(now).is_some()
     }
 
-    /// Whether the pause in force at `now` holds back a command of `spec`
-    /// (for EXEC: `queued` are the transaction's commands) from a normal
-    /// client; what the connection is to wait for if so.
+    /// Whether the pause in force at `now` holds back a command whose
+    /// flags are `command_flags` (for EXEC: `queued` are its transaction's
+    /// commands' flags); what the connection is to wait for if so.
     pub fn postpones(
         &mut self,
         now: Duration,
-        spec: &CommandSpec,
-        queued: impl IntoIterator<Item = &'static CommandSpec>,
+        command_flags: u32,
+        queued: impl IntoIterator<Item = u32>,
     ) -> Option<Postponed> {
         let (kind, until) = self.current(now)?;
+        let replicates = |flags: u32| flags & (flags::WRITE | flags::MAY_REPLICATE) != 0;
         let held = match kind {
             PauseKind::All => true,
-            PauseKind::Write => {
-                let replicates =
-                    |spec: &CommandSpec| spec.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0;
-                replicates(spec) || (spec.name == "exec" && queued.into_iter().any(replicates))
-            }
+            PauseKind::Write => replicates(command_flags) || queued.into_iter().any(replicates),
         };
         held.then(|| Postponed {
             until,
