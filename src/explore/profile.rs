@@ -131,12 +131,12 @@ impl Default for Profile {
                 max: 20_000,
             },
             events: IntRange { min: 2, max: 10 },
-            // Streams came after the other families: a profile names them
-            // (`"mix": [..., "streams"]`), so that every seed drawn before
-            // they existed still draws the same run.
+            // Streams and scripts came after the other families: a profile
+            // names them (`"mix": [..., "streams"]`), so that every seed
+            // drawn before they existed still draws the same run.
             mix: WorkloadKind::ALL
                 .into_iter()
-                .filter(|k| *k != WorkloadKind::Streams)
+                .filter(|k| !matches!(k, WorkloadKind::Streams | WorkloadKind::Scripts))
                 .collect(),
             faults: FaultKind::ALL.to_vec(),
         }

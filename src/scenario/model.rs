@@ -542,11 +542,15 @@ pub enum WorkloadKind {
     /// acknowledge what they got with XACK, take over idle entries with
     /// XAUTOCLAIM and XCLAIM; now and then an exact XTRIM or an XDEL.
     Streams,
+    /// `scripts`: EVAL scripts that write several keys (replicated as
+    /// their effects, in MULTI/EXEC), read-only EVAL_RO, and a function
+    /// library (FUNCTION LOAD REPLACE, then FCALL of a writing function).
+    Scripts,
 }
 
 impl WorkloadKind {
     /// Every kind, in the order the format documents them.
-    pub const ALL: [WorkloadKind; 10] = [
+    pub const ALL: [WorkloadKind; 11] = [
         WorkloadKind::Strings,
         WorkloadKind::Lists,
         WorkloadKind::Hashes,
@@ -557,6 +561,7 @@ impl WorkloadKind {
         WorkloadKind::Flushes,
         WorkloadKind::Blocking,
         WorkloadKind::Streams,
+        WorkloadKind::Scripts,
     ];
 
     /// The kind's name in the file (`"strings"`, ...).
@@ -572,6 +577,7 @@ impl WorkloadKind {
             WorkloadKind::Flushes => "flushes",
             WorkloadKind::Blocking => "blocking",
             WorkloadKind::Streams => "streams",
+            WorkloadKind::Scripts => "scripts",
         }
     }
 

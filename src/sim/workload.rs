@@ -85,6 +85,18 @@ fn draw_target(rng: &mut ChaCha8Rng, spec: &WorkloadSpec, keys: u64) -> (Workloa
 }
 
 /// How long a blocking pop of the `blocking` family waits (seconds).
+/// The `scripts` family's writing script: two writes, so its effects
+/// reach replicas wrapped in MULTI/EXEC.
+const SCRIPT_TWO_WRITES: &str = "redis.call('INCR', KEYS[1]) redis.call('RPUSH', KEYS[2], ARGV[1]) redis.call('LTRIM', KEYS[2], -20, -1) return redis.call('GET', KEYS[1])";
+
+/// The `scripts` family's read-only script.
+const SCRIPT_READ: &str = "return redis.call('GET', KEYS[1])";
+
+/// The `scripts` family's function library: `wl_bump` adds its argument's
+/// length to a counter (FCALL before the library is loaded fails, as in
+/// Redis).
+const LIBRARY: &str = "#!lua name=wl\nredis.register_function('wl_bump', function(keys, args) return redis.call('INCRBY', keys[1], #args[1]) end)";
+
 const BLOCKING_TIMEOUT: &str = "0.2";
 
 /// The consumer group of the `streams` family.
@@ -222,6 +234,33 @@ fn generate(
                     s("LEFT"),
                     s("COUNT"),
                     s("2"),
+                ]],
+            }
+        }
+        WorkloadKind::Scripts => {
+            let (counter, list) = (format!("sc:{n}"), format!("sclist:{n}"));
+            match rng.gen_range(0..10) {
+                // Two writes: replicated as MULTI, INCR, RPUSH, EXEC.
+                0..=5 => vec![vec![
+                    s("EVAL"),
+                    s(SCRIPT_TWO_WRITES),
+                    s("2"),
+                    counter,
+                    list,
+                    value(rng, spec.value_size, op),
+                ]],
+                6 => vec![vec![s("EVAL_RO"), s(SCRIPT_READ), s("1"), counter]],
+                // The library replaced (propagated as sent), then called.
+                7 => vec![
+                    vec![s("FUNCTION"), s("LOAD"), s("REPLACE"), s(LIBRARY)],
+                    vec![s("FCALL"), s("wl_bump"), s("1"), counter, op.to_string()],
+                ],
+                _ => vec![vec![
+                    s("FCALL"),
+                    s("wl_bump"),
+                    s("1"),
+                    counter,
+                    op.to_string(),
                 ]],
             }
         }
@@ -700,6 +739,7 @@ fn generate_read(rng: &mut ChaCha8Rng, spec: &WorkloadSpec, keys: u64) -> (u8, V
             0 => vec![s("XLEN"), format!("stream:{n}")],
             _ => vec![s("TYPE"), format!("stream:{n}")],
         },
+        WorkloadKind::Scripts => vec![s("GET"), format!("sc:{n}")],
     };
     (db, read)
 }
