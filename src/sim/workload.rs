@@ -523,9 +523,10 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// refuses), but not SELECT or the MULTI/EXEC around a transaction (the
 /// commands inside it are refused one by one, and EXEC then aborts). Not
 /// the command table's write flag, which WAIT does not carry: see
-/// `commands::is_keyspace_write`.
+/// `commands::is_keyspace_write`. A script that writes is refused by the
+/// write inside it; a read-only one (EVAL_RO) is served.
 fn readonly_replica_refuses(command: &str) -> bool {
-    !matches!(command, "MULTI" | "EXEC" | "SELECT")
+    !matches!(command, "MULTI" | "EXEC" | "SELECT" | "EVAL_RO")
 }
 
 /// A scenario's client session with one node: its `command` steps on that
