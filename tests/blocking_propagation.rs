@@ -5,67 +5,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use replsim::command::{execute, Ctx};
-use replsim::resp::{OwnedArgv, Reply};
-use replsim::server::{Client, Config, ServerState};
-
-const NOW_MS: u64 = 1_700_000_000_000;
-
-/// A master with a backlog and several clients, run command by command
-/// the way a connection runs them.
-struct Node {
-    state: ServerState,
-    read_offset: u64,
-}
-
-impl Node {
-    fn new(clients: u64) -> Node {
-        let mut state = ServerState::new(Config::default(), 1, NOW_MS, Duration::ZERO);
-        state
-            .repl
-            .ensure_backlog(1 << 20, || "f".repeat(40), |_| {});
-        for id in 1..=clients {
-            let client = Client::new(
-                id,
-                format!("127.0.0.1:{id}"),
-                "127.0.0.1:6379".into(),
-                Duration::ZERO,
-                true,
-            );
-            state.clients.insert(id, client);
-        }
-        Node {
-            state,
-            read_offset: 1,
-        }
-    }
-
-    /// Client `id` runs `line`; its reply (empty when it blocked).
-    fn run(&mut self, id: u64, line: &str) -> String {
-        let args: Vec<&str> = line.split(' ').collect();
-        let owned = OwnedArgv::from_args(&args);
-        let mut client = self.state.clients.remove(&id).expect("client");
-        let mut out = Reply::new();
-        let mut ctx = Ctx::new(&mut self.state, &mut client, &mut out, NOW_MS);
-        execute(&mut ctx, owned.argv());
-        self.state.clients.insert(id, client);
-        String::from_utf8_lossy(out.as_bytes()).into_owned()
-    }
-
-    /// What client `id` was sent while it was not running a command (the
-    /// reply of a served blocking pop).
-    fn served(&mut self, id: u64) -> String {
-        let client = self.state.clients.get_mut(&id).unwrap();
-        String::from_utf8_lossy(&client.pushes.take()).into_owned()
-    }
-
-    /// The stream fed since the last call, one command per entry.
-    fn stream(&mut self) -> Vec<String> {
-        common::stream::commands_since(&self.state, &mut self.read_offset)
-    }
-}
+use common::stream::RecordingMaster as Node;
 
 #[test]
 fn blocking_pops_served_at_once_propagate_their_non_blocking_form() {

@@ -7,68 +7,26 @@
 
 mod common;
 
-use std::time::Duration;
-
-use replsim::command::{execute, Ctx};
-use replsim::resp::{OwnedArgv, Reply};
-use replsim::server::{Client, Config, ServerState};
-
-const NOW_MS: u64 = 1_700_000_000_000;
-
-struct Node {
-    state: ServerState,
-    client: Client,
-    read_offset: u64,
-}
-
-impl Node {
-    fn new() -> Node {
-        let mut state = ServerState::new(Config::default(), 1, NOW_MS, Duration::ZERO);
-        state
-            .repl
-            .ensure_backlog(1 << 20, || "f".repeat(40), |_| {});
-        let client = Client::new(
-            1,
-            "127.0.0.1:1".into(),
-            "127.0.0.1:6379".into(),
-            Duration::ZERO,
-            true,
-        );
-        Node {
-            state,
-            client,
-            read_offset: 1,
-        }
-    }
-
-    fn run(&mut self, args: &[&str]) -> String {
-        let owned = OwnedArgv::from_args(args);
-        let mut out = Reply::new();
-        let mut ctx = Ctx::new(&mut self.state, &mut self.client, &mut out, NOW_MS);
-        execute(&mut ctx, owned.argv());
-        String::from_utf8_lossy(out.as_bytes()).into_owned()
-    }
-
-    fn stream(&mut self) -> Vec<String> {
-        common::stream::commands_since(&self.state, &mut self.read_offset)
-    }
-}
+use common::stream::RecordingMaster as Node;
 
 #[test]
 fn a_script_with_one_write_propagates_the_bare_command() {
-    let mut node = Node::new();
-    node.run(&["EVAL", "redis.call('set','a','1')", "0"]);
+    let mut node = Node::new(1);
+    node.run_args(1, &["EVAL", "redis.call('set','a','1')", "0"]);
     assert_eq!(node.stream(), vec!["SELECT 0", "set a 1"]);
 }
 
 #[test]
 fn a_script_with_several_writes_propagates_them_in_a_transaction() {
-    let mut node = Node::new();
-    node.run(&[
-        "EVAL",
-        "redis.call('set','a','1'); redis.call('incr','a')",
-        "0",
-    ]);
+    let mut node = Node::new(1);
+    node.run_args(
+        1,
+        &[
+            "EVAL",
+            "redis.call('set','a','1'); redis.call('incr','a')",
+            "0",
+        ],
+    );
     assert_eq!(
         node.stream(),
         vec!["SELECT 0", "MULTI", "set a 1", "incr a", "EXEC"]
@@ -77,56 +35,62 @@ fn a_script_with_several_writes_propagates_them_in_a_transaction() {
 
 #[test]
 fn a_script_without_writes_propagates_nothing() {
-    let mut node = Node::new();
-    node.run(&["SET", "a", "1"]);
+    let mut node = Node::new(1);
+    node.run_args(1, &["SET", "a", "1"]);
     node.stream();
     assert_eq!(
-        node.run(&["EVAL", "return redis.call('get','a')", "0"]),
+        node.run_args(1, &["EVAL", "return redis.call('get','a')", "0"]),
         "$1\r\n1\r\n"
     );
-    node.run(&["EVAL", "return redis.pcall('incr','nokey', 'x')", "0"]);
-    node.run(&["EVAL_RO", "return redis.pcall('set','a','2')", "0"]);
-    node.run(&["SCRIPT", "LOAD", "return redis.call('set','a','3')"]);
-    node.run(&["SCRIPT", "FLUSH"]);
+    node.run_args(1, &["EVAL", "return redis.pcall('incr','nokey', 'x')", "0"]);
+    node.run_args(1, &["EVAL_RO", "return redis.pcall('set','a','2')", "0"]);
+    node.run_args(1, &["SCRIPT", "LOAD", "return redis.call('set','a','3')"]);
+    node.run_args(1, &["SCRIPT", "FLUSH"]);
     assert_eq!(node.stream(), Vec::<String>::new());
 }
 
 #[test]
 fn writes_after_select_in_a_script_go_to_its_db() {
-    let mut node = Node::new();
-    node.run(&[
-        "EVAL",
-        "redis.call('select', 3); redis.call('set','b','2')",
-        "0",
-    ]);
+    let mut node = Node::new(1);
+    node.run_args(
+        1,
+        &[
+            "EVAL",
+            "redis.call('select', 3); redis.call('set','b','2')",
+            "0",
+        ],
+    );
     assert_eq!(node.stream(), vec!["SELECT 3", "set b 2"]);
     // The caller's db is untouched by the script's SELECT.
-    node.run(&["SET", "c", "3"]);
+    node.run_args(1, &["SET", "c", "3"]);
     assert_eq!(node.stream(), vec!["SELECT 0", "SET c 3"]);
 }
 
 #[test]
 fn set_repl_none_leaves_writes_out_of_the_stream() {
-    let mut node = Node::new();
-    node.run(&[
+    let mut node = Node::new(1);
+    node.run_args(1, &[
         "EVAL",
         "redis.set_repl(redis.REPL_NONE); redis.call('set','c','2'); redis.set_repl(redis.REPL_ALL); redis.call('set','d','2')",
         "0",
     ]);
     assert_eq!(node.stream(), vec!["SELECT 0", "set d 2"]);
-    assert_eq!(node.run(&["GET", "c"]), "$1\r\n2\r\n");
+    assert_eq!(node.run_args(1, &["GET", "c"]), "$1\r\n2\r\n");
 }
 
 #[test]
 fn function_changes_propagate_verbatim_and_fcall_by_its_effects() {
-    let mut node = Node::new();
+    let mut node = Node::new(1);
     let library = "#!lua name=mylib\nredis.register_function('f1', function(keys, args) return redis.call('set', keys[1], args[1]) end)";
-    assert_eq!(node.run(&["FUNCTION", "LOAD", library]), "$5\r\nmylib\r\n");
-    node.run(&["FCALL", "f1", "1", "k", "v"]);
-    node.run(&["FUNCTION", "LOAD", library]);
-    node.run(&["FUNCTION", "DELETE", "mylib"]);
-    node.run(&["FUNCTION", "DELETE", "mylib"]);
-    node.run(&["FUNCTION", "FLUSH"]);
+    assert_eq!(
+        node.run_args(1, &["FUNCTION", "LOAD", library]),
+        "$5\r\nmylib\r\n"
+    );
+    node.run_args(1, &["FCALL", "f1", "1", "k", "v"]);
+    node.run_args(1, &["FUNCTION", "LOAD", library]);
+    node.run_args(1, &["FUNCTION", "DELETE", "mylib"]);
+    node.run_args(1, &["FUNCTION", "DELETE", "mylib"]);
+    node.run_args(1, &["FUNCTION", "FLUSH"]);
     assert_eq!(
         node.stream(),
         vec![
@@ -141,11 +105,11 @@ fn function_changes_propagate_verbatim_and_fcall_by_its_effects() {
 
 #[test]
 fn a_script_in_a_transaction_propagates_inside_its_multi() {
-    let mut node = Node::new();
-    node.run(&["MULTI"]);
-    node.run(&["EVAL", "redis.call('set','a','1')", "0"]);
-    node.run(&["SET", "b", "2"]);
-    node.run(&["EXEC"]);
+    let mut node = Node::new(1);
+    node.run_args(1, &["MULTI"]);
+    node.run_args(1, &["EVAL", "redis.call('set','a','1')", "0"]);
+    node.run_args(1, &["SET", "b", "2"]);
+    node.run_args(1, &["EXEC"]);
     assert_eq!(
         node.stream(),
         vec!["SELECT 0", "MULTI", "set a 1", "SET b 2", "EXEC"]
