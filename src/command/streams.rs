@@ -214,7 +214,9 @@ fn parse_add_trim(
         let opt = argv.get(i);
         if xadd && opt == b"*" {
             break;
-        } else if opt.eq_ignore_ascii_case(b"maxlen") && more > 0 {
+        } else if (opt.eq_ignore_ascii_case(b"maxlen") || opt.eq_ignore_ascii_case(b"minid"))
+            && more > 0
+        {
             if args.strategy.is_some() {
                 return Err(incompatible());
             }
@@ -226,28 +228,17 @@ fn parse_add_trim(
             } else if more >= 2 && next == b"=" {
                 i += 1;
             }
-            let max = int_arg(argv.get(i + 1))?;
-            if max < 0 {
-                return Err(CmdError::err("The MAXLEN argument must be >= 0."));
-            }
+            let threshold = argv.get(i + 1);
+            args.strategy = Some(if opt.eq_ignore_ascii_case(b"maxlen") {
+                let max = int_arg(threshold)?;
+                if max < 0 {
+                    return Err(CmdError::err("The MAXLEN argument must be >= 0."));
+                }
+                TrimStrategy::MaxLen(max as u64)
+            } else {
+                TrimStrategy::MinId(parse_strict_id(threshold)?)
+            });
             i += 1;
-            args.strategy = Some(TrimStrategy::MaxLen(max as u64));
-            args.strategy_arg = i;
-        } else if opt.eq_ignore_ascii_case(b"minid") && more > 0 {
-            if args.strategy.is_some() {
-                return Err(incompatible());
-            }
-            args.approx = false;
-            let next = argv.get(i + 1);
-            if more >= 2 && next == b"~" {
-                args.approx = true;
-                i += 1;
-            } else if more >= 2 && next == b"=" {
-                i += 1;
-            }
-            let min = parse_strict_id(argv.get(i + 1))?;
-            i += 1;
-            args.strategy = Some(TrimStrategy::MinId(min));
             args.strategy_arg = i;
         } else if opt.eq_ignore_ascii_case(b"limit") && more > 0 {
             limit = int_arg(argv.get(i + 1))?;
