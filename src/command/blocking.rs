@@ -424,7 +424,7 @@ pub fn time_out(state: &mut ServerState, id: u64) {
 
 fn count_call(state: &mut ServerState, blocked: &BlockedClient) {
     if let Ok(spec) = resolve(blocked.argv.argv()) {
-        state.stats.command(spec.full_name()).calls += 1;
+        state.stats.command(&spec.full_name()).calls += 1;
     }
 }
 

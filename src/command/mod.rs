@@ -577,7 +577,7 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
                         lookup_sub(found, argv.get(1))
                             .map_or_else(|| found.full_name(), CommandSpec::full_name)
                     };
-                    ctx.state.stats.command(name).rejected_calls += 1;
+                    ctx.state.stats.command(&name).rejected_calls += 1;
                 }
             }
             ctx.client.transaction_failed();
@@ -656,7 +656,7 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
 /// Replies with the error of a command refused before it ran, counted as
 /// Redis counts it (a rejected call and an error reply).
 fn reject(ctx: &mut Ctx<'_>, spec: &CommandSpec, message: &str) {
-    ctx.state.stats.command(spec.full_name()).rejected_calls += 1;
+    ctx.state.stats.command(&spec.full_name()).rejected_calls += 1;
     ctx.state.stats.count_error(message);
     ctx.out.error(message);
 }
@@ -841,13 +841,19 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     // unblocked), as Redis counts it; serving it again is not a new
     // command.
     let blocked = matches!(ctx.flow, Flow::Block) && !failed;
-    let counts = ctx.state.stats.command(spec.full_name());
+    // Top-level names are borrowed: no copy per call.
+    let name: std::borrow::Cow<'static, str> = if spec.parent.is_empty() {
+        spec.name.into()
+    } else {
+        spec.full_name().into()
+    };
+    let counts = ctx.state.stats.command(name.as_ref());
     counts.calls += u64::from(!blocked);
     counts.failed_calls += u64::from(failed);
     if !blocked {
         counts.usec += u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         if ctx.state.config.latency_tracking() {
-            ctx.state.stats.record_latency(spec.full_name(), took);
+            ctx.state.stats.record_latency(&name, took);
         }
     }
     ctx.state.stats.commands_processed += u64::from(ctx.serving_key.is_none());

@@ -332,7 +332,7 @@ impl ScriptHost for Host<'_, '_> {
                         super::lookup_sub(found, argv.get(1))
                             .map_or_else(|| found.full_name(), CommandSpec::full_name)
                     };
-                    self.ctx.state.stats.command(name).rejected_calls += 1;
+                    self.ctx.state.stats.command(&name).rejected_calls += 1;
                 }
                 self.ctx.state.stats.count_error(&format!("ERR {text}"));
                 return CallOutcome::Rejected(text.into());
@@ -342,7 +342,7 @@ impl ScriptHost for Host<'_, '_> {
             self.ctx
                 .state
                 .stats
-                .command(spec.full_name())
+                .command(&spec.full_name())
                 .rejected_calls += 1;
             self.ctx
                 .state
@@ -511,7 +511,7 @@ fn run_script(
     }
     if ctx.state.stats.total_error_replies > errors_before {
         let command = String::from_utf8_lossy(argv.get(0)).to_ascii_lowercase();
-        ctx.state.stats.command(command).failed_calls += 1;
+        ctx.state.stats.command(&command).failed_calls += 1;
     }
 }
 

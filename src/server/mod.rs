@@ -93,22 +93,27 @@ impl Stats {
     }
 
     /// The counters of command `name`.
-    pub fn command(&mut self, name: String) -> &mut CommandCounts {
-        self.command_counts.entry(name).or_default()
+    pub fn command(&mut self, name: &str) -> &mut CommandCounts {
+        // Looked up first: the name is copied only the first time.
+        if !self.command_counts.contains_key(name) {
+            self.command_counts
+                .insert(name.to_string(), CommandCounts::default());
+        }
+        self.command_counts.get_mut(name).expect("inserted above")
     }
 
     /// Records one run of command `name` that took `took`, as Redis's
     /// `updateCommandLatencyHistogram` does: in nanoseconds, clamped to
     /// 1 ns .. 1 s, two significant figures.
-    pub fn record_latency(&mut self, name: String, took: Duration) {
+    pub fn record_latency(&mut self, name: &str, took: Duration) {
         const MIN_NS: u64 = 1;
         const MAX_NS: u64 = 1_000_000_000;
-        let histogram = self.latencies.entry(name).or_insert_with(|| {
-            Box::new(
-                hdrhistogram::Histogram::new_with_bounds(MIN_NS, MAX_NS, 2)
-                    .expect("valid histogram bounds"),
-            )
-        });
+        if !self.latencies.contains_key(name) {
+            let histogram = hdrhistogram::Histogram::new_with_bounds(MIN_NS, MAX_NS, 2)
+                .expect("valid histogram bounds");
+            self.latencies.insert(name.to_string(), Box::new(histogram));
+        }
+        let histogram = self.latencies.get_mut(name).expect("inserted above");
         let ns = u64::try_from(took.as_nanos()).unwrap_or(MAX_NS);
         // Within the bounds, so recording cannot fail.
         let _ = histogram.record(ns.clamp(MIN_NS, MAX_NS));
