@@ -920,6 +920,8 @@ async fn stream_from_master<R: Runtime>(
     let tick = rt.sleep(Duration::from_secs(1));
     tokio::pin!(tick);
     let mut argv = ArgvBuf::default();
+    // Stands in for a pause's wake-up while none holds the stream.
+    let never_lifted = tokio::sync::Notify::new();
     let ended = loop {
         let now = rt.monotonic();
         let mut replies = Vec::new();
@@ -970,17 +972,14 @@ async fn stream_from_master<R: Runtime>(
         // what it applied); it looks again when the pause ends or lifts.
         // The wake-up is armed before the epoch is checked, so a lift in
         // between is not missed.
-        let lifted_notify = held.as_ref().map(|held| held.lifted.clone());
-        let mut lifted = Box::pin(async {
-            match &lifted_notify {
-                Some(notify) => notify.notified().await,
-                None => std::future::pending().await,
-            }
-        });
+        let notify: &tokio::sync::Notify = match &held {
+            Some(held) => &held.lifted,
+            None => &never_lifted,
+        };
+        let lifted = notify.notified();
+        tokio::pin!(lifted);
         if let Some(held) = &held {
-            // Polled once: registers the waiter.
-            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-            let _ = std::future::Future::poll(lifted.as_mut(), &mut cx);
+            lifted.as_mut().enable();
             if server.state().client_pauses.epoch() != held.epoch {
                 continue;
             }
@@ -992,7 +991,7 @@ async fn stream_from_master<R: Runtime>(
         tokio::select! {
             biased;
             _ = kill.killed() => break Ended::LinkLost,
-            _ = lifted => {}
+            _ = &mut lifted, if held.is_some() => {}
             _ = rt.sleep(pause_left.unwrap_or_default()), if pause_left.is_some() => {}
             read = stream.read_buf(&mut buffer) => match read {
                 Ok(0) | Err(_) => break Ended::LinkLost,
