@@ -3,7 +3,8 @@
 //! servers: refusals, a failover that times out while its target sleeps,
 //! the happy path (the target takes over, the old master continues from it
 //! partially, nothing written is lost), a failover to any replica, and
-//! FORCE after the timeout. What each step answers must be equal. Skipped
+//! FORCE after the timeout, and a paused replica holding its master's
+//! stream. What each step answers must be equal. Skipped
 //! (with a note) when redis-server is not installed, except in CI.
 
 mod common;
@@ -176,6 +177,30 @@ fn story(m: u16, r1: u16, r2: u16) -> Vec<String> {
         "nothing lost at the end",
         (digest(r1) == digest(m)).to_string(),
     );
+
+    // A paused replica reads its master's stream on but applies nothing
+    // until the pause ends. r2 follows m, which follows r1.
+    wait_in_sync(m, r2);
+    let mut paused = Client::connect(r2);
+    note(
+        "pause r2",
+        show(&paused.cmd(&["CLIENT", "PAUSE", "100000", "WRITE"])),
+    );
+    Client::connect(r1).cmd(&["SET", "held", "v"]);
+    wait_until(10, "r2 read what m sent", || {
+        info_field(r2, "slave_read_repl_offset") == info_field(m, "master_repl_offset")
+    });
+    note("held while paused", show(&paused.cmd(&["GET", "held"])));
+    note(
+        "read past applied",
+        (info_field(r2, "slave_read_repl_offset") != info_field(r2, "slave_repl_offset"))
+            .to_string(),
+    );
+    note("unpause r2", show(&paused.cmd(&["CLIENT", "UNPAUSE"])));
+    wait_until(10, "r2 applied the held write", || {
+        show(&Client::connect(r2).cmd(&["GET", "held"])) == "\"v\""
+    });
+    note("applied after", show(&paused.cmd(&["GET", "held"])));
     seen
 }
 
