@@ -99,6 +99,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A fresh, empty directory for one test server. Emptied first: a directory
+/// named after a port can outlive its test, and a `dump.rdb` left there by an
+/// earlier test binary that drew the same port would be loaded at start.
+pub fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("replsim-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 pub fn wait_for_ping(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
@@ -146,8 +156,7 @@ pub fn start_redis(test: &str, extra: &[&str]) -> Option<RedisServer> {
         return None;
     }
     let port = free_port();
-    let dir = std::env::temp_dir().join(format!("replsim-test-redis-{test}-{port}"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir(&format!("test-redis-{test}-{port}"));
     let child = Command::new("redis-server")
         .args([
             "--port",
@@ -179,8 +188,7 @@ pub fn start_replsim(mut config: Config) -> u16 {
     if config.enable_debug_command == "no" {
         config.enable_debug_command = "yes".into();
     }
-    let dir = std::env::temp_dir().join(format!("replsim-test-{port}"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir(&format!("test-{port}"));
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -220,9 +228,7 @@ pub struct ReplsimProcess {
 impl ReplsimProcess {
     pub fn start(name: &str, args: &[&str]) -> ReplsimProcess {
         let port = free_port();
-        let dir = std::env::temp_dir().join(format!("replsim-proc-{name}-{port}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = fresh_dir(&format!("proc-{name}-{port}"));
         let mut process = ReplsimProcess {
             port,
             dir,
