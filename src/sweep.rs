@@ -576,6 +576,7 @@ mod tests {
             traffic: Default::default(),
             messages: 0,
             skewed_reads: Default::default(),
+            losses: Default::default(),
             timeline: None,
         }
     }

@@ -265,7 +265,7 @@ fn unknown_top_level_field_lists_the_known_fields() {
     assert_eq!(
         e.to_string(),
         "t.json:3:3: seed: unknown field `seed` at the top level; expected one of: name, about, \
-         seeds, regressions, liveness, network, nodes, steps, $schema\n  hint: did you mean `seeds`?"
+         seeds, regressions, liveness, network, nodes, steps, losses, $schema\n  hint: did you mean `seeds`?"
     );
 }
 

@@ -34,11 +34,45 @@ pub(crate) fn json_line(report: &RunReport, plant: &[String]) -> String {
             "hidden_early": report.skewed_reads.hidden_early,
             "served_late": report.skewed_reads.served_late,
         },
+        "losses": losses_json(&report.losses),
     });
     if !plant.is_empty() {
         line["plant"] = serde_json::json!(plant);
     }
     line.to_string()
+}
+
+/// The `losses` object of a `--json` line: totals, counts by cause, the
+/// longest split brain, and every lost write.
+fn losses_json(losses: &replsim::sim::losses::LossReport) -> serde_json::Value {
+    use replsim::sim::losses::LossCause;
+    serde_json::json!({
+        "acknowledged": losses.acknowledged,
+        "waited": losses.waited,
+        "lost": losses.lost.len(),
+        "lost_waited": losses.lost_waited(),
+        "by_cause": LossCause::ALL
+            .iter()
+            .map(|&cause| (cause.name().to_string(), serde_json::json!(losses.count(cause))))
+            .collect::<serde_json::Map<_, _>>(),
+        "split_brain_ms": losses.longest_split_brain().as_millis() as u64,
+        "writes": losses
+            .lost
+            .iter()
+            .map(|w| serde_json::json!({
+                "db": w.db,
+                "key": w.key,
+                "value": w.value,
+                "node": w.node,
+                "acked_ms": w.acked_at.as_millis() as u64,
+                "replid": w.at.0,
+                "offset": w.at.1,
+                "waited": w.waited,
+                "cause": w.cause.name(),
+                "why": w.why,
+            }))
+            .collect::<Vec<_>>(),
+    })
 }
 
 /// A progress line on a terminal: seeds done, failures, ETA.
@@ -250,6 +284,7 @@ pub(crate) fn print_summary(
         println!("{} distinct failures", distinct.len());
     }
     print_lag_summary(scenarios, reports);
+    print_loss_summary(scenarios, reports);
     println!(
         "{} seeds, {} failed, in {:.2}s on {} workers ({:.1} seeds/s)",
         reports.len(),
@@ -258,6 +293,52 @@ pub(crate) fn print_summary(
         workers,
         reports.len() as f64 / wall.as_secs_f64().max(1e-9)
     );
+}
+
+/// Each scenario's lost acknowledged writes over all its seeds, by cause,
+/// when any was lost.
+pub(crate) fn print_loss_summary(scenarios: &[Scenario], reports: &[RunReport]) {
+    use replsim::sim::losses::LossCause;
+    let mut header_printed = false;
+    for scenario in scenarios {
+        let mine: Vec<&RunReport> = reports
+            .iter()
+            .filter(|r| r.scenario == scenario.name)
+            .collect();
+        let lost: u64 = mine.iter().map(|r| r.losses.lost.len() as u64).sum();
+        if lost == 0 {
+            continue;
+        }
+        if !header_printed {
+            println!(
+                "{:<40} {:>8} {:>7} {:>6}  causes; longest split brain",
+                "scenario (acknowledged writes lost)", "acked", "lost", "%"
+            );
+            header_printed = true;
+        }
+        let acked: u64 = mine.iter().map(|r| r.losses.acknowledged).sum();
+        let causes: Vec<String> = LossCause::ALL
+            .iter()
+            .filter_map(|&cause| {
+                let n: u64 = mine.iter().map(|r| r.losses.count(cause)).sum();
+                (n > 0).then(|| format!("{} {n}", cause.name()))
+            })
+            .collect();
+        let longest = mine
+            .iter()
+            .map(|r| r.losses.longest_split_brain())
+            .max()
+            .unwrap_or_default();
+        println!(
+            "{:<40} {:>8} {:>7} {:>5.1}%  {}; {:.3}s",
+            scenario.name,
+            acked,
+            lost,
+            lost as f64 * 100.0 / acked.max(1) as f64,
+            causes.join(", "),
+            longest.as_secs_f64()
+        );
+    }
 }
 
 /// Each scenario's replicas' lag over all its seeds, when any was sampled.

@@ -12,8 +12,8 @@ use super::bound::{MAX_SIMULATED_TIME, RUN_SLACK};
 use super::error::{ErrorKind, ScenarioError};
 use super::json::{index_path, key_path, Kind, Member, Pos, Value};
 use super::model::{
-    CmpOp, CountCheck, DisplayDuration, DurationRange, InfoExpect, IntRange, NetworkSpec, NodeConf,
-    NodeSpec, Scenario,
+    CmpOp, CountCheck, DisplayDuration, DurationCheck, DurationRange, InfoExpect, IntRange,
+    LossBounds, NetworkSpec, NodeConf, NodeSpec, Scenario,
 };
 use super::timeline::{Problem, Timeline};
 use super::values::{
@@ -508,7 +508,9 @@ impl<'a> Cx<'a> {
         )?;
         self.known_keys(
             &top,
-            &Place::of(ObjectKind::Scenario).with_child("network", ObjectKind::Network),
+            &Place::of(ObjectKind::Scenario)
+                .with_child("network", ObjectKind::Network)
+                .with_child("losses", ObjectKind::Losses),
             "at the top level",
         )?;
 
@@ -575,6 +577,10 @@ impl<'a> Cx<'a> {
             )
         })?;
         let steps = self.steps(&steps_member.value, &nodes, liveness)?;
+        let losses = match top.get("losses") {
+            Some(m) => self.losses(&m.value)?,
+            None => LossBounds::default(),
+        };
 
         let scenario = Scenario {
             file: self.file.to_string(),
@@ -586,6 +592,7 @@ impl<'a> Cx<'a> {
             network,
             nodes,
             steps,
+            losses,
         };
         Ok((scenario, name_member.value.pos))
     }
@@ -621,6 +628,41 @@ impl<'a> Cx<'a> {
             seeds.push(seed);
         }
         Ok(seeds)
+    }
+
+    /// The top-level `losses`: counts of lost writes and a split-brain
+    /// duration bound.
+    fn losses(&self, v: &Value) -> R<LossBounds> {
+        let obj = self.object(
+            v,
+            "losses",
+            "an object like {\"acknowledged\": \"== 0\", \"split_brain\": \"<= 2s\"}",
+        )?;
+        self.known_keys(
+            &obj,
+            &Place::of(ObjectKind::Losses).under(ObjectKind::Scenario, "losses"),
+            "in `losses`",
+        )?;
+        let mut bounds = LossBounds::default();
+        if let Some(m) = obj.get("acknowledged") {
+            bounds.acknowledged = Some(self.count(&m.value, &obj.child("acknowledged"))?);
+        }
+        if let Some(m) = obj.get("waited") {
+            bounds.waited = Some(self.count(&m.value, &obj.child("waited"))?);
+        }
+        if let Some(m) = obj.get("split_brain") {
+            const WHAT: &str =
+                "a duration bound like \"<= 2s\" (operators: ==, >=, >, <=, <; units: ms, s, m)";
+            let path = obj.child("split_brain");
+            let Kind::Str(text) = &m.value.kind else {
+                return Err(self.expected(&m.value, &path, WHAT));
+            };
+            let (op, rest) =
+                split_operator(text).ok_or_else(|| self.bad_value(&m.value, &path, WHAT))?;
+            let value = parse_duration(rest).map_err(|_| self.bad_value(&m.value, &path, WHAT))?;
+            bounds.split_brain = Some(DurationCheck { op, value });
+        }
+        Ok(bounds)
     }
 
     fn network(&self, v: &Value) -> R<NetworkSpec> {

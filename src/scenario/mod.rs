@@ -94,9 +94,9 @@ pub use bound::{MAX_SIMULATED_TIME, RUN_SLACK, STEP_SLACK};
 pub use convert::CONFIG_PARAMETERS;
 pub use error::{ErrorKind, ScenarioError};
 pub use model::{
-    Action, AwaitCondition, CheckSpec, CmpOp, CountCheck, DisplayDuration, DurationRange, Expect,
-    InfoExpect, IntRange, NetworkSpec, NodeConf, NodeSpec, Scenario, Step, WorkloadKind,
-    WorkloadSpec,
+    Action, AwaitCondition, CheckSpec, CmpOp, CountCheck, DisplayDuration, DurationCheck,
+    DurationRange, Expect, InfoExpect, IntRange, LossBounds, NetworkSpec, NodeConf, NodeSpec,
+    Scenario, Step, WorkloadKind, WorkloadSpec,
 };
 pub use schema::{json_schema, json_schema_text};
 pub use vocab::{vocabulary, ObjectKind};

@@ -30,6 +30,50 @@ pub struct Scenario {
     pub nodes: Vec<NodeSpec>,
     /// `steps`, in file order (which is the order they run in).
     pub steps: Vec<Step>,
+    /// `losses`: bounds on the acknowledged writes the run may lose.
+    pub losses: LossBounds,
+}
+
+/// Bounds on what a run may lose of its acknowledged writes (Redis's
+/// design allows some losses; a scenario says how many it tolerates).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LossBounds {
+    /// `acknowledged`: acknowledged writes lost, whatever the cause.
+    pub acknowledged: Option<CountCheck>,
+    /// `waited`: lost writes that a WAIT had confirmed on a replica.
+    pub waited: Option<CountCheck>,
+    /// `split_brain`: how long a master that was not the run's final one
+    /// kept acknowledging writes that were then lost.
+    pub split_brain: Option<DurationCheck>,
+}
+
+impl LossBounds {
+    /// Whether the scenario bounds anything.
+    pub fn any(&self) -> bool {
+        self.acknowledged.is_some() || self.waited.is_some() || self.split_brain.is_some()
+    }
+}
+
+/// A requirement on a duration: `"<= 2s"`, `"== 0s"`, ...
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurationCheck {
+    /// How the actual duration compares to `value`.
+    pub op: CmpOp,
+    /// The duration compared with.
+    pub value: Duration,
+}
+
+impl DurationCheck {
+    /// Whether `actual` satisfies the requirement.
+    pub fn holds(&self, actual: Duration) -> bool {
+        self.op.holds(actual, self.value)
+    }
+}
+
+impl fmt::Display for DurationCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.op, DisplayDuration(self.value))
+    }
 }
 
 /// Network conditions between every pair of nodes.

@@ -68,6 +68,12 @@ fn field(kind: ObjectKind, name: &str) -> Option<Value> {
         }
         (K::Scenario, "liveness") => reference("duration"),
         (K::Scenario, "network") => reference("network"),
+        (K::Scenario, "losses") => reference("losses"),
+        (K::Losses, "acknowledged" | "waited") => reference("count"),
+        (K::Losses, "split_brain") => json!({
+            "type": "string",
+            "pattern": "^(==|>=|<=|>|<) *[0-9]+(\\.[0-9]+)?(ms|s|m)$"
+        }),
         (K::Scenario, "nodes") => json!({
             "type": "object",
             "minProperties": 1,
@@ -224,6 +230,7 @@ pub fn json_schema() -> Value {
         ("disk", object(K::Disk, &["node", "fault"])),
         ("replicaof", object(K::Replicaof, &["node", "master"])),
         ("check", object(K::Check, &[])),
+        ("losses", object(K::Losses, &[])),
     ];
     for (name, schema) in objects {
         defs[name] = schema;

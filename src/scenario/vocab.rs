@@ -17,8 +17,11 @@ pub(crate) const TOP: &[&str] = &[
     "network",
     "nodes",
     "steps",
+    "losses",
     "$schema",
 ];
+/// `losses`: bounds on the acknowledged writes a run may lose.
+pub(crate) const LOSSES: &[&str] = &["acknowledged", "waited", "split_brain"];
 /// A node's fields.
 pub(crate) const NODE: &[&str] = &["replicaof", "config", "persist", "conf"];
 /// `network`, at the top level and as a step.
@@ -132,11 +135,13 @@ pub enum ObjectKind {
     Replicaof,
     /// A `check`.
     Check,
+    /// The top-level `losses`.
+    Losses,
 }
 
 impl ObjectKind {
     /// Every kind, in the order the reference documents them.
-    pub const ALL: [ObjectKind; 16] = [
+    pub const ALL: [ObjectKind; 17] = [
         ObjectKind::Scenario,
         ObjectKind::Node,
         ObjectKind::Config,
@@ -153,6 +158,7 @@ impl ObjectKind {
         ObjectKind::Disk,
         ObjectKind::Replicaof,
         ObjectKind::Check,
+        ObjectKind::Losses,
     ];
 
     /// The kind's name: `scenario`, `node`, `step`, `workload`, ...
@@ -174,6 +180,7 @@ impl ObjectKind {
             ObjectKind::Disk => "disk",
             ObjectKind::Replicaof => "replicaof",
             ObjectKind::Check => "check",
+            ObjectKind::Losses => "losses",
         }
     }
 
@@ -197,6 +204,7 @@ impl ObjectKind {
             ObjectKind::Disk => DISK.to_vec(),
             ObjectKind::Replicaof => REPLICAOF.to_vec(),
             ObjectKind::Check => CHECK.to_vec(),
+            ObjectKind::Losses => LOSSES.to_vec(),
         }
     }
 

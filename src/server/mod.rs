@@ -1224,6 +1224,12 @@ impl<R: Runtime> Server<R> {
         self.shutdown.killed().await
     }
 
+    /// Whether the server went through its start-up load of `dbfilename`
+    /// (a restarted node has not, until its task first runs).
+    pub fn has_loaded(&self) -> bool {
+        self.loaded.load(Ordering::SeqCst)
+    }
+
     /// Loads `dbfilename` if it exists, once ([`serve`](Self::serve) calls
     /// it; `replsim serve` calls it first, so that it reports ready only
     /// with its data loaded, as Redis does). A master keeps the file's

@@ -1,15 +1,13 @@
 //! The checker: convergence of every replica to the master at the top of its
 //! chain (keys, types, values, absolute expiry times, offsets), a short
-//! readable diff when they differ, the liveness report of stuck replicas,
-//! and the acknowledged-writes rule.
+//! readable diff when they differ, and the liveness report of stuck
+//! replicas. (Acknowledged writes are accounted for in `losses`.)
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
 use crate::keyspace::{Entry, Value};
 use crate::server::ServerState;
-use crate::sim::workload::StringWrite;
 
 /// How many differing keys a diff shows at most.
 const DIFF_KEYS_SHOWN: usize = 3;
@@ -150,111 +148,4 @@ pub fn replica_status(
         let _ = write!(status, ", data differs: {diff}");
     }
     status
-}
-
-/// The acknowledged-writes rule for workload string keys, over every
-/// workload's writes: the final value (or absence) of a key must come from
-/// some write W such that no acknowledged write was sent after W completed
-/// (such a write would have replaced it). Returns the violations.
-pub fn lost_writes(
-    writes: &[StringWrite],
-    final_value: impl Fn(u8, &str) -> Option<Vec<u8>>,
-) -> Vec<String> {
-    let mut by_key: BTreeMap<(u8, &str), Vec<&StringWrite>> = BTreeMap::new();
-    for write in writes {
-        by_key
-            .entry((write.db, write.key.as_str()))
-            .or_default()
-            .push(write);
-    }
-    let mut violations = Vec::new();
-    for ((db, key), history) in by_key {
-        if !history.iter().any(|w| w.acked) {
-            continue;
-        }
-        let actual = final_value(db, key);
-        let matches = |w: &StringWrite| match (&w.value, &actual) {
-            (Some(v), Some(actual)) => v.as_bytes() == actual.as_slice(),
-            (None, None) => true,
-            _ => false,
-        };
-        let superseded = |w: &StringWrite| {
-            w.replied_at.is_some_and(|done| {
-                history
-                    .iter()
-                    .any(|other| other.acked && !std::ptr::eq(*other, w) && other.sent_at > done)
-            })
-        };
-        if !history.iter().any(|w| matches(w) && !superseded(w)) {
-            // As redis-cli shows a GET: the value, or (nil).
-            let show = |value: Option<&[u8]>| {
-                value.map_or("(nil)".to_string(), |v| {
-                    format!("{:?}", String::from_utf8_lossy(v))
-                })
-            };
-            let last_acked = history.iter().rev().find(|w| w.acked);
-            let last_acked = match last_acked {
-                Some(w) => match &w.value {
-                    Some(v) => format!("SET {key} {v:?}"),
-                    None => format!("DEL {key}"),
-                },
-                None => "none".to_string(),
-            };
-            violations.push(format!(
-                "acknowledged write lost: db {db} GET {key} -> {}, but the last acknowledged write was {last_acked}",
-                show(actual.as_deref()),
-            ));
-        }
-    }
-    violations
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(value: Option<&str>, acked: bool, sent: u64, replied: Option<u64>) -> StringWrite {
-        StringWrite {
-            db: 0,
-            key: "k".into(),
-            value: value.map(str::to_string),
-            acked,
-            sent_at: Duration::from_millis(sent),
-            replied_at: replied.map(Duration::from_millis),
-        }
-    }
-
-    #[test]
-    fn a_later_acknowledged_write_must_win() {
-        let writes = vec![
-            write(Some("a"), true, 0, Some(1)),
-            write(Some("b"), true, 2, Some(3)),
-        ];
-        assert!(lost_writes(&writes, |_, _| Some(b"b".to_vec())).is_empty());
-        assert_eq!(lost_writes(&writes, |_, _| Some(b"a".to_vec())).len(), 1);
-        assert_eq!(lost_writes(&writes, |_, _| None).len(), 1);
-    }
-
-    #[test]
-    fn overlapping_or_unanswered_writes_may_win() {
-        // b was sent before a's reply: either may be last.
-        let overlapping = vec![
-            write(Some("a"), true, 0, Some(5)),
-            write(Some("b"), true, 2, Some(6)),
-        ];
-        assert!(lost_writes(&overlapping, |_, _| Some(b"a".to_vec())).is_empty());
-        // An unanswered write may or may not have happened.
-        let unanswered = vec![
-            write(Some("a"), true, 0, Some(1)),
-            write(Some("b"), false, 2, None),
-        ];
-        assert!(lost_writes(&unanswered, |_, _| Some(b"b".to_vec())).is_empty());
-        assert!(lost_writes(&unanswered, |_, _| Some(b"a".to_vec())).is_empty());
-        // An EXPIRE allows the key to be gone.
-        let expired = vec![
-            write(Some("a"), true, 0, Some(1)),
-            write(None, false, 2, Some(3)),
-        ];
-        assert!(lost_writes(&expired, |_, _| None).is_empty());
-    }
 }

@@ -6,7 +6,8 @@
 
 use super::cluster;
 use super::expect;
-use super::runner::Runner;
+use super::losses;
+use super::runner::{now, Runner};
 use super::workload;
 use crate::resp::Frame;
 use crate::scenario::Expect;
@@ -162,8 +163,14 @@ impl Runner {
             .is_some_and(|a| a.eq_ignore_ascii_case("FAILOVER"))
             && !args.get(1).is_some_and(|a| a.eq_ignore_ascii_case("ABORT"))
             && matches!(reply, Some(Frame::Simple(_)));
-        if starts_failover && !self.pending_failovers.iter().any(|m| m == on) {
-            self.pending_failovers.push(on.to_string());
+        if starts_failover && !self.pending_failovers.iter().any(|f| f.old == on) {
+            let force = args.iter().any(|a| a.eq_ignore_ascii_case("FORCE"));
+            self.pending_failovers.push(losses::CoordinatedFailover {
+                old: on.to_string(),
+                target: String::new(),
+                from: now(),
+                force,
+            });
         }
     }
 
@@ -175,7 +182,8 @@ impl Runner {
     /// judging that both ends agree.
     pub(super) fn follow_failovers(&mut self) {
         let pending = std::mem::take(&mut self.pending_failovers);
-        for master in pending {
+        for mut failover in pending {
+            let master = failover.old.clone();
             let outcome = self.node(&master).with_state(|state| {
                 (
                     state.repl.failover.is_some(),
@@ -183,7 +191,7 @@ impl Runner {
                 )
             });
             match outcome {
-                Some((true, _)) => self.pending_failovers.push(master),
+                Some((true, _)) => self.pending_failovers.push(failover),
                 Some((false, Some(host))) => {
                     let target = self
                         .nodes
@@ -193,7 +201,9 @@ impl Runner {
                     if let Some(target) = target {
                         self.event(format!("failover of {master} to {target} done"));
                         self.topology.insert(target.clone(), None);
-                        self.topology.insert(master, Some(target));
+                        self.topology.insert(master, Some(target.clone()));
+                        failover.target = target;
+                        self.failovers_done.push(failover);
                     }
                 }
                 // Aborted (still a master), or the node is down: nothing
@@ -216,7 +226,6 @@ impl Runner {
         } else if self.nodes.iter().any(|n| n.name == args[1]) {
             self.topology.insert(on.to_string(), Some(args[1].clone()));
         }
-        self.history_may_fork = true;
     }
 
     /// A `replicaof` step: `REPLICAOF master` (or `NO ONE`) on a fresh

@@ -126,6 +126,15 @@ impl Runner {
     /// be in step before any data is compared, so polling stays cheap
     /// while one replica still lags.
     pub(super) fn is_converged(&self) -> bool {
+        // A node restarted this instant has not loaded its data yet: what
+        // it holds now is not what it will serve.
+        if self
+            .nodes
+            .iter()
+            .any(|n| n.server().is_some_and(|s| !s.has_loaded()))
+        {
+            return false;
+        }
         let mut pairs = Vec::new();
         for (name, _, servers) in self.replicas_with_tops() {
             let Some((replica, top)) = servers else {

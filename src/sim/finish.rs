@@ -21,9 +21,8 @@ impl Runner {
         self.join_background_commands().await;
         self.event("steps done: faults healed, waiting for convergence");
         let liveness = self.await_convergence().await;
-        // Lost writes are only judged on a converged run whose history
-        // cannot have forked.
-        if liveness.is_ok() && !self.history_may_fork {
+        // Lost writes are only judged on a converged run.
+        if liveness.is_ok() {
             self.check_acknowledged_writes();
         }
         if liveness.is_err() {
@@ -96,6 +95,7 @@ impl Runner {
         }
         let timeline = self.finish_timeline(&verdict, &trace, &log);
         RunReport {
+            losses: self.losses.clone(),
             lag,
             traffic,
             messages: self.net.writes(),

@@ -46,6 +46,38 @@ struct Lineage {
     points: BTreeMap<u64, u64>,
     /// The point still rewritten by every write (no backlog yet).
     open_at: Option<u64>,
+    /// When it started (simulated time).
+    created_at: std::time::Duration,
+    /// Where its data came from when Redis names no parent: the node's own
+    /// previous place, on the same run of the node (a master that creates
+    /// its first backlog takes a new id, yet keeps its data).
+    carries: Option<(String, u64)>,
+    /// Started by a node back from a restart, with no data at all (no RDB
+    /// loaded).
+    empty_restart: bool,
+}
+
+/// What the accounting of lost writes needs to know of one history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryView<'a> {
+    /// The node that generated it.
+    pub origin: &'a str,
+    /// When it started.
+    pub created_at: std::time::Duration,
+    /// The history its data continues and the last offset valid there:
+    /// Redis's own parent (`replid2`) or, when Redis names none, the
+    /// node's previous place on the same run.
+    pub continues: Option<(&'a str, u64)>,
+    /// Whether Redis names the parent (a promotion or a restart from an
+    /// RDB), rather than the data merely carrying over.
+    pub named_parent: bool,
+    /// Started empty by a node back from a restart.
+    pub empty_restart: bool,
+    /// Started by a node back from a restart.
+    pub after_restart: bool,
+    /// The offset every write rewrote while its master had no backlog
+    /// (the offset does not tell those writes apart).
+    pub open_at: Option<u64>,
 }
 
 /// What the history says about one point.
@@ -80,6 +112,10 @@ pub struct Ledger {
     located: Vec<LocatedViolation>,
     /// Whether the report being judged is a read a replica served.
     judging_read: bool,
+    /// Nodes that went down and have not reported since.
+    restarting: BTreeSet<String>,
+    /// Histories started by a node just back from a restart.
+    started_after_restart: BTreeSet<String>,
 }
 
 /// How many examples of each kind of skewed read a report keeps.
@@ -159,6 +195,22 @@ impl Ledger {
     /// Notes that `node` went down (its positions stop counting).
     pub fn node_down(&mut self, node: &str) {
         self.timelines.node_down(node, now());
+        self.restarting.insert(node.to_string());
+    }
+
+    /// History `replid`, as the accounting of lost writes sees it.
+    pub fn history(&self, replid: &str) -> Option<HistoryView<'_>> {
+        let lineage = self.lineages.get(replid)?;
+        let continues = lineage.parent.as_ref().or(lineage.carries.as_ref());
+        Some(HistoryView {
+            origin: &lineage.origin,
+            created_at: lineage.created_at,
+            continues: continues.map(|(id, last)| (id.as_str(), *last)),
+            named_parent: lineage.parent.is_some(),
+            empty_restart: lineage.empty_restart,
+            after_restart: self.started_after_restart.contains(replid),
+            open_at: lineage.open_at,
+        })
     }
 
     /// Every violation reported so far, located.
@@ -233,9 +285,13 @@ impl Ledger {
         self.judged += 1;
         self.timelines
             .record(node, now(), at.replid, at.offset, at.replica);
+        let back_from_restart = self.restarting.remove(node);
         let own = self.lineages.get(at.replid).map(|l| l.origin == node);
         match own {
             None if !at.replica || at.offset == 0 || self.lineages.is_empty() => {
+                if back_from_restart {
+                    self.started_after_restart.insert(at.replid.to_string());
+                }
                 self.start_lineage(node, at)
             }
             Some(true) => self.extend_own(node, at),
@@ -271,6 +327,13 @@ impl Ledger {
                 }
             }
         }
+        let after_restart = self.started_after_restart.contains(at.replid);
+        // A restart loses whatever was not loaded back: nothing carries.
+        let carries = match &parent {
+            Some(_) => None,
+            None if after_restart => None,
+            None => self.verified.get(node).cloned(),
+        };
         self.lineages.insert(
             at.replid.to_string(),
             Lineage {
@@ -279,6 +342,10 @@ impl Ledger {
                 parent,
                 points: BTreeMap::from([(at.offset, at.fingerprint)]),
                 open_at: (!at.feeding).then_some(at.offset),
+                created_at: now(),
+                carries,
+                // The fingerprint XORs every key's: 0 is no data at all.
+                empty_restart: after_restart && at.fingerprint == 0,
             },
         );
         self.verified

@@ -128,6 +128,29 @@ impl Timelines {
             .push(Mark { at, state: None });
     }
 
+    /// Where `node` stood at `at` (its last report then): (history id,
+    /// offset, is a replica); `None` while it was down or before it first
+    /// reported.
+    pub fn position_at(&self, node: &str, at: Duration) -> Option<(&str, u64, bool)> {
+        let (id, offset, replica) = state_at(self.by_node.get(node)?, at)?;
+        Some((self.ids[id].as_str(), offset, replica))
+    }
+
+    /// The last place `node` reported at or before `at`, even if it went
+    /// down since (a node may crash between a write and its reply's
+    /// arrival).
+    pub fn last_position(&self, node: &str, at: Duration) -> Option<(&str, u64, bool)> {
+        let marks = self.by_node.get(node)?;
+        let index = marks.partition_point(|mark| mark.at <= at);
+        let (id, offset, replica) = marks[..index].iter().rev().find_map(|m| m.state)?;
+        Some((self.ids[id].as_str(), offset, replica))
+    }
+
+    /// Every node that reported, in name order.
+    pub fn nodes(&self) -> impl Iterator<Item = &str> {
+        self.by_node.keys().map(String::as_str)
+    }
+
     /// Each replica's lag, sampled from the first sample time up to `end`
     /// (replicas in name order; those never sampled are left out).
     pub fn lag(&self, end: Duration) -> Vec<ReplicaLag> {

@@ -37,6 +37,7 @@ pub mod cluster;
 pub mod expect;
 pub mod history;
 pub mod lag;
+pub mod losses;
 pub mod workload;
 
 mod assertions;
@@ -134,6 +135,8 @@ pub struct RunReport {
     pub messages: u64,
     /// Correct reads whose answer a replica's clock skew decided.
     pub skewed_reads: history::SkewedReads,
+    /// The acknowledged writes the run lost, and why.
+    pub losses: losses::LossReport,
     /// The run's timeline, when it was recorded
     /// ([`run_seed_with_timeline`]).
     pub timeline: Option<crate::timeline::Timeline>,
@@ -228,6 +231,7 @@ fn run_seed_recording(
         traffic: BTreeMap::new(),
         messages: 0,
         skewed_reads: Default::default(),
+        losses: Default::default(),
         timeline: None,
     };
     match outcome {

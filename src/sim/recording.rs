@@ -3,9 +3,9 @@
 //! the workloads' string writes and which of them were lost, the replicas
 //! that did not converge, and where the checker found each violation.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use super::check;
+use super::losses::LossReport;
 use super::runner::{now, Runner};
 use super::workload::StringWrite;
 use super::Verdict;
@@ -39,28 +39,13 @@ impl Runner {
         }
     }
 
-    /// Notes which keys' acknowledged writes were lost (each key judged on
-    /// its own by the rule [`check::lost_writes`] applies to all).
-    pub(super) fn note_lost_writes(
-        &self,
-        writes: &[StringWrite],
-        value_of: &impl Fn(u8, &str) -> Option<Vec<u8>>,
-    ) {
+    /// Notes which keys' acknowledged writes were lost.
+    pub(super) fn note_lost_writes(&self, report: &LossReport) {
         if !self.timeline.is_enabled() {
             return;
         }
-        let mut by_key: BTreeMap<(u8, &str), Vec<StringWrite>> = BTreeMap::new();
-        for write in writes {
-            by_key
-                .entry((write.db, write.key.as_str()))
-                .or_default()
-                .push(write.clone());
-        }
-        let lost: BTreeSet<(u8, String)> = by_key
-            .into_iter()
-            .filter(|(_, history)| !check::lost_writes(history, value_of).is_empty())
-            .map(|((db, key), _)| (db, key.to_string()))
-            .collect();
+        let lost: BTreeSet<(u8, String)> =
+            report.lost.iter().map(|w| (w.db, w.key.clone())).collect();
         self.timeline.set_lost_keys(lost);
     }
 
@@ -90,26 +75,25 @@ impl Runner {
         if !self.timeline.is_enabled() {
             return None;
         }
-        let lost = self.timeline.lost_keys();
         let writes: Vec<&StringWrite> = self
             .outcomes
             .iter()
             .flat_map(|o| o.string_writes.iter())
             .collect();
-        // A lost key's last acknowledged write is the one lost.
-        let mut last_acked: BTreeMap<(u8, &str), usize> = BTreeMap::new();
-        for (index, write) in writes.iter().enumerate() {
-            if write.acked {
-                last_acked.insert((write.db, write.key.as_str()), index);
-            }
-        }
-        for (index, write) in writes.iter().enumerate() {
+        let lost: BTreeSet<(u8, &str, Option<&str>, std::time::Duration)> = self
+            .losses
+            .lost
+            .iter()
+            .map(|w| (w.db, w.key.as_str(), w.value.as_deref(), w.acked_at))
+            .collect();
+        for write in &writes {
             let label = match &write.value {
                 Some(value) => format!("SET {}:{} {value}", write.db, write.key),
                 None => format!("DEL {}:{}", write.db, write.key),
             };
-            let is_lost = lost.contains(&(write.db, write.key.clone()))
-                && last_acked.get(&(write.db, write.key.as_str())) == Some(&index);
+            let is_lost = write.replied_at.is_some_and(|at| {
+                lost.contains(&(write.db, write.key.as_str(), write.value.as_deref(), at))
+            });
             self.timeline.write(ClientWrite {
                 sent_ms: write.sent_at.as_millis() as u64,
                 replied_ms: write.replied_at.map(|t| t.as_millis() as u64),
@@ -160,11 +144,13 @@ mod tests {
             acked: true,
             sent_at: Duration::from_millis(sent_ms),
             replied_at: Some(Duration::from_millis(sent_ms + 2)),
+            node: "m".into(),
+            waited: None,
         }
     }
 
     #[test]
-    fn the_last_acknowledged_write_of_a_lost_key_is_marked_lost_on_the_timeline() {
+    fn every_lost_acknowledged_write_is_marked_lost_on_the_timeline() {
         // m holds nothing, while a workload on it got an OK for two SETs
         // of one key and one of another that m still holds.
         let scenario = Scenario::parse(
@@ -206,14 +192,14 @@ mod tests {
         assert_eq!(
             lost,
             [
-                ("SET 0:str:1 1-a", false),
+                ("SET 0:str:1 1-a", true),
                 ("SET 0:str:1 2-b", true),
                 ("SET 0:str:2 kept", false)
             ]
         );
-        assert_eq!(timeline.flags.len(), 1);
-        assert!(timeline.flags[0]
+        assert_eq!(timeline.flags.len(), 2);
+        assert!(timeline.flags[1]
             .text
-            .starts_with("acknowledged write lost: db 0 GET str:1"));
+            .starts_with("acknowledged write lost: SET str:1 \"2-b\""));
     }
 }

@@ -83,14 +83,19 @@ pub(super) struct Runner {
     pub(super) background_commands: Vec<super::commands::BackgroundCommand>,
     /// What each joined workload did.
     pub(super) outcomes: Vec<WorkloadOutcome>,
-    /// Whether anything makes the acknowledged-writes rule inapplicable
-    /// (promotions, re-pointing, flushes, lost disks).
-    pub(super) history_may_fork: bool,
+    /// Whether the scenario itself writes keys the workloads write (its
+    /// own commands, flushes): an acknowledged write the final history
+    /// holds may then be gone without a bug.
+    pub(super) untracked_writes: bool,
     /// Masters that accepted a FAILOVER not yet seen to end: the topology
     /// follows each once it does.
-    pub(super) pending_failovers: Vec<String>,
+    pub(super) pending_failovers: Vec<super::losses::CoordinatedFailover>,
+    /// Coordinated failovers that handed the master role over.
+    pub(super) failovers_done: Vec<super::losses::CoordinatedFailover>,
     /// Where the run's timeline is recorded (disabled unless asked for).
     pub(super) timeline: crate::timeline::record::Recorder,
+    /// What the run lost of its acknowledged writes (judged at the end).
+    pub(super) losses: super::losses::LossReport,
 }
 
 impl Runner {
@@ -101,28 +106,15 @@ impl Runner {
             .name("client")
             .ip("10.0.0.250".parse().expect("valid ip"))
             .build();
-        // Writes may legitimately vanish when the history forks: a promotion
-        // or re-pointing, a flush, a lost disk, or a master that crashes
-        // with whatever it had not saved.
-        let is_master = |name: &str| {
-            scenario
-                .nodes
-                .iter()
-                .any(|n| n.name == name && n.replicaof.is_none())
-        };
-        let history_may_fork = scenario.steps.iter().any(|s| match &s.action {
-            Action::ReplicaOf { .. } => true,
-            Action::Crash {
-                node,
-                lose_unsynced,
-                ..
-            } => *lose_unsynced || is_master(node),
+        // Writes the checker does not track may replace what a workload
+        // wrote (forks are the accounting's, see `losses`).
+        let untracked_writes = scenario.steps.iter().any(|s| match &s.action {
             Action::Workload(w) => w.mix.contains(&WorkloadKind::Flushes),
             // A write of the scenario's own may replace or remove what a
             // workload wrote (FLUSHALL, DEL, SET of the same key).
             Action::Command { args, .. } => is_keyspace_write(args),
             _ => false,
-        }) || scenario.nodes.iter().any(|n| !n.persist);
+        });
         let net = Arc::new(SimNet::default());
         net.set_window(scenario.network.window as usize);
         net.set_bandwidth(scenario.network.bandwidth);
@@ -156,9 +148,11 @@ impl Runner {
             background: Vec::new(),
             background_commands: Vec::new(),
             outcomes: Vec::new(),
-            history_may_fork,
+            untracked_writes,
             pending_failovers: Vec::new(),
+            failovers_done: Vec::new(),
             timeline: Default::default(),
+            losses: Default::default(),
         }
     }
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::check;
+use super::losses;
 use super::runner::Runner;
 use super::workload::StringWrite;
 use crate::keyspace::Value;
@@ -56,10 +56,11 @@ impl Runner {
         }
     }
 
-    /// Every workload string key still holds its last acknowledged value
-    /// or a later one, on its top master (all workloads of the run together,
-    /// since they share key names).
-    pub(super) fn check_acknowledged_writes(&self) {
+    /// Accounts for every acknowledged workload string write against the
+    /// top master's final data and the history (all workloads of the run
+    /// together, since they share key names): losses a fork explains go
+    /// to the run's loss report, the others are violations.
+    pub(super) fn check_acknowledged_writes(&mut self) {
         let writes: Vec<StringWrite> = self
             .outcomes
             .iter()
@@ -76,13 +77,23 @@ impl Runner {
             .collect();
         // Workloads on different top masters write different histories.
         if masters.len() != 1 {
+            if self.scenario.losses.any() {
+                self.expectation(format!(
+                    "losses: cannot be judged, the workloads' nodes end under {} top masters",
+                    masters.len()
+                ));
+            }
             return;
         }
         let top = masters.into_iter().next().expect("one master");
         let Some(server) = self.node(&top).server() else {
             return;
         };
-        let state = server.state();
+        let mut state = server.state();
+        // A master that just restarted may not have reported where it
+        // stands yet (it does at its first command): make it, so the
+        // history knows the place the writes are judged against.
+        state.note_offset();
         let value_of = |db: u8, key: &str| match state
             .keyspace
             .db(db as usize)
@@ -92,14 +103,91 @@ impl Runner {
             Some(Value::Str(s)) => Some(s.to_vec()),
             _ => None,
         };
+        let place = losses::FinalPlace {
+            replid: &state.repl.replid,
+            offset: state.repl.offset,
+            node: &top,
+            failovers: &self.failovers_done,
+        };
+        let account = {
+            let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+            losses::account(&writes, value_of, &place, &ledger, self.untracked_writes)
+        };
+        drop(state);
+        self.note_lost_writes(&account.report);
+        let report = &account.report;
+        if !report.lost.is_empty() {
+            self.event(report.summary());
+            for brain in &report.split_brains {
+                self.event(format!(
+                    "split brain: {} acknowledged {} writes from {} to {} that {}'s history discarded",
+                    brain.lost_on,
+                    brain.writes,
+                    super::runner::stamp(brain.from),
+                    super::runner::stamp(brain.to),
+                    brain.won
+                ));
+            }
+            for write in report.lost.iter().take(LOST_WRITES_TRACED) {
+                self.event(format!("lost write: {}", write.describe()));
+            }
+            if report.lost.len() > LOST_WRITES_TRACED {
+                self.event(format!(
+                    "lost write: ... and {} more",
+                    report.lost.len() - LOST_WRITES_TRACED
+                ));
+            }
+        }
         // Through `violation`, as every other broken rule: the trace (and so
         // `replay`) shows each lost write where the run found it.
-        self.note_lost_writes(&writes, &value_of);
-        for violation in check::lost_writes(&writes, value_of) {
+        for violation in account.violations {
             self.violation(violation);
+        }
+        self.losses = account.report;
+        self.judge_loss_bounds();
+    }
+
+    /// The scenario's `losses` bounds against the run's loss report.
+    fn judge_loss_bounds(&mut self) {
+        let bounds = self.scenario.losses;
+        let report = &self.losses;
+        let mut broken = Vec::new();
+        if let Some(check) = bounds.acknowledged {
+            let lost = report.lost.len() as u64;
+            if !check.holds(lost) {
+                broken.push(format!(
+                    "losses.acknowledged: {lost} of {} acknowledged writes lost, expected {check}",
+                    report.acknowledged
+                ));
+            }
+        }
+        if let Some(check) = bounds.waited {
+            let lost = report.lost_waited();
+            if !check.holds(lost) {
+                broken.push(format!(
+                    "losses.waited: {lost} of {} writes a WAIT confirmed were lost, expected {check}",
+                    report.waited
+                ));
+            }
+        }
+        if let Some(check) = bounds.split_brain {
+            let longest = report.longest_split_brain();
+            if !check.holds(longest) {
+                broken.push(format!(
+                    "losses.split_brain: an old master acknowledged lost writes for {:.3}s, expected {check}",
+                    longest.as_secs_f64()
+                ));
+            }
+        }
+        for text in broken {
+            self.expectation(text);
         }
     }
 }
+
+/// How many lost writes a run's trace lists one by one (the report lists
+/// them all).
+const LOST_WRITES_TRACED: usize = 20;
 
 /// Whether `replica`, streaming from `upstream` on the same history,
 /// stands at a higher offset than it: bytes its master never sent.
@@ -200,6 +288,8 @@ mod tests {
                     acked: true,
                     sent_at: Duration::from_millis(10),
                     replied_at: Some(Duration::from_millis(12)),
+                    node: "m".into(),
+                    waited: None,
                 }],
                 ..WorkloadOutcome::default()
             });
@@ -208,9 +298,19 @@ mod tests {
             let violations = runner.violations.lock().expect("violations").clone();
             (trace, violations)
         });
-        let lost = "acknowledged write lost: db 0 GET str:1 -> (nil), \
-                    but the last acknowledged write was SET str:1 \"7-abc\"";
-        assert_eq!(violations, vec![lost.to_string()]);
-        assert_eq!(trace, vec![format!("0.100s VIOLATION {lost}")]);
+        let write = "SET str:1 \"7-abc\" acknowledged by m at 0.012s (offset 0): \
+                     m's history still has it, yet db 0 GET str:1 -> (nil)";
+        let lost = format!("acknowledged write lost: {write}");
+        assert_eq!(violations, vec![lost.clone()]);
+        assert_eq!(
+            trace,
+            vec![
+                "0.100s lost 1 of 1 acknowledged writes (100.0%; 0 confirmed by WAIT): \
+                 1 unexplained (a violation)"
+                    .to_string(),
+                format!("0.100s lost write: {write}"),
+                format!("0.100s VIOLATION {lost}")
+            ]
+        );
     }
 }

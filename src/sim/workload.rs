@@ -34,6 +34,11 @@ pub struct StringWrite {
     pub sent_at: Duration,
     /// Simulated time its reply arrived, if it did.
     pub replied_at: Option<Duration>,
+    /// The node the client sent it to (the one that acknowledged it).
+    pub node: String,
+    /// How many replicas a WAIT right after it (in the same operation)
+    /// said had it; `None` without a WAIT.
+    pub waited: Option<i64>,
 }
 
 /// What a workload did.
@@ -644,7 +649,7 @@ pub async fn run_client(
         let role_when_sent = role.sample();
         let Some(replies) = connection.call(&commands, None).await else {
             outcome.unanswered += 1;
-            record_string_writes(&mut outcome, db, &commands, None, sent_at);
+            record_string_writes(&mut outcome, &connection.host, db, &commands, None, sent_at);
             continue;
         };
         if select && replies.first() == Some(&Frame::Simple("OK".into())) {
@@ -675,13 +680,21 @@ pub async fn run_client(
                 }
             }
         }
-        record_string_writes(&mut outcome, db, &commands, Some(&replies), sent_at);
+        record_string_writes(
+            &mut outcome,
+            &connection.host,
+            db,
+            &commands,
+            Some(&replies),
+            sent_at,
+        );
     }
     outcome
 }
 
 fn record_string_writes(
     outcome: &mut WorkloadOutcome,
+    node: &str,
     db: u8,
     commands: &[Vec<String>],
     replies: Option<&Vec<Frame>>,
@@ -693,6 +706,11 @@ fn record_string_writes(
             continue;
         }
         let reply = replies.and_then(|r| r.get(i));
+        // A WAIT sent right after it in the same operation.
+        let waited = match (commands.get(i + 1), replies.and_then(|r| r.get(i + 1))) {
+            (Some(next), Some(Frame::Integer(n))) if next[0] == "WAIT" => Some(*n),
+            _ => None,
+        };
         let (value, acked) = match command[0].as_str() {
             "SET" if command.len() == 3 => (
                 Some(command[2].clone()),
@@ -709,6 +727,8 @@ fn record_string_writes(
             acked,
             sent_at,
             replied_at,
+            node: node.to_string(),
+            waited,
         });
     }
 }
