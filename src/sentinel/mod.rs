@@ -220,7 +220,7 @@ impl SentinelState {
             return;
         };
         let old = std::fs::read_to_string(&path).unwrap_or_default();
-        let text = config::rewrite_text(&old, &self.rewrite_state());
+        let text = config::rewrite_text(&old, &self.rewrite_lines());
         let tmp = path.with_extension("tmp-replsim");
         let written = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &path));
         if let Err(error) = written {
@@ -234,72 +234,161 @@ impl SentinelState {
         }
     }
 
-    fn rewrite_state(&self) -> config::RewriteState {
-        let mut master_lines = Vec::new();
+    /// The lines a rewrite of sentinel.conf writes, in Redis's order: the
+    /// server options, then the Sentinel's (`rewriteConfigSentinelOption`).
+    fn rewrite_lines(&self) -> Vec<config::RewriteLine> {
+        use config::RewriteLine as L;
+        let c = &self.config;
+        let mut out = vec![
+            L::new(
+                "port",
+                format!("port {}", c.port),
+                c.port != config::DEFAULT_SENTINEL_PORT,
+            ),
+            L::new("daemonize", "daemonize no".into(), false),
+            L::new("dir", format!("dir \"{}\"", c.dir), true),
+            L::new(
+                "logfile",
+                format!("logfile \"{}\"", c.logfile),
+                !c.logfile.is_empty(),
+            ),
+            L::new(
+                "latency-tracking-info-percentiles",
+                "latency-tracking-info-percentiles 50 99 99.9".into(),
+                true,
+            ),
+            L::new(
+                "protected-mode",
+                format!(
+                    "protected-mode {}",
+                    if c.protected_mode { "yes" } else { "no" }
+                ),
+                true,
+            ),
+            L::new("user", "user default on nopass ~* &* +@all".into(), true),
+            L::new(
+                "sentinel myid",
+                format!("sentinel myid {}", self.myid),
+                true,
+            ),
+            L::new(
+                "sentinel resolve-hostnames",
+                format!(
+                    "sentinel resolve-hostnames {}",
+                    if c.resolve_hostnames { "yes" } else { "no" }
+                ),
+                c.resolve_hostnames,
+            ),
+            L::new(
+                "sentinel announce-hostnames",
+                format!(
+                    "sentinel announce-hostnames {}",
+                    if c.announce_hostnames { "yes" } else { "no" }
+                ),
+                c.announce_hostnames,
+            ),
+        ];
         for m in self.masters.values() {
             let name = &m.instance.name;
-            master_lines.push(format!(
-                "sentinel monitor {name} {} {} {}",
-                m.instance.host, m.instance.port, m.quorum
+            out.push(L::new(
+                "sentinel monitor",
+                format!(
+                    "sentinel monitor {name} {} {} {}",
+                    m.instance.host, m.instance.port, m.quorum
+                ),
+                true,
             ));
             if m.down_after_ms != config::DEFAULT_DOWN_AFTER_MS {
-                master_lines.push(format!(
-                    "sentinel down-after-milliseconds {name} {}",
-                    m.down_after_ms
+                out.push(L::new(
+                    "sentinel down-after-milliseconds",
+                    format!(
+                        "sentinel down-after-milliseconds {name} {}",
+                        m.down_after_ms
+                    ),
+                    true,
                 ));
             }
             if m.failover_timeout_ms != config::DEFAULT_FAILOVER_TIMEOUT_MS {
-                master_lines.push(format!(
-                    "sentinel failover-timeout {name} {}",
-                    m.failover_timeout_ms
+                out.push(L::new(
+                    "sentinel failover-timeout",
+                    format!("sentinel failover-timeout {name} {}", m.failover_timeout_ms),
+                    true,
                 ));
             }
             if m.parallel_syncs != 1 {
-                master_lines.push(format!(
-                    "sentinel parallel-syncs {name} {}",
-                    m.parallel_syncs
+                out.push(L::new(
+                    "sentinel parallel-syncs",
+                    format!("sentinel parallel-syncs {name} {}", m.parallel_syncs),
+                    true,
                 ));
             }
             if let Some(pass) = &m.auth_pass {
-                master_lines.push(format!("sentinel auth-pass {name} {pass}"));
+                out.push(L::new(
+                    "sentinel auth-pass",
+                    format!("sentinel auth-pass {name} {pass}"),
+                    true,
+                ));
             }
             if let Some(user) = &m.auth_user {
-                master_lines.push(format!("sentinel auth-user {name} {user}"));
+                out.push(L::new(
+                    "sentinel auth-user",
+                    format!("sentinel auth-user {name} {user}"),
+                    true,
+                ));
             }
-            master_lines.push(format!("sentinel config-epoch {name} {}", m.config_epoch));
-            master_lines.push(format!("sentinel leader-epoch {name} {}", m.leader_epoch));
+            out.push(L::new(
+                "sentinel config-epoch",
+                format!("sentinel config-epoch {name} {}", m.config_epoch),
+                true,
+            ));
+            out.push(L::new(
+                "sentinel leader-epoch",
+                format!("sentinel leader-epoch {name} {}", m.leader_epoch),
+                true,
+            ));
             for r in m.replicas.values() {
-                master_lines.push(format!(
-                    "sentinel known-replica {name} {} {}",
-                    r.host, r.port
+                if r.host == m.instance.host && r.port == m.instance.port {
+                    continue;
+                }
+                out.push(L::new(
+                    "sentinel known-replica",
+                    format!("sentinel known-replica {name} {} {}", r.host, r.port),
+                    true,
                 ));
             }
             for s in m.sentinels.values() {
                 if let Some(runid) = &s.runid {
-                    master_lines.push(format!(
-                        "sentinel known-sentinel {name} {} {} {runid}",
-                        s.host, s.port
+                    out.push(L::new(
+                        "sentinel known-sentinel",
+                        format!(
+                            "sentinel known-sentinel {name} {} {} {runid}",
+                            s.host, s.port
+                        ),
+                        true,
                     ));
                 }
             }
         }
-        let mut server_lines = vec![format!("dir \"{}\"", self.config.dir)];
-        server_lines.push("latency-tracking-info-percentiles 50 99 99.9".into());
-        server_lines.push(format!(
-            "protected-mode {}",
-            if self.config.protected_mode {
-                "yes"
-            } else {
-                "no"
-            }
+        out.push(L::new(
+            "sentinel current-epoch",
+            format!("sentinel current-epoch {}", self.current_epoch),
+            true,
         ));
-        server_lines.push("user default on nopass ~* &* +@all".into());
-        config::RewriteState {
-            master_lines,
-            myid: self.myid.clone(),
-            current_epoch: self.current_epoch,
-            server_lines,
+        if let Some(ip) = &c.announce_ip {
+            out.push(L::new(
+                "sentinel announce-ip",
+                format!("sentinel announce-ip {ip}"),
+                true,
+            ));
         }
+        if c.announce_port != 0 {
+            out.push(L::new(
+                "sentinel announce-port",
+                format!("sentinel announce-port {}", c.announce_port),
+                true,
+            ));
+        }
+        out
     }
 
     /// The instance an `InstanceRef` names.
