@@ -587,6 +587,22 @@ fn sentinel_command<R: Runtime>(core: &Arc<Core<R>>, argv: Argv<'_>, reply: &mut
     let numargs = |reply: &mut Reply| {
         arity_error(reply, &format!("sentinel|{}", text(&sub)));
     };
+    if let Some(arity) = subcommand_arity(&sub) {
+        let fits = if arity > 0 {
+            argc == arity as usize
+        } else {
+            argc >= (-arity) as usize
+        };
+        if !fits {
+            return numargs(reply);
+        }
+    } else {
+        reply.error(&format!(
+            "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
+            text(argv.get(1))
+        ));
+        return;
+    }
     let mut state = core.lock();
     match sub.as_slice() {
         b"masters" => {
@@ -794,7 +810,7 @@ fn sentinel_command<R: Runtime>(core: &Arc<Core<R>>, argv: Argv<'_>, reply: &mut
             }
             let at = master_at(&name);
             state.event_at(Level::Warning, "-monitor", &at, "");
-            state.masters.remove(&name);
+            state.masters.shift_remove(&name);
             state.flush_config();
             reply.ok();
         }
@@ -930,13 +946,13 @@ fn sentinel_command<R: Runtime>(core: &Arc<Core<R>>, argv: Argv<'_>, reply: &mut
         }
         b"help" if argc == 2 => {
             let lines = HELP;
-            reply.array(lines.len() + 2);
+            reply.array(lines.len() + 3);
             reply.simple("SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
             for line in lines {
                 reply.simple(line);
             }
             reply.simple("HELP");
-            reply.simple("    Print this help.");
+            reply.simple("    Prints this help.");
         }
         _ => reply.error(&format!(
             "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
@@ -945,7 +961,29 @@ fn sentinel_command<R: Runtime>(core: &Arc<Core<R>>, argv: Argv<'_>, reply: &mut
     }
 }
 
-const HELP: [&str; 45] = [
+/// Redis's arity of each SENTINEL subcommand (its command table: N exactly,
+/// -N at least N arguments, the subcommand's own name included).
+fn subcommand_arity(sub: &[u8]) -> Option<i32> {
+    Some(match sub {
+        b"ckquorum"
+        | b"failover"
+        | b"get-master-addr-by-name"
+        | b"master"
+        | b"remove"
+        | b"replicas"
+        | b"reset"
+        | b"sentinels"
+        | b"slaves" => 3,
+        b"flushconfig" | b"help" | b"masters" | b"myid" | b"pending-scripts" => 2,
+        b"config" | b"info-cache" | b"simulate-failure" => -3,
+        b"debug" => -2,
+        b"is-master-down-by-addr" | b"monitor" => 6,
+        b"set" => -5,
+        _ => return None,
+    })
+}
+
+const HELP: [&str; 46] = [
     "CKQUORUM <master-name>",
     "    Check if the current Sentinel configuration is able to reach the quorum",
     "    needed to failover a master and the majority needed to authorize the",
@@ -991,6 +1029,7 @@ const HELP: [&str; 45] = [
     "SET <master-name> <option> <value> [<option> <value> ...]",
     "    Set configuration parameters for certain masters.",
     "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
+    "    Simulate a Sentinel crash.",
 ];
 
 fn master_at(name: &str) -> InstanceRef {

@@ -67,9 +67,6 @@ impl<R: Runtime> Core<R> {
         {
             let mut state = self.lock();
             state.flush_config();
-            if state.config.file.is_some() {
-                state.log(Level::Notice, "Sentinel new configuration saved on disk");
-            }
             let id = state.myid.clone();
             state.log(Level::Warning, &format!("Sentinel ID is {id}"));
             let names: Vec<String> = state.masters.keys().cloned().collect();

@@ -126,7 +126,9 @@ struct Subscriber {
 pub(crate) struct SentinelState {
     pub(crate) myid: String,
     pub(crate) current_epoch: u64,
-    pub(crate) masters: BTreeMap<String, Master>,
+    /// Monitored masters in the order they were added (as Redis lists them
+    /// for a small dict; the order is stable for a seed).
+    pub(crate) masters: indexmap::IndexMap<String, Master>,
     pub(crate) config: SentinelConfig,
     pub(crate) events: Vec<SentinelEvent>,
     pub(crate) votes: Vec<LeaderVote>,
@@ -223,14 +225,15 @@ impl SentinelState {
         let text = config::rewrite_text(&old, &self.rewrite_lines());
         let tmp = path.with_extension("tmp-replsim");
         let written = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &path));
-        if let Err(error) = written {
-            self.log(
+        match written {
+            Ok(()) => self.log(Level::Notice, "Sentinel new configuration saved on disk"),
+            Err(error) => self.log(
                 Level::Warning,
                 &format!(
                     "WARNING: Sentinel was not able to save the new configuration on disk!!!: {}",
                     config::io_error_text(&error)
                 ),
-            );
+            ),
         }
     }
 
@@ -584,7 +587,7 @@ impl<R: Runtime> Sentinel<R> {
             .clone()
             .unwrap_or_else(|| crate::server::random_hex40(&mut rng));
         let now = runtime.unix_time_ms();
-        let mut masters = BTreeMap::new();
+        let mut masters = indexmap::IndexMap::new();
         for m in &config.masters {
             let mut master = Master {
                 instance: Instance::new(Kind::Master, m.name.clone(), &m.host, m.port, now),
