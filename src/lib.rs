@@ -64,6 +64,7 @@ pub mod resp;
 pub mod runtime;
 pub mod scenario;
 pub mod scripting;
+pub mod sentinel;
 pub mod server;
 #[cfg(madsim)]
 pub mod sim;

@@ -69,8 +69,12 @@ enum Command {
     Report(ReportArgs),
     /// Print the JSON Schema of scenario files (docs/scenario.schema.json).
     Schema,
-    /// Serve RESP on real TCP, like redis-server.
+    /// Serve RESP on real TCP, like redis-server (`--sentinel`: run a
+    /// Sentinel, like `redis-server --sentinel`).
     Serve(ServeArgs),
+    /// Run a Redis Sentinel on real TCP, like redis-sentinel: a
+    /// sentinel.conf (rewritten with its state) and `--name value...`.
+    Sentinel(SentinelArgs),
     /// Compare `replsim serve` with a real redis-server (throughput, memory,
     /// full sync), or measure simulation speed with `--scenarios`.
     Bench(replsim::bench::BenchArgs),
@@ -269,6 +273,8 @@ fn main() {
         .unwrap_or_default();
     if invoked_as == "redis-server" {
         argv.insert(1, "serve".into());
+    } else if invoked_as == "redis-sentinel" {
+        argv.insert(1, "sentinel".into());
     }
     let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
@@ -291,7 +297,11 @@ fn main() {
             print!("{}", replsim::scenario::json_schema_text());
             Ok(0)
         }
+        Command::Serve(args) if args.args.iter().any(|a| a == "--sentinel") => {
+            sentinel(SentinelArgs { args: args.args })
+        }
         Command::Serve(args) => serve(args),
+        Command::Sentinel(args) => sentinel(args),
         Command::Bench(args) => replsim::bench::run(args).map(|()| 0),
     };
     match result {

@@ -5,9 +5,11 @@
 mod explore;
 mod replay;
 mod run;
+mod sentinel;
 mod serve;
 
 pub(crate) use explore::*;
 pub(crate) use replay::*;
 pub(crate) use run::*;
+pub(crate) use sentinel::*;
 pub(crate) use serve::*;

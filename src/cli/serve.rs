@@ -16,7 +16,7 @@ pub(crate) struct ServeArgs {
         allow_hyphen_values = true,
         value_name = "[CONF] [--NAME VALUE...]"
     )]
-    args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 /// `serve`'s arguments sorted out: the config file, redis-server style

@@ -771,7 +771,7 @@ fn truncated_lossy(bytes: &[u8], max: usize) -> String {
 
 /// `unknown command 'x', with args beginning with: 'a' 'b' `, with Redis's
 /// 128-character limits.
-fn unknown_command_message(argv: Argv<'_>) -> String {
+pub(crate) fn unknown_command_message(argv: Argv<'_>) -> String {
     let mut args = String::new();
     for arg in argv.iter().skip(1) {
         if args.len() >= 128 {

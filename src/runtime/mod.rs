@@ -108,4 +108,11 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     fn has_loopback(&self) -> bool {
         false
     }
+
+    /// The local address of a connection (Sentinel announces the address
+    /// its hello messages leave from, as Redis reads it with
+    /// `getsockname`). `None` when the runtime cannot tell.
+    fn local_addr_of(_stream: &Self::Stream) -> Option<SocketAddr> {
+        None
+    }
 }

@@ -596,6 +596,11 @@ fn reset() -> io::Error {
 }
 
 impl SimStream {
+    /// The local address of the connection.
+    pub fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
+        self.inner.local_addr()
+    }
+
     /// Waits until the node's interface and the outgoing link (if
     /// throttled) may take more, then says how many of `wanted` bytes they
     /// take now (and books their time on both).

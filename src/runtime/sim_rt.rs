@@ -86,6 +86,10 @@ impl Runtime for SimRuntime {
         madsim::task::spawn(task);
     }
 
+    fn local_addr_of(stream: &SimStream) -> Option<SocketAddr> {
+        stream.local_addr().ok()
+    }
+
     fn unix_time_ms(&self) -> u64 {
         let true_ms = madsim::time::TimeHandle::current()
             .now_time()

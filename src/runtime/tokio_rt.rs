@@ -62,6 +62,10 @@ impl Runtime for TokioRuntime {
         tokio::spawn(task);
     }
 
+    fn local_addr_of(stream: &Self::Stream) -> Option<SocketAddr> {
+        stream.local_addr().ok()
+    }
+
     fn unix_time_ms(&self) -> u64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)

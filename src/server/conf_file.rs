@@ -80,7 +80,7 @@ pub(super) fn quote(word: &str) -> String {
 
 /// Splits one line into words like `sdssplitargs`; None on unbalanced
 /// quotes.
-pub(super) fn split_words(line: &str) -> Option<Vec<String>> {
+pub(crate) fn split_words(line: &str) -> Option<Vec<String>> {
     let mut bytes = Vec::new();
     let mut ranges = Vec::new();
     if !crate::resp::split_inline_args(line.as_bytes(), &mut bytes, &mut ranges) {

@@ -14,6 +14,7 @@ use replsim::runtime::{DirStorage, TokioRuntime};
 use replsim::server::{Config, Server};
 
 pub mod script;
+pub mod sentinel;
 #[cfg(madsim)]
 pub mod sim;
 pub mod stream;

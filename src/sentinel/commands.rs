@@ -1,0 +1,1212 @@
+//! The Sentinel's own RESP server: what clients, `redis-cli` and other
+//! Sentinels send it. PING, INFO (the Sentinel's sections), ROLE, the
+//! SENTINEL subcommands, PUBLISH of hellos, SUBSCRIBE / PSUBSCRIBE to the
+//! event channels, HELLO, CLIENT basics, AUTH and SHUTDOWN. Replies and
+//! errors are Redis 7.0's, byte for byte where they are deterministic.
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use crate::log::Level;
+use crate::resp::{parse_command, Argv, ArgvBuf, ParseLimits, Parsed, Reply};
+use crate::runtime::{Listener, Runtime};
+
+use super::links::InstanceRef;
+use super::state::{FailoverState, Instance, Kind, Master, Role};
+use super::{lock, Core, SentinelError, SentinelState, Subscriber};
+
+/// Accepts clients until the Sentinel stops.
+pub(super) async fn accept_loop<R: Runtime>(
+    core: Arc<Core<R>>,
+    listener: R::Listener,
+) -> Result<(), SentinelError> {
+    let mut next_client_id: u64 = 0;
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = core.stop.notified() => return Ok(()),
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _peer)) = accepted else {
+            continue;
+        };
+        next_client_id += 1;
+        let id = next_client_id;
+        let client_core = core.clone();
+        core.runtime.spawn(async move {
+            serve_client(client_core, stream, id).await;
+        });
+    }
+}
+
+/// One client connection's state.
+struct Client {
+    id: u64,
+    resp3: bool,
+    name: Option<Vec<u8>>,
+    /// Its pub/sub registration, once it subscribed.
+    subscriber_id: Option<u64>,
+    channels: usize,
+    close: bool,
+}
+
+async fn serve_client<R: Runtime>(core: Arc<Core<R>>, stream: R::Stream, id: u64) {
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let mut client = Client {
+        id,
+        resp3: false,
+        name: None,
+        subscriber_id: None,
+        channels: 0,
+        close: false,
+    };
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut argv = ArgvBuf::default();
+    let mut chunk = vec![0u8; 16 * 1024];
+    let limits = ParseLimits {
+        max_bulk_bytes: crate::resp::DEFAULT_MAX_BULK_BYTES,
+        unauthenticated: false,
+    };
+    loop {
+        tokio::select! {
+            biased;
+            message = rx.recv() => {
+                let Some(bytes) = message else { break };
+                if writer.write_all(&bytes).await.is_err() || writer.flush().await.is_err() {
+                    break;
+                }
+            }
+            read = reader.read(&mut chunk) => {
+                let n = match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                buffer.extend_from_slice(&chunk[..n]);
+                let mut reply = Reply::with_protocol(client.resp3);
+                let mut used = 0;
+                loop {
+                    match parse_command(&buffer[used..], &mut argv, limits) {
+                        Ok(Parsed::Command { consumed }) => {
+                            let view = &buffer[used..used + consumed];
+                            let args = argv.argv(view);
+                            reply.set_resp3(client.resp3);
+                            execute(&core, &mut client, args, &mut reply, &tx);
+                            used += consumed;
+                            if client.close {
+                                break;
+                            }
+                        }
+                        Ok(Parsed::Empty { consumed }) => used += consumed,
+                        Ok(Parsed::Incomplete { .. }) => break,
+                        Err(error) => {
+                            reply.error(&format!("ERR {error}"));
+                            client.close = true;
+                            break;
+                        }
+                    }
+                }
+                buffer.drain(..used);
+                if !reply.is_empty()
+                    && (writer.write_all(reply.as_bytes()).await.is_err() || writer.flush().await.is_err())
+                {
+                    break;
+                }
+                if client.close {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(sub) = client.subscriber_id {
+        lock(&core.subscribers).clients.remove(&sub);
+    }
+}
+
+fn eq(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}
+
+fn text(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
+}
+
+fn arity_error(reply: &mut Reply, name: &str) {
+    reply.error(&format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ));
+}
+
+fn execute<R: Runtime>(
+    core: &Arc<Core<R>>,
+    client: &mut Client,
+    argv: Argv<'_>,
+    reply: &mut Reply,
+    tx: &mpsc::UnboundedSender<Vec<u8>>,
+) {
+    let name = argv.get(0).to_ascii_lowercase();
+    let argc = argv.len();
+    let subscribed = client.channels > 0;
+    if subscribed
+        && !client.resp3
+        && !matches!(
+            name.as_slice(),
+            b"subscribe"
+                | b"psubscribe"
+                | b"unsubscribe"
+                | b"punsubscribe"
+                | b"ping"
+                | b"reset"
+                | b"quit"
+        )
+    {
+        reply.error(&format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            text(&name)
+        ));
+        return;
+    }
+    match name.as_slice() {
+        b"ping" => match argc {
+            1 if subscribed && !client.resp3 => {
+                reply.array(2);
+                reply.bulk(b"pong");
+                reply.bulk(b"");
+            }
+            1 => reply.simple("PONG"),
+            2 => reply.bulk(argv.get(1)),
+            _ => arity_error(reply, "ping"),
+        },
+        b"quit" => {
+            reply.ok();
+            client.close = true;
+        }
+        b"info" => info_command(core, argv, reply),
+        b"role" => {
+            if argc != 1 {
+                return arity_error(reply, "role");
+            }
+            let state = core.lock();
+            reply.array(2);
+            reply.bulk(b"sentinel");
+            reply.array(state.masters.len());
+            for name in state.masters.keys() {
+                reply.bulk(name.as_bytes());
+            }
+        }
+        b"sentinel" => {
+            if argc < 2 {
+                return arity_error(reply, "sentinel");
+            }
+            sentinel_command(core, argv, reply);
+        }
+        b"publish" => {
+            if argc != 3 {
+                return arity_error(reply, "publish");
+            }
+            if argv.get(1) != super::HELLO_CHANNEL.as_bytes() {
+                reply.error("ERR Only HELLO messages are accepted by Sentinel instances.");
+                return;
+            }
+            let now = core.now();
+            let hello = text(argv.get(2));
+            core.lock().process_hello(&hello, now);
+            reply.integer(1);
+        }
+        b"subscribe" | b"psubscribe" | b"unsubscribe" | b"punsubscribe" => {
+            let pattern = name.starts_with(b"p");
+            let subscribe =
+                !name.contains(&b'u') || name.starts_with(b"sub") || name.starts_with(b"psub");
+            if subscribe && argc < 2 {
+                return arity_error(reply, &text(&name));
+            }
+            pubsub_command(core, client, argv, reply, tx, pattern, subscribe);
+        }
+        b"hello" => hello_command(client, argv, reply),
+        b"client" => client_command(client, argv, reply),
+        b"auth" => {
+            if !(2..=3).contains(&argc) {
+                return arity_error(reply, "auth");
+            }
+            reply.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+        }
+        b"command" => {
+            // redis-cli asks for COMMAND DOCS at start for its hints; an
+            // empty answer makes it work without them.
+            reply.array(0);
+        }
+        b"shutdown" => {
+            core.lock()
+                .log(Level::Warning, "User requested shutdown...");
+            core.stop.notify_waiters();
+            client.close = true;
+        }
+        _ => reply.error(&crate::command::unknown_command_message(argv)),
+    }
+}
+
+fn hello_command(client: &mut Client, argv: Argv<'_>, reply: &mut Reply) {
+    let mut proto = if client.resp3 { 3 } else { 2 };
+    if argv.len() >= 2 {
+        match crate::resp::parse_i64(argv.get(1)) {
+            Some(v @ 2..=3) => proto = v,
+            Some(_) => {
+                reply.error("NOPROTO unsupported protocol version");
+                return;
+            }
+            None => {
+                reply.error("ERR Protocol version is not an integer or out of range");
+                return;
+            }
+        }
+    }
+    let mut i = 2;
+    while i < argv.len() {
+        if eq(argv.get(i), "setname") && i + 1 < argv.len() {
+            client.name = Some(argv.get(i + 1).to_vec());
+            i += 2;
+        } else if eq(argv.get(i), "auth") && i + 2 < argv.len() {
+            i += 3;
+        } else {
+            reply.error(&format!(
+                "ERR Syntax error in HELLO option '{}'",
+                text(argv.get(i))
+            ));
+            return;
+        }
+    }
+    client.resp3 = proto == 3;
+    reply.set_resp3(client.resp3);
+    reply.map(6);
+    reply.bulk(b"server");
+    reply.bulk(b"redis");
+    reply.bulk(b"version");
+    reply.bulk(crate::REDIS_COMPAT_VERSION.as_bytes());
+    reply.bulk(b"proto");
+    reply.integer(proto);
+    reply.bulk(b"id");
+    reply.integer(client.id as i64);
+    reply.bulk(b"mode");
+    reply.bulk(b"sentinel");
+    reply.bulk(b"modules");
+    reply.array(0);
+}
+
+fn client_command(client: &mut Client, argv: Argv<'_>, reply: &mut Reply) {
+    if argv.len() < 2 {
+        return arity_error(reply, "client");
+    }
+    let sub = argv.get(1);
+    if eq(sub, "setname") && argv.len() == 3 {
+        let name = argv.get(2);
+        if name.iter().any(|&b| b <= b' ' || b > b'~') {
+            reply.error("ERR Client names cannot contain spaces, newlines or special characters.");
+            return;
+        }
+        client.name = (!name.is_empty()).then(|| name.to_vec());
+        reply.ok();
+    } else if eq(sub, "getname") && argv.len() == 2 {
+        reply.bulk_opt(client.name.as_deref());
+    } else if eq(sub, "id") && argv.len() == 2 {
+        reply.integer(client.id as i64);
+    } else if eq(sub, "setinfo") && argv.len() == 4 {
+        reply.ok();
+    } else {
+        reply.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            text(sub)
+        ));
+    }
+}
+
+fn pubsub_command<R: Runtime>(
+    core: &Arc<Core<R>>,
+    client: &mut Client,
+    argv: Argv<'_>,
+    reply: &mut Reply,
+    tx: &mpsc::UnboundedSender<Vec<u8>>,
+    pattern: bool,
+    subscribe: bool,
+) {
+    let mut subscribers = lock(&core.subscribers);
+    let sub_id = *client.subscriber_id.get_or_insert_with(|| {
+        subscribers.next_id += 1;
+        subscribers.next_id
+    });
+    let entry = subscribers
+        .clients
+        .entry(sub_id)
+        .or_insert_with(|| Subscriber {
+            channels: Default::default(),
+            patterns: Default::default(),
+            tx: tx.clone(),
+            resp3: client.resp3,
+        });
+    entry.resp3 = client.resp3;
+    let kind: &[u8] = match (pattern, subscribe) {
+        (false, true) => b"subscribe",
+        (true, true) => b"psubscribe",
+        (false, false) => b"unsubscribe",
+        (true, false) => b"punsubscribe",
+    };
+    let mut targets: Vec<Vec<u8>> = argv.iter().skip(1).map(<[u8]>::to_vec).collect();
+    if !subscribe && targets.is_empty() {
+        targets = if pattern {
+            entry.patterns.iter().cloned().collect()
+        } else {
+            entry.channels.iter().cloned().collect()
+        };
+        if targets.is_empty() {
+            reply.push(3);
+            reply.bulk(kind);
+            reply.null();
+            reply.integer((entry.channels.len() + entry.patterns.len()) as i64);
+        }
+    }
+    for target in targets {
+        let set = if pattern {
+            &mut entry.patterns
+        } else {
+            &mut entry.channels
+        };
+        if subscribe {
+            set.insert(target.clone());
+        } else {
+            set.remove(&target);
+        }
+        reply.push(3);
+        reply.bulk(kind);
+        reply.bulk(&target);
+        reply.integer((entry.channels.len() + entry.patterns.len()) as i64);
+    }
+    client.channels = entry.channels.len() + entry.patterns.len();
+}
+
+fn info_command<R: Runtime>(core: &Arc<Core<R>>, argv: Argv<'_>, reply: &mut Reply) {
+    let all_sections = ["server", "clients", "cpu", "stats", "sentinel"];
+    let mut wanted: Vec<String> = argv
+        .iter()
+        .skip(1)
+        .map(|a| text(a).to_ascii_lowercase())
+        .collect();
+    if wanted.is_empty()
+        || wanted
+            .iter()
+            .any(|w| w == "all" || w == "everything" || w == "default")
+    {
+        wanted = all_sections.iter().map(|s| s.to_string()).collect();
+    }
+    let state = core.lock();
+    let now = core.now();
+    let mut out = String::new();
+    let mut section = |name: &str, body: String| {
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        out.push_str(&format!("# {name}\r\n"));
+        out.push_str(&body);
+    };
+    if wanted.iter().any(|w| w == "server") {
+        let port = state.config.port;
+        section(
+            "Server",
+            format!(
+                "redis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:sentinel\r\nos:replsim\r\narch_bits:64\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{port}\r\n",
+                crate::REDIS_COMPAT_VERSION,
+                std::process::id(),
+                state.myid
+            ),
+        );
+    }
+    if wanted.iter().any(|w| w == "clients") {
+        let subscribers = lock(&core.subscribers).clients.len();
+        section("Clients", format!("pubsub_clients:{subscribers}\r\n"));
+    }
+    if wanted.iter().any(|w| w == "cpu") {
+        section("CPU", String::new());
+    }
+    if wanted.iter().any(|w| w == "stats") {
+        section("Stats", String::new());
+    }
+    if wanted.iter().any(|w| w == "sentinel") {
+        let mut body = format!(
+            "sentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\nsentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\nsentinel_simulate_failure_flags:{}\r\n",
+            state.masters.len(),
+            u8::from(state.tilt),
+            if state.tilt { (now.saturating_sub(state.tilt_start_time) / 1000) as i64 } else { -1 },
+            u8::from(state.simfailure_after_election) | (u8::from(state.simfailure_after_promotion) << 1),
+        );
+        for (index, master) in state.masters.values().enumerate() {
+            let i = &master.instance;
+            let status = if i.flags.o_down {
+                "odown"
+            } else if i.flags.s_down {
+                "sdown"
+            } else {
+                "ok"
+            };
+            body.push_str(&format!(
+                "master{index}:name={},status={status},address={}:{},slaves={},sentinels={}\r\n",
+                i.name,
+                i.host,
+                i.port,
+                master.replicas.len(),
+                master.sentinels.len() + 1
+            ));
+        }
+        section("Sentinel", body);
+    }
+    drop(state);
+    reply.bulk(out.as_bytes());
+}
+
+/// Writes one instance as SENTINEL MASTER / REPLICAS / SENTINELS do.
+fn reply_instance(reply: &mut Reply, master: &Master, instance: &Instance, now: u64) {
+    let mut fields: Vec<(&str, String)> = Vec::new();
+    let ago = |t: u64| now.saturating_sub(t).to_string();
+    fields.push(("name", instance.name.clone()));
+    fields.push(("ip", instance.host.clone()));
+    fields.push(("port", instance.port.to_string()));
+    fields.push(("runid", instance.runid.clone().unwrap_or_default()));
+    fields.push(("flags", instance.flags_text()));
+    fields.push((
+        "link-pending-commands",
+        instance.link.pending_commands.to_string(),
+    ));
+    fields.push(("link-refcount", "1".into()));
+    if instance.kind == Kind::Master && instance.flags.failover_in_progress {
+        fields.push(("failover-state", master.failover_state.name().into()));
+    }
+    fields.push((
+        "last-ping-sent",
+        if instance.link.act_ping_time != 0 {
+            ago(instance.link.act_ping_time)
+        } else {
+            "0".into()
+        },
+    ));
+    fields.push(("last-ok-ping-reply", ago(instance.link.last_avail_time)));
+    fields.push(("last-ping-reply", ago(instance.link.last_pong_time)));
+    if instance.flags.s_down {
+        fields.push(("s-down-time", ago(instance.s_down_since)));
+    }
+    if instance.flags.o_down {
+        fields.push(("o-down-time", ago(instance.o_down_since)));
+    }
+    fields.push(("down-after-milliseconds", master.down_after_ms.to_string()));
+    if instance.kind != Kind::Sentinel {
+        fields.push((
+            "info-refresh",
+            if instance.info_refresh != 0 {
+                ago(instance.info_refresh)
+            } else {
+                "0".into()
+            },
+        ));
+        fields.push((
+            "role-reported",
+            if instance.role_reported == Role::Replica {
+                "slave"
+            } else {
+                "master"
+            }
+            .into(),
+        ));
+        fields.push(("role-reported-time", ago(instance.role_reported_time)));
+    }
+    if instance.kind == Kind::Master {
+        fields.push(("config-epoch", master.config_epoch.to_string()));
+        fields.push(("num-slaves", master.replicas.len().to_string()));
+        fields.push(("num-other-sentinels", master.sentinels.len().to_string()));
+        fields.push(("quorum", master.quorum.to_string()));
+        fields.push(("failover-timeout", master.failover_timeout_ms.to_string()));
+        fields.push(("parallel-syncs", master.parallel_syncs.to_string()));
+    }
+    if instance.kind == Kind::Replica {
+        fields.push((
+            "master-link-down-time",
+            instance.master_link_down_ms.to_string(),
+        ));
+        fields.push((
+            "master-link-status",
+            if instance.replica_link_up {
+                "ok"
+            } else {
+                "err"
+            }
+            .into(),
+        ));
+        fields.push((
+            "master-host",
+            instance
+                .replica_master_host
+                .clone()
+                .unwrap_or_else(|| "?".into()),
+        ));
+        fields.push(("master-port", instance.replica_master_port.to_string()));
+        fields.push(("slave-priority", instance.replica_priority.to_string()));
+        fields.push((
+            "slave-repl-offset",
+            instance.replica_repl_offset.to_string(),
+        ));
+        fields.push(("replica-announced", "1".into()));
+    }
+    if instance.kind == Kind::Sentinel {
+        fields.push(("last-hello-message", ago(instance.last_hello_time)));
+        fields.push((
+            "voted-leader",
+            instance.leader.clone().unwrap_or_else(|| "?".into()),
+        ));
+        fields.push(("voted-leader-epoch", instance.leader_epoch.to_string()));
+    }
+    reply.map(fields.len());
+    for (key, value) in fields {
+        reply.bulk(key.as_bytes());
+        reply.bulk(value.as_bytes());
+    }
+}
+
+fn master_or_error<'a>(
+    state: &'a SentinelState,
+    name: &[u8],
+    reply: &mut Reply,
+) -> Option<&'a Master> {
+    let found = state.masters.get(&text(name));
+    if found.is_none() {
+        reply.error("ERR No such master with that name");
+    }
+    found
+}
+
+fn sentinel_command<R: Runtime>(core: &Arc<Core<R>>, argv: Argv<'_>, reply: &mut Reply) {
+    let sub = argv.get(1).to_ascii_lowercase();
+    let argc = argv.len();
+    let now = core.now();
+    let numargs = |reply: &mut Reply| {
+        arity_error(reply, &format!("sentinel|{}", text(&sub)));
+    };
+    if let Some(arity) = subcommand_arity(&sub) {
+        let fits = if arity > 0 {
+            argc == arity as usize
+        } else {
+            argc >= (-arity) as usize
+        };
+        if !fits {
+            return numargs(reply);
+        }
+    } else {
+        reply.error(&format!(
+            "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
+            text(argv.get(1))
+        ));
+        return;
+    }
+    let mut state = core.lock();
+    match sub.as_slice() {
+        b"masters" => {
+            if argc != 2 {
+                return numargs(reply);
+            }
+            reply.array(state.masters.len());
+            for m in state.masters.values() {
+                reply_instance(reply, m, &m.instance, now);
+            }
+        }
+        b"master" => {
+            if argc != 3 {
+                return numargs(reply);
+            }
+            if let Some(m) = master_or_error(&state, argv.get(2), reply) {
+                reply_instance(reply, m, &m.instance, now);
+            }
+        }
+        b"replicas" | b"slaves" | b"sentinels" => {
+            if argc != 3 {
+                return numargs(reply);
+            }
+            if let Some(m) = master_or_error(&state, argv.get(2), reply) {
+                let list = if sub == b"sentinels" {
+                    &m.sentinels
+                } else {
+                    &m.replicas
+                };
+                reply.array(list.len());
+                for instance in list.values() {
+                    reply_instance(reply, m, instance, now);
+                }
+            }
+        }
+        b"myid" if argc == 2 => reply.bulk(state.myid.as_bytes()),
+        b"is-master-down-by-addr" => {
+            if argc != 6 {
+                return numargs(reply);
+            }
+            let Some(port) = crate::resp::parse_i64(argv.get(3)) else {
+                reply.error("ERR value is not an integer or out of range");
+                return;
+            };
+            let Some(req_epoch) = crate::resp::parse_i64(argv.get(4)) else {
+                reply.error("ERR value is not an integer or out of range");
+                return;
+            };
+            let host = text(argv.get(2));
+            let found = state
+                .masters
+                .iter()
+                .find(|(_, m)| m.instance.host == host && i64::from(m.instance.port) == port)
+                .map(|(name, m)| (name.clone(), m.instance.flags.s_down));
+            let is_down = !state.tilt && found.as_ref().is_some_and(|(_, s_down)| *s_down);
+            let mut leader = None;
+            let mut leader_epoch = 0;
+            let runid = text(argv.get(5));
+            if let Some((name, _)) = &found {
+                if runid != "*" {
+                    let (vote, epoch) =
+                        state.vote_leader(name, req_epoch.max(0) as u64, &runid, now);
+                    leader = vote;
+                    leader_epoch = epoch;
+                }
+            }
+            reply.array(3);
+            reply.integer(i64::from(is_down));
+            reply.bulk(leader.as_deref().unwrap_or("*").as_bytes());
+            reply.integer(leader_epoch as i64);
+        }
+        b"reset" => {
+            if argc != 3 {
+                return numargs(reply);
+            }
+            let pattern = argv.get(2).to_vec();
+            let names: Vec<String> = state
+                .masters
+                .keys()
+                .filter(|n| crate::command::glob::glob_match(&pattern, n.as_bytes(), false))
+                .cloned()
+                .collect();
+            for name in &names {
+                let m = state.masters.get_mut(name).expect("present");
+                m.sentinels.clear();
+                super::failover::reset_master(m, now);
+                let at = master_at(name);
+                state.event_at(Level::Warning, "+reset-master", &at, "");
+            }
+            if !names.is_empty() {
+                state.flush_config();
+            }
+            reply.integer(names.len() as i64);
+        }
+        b"get-master-addr-by-name" => {
+            if argc != 3 {
+                return numargs(reply);
+            }
+            match state.current_master_addr(&text(argv.get(2))) {
+                None => reply.null_array(),
+                Some((host, port)) => {
+                    reply.array(2);
+                    reply.bulk(host.as_bytes());
+                    reply.bulk(port.to_string().as_bytes());
+                }
+            }
+        }
+        b"failover" => {
+            if argc != 3 {
+                return numargs(reply);
+            }
+            let name = text(argv.get(2));
+            let Some(m) = master_or_error(&state, argv.get(2), reply) else {
+                return;
+            };
+            if m.instance.flags.failover_in_progress {
+                reply.error("INPROG Failover already in progress");
+                return;
+            }
+            if state.select_replica(&name, now).is_none() {
+                reply.error("NOGOODSLAVE No suitable replica to promote");
+                return;
+            }
+            state.log(
+                Level::Warning,
+                &format!("Executing user requested FAILOVER of '{name}'"),
+            );
+            state.start_failover(&name, now);
+            state
+                .masters
+                .get_mut(&name)
+                .expect("present")
+                .instance
+                .flags
+                .force_failover = true;
+            reply.ok();
+        }
+        b"pending-scripts" => {
+            if argc != 2 {
+                return numargs(reply);
+            }
+            reply.array(0);
+        }
+        b"monitor" => {
+            if argc != 6 {
+                return numargs(reply);
+            }
+            let Some(quorum) = crate::resp::parse_i64(argv.get(5)) else {
+                reply.error("ERR Invalid quorum");
+                return;
+            };
+            let port = match crate::resp::parse_i64(argv.get(4)) {
+                Some(p) => p,
+                None => {
+                    reply.error("ERR Invalid port");
+                    return;
+                }
+            };
+            if quorum <= 0 {
+                reply.error("ERR Quorum must be 1 or greater.");
+                return;
+            }
+            let host = text(argv.get(3));
+            if host.parse::<std::net::IpAddr>().is_err() && !state.config.resolve_hostnames {
+                reply.error("ERR Invalid IP address or hostname specified");
+                return;
+            }
+            let name = text(argv.get(2));
+            if state.masters.contains_key(&name) {
+                reply.error("ERR Duplicate master name.");
+                return;
+            }
+            if !(1..=65535).contains(&port) {
+                reply.error("ERR Invalid port number");
+                return;
+            }
+            let mut config =
+                super::config::MasterConfig::new(&name, &host, port as u16, quorum as u32);
+            config.down_after_ms = super::config::DEFAULT_DOWN_AFTER_MS;
+            state.add_master(&config, now);
+            state.flush_config();
+            reply.ok();
+            let at = master_at(&name);
+            state.event_at(
+                Level::Warning,
+                "+monitor",
+                &at,
+                &format!(" quorum {quorum}"),
+            );
+        }
+        b"flushconfig" => {
+            if argc != 2 {
+                return numargs(reply);
+            }
+            state.flush_config();
+            reply.ok();
+        }
+        b"remove" => {
+            if argc != 3 {
+                return numargs(reply);
+            }
+            let name = text(argv.get(2));
+            if master_or_error(&state, argv.get(2), reply).is_none() {
+                return;
+            }
+            let at = master_at(&name);
+            state.event_at(Level::Warning, "-monitor", &at, "");
+            state.masters.shift_remove(&name);
+            state.flush_config();
+            reply.ok();
+        }
+        b"ckquorum" => {
+            if argc != 3 {
+                return numargs(reply);
+            }
+            let Some(m) = master_or_error(&state, argv.get(2), reply) else {
+                return;
+            };
+            let voters = m.sentinels.len() + 1;
+            let usable = 1 + m
+                .sentinels
+                .values()
+                .filter(|s| !(s.flags.s_down || s.flags.o_down))
+                .count();
+            let no_quorum = usable < m.quorum as usize;
+            let no_auth = usable < voters / 2 + 1;
+            if !no_quorum && !no_auth {
+                reply.raw(
+                    format!("+OK {usable} usable Sentinels. Quorum and failover authorization can be reached\r\n")
+                        .as_bytes(),
+                );
+            } else {
+                let mut e = format!("NOQUORUM {usable} usable Sentinels. ");
+                if no_quorum {
+                    e.push_str("Not enough available Sentinels to reach the specified quorum for this master");
+                }
+                if no_auth {
+                    if no_quorum {
+                        e.push_str(". ");
+                    }
+                    e.push_str("Not enough available Sentinels to reach the majority and authorize a failover");
+                }
+                reply.error(&e);
+            }
+        }
+        b"set" => set_command(&mut state, argv, reply, now),
+        b"config" => {
+            if argc < 3 {
+                return numargs(reply);
+            }
+            if eq(argv.get(2), "get") && argc == 4 {
+                config_get(&state, argv.get(3), reply);
+            } else if eq(argv.get(2), "set") && argc == 5 {
+                config_set(&mut state, argv.get(3), argv.get(4), reply);
+            } else {
+                reply.error(
+                    "ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.",
+                );
+            }
+        }
+        b"info-cache" => {
+            let names: Vec<String> = if argc > 2 {
+                let mut wanted: Vec<String> = argv
+                    .iter()
+                    .skip(2)
+                    .map(text)
+                    .filter(|n| state.masters.contains_key(n))
+                    .collect();
+                wanted.dedup();
+                wanted
+            } else {
+                state.masters.keys().cloned().collect()
+            };
+            reply.array(names.len() * 2);
+            for name in names {
+                let m = &state.masters[&name];
+                reply.bulk(name.as_bytes());
+                reply.array(m.replicas.len() + 1);
+                for i in std::iter::once(&m.instance).chain(m.replicas.values()) {
+                    reply.array(2);
+                    reply.integer(if m.instance.info_refresh != 0 {
+                        now.saturating_sub(i.info_refresh) as i64
+                    } else {
+                        0
+                    });
+                    if i.info.is_empty() {
+                        reply.null();
+                    } else {
+                        reply.bulk(i.info.as_bytes());
+                    }
+                }
+            }
+        }
+        b"simulate-failure" => {
+            state.simfailure_after_election = false;
+            state.simfailure_after_promotion = false;
+            for arg in argv.iter().skip(2) {
+                if eq(arg, "crash-after-election") {
+                    state.simfailure_after_election = true;
+                    state.log(Level::Warning, "Failure simulation: this Sentinel will crash after being successfully elected as failover leader");
+                } else if eq(arg, "crash-after-promotion") {
+                    state.simfailure_after_promotion = true;
+                    state.log(Level::Warning, "Failure simulation: this Sentinel will crash after promoting the selected replica to master");
+                } else if eq(arg, "help") {
+                    reply.array(2);
+                    reply.bulk(b"crash-after-election");
+                    reply.bulk(b"crash-after-promotion");
+                    return;
+                } else {
+                    reply.error("ERR Unknown failure simulation specified");
+                    return;
+                }
+            }
+            reply.ok();
+        }
+        b"debug" => {
+            if argc == 2 {
+                let params: [(&str, u64); 13] = [
+                    ("INFO-PERIOD", 10_000),
+                    ("PING-PERIOD", 1000),
+                    ("ASK-PERIOD", 1000),
+                    ("PUBLISH-PERIOD", 2000),
+                    ("DEFAULT-DOWN-AFTER", 30_000),
+                    ("DEFAULT-FAILOVER-TIMEOUT", 180_000),
+                    ("TILT-TRIGGER", 2000),
+                    ("TILT-PERIOD", 30_000),
+                    ("SLAVE-RECONF-TIMEOUT", 10_000),
+                    ("MIN-LINK-RECONNECT-PERIOD", 15_000),
+                    ("ELECTION-TIMEOUT", 10_000),
+                    ("SCRIPT-MAX-RUNTIME", 60_000),
+                    ("SCRIPT-RETRY-DELAY", 30_000),
+                ];
+                reply.map(params.len());
+                for (key, value) in params {
+                    reply.bulk(key.as_bytes());
+                    reply.bulk(value.to_string().as_bytes());
+                }
+            } else {
+                reply.error("ERR SENTINEL DEBUG with parameters is not supported by replsim (its periods are fixed)");
+            }
+        }
+        b"help" if argc == 2 => {
+            let lines = HELP;
+            reply.array(lines.len() + 3);
+            reply.simple("SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+            for line in lines {
+                reply.simple(line);
+            }
+            reply.simple("HELP");
+            reply.simple("    Prints this help.");
+        }
+        _ => reply.error(&format!(
+            "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
+            text(argv.get(1))
+        )),
+    }
+}
+
+/// Redis's arity of each SENTINEL subcommand (its command table: N exactly,
+/// -N at least N arguments, the subcommand's own name included).
+fn subcommand_arity(sub: &[u8]) -> Option<i32> {
+    Some(match sub {
+        b"ckquorum"
+        | b"failover"
+        | b"get-master-addr-by-name"
+        | b"master"
+        | b"remove"
+        | b"replicas"
+        | b"reset"
+        | b"sentinels"
+        | b"slaves" => 3,
+        b"flushconfig" | b"help" | b"masters" | b"myid" | b"pending-scripts" => 2,
+        b"config" | b"info-cache" | b"simulate-failure" => -3,
+        b"debug" => -2,
+        b"is-master-down-by-addr" | b"monitor" => 6,
+        b"set" => -5,
+        _ => return None,
+    })
+}
+
+const HELP: [&str; 46] = [
+    "CKQUORUM <master-name>",
+    "    Check if the current Sentinel configuration is able to reach the quorum",
+    "    needed to failover a master and the majority needed to authorize the",
+    "    failover.",
+    "CONFIG SET <param> <value>",
+    "    Set a global Sentinel configuration parameter.",
+    "CONFIG GET <param>",
+    "    Get global Sentinel configuration parameter.",
+    "DEBUG [<param> <value> ...]",
+    "    Show a list of configurable time parameters and their values (milliseconds).",
+    "    Or update current configurable parameters values (one or more).",
+    "GET-MASTER-ADDR-BY-NAME <master-name>",
+    "    Return the ip and port number of the master with that name.",
+    "FAILOVER <master-name>",
+    "    Manually failover a master node without asking for agreement from other",
+    "    Sentinels",
+    "FLUSHCONFIG",
+    "    Force Sentinel to rewrite its configuration on disk, including the current",
+    "    Sentinel state.",
+    "INFO-CACHE <master-name>",
+    "    Return last cached INFO output from masters and all its replicas.",
+    "IS-MASTER-DOWN-BY-ADDR <ip> <port> <current-epoch> <runid>",
+    "    Check if the master specified by ip:port is down from current Sentinel's",
+    "    point of view.",
+    "MASTER <master-name>",
+    "    Show the state and info of the specified master.",
+    "MASTERS",
+    "    Show a list of monitored masters and their state.",
+    "MONITOR <name> <ip> <port> <quorum>",
+    "    Start monitoring a new master with the specified name, ip, port and quorum.",
+    "MYID",
+    "    Return the ID of the Sentinel instance.",
+    "PENDING-SCRIPTS",
+    "    Get pending scripts information.",
+    "REMOVE <master-name>",
+    "    Remove master from Sentinel's monitor list.",
+    "REPLICAS <master-name>",
+    "    Show a list of replicas for this master and their state.",
+    "RESET <pattern>",
+    "    Reset masters for specific master name matching this pattern.",
+    "SENTINELS <master-name>",
+    "    Show a list of Sentinel instances for this master and their state.",
+    "SET <master-name> <option> <value> [<option> <value> ...]",
+    "    Set configuration parameters for certain masters.",
+    "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
+    "    Simulate a Sentinel crash.",
+];
+
+fn master_at(name: &str) -> InstanceRef {
+    InstanceRef {
+        master: name.to_string(),
+        kind: Kind::Master,
+        name: String::new(),
+    }
+}
+
+/// SENTINEL SET <master> <option> <value> ...: every pair is checked and
+/// applied in order, each one announced with `+set`, as Redis does.
+fn set_command(state: &mut SentinelState, argv: Argv<'_>, reply: &mut Reply, _now: u64) {
+    if argv.len() < 3 {
+        return arity_error(reply, "sentinel|set");
+    }
+    let name = text(argv.get(2));
+    if master_or_error(state, argv.get(2), reply).is_none() {
+        return;
+    }
+    let mut changes = 0;
+    let mut j = 3;
+    while j < argv.len() {
+        let option = text(argv.get(j)).to_ascii_lowercase();
+        let more = argv.len() - 1 - j;
+        if more == 0 {
+            reply.error(&format!(
+                "ERR Unknown option or number of arguments for SENTINEL SET '{}'",
+                text(argv.get(j))
+            ));
+            break;
+        }
+        let value = text(argv.get(j + 1));
+        let number = value.parse::<i64>().ok();
+        let m = state.masters.get_mut(&name).expect("present");
+        let ok = match option.as_str() {
+            "down-after-milliseconds" => number
+                .filter(|n| *n > 0)
+                .map(|n| m.down_after_ms = n as u64),
+            "failover-timeout" => number
+                .filter(|n| *n > 0)
+                .map(|n| m.failover_timeout_ms = n as u64),
+            "parallel-syncs" => number
+                .filter(|n| *n > 0)
+                .map(|n| m.parallel_syncs = n as u32),
+            "quorum" => number.filter(|n| *n > 0).map(|n| m.quorum = n as u32),
+            "auth-pass" => {
+                m.auth_pass = (!value.is_empty()).then(|| value.clone());
+                Some(())
+            }
+            "auth-user" => {
+                m.auth_user = (!value.is_empty()).then(|| value.clone());
+                Some(())
+            }
+            _ => {
+                reply.error(&format!(
+                    "ERR Unknown option or number of arguments for SENTINEL SET '{}'",
+                    text(argv.get(j))
+                ));
+                if changes > 0 {
+                    state.flush_config();
+                }
+                return;
+            }
+        };
+        if ok.is_none() {
+            reply.error(&format!(
+                "ERR Invalid argument '{value}' for SENTINEL SET '{option}'"
+            ));
+            if changes > 0 {
+                state.flush_config();
+            }
+            return;
+        }
+        changes += 1;
+        let at = master_at(&name);
+        state.event_at(Level::Warning, "+set", &at, &format!(" {option} {value}"));
+        j += 2;
+    }
+    if j >= argv.len() {
+        if changes > 0 {
+            state.flush_config();
+        }
+        reply.ok();
+    }
+}
+
+fn config_get(state: &SentinelState, pattern: &[u8], reply: &mut Reply) {
+    let c = &state.config;
+    let params: [(&str, String); 6] = [
+        (
+            "resolve-hostnames",
+            if c.resolve_hostnames { "yes" } else { "no" }.into(),
+        ),
+        (
+            "announce-hostnames",
+            if c.announce_hostnames { "yes" } else { "no" }.into(),
+        ),
+        ("announce-ip", c.announce_ip.clone().unwrap_or_default()),
+        ("announce-port", c.announce_port.to_string()),
+        ("sentinel-user", String::new()),
+        ("sentinel-pass", String::new()),
+    ];
+    let matching: Vec<&(&str, String)> = params
+        .iter()
+        .filter(|(k, _)| crate::command::glob::glob_match(pattern, k.as_bytes(), true))
+        .collect();
+    reply.map(matching.len());
+    for (key, value) in matching {
+        reply.bulk(key.as_bytes());
+        reply.bulk(value.as_bytes());
+    }
+}
+
+fn config_set(state: &mut SentinelState, option: &[u8], value: &[u8], reply: &mut Reply) {
+    let option_text = text(option).to_ascii_lowercase();
+    let value_text = text(value);
+    let yes_no = match value_text.to_ascii_lowercase().as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    let c = &mut state.config;
+    let applied = match option_text.as_str() {
+        "resolve-hostnames" => yes_no.map(|v| c.resolve_hostnames = v),
+        "announce-hostnames" => yes_no.map(|v| c.announce_hostnames = v),
+        "announce-ip" => {
+            c.announce_ip = (!value_text.is_empty()).then(|| value_text.clone());
+            Some(())
+        }
+        "announce-port" => value_text.parse::<u16>().ok().map(|p| c.announce_port = p),
+        _ => {
+            reply.error(&format!(
+                "ERR Invalid argument '{value_text}' to SENTINEL CONFIG SET '{option_text}'"
+            ));
+            return;
+        }
+    };
+    if applied.is_none() {
+        reply.error(&format!(
+            "ERR Invalid argument '{value_text}' to SENTINEL CONFIG SET '{option_text}'"
+        ));
+        return;
+    }
+    state.flush_config();
+    reply.ok();
+}
+
+impl SentinelState {
+    /// Adds a monitored master (SENTINEL MONITOR).
+    fn add_master(&mut self, config: &super::config::MasterConfig, now: u64) {
+        let master = Master {
+            instance: Instance::new(
+                Kind::Master,
+                config.name.clone(),
+                &config.host,
+                config.port,
+                now,
+            ),
+            quorum: config.quorum,
+            down_after_ms: config.down_after_ms,
+            failover_timeout_ms: config.failover_timeout_ms,
+            parallel_syncs: config.parallel_syncs,
+            auth_pass: None,
+            auth_user: None,
+            config_epoch: 0,
+            failover_state: FailoverState::None,
+            failover_epoch: 0,
+            failover_start_time: 0,
+            failover_state_change_time: 0,
+            failover_delay_logged: 0,
+            promoted: None,
+            leader: None,
+            leader_epoch: 0,
+            replicas: Default::default(),
+            sentinels: Default::default(),
+        };
+        self.masters.insert(config.name.clone(), master);
+    }
+}

@@ -1,0 +1,208 @@
+//! Sentinel on real TCP: three `replsim sentinel` processes fail over real
+//! redis-servers when the master is killed, and a real `redis-sentinel`
+//! fails over replsim servers (which checks replsim's server side under a
+//! real Sentinel: INFO, ROLE, PUBLISH/SUBSCRIBE of hellos, the failover's
+//! MULTI/REPLICAOF/CONFIG REWRITE/CLIENT KILL/EXEC). Both skip when the
+//! binaries are missing, and fail in CI.
+
+mod common;
+
+use std::time::Instant;
+
+use common::sentinel::{within, Flavor, SentinelProcess};
+use common::{info_field, start_redis, tool_available, ReplsimProcess};
+
+fn monitor(master_port: u16, quorum: u32) -> String {
+    format!(
+        "sentinel monitor mymaster 127.0.0.1 {master_port} {quorum}\n\
+         sentinel down-after-milliseconds mymaster 1000\n\
+         sentinel failover-timeout mymaster 5000\n"
+    )
+}
+
+/// Waits until both replicas are linked and every Sentinel sees them and
+/// the other Sentinels.
+fn wait_discovered(sentinels: &[SentinelProcess], replicas: [u16; 2]) {
+    let linked = within(30, || {
+        replicas
+            .iter()
+            .all(|r| info_field(*r, "master_link_status").as_deref() == Some("up"))
+    });
+    assert!(linked.is_some(), "replicas never linked");
+    let others = (sentinels.len() - 1).to_string();
+    let found = within(30, || {
+        sentinels.iter().all(|s| {
+            s.master_field("mymaster", "num-slaves").as_deref() == Some("2")
+                && s.master_field("mymaster", "num-other-sentinels").as_deref()
+                    == Some(others.as_str())
+        })
+    });
+    assert!(
+        found.is_some(),
+        "discovery: {}",
+        sentinels
+            .iter()
+            .map(|s| s.log())
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    );
+}
+
+/// After the master died: all Sentinels name the same new master, which
+/// is one of `replicas`, and the other replica follows it. Returns the
+/// promoted port and how long it took from `killed`.
+fn wait_failover(
+    sentinels: &[SentinelProcess],
+    old: u16,
+    replicas: [u16; 2],
+    killed: Instant,
+) -> (u16, f64) {
+    let mut agreed = None;
+    let done = within(60, || {
+        let seen: Vec<Option<String>> = sentinels
+            .iter()
+            .map(|s| s.master_addr("mymaster"))
+            .collect();
+        let first = seen[0].clone();
+        if first
+            .as_deref()
+            .is_some_and(|a| a != format!("127.0.0.1:{old}"))
+            && seen.iter().all(|s| *s == first)
+        {
+            agreed = first;
+            return true;
+        }
+        false
+    });
+    assert!(
+        done.is_some(),
+        "no agreement: {}",
+        sentinels
+            .iter()
+            .map(|s| s.log())
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    );
+    let elapsed = killed.elapsed().as_secs_f64();
+    let promoted: u16 = agreed.unwrap().rsplit(':').next().unwrap().parse().unwrap();
+    assert!(
+        replicas.contains(&promoted),
+        "{promoted} is not one of {replicas:?}"
+    );
+    let other = if replicas[0] == promoted {
+        replicas[1]
+    } else {
+        replicas[0]
+    };
+    let followed = within(30, || {
+        info_field(promoted, "role").as_deref() == Some("master")
+            && info_field(other, "master_port").as_deref() == Some(promoted.to_string().as_str())
+            && info_field(other, "master_link_status").as_deref() == Some("up")
+    });
+    assert!(followed.is_some(), "{other} does not follow {promoted}");
+    (promoted, elapsed)
+}
+
+#[test]
+fn three_replsim_sentinels_fail_over_real_redis_servers() {
+    let test = "three_replsim_sentinels_fail_over_real_redis_servers";
+    if !tool_available(test, "redis-server") {
+        return;
+    }
+    let Some(master) = start_redis(test, &["--repl-diskless-sync-delay", "0"]) else {
+        return;
+    };
+    let master_port = master.port.to_string();
+    let replica = [
+        "--replicaof",
+        "127.0.0.1",
+        &master_port,
+        "--repl-diskless-sync-delay",
+        "0",
+    ];
+    let r1 = start_redis(test, &replica).unwrap();
+    let r2 = start_redis(test, &replica).unwrap();
+    let sentinels: Vec<SentinelProcess> = (0..3)
+        .map(|i| {
+            SentinelProcess::start(Flavor::Replsim, &format!("r{i}"), &monitor(master.port, 2))
+        })
+        .collect();
+    wait_discovered(&sentinels, [r1.port, r2.port]);
+    let old = master.port;
+    let killed = Instant::now();
+    drop(master);
+    let (promoted, secs) = wait_failover(&sentinels, old, [r1.port, r2.port], killed);
+    eprintln!("{test}: promoted {promoted} after {secs:.2} s");
+    let switch = format!("+switch-master mymaster 127.0.0.1 {old} 127.0.0.1 {promoted}");
+    let switched = within(20, || sentinels.iter().all(|s| s.log().contains(&switch)));
+    let logs: Vec<String> = sentinels.iter().map(|s| s.log()).collect();
+    assert!(switched.is_some(), "{}", logs.join("\n----\n"));
+    let elected = logs
+        .iter()
+        .filter(|l| l.contains("# +elected-leader master mymaster"))
+        .count();
+    assert_eq!(elected, 1, "{}", logs.join("\n----\n"));
+    // Each rewrote its sentinel.conf with the new master and epoch.
+    for s in &sentinels {
+        let conf = s.conf();
+        assert!(
+            conf.contains(&format!("sentinel monitor mymaster 127.0.0.1 {promoted} 2")),
+            "{conf}"
+        );
+        assert!(conf.contains("sentinel current-epoch 1"), "{conf}");
+        assert!(
+            conf.contains(&format!("sentinel known-replica mymaster 127.0.0.1 {old}")),
+            "{conf}"
+        );
+    }
+}
+
+#[test]
+fn a_real_redis_sentinel_fails_over_replsim_servers() {
+    let test = "a_real_redis_sentinel_fails_over_replsim_servers";
+    if !tool_available(test, "redis-sentinel") {
+        return;
+    }
+    let mut master = ReplsimProcess::start("sentinel-m", &["--repl-diskless-sync-delay", "0"]);
+    let master_port = master.port.to_string();
+    let replica = [
+        "--replicaof",
+        "127.0.0.1",
+        &master_port,
+        "--repl-diskless-sync-delay",
+        "0",
+    ];
+    let r1 = ReplsimProcess::start("sentinel-r1", &replica);
+    let r2 = ReplsimProcess::start("sentinel-r2", &replica);
+    let sentinels = vec![SentinelProcess::start(
+        Flavor::Redis,
+        "real",
+        &monitor(master.port, 1),
+    )];
+    wait_discovered(&sentinels, [r1.port, r2.port]);
+    let old = master.port;
+    let killed = Instant::now();
+    master.stop();
+    let (promoted, secs) = wait_failover(&sentinels, old, [r1.port, r2.port], killed);
+    eprintln!("{test}: promoted {promoted} after {secs:.2} s");
+    let ended = within(20, || {
+        sentinels[0].log().contains("+switch-master mymaster")
+    });
+    let log = sentinels[0].log();
+    assert!(ended.is_some(), "{log}");
+    for event in [
+        "+promoted-slave",
+        "+slave-reconf-done",
+        "+failover-end master mymaster",
+        "+switch-master mymaster",
+    ] {
+        assert!(log.contains(event), "{event} missing:\n{log}");
+    }
+    // The old master comes back as a master and is converted.
+    master.restart();
+    let converted = within(40, || {
+        info_field(old, "master_port").as_deref() == Some(promoted.to_string().as_str())
+            && info_field(old, "master_link_status").as_deref() == Some("up")
+    });
+    assert!(converted.is_some(), "{}", sentinels[0].log());
+}
