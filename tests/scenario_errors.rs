@@ -265,7 +265,7 @@ fn unknown_top_level_field_lists_the_known_fields() {
     assert_eq!(
         e.to_string(),
         "t.json:3:3: seed: unknown field `seed` at the top level; expected one of: name, about, \
-         seeds, regressions, liveness, network, nodes, steps, losses, $schema\n  hint: did you mean `seeds`?"
+         seeds, regressions, liveness, network, nodes, steps, losses, sentinels, $schema\n  hint: did you mean `seeds`?"
     );
 }
 
@@ -1364,5 +1364,80 @@ fn a_bad_line_in_a_node_conf_is_an_error_with_the_conf_line_and_directive() {
     assert!(
         text.contains("Bad directive or wrong number of arguments"),
         "{text}"
+    );
+}
+
+const SENTINEL_NODES: &str = r#""nodes": {"m": {}, "r1": {"replicaof": "m"}}"#;
+
+#[test]
+fn a_sentinel_needs_a_host_of_its_own_and_a_node_to_monitor() {
+    let clash = format!(
+        r#"{{"name": "t", {SENTINEL_NODES}, "sentinels": {{"r1": {{"monitor": "m"}}}}, "steps": []}}"#
+    );
+    assert_eq!(
+        message(&clash),
+        "t.json:1:75: sentinels.r1: 'r1' is already a node: a Sentinel needs a host of its own"
+    );
+    let unknown = format!(
+        r#"{{"name": "t", {SENTINEL_NODES}, "sentinels": {{"s1": {{"monitor": "m9"}}}}, "steps": []}}"#
+    );
+    assert!(
+        message(&unknown).contains("sentinels.s1.monitor: unknown node 'm9' (nodes: m, r1)"),
+        "{}",
+        message(&unknown)
+    );
+    let missing = format!(
+        r#"{{"name": "t", {SENTINEL_NODES}, "sentinels": {{"s1": {{"quorum": 2}}}}, "steps": []}}"#
+    );
+    assert!(
+        message(&missing).contains("monitor"),
+        "{}",
+        message(&missing)
+    );
+}
+
+#[test]
+fn a_sentinel_config_value_is_judged_by_the_sentinels_own_parser() {
+    let text = format!(
+        r#"{{"name": "t", {SENTINEL_NODES}, "sentinels": {{"s1": {{"monitor": "m", "config": {{"down-after-milliseconds": "soon"}}}}}}, "steps": []}}"#
+    );
+    let e = error(&text);
+    assert_eq!(e.kind, ErrorKind::Value);
+    assert!(
+        e.to_string()
+            .contains("sentinels.s1.config.down-after-milliseconds: Sentinel refuses down-after-milliseconds \"soon\""),
+        "{e}"
+    );
+    let unknown = format!(
+        r#"{{"name": "t", {SENTINEL_NODES}, "sentinels": {{"s1": {{"monitor": "m", "config": {{"down-after": 5}}}}}}, "steps": []}}"#
+    );
+    assert_eq!(error(&unknown).kind, ErrorKind::UnknownField);
+}
+
+#[test]
+fn faults_reach_sentinels_but_workloads_do_not() {
+    let crash = format!(
+        r#"{{"name": "t", {SENTINEL_NODES}, "sentinels": {{"s1": {{"monitor": "m"}}}}, "steps": [{{"crash": "s1"}}, {{"partition": {{"between": [["s1"], ["m"]]}}}}]}}"#
+    );
+    Scenario::parse("t.json", &crash).unwrap_or_else(|e| panic!("{e}"));
+    let workload = format!(
+        r#"{{"name": "t", {SENTINEL_NODES}, "sentinels": {{"s1": {{"monitor": "m"}}}}, "steps": [{{"workload": {{"on": "s1", "ops": 1}}}}]}}"#
+    );
+    assert!(
+        message(&workload).contains("unknown node 's1'"),
+        "{}",
+        message(&workload)
+    );
+}
+
+#[test]
+fn following_the_master_needs_sentinels() {
+    let text = r#"{"name": "t", "nodes": {"m": {}}, "steps": [{"workload": {"on": "m", "ops": 1, "follow": true}}]}"#;
+    let e = error(text);
+    assert_eq!(e.kind, ErrorKind::Impossible);
+    assert!(
+        e.to_string()
+            .contains("steps[0].workload.follow: `follow` asks the scenario's Sentinels"),
+        "{e}"
     );
 }

@@ -13,7 +13,7 @@ use super::error::{ErrorKind, ScenarioError};
 use super::json::{index_path, key_path, Kind, Member, Pos, Value};
 use super::model::{
     CmpOp, CountCheck, DisplayDuration, DurationCheck, DurationRange, InfoExpect, IntRange,
-    LossBounds, NetworkSpec, NodeConf, NodeSpec, Scenario,
+    LossBounds, NetworkSpec, NodeConf, NodeSpec, Scenario, SentinelSpec,
 };
 use super::timeline::{Problem, Timeline};
 use super::values::{
@@ -105,6 +105,8 @@ impl<'v> Obj<'v> {
 pub(crate) struct Cx<'a> {
     file: &'a str,
     nodes: Vec<String>,
+    /// The Sentinels' names once `sentinels` has been read.
+    sentinels: Vec<String>,
 }
 
 impl<'a> Cx<'a> {
@@ -112,6 +114,7 @@ impl<'a> Cx<'a> {
         Cx {
             file,
             nodes: Vec::new(),
+            sentinels: Vec::new(),
         }
     }
 
@@ -274,6 +277,40 @@ impl<'a> Cx<'a> {
         );
         let hint = closest(name, self.nodes.iter().map(String::as_str))
             .map(|n| format!("did you mean '{n}'?"));
+        Err(err.maybe_hint(hint))
+    }
+
+    /// Whether the scenario has Sentinels (read before the steps).
+    pub(super) fn has_sentinels(&self) -> bool {
+        !self.sentinels.is_empty()
+    }
+
+    /// A node or Sentinel name: a host that faults (crash, restart, pause,
+    /// cut, partition) apply to.
+    pub(super) fn host(&self, v: &Value, path: &str) -> R<String> {
+        if self.sentinels.is_empty() {
+            return self.node(v, path);
+        }
+        let name = self.string(v, path, "a node or Sentinel name")?;
+        let hosts: Vec<&str> = self
+            .nodes
+            .iter()
+            .chain(&self.sentinels)
+            .map(String::as_str)
+            .collect();
+        if hosts.contains(&name) {
+            return Ok(name.to_string());
+        }
+        let err = self.err(
+            path,
+            v.pos,
+            ErrorKind::UnknownNode,
+            format!(
+                "unknown node or Sentinel '{name}' (hosts: {})",
+                hosts.join(", ")
+            ),
+        );
+        let hint = closest(name, hosts.iter().copied()).map(|n| format!("did you mean '{n}'?"));
         Err(err.maybe_hint(hint))
     }
 
@@ -576,7 +613,11 @@ impl<'a> Cx<'a> {
                 "a scenario needs steps (they may be empty: \"steps\": [])",
             )
         })?;
-        let steps = self.steps(&steps_member.value, &nodes, liveness)?;
+        let sentinels = match top.get("sentinels") {
+            Some(m) => self.sentinels(&m.value)?,
+            None => Vec::new(),
+        };
+        let steps = self.steps(&steps_member.value, &nodes, &sentinels, liveness)?;
         let losses = match top.get("losses") {
             Some(m) => self.losses(&m.value)?,
             None => LossBounds::default(),
@@ -593,6 +634,7 @@ impl<'a> Cx<'a> {
             nodes,
             steps,
             losses,
+            sentinels,
         };
         Ok((scenario, name_member.value.pos))
     }
@@ -628,6 +670,150 @@ impl<'a> Cx<'a> {
             seeds.push(seed);
         }
         Ok(seeds)
+    }
+
+    /// The top-level `sentinels`: name -> Sentinel object.
+    fn sentinels(&mut self, v: &Value) -> R<Vec<SentinelSpec>> {
+        let obj = self.object(
+            v,
+            "sentinels",
+            "an object of Sentinel name -> Sentinel, like {\"s1\": {\"monitor\": \"m\", \"quorum\": 2}}",
+        )?;
+        let mut names = Vec::new();
+        for m in obj.members {
+            let path = obj.child(&m.key);
+            let valid = m.key.starts_with(|c: char| c.is_ascii_lowercase())
+                && m.key.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                });
+            if !valid {
+                return Err(self.err(
+                    &path,
+                    m.key_pos,
+                    ErrorKind::Value,
+                    format!(
+                        "bad Sentinel name {}: a name starts with a lowercase letter, followed by lowercase letters, digits, '_' or '-'",
+                        serde_json::to_string(&m.key).unwrap_or_default()
+                    ),
+                ));
+            }
+            if self.nodes.contains(&m.key) {
+                return Err(self.err(
+                    &path,
+                    m.key_pos,
+                    ErrorKind::Value,
+                    format!(
+                        "'{}' is already a node: a Sentinel needs a host of its own",
+                        m.key
+                    ),
+                ));
+            }
+            names.push(m.key.clone());
+        }
+        let mut specs = Vec::new();
+        for m in obj.members {
+            specs.push(self.sentinel(&m.key, &m.value, &obj.child(&m.key))?);
+        }
+        self.sentinels = names;
+        Ok(specs)
+    }
+
+    fn sentinel(&self, name: &str, v: &Value, path: &str) -> R<SentinelSpec> {
+        let obj = self.object(
+            v,
+            path,
+            "a Sentinel object like {\"monitor\": \"m\", \"quorum\": 2}",
+        )?;
+        self.known_keys(
+            &obj,
+            &Place::of(ObjectKind::Sentinel).with_child("config", ObjectKind::SentinelConfig),
+            "in a Sentinel",
+        )?;
+        let monitor = match obj.get("monitor") {
+            Some(m) => self.node(&m.value, &obj.child("monitor"))?,
+            None => {
+                return Err(self.missing(
+                    &obj,
+                    "monitor",
+                    "a Sentinel monitors a node: \"monitor\": \"m\"",
+                ))
+            }
+        };
+        let master_name = match obj.get("name") {
+            Some(m) => {
+                const WHAT: &str =
+                    "a master name of letters, digits, '.', '_' or '-', like \"mymaster\"";
+                let text = self.string(&m.value, &obj.child("name"), WHAT)?;
+                let ok = !text.is_empty()
+                    && text
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+                if !ok {
+                    return Err(self.bad_value(&m.value, &obj.child("name"), WHAT));
+                }
+                text.to_string()
+            }
+            None => "mymaster".to_string(),
+        };
+        let quorum = match obj.get("quorum") {
+            Some(m) => self.integer(
+                &m.value,
+                &obj.child("quorum"),
+                1,
+                u64::from(u32::MAX),
+                "a quorum of at least 1",
+            )? as u32,
+            None => 2,
+        };
+        let mut config = Vec::new();
+        if let Some(m) = obj.get("config") {
+            let cpath = obj.child("config");
+            let cobj = self.object(
+                &m.value,
+                &cpath,
+                "an object of Sentinel directive -> value, like {\"down-after-milliseconds\": 5000}",
+            )?;
+            self.known_keys(
+                &cobj,
+                &Place::of(ObjectKind::SentinelConfig),
+                "in a Sentinel's config",
+            )?;
+            for c in cobj.members {
+                let key_path = cobj.child(&c.key);
+                let value = match &c.value.kind {
+                    Kind::Str(s) => s.clone(),
+                    Kind::Number(n, _) => number_text(n),
+                    _ => return Err(self.expected(&c.value, &key_path, "a number or a string")),
+                };
+                // The Sentinel's own parser judges the value, as it would
+                // in sentinel.conf.
+                let mut probe = crate::sentinel::config::SentinelConfig::default();
+                let text = format!(
+                    "sentinel monitor {master_name} 127.0.0.1 6379 {quorum}\nsentinel {} {master_name} {value}\n",
+                    c.key
+                );
+                if let Err(e) = probe.apply(&text) {
+                    return Err(self.err(
+                        &key_path,
+                        c.value.pos,
+                        ErrorKind::Value,
+                        format!(
+                            "Sentinel refuses {} {}: {e}",
+                            c.key,
+                            serde_json::to_string(&value).unwrap_or_default()
+                        ),
+                    ));
+                }
+                config.push((c.key.clone(), value));
+            }
+        }
+        Ok(SentinelSpec {
+            name: name.to_string(),
+            monitor,
+            master_name,
+            quorum,
+            config,
+        })
     }
 
     /// The top-level `losses`: counts of lost writes and a split-brain

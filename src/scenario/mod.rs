@@ -96,7 +96,7 @@ pub use error::{ErrorKind, ScenarioError};
 pub use model::{
     Action, AwaitCondition, CheckSpec, CmpOp, CountCheck, DisplayDuration, DurationCheck,
     DurationRange, Expect, InfoExpect, IntRange, LossBounds, NetworkSpec, NodeConf, NodeSpec,
-    Scenario, Step, WorkloadKind, WorkloadSpec,
+    Scenario, SentinelSpec, Step, WorkloadKind, WorkloadSpec,
 };
 pub use schema::{json_schema, json_schema_text};
 pub use vocab::{vocabulary, ObjectKind};

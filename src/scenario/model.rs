@@ -32,6 +32,26 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// `losses`: bounds on the acknowledged writes the run may lose.
     pub losses: LossBounds,
+    /// `sentinels`, in file order: Redis Sentinels watching the nodes.
+    pub sentinels: Vec<SentinelSpec>,
+}
+
+/// One Sentinel of the scenario: a host of its own (faults apply to it as
+/// to any node) running replsim's Sentinel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentinelSpec {
+    /// Its name, unique among nodes and Sentinels.
+    pub name: String,
+    /// The node it monitors (`sentinel monitor`), by the address it has at
+    /// start.
+    pub monitor: String,
+    /// The master name it monitors it under (default `mymaster`).
+    pub master_name: String,
+    /// Sentinels that must agree the master is down (`quorum`).
+    pub quorum: u32,
+    /// Per-master directives (`down-after-milliseconds`, ...), in file
+    /// order, values as text.
+    pub config: Vec<(String, String)>,
 }
 
 /// Bounds on what a run may lose of its acknowledged writes (Redis's
@@ -545,6 +565,10 @@ pub struct WorkloadSpec {
     /// and at most [`WorkloadSpec::DEFAULT_READ_RATE_MAX`]; 0 turns readers
     /// off.
     pub readers: Option<f64>,
+    /// `follow`: the clients find the master through the scenario's
+    /// Sentinels, as client libraries do, starting from `on`: on a lost
+    /// connection or a READONLY reply they ask the Sentinels again.
+    pub follow: bool,
 }
 
 impl WorkloadSpec {

@@ -69,6 +69,17 @@ fn field(kind: ObjectKind, name: &str) -> Option<Value> {
         (K::Scenario, "liveness") => reference("duration"),
         (K::Scenario, "network") => reference("network"),
         (K::Scenario, "losses") => reference("losses"),
+        (K::Scenario, "sentinels") => json!({
+            "type": "object",
+            "propertyNames": {"pattern": "^[a-z][a-z0-9_-]*$"},
+            "additionalProperties": reference("sentinel"),
+        }),
+        (K::Sentinel, "monitor") => node(),
+        (K::Sentinel, "name") => json!({"type": "string", "pattern": "^[A-Za-z0-9._-]+$"}),
+        (K::Sentinel, "quorum") => json!({"type": "integer", "minimum": 1}),
+        (K::Sentinel, "config") => reference("sentinel_config"),
+        (K::SentinelConfig, "auth-pass" | "auth-user") => json!({"type": "string"}),
+        (K::SentinelConfig, _) => json!({"type": ["integer", "string"]}),
         (K::Losses, "acknowledged" | "waited") => reference("count"),
         (K::Losses, "split_brain") => json!({
             "type": "string",
@@ -130,6 +141,7 @@ fn field(kind: ObjectKind, name: &str) -> Option<Value> {
         (K::Workload, "dbs") => json!({"type": "integer", "minimum": 1, "maximum": 16}),
         (K::Workload, "clients") => json!({"type": "integer", "minimum": 1}),
         (K::Workload, "readers") => json!({"type": "number", "minimum": 0}),
+        (K::Workload, "follow") => json!({"type": "boolean"}),
         (K::Command, "on") => node(),
         (K::Command, "args") => {
             json!({"type": "array", "items": {"type": "string"}, "minItems": 1})
@@ -231,6 +243,8 @@ pub fn json_schema() -> Value {
         ("replicaof", object(K::Replicaof, &["node", "master"])),
         ("check", object(K::Check, &[])),
         ("losses", object(K::Losses, &[])),
+        ("sentinel", object(K::Sentinel, &["monitor"])),
+        ("sentinel_config", object(K::SentinelConfig, &[])),
     ];
     for (name, schema) in objects {
         defs[name] = schema;

@@ -10,7 +10,7 @@ use super::error::{ErrorKind, ScenarioError};
 use super::json::{index_path, key_path, Kind, Member, Value};
 use super::model::{
     Action, AwaitCondition, CheckSpec, DisplayDuration, DurationRange, Expect, IntRange, NodeSpec,
-    Step, WorkloadKind, WorkloadSpec,
+    SentinelSpec, Step, WorkloadKind, WorkloadSpec,
 };
 use super::timeline::Timeline;
 use super::values::closest;
@@ -19,12 +19,19 @@ use super::vocab::{modifier_actions, ObjectKind, Place, ACTIONS, EXPECT};
 impl Cx<'_> {
     /// The `steps` array, in order, walking a timeline that starts from the
     /// nodes' topology with every node up.
-    pub(super) fn steps(&self, v: &Value, nodes: &[NodeSpec], liveness: Duration) -> R<Vec<Step>> {
+    pub(super) fn steps(
+        &self,
+        v: &Value,
+        nodes: &[NodeSpec],
+        sentinels: &[SentinelSpec],
+        liveness: Duration,
+    ) -> R<Vec<Step>> {
         let items = self.array(v, "steps", "an array of steps, like [{\"crash\": \"r1\"}]")?;
         let mut timeline = Timeline::new(
             nodes
                 .iter()
-                .map(|n| (n.name.as_str(), n.replicaof.as_deref())),
+                .map(|n| (n.name.as_str(), n.replicaof.as_deref()))
+                .chain(sentinels.iter().map(|s| (s.name.as_str(), None))),
         );
         // What the steps may use of the run's time once the end of the run
         // (liveness bound and slack) is set aside; the caller checked that
@@ -309,7 +316,7 @@ impl Cx<'_> {
                 }
             }
             "crash" => {
-                let node = self.node(v, path)?;
+                let node = self.host(v, path)?;
                 let lose_unsynced = match step.get("lose_unsynced") {
                     Some(m) => self.boolean(&m.value, &step.child("lose_unsynced"))?,
                     None => false,
@@ -326,12 +333,12 @@ impl Cx<'_> {
                 }
             }
             "restart" => {
-                let node = self.node(v, path)?;
+                let node = self.host(v, path)?;
                 timeline.restart(&node, &step.path).map_err(at)?;
                 Action::Restart { node }
             }
             "pause" => {
-                let node = self.node(v, path)?;
+                let node = self.host(v, path)?;
                 let duration = self.optional_for(step)?;
                 timeline
                     .pause(&node, &step.path, duration.is_some())
@@ -339,7 +346,7 @@ impl Cx<'_> {
                 Action::Pause { node, duration }
             }
             "resume" => {
-                let node = self.node(v, path)?;
+                let node = self.host(v, path)?;
                 timeline.resume(&node, &step.path).map_err(at)?;
                 Action::Resume { node }
             }
@@ -518,6 +525,7 @@ impl Cx<'_> {
             dbs: 1,
             clients: 1,
             readers: None,
+            follow: false,
         };
         if let Some(m) = obj.get("rate") {
             const WHAT: &str = "a rate in operations per second (a number > 0)";
@@ -562,6 +570,17 @@ impl Cx<'_> {
                 return Err(self.bad_value(&m.value, &obj.child("readers"), WHAT));
             }
             spec.readers = Some(rate);
+        }
+        if let Some(m) = obj.get("follow") {
+            spec.follow = self.boolean(&m.value, &obj.child("follow"))?;
+            if spec.follow && !self.has_sentinels() {
+                return Err(self.err(
+                    &obj.child("follow"),
+                    m.value.pos,
+                    ErrorKind::Impossible,
+                    "`follow` asks the scenario's Sentinels where the master is, and it has none",
+                ));
+            }
         }
         Ok(spec)
     }
@@ -775,8 +794,8 @@ impl Cx<'_> {
         let [a, b] = items else {
             return Err(self.bad_value(v, path, WHAT));
         };
-        let a_name = self.node(a, &index_path(path, 0))?;
-        let b_name = self.node(b, &index_path(path, 1))?;
+        let a_name = self.host(a, &index_path(path, 0))?;
+        let b_name = self.host(b, &index_path(path, 1))?;
         if a_name == b_name {
             return Err(self.err(
                 &index_path(path, 1),
@@ -825,7 +844,7 @@ impl Cx<'_> {
             let mut names = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 let ipath = index_path(gpath, i);
-                let name = self.node(item, &ipath)?;
+                let name = self.host(item, &ipath)?;
                 if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
                     return Err(self.err(
                         &ipath,

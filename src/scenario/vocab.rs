@@ -18,7 +18,18 @@ pub(crate) const TOP: &[&str] = &[
     "nodes",
     "steps",
     "losses",
+    "sentinels",
     "$schema",
+];
+/// A Sentinel's fields.
+pub(crate) const SENTINEL: &[&str] = &["monitor", "name", "quorum", "config"];
+/// The per-master directives a Sentinel's `config` may set.
+pub(crate) const SENTINEL_CONFIG: &[&str] = &[
+    "down-after-milliseconds",
+    "failover-timeout",
+    "parallel-syncs",
+    "auth-pass",
+    "auth-user",
 ];
 /// `losses`: bounds on the acknowledged writes a run may lose.
 pub(crate) const LOSSES: &[&str] = &["acknowledged", "waited", "split_brain"];
@@ -73,6 +84,7 @@ pub(crate) const WORKLOAD: &[&str] = &[
     "dbs",
     "clients",
     "readers",
+    "follow",
 ];
 /// A `command`'s fields (in a step and in an `await`).
 pub(crate) const COMMAND: &[&str] = &["on", "args", "db"];
@@ -137,11 +149,15 @@ pub enum ObjectKind {
     Check,
     /// The top-level `losses`.
     Losses,
+    /// A Sentinel, under `sentinels`.
+    Sentinel,
+    /// A Sentinel's `config`.
+    SentinelConfig,
 }
 
 impl ObjectKind {
     /// Every kind, in the order the reference documents them.
-    pub const ALL: [ObjectKind; 17] = [
+    pub const ALL: [ObjectKind; 19] = [
         ObjectKind::Scenario,
         ObjectKind::Node,
         ObjectKind::Config,
@@ -159,6 +175,8 @@ impl ObjectKind {
         ObjectKind::Replicaof,
         ObjectKind::Check,
         ObjectKind::Losses,
+        ObjectKind::Sentinel,
+        ObjectKind::SentinelConfig,
     ];
 
     /// The kind's name: `scenario`, `node`, `step`, `workload`, ...
@@ -181,6 +199,8 @@ impl ObjectKind {
             ObjectKind::Replicaof => "replicaof",
             ObjectKind::Check => "check",
             ObjectKind::Losses => "losses",
+            ObjectKind::Sentinel => "sentinel",
+            ObjectKind::SentinelConfig => "sentinel config",
         }
     }
 
@@ -205,6 +225,8 @@ impl ObjectKind {
             ObjectKind::Replicaof => REPLICAOF.to_vec(),
             ObjectKind::Check => CHECK.to_vec(),
             ObjectKind::Losses => LOSSES.to_vec(),
+            ObjectKind::Sentinel => SENTINEL.to_vec(),
+            ObjectKind::SentinelConfig => SENTINEL_CONFIG.to_vec(),
         }
     }
 

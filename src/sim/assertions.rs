@@ -29,6 +29,7 @@ impl Runner {
         loop {
             // A failover that ends meanwhile changes what converged means.
             self.follow_failovers();
+            self.follow_sentinels();
             let satisfied = match condition {
                 AwaitCondition::Linked => self.all_linked(),
                 AwaitCondition::Converged => self.is_converged(),

@@ -135,6 +135,9 @@ impl Runner {
         {
             return false;
         }
+        if self.sentinels_agree().is_err() {
+            return false;
+        }
         let mut pairs = Vec::new();
         for (name, _, servers) in self.replicas_with_tops() {
             let Some((replica, top)) = servers else {
@@ -156,6 +159,9 @@ impl Runner {
     /// differences.
     pub(super) fn converged(&self) -> Result<(), Vec<String>> {
         let mut stuck = Vec::new();
+        if let Err(disagreement) = self.sentinels_agree() {
+            stuck.push(disagreement);
+        }
         for (name, top, servers) in self.replicas_with_tops() {
             let Some((replica_server, top_server)) = servers else {
                 stuck.push(format!("{name}: node or its top master {top} is down"));
@@ -196,6 +202,7 @@ impl Runner {
         let deadline = now() + self.scenario.liveness;
         loop {
             self.follow_failovers();
+            self.follow_sentinels();
             self.monitor_safety();
             if self.is_converged() {
                 return Ok(());

@@ -56,7 +56,7 @@ impl Runner {
             }
         }
         for (a, b) in &links {
-            net.clog_link(self.node(a).handle.id(), self.node(b).handle.id());
+            net.clog_link(self.host_id(a), self.host_id(b));
             if shape.black_hole {
                 self.net.silence_link(a, b);
             }
@@ -100,10 +100,7 @@ impl Runner {
                 self.clogged.remove(held);
             }
             if !self.clogged.iter().any(|(l, _)| l == link) {
-                net.unclog_link(
-                    self.node(&link.0).handle.id(),
-                    self.node(&link.1).handle.id(),
-                );
+                net.unclog_link(self.host_id(&link.0), self.host_id(&link.1));
             }
             if black_hole {
                 self.net.unsilence_link(&link.0, &link.1);
@@ -264,7 +261,7 @@ impl Runner {
     fn unclog_all(&mut self) {
         let net = madsim::net::NetSim::current();
         for ((a, b), _) in std::mem::take(&mut self.clogged) {
-            net.unclog_link(self.node(&a).handle.id(), self.node(&b).handle.id());
+            net.unclog_link(self.host_id(&a), self.host_id(&b));
         }
         self.net.unsilence_all();
     }
@@ -320,6 +317,13 @@ impl Runner {
             self.net.power_off(node);
         }
         let handle = self.handle.clone();
+        if self.is_sentinel(node) {
+            handle.kill(self.host_id(node));
+            self.sentinel_mut(node).status = NodeStatus::Crashed;
+            let how = if fin { "" } else { " (powered off, no FIN)" };
+            self.event(format!("{path} crash {node}{how}"));
+            return;
+        }
         cluster::crash(&handle, self.node_mut(node), lose_unsynced);
         self.ledger
             .lock()
@@ -351,6 +355,12 @@ impl Runner {
     /// saved), so the topology convergence is judged against follows it.
     fn restart_node(&mut self, node: &str) {
         let handle = self.handle.clone();
+        if self.is_sentinel(node) {
+            handle.restart(self.host_id(node));
+            self.sentinel_mut(node).status = NodeStatus::Up;
+            self.net.power_on(node);
+            return;
+        }
         cluster::restart(&handle, self.node_mut(node));
         self.net.power_on(node);
         self.timeline
@@ -373,8 +383,8 @@ impl Runner {
         duration: Option<DurationRange>,
         rng: &mut ChaCha8Rng,
     ) {
-        self.handle.pause(self.node(node).handle.id());
-        self.node_mut(node).status = NodeStatus::Paused;
+        self.handle.pause(self.host_id(node));
+        self.set_status(node, NodeStatus::Paused);
         self.event(format!("{path} pause {node}"));
         self.timeline
             .node_event(node, NodeEventKind::Pause, "pause".to_string());
@@ -395,8 +405,8 @@ impl Runner {
     /// Unfreezes a paused node (a `resume` step, a timed pause ending, or
     /// the end of the steps).
     fn resume_node(&mut self, node: &str) {
-        self.handle.resume(self.node(node).handle.id());
-        self.node_mut(node).status = NodeStatus::Up;
+        self.handle.resume(self.host_id(node));
+        self.set_status(node, NodeStatus::Up);
         self.timeline
             .node_event(node, NodeEventKind::Resume, "resume".to_string());
     }
@@ -425,6 +435,7 @@ impl Runner {
             .nodes
             .iter()
             .map(|node| (node.name.clone(), node.status))
+            .chain(self.sentinels.iter().map(|s| (s.name.clone(), s.status)))
             .collect();
         for (name, status) in stopped {
             match status {
@@ -432,6 +443,22 @@ impl Runner {
                 NodeStatus::Crashed => self.restart_node(&name),
                 NodeStatus::Up => {}
             }
+        }
+    }
+
+    /// madsim's id of a node's or a Sentinel's host.
+    fn host_id(&self, name: &str) -> madsim::task::NodeId {
+        match self.sentinels.iter().find(|s| s.name == name) {
+            Some(sentinel) => sentinel.handle.id(),
+            None => self.node(name).handle.id(),
+        }
+    }
+
+    fn set_status(&mut self, name: &str, status: NodeStatus) {
+        if self.is_sentinel(name) {
+            self.sentinel_mut(name).status = status;
+        } else {
+            self.node_mut(name).status = status;
         }
     }
 

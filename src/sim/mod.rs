@@ -48,6 +48,7 @@ mod finish;
 mod recording;
 mod runner;
 mod safety;
+mod sentinels;
 mod traffic;
 
 use std::collections::BTreeMap;

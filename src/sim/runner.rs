@@ -96,6 +96,10 @@ pub(super) struct Runner {
     pub(super) timeline: crate::timeline::record::Recorder,
     /// What the run lost of its acknowledged writes (judged at the end).
     pub(super) losses: super::losses::LossReport,
+    /// The scenario's Sentinels, in file order.
+    pub(super) sentinels: Vec<super::sentinels::SimSentinel>,
+    /// What Sentinel's safety rules remember between checks.
+    pub(super) sentinel_memory: Mutex<super::sentinels::SentinelMemory>,
 }
 
 impl Runner {
@@ -153,6 +157,8 @@ impl Runner {
             failovers_done: Vec::new(),
             timeline: Default::default(),
             losses: Default::default(),
+            sentinels: Vec::new(),
+            sentinel_memory: Default::default(),
         }
     }
 
@@ -213,6 +219,7 @@ impl Runner {
     /// Starts the nodes, plays every step, and judges the run.
     pub(super) async fn run(mut self) -> RunReport {
         self.spawn_nodes();
+        self.spawn_sentinels();
         self.event(format!(
             "start: scenario {} seed {} nodes {}",
             self.scenario.name,
@@ -244,9 +251,11 @@ impl Runner {
                 }
             }
             self.follow_failovers();
+            self.follow_sentinels();
             self.monitor_safety();
             self.step(index, step, &mut rng).await;
             self.follow_failovers();
+            self.follow_sentinels();
             self.monitor_safety();
             previous_end = now();
         }

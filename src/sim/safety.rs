@@ -36,6 +36,7 @@ impl Runner {
     /// data its master held at that offset.
     pub(super) fn monitor_safety(&self) {
         self.sample_timeline();
+        self.monitor_sentinels();
         let found = self
             .ledger
             .lock()
@@ -75,6 +76,11 @@ impl Runner {
                 _ => None,
             })
             .collect();
+        // With Sentinels, the history ends on the master they agree on.
+        let masters = match self.sentinels_master() {
+            Some(master) if !self.sentinels.is_empty() => BTreeSet::from([master]),
+            _ => masters,
+        };
         // Workloads on different top masters write different histories.
         if masters.len() != 1 {
             if self.scenario.losses.any() {

@@ -41,6 +41,18 @@ impl Runner {
         let until = spec.duration.map(|d| now() + draw_duration(rng, d));
         let host = spec.on.clone();
         let role = self.node(&host).role_watch();
+        let follow = spec.follow.then(|| workload::Follow {
+            sentinels: self.sentinels.iter().map(|s| s.name.clone()).collect(),
+            master_name: self
+                .sentinels
+                .first()
+                .map_or_else(|| "mymaster".to_string(), |s| s.master_name.clone()),
+            nodes: self
+                .nodes
+                .iter()
+                .map(|n| (n.ip.to_string(), n.name.clone()))
+                .collect(),
+        });
         let clients = spec.clients.max(1);
         let mut handles = Vec::new();
         for client in 0..clients {
@@ -49,8 +61,15 @@ impl Runner {
                 n / u64::from(clients) + u64::from(u64::from(client) < n % u64::from(clients))
             });
             let seed = derive_seed(self.seed, &format!("step {index} client {client}"));
-            let task =
-                workload::run_client(host.clone(), spec.clone(), seed, share, until, role.clone());
+            let task = workload::run_client(
+                host.clone(),
+                spec.clone(),
+                seed,
+                share,
+                until,
+                role.clone(),
+                follow.clone(),
+            );
             handles.push(self.client.spawn(task));
         }
         let ops_text = ops.map_or("no op limit".to_string(), |n| format!("{n} ops"));

@@ -517,6 +517,65 @@ impl Connection {
     }
 }
 
+/// How a following client finds the master: the scenario's Sentinels, the
+/// master name they monitor, and every node's address (Sentinels answer
+/// with IPs).
+#[derive(Debug, Clone)]
+pub struct Follow {
+    /// Sentinel hosts, asked in this order.
+    pub sentinels: Vec<String>,
+    /// The master name.
+    pub master_name: String,
+    /// (IP, node name) of every node.
+    pub nodes: Vec<(String, String)>,
+}
+
+/// How long a following client waits for a reply before it drops the
+/// connection and asks the Sentinels again.
+const FOLLOW_REPLY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a following client waits for a Sentinel (connect and reply).
+const SENTINEL_TIMEOUT: Duration = Duration::from_secs(1);
+
+impl Follow {
+    /// The node the first Sentinel that answers names as the master.
+    async fn discover(&self) -> Option<String> {
+        for sentinel in &self.sentinels {
+            let connect = madsim::net::TcpStream::connect((
+                sentinel.as_str(),
+                super::sentinels::SENTINEL_PORT,
+            ));
+            let Ok(Ok(stream)) = madsim::time::timeout(SENTINEL_TIMEOUT, connect).await else {
+                continue;
+            };
+            let mut connection = Connection {
+                host: sentinel.clone(),
+                stream: Some(stream),
+                db: 0,
+                buffer: Vec::new(),
+            };
+            let ask = vec![
+                "SENTINEL".to_string(),
+                "GET-MASTER-ADDR-BY-NAME".to_string(),
+                self.master_name.clone(),
+            ];
+            let Some(mut replies) = connection.call(&[ask], Some(SENTINEL_TIMEOUT)).await else {
+                continue;
+            };
+            if let Some(Frame::Array(Some(items))) = replies.pop() {
+                if let Some(Frame::Bulk(Some(ip))) = items.first() {
+                    let ip = String::from_utf8_lossy(ip);
+                    let node = self.nodes.iter().find(|(addr, _)| *addr == ip);
+                    if let Some((_, name)) = node {
+                        return Some(name.clone());
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
 /// Connect attempts of a scenario's command or replicaof step.
 const CONNECT_ATTEMPTS: u32 = 5;
 
@@ -611,6 +670,7 @@ pub async fn run_client(
     ops: Option<u64>,
     until: Option<Duration>,
     role: RoleWatch,
+    follow: Option<Follow>,
 ) -> WorkloadOutcome {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let keys = draw(&mut rng, spec.keys);
@@ -636,6 +696,14 @@ pub async fn run_client(
         }
         op += 1;
         madsim::time::sleep(interval).await;
+        if connection.stream.is_none() {
+            if let Some(found) = match &follow {
+                Some(follow) => follow.discover().await,
+                None => None,
+            } {
+                connection.host = found;
+            }
+        }
         if !connection.ensure().await {
             outcome.unanswered += 1;
             continue;
@@ -647,7 +715,10 @@ pub async fn run_client(
         outcome.sent += 1;
         let sent_at = elapsed();
         let role_when_sent = role.sample();
-        let Some(replies) = connection.call(&commands, None).await else {
+        // A following client has a socket timeout, as client libraries
+        // do: a master that died silently is given up on and rediscovered.
+        let timeout = follow.as_ref().map(|_| FOLLOW_REPLY_TIMEOUT);
+        let Some(replies) = connection.call(&commands, timeout).await else {
             outcome.unanswered += 1;
             record_string_writes(&mut outcome, &connection.host, db, &commands, None, sent_at);
             continue;
@@ -667,8 +738,11 @@ pub async fn run_client(
         // replica the whole time the command was in flight: a promotion
         // (or a restart, or a CONFIG SET) in between makes it a master
         // that may have executed it.
-        let readonly_throughout =
-            role_when_sent.is_some_and(|r| r.readonly_replica) && role.sample() == role_when_sent;
+        // (The role watched is `on`'s: a following client judges only
+        // while it talks to `on`.)
+        let readonly_throughout = connection.host == spec.on
+            && role_when_sent.is_some_and(|r| r.readonly_replica)
+            && role.sample() == role_when_sent;
         if readonly_throughout {
             for (command, reply) in commands.iter().zip(&replies) {
                 if readonly_replica_refuses(&command[0]) && !matches!(reply, Frame::Error(_)) {
@@ -688,6 +762,14 @@ pub async fn run_client(
             Some(&replies),
             sent_at,
         );
+        // A client library drops a connection to a demoted master and
+        // asks the Sentinels again.
+        let demoted = replies
+            .iter()
+            .any(|r| matches!(r, Frame::Error(e) if e.starts_with("READONLY")));
+        if follow.is_some() && demoted {
+            connection.stream = None;
+        }
     }
     outcome
 }

@@ -1,0 +1,122 @@
+//! Sentinels in scenario files: the runner follows the failovers they
+//! make, clients that follow the master keep writing through them, the
+//! run ends on the master they agree on, and the loss account tells what
+//! Redis's design lost under Jepsen's partition with and without
+//! min-replicas-to-write.
+
+#![cfg(madsim)]
+
+mod common;
+
+use common::shipped;
+use replsim::scenario::Scenario;
+use replsim::sim::losses::LossCause;
+use replsim::sim::{run_seed, RunReport, Verdict};
+
+fn describe(report: &RunReport) -> String {
+    format!(
+        "seed {} {}: {} / {}",
+        report.seed,
+        report.verdict.name(),
+        report.verdict.details().join("; "),
+        report.losses.summary()
+    )
+}
+
+fn logged(report: &RunReport, text: &str) -> bool {
+    report.log.iter().any(|line| line.contains(text))
+}
+
+#[test]
+fn sentinels_fail_over_a_dead_master_and_convert_it_when_it_returns() {
+    let scenario = shipped("sentinel-failover");
+    for seed in 0..2 {
+        let report = run_seed(&scenario, seed);
+        assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+        for event in [
+            "+odown",
+            "+elected-leader",
+            "+promoted-slave",
+            "+switch-master",
+            "+convert-to-slave",
+        ] {
+            assert!(logged(&report, event), "seed {seed}: no {event}");
+        }
+        // The clients followed the master: writes went on after m died.
+        assert!(report.losses.acknowledged > 300, "{}", describe(&report));
+    }
+}
+
+#[test]
+fn a_sentinel_alone_sees_the_master_down_but_never_fails_it_over() {
+    let report = run_seed(&shipped("sentinel-partitioned-away"), 0);
+    assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+    assert!(report
+        .log
+        .iter()
+        .any(|l| l.contains(" s1 ") && l.contains("+sdown master")));
+    assert!(!logged(&report, "+odown"), "{}", report.log.join("\n"));
+    assert!(!logged(&report, "+switch-master"));
+}
+
+#[test]
+fn a_partitioned_master_under_sentinel_loses_its_split_brain_writes() {
+    let report = run_seed(&shipped("sentinel-partitioned-master-keeps-its-clients"), 0);
+    assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+    assert!(
+        report.losses.count(LossCause::SplitBrain) > 0,
+        "{}",
+        describe(&report)
+    );
+    assert!(logged(&report, "+convert-to-slave"));
+}
+
+#[test]
+fn min_replicas_to_write_ends_the_split_brain_under_sentinel() {
+    let refuses = shipped("sentinel-partitioned-master-refuses-writes");
+    let report = run_seed(&refuses, 0);
+    assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+    assert_eq!(
+        report.losses.count(LossCause::SplitBrain),
+        0,
+        "{}",
+        describe(&report)
+    );
+    // Its bound, on the run without the setting, breaks.
+    let keeps = Scenario {
+        losses: refuses.losses,
+        ..shipped("sentinel-partitioned-master-keeps-its-clients")
+    };
+    let report = run_seed(&keeps, 0);
+    let Verdict::Expectation(failed) = &report.verdict else {
+        panic!("{}", describe(&report));
+    };
+    assert!(failed[0].starts_with("losses.split_brain: "), "{failed:?}");
+}
+
+#[test]
+fn a_run_whose_sentinels_name_different_masters_does_not_converge() {
+    // s2 watches r1 under the same master name: the two never agree.
+    let text = r#"{ "name": "disagree", "liveness": "5s",
+      "nodes": { "m": {}, "r1": { "replicaof": "m" } },
+      "sentinels": {
+        "s1": { "monitor": "m", "quorum": 1 },
+        "s2": { "monitor": "r1", "quorum": 1 } },
+      "steps": [ { "await": "linked", "timeout": "30s" } ] }"#;
+    let scenario = Scenario::parse("disagree.json", text).unwrap_or_else(|e| panic!("{e}"));
+    let report = run_seed(&scenario, 0);
+    let Verdict::Liveness(stuck) = &report.verdict else {
+        panic!("{}", describe(&report));
+    };
+    assert!(
+        stuck
+            .iter()
+            .any(|l| l.contains("the Sentinels do not agree on the master")),
+        "{stuck:?}"
+    );
+    // The same nodes watched by Sentinels that agree converge.
+    let agreeing = text.replace(r#""monitor": "r1""#, r#""monitor": "m""#);
+    let scenario = Scenario::parse("agree.json", &agreeing).unwrap_or_else(|e| panic!("{e}"));
+    let report = run_seed(&scenario, 0);
+    assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+}
