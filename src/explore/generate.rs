@@ -222,6 +222,7 @@ pub fn generate(seed: u64, profile: &Profile) -> Value {
             }
         }
     }
+    let sentinels = draw_sentinels(seed, profile, &names, &mut steps, duration_ms);
     steps.push(json!({ "await": "converged", "timeout": "120s" }));
     let mut document = json!({
         "name": format!("explore-{seed}"),
@@ -241,7 +242,84 @@ pub fn generate(seed: u64, profile: &Profile) -> Value {
     if let Some(network) = draw_network(&mut net) {
         document["network"] = network;
     }
+    if let Some(sentinels) = sentinels {
+        document["sentinels"] = sentinels;
+    }
     document
+}
+
+/// The Sentinel group of a profile that asks for one, from its own stream
+/// (so every other draw of the seed stays as it was): 1 to 7 Sentinels
+/// watching m with a drawn quorum, clients that follow the master through
+/// them (or stay on m, as a client without Sentinel support does), and
+/// faults of their own: the master isolated from every other host (its
+/// clients still reach it), a Sentinel crashed and restarted. Manual
+/// promotions and re-pointing are taken out: they would fight the
+/// Sentinels.
+fn draw_sentinels(
+    seed: u64,
+    profile: &Profile,
+    nodes: &[String],
+    steps: &mut Vec<Value>,
+    duration_ms: u64,
+) -> Option<Value> {
+    let mut rng = stream(seed, "sentinels");
+    let count = rng.gen_range(profile.sentinels.min..=profile.sentinels.max) as usize;
+    if count == 0 {
+        return None;
+    }
+    steps.retain(|step| {
+        !matches!(
+            fault_kind_of(step),
+            Some(FaultKind::Promote | FaultKind::Repoint)
+        )
+    });
+    // The follow-up workload on a promoted node went with its promotion.
+    steps.retain(|step| {
+        step.get("workload")
+            .and_then(|w| w.get("on"))
+            .is_none_or(|on| on == "m")
+    });
+    let quorum = rng.gen_range(1..=count);
+    let down_after = *[500u64, 1000, 3000].choose(&mut rng).unwrap_or(&1000);
+    let failover_timeout = *[3000u64, 10000, 30000].choose(&mut rng).unwrap_or(&10000);
+    let names: Vec<String> = (1..=count).map(|i| format!("s{i}")).collect();
+    let mut group = Map::new();
+    for name in &names {
+        group.insert(
+            name.clone(),
+            json!({ "monitor": "m", "quorum": quorum, "config": {
+                "down-after-milliseconds": down_after,
+                "failover-timeout": failover_timeout,
+            } }),
+        );
+    }
+    if rng.gen_bool(0.5) {
+        for step in steps.iter_mut() {
+            if let Some(workload) = step.get_mut("workload") {
+                workload["follow"] = json!(true);
+            }
+        }
+    }
+    if rng.gen_bool(0.7) {
+        // m cut off from every other host; its clients still reach it.
+        let at = LOAD_START_MS + rng.gen_range(200..duration_ms.max(201));
+        let for_ms = rng.gen_range(2_000..10_000);
+        let others: Vec<&String> = nodes.iter().filter(|n| *n != "m").chain(&names).collect();
+        steps.push(json!({
+            "partition": { "between": [["m"], others] },
+            "at": ms(at),
+            "for": ms(for_ms),
+        }));
+    }
+    if rng.gen_bool(0.3) {
+        let at = LOAD_START_MS + rng.gen_range(200..duration_ms.max(201));
+        let down_ms = rng.gen_range(500..5_000);
+        let victim = names.choose(&mut rng).expect("non-empty").clone();
+        steps.push(json!({ "crash": victim.clone(), "at": ms(at) }));
+        steps.push(json!({ "restart": victim, "after": ms(down_ms) }));
+    }
+    Some(Value::Object(group))
 }
 
 /// The network a run starts with: half the runs keep the defaults (1 MB

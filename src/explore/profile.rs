@@ -9,7 +9,10 @@
 //!
 //! Every field is optional; a missing one keeps the default (1 to 6
 //! replicas, chains up to 3 deep, a 5 s to 20 s workload, 2 to 10 fault
-//! events, every family and every fault kind).
+//! events, every family and every fault kind, no Sentinels). `"sentinels":
+//! "1..5"` adds a Sentinel group watching the master (quorum drawn), clients
+//! that follow the master through it or stay on the old one, and faults
+//! that isolate the master or take a Sentinel down.
 
 use std::time::Duration;
 
@@ -119,6 +122,9 @@ pub struct Profile {
     pub mix: Vec<WorkloadKind>,
     /// Fault kinds the generator switches on or off per seed.
     pub faults: Vec<FaultKind>,
+    /// How many Sentinels watch the master (none by default, so that every
+    /// seed drawn before Sentinels existed still draws the same run).
+    pub sentinels: IntRange,
 }
 
 impl Default for Profile {
@@ -139,6 +145,7 @@ impl Default for Profile {
                 .filter(|k| !matches!(k, WorkloadKind::Streams | WorkloadKind::Scripts))
                 .collect(),
             faults: FaultKind::ALL.to_vec(),
+            sentinels: IntRange { min: 0, max: 0 },
         }
     }
 }
@@ -168,6 +175,7 @@ struct ProfileFile {
     events: Option<String>,
     mix: Option<Vec<String>>,
     faults: Option<Vec<String>>,
+    sentinels: Option<String>,
 }
 
 fn int_range(text: &str) -> Option<IntRange> {
@@ -262,6 +270,17 @@ impl Profile {
                     message: "expected at least one workload family".into(),
                 });
             }
+        }
+        if let Some(text) = file.sentinels {
+            profile.sentinels =
+                int_range(&text)
+                    .filter(|r| r.max <= 7)
+                    .ok_or(ProfileError::Value {
+                        field: "sentinels",
+                        message: format!(
+                            "expected a range like \"1..5\" within 0..7, got {text:?}"
+                        ),
+                    })?;
         }
         if let Some(names) = file.faults {
             profile.faults = names
