@@ -206,3 +206,57 @@ fn a_real_redis_sentinel_fails_over_replsim_servers() {
     });
     assert!(converted.is_some(), "{}", sentinels[0].log());
 }
+
+#[test]
+fn two_real_sentinels_and_a_replsim_sentinel_elect_one_leader_and_agree() {
+    let test = "two_real_sentinels_and_a_replsim_sentinel_elect_one_leader_and_agree";
+    if !tool_available(test, "redis-sentinel") {
+        return;
+    }
+    let Some(master) = start_redis(test, &["--repl-diskless-sync-delay", "0"]) else {
+        return;
+    };
+    let master_port = master.port.to_string();
+    let replica = [
+        "--replicaof",
+        "127.0.0.1",
+        &master_port,
+        "--repl-diskless-sync-delay",
+        "0",
+    ];
+    let r1 = start_redis(test, &replica).unwrap();
+    let r2 = start_redis(test, &replica).unwrap();
+    let sentinels = vec![
+        SentinelProcess::start(Flavor::Redis, "mixed-real-1", &monitor(master.port, 2)),
+        SentinelProcess::start(Flavor::Redis, "mixed-real-2", &monitor(master.port, 2)),
+        SentinelProcess::start(Flavor::Replsim, "mixed-ours", &monitor(master.port, 2)),
+    ];
+    wait_discovered(&sentinels, [r1.port, r2.port]);
+    let old = master.port;
+    let killed = Instant::now();
+    drop(master);
+    let (promoted, secs) = wait_failover(&sentinels, old, [r1.port, r2.port], killed);
+    let switch = format!("+switch-master mymaster 127.0.0.1 {old} 127.0.0.1 {promoted}");
+    let switched = within(20, || sentinels.iter().all(|s| s.log().contains(&switch)));
+    let logs: Vec<String> = sentinels.iter().map(|s| s.log()).collect();
+    assert!(switched.is_some(), "{}", logs.join("\n----\n"));
+    let leaders: Vec<usize> = (0..3)
+        .filter(|i| logs[*i].contains("# +elected-leader master mymaster"))
+        .collect();
+    assert_eq!(leaders.len(), 1, "{}", logs.join("\n----\n"));
+    let leader = if sentinels[leaders[0]].flavor == Flavor::Replsim {
+        "replsim"
+    } else {
+        "redis"
+    };
+    eprintln!("{test}: {leader} Sentinel led; promoted {promoted} after {secs:.2} s");
+    // Every Sentinel holds the configuration of the failover's epoch.
+    for s in &sentinels {
+        assert_eq!(
+            s.master_field("mymaster", "config-epoch").as_deref(),
+            Some("1"),
+            "{}",
+            s.log()
+        );
+    }
+}
