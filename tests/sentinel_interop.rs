@@ -260,3 +260,81 @@ fn two_real_sentinels_and_a_replsim_sentinel_elect_one_leader_and_agree() {
         );
     }
 }
+
+fn replsim() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_replsim"))
+}
+
+#[test]
+fn a_sentinel_without_a_config_file_refuses_to_start_as_redis_does() {
+    let out = replsim().arg("sentinel").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.ends_with("# Sentinel needs config file on disk to save state. Exiting...\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
+}
+
+#[test]
+fn a_bad_sentinel_conf_line_is_reported_with_its_line_number() {
+    let dir = common::fresh_dir("sentinel-bad-conf");
+    let conf = dir.join("sentinel.conf");
+    std::fs::write(&conf, "port 26999\nsentinel monitor m 127.0.0.1 6379 0\n").unwrap();
+    let out = replsim().arg("sentinel").arg(&conf).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 2\n>>> 'sentinel monitor m 127.0.0.1 6379 0'\nQuorum must be 1 or greater.\n"
+    );
+    // Nothing was rewritten.
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        "port 26999\nsentinel monitor m 127.0.0.1 6379 0\n"
+    );
+}
+
+/// `replsim serve CONF --sentinel` and the binary started as
+/// `redis-sentinel` are Sentinels too.
+#[test]
+fn serve_with_sentinel_and_the_redis_sentinel_name_start_a_sentinel() {
+    let dir = common::fresh_dir("sentinel-names");
+    let link = dir.join("redis-sentinel");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_replsim"), &link).unwrap();
+    for (i, how) in ["serve", "link"].iter().enumerate() {
+        let port = common::free_port();
+        let conf = dir.join(format!("s{i}.conf"));
+        std::fs::write(
+            &conf,
+            format!("port {port}\nbind 127.0.0.1\nsentinel monitor m 127.0.0.1 1 1\n"),
+        )
+        .unwrap();
+        let mut child = if *how == "serve" {
+            replsim()
+                .arg("serve")
+                .arg(&conf)
+                .arg("--sentinel")
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        } else {
+            std::process::Command::new(&link)
+                .arg(&conf)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        common::wait_for_ping(port);
+        let role = common::Client::connect(port).raw(&["ROLE"]);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(role, b"*2\r\n$8\r\nsentinel\r\n*1\r\n$1\r\nm\r\n", "{how}");
+        assert!(
+            std::fs::read_to_string(&conf)
+                .unwrap()
+                .contains("sentinel myid "),
+            "{how}"
+        );
+    }
+}
