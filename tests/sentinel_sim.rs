@@ -207,7 +207,17 @@ struct FailoverRun {
     log: Vec<String>,
 }
 
-fn failover_run(seed: u64) -> FailoverRun {
+/// How the master is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// Its host loses power; it restarts empty later.
+    Crash,
+    /// A partition cuts it from every other host; it heals later and the
+    /// old master, still a master with its data, rejoins.
+    Partition,
+}
+
+fn failover_run(seed: u64, fault: Fault) -> FailoverRun {
     std::thread::spawn(move || {
         let runtime =
             madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
@@ -216,30 +226,29 @@ fn failover_run(seed: u64) -> FailoverRun {
             let net: Arc<SimNet> = Arc::default();
             let log: SharedSimLog = Arc::default();
             let master = spawn_server(&handle, &net, &log, "m", MASTER_IP, None, 1);
+            let mut others = Vec::new();
             for (i, ip) in REPLICA_IPS.iter().enumerate() {
-                spawn_server(
+                let name = format!("r{}", i + 1);
+                let node = spawn_server(
                     &handle,
                     &net,
                     &log,
-                    &format!("r{}", i + 1),
+                    &name,
                     ip,
                     Some(MASTER_IP),
                     2 + i as u64,
                 );
+                others.push((node.id(), name));
             }
             let slots: Vec<SentinelSlot> = SENTINEL_IPS
                 .iter()
                 .enumerate()
                 .map(|(i, ip)| {
-                    spawn_sentinel(
-                        &handle,
-                        &net,
-                        &log,
-                        &format!("s{}", i + 1),
-                        ip,
-                        10 + i as u64,
-                    )
-                    .0
+                    let name = format!("s{}", i + 1);
+                    let (slot, node) =
+                        spawn_sentinel(&handle, &net, &log, &name, ip, 10 + i as u64);
+                    others.push((node.id(), name));
+                    slot
                 })
                 .collect();
             let client = handle
@@ -259,10 +268,22 @@ fn failover_run(seed: u64) -> FailoverRun {
                         assert_eq!(m.sentinels.len(), 2, "{view:#?}");
                         assert_eq!(format!("{}:{}", m.host, m.port), "10.0.0.1:6379");
                     }
-                    // The master's host loses power.
                     let start = madsim::time::Instant::now();
-                    net2.power_off("m");
-                    madsim::runtime::Handle::current().kill(master_id);
+                    let sim = madsim::net::NetSim::current();
+                    match fault {
+                        Fault::Crash => {
+                            net2.power_off("m");
+                            madsim::runtime::Handle::current().kill(master_id);
+                        }
+                        Fault::Partition => {
+                            for (id, name) in &others {
+                                sim.clog_link(master_id, *id);
+                                sim.clog_link(*id, master_id);
+                                net2.silence_link("m", name);
+                                net2.silence_link(name, "m");
+                            }
+                        }
+                    }
                     let mut agreed = None;
                     for _ in 0..600 {
                         madsim::time::sleep(Duration::from_millis(100)).await;
@@ -300,8 +321,20 @@ fn failover_run(seed: u64) -> FailoverRun {
                     assert!(followed, "the other replica follows {promoted_ip}");
                     // The old master comes back (empty, as a master) and is
                     // turned into a replica of the new one.
-                    net2.power_on("m");
-                    madsim::runtime::Handle::current().restart(master_id);
+                    match fault {
+                        Fault::Crash => {
+                            net2.power_on("m");
+                            madsim::runtime::Handle::current().restart(master_id);
+                        }
+                        Fault::Partition => {
+                            for (id, name) in &others {
+                                sim.unclog_link(master_id, *id);
+                                sim.unclog_link(*id, master_id);
+                                net2.unsilence_link("m", name);
+                                net2.unsilence_link(name, "m");
+                            }
+                        }
+                    }
                     let mut converted = false;
                     for _ in 0..400 {
                         madsim::time::sleep(Duration::from_millis(100)).await;
@@ -342,7 +375,12 @@ fn events_of(view: &SentinelView, kind: &str) -> Vec<String> {
 
 #[test]
 fn three_sentinels_fail_over_a_dead_master_and_agree_on_the_promoted_replica() {
-    let run = failover_run(7);
+    let run = failover_run(7, Fault::Crash);
+    check_failover(&run);
+}
+
+/// The checks every failover run must pass.
+fn check_failover(run: &FailoverRun) {
     eprintln!(
         "failover took {} ms of simulated time, promoted {}",
         run.failover_ms, run.promoted
@@ -471,8 +509,8 @@ fn three_sentinels_fail_over_a_dead_master_and_agree_on_the_promoted_replica() {
 
 #[test]
 fn the_same_seed_gives_the_same_sentinel_events_at_the_same_times() {
-    let first = failover_run(11);
-    let second = failover_run(11);
+    let first = failover_run(11, Fault::Crash);
+    let second = failover_run(11, Fault::Crash);
     let timeline = |run: &FailoverRun| -> Vec<String> {
         run.views
             .iter()
@@ -571,4 +609,24 @@ fn a_sentinel_cut_off_alone_sees_sdown_but_no_odown_and_nothing_fails_over() {
     })
     .join()
     .unwrap();
+}
+
+#[test]
+fn a_partitioned_master_is_replaced_and_rejoins_as_a_replica_when_the_partition_heals() {
+    let run = failover_run(5, Fault::Partition);
+    eprintln!(
+        "partition: failover took {} ms of simulated time, promoted {}",
+        run.failover_ms, run.promoted
+    );
+    check_failover(&run);
+}
+
+#[test]
+fn failovers_hold_their_rules_over_many_seeds() {
+    for seed in 100..116 {
+        for fault in [Fault::Crash, Fault::Partition] {
+            let run = failover_run(seed, fault);
+            check_failover(&run);
+        }
+    }
 }
