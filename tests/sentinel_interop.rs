@@ -338,3 +338,47 @@ fn serve_with_sentinel_and_the_redis_sentinel_name_start_a_sentinel() {
         );
     }
 }
+
+/// Sentinel reads `slave_priority` from a replica's INFO to choose whom to
+/// promote; replsim reports its `replica-priority` as redis-server does.
+#[test]
+fn a_replica_reports_its_replica_priority_in_info_as_redis_does() {
+    let test = "a_replica_reports_its_replica_priority_in_info_as_redis_does";
+    let Some(master) = start_redis(test, &[]) else {
+        return;
+    };
+    let master_port = master.port.to_string();
+    let real = start_redis(
+        test,
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            &master_port,
+            "--replica-priority",
+            "7",
+        ],
+    )
+    .unwrap();
+    let ours = ReplsimProcess::start(
+        "priority",
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            &master_port,
+            "--replica-priority",
+            "7",
+        ],
+    );
+    assert_eq!(
+        info_field(real.port, "slave_priority").as_deref(),
+        Some("7")
+    );
+    assert_eq!(
+        info_field(ours.port, "slave_priority").as_deref(),
+        Some("7")
+    );
+    for port in [real.port, ours.port] {
+        common::Client::connect(port).cmd(&["CONFIG", "SET", "replica-priority", "0"]);
+        assert_eq!(info_field(port, "slave_priority").as_deref(), Some("0"));
+    }
+}

@@ -34,6 +34,7 @@ fn add_host(net: &SimNet, name: &str, ip: &str) -> IpAddr {
     ip
 }
 
+#[allow(clippy::too_many_arguments)]
 fn spawn_server(
     handle: &madsim::runtime::Handle,
     net: &Arc<SimNet>,
@@ -42,7 +43,12 @@ fn spawn_server(
     ip: &str,
     replicaof: Option<&str>,
     seed: u64,
+    extra: &[(&str, &str)],
 ) -> madsim::runtime::NodeHandle {
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let ip_addr = add_host(net, name, ip);
     let (name, net, log) = (name.to_string(), net.clone(), log.clone());
     let replicaof = replicaof.map(|m| (m.to_string(), 6379));
@@ -65,13 +71,16 @@ fn spawn_server(
                 logger,
                 net.clone(),
             );
-            let config = Config {
+            let mut config = Config {
                 bind: "0.0.0.0".into(),
                 port: 6379,
                 replicaof: replicaof.clone(),
                 repl_diskless_sync_delay: 0,
                 ..Config::default()
             };
+            for (name, value) in &extra {
+                config.set_startup(name, value).unwrap();
+            }
             async move {
                 Server::new(runtime, config).run().await.unwrap();
             }
@@ -218,6 +227,15 @@ enum Fault {
 }
 
 fn failover_run(seed: u64, fault: Fault) -> FailoverRun {
+    failover_run_with(seed, fault, &[])
+}
+
+/// [`failover_run`] with `r2_config` applied to the second replica.
+fn failover_run_with(
+    seed: u64,
+    fault: Fault,
+    r2_config: &'static [(&'static str, &'static str)],
+) -> FailoverRun {
     std::thread::spawn(move || {
         let runtime =
             madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
@@ -225,10 +243,11 @@ fn failover_run(seed: u64, fault: Fault) -> FailoverRun {
             let handle = madsim::runtime::Handle::current();
             let net: Arc<SimNet> = Arc::default();
             let log: SharedSimLog = Arc::default();
-            let master = spawn_server(&handle, &net, &log, "m", MASTER_IP, None, 1);
+            let master = spawn_server(&handle, &net, &log, "m", MASTER_IP, None, 1, &[]);
             let mut others = Vec::new();
             for (i, ip) in REPLICA_IPS.iter().enumerate() {
                 let name = format!("r{}", i + 1);
+                let extra = if i == 1 { r2_config } else { &[] };
                 let node = spawn_server(
                     &handle,
                     &net,
@@ -237,6 +256,7 @@ fn failover_run(seed: u64, fault: Fault) -> FailoverRun {
                     ip,
                     Some(MASTER_IP),
                     2 + i as u64,
+                    extra,
                 );
                 others.push((node.id(), name));
             }
@@ -534,7 +554,8 @@ fn a_sentinel_cut_off_alone_sees_sdown_but_no_odown_and_nothing_fails_over() {
             let handle = madsim::runtime::Handle::current();
             let net: Arc<SimNet> = Arc::default();
             let log: SharedSimLog = Arc::default();
-            let mut others = vec![spawn_server(&handle, &net, &log, "m", MASTER_IP, None, 1).id()];
+            let mut others =
+                vec![spawn_server(&handle, &net, &log, "m", MASTER_IP, None, 1, &[]).id()];
             for (i, ip) in REPLICA_IPS.iter().enumerate() {
                 others.push(
                     spawn_server(
@@ -545,6 +566,7 @@ fn a_sentinel_cut_off_alone_sees_sdown_but_no_odown_and_nothing_fails_over() {
                         ip,
                         Some(MASTER_IP),
                         2 + i as u64,
+                        &[],
                     )
                     .id(),
                 );
@@ -629,4 +651,21 @@ fn failovers_hold_their_rules_over_many_seeds() {
             check_failover(&run);
         }
     }
+}
+
+#[test]
+fn a_replica_with_priority_zero_is_never_promoted() {
+    for seed in [7, 100, 101] {
+        let run = failover_run_with(seed, Fault::Crash, &[("replica-priority", "0")]);
+        assert_eq!(run.promoted, "10.0.0.2:6379");
+        check_failover(&run);
+    }
+}
+
+#[test]
+fn the_replica_with_the_lower_priority_is_promoted_first() {
+    let run = failover_run_with(3, Fault::Crash, &[("replica-priority", "10")]);
+    assert_eq!(run.promoted, "10.0.0.3:6379");
+    let run = failover_run_with(3, Fault::Crash, &[("replica-priority", "200")]);
+    assert_eq!(run.promoted, "10.0.0.2:6379");
 }
