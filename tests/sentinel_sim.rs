@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use replsim::log::{SharedSimLog, SimLog};
 use replsim::resp::{encode_command, Frame, FrameError};
-use replsim::runtime::{MemStorage, SimNet, SimRuntime};
+use replsim::runtime::{MemDisk, MemStorage, SimNet, SimRuntime};
 use replsim::sentinel::config::SentinelConfig;
 use replsim::sentinel::{Sentinel, SentinelView};
 use replsim::server::{Config, Server};
@@ -99,6 +99,8 @@ fn spawn_sentinel(
     let ip_addr = add_host(net, name, ip);
     let slot: SentinelSlot = Arc::default();
     let (name, net, log, task_slot) = (name.to_string(), net.clone(), log.clone(), slot.clone());
+    // The Sentinel's disk outlives its process, as a host's would.
+    let disk: Arc<Mutex<MemDisk>> = Arc::default();
     let node = handle
         .create_node()
         .name(&name)
@@ -112,7 +114,7 @@ fn spawn_sentinel(
             let runtime = SimRuntime::new(
                 &name,
                 seed,
-                Arc::new(MemStorage::default()),
+                Arc::new(MemStorage::new(disk.clone())),
                 logger,
                 net.clone(),
             );
@@ -668,4 +670,74 @@ fn the_replica_with_the_lower_priority_is_promoted_first() {
     assert_eq!(run.promoted, "10.0.0.3:6379");
     let run = failover_run_with(3, Fault::Crash, &[("replica-priority", "200")]);
     assert_eq!(run.promoted, "10.0.0.2:6379");
+}
+
+#[test]
+fn a_restarted_sentinel_keeps_its_id_epoch_and_the_new_master() {
+    std::thread::spawn(|| {
+        let runtime = madsim::runtime::Runtime::with_seed_and_config(9, madsim::Config::default());
+        runtime.block_on(async move {
+            let handle = madsim::runtime::Handle::current();
+            let net: Arc<SimNet> = Arc::default();
+            let log: SharedSimLog = Arc::default();
+            let master = spawn_server(&handle, &net, &log, "m", MASTER_IP, None, 1, &[]);
+            for (i, ip) in REPLICA_IPS.iter().enumerate() {
+                spawn_server(
+                    &handle,
+                    &net,
+                    &log,
+                    &format!("r{}", i + 1),
+                    ip,
+                    Some(MASTER_IP),
+                    2 + i as u64,
+                    &[],
+                );
+            }
+            let (slots, nodes): (Vec<SentinelSlot>, Vec<madsim::runtime::NodeHandle>) =
+                SENTINEL_IPS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ip)| {
+                        spawn_sentinel(
+                            &handle,
+                            &net,
+                            &log,
+                            &format!("s{}", i + 1),
+                            ip,
+                            10 + i as u64,
+                        )
+                    })
+                    .unzip();
+            madsim::time::sleep(Duration::from_secs(12)).await;
+            net.power_off("m");
+            handle.kill(master.id());
+            madsim::time::sleep(Duration::from_secs(20)).await;
+            let before = views(&slots)[0].clone();
+            assert_eq!(before.current_epoch, 1, "{:?}", before.events);
+            assert_ne!(before.masters[0].host, MASTER_IP);
+            handle.kill(nodes[0].id());
+            *slots[0].lock().unwrap() = None;
+            handle.restart(nodes[0].id());
+            madsim::time::sleep(Duration::from_secs(5)).await;
+            let after = views(&slots)[0].clone();
+            assert_eq!(after.myid, before.myid);
+            assert_eq!(after.current_epoch, 1);
+            let (was, is) = (&before.masters[0], &after.masters[0]);
+            assert_eq!(
+                (&is.host, is.port, is.config_epoch),
+                (&was.host, was.port, 1)
+            );
+            assert_eq!(is.sentinels, was.sentinels);
+            assert!(
+                is.replicas.contains(&(MASTER_IP.to_string(), 6379)),
+                "{is:?}"
+            );
+            assert_eq!(
+                after.events[0].message,
+                format!("master mymaster {} 6379 quorum 2", was.host)
+            );
+        });
+    })
+    .join()
+    .unwrap();
 }
