@@ -26,6 +26,8 @@
 //! - [`replication`]: ids, offsets, backlog, PSYNC, the master and replica
 //!   sides of a link.
 //! - [`log`]: Redis-style log lines, deterministic in simulation.
+//! - [`sentinel`]: Redis Sentinel 7.0 on the runtime seam (monitoring,
+//!   votes per epoch, failover), for the simulation and `replsim sentinel`.
 //! - `sweep` (madsim builds): seed lists, shards and worker threads for
 //!   running many seeds.
 //! - `explore` (madsim builds): whole runs drawn from a seed, and

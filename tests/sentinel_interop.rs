@@ -206,3 +206,179 @@ fn a_real_redis_sentinel_fails_over_replsim_servers() {
     });
     assert!(converted.is_some(), "{}", sentinels[0].log());
 }
+
+#[test]
+fn two_real_sentinels_and_a_replsim_sentinel_elect_one_leader_and_agree() {
+    let test = "two_real_sentinels_and_a_replsim_sentinel_elect_one_leader_and_agree";
+    if !tool_available(test, "redis-sentinel") {
+        return;
+    }
+    let Some(master) = start_redis(test, &["--repl-diskless-sync-delay", "0"]) else {
+        return;
+    };
+    let master_port = master.port.to_string();
+    let replica = [
+        "--replicaof",
+        "127.0.0.1",
+        &master_port,
+        "--repl-diskless-sync-delay",
+        "0",
+    ];
+    let r1 = start_redis(test, &replica).unwrap();
+    let r2 = start_redis(test, &replica).unwrap();
+    let sentinels = vec![
+        SentinelProcess::start(Flavor::Redis, "mixed-real-1", &monitor(master.port, 2)),
+        SentinelProcess::start(Flavor::Redis, "mixed-real-2", &monitor(master.port, 2)),
+        SentinelProcess::start(Flavor::Replsim, "mixed-ours", &monitor(master.port, 2)),
+    ];
+    wait_discovered(&sentinels, [r1.port, r2.port]);
+    let old = master.port;
+    let killed = Instant::now();
+    drop(master);
+    let (promoted, secs) = wait_failover(&sentinels, old, [r1.port, r2.port], killed);
+    let switch = format!("+switch-master mymaster 127.0.0.1 {old} 127.0.0.1 {promoted}");
+    let switched = within(20, || sentinels.iter().all(|s| s.log().contains(&switch)));
+    let logs: Vec<String> = sentinels.iter().map(|s| s.log()).collect();
+    assert!(switched.is_some(), "{}", logs.join("\n----\n"));
+    let leaders: Vec<usize> = (0..3)
+        .filter(|i| logs[*i].contains("# +elected-leader master mymaster"))
+        .collect();
+    assert_eq!(leaders.len(), 1, "{}", logs.join("\n----\n"));
+    let leader = if sentinels[leaders[0]].flavor == Flavor::Replsim {
+        "replsim"
+    } else {
+        "redis"
+    };
+    eprintln!("{test}: {leader} Sentinel led; promoted {promoted} after {secs:.2} s");
+    // Every Sentinel holds the configuration of the failover's epoch.
+    for s in &sentinels {
+        assert_eq!(
+            s.master_field("mymaster", "config-epoch").as_deref(),
+            Some("1"),
+            "{}",
+            s.log()
+        );
+    }
+}
+
+fn replsim() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_replsim"))
+}
+
+#[test]
+fn a_sentinel_without_a_config_file_refuses_to_start_as_redis_does() {
+    let out = replsim().arg("sentinel").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.ends_with("# Sentinel needs config file on disk to save state. Exiting...\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
+}
+
+#[test]
+fn a_bad_sentinel_conf_line_is_reported_with_its_line_number() {
+    let dir = common::fresh_dir("sentinel-bad-conf");
+    let conf = dir.join("sentinel.conf");
+    std::fs::write(&conf, "port 26999\nsentinel monitor m 127.0.0.1 6379 0\n").unwrap();
+    let out = replsim().arg("sentinel").arg(&conf).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 2\n>>> 'sentinel monitor m 127.0.0.1 6379 0'\nQuorum must be 1 or greater.\n"
+    );
+    // Nothing was rewritten.
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        "port 26999\nsentinel monitor m 127.0.0.1 6379 0\n"
+    );
+}
+
+/// `replsim serve CONF --sentinel` and the binary started as
+/// `redis-sentinel` are Sentinels too.
+#[test]
+fn serve_with_sentinel_and_the_redis_sentinel_name_start_a_sentinel() {
+    let dir = common::fresh_dir("sentinel-names");
+    let link = dir.join("redis-sentinel");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_replsim"), &link).unwrap();
+    for (i, how) in ["serve", "link"].iter().enumerate() {
+        let port = common::free_port();
+        let conf = dir.join(format!("s{i}.conf"));
+        std::fs::write(
+            &conf,
+            format!("port {port}\nbind 127.0.0.1\nsentinel monitor m 127.0.0.1 1 1\n"),
+        )
+        .unwrap();
+        let mut child = if *how == "serve" {
+            replsim()
+                .arg("serve")
+                .arg(&conf)
+                .arg("--sentinel")
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        } else {
+            std::process::Command::new(&link)
+                .arg(&conf)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        common::wait_for_ping(port);
+        let role = common::Client::connect(port).raw(&["ROLE"]);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(role, b"*2\r\n$8\r\nsentinel\r\n*1\r\n$1\r\nm\r\n", "{how}");
+        assert!(
+            std::fs::read_to_string(&conf)
+                .unwrap()
+                .contains("sentinel myid "),
+            "{how}"
+        );
+    }
+}
+
+/// Sentinel reads `slave_priority` from a replica's INFO to choose whom to
+/// promote; replsim reports its `replica-priority` as redis-server does.
+#[test]
+fn a_replica_reports_its_replica_priority_in_info_as_redis_does() {
+    let test = "a_replica_reports_its_replica_priority_in_info_as_redis_does";
+    let Some(master) = start_redis(test, &[]) else {
+        return;
+    };
+    let master_port = master.port.to_string();
+    let real = start_redis(
+        test,
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            &master_port,
+            "--replica-priority",
+            "7",
+        ],
+    )
+    .unwrap();
+    let ours = ReplsimProcess::start(
+        "priority",
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            &master_port,
+            "--replica-priority",
+            "7",
+        ],
+    );
+    assert_eq!(
+        info_field(real.port, "slave_priority").as_deref(),
+        Some("7")
+    );
+    assert_eq!(
+        info_field(ours.port, "slave_priority").as_deref(),
+        Some("7")
+    );
+    for port in [real.port, ours.port] {
+        common::Client::connect(port).cmd(&["CONFIG", "SET", "replica-priority", "0"]);
+        assert_eq!(info_field(port, "slave_priority").as_deref(), Some("0"));
+    }
+}

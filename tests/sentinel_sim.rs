@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use replsim::log::{SharedSimLog, SimLog};
 use replsim::resp::{encode_command, Frame, FrameError};
-use replsim::runtime::{MemStorage, SimNet, SimRuntime};
+use replsim::runtime::{MemDisk, MemStorage, SimNet, SimRuntime};
 use replsim::sentinel::config::SentinelConfig;
 use replsim::sentinel::{Sentinel, SentinelView};
 use replsim::server::{Config, Server};
@@ -34,6 +34,7 @@ fn add_host(net: &SimNet, name: &str, ip: &str) -> IpAddr {
     ip
 }
 
+#[allow(clippy::too_many_arguments)]
 fn spawn_server(
     handle: &madsim::runtime::Handle,
     net: &Arc<SimNet>,
@@ -42,7 +43,12 @@ fn spawn_server(
     ip: &str,
     replicaof: Option<&str>,
     seed: u64,
+    extra: &[(&str, &str)],
 ) -> madsim::runtime::NodeHandle {
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let ip_addr = add_host(net, name, ip);
     let (name, net, log) = (name.to_string(), net.clone(), log.clone());
     let replicaof = replicaof.map(|m| (m.to_string(), 6379));
@@ -65,13 +71,16 @@ fn spawn_server(
                 logger,
                 net.clone(),
             );
-            let config = Config {
+            let mut config = Config {
                 bind: "0.0.0.0".into(),
                 port: 6379,
                 replicaof: replicaof.clone(),
                 repl_diskless_sync_delay: 0,
                 ..Config::default()
             };
+            for (name, value) in &extra {
+                config.set_startup(name, value).unwrap();
+            }
             async move {
                 Server::new(runtime, config).run().await.unwrap();
             }
@@ -90,6 +99,8 @@ fn spawn_sentinel(
     let ip_addr = add_host(net, name, ip);
     let slot: SentinelSlot = Arc::default();
     let (name, net, log, task_slot) = (name.to_string(), net.clone(), log.clone(), slot.clone());
+    // The Sentinel's disk outlives its process, as a host's would.
+    let disk: Arc<Mutex<MemDisk>> = Arc::default();
     let node = handle
         .create_node()
         .name(&name)
@@ -103,7 +114,7 @@ fn spawn_sentinel(
             let runtime = SimRuntime::new(
                 &name,
                 seed,
-                Arc::new(MemStorage::default()),
+                Arc::new(MemStorage::new(disk.clone())),
                 logger,
                 net.clone(),
             );
@@ -207,7 +218,26 @@ struct FailoverRun {
     log: Vec<String>,
 }
 
-fn failover_run(seed: u64) -> FailoverRun {
+/// How the master is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// Its host loses power; it restarts empty later.
+    Crash,
+    /// A partition cuts it from every other host; it heals later and the
+    /// old master, still a master with its data, rejoins.
+    Partition,
+}
+
+fn failover_run(seed: u64, fault: Fault) -> FailoverRun {
+    failover_run_with(seed, fault, &[])
+}
+
+/// [`failover_run`] with `r2_config` applied to the second replica.
+fn failover_run_with(
+    seed: u64,
+    fault: Fault,
+    r2_config: &'static [(&'static str, &'static str)],
+) -> FailoverRun {
     std::thread::spawn(move || {
         let runtime =
             madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
@@ -215,31 +245,32 @@ fn failover_run(seed: u64) -> FailoverRun {
             let handle = madsim::runtime::Handle::current();
             let net: Arc<SimNet> = Arc::default();
             let log: SharedSimLog = Arc::default();
-            let master = spawn_server(&handle, &net, &log, "m", MASTER_IP, None, 1);
+            let master = spawn_server(&handle, &net, &log, "m", MASTER_IP, None, 1, &[]);
+            let mut others = Vec::new();
             for (i, ip) in REPLICA_IPS.iter().enumerate() {
-                spawn_server(
+                let name = format!("r{}", i + 1);
+                let extra = if i == 1 { r2_config } else { &[] };
+                let node = spawn_server(
                     &handle,
                     &net,
                     &log,
-                    &format!("r{}", i + 1),
+                    &name,
                     ip,
                     Some(MASTER_IP),
                     2 + i as u64,
+                    extra,
                 );
+                others.push((node.id(), name));
             }
             let slots: Vec<SentinelSlot> = SENTINEL_IPS
                 .iter()
                 .enumerate()
                 .map(|(i, ip)| {
-                    spawn_sentinel(
-                        &handle,
-                        &net,
-                        &log,
-                        &format!("s{}", i + 1),
-                        ip,
-                        10 + i as u64,
-                    )
-                    .0
+                    let name = format!("s{}", i + 1);
+                    let (slot, node) =
+                        spawn_sentinel(&handle, &net, &log, &name, ip, 10 + i as u64);
+                    others.push((node.id(), name));
+                    slot
                 })
                 .collect();
             let client = handle
@@ -259,10 +290,22 @@ fn failover_run(seed: u64) -> FailoverRun {
                         assert_eq!(m.sentinels.len(), 2, "{view:#?}");
                         assert_eq!(format!("{}:{}", m.host, m.port), "10.0.0.1:6379");
                     }
-                    // The master's host loses power.
                     let start = madsim::time::Instant::now();
-                    net2.power_off("m");
-                    madsim::runtime::Handle::current().kill(master_id);
+                    let sim = madsim::net::NetSim::current();
+                    match fault {
+                        Fault::Crash => {
+                            net2.power_off("m");
+                            madsim::runtime::Handle::current().kill(master_id);
+                        }
+                        Fault::Partition => {
+                            for (id, name) in &others {
+                                sim.clog_link(master_id, *id);
+                                sim.clog_link(*id, master_id);
+                                net2.silence_link("m", name);
+                                net2.silence_link(name, "m");
+                            }
+                        }
+                    }
                     let mut agreed = None;
                     for _ in 0..600 {
                         madsim::time::sleep(Duration::from_millis(100)).await;
@@ -300,8 +343,20 @@ fn failover_run(seed: u64) -> FailoverRun {
                     assert!(followed, "the other replica follows {promoted_ip}");
                     // The old master comes back (empty, as a master) and is
                     // turned into a replica of the new one.
-                    net2.power_on("m");
-                    madsim::runtime::Handle::current().restart(master_id);
+                    match fault {
+                        Fault::Crash => {
+                            net2.power_on("m");
+                            madsim::runtime::Handle::current().restart(master_id);
+                        }
+                        Fault::Partition => {
+                            for (id, name) in &others {
+                                sim.unclog_link(master_id, *id);
+                                sim.unclog_link(*id, master_id);
+                                net2.unsilence_link("m", name);
+                                net2.unsilence_link(name, "m");
+                            }
+                        }
+                    }
                     let mut converted = false;
                     for _ in 0..400 {
                         madsim::time::sleep(Duration::from_millis(100)).await;
@@ -342,7 +397,12 @@ fn events_of(view: &SentinelView, kind: &str) -> Vec<String> {
 
 #[test]
 fn three_sentinels_fail_over_a_dead_master_and_agree_on_the_promoted_replica() {
-    let run = failover_run(7);
+    let run = failover_run(7, Fault::Crash);
+    check_failover(&run);
+}
+
+/// The checks every failover run must pass.
+fn check_failover(run: &FailoverRun) {
     eprintln!(
         "failover took {} ms of simulated time, promoted {}",
         run.failover_ms, run.promoted
@@ -471,8 +531,8 @@ fn three_sentinels_fail_over_a_dead_master_and_agree_on_the_promoted_replica() {
 
 #[test]
 fn the_same_seed_gives_the_same_sentinel_events_at_the_same_times() {
-    let first = failover_run(11);
-    let second = failover_run(11);
+    let first = failover_run(11, Fault::Crash);
+    let second = failover_run(11, Fault::Crash);
     let timeline = |run: &FailoverRun| -> Vec<String> {
         run.views
             .iter()
@@ -496,7 +556,8 @@ fn a_sentinel_cut_off_alone_sees_sdown_but_no_odown_and_nothing_fails_over() {
             let handle = madsim::runtime::Handle::current();
             let net: Arc<SimNet> = Arc::default();
             let log: SharedSimLog = Arc::default();
-            let mut others = vec![spawn_server(&handle, &net, &log, "m", MASTER_IP, None, 1).id()];
+            let mut others =
+                vec![spawn_server(&handle, &net, &log, "m", MASTER_IP, None, 1, &[]).id()];
             for (i, ip) in REPLICA_IPS.iter().enumerate() {
                 others.push(
                     spawn_server(
@@ -507,6 +568,7 @@ fn a_sentinel_cut_off_alone_sees_sdown_but_no_odown_and_nothing_fails_over() {
                         ip,
                         Some(MASTER_IP),
                         2 + i as u64,
+                        &[],
                     )
                     .id(),
                 );
@@ -567,6 +629,113 @@ fn a_sentinel_cut_off_alone_sees_sdown_but_no_odown_and_nothing_fails_over() {
                     view.events
                 );
             }
+        });
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn a_partitioned_master_is_replaced_and_rejoins_as_a_replica_when_the_partition_heals() {
+    let run = failover_run(5, Fault::Partition);
+    eprintln!(
+        "partition: failover took {} ms of simulated time, promoted {}",
+        run.failover_ms, run.promoted
+    );
+    check_failover(&run);
+}
+
+#[test]
+fn failovers_hold_their_rules_over_many_seeds() {
+    for seed in 100..116 {
+        for fault in [Fault::Crash, Fault::Partition] {
+            let run = failover_run(seed, fault);
+            check_failover(&run);
+        }
+    }
+}
+
+#[test]
+fn a_replica_with_priority_zero_is_never_promoted() {
+    for seed in [7, 100, 101] {
+        let run = failover_run_with(seed, Fault::Crash, &[("replica-priority", "0")]);
+        assert_eq!(run.promoted, "10.0.0.2:6379");
+        check_failover(&run);
+    }
+}
+
+#[test]
+fn the_replica_with_the_lower_priority_is_promoted_first() {
+    let run = failover_run_with(3, Fault::Crash, &[("replica-priority", "10")]);
+    assert_eq!(run.promoted, "10.0.0.3:6379");
+    let run = failover_run_with(3, Fault::Crash, &[("replica-priority", "200")]);
+    assert_eq!(run.promoted, "10.0.0.2:6379");
+}
+
+#[test]
+fn a_restarted_sentinel_keeps_its_id_epoch_and_the_new_master() {
+    std::thread::spawn(|| {
+        let runtime = madsim::runtime::Runtime::with_seed_and_config(9, madsim::Config::default());
+        runtime.block_on(async move {
+            let handle = madsim::runtime::Handle::current();
+            let net: Arc<SimNet> = Arc::default();
+            let log: SharedSimLog = Arc::default();
+            let master = spawn_server(&handle, &net, &log, "m", MASTER_IP, None, 1, &[]);
+            for (i, ip) in REPLICA_IPS.iter().enumerate() {
+                spawn_server(
+                    &handle,
+                    &net,
+                    &log,
+                    &format!("r{}", i + 1),
+                    ip,
+                    Some(MASTER_IP),
+                    2 + i as u64,
+                    &[],
+                );
+            }
+            let (slots, nodes): (Vec<SentinelSlot>, Vec<madsim::runtime::NodeHandle>) =
+                SENTINEL_IPS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ip)| {
+                        spawn_sentinel(
+                            &handle,
+                            &net,
+                            &log,
+                            &format!("s{}", i + 1),
+                            ip,
+                            10 + i as u64,
+                        )
+                    })
+                    .unzip();
+            madsim::time::sleep(Duration::from_secs(12)).await;
+            net.power_off("m");
+            handle.kill(master.id());
+            madsim::time::sleep(Duration::from_secs(20)).await;
+            let before = views(&slots)[0].clone();
+            assert_eq!(before.current_epoch, 1, "{:?}", before.events);
+            assert_ne!(before.masters[0].host, MASTER_IP);
+            handle.kill(nodes[0].id());
+            *slots[0].lock().unwrap() = None;
+            handle.restart(nodes[0].id());
+            madsim::time::sleep(Duration::from_secs(5)).await;
+            let after = views(&slots)[0].clone();
+            assert_eq!(after.myid, before.myid);
+            assert_eq!(after.current_epoch, 1);
+            let (was, is) = (&before.masters[0], &after.masters[0]);
+            assert_eq!(
+                (&is.host, is.port, is.config_epoch),
+                (&was.host, was.port, 1)
+            );
+            assert_eq!(is.sentinels, was.sentinels);
+            assert!(
+                is.replicas.contains(&(MASTER_IP.to_string(), 6379)),
+                "{is:?}"
+            );
+            assert_eq!(
+                after.events[0].message,
+                format!("master mymaster {} 6379 quorum 2", was.host)
+            );
         });
     })
     .join()

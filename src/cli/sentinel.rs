@@ -49,6 +49,14 @@ pub(crate) fn sentinel(args: SentinelArgs) -> Result<i32> {
         replsim::log::ProcessLog::open("notice", &config.logfile)
             .with_context(|| format!("can't open the log file '{}'", config.logfile))?,
     );
+    if config.file.is_none() {
+        log.write(
+            'X',
+            Level::Warning,
+            "Sentinel needs config file on disk to save state. Exiting...",
+        );
+        return Ok(1);
+    }
     log.write(
         'X',
         Level::Warning,
@@ -64,14 +72,6 @@ pub(crate) fn sentinel(args: SentinelArgs) -> Result<i32> {
         ),
     );
     log.write('X', Level::Warning, "Configuration loaded");
-    if config.file.is_none() {
-        log.write(
-            'X',
-            Level::Warning,
-            "Sentinel needs config file on disk to save state. Exiting...",
-        );
-        return Ok(1);
-    }
     log.write(
         'X',
         Level::Notice,

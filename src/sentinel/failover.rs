@@ -93,6 +93,7 @@ impl<R: Runtime> Core<R> {
                 let period = {
                     let mut state = core.lock();
                     if state.crashed {
+                        core.stop.notify_waiters();
                         return;
                     }
                     let hz: u64 = 10 + state.rng.gen_range(0..10);
@@ -113,6 +114,7 @@ impl<R: Runtime> Core<R> {
         let now = self.now();
         let mut state = self.lock();
         if state.crashed {
+            self.stop.notify_waiters();
             return;
         }
         state.check_tilt(now);
@@ -156,6 +158,10 @@ impl<R: Runtime> Core<R> {
         }
         for name in switch {
             state.switch_to_promoted(&name, now);
+        }
+        if state.crashed {
+            // SIMULATE-FAILURE fired: the Sentinel stops serving.
+            self.stop.notify_waiters();
         }
     }
 

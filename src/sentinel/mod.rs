@@ -36,6 +36,10 @@ use config::SentinelConfig;
 use links::{InstanceRef, ReplyKind};
 use state::{FailoverState, Instance, Kind, Master};
 
+/// The name of the rewritten configuration in the runtime's storage, for a
+/// Sentinel started without a file.
+pub const STORED_CONFIG: &str = "sentinel.conf";
+
 /// The pub/sub channel Sentinels announce themselves on.
 pub const HELLO_CHANNEL: &str = "__sentinel__:hello";
 
@@ -143,6 +147,8 @@ pub(crate) struct SentinelState {
     pub(crate) elapsed_ms: u64,
     pub(crate) logger: Arc<dyn LogSink>,
     pub(crate) subscribers: Arc<Mutex<Subscribers>>,
+    /// Where the configuration goes without a file.
+    pub(crate) storage: Arc<dyn crate::runtime::Storage>,
     /// Set by SIMULATE-FAILURE's crash: the Sentinel stops.
     pub(crate) crashed: bool,
 }
@@ -218,21 +224,37 @@ impl SentinelState {
     /// Rewrites sentinel.conf with the current state (Redis's
     /// `sentinelFlushConfig`), when the Sentinel has a file.
     pub(crate) fn flush_config(&mut self) {
-        let Some(path) = self.config.file.clone() else {
-            return;
+        let written = match self.config.file.clone() {
+            Some(path) => {
+                let old = std::fs::read_to_string(&path).unwrap_or_default();
+                let text = config::rewrite_text(&old, &self.rewrite_lines());
+                let tmp = path.with_extension("tmp-replsim");
+                std::fs::write(&tmp, text)
+                    .and_then(|_| std::fs::rename(&tmp, &path))
+                    .map_err(|error| config::io_error_text(&error))
+            }
+            // Without a file (the simulation), the runtime's storage keeps
+            // it, so that a restarted Sentinel gets its id, epochs and
+            // known instances back as a real one does.
+            None => {
+                let old = self
+                    .storage
+                    .read(STORED_CONFIG)
+                    .ok()
+                    .flatten()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                let text = config::rewrite_text(&old, &self.rewrite_lines());
+                self.storage
+                    .write_atomic(STORED_CONFIG, text.as_bytes())
+                    .map_err(|error| error.to_string())
+            }
         };
-        let old = std::fs::read_to_string(&path).unwrap_or_default();
-        let text = config::rewrite_text(&old, &self.rewrite_lines());
-        let tmp = path.with_extension("tmp-replsim");
-        let written = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &path));
         match written {
             Ok(()) => self.log(Level::Notice, "Sentinel new configuration saved on disk"),
-            Err(error) => self.log(
+            Err(reason) => self.log(
                 Level::Warning,
-                &format!(
-                    "WARNING: Sentinel was not able to save the new configuration on disk!!!: {}",
-                    config::io_error_text(&error)
-                ),
+                &format!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {reason}"),
             ),
         }
     }
@@ -580,7 +602,34 @@ impl<R: Runtime> Sentinel<R> {
     /// `myid` or drawn from the runtime's seed; known replicas and
     /// Sentinels from the file are loaded; nothing runs until
     /// [`Sentinel::serve`].
+    ///
+    /// Without a config file, a configuration saved earlier in the
+    /// runtime's storage (by this Sentinel before a restart) takes the
+    /// place of `config`'s Sentinel state; `config` still gives the port
+    /// and bind address.
     pub fn new(runtime: R, config: SentinelConfig) -> Self {
+        let config = match (&config.file, runtime.storage().read(STORED_CONFIG)) {
+            (None, Ok(Some(bytes))) => {
+                let mut stored = SentinelConfig {
+                    port: config.port,
+                    bind: config.bind.clone(),
+                    ..SentinelConfig::default()
+                };
+                match stored.apply(&String::from_utf8_lossy(&bytes)) {
+                    Ok(()) => {
+                        stored.dir = config.dir.clone();
+                        stored
+                    }
+                    Err(error) => {
+                        runtime
+                            .logger()
+                            .log('X', Level::Warning, &error.to_string());
+                        config
+                    }
+                }
+            }
+            _ => config,
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(runtime.rng_seed());
         let myid = config
             .myid
@@ -644,6 +693,7 @@ impl<R: Runtime> Sentinel<R> {
             elapsed_ms: 0,
             logger: runtime.logger(),
             subscribers: subscribers.clone(),
+            storage: runtime.storage(),
             crashed: false,
         };
         Sentinel {

@@ -257,7 +257,13 @@ fn replication(out: &mut String, state: &ServerState) {
                 .map_or(-1, |since| now.saturating_sub(since).as_secs() as i64);
             field!(out, "master_link_down_since_seconds", down);
         }
-        field!(out, "slave_priority", 100);
+        let priority: i64 = state
+            .config
+            .others
+            .get("replica-priority")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100);
+        field!(out, "slave_priority", priority);
         field!(
             out,
             "slave_read_only",
