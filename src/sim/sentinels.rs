@@ -21,7 +21,7 @@ use madsim::runtime::{Handle, NodeHandle};
 use super::cluster::NodeStatus;
 use super::runner::Runner;
 use crate::log::{SharedSimLog, SimLog};
-use crate::runtime::{MemStorage, SimNet, SimRuntime};
+use crate::runtime::{MemDisk, MemStorage, SimNet, SimRuntime};
 use crate::scenario::SentinelSpec;
 use crate::sentinel::config::SentinelConfig;
 use crate::sentinel::{Sentinel, SentinelView};
@@ -56,8 +56,8 @@ impl SimSentinel {
 }
 
 /// Starts the Sentinel `spec` on a host of its own at `ip`, monitoring
-/// `master_ip`. Its state lives in memory only: a restart starts it from
-/// its scenario config again (a Sentinel whose sentinel.conf was lost).
+/// `master_ip`. A restart reads back the configuration it rewrote on its
+/// disk, as a real Sentinel reads sentinel.conf.
 #[allow(clippy::too_many_arguments)]
 pub fn spawn_sentinel(
     handle: &Handle,
@@ -81,6 +81,9 @@ pub fn spawn_sentinel(
         text.push_str(&format!("sentinel {key} {} {value}\n", spec.master_name));
     }
     let lives = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    // Its disk outlives a crash: the Sentinel reads back the configuration
+    // it rewrote (id, epochs, the master it knows), as from sentinel.conf.
+    let disk = Arc::new(Mutex::new(MemDisk::default()));
     let init = {
         let (name, net, log, slot) = (spec.name.clone(), net.clone(), log.clone(), slot.clone());
         move || {
@@ -94,7 +97,7 @@ pub fn spawn_sentinel(
             let runtime = SimRuntime::new(
                 &name,
                 seed,
-                Arc::new(MemStorage::default()),
+                Arc::new(MemStorage::new(disk.clone())),
                 logger,
                 net.clone(),
             );
