@@ -260,6 +260,26 @@ fn sentinel_commands_reply_as_a_real_redis_sentinel_does() {
         vec!["HELLO", "4"],
         vec!["CLIENT", "SETNAME", "differential"],
         vec!["CLIENT", "GETNAME"],
+        vec!["SENTINEL", "DEBUG", "info-period"],
+        vec!["SENTINEL", "DEBUG", "foo", "1"],
+        vec![
+            "SENTINEL",
+            "DEBUG",
+            "tilt-period",
+            "40000",
+            "ping-period",
+            "x",
+        ],
+        vec!["SENTINEL", "DEBUG", "election-timeout", "0"],
+        vec![
+            "SENTINEL",
+            "DEBUG",
+            "script-retry-delay",
+            "20000",
+            "ELECTION-TIMEOUT",
+            "9000",
+        ],
+        vec!["SENTINEL", "DEBUG"],
     ];
     let (real_id, our_id) = (myid(&real), myid(&ours));
     let own = |s: &SentinelProcess| -> Vec<(String, &'static str)> {

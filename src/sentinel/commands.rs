@@ -781,7 +781,8 @@ fn sentinel_command<R: Runtime>(core: &Arc<Core<R>>, argv: Argv<'_>, reply: &mut
             }
             let mut config =
                 super::config::MasterConfig::new(&name, &host, port as u16, quorum as u32);
-            config.down_after_ms = super::config::DEFAULT_DOWN_AFTER_MS;
+            config.down_after_ms = state.timing.default_down_after;
+            config.failover_timeout_ms = state.timing.default_failover_timeout;
             state.add_master(&config, now);
             state.flush_config();
             reply.ok();
@@ -920,29 +921,48 @@ fn sentinel_command<R: Runtime>(core: &Arc<Core<R>>, argv: Argv<'_>, reply: &mut
         }
         b"debug" => {
             if argc == 2 {
-                let params: [(&str, u64); 13] = [
-                    ("INFO-PERIOD", 10_000),
-                    ("PING-PERIOD", 1000),
-                    ("ASK-PERIOD", 1000),
-                    ("PUBLISH-PERIOD", 2000),
-                    ("DEFAULT-DOWN-AFTER", 30_000),
-                    ("DEFAULT-FAILOVER-TIMEOUT", 180_000),
-                    ("TILT-TRIGGER", 2000),
-                    ("TILT-PERIOD", 30_000),
-                    ("SLAVE-RECONF-TIMEOUT", 10_000),
-                    ("MIN-LINK-RECONNECT-PERIOD", 15_000),
-                    ("ELECTION-TIMEOUT", 10_000),
-                    ("SCRIPT-MAX-RUNTIME", 60_000),
-                    ("SCRIPT-RETRY-DELAY", 30_000),
-                ];
-                reply.map(params.len());
-                for (key, value) in params {
+                let mut timing = state.timing;
+                let fields = timing.fields();
+                reply.map(fields.len());
+                for (key, value) in fields {
                     reply.bulk(key.as_bytes());
                     reply.bulk(value.to_string().as_bytes());
                 }
-            } else {
-                reply.error("ERR SENTINEL DEBUG with parameters is not supported by replsim (its periods are fixed)");
+                return;
             }
+            // Each pair is applied in turn; a bad one stops there, the
+            // earlier ones staying applied, as in Redis.
+            let mut j = 2;
+            while j < argc {
+                let option = text(argv.get(j));
+                let more = argc - 1 - j;
+                let mut timing = state.timing;
+                let found = timing
+                    .fields()
+                    .into_iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(&option))
+                    .map(|(_, field)| field);
+                let (Some(field), true) = (found, more > 0) else {
+                    reply.error(&format!(
+                        "ERR Unknown option or number of arguments for SENTINEL DEBUG '{option}'"
+                    ));
+                    return;
+                };
+                let value = argv.get(j + 1);
+                match crate::resp::parse_i64(value) {
+                    Some(ms) if ms > 0 => *field = ms as u64,
+                    _ => {
+                        reply.error(&format!(
+                            "ERR Invalid argument '{}' for SENTINEL DEBUG '{option}'",
+                            text(value)
+                        ));
+                        return;
+                    }
+                }
+                state.timing = timing;
+                j += 2;
+            }
+            reply.ok();
         }
         b"help" if argc == 2 => {
             let lines = HELP;

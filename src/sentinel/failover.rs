@@ -16,27 +16,9 @@ use crate::resp::Frame;
 use crate::runtime::Runtime;
 
 use super::links::{self, InstanceRef, ReplyKind};
-use super::state::{FailoverState, Instance, Kind, Role};
+use super::state::{FailoverState, Instance, Kind, Role, Timing};
 use super::{Core, LeaderVote, SentinelState, HELLO_CHANNEL};
 
-/// `SENTINEL_PING_PERIOD`.
-const PING_PERIOD_MS: u64 = 1000;
-/// `sentinel_info_period`.
-const INFO_PERIOD_MS: u64 = 10_000;
-/// `sentinel_ask_period`.
-const ASK_PERIOD_MS: u64 = 1000;
-/// `sentinel_publish_period`: hellos every 2 s.
-const PUBLISH_PERIOD_MS: u64 = 2000;
-/// `sentinel_tilt_trigger`.
-const TILT_TRIGGER_MS: i64 = 2000;
-/// `sentinel_tilt_period`.
-const TILT_PERIOD_MS: u64 = PING_PERIOD_MS * 30;
-/// `sentinel_slave_reconf_timeout`.
-const REPLICA_RECONF_TIMEOUT_MS: u64 = 10_000;
-/// `sentinel_min_link_reconnect_period`.
-const MIN_LINK_RECONNECT_PERIOD_MS: u64 = 15_000;
-/// `sentinel_election_timeout`.
-const ELECTION_TIMEOUT_MS: u64 = 10_000;
 /// `SENTINEL_MAX_DESYNC`: the random delay before a failover starts.
 const MAX_DESYNC_MS: u64 = 1000;
 /// `SENTINEL_MAX_PENDING_COMMANDS`.
@@ -166,13 +148,14 @@ impl<R: Runtime> Core<R> {
     }
 
     fn handle_instance(self: &Arc<Self>, state: &mut SentinelState, at: &InstanceRef, now: u64) {
+        let t = state.timing;
         if state.instance_mut(at).is_none() {
             return;
         }
         self.reconnect(state, at, now);
         state.send_periodic(at, now);
         if state.tilt {
-            if now.saturating_sub(state.tilt_start_time) < TILT_PERIOD_MS {
+            if now.saturating_sub(state.tilt_start_time) < t.tilt_period {
                 return;
             }
             state.tilt = false;
@@ -192,6 +175,7 @@ impl<R: Runtime> Core<R> {
     /// Opens the missing links of an instance (`sentinelReconnectInstance`),
     /// at most once per ping period.
     fn reconnect(self: &Arc<Self>, state: &mut SentinelState, at: &InstanceRef, now: u64) {
+        let t = state.timing;
         let myid8: String = state.myid.chars().take(8).collect();
         let auth = state
             .masters
@@ -205,8 +189,7 @@ impl<R: Runtime> Core<R> {
         if !instance.link.disconnected || instance.port == 0 {
             return;
         }
-        if now.saturating_sub(instance.link.cc_conn_time.max(instance.link.pc_conn_time))
-            < PING_PERIOD_MS
+        if now.saturating_sub(instance.link.cc_conn_time.max(instance.link.pc_conn_time)) < t.ping
             && instance.link.cc_conn_time != 0
         {
             return;
@@ -296,8 +279,9 @@ impl SentinelState {
     /// TILT: the clock jumped (or the process stalled) more than 2 s
     /// between two timer runs; decisions wait 30 s.
     fn check_tilt(&mut self, now: u64) {
+        let t = self.timing;
         let delta = now as i64 - self.previous_time as i64;
-        if !(0..=TILT_TRIGGER_MS).contains(&delta) {
+        if !(0..=t.tilt_trigger as i64).contains(&delta) {
             self.tilt = true;
             self.tilt_start_time = now;
             self.event(Level::Warning, "+tilt", "#tilt mode entered".into());
@@ -307,6 +291,7 @@ impl SentinelState {
 
     /// PING, INFO and hello on their periods (`sentinelSendPeriodicCommands`).
     fn send_periodic(&mut self, at: &InstanceRef, now: u64) {
+        let t = self.timing;
         let Some(master) = self.masters.get(&at.master) else {
             return;
         };
@@ -328,9 +313,9 @@ impl SentinelState {
             if at.kind == Kind::Replica && (master_busy || instance.master_link_down_ms != 0) {
                 1000
             } else {
-                INFO_PERIOD_MS
+                t.info
             };
-        let ping_period = down_after.min(PING_PERIOD_MS);
+        let ping_period = down_after.min(t.ping);
         if at.kind != Kind::Sentinel
             && (instance.info_refresh == 0
                 || now.saturating_sub(instance.info_refresh) > info_period)
@@ -346,7 +331,7 @@ impl SentinelState {
         {
             send_ping(instance, now);
         }
-        if now.saturating_sub(instance.last_pub_time) > PUBLISH_PERIOD_MS {
+        if now.saturating_sub(instance.last_pub_time) > t.publish {
             let ip = announce_ip.or_else(|| instance.link.local_addr.map(|a| a.ip().to_string()));
             if let (Some(ip), Some(hello), Some(cmd)) = (ip, hello, &instance.link.cmd) {
                 let payload = format!("{ip},{hello}");
@@ -392,6 +377,7 @@ impl SentinelState {
     /// SDOWN (`sentinelCheckSubjectivelyDown`), and links that look dead
     /// are closed to be reopened.
     fn check_sdown(&mut self, at: &InstanceRef, now: u64) {
+        let t = self.timing;
         let Some(master) = self.masters.get(&at.master) else {
             return;
         };
@@ -408,7 +394,7 @@ impl SentinelState {
             0
         };
         if link.cmd.is_some()
-            && now.saturating_sub(link.cc_conn_time) > MIN_LINK_RECONNECT_PERIOD_MS
+            && now.saturating_sub(link.cc_conn_time) > t.min_link_reconnect
             && link.act_ping_time != 0
             && now.saturating_sub(link.act_ping_time) > down_after / 2
             && now.saturating_sub(link.last_pong_time) > down_after / 2
@@ -416,14 +402,14 @@ impl SentinelState {
             link.close_cmd();
         }
         if link.pubsub.is_some()
-            && now.saturating_sub(link.pc_conn_time) > MIN_LINK_RECONNECT_PERIOD_MS
-            && now.saturating_sub(link.pc_last_activity) > PUBLISH_PERIOD_MS * 3
+            && now.saturating_sub(link.pc_conn_time) > t.min_link_reconnect
+            && now.saturating_sub(link.pc_last_activity) > t.publish * 3
         {
             link.close_pubsub();
         }
         let claims_replica = at.kind == Kind::Master
             && instance.role_reported == Role::Replica
-            && now.saturating_sub(instance.role_reported_time) > down_after + INFO_PERIOD_MS * 2;
+            && now.saturating_sub(instance.role_reported_time) > down_after + t.info * 2;
         if elapsed > down_after || claims_replica {
             if !instance.flags.s_down {
                 instance.s_down_since = now;
@@ -477,6 +463,7 @@ impl SentinelState {
     /// Asks the other Sentinels whether the master is down, with our run
     /// id (a vote request) once a failover runs.
     fn ask_others(&mut self, name: &str, forced: bool, now: u64) {
+        let t = self.timing;
         let myid = self.myid.clone();
         let epoch = self.current_epoch;
         let Some(master) = self.masters.get_mut(name) else {
@@ -494,14 +481,14 @@ impl SentinelState {
         );
         for sentinel in master.sentinels.values_mut() {
             let elapsed = now.saturating_sub(sentinel.last_master_down_reply_time);
-            if elapsed > ASK_PERIOD_MS * 5 {
+            if elapsed > t.ask * 5 {
                 sentinel.flags.master_down = false;
                 sentinel.leader = None;
             }
             if !s_down || sentinel.link.disconnected {
                 continue;
             }
-            if !forced && elapsed < ASK_PERIOD_MS {
+            if !forced && elapsed < t.ask {
                 continue;
             }
             if let Some(cmd) = &sentinel.link.cmd {
@@ -691,6 +678,7 @@ impl SentinelState {
     }
 
     fn failover_wait_start(&mut self, name: &str, now: u64) {
+        let t = self.timing;
         let epoch = self.masters[name].failover_epoch;
         let leader = self.get_leader(name, epoch, now);
         let is_leader = leader
@@ -699,7 +687,7 @@ impl SentinelState {
         let master = &self.masters[name];
         let at = master_ref(name);
         if !is_leader && !master.instance.flags.force_failover {
-            let election_timeout = ELECTION_TIMEOUT_MS.min(master.failover_timeout_ms);
+            let election_timeout = t.election_timeout.min(master.failover_timeout_ms);
             if now.saturating_sub(master.failover_start_time) > election_timeout
                 && now > master.failover_start_time
             {
@@ -742,6 +730,7 @@ impl SentinelState {
 
     /// The best replica to promote (`sentinelSelectSlave`).
     pub(crate) fn select_replica(&self, name: &str, now: u64) -> Option<String> {
+        let t = self.timing;
         let master = self.masters.get(name)?;
         let mut max_master_down_ms = 0;
         if master.instance.flags.s_down {
@@ -749,16 +738,16 @@ impl SentinelState {
         }
         max_master_down_ms += master.down_after_ms * 10;
         let info_validity_ms = if master.instance.flags.s_down {
-            PING_PERIOD_MS * 5
+            t.ping * 5
         } else {
-            INFO_PERIOD_MS * 3
+            t.info * 3
         };
         let mut candidates: Vec<&Instance> = master
             .replicas
             .values()
             .filter(|r| {
                 !(r.flags.s_down || r.flags.o_down || r.link.disconnected)
-                    && now.saturating_sub(r.link.last_avail_time) <= PING_PERIOD_MS * 5
+                    && now.saturating_sub(r.link.last_avail_time) <= t.ping * 5
                     && r.replica_priority != 0
                     && now.saturating_sub(r.info_refresh) <= info_validity_ms
                     && r.master_link_down_ms <= max_master_down_ms
@@ -881,6 +870,7 @@ impl SentinelState {
     }
 
     fn failover_reconf_next_replica(&mut self, name: &str, now: u64) {
+        let t = self.timing;
         let master = &self.masters[name];
         let parallel = master.parallel_syncs.max(1) as usize;
         let Some(promoted) = master.promoted_replica() else {
@@ -907,7 +897,7 @@ impl SentinelState {
                 continue;
             }
             if r.flags.reconf_sent
-                && now.saturating_sub(r.reconf_sent_time) > REPLICA_RECONF_TIMEOUT_MS
+                && now.saturating_sub(r.reconf_sent_time) > t.replica_reconf_timeout
             {
                 self.event_at(Level::Notice, "-slave-reconf-sent-timeout", &at, "");
                 let r = self.instance_mut(&at).expect("present");
@@ -1229,6 +1219,7 @@ impl SentinelState {
     /// returning old master to convert, a replica pointed elsewhere, the
     /// progress of re-pointed replicas.
     fn replica_role_checks(&mut self, at: &InstanceRef, role: Role, now: u64) {
+        let t = self.timing;
         let master = &self.masters[&at.master];
         let instance = &master.replicas[&at.name];
         if role == Role::Master {
@@ -1252,11 +1243,11 @@ impl SentinelState {
                     &master_ref(&at.master),
                     "",
                 );
-                force_hello_update(self.masters.get_mut(&at.master).expect("present"));
+                force_hello_update(self.masters.get_mut(&at.master).expect("present"), t);
             } else {
-                let wait = PUBLISH_PERIOD_MS * 4;
+                let wait = t.publish * 4;
                 if !instance.flags.promoted
-                    && master_looks_sane(master, now)
+                    && master_looks_sane(master, now, t)
                     && no_down_for(instance, wait, now)
                     && now.saturating_sub(instance.role_reported_time) > wait
                 {
@@ -1277,7 +1268,7 @@ impl SentinelState {
                     .is_some_and(|h| h.eq_ignore_ascii_case(&master.instance.host)))
         {
             let wait = master.failover_timeout_ms;
-            if master_looks_sane(master, now)
+            if master_looks_sane(master, now, t)
                 && no_down_for(instance, wait, now)
                 && now.saturating_sub(instance.replica_conf_change_time) > wait
             {
@@ -1447,12 +1438,12 @@ pub(crate) fn reset_master(master: &mut super::state::Master, now: u64) {
     i.role_reported = Role::Master;
 }
 
-fn master_looks_sane(master: &super::state::Master, now: u64) -> bool {
+fn master_looks_sane(master: &super::state::Master, now: u64, t: Timing) -> bool {
     let i = &master.instance;
     i.role_reported == Role::Master
         && !i.flags.s_down
         && !i.flags.o_down
-        && now.saturating_sub(i.info_refresh) < INFO_PERIOD_MS * 2
+        && now.saturating_sub(i.info_refresh) < t.info * 2
 }
 
 /// Not SDOWN for `ms` (`sentinelRedisInstanceNoDownFor`).
@@ -1462,8 +1453,8 @@ fn no_down_for(instance: &Instance, ms: u64, now: u64) -> bool {
 }
 
 /// Hellos go out on the next timer run (`sentinelForceHelloUpdateForMaster`).
-fn force_hello_update(master: &mut super::state::Master) {
-    let back = PUBLISH_PERIOD_MS + 1;
+fn force_hello_update(master: &mut super::state::Master, t: Timing) {
+    let back = t.publish + 1;
     let shift = |i: &mut Instance| {
         if i.last_pub_time >= back {
             i.last_pub_time -= back;

@@ -147,6 +147,8 @@ pub(crate) struct SentinelState {
     pub(crate) elapsed_ms: u64,
     pub(crate) logger: Arc<dyn LogSink>,
     pub(crate) subscribers: Arc<Mutex<Subscribers>>,
+    /// Periods and timeouts (SENTINEL DEBUG).
+    pub(crate) timing: state::Timing,
     /// Where the configuration goes without a file.
     pub(crate) storage: Arc<dyn crate::runtime::Storage>,
     /// Set by SIMULATE-FAILURE's crash: the Sentinel stops.
@@ -694,6 +696,7 @@ impl<R: Runtime> Sentinel<R> {
             logger: runtime.logger(),
             subscribers: subscribers.clone(),
             storage: runtime.storage(),
+            timing: state::Timing::default(),
             crashed: false,
         };
         Sentinel {
