@@ -1150,8 +1150,8 @@ fn config_get(state: &SentinelState, pattern: &[u8], reply: &mut Reply) {
         ),
         ("announce-ip", c.announce_ip.clone().unwrap_or_default()),
         ("announce-port", c.announce_port.to_string()),
-        ("sentinel-user", String::new()),
-        ("sentinel-pass", String::new()),
+        ("sentinel-user", c.sentinel_user.clone().unwrap_or_default()),
+        ("sentinel-pass", c.sentinel_pass.clone().unwrap_or_default()),
     ];
     let matching: Vec<&(&str, String)> = params
         .iter()
@@ -1165,32 +1165,41 @@ fn config_get(state: &SentinelState, pattern: &[u8], reply: &mut Reply) {
 }
 
 fn config_set(state: &mut SentinelState, option: &[u8], value: &[u8], reply: &mut Reply) {
-    let option_text = text(option).to_ascii_lowercase();
+    let option_text = text(option);
     let value_text = text(value);
     let yes_no = match value_text.to_ascii_lowercase().as_str() {
         "yes" => Some(true),
         "no" => Some(false),
         _ => None,
     };
+    let optional = (!value_text.is_empty()).then(|| value_text.clone());
     let c = &mut state.config;
-    let applied = match option_text.as_str() {
+    let applied = match option_text.to_ascii_lowercase().as_str() {
         "resolve-hostnames" => yes_no.map(|v| c.resolve_hostnames = v),
         "announce-hostnames" => yes_no.map(|v| c.announce_hostnames = v),
         "announce-ip" => {
-            c.announce_ip = (!value_text.is_empty()).then(|| value_text.clone());
+            c.announce_ip = optional;
             Some(())
         }
         "announce-port" => value_text.parse::<u16>().ok().map(|p| c.announce_port = p),
+        "sentinel-user" => {
+            c.sentinel_user = optional;
+            Some(())
+        }
+        "sentinel-pass" => {
+            c.sentinel_pass = optional;
+            Some(())
+        }
         _ => {
             reply.error(&format!(
-                "ERR Invalid argument '{value_text}' to SENTINEL CONFIG SET '{option_text}'"
+                "ERR Invalid argument '{option_text}' to SENTINEL CONFIG SET"
             ));
             return;
         }
     };
     if applied.is_none() {
         reply.error(&format!(
-            "ERR Invalid argument '{value_text}' to SENTINEL CONFIG SET '{option_text}'"
+            "ERR Invalid value '{value_text}' to SENTINEL CONFIG SET '{option_text}'"
         ));
         return;
     }

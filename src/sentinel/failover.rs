@@ -181,6 +181,11 @@ impl<R: Runtime> Core<R> {
             .masters
             .get(&at.master)
             .and_then(|m| m.auth_pass.clone().map(|p| (m.auth_user.clone(), p)));
+        let sentinel_auth = state
+            .config
+            .sentinel_pass
+            .clone()
+            .map(|p| (state.config.sentinel_user.clone(), p));
         let gen_cmd = state.generation();
         let gen_pubsub = state.generation();
         let Some(instance) = state.instance_mut(at) else {
@@ -201,9 +206,10 @@ impl<R: Runtime> Core<R> {
                 None => None,
             }
         };
-        // Sentinels are reached without the master's password.
+        // Other Sentinels get `sentinel-user`/`sentinel-pass`, not the
+        // master's password.
         let auth = if at.kind == Kind::Sentinel {
-            None
+            sentinel_auth
         } else {
             auth
         };

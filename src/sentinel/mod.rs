@@ -415,6 +415,20 @@ impl SentinelState {
                 true,
             ));
         }
+        if let Some(user) = &c.sentinel_user {
+            out.push(L::new(
+                "sentinel sentinel-user",
+                format!("sentinel sentinel-user {user}"),
+                true,
+            ));
+        }
+        if let Some(pass) = &c.sentinel_pass {
+            out.push(L::new(
+                "sentinel sentinel-pass",
+                format!("sentinel sentinel-pass {pass}"),
+                true,
+            ));
+        }
         out
     }
 
