@@ -7,7 +7,9 @@
 //! - [`state`]: monitored masters, replicas and Sentinels with their flags.
 //! - `links`: the command and pub/sub connections to every instance.
 //! - `failover`: the timer: SDOWN/ODOWN, votes, the failover state machine.
+//! - `replies`: what INFO, PING, vote replies and hellos tell it.
 //! - `commands`: the RESP server clients (and other Sentinels) talk to.
+//! - `subcommands`: SENTINEL's subcommands.
 //!
 //! Use: [`Sentinel::new`] with a runtime and a [`config::SentinelConfig`],
 //! then [`Sentinel::bind`] and [`Sentinel::serve`] (or [`Sentinel::run`]).
@@ -30,7 +32,9 @@ mod commands;
 pub mod config;
 mod failover;
 mod links;
+mod replies;
 pub mod state;
+mod subcommands;
 
 use config::SentinelConfig;
 use links::{InstanceRef, ReplyKind};
