@@ -118,7 +118,8 @@ fn sentinel_commands_reply_as_a_real_redis_sentinel_does() {
         return;
     };
     let master_port = master.port.to_string();
-    let replica = start_redis(test, &["--replicaof", "127.0.0.1", &master_port]).unwrap();
+    // Kept alive for the whole test: the master's one replica.
+    let _replica = start_redis(test, &["--replicaof", "127.0.0.1", &master_port]).unwrap();
     let ghost = free_port();
     let conf = format!(
         "sentinel monitor mymaster 127.0.0.1 {master_port} 2\n\
@@ -160,7 +161,6 @@ fn sentinel_commands_reply_as_a_real_redis_sentinel_does() {
             })
     });
     assert!(info_read.is_some());
-    let replica_port = replica.port.to_string();
     let ghost_port = ghost.to_string();
     let commands: Vec<Vec<&str>> = vec![
         vec!["PING"],
@@ -260,6 +260,32 @@ fn sentinel_commands_reply_as_a_real_redis_sentinel_does() {
         vec!["HELLO", "4"],
         vec!["CLIENT", "SETNAME", "differential"],
         vec!["CLIENT", "GETNAME"],
+        vec!["SENTINEL", "DEBUG", "info-period"],
+        vec!["SENTINEL", "DEBUG", "foo", "1"],
+        vec![
+            "SENTINEL",
+            "DEBUG",
+            "tilt-period",
+            "40000",
+            "ping-period",
+            "x",
+        ],
+        vec!["SENTINEL", "DEBUG", "election-timeout", "0"],
+        vec![
+            "SENTINEL",
+            "DEBUG",
+            "script-retry-delay",
+            "20000",
+            "ELECTION-TIMEOUT",
+            "9000",
+        ],
+        vec!["SENTINEL", "DEBUG"],
+        vec!["SENTINEL", "CONFIG", "SET", "Foo", "1"],
+        vec!["SENTINEL", "CONFIG", "SET", "announce-port", "x"],
+        vec!["SENTINEL", "CONFIG", "SET", "announce-port", "70000"],
+        vec!["SENTINEL", "CONFIG", "SET", "RESOLVE-hostnames", "maybe"],
+        vec!["SENTINEL", "CONFIG", "SET", "announce-hostnames", "no"],
+        vec!["SENTINEL", "CONFIG", "GET", "announce-hostnames"],
     ];
     let (real_id, our_id) = (myid(&real), myid(&ours));
     let own = |s: &SentinelProcess| -> Vec<(String, &'static str)> {
@@ -289,7 +315,6 @@ fn sentinel_commands_reply_as_a_real_redis_sentinel_does() {
             ));
         }
     }
-    let _ = replica_port;
     assert!(
         differences.is_empty(),
         "{} of {} commands differ:\n{}",

@@ -741,3 +741,127 @@ fn a_restarted_sentinel_keeps_its_id_epoch_and_the_new_master() {
     .join()
     .unwrap();
 }
+
+#[test]
+fn sentinel_failover_switches_a_healthy_master_without_asking_the_others() {
+    std::thread::spawn(|| {
+        let runtime = madsim::runtime::Runtime::with_seed_and_config(4, madsim::Config::default());
+        runtime.block_on(async move {
+            let handle = madsim::runtime::Handle::current();
+            let net: Arc<SimNet> = Arc::default();
+            let log: SharedSimLog = Arc::default();
+            spawn_server(&handle, &net, &log, "m", MASTER_IP, None, 1, &[]);
+            for (i, ip) in REPLICA_IPS.iter().enumerate() {
+                spawn_server(
+                    &handle,
+                    &net,
+                    &log,
+                    &format!("r{}", i + 1),
+                    ip,
+                    Some(MASTER_IP),
+                    2 + i as u64,
+                    &[],
+                );
+            }
+            let slots: Vec<SentinelSlot> = SENTINEL_IPS
+                .iter()
+                .enumerate()
+                .map(|(i, ip)| {
+                    spawn_sentinel(
+                        &handle,
+                        &net,
+                        &log,
+                        &format!("s{}", i + 1),
+                        ip,
+                        10 + i as u64,
+                    )
+                    .0
+                })
+                .collect();
+            let client = handle
+                .create_node()
+                .name("client")
+                .ip("10.0.0.9".parse().unwrap())
+                .build();
+            client
+                .spawn(async move {
+                    madsim::time::sleep(Duration::from_secs(12)).await;
+                    let reply = ask(
+                        SENTINEL_IPS[1],
+                        26379,
+                        &["SENTINEL", "FAILOVER", "mymaster"],
+                    )
+                    .await;
+                    assert_eq!(reply, Some(Frame::Simple("OK".into())));
+                    let again = ask(
+                        SENTINEL_IPS[1],
+                        26379,
+                        &["SENTINEL", "FAILOVER", "mymaster"],
+                    )
+                    .await;
+                    assert_eq!(
+                        again,
+                        Some(Frame::Error("INPROG Failover already in progress".into()))
+                    );
+                    // All three end up naming a replica, and the old master,
+                    // alive all along, is turned into its replica.
+                    let mut converted = false;
+                    for _ in 0..400 {
+                        madsim::time::sleep(Duration::from_millis(100)).await;
+                        let mut seen = Vec::new();
+                        for ip in SENTINEL_IPS {
+                            seen.push(master_addr(ip).await);
+                        }
+                        let agreed = seen.iter().all(|s| *s == seen[0])
+                            && seen[0].as_deref().is_some_and(|a| a != "10.0.0.1:6379");
+                        let promoted = seen[0].clone().unwrap_or_default();
+                        let promoted_ip =
+                            promoted.split(':').next().unwrap_or_default().to_string();
+                        if agreed
+                            && info_field(MASTER_IP, "master_host").await.as_deref()
+                                == Some(promoted_ip.as_str())
+                            && info_field(MASTER_IP, "master_link_status").await.as_deref()
+                                == Some("up")
+                        {
+                            converted = true;
+                            break;
+                        }
+                    }
+                    assert!(converted, "the old master follows the promoted replica");
+                })
+                .await
+                .unwrap();
+            let all = views(&slots);
+            let forced = &all[1];
+            // Only the forced Sentinel voted, for itself, as Redis's
+            // WAIT_START always counts its own vote; nobody was asked.
+            assert_eq!(forced.votes.len(), 1, "{:?}", forced.votes);
+            assert_eq!(
+                (forced.votes[0].epoch, &forced.votes[0].leader),
+                (1, &forced.myid)
+            );
+            for (i, view) in all.iter().enumerate() {
+                if i != 1 {
+                    assert!(view.votes.is_empty(), "{:?}", view.votes);
+                }
+            }
+            let kinds: Vec<&str> = forced.events.iter().map(|e| e.kind.as_str()).collect();
+            for kind in [
+                "+new-epoch",
+                "+try-failover",
+                "+failover-state-select-slave",
+                "+promoted-slave",
+                "+failover-end",
+                "+switch-master",
+            ] {
+                assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+            }
+            for view in &all {
+                assert_eq!(view.current_epoch, 1);
+                assert!(events_of(view, "+odown").is_empty(), "{:?}", view.events);
+            }
+        });
+    })
+    .join()
+    .unwrap();
+}

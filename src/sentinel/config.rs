@@ -137,6 +137,10 @@ pub struct SentinelConfig {
     pub resolve_hostnames: bool,
     /// `sentinel announce-hostnames`.
     pub announce_hostnames: bool,
+    /// `sentinel sentinel-user`: the user to AUTH as with other Sentinels.
+    pub sentinel_user: Option<String>,
+    /// `sentinel sentinel-pass`: the password for other Sentinels.
+    pub sentinel_pass: Option<String>,
     /// Monitored masters, in file order.
     pub masters: Vec<MasterConfig>,
     /// The file to rewrite on every state change (None: never written,
@@ -158,6 +162,8 @@ impl Default for SentinelConfig {
             announce_port: 0,
             resolve_hostnames: false,
             announce_hostnames: false,
+            sentinel_user: None,
+            sentinel_pass: None,
             masters: Vec::new(),
             file: None,
         }
@@ -390,6 +396,14 @@ impl SentinelConfig {
                 Ok(())
             }
             ("deny-scripts-reconfig", 2) => Ok(()),
+            ("sentinel-user", 2) => {
+                self.sentinel_user = (!args[1].is_empty()).then(|| args[1].clone());
+                Ok(())
+            }
+            ("sentinel-pass", 2) => {
+                self.sentinel_pass = (!args[1].is_empty()).then(|| args[1].clone());
+                Ok(())
+            }
             _ => Err("Unrecognized sentinel configuration statement.".into()),
         }
     }
@@ -441,7 +455,7 @@ fn known_directive(directive: &str) -> bool {
 }
 
 /// The Sentinel options a rewrite owns.
-const SENTINEL_OPTIONS: [&str; 22] = [
+const SENTINEL_OPTIONS: [&str; 23] = [
     "myid",
     "deny-scripts-reconfig",
     "resolve-hostnames",
@@ -464,6 +478,7 @@ const SENTINEL_OPTIONS: [&str; 22] = [
     "announce-ip",
     "announce-port",
     "sentinel-user",
+    "sentinel-pass",
 ];
 
 /// The text marking where a rewrite appends the lines the old file had no

@@ -3,8 +3,8 @@
 //! their periods; judge SDOWN, and for masters ODOWN; ask the other
 //! Sentinels, vote once per epoch, elect a leader, and run the failover
 //! state machine (select a replica, promote it, re-point the others,
-//! switch the monitored address). Replies (INFO, PING, votes) and hellos
-//! update the same state.
+//! switch the monitored address). What replies and hellos tell it is in
+//! `replies`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,31 +12,12 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::log::Level;
-use crate::resp::Frame;
 use crate::runtime::Runtime;
 
 use super::links::{self, InstanceRef, ReplyKind};
-use super::state::{FailoverState, Instance, Kind, Role};
+use super::state::{FailoverState, Instance, Kind, Role, Timing};
 use super::{Core, LeaderVote, SentinelState, HELLO_CHANNEL};
 
-/// `SENTINEL_PING_PERIOD`.
-const PING_PERIOD_MS: u64 = 1000;
-/// `sentinel_info_period`.
-const INFO_PERIOD_MS: u64 = 10_000;
-/// `sentinel_ask_period`.
-const ASK_PERIOD_MS: u64 = 1000;
-/// `sentinel_publish_period`: hellos every 2 s.
-const PUBLISH_PERIOD_MS: u64 = 2000;
-/// `sentinel_tilt_trigger`.
-const TILT_TRIGGER_MS: i64 = 2000;
-/// `sentinel_tilt_period`.
-const TILT_PERIOD_MS: u64 = PING_PERIOD_MS * 30;
-/// `sentinel_slave_reconf_timeout`.
-const REPLICA_RECONF_TIMEOUT_MS: u64 = 10_000;
-/// `sentinel_min_link_reconnect_period`.
-const MIN_LINK_RECONNECT_PERIOD_MS: u64 = 15_000;
-/// `sentinel_election_timeout`.
-const ELECTION_TIMEOUT_MS: u64 = 10_000;
 /// `SENTINEL_MAX_DESYNC`: the random delay before a failover starts.
 const MAX_DESYNC_MS: u64 = 1000;
 /// `SENTINEL_MAX_PENDING_COMMANDS`.
@@ -166,13 +147,14 @@ impl<R: Runtime> Core<R> {
     }
 
     fn handle_instance(self: &Arc<Self>, state: &mut SentinelState, at: &InstanceRef, now: u64) {
+        let t = state.timing;
         if state.instance_mut(at).is_none() {
             return;
         }
         self.reconnect(state, at, now);
         state.send_periodic(at, now);
         if state.tilt {
-            if now.saturating_sub(state.tilt_start_time) < TILT_PERIOD_MS {
+            if now.saturating_sub(state.tilt_start_time) < t.tilt_period {
                 return;
             }
             state.tilt = false;
@@ -192,11 +174,17 @@ impl<R: Runtime> Core<R> {
     /// Opens the missing links of an instance (`sentinelReconnectInstance`),
     /// at most once per ping period.
     fn reconnect(self: &Arc<Self>, state: &mut SentinelState, at: &InstanceRef, now: u64) {
+        let t = state.timing;
         let myid8: String = state.myid.chars().take(8).collect();
         let auth = state
             .masters
             .get(&at.master)
             .and_then(|m| m.auth_pass.clone().map(|p| (m.auth_user.clone(), p)));
+        let sentinel_auth = state
+            .config
+            .sentinel_pass
+            .clone()
+            .map(|p| (state.config.sentinel_user.clone(), p));
         let gen_cmd = state.generation();
         let gen_pubsub = state.generation();
         let Some(instance) = state.instance_mut(at) else {
@@ -205,8 +193,7 @@ impl<R: Runtime> Core<R> {
         if !instance.link.disconnected || instance.port == 0 {
             return;
         }
-        if now.saturating_sub(instance.link.cc_conn_time.max(instance.link.pc_conn_time))
-            < PING_PERIOD_MS
+        if now.saturating_sub(instance.link.cc_conn_time.max(instance.link.pc_conn_time)) < t.ping
             && instance.link.cc_conn_time != 0
         {
             return;
@@ -218,9 +205,10 @@ impl<R: Runtime> Core<R> {
                 None => None,
             }
         };
-        // Sentinels are reached without the master's password.
+        // Other Sentinels get `sentinel-user`/`sentinel-pass`, not the
+        // master's password.
         let auth = if at.kind == Kind::Sentinel {
-            None
+            sentinel_auth
         } else {
             auth
         };
@@ -296,8 +284,9 @@ impl SentinelState {
     /// TILT: the clock jumped (or the process stalled) more than 2 s
     /// between two timer runs; decisions wait 30 s.
     fn check_tilt(&mut self, now: u64) {
+        let t = self.timing;
         let delta = now as i64 - self.previous_time as i64;
-        if !(0..=TILT_TRIGGER_MS).contains(&delta) {
+        if !(0..=t.tilt_trigger as i64).contains(&delta) {
             self.tilt = true;
             self.tilt_start_time = now;
             self.event(Level::Warning, "+tilt", "#tilt mode entered".into());
@@ -307,6 +296,7 @@ impl SentinelState {
 
     /// PING, INFO and hello on their periods (`sentinelSendPeriodicCommands`).
     fn send_periodic(&mut self, at: &InstanceRef, now: u64) {
+        let t = self.timing;
         let Some(master) = self.masters.get(&at.master) else {
             return;
         };
@@ -328,9 +318,9 @@ impl SentinelState {
             if at.kind == Kind::Replica && (master_busy || instance.master_link_down_ms != 0) {
                 1000
             } else {
-                INFO_PERIOD_MS
+                t.info
             };
-        let ping_period = down_after.min(PING_PERIOD_MS);
+        let ping_period = down_after.min(t.ping);
         if at.kind != Kind::Sentinel
             && (instance.info_refresh == 0
                 || now.saturating_sub(instance.info_refresh) > info_period)
@@ -346,7 +336,7 @@ impl SentinelState {
         {
             send_ping(instance, now);
         }
-        if now.saturating_sub(instance.last_pub_time) > PUBLISH_PERIOD_MS {
+        if now.saturating_sub(instance.last_pub_time) > t.publish {
             let ip = announce_ip.or_else(|| instance.link.local_addr.map(|a| a.ip().to_string()));
             if let (Some(ip), Some(hello), Some(cmd)) = (ip, hello, &instance.link.cmd) {
                 let payload = format!("{ip},{hello}");
@@ -392,6 +382,7 @@ impl SentinelState {
     /// SDOWN (`sentinelCheckSubjectivelyDown`), and links that look dead
     /// are closed to be reopened.
     fn check_sdown(&mut self, at: &InstanceRef, now: u64) {
+        let t = self.timing;
         let Some(master) = self.masters.get(&at.master) else {
             return;
         };
@@ -408,7 +399,7 @@ impl SentinelState {
             0
         };
         if link.cmd.is_some()
-            && now.saturating_sub(link.cc_conn_time) > MIN_LINK_RECONNECT_PERIOD_MS
+            && now.saturating_sub(link.cc_conn_time) > t.min_link_reconnect
             && link.act_ping_time != 0
             && now.saturating_sub(link.act_ping_time) > down_after / 2
             && now.saturating_sub(link.last_pong_time) > down_after / 2
@@ -416,14 +407,14 @@ impl SentinelState {
             link.close_cmd();
         }
         if link.pubsub.is_some()
-            && now.saturating_sub(link.pc_conn_time) > MIN_LINK_RECONNECT_PERIOD_MS
-            && now.saturating_sub(link.pc_last_activity) > PUBLISH_PERIOD_MS * 3
+            && now.saturating_sub(link.pc_conn_time) > t.min_link_reconnect
+            && now.saturating_sub(link.pc_last_activity) > t.publish * 3
         {
             link.close_pubsub();
         }
         let claims_replica = at.kind == Kind::Master
             && instance.role_reported == Role::Replica
-            && now.saturating_sub(instance.role_reported_time) > down_after + INFO_PERIOD_MS * 2;
+            && now.saturating_sub(instance.role_reported_time) > down_after + t.info * 2;
         if elapsed > down_after || claims_replica {
             if !instance.flags.s_down {
                 instance.s_down_since = now;
@@ -477,6 +468,7 @@ impl SentinelState {
     /// Asks the other Sentinels whether the master is down, with our run
     /// id (a vote request) once a failover runs.
     fn ask_others(&mut self, name: &str, forced: bool, now: u64) {
+        let t = self.timing;
         let myid = self.myid.clone();
         let epoch = self.current_epoch;
         let Some(master) = self.masters.get_mut(name) else {
@@ -494,14 +486,14 @@ impl SentinelState {
         );
         for sentinel in master.sentinels.values_mut() {
             let elapsed = now.saturating_sub(sentinel.last_master_down_reply_time);
-            if elapsed > ASK_PERIOD_MS * 5 {
+            if elapsed > t.ask * 5 {
                 sentinel.flags.master_down = false;
                 sentinel.leader = None;
             }
             if !s_down || sentinel.link.disconnected {
                 continue;
             }
-            if !forced && elapsed < ASK_PERIOD_MS {
+            if !forced && elapsed < t.ask {
                 continue;
             }
             if let Some(cmd) = &sentinel.link.cmd {
@@ -691,6 +683,7 @@ impl SentinelState {
     }
 
     fn failover_wait_start(&mut self, name: &str, now: u64) {
+        let t = self.timing;
         let epoch = self.masters[name].failover_epoch;
         let leader = self.get_leader(name, epoch, now);
         let is_leader = leader
@@ -699,7 +692,7 @@ impl SentinelState {
         let master = &self.masters[name];
         let at = master_ref(name);
         if !is_leader && !master.instance.flags.force_failover {
-            let election_timeout = ELECTION_TIMEOUT_MS.min(master.failover_timeout_ms);
+            let election_timeout = t.election_timeout.min(master.failover_timeout_ms);
             if now.saturating_sub(master.failover_start_time) > election_timeout
                 && now > master.failover_start_time
             {
@@ -720,7 +713,7 @@ impl SentinelState {
     }
 
     /// `SENTINEL SIMULATE-FAILURE`'s crash: Redis exits with status 99.
-    fn simulated_crash(&mut self) {
+    pub(super) fn simulated_crash(&mut self) {
         self.log(
             Level::Warning,
             "Sentinel CRASH because of SENTINEL simulate-failure",
@@ -742,6 +735,7 @@ impl SentinelState {
 
     /// The best replica to promote (`sentinelSelectSlave`).
     pub(crate) fn select_replica(&self, name: &str, now: u64) -> Option<String> {
+        let t = self.timing;
         let master = self.masters.get(name)?;
         let mut max_master_down_ms = 0;
         if master.instance.flags.s_down {
@@ -749,16 +743,16 @@ impl SentinelState {
         }
         max_master_down_ms += master.down_after_ms * 10;
         let info_validity_ms = if master.instance.flags.s_down {
-            PING_PERIOD_MS * 5
+            t.ping * 5
         } else {
-            INFO_PERIOD_MS * 3
+            t.info * 3
         };
         let mut candidates: Vec<&Instance> = master
             .replicas
             .values()
             .filter(|r| {
                 !(r.flags.s_down || r.flags.o_down || r.link.disconnected)
-                    && now.saturating_sub(r.link.last_avail_time) <= PING_PERIOD_MS * 5
+                    && now.saturating_sub(r.link.last_avail_time) <= t.ping * 5
                     && r.replica_priority != 0
                     && now.saturating_sub(r.info_refresh) <= info_validity_ms
                     && r.master_link_down_ms <= max_master_down_ms
@@ -881,6 +875,7 @@ impl SentinelState {
     }
 
     fn failover_reconf_next_replica(&mut self, name: &str, now: u64) {
+        let t = self.timing;
         let master = &self.masters[name];
         let parallel = master.parallel_syncs.max(1) as usize;
         let Some(promoted) = master.promoted_replica() else {
@@ -907,7 +902,7 @@ impl SentinelState {
                 continue;
             }
             if r.flags.reconf_sent
-                && now.saturating_sub(r.reconf_sent_time) > REPLICA_RECONF_TIMEOUT_MS
+                && now.saturating_sub(r.reconf_sent_time) > t.replica_reconf_timeout
             {
                 self.event_at(Level::Notice, "-slave-reconf-sent-timeout", &at, "");
                 let r = self.instance_mut(&at).expect("present");
@@ -1033,390 +1028,9 @@ impl SentinelState {
         master.instance.s_down_since = 0;
         self.flush_config();
     }
-
-    /// Handles one reply on a command link.
-    pub(crate) fn handle_reply(
-        &mut self,
-        at: &InstanceRef,
-        kind: ReplyKind,
-        frame: Frame,
-        now: u64,
-    ) {
-        match kind {
-            ReplyKind::Discard => {}
-            ReplyKind::Ping => {
-                let Some(instance) = self.instance_mut(at) else {
-                    return;
-                };
-                if let Frame::Simple(text) | Frame::Error(text) = &frame {
-                    if text.starts_with("PONG")
-                        || text.starts_with("LOADING")
-                        || text.starts_with("MASTERDOWN")
-                    {
-                        instance.link.last_avail_time = now;
-                        instance.link.act_ping_time = 0;
-                    }
-                }
-                instance.link.last_pong_time = now;
-            }
-            ReplyKind::Publish => {
-                if !matches!(frame, Frame::Error(_)) {
-                    if let Some(instance) = self.instance_mut(at) {
-                        instance.last_pub_time = now;
-                    }
-                }
-            }
-            ReplyKind::Info => {
-                if let Frame::Bulk(Some(text)) = frame {
-                    let text = String::from_utf8_lossy(&text).into_owned();
-                    self.refresh_info(at, &text, now);
-                }
-            }
-            ReplyKind::IsMasterDown => {
-                let Frame::Array(Some(items)) = frame else {
-                    return;
-                };
-                let [Frame::Integer(down), Frame::Bulk(Some(leader)), Frame::Integer(epoch)] =
-                    &items[..]
-                else {
-                    return;
-                };
-                let leader = String::from_utf8_lossy(leader).into_owned();
-                let Some(instance) = self.instance_mut(at) else {
-                    return;
-                };
-                instance.last_master_down_reply_time = now;
-                instance.flags.master_down = *down == 1;
-                if leader != "*" {
-                    let changed = instance.leader_epoch as i64 != *epoch;
-                    let who = instance.name.clone();
-                    instance.leader = Some(leader.clone());
-                    instance.leader_epoch = (*epoch).max(0) as u64;
-                    if changed {
-                        self.log(Level::Warning, &format!("{who} voted for {leader} {epoch}"));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Reads an INFO reply (`sentinelRefreshInstanceInfo`).
-    fn refresh_info(&mut self, at: &InstanceRef, info: &str, now: u64) {
-        let mut discovered: Vec<(String, u16)> = Vec::new();
-        let mut reboot = false;
-        let Some(instance) = self.instance_mut(at) else {
-            return;
-        };
-        instance.info = info.to_string();
-        instance.master_link_down_ms = 0;
-        let mut role = Role::Unknown;
-        for line in info.split("\r\n") {
-            if let Some(id) = line.strip_prefix("run_id:") {
-                if id.len() >= 40 {
-                    let id = id[..40].to_string();
-                    match &instance.runid {
-                        None => instance.runid = Some(id),
-                        Some(old) if *old != id => {
-                            reboot = true;
-                            instance.runid = Some(id);
-                        }
-                        Some(_) => {}
-                    }
-                }
-            }
-            if at.kind == Kind::Master
-                && line.starts_with("slave")
-                && line.as_bytes().get(5).is_some_and(u8::is_ascii_digit)
-            {
-                if let Some((host, port)) = parse_replica_line(line) {
-                    discovered.push((host, port));
-                }
-            }
-            if let Some(secs) = line.strip_prefix("master_link_down_since_seconds:") {
-                instance.master_link_down_ms = secs.trim().parse::<u64>().unwrap_or(0) * 1000;
-            }
-            if line.starts_with("role:master") {
-                role = Role::Master;
-            } else if line.starts_with("role:slave") {
-                role = Role::Replica;
-            }
-            if role == Role::Replica {
-                if let Some(host) = line.strip_prefix("master_host:") {
-                    if instance
-                        .replica_master_host
-                        .as_deref()
-                        .is_none_or(|h| !h.eq_ignore_ascii_case(host))
-                    {
-                        instance.replica_master_host = Some(host.to_string());
-                        instance.replica_conf_change_time = now;
-                    }
-                }
-                if let Some(port) = line.strip_prefix("master_port:") {
-                    let port: u16 = port.trim().parse().unwrap_or(0);
-                    if instance.replica_master_port != port {
-                        instance.replica_master_port = port;
-                        instance.replica_conf_change_time = now;
-                    }
-                }
-                if let Some(status) = line.strip_prefix("master_link_status:") {
-                    instance.replica_link_up = status.eq_ignore_ascii_case("up");
-                }
-                if let Some(priority) = line.strip_prefix("slave_priority:") {
-                    instance.replica_priority = priority.trim().parse().unwrap_or(0);
-                }
-                if let Some(offset) = line.strip_prefix("slave_repl_offset:") {
-                    instance.replica_repl_offset = offset.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        instance.info_refresh = now;
-        let role_changed = role != instance.role_reported;
-        if role_changed {
-            instance.role_reported_time = now;
-            instance.role_reported = role;
-            if role == Role::Replica {
-                instance.replica_conf_change_time = now;
-            }
-        }
-        if reboot {
-            self.event_at(Level::Notice, "+reboot", at, "");
-        }
-        for (host, port) in discovered {
-            let master = self.masters.get_mut(&at.master).expect("present");
-            let name = format!("{host}:{port}");
-            if !master.replicas.contains_key(&name) {
-                master.replicas.insert(
-                    name.clone(),
-                    Instance::new(Kind::Replica, name.clone(), &host, port, now),
-                );
-                let replica_at = InstanceRef {
-                    master: at.master.clone(),
-                    kind: Kind::Replica,
-                    name,
-                };
-                self.event_at(Level::Notice, "+slave", &replica_at, "");
-                self.flush_config();
-            }
-        }
-        if role_changed {
-            let matches = matches!(
-                (at.kind, role),
-                (Kind::Master, Role::Master) | (Kind::Replica, Role::Replica)
-            );
-            let word = if role == Role::Master {
-                "master"
-            } else {
-                "slave"
-            };
-            self.event_at(
-                Level::Verbose,
-                if matches {
-                    "+role-change"
-                } else {
-                    "-role-change"
-                },
-                at,
-                &format!(" new reported role is {word}"),
-            );
-        }
-        if self.tilt || at.kind != Kind::Replica {
-            return;
-        }
-        self.replica_role_checks(at, role, now);
-    }
-
-    /// What a replica's INFO means for the failover: its promotion, a
-    /// returning old master to convert, a replica pointed elsewhere, the
-    /// progress of re-pointed replicas.
-    fn replica_role_checks(&mut self, at: &InstanceRef, role: Role, now: u64) {
-        let master = &self.masters[&at.master];
-        let instance = &master.replicas[&at.name];
-        if role == Role::Master {
-            if instance.flags.promoted
-                && master.instance.flags.failover_in_progress
-                && master.failover_state == FailoverState::WaitPromotion
-            {
-                let master = self.masters.get_mut(&at.master).expect("present");
-                master.config_epoch = master.failover_epoch;
-                master.failover_state = FailoverState::ReconfReplicas;
-                master.failover_state_change_time = now;
-                self.flush_config();
-                self.event_at(Level::Warning, "+promoted-slave", at, "");
-                if self.simfailure_after_promotion {
-                    self.simulated_crash();
-                    return;
-                }
-                self.event_at(
-                    Level::Warning,
-                    "+failover-state-reconf-slaves",
-                    &master_ref(&at.master),
-                    "",
-                );
-                force_hello_update(self.masters.get_mut(&at.master).expect("present"));
-            } else {
-                let wait = PUBLISH_PERIOD_MS * 4;
-                if !instance.flags.promoted
-                    && master_looks_sane(master, now)
-                    && no_down_for(instance, wait, now)
-                    && now.saturating_sub(instance.role_reported_time) > wait
-                {
-                    let target = (master.instance.host.clone(), master.instance.port);
-                    if self.send_replicaof(at, Some(target)) {
-                        self.event_at(Level::Notice, "+convert-to-slave", at, "");
-                    }
-                }
-            }
-        }
-        let master = &self.masters[&at.master];
-        let instance = &master.replicas[&at.name];
-        if role == Role::Replica
-            && (instance.replica_master_port != master.instance.port
-                || !instance
-                    .replica_master_host
-                    .as_deref()
-                    .is_some_and(|h| h.eq_ignore_ascii_case(&master.instance.host)))
-        {
-            let wait = master.failover_timeout_ms;
-            if master_looks_sane(master, now)
-                && no_down_for(instance, wait, now)
-                && now.saturating_sub(instance.replica_conf_change_time) > wait
-            {
-                let target = (master.instance.host.clone(), master.instance.port);
-                if self.send_replicaof(at, Some(target)) {
-                    self.event_at(Level::Notice, "+fix-slave-config", at, "");
-                }
-            }
-        }
-        let master = &self.masters[&at.master];
-        let instance = &master.replicas[&at.name];
-        if role == Role::Replica && (instance.flags.reconf_sent || instance.flags.reconf_inprog) {
-            let promoted = master.promoted_replica().map(|p| (p.host.clone(), p.port));
-            let points_there = promoted.is_some_and(|(h, p)| {
-                instance
-                    .replica_master_host
-                    .as_deref()
-                    .is_some_and(|mh| mh.eq_ignore_ascii_case(&h))
-                    && instance.replica_master_port == p
-            });
-            let link_up = instance.replica_link_up;
-            if instance.flags.reconf_sent && points_there {
-                let r = self.instance_mut(at).expect("present");
-                r.flags.reconf_sent = false;
-                r.flags.reconf_inprog = true;
-                self.event_at(Level::Notice, "+slave-reconf-inprog", at, "");
-            }
-            let r = self.instance_mut(at).expect("present");
-            if r.flags.reconf_inprog && link_up {
-                r.flags.reconf_inprog = false;
-                r.flags.reconf_done = true;
-                self.event_at(Level::Notice, "+slave-reconf-done", at, "");
-            }
-        }
-    }
-
-    /// A hello from another Sentinel (`sentinelProcessHelloMessage`).
-    pub(crate) fn process_hello(&mut self, hello: &str, now: u64) {
-        let tokens: Vec<&str> = hello.split(',').collect();
-        if tokens.len() != 8 {
-            return;
-        }
-        let name = tokens[4];
-        if !self.masters.contains_key(name) {
-            return;
-        }
-        let (ip, runid) = (tokens[0], tokens[2]);
-        let port: u16 = tokens[1].parse().unwrap_or(0);
-        let current_epoch: u64 = tokens[3].parse().unwrap_or(0);
-        let master_host = tokens[5];
-        let master_port: u16 = tokens[6].parse().unwrap_or(0);
-        let master_config_epoch: u64 = tokens[7].parse().unwrap_or(0);
-        let master = self.masters.get_mut(name).expect("present");
-        let known = master
-            .sentinels
-            .values()
-            .any(|s| s.host == ip && s.port == port && s.runid.as_deref() == Some(runid));
-        let mut si_exists = known;
-        if !known {
-            let removed = master.sentinels.remove(runid).is_some();
-            let at_master = master_ref(name);
-            if removed {
-                self.event_at(
-                    Level::Notice,
-                    "+sentinel-address-switch",
-                    &at_master,
-                    &format!(" ip {ip} port {port} for {runid}"),
-                );
-            } else {
-                let master = &self.masters[name];
-                let other = master
-                    .sentinels
-                    .values()
-                    .find(|s| s.host == ip && s.port == port)
-                    .map(|s| s.name.clone());
-                if let Some(other) = other {
-                    let other_at = InstanceRef {
-                        master: name.to_string(),
-                        kind: Kind::Sentinel,
-                        name: other.clone(),
-                    };
-                    self.event_at(Level::Notice, "+sentinel-invalid-addr", &other_at, "");
-                    for m in self.masters.values_mut() {
-                        m.sentinels.remove(&other);
-                    }
-                }
-            }
-            let master = self.masters.get_mut(name).expect("present");
-            let mut sentinel = Instance::new(Kind::Sentinel, runid.to_string(), ip, port, now);
-            sentinel.runid = Some(runid.to_string());
-            master.sentinels.insert(runid.to_string(), sentinel);
-            si_exists = true;
-            if !removed {
-                let at = InstanceRef {
-                    master: name.to_string(),
-                    kind: Kind::Sentinel,
-                    name: runid.to_string(),
-                };
-                self.event_at(Level::Notice, "+sentinel", &at, "");
-            }
-            self.flush_config();
-        }
-        if current_epoch > self.current_epoch {
-            self.current_epoch = current_epoch;
-            self.flush_config();
-            self.event(Level::Warning, "+new-epoch", current_epoch.to_string());
-        }
-        let master = self.masters.get_mut(name).expect("present");
-        if si_exists && master.config_epoch < master_config_epoch {
-            master.config_epoch = master_config_epoch;
-            if master_port != master.instance.port
-                || !master.instance.host.eq_ignore_ascii_case(master_host)
-            {
-                let (old_host, old_port) = (master.instance.host.clone(), master.instance.port);
-                let at = InstanceRef {
-                    master: name.to_string(),
-                    kind: Kind::Sentinel,
-                    name: runid.to_string(),
-                };
-                self.event_at(Level::Warning, "+config-update-from", &at, "");
-                self.event(
-                    Level::Warning,
-                    "+switch-master",
-                    format!("{name} {old_host} {old_port} {master_host} {master_port}"),
-                );
-                self.reset_master_and_change_address(name, master_host, master_port, now);
-            }
-        }
-        if let Some(s) = self
-            .masters
-            .get_mut(name)
-            .and_then(|m| m.sentinels.get_mut(runid))
-        {
-            s.last_hello_time = now;
-        }
-    }
 }
 
-fn master_ref(name: &str) -> InstanceRef {
+pub(super) fn master_ref(name: &str) -> InstanceRef {
     InstanceRef {
         master: name.to_string(),
         kind: Kind::Master,
@@ -1447,23 +1061,23 @@ pub(crate) fn reset_master(master: &mut super::state::Master, now: u64) {
     i.role_reported = Role::Master;
 }
 
-fn master_looks_sane(master: &super::state::Master, now: u64) -> bool {
+pub(super) fn master_looks_sane(master: &super::state::Master, now: u64, t: Timing) -> bool {
     let i = &master.instance;
     i.role_reported == Role::Master
         && !i.flags.s_down
         && !i.flags.o_down
-        && now.saturating_sub(i.info_refresh) < INFO_PERIOD_MS * 2
+        && now.saturating_sub(i.info_refresh) < t.info * 2
 }
 
 /// Not SDOWN for `ms` (`sentinelRedisInstanceNoDownFor`).
-fn no_down_for(instance: &Instance, ms: u64, now: u64) -> bool {
+pub(super) fn no_down_for(instance: &Instance, ms: u64, now: u64) -> bool {
     let most_recent = instance.s_down_since.max(instance.o_down_since);
     most_recent == 0 || now.saturating_sub(most_recent) > ms
 }
 
 /// Hellos go out on the next timer run (`sentinelForceHelloUpdateForMaster`).
-fn force_hello_update(master: &mut super::state::Master) {
-    let back = PUBLISH_PERIOD_MS + 1;
+pub(super) fn force_hello_update(master: &mut super::state::Master, t: Timing) {
+    let back = t.publish + 1;
     let shift = |i: &mut Instance| {
         if i.last_pub_time >= back {
             i.last_pub_time -= back;
@@ -1472,26 +1086,4 @@ fn force_hello_update(master: &mut super::state::Master) {
     shift(&mut master.instance);
     master.sentinels.values_mut().for_each(shift);
     master.replicas.values_mut().for_each(shift);
-}
-
-/// `slaveN:ip=...,port=...` (or the old `slaveN:ip,port,state`).
-fn parse_replica_line(line: &str) -> Option<(String, u16)> {
-    let (_, rest) = line.split_once(':')?;
-    if rest.contains("ip=") {
-        let mut host = None;
-        let mut port = None;
-        for field in rest.split(',') {
-            if let Some(v) = field.strip_prefix("ip=") {
-                host = Some(v.to_string());
-            } else if let Some(v) = field.strip_prefix("port=") {
-                port = v.parse().ok();
-            }
-        }
-        Some((host?, port?))
-    } else {
-        let mut parts = rest.split(',');
-        let host = parts.next()?.to_string();
-        let port = parts.next()?.parse().ok()?;
-        Some((host, port))
-    }
 }

@@ -7,7 +7,9 @@
 //! - [`state`]: monitored masters, replicas and Sentinels with their flags.
 //! - `links`: the command and pub/sub connections to every instance.
 //! - `failover`: the timer: SDOWN/ODOWN, votes, the failover state machine.
+//! - `replies`: what INFO, PING, vote replies and hellos tell it.
 //! - `commands`: the RESP server clients (and other Sentinels) talk to.
+//! - `subcommands`: SENTINEL's subcommands.
 //!
 //! Use: [`Sentinel::new`] with a runtime and a [`config::SentinelConfig`],
 //! then [`Sentinel::bind`] and [`Sentinel::serve`] (or [`Sentinel::run`]).
@@ -30,7 +32,9 @@ mod commands;
 pub mod config;
 mod failover;
 mod links;
+mod replies;
 pub mod state;
+mod subcommands;
 
 use config::SentinelConfig;
 use links::{InstanceRef, ReplyKind};
@@ -147,6 +151,8 @@ pub(crate) struct SentinelState {
     pub(crate) elapsed_ms: u64,
     pub(crate) logger: Arc<dyn LogSink>,
     pub(crate) subscribers: Arc<Mutex<Subscribers>>,
+    /// Periods and timeouts (SENTINEL DEBUG).
+    pub(crate) timing: state::Timing,
     /// Where the configuration goes without a file.
     pub(crate) storage: Arc<dyn crate::runtime::Storage>,
     /// Set by SIMULATE-FAILURE's crash: the Sentinel stops.
@@ -410,6 +416,20 @@ impl SentinelState {
             out.push(L::new(
                 "sentinel announce-port",
                 format!("sentinel announce-port {}", c.announce_port),
+                true,
+            ));
+        }
+        if let Some(user) = &c.sentinel_user {
+            out.push(L::new(
+                "sentinel sentinel-user",
+                format!("sentinel sentinel-user {user}"),
+                true,
+            ));
+        }
+        if let Some(pass) = &c.sentinel_pass {
+            out.push(L::new(
+                "sentinel sentinel-pass",
+                format!("sentinel sentinel-pass {pass}"),
                 true,
             ));
         }
@@ -694,6 +714,7 @@ impl<R: Runtime> Sentinel<R> {
             logger: runtime.logger(),
             subscribers: subscribers.clone(),
             storage: runtime.storage(),
+            timing: state::Timing::default(),
             crashed: false,
         };
         Sentinel {

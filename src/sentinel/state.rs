@@ -296,3 +296,79 @@ impl Master {
         }
     }
 }
+
+/// Sentinel's periods and timeouts in milliseconds, Redis's defaults
+/// unless SENTINEL DEBUG changed them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// INFO period (10 s).
+    pub info: u64,
+    /// PING period (1 s).
+    pub ping: u64,
+    /// IS-MASTER-DOWN-BY-ADDR period (1 s).
+    pub ask: u64,
+    /// Hello period (2 s).
+    pub publish: u64,
+    /// `down-after-milliseconds` of masters added by SENTINEL MONITOR.
+    pub default_down_after: u64,
+    /// `failover-timeout` of masters added by SENTINEL MONITOR.
+    pub default_failover_timeout: u64,
+    /// A timer gap beyond this enters TILT (2 s).
+    pub tilt_trigger: u64,
+    /// How long TILT lasts (30 s).
+    pub tilt_period: u64,
+    /// How long a re-pointed replica may take (10 s).
+    pub replica_reconf_timeout: u64,
+    /// A link younger than this is not closed for silence (15 s).
+    pub min_link_reconnect: u64,
+    /// The longest wait to be elected (10 s).
+    pub election_timeout: u64,
+    /// Scripts' longest run (60 s; scripts are not run).
+    pub script_max_runtime: u64,
+    /// Scripts' retry delay (30 s; scripts are not run).
+    pub script_retry_delay: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            info: 10_000,
+            ping: 1000,
+            ask: 1000,
+            publish: 2000,
+            default_down_after: 30_000,
+            default_failover_timeout: 180_000,
+            tilt_trigger: 2000,
+            tilt_period: 30_000,
+            replica_reconf_timeout: 10_000,
+            min_link_reconnect: 15_000,
+            election_timeout: 10_000,
+            script_max_runtime: 60_000,
+            script_retry_delay: 30_000,
+        }
+    }
+}
+
+impl Timing {
+    /// SENTINEL DEBUG's names, in its order, with their fields.
+    pub fn fields(&mut self) -> [(&'static str, &mut u64); 13] {
+        [
+            ("INFO-PERIOD", &mut self.info),
+            ("PING-PERIOD", &mut self.ping),
+            ("ASK-PERIOD", &mut self.ask),
+            ("PUBLISH-PERIOD", &mut self.publish),
+            ("DEFAULT-DOWN-AFTER", &mut self.default_down_after),
+            (
+                "DEFAULT-FAILOVER-TIMEOUT",
+                &mut self.default_failover_timeout,
+            ),
+            ("TILT-TRIGGER", &mut self.tilt_trigger),
+            ("TILT-PERIOD", &mut self.tilt_period),
+            ("SLAVE-RECONF-TIMEOUT", &mut self.replica_reconf_timeout),
+            ("MIN-LINK-RECONNECT-PERIOD", &mut self.min_link_reconnect),
+            ("ELECTION-TIMEOUT", &mut self.election_timeout),
+            ("SCRIPT-MAX-RUNTIME", &mut self.script_max_runtime),
+            ("SCRIPT-RETRY-DELAY", &mut self.script_retry_delay),
+        ]
+    }
+}
