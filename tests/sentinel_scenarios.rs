@@ -120,3 +120,46 @@ fn a_run_whose_sentinels_name_different_masters_does_not_converge() {
     let report = run_seed(&scenario, 0);
     assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
 }
+
+#[test]
+fn a_sentinel_that_votes_twice_in_an_epoch_is_caught() {
+    use replsim::server::probe::PlantedBugs;
+    use replsim::sim::{run_seed_with, RunOptions};
+    let planted = PlantedBugs {
+        sentinel_votes_twice: true,
+        ..PlantedBugs::default()
+    };
+    // Five Sentinels that see the master die at the same moment compete
+    // for votes in one epoch: one that votes again is caught.
+    let text = r#"{ "name": "contested",
+      "nodes": { "m": {}, "r1": { "replicaof": "m" }, "r2": { "replicaof": "m" } },
+      "sentinels": {
+        "s1": { "monitor": "m", "quorum": 2, "config": { "down-after-milliseconds": 1000 } },
+        "s2": { "monitor": "m", "quorum": 2, "config": { "down-after-milliseconds": 1000 } },
+        "s3": { "monitor": "m", "quorum": 2, "config": { "down-after-milliseconds": 1000 } },
+        "s4": { "monitor": "m", "quorum": 2, "config": { "down-after-milliseconds": 1000 } },
+        "s5": { "monitor": "m", "quorum": 2, "config": { "down-after-milliseconds": 1000 } } },
+      "steps": [
+        { "await": "linked", "timeout": "30s" },
+        { "sleep": "3s" },
+        { "crash": "m", "fin": false },
+        { "sleep": "10s" } ] }"#;
+    let scenario = Scenario::parse("contested.json", text).unwrap_or_else(|e| panic!("{e}"));
+    let mut caught = None;
+    for seed in 0..16 {
+        // The same runs without the bug hold every rule.
+        let clean = run_seed(&scenario, seed);
+        assert_eq!(clean.verdict, Verdict::Pass, "{}", describe(&clean));
+        let report = run_seed_with(&scenario, seed, RunOptions { planted });
+        if report
+            .verdict
+            .details()
+            .iter()
+            .any(|l| l.contains("voted twice in epoch"))
+        {
+            caught = Some(seed);
+            break;
+        }
+    }
+    assert!(caught.is_some(), "no seed caught a Sentinel voting twice");
+}

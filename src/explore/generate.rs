@@ -281,7 +281,7 @@ fn draw_sentinels(
             .is_none_or(|on| on == "m")
     });
     let quorum = rng.gen_range(1..=count);
-    let down_after = *[500u64, 1000, 3000].choose(&mut rng).unwrap_or(&1000);
+    let down_after = *[1000u64, 2000, 5000].choose(&mut rng).unwrap_or(&1000);
     let failover_timeout = *[3000u64, 10000, 30000].choose(&mut rng).unwrap_or(&10000);
     let names: Vec<String> = (1..=count).map(|i| format!("s{i}")).collect();
     let mut group = Map::new();

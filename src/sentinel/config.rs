@@ -146,6 +146,9 @@ pub struct SentinelConfig {
     /// The file to rewrite on every state change (None: never written,
     /// as in the simulation).
     pub file: Option<PathBuf>,
+    /// A known bug planted to prove the checker catches it: vote again in
+    /// an epoch already voted in (never set outside tests of the checker).
+    pub planted_votes_twice: bool,
 }
 
 impl Default for SentinelConfig {
@@ -166,6 +169,7 @@ impl Default for SentinelConfig {
             sentinel_pass: None,
             masters: Vec::new(),
             file: None,
+            planted_votes_twice: false,
         }
     }
 }

@@ -533,7 +533,10 @@ impl SentinelState {
         let Some(master) = self.masters.get_mut(name) else {
             return (None, 0);
         };
-        if master.leader_epoch < req_epoch && current <= req_epoch {
+        let votes_again = self.config.planted_votes_twice
+            && master.leader_epoch == req_epoch
+            && master.leader.as_deref() != Some(runid);
+        if (master.leader_epoch < req_epoch || votes_again) && current <= req_epoch {
             master.leader = Some(runid.to_string());
             master.leader_epoch = current;
             if !runid.eq_ignore_ascii_case(&myid) {

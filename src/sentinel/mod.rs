@@ -633,6 +633,7 @@ impl<R: Runtime> Sentinel<R> {
                 let mut stored = SentinelConfig {
                     port: config.port,
                     bind: config.bind.clone(),
+                    planted_votes_twice: config.planted_votes_twice,
                     ..SentinelConfig::default()
                 };
                 match stored.apply(&String::from_utf8_lossy(&bytes)) {

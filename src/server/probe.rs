@@ -135,11 +135,14 @@ pub struct PlantedBugs {
     /// A coordinated failover hands the master role over at once, without
     /// waiting for the target to acknowledge the whole stream.
     pub failover_before_sync: bool,
+    /// A Sentinel votes again in an epoch it already voted in, for
+    /// whichever Sentinel asks (Sentinel's one-vote-per-epoch rule gone).
+    pub sentinel_votes_twice: bool,
 }
 
 impl PlantedBugs {
     /// The bugs by name, as `--plant` takes them.
-    pub const NAMES: [&'static str; 17] = [
+    pub const NAMES: [&'static str; 18] = [
         "replica-deletes-expired-on-read",
         "ack-unapplied-bytes",
         "multi-without-wrapper",
@@ -156,6 +159,7 @@ impl PlantedBugs {
         "replica-ignores-repl-timeout",
         "rdb-saved-in-place",
         "failover-before-sync",
+        "sentinel-votes-twice",
         "none",
     ];
 
@@ -186,6 +190,7 @@ impl PlantedBugs {
             "replica-ignores-repl-timeout" => &mut self.replica_ignores_repl_timeout,
             "rdb-saved-in-place" => &mut self.rdb_saved_in_place,
             "failover-before-sync" => &mut self.failover_before_sync,
+            "sentinel-votes-twice" => &mut self.sentinel_votes_twice,
             "none" => return Some(self),
             _ => return None,
         };
@@ -226,6 +231,7 @@ mod tests {
                 replica_ignores_repl_timeout: true,
                 rdb_saved_in_place: true,
                 failover_before_sync: true,
+                sentinel_votes_twice: true,
             }
         );
     }

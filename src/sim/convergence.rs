@@ -38,7 +38,14 @@ impl Runner {
             .filter(|(_, master)| master.is_some())
             .map(|(name, _)| {
                 let top = self.top_master(name);
-                let servers = self.node(name).server().zip(self.node(&top).server());
+                // A loop (Sentinels re-pointing nodes one at a time can make
+                // one for a moment) has no top: not converged.
+                let in_loop = top == *name || self.topology.get(&top).is_some_and(|m| m.is_some());
+                let servers = if in_loop {
+                    None
+                } else {
+                    self.node(name).server().zip(self.node(&top).server())
+                };
                 (name.as_str(), top, servers)
             })
             .collect()
@@ -164,7 +171,11 @@ impl Runner {
         }
         for (name, top, servers) in self.replicas_with_tops() {
             let Some((replica_server, top_server)) = servers else {
-                stuck.push(format!("{name}: node or its top master {top} is down"));
+                if top == name || self.topology.get(&top).is_some_and(|m| m.is_some()) {
+                    stuck.push(format!("{name}: in a replication loop"));
+                } else {
+                    stuck.push(format!("{name}: node or its top master {top} is down"));
+                }
                 continue;
             };
             if self.in_step(name, &replica_server, &top_server)
