@@ -13,9 +13,14 @@ use common::sentinel::{within, Flavor, SentinelProcess};
 use common::{info_field, start_redis, tool_available, ReplsimProcess};
 
 fn monitor(master_port: u16, quorum: u32) -> String {
+    monitor_with(master_port, quorum, 1000)
+}
+
+/// [`monitor`] with its own down-after-milliseconds.
+fn monitor_with(master_port: u16, quorum: u32, down_after_ms: u64) -> String {
     format!(
         "sentinel monitor mymaster 127.0.0.1 {master_port} {quorum}\n\
-         sentinel down-after-milliseconds mymaster 1000\n\
+         sentinel down-after-milliseconds mymaster {down_after_ms}\n\
          sentinel failover-timeout mymaster 5000\n"
     )
 }
@@ -174,10 +179,13 @@ fn a_real_redis_sentinel_fails_over_replsim_servers() {
     ];
     let r1 = ReplsimProcess::start("sentinel-r1", &replica);
     let r2 = ReplsimProcess::start("sentinel-r2", &replica);
+    // 3 s: a debug build of replsim on a loaded machine has been seen to
+    // answer a Sentinel's PING over a second late right after its
+    // promotion, and a real Sentinel then fails it over a second time.
     let sentinels = vec![SentinelProcess::start(
         Flavor::Redis,
         "real",
-        &monitor(master.port, 1),
+        &monitor_with(master.port, 1, 3000),
     )];
     wait_discovered(&sentinels, [r1.port, r2.port]);
     let old = master.port;
