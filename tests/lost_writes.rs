@@ -169,3 +169,20 @@ fn a_master_restarted_from_an_older_rdb_loses_its_later_writes_in_a_crash() {
         );
     }
 }
+
+#[test]
+fn a_forced_failover_loses_only_what_its_lagging_target_had_not_received() {
+    for seed in 0..2 {
+        let report = run_seed(&shipped("forced-failover"), seed);
+        assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+        assert!(!report.losses.lost.is_empty(), "{}", describe(&report));
+        assert_eq!(causes(&report), BTreeSet::from([LossCause::InFlight]));
+        // The first FAILOVER, whose target kept up, lost nothing: every
+        // lost write was acknowledged by r1, the master of the second.
+        assert!(
+            report.losses.lost.iter().all(|w| w.node == "r1"),
+            "{}",
+            describe(&report)
+        );
+    }
+}

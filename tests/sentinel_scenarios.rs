@@ -163,3 +163,70 @@ fn a_sentinel_that_votes_twice_in_an_epoch_is_caught() {
     }
     assert!(caught.is_some(), "no seed caught a Sentinel voting twice");
 }
+
+#[test]
+fn sentinel_promotes_the_replica_with_the_highest_offset() {
+    let report = run_seed(&shipped("sentinel-promotes-the-best-replica"), 0);
+    assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+    assert!(
+        logged(&report, "+selected-slave slave 10.0.0.3:6379"),
+        "r2 (10.0.0.3) not selected"
+    );
+    assert_eq!(
+        report.losses.count(LossCause::LaggingReplicaPromoted),
+        0,
+        "{}",
+        describe(&report)
+    );
+}
+
+#[test]
+fn parallel_syncs_one_reconfigures_the_replicas_one_at_a_time() {
+    let report = run_seed(&shipped("sentinel-parallel-syncs"), 0);
+    assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+    // The leader's reconfiguration events, in order: each replica is done
+    // before the next is sent its SLAVEOF.
+    let leader = report
+        .log
+        .iter()
+        .find(|l| l.contains("+elected-leader"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("a leader")
+        .to_string();
+    let steps: Vec<&str> = report
+        .log
+        .iter()
+        .filter(|l| l.split_whitespace().nth(1) == Some(leader.as_str()))
+        .filter_map(|l| {
+            ["+slave-reconf-sent", "+slave-reconf-done"]
+                .into_iter()
+                .find(|e| l.contains(e))
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "+slave-reconf-sent",
+            "+slave-reconf-done",
+            "+slave-reconf-sent",
+            "+slave-reconf-done",
+            "+slave-reconf-sent",
+            "+slave-reconf-done"
+        ],
+        "{}",
+        report.log.join("\n")
+    );
+    assert!(report.losses.lost.is_empty(), "{}", describe(&report));
+}
+
+#[test]
+fn a_persistence_less_master_restarted_faster_than_down_after_wipes_its_writes() {
+    let report = run_seed(&shipped("sentinel-misses-a-fast-empty-restart"), 0);
+    assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+    assert!(!logged(&report, "+odown"));
+    assert!(
+        report.losses.count(LossCause::Wiped) > 0,
+        "{}",
+        describe(&report)
+    );
+}
