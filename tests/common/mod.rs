@@ -213,7 +213,13 @@ pub fn tool_available(test: &str, tool: &str) -> bool {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{test}: {tool} is not installed, and CI requires it");
     }
-    eprintln!("{test}: skipped, {tool} is not installed (apt-get install redis-tools)");
+    // redis-cli and redis-benchmark come with redis-tools; the others are
+    // packages of their own name.
+    let package = match tool {
+        "redis-cli" | "redis-benchmark" => "redis-tools",
+        other => other,
+    };
+    eprintln!("{test}: skipped, {tool} is not installed (apt-get install {package})");
     false
 }
 
