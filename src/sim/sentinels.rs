@@ -314,6 +314,12 @@ impl Runner {
         if self.sentinels.is_empty() {
             return;
         }
+        // One snapshot of each running Sentinel serves every rule.
+        let views: Vec<(&str, SentinelView)> = self
+            .sentinels
+            .iter()
+            .filter_map(|s| Some((s.name.as_str(), s.view()?)))
+            .collect();
         let mut found = Vec::new();
         {
             let mut memory = self
@@ -323,11 +329,8 @@ impl Runner {
             let mut votes: BTreeMap<(String, u64), BTreeMap<String, BTreeSet<String>>> =
                 BTreeMap::new();
             let quorum: u32 = self.sentinels.iter().map(|s| s.quorum).max().unwrap_or(1);
-            for sentinel in &self.sentinels {
-                let Some(view) = sentinel.view() else {
-                    continue;
-                };
-                let name = &sentinel.name;
+            for (name, view) in &views {
+                let name = &name.to_string();
                 let seen = memory.current_epochs.entry(name.clone()).or_default();
                 if view.current_epoch < *seen {
                     found.push(format!(
@@ -390,17 +393,14 @@ impl Runner {
         for text in found {
             self.violation(text);
         }
-        self.check_promotions();
+        self.check_promotions(&views);
     }
 
     /// Every `+selected-slave` names a node of the run other than the
     /// master being failed over.
-    fn check_promotions(&self) {
+    fn check_promotions(&self, views: &[(&str, SentinelView)]) {
         let mut found = Vec::new();
-        for sentinel in &self.sentinels {
-            let Some(view) = sentinel.view() else {
-                continue;
-            };
+        for (sentinel, view) in views {
             for event in view.events.iter().filter(|e| e.kind == "+selected-slave") {
                 // "slave <ip>:<port> <ip> <port> @ <master> <ip> <port>"
                 let words: Vec<&str> = event.message.split_whitespace().collect();
@@ -410,12 +410,10 @@ impl Runner {
                 let at = super::runner::stamp(std::time::Duration::from_millis(event.time_ms));
                 match self.node_at(address) {
                     None => found.push(format!(
-                        "Sentinel {} selected {address} for promotion at {at}, which is no node of the run",
-                        sentinel.name
+                        "Sentinel {sentinel} selected {address} for promotion at {at}, which is no node of the run"
                     )),
                     Some(node) if address == master => found.push(format!(
-                        "Sentinel {} selected {node}, the master it was failing over, for promotion at {at}",
-                        sentinel.name
+                        "Sentinel {sentinel} selected {node}, the master it was failing over, for promotion at {at}"
                     )),
                     Some(_) => {}
                 }
