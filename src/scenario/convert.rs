@@ -51,6 +51,7 @@ pub const CONFIG_PARAMETERS: &[&str] = &[
     "client-query-buffer-limit",
     "maxclients",
     "enable-debug-command",
+    "replica-priority",
 ];
 
 const DURATION_LIKE: &str = "a duration with a unit, like \"5ms\" or \"1s..3s\"";

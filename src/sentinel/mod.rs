@@ -321,11 +321,19 @@ impl SentinelState {
         ];
         for m in self.masters.values() {
             let name = &m.instance.name;
+            // Once the promotion is seen, the file names the promoted
+            // replica, as the hellos do: a Sentinel restarted between
+            // +promoted-slave and +switch-master must come back with the
+            // address its config epoch stands for, or the others' hellos
+            // (same epoch) never move it.
+            let (master_host, master_port) = self
+                .current_master_addr(name)
+                .unwrap_or_else(|| (m.instance.host.clone(), m.instance.port));
             out.push(L::new(
                 "sentinel monitor",
                 format!(
-                    "sentinel monitor {name} {} {} {}",
-                    m.instance.host, m.instance.port, m.quorum
+                    "sentinel monitor {name} {master_host} {master_port} {}",
+                    m.quorum
                 ),
                 true,
             ));
@@ -378,12 +386,16 @@ impl SentinelState {
                 true,
             ));
             for r in m.replicas.values() {
-                if r.host == m.instance.host && r.port == m.instance.port {
-                    continue;
-                }
+                // The promoted replica is written as the old master, which
+                // becomes a replica once the switch is done.
+                let (host, port) = if r.host == master_host && r.port == master_port {
+                    (&m.instance.host, m.instance.port)
+                } else {
+                    (&r.host, r.port)
+                };
                 out.push(L::new(
                     "sentinel known-replica",
-                    format!("sentinel known-replica {name} {} {}", r.host, r.port),
+                    format!("sentinel known-replica {name} {host} {port}"),
                     true,
                 ));
             }
