@@ -186,3 +186,55 @@ fn a_forced_failover_loses_only_what_its_lagging_target_had_not_received() {
         );
     }
 }
+
+/// `failover-to-a-lagging-replica` with r2, the replica that kept up,
+/// crashed and restarted right after m, before r1 is promoted.
+fn lagging_failover_whose_confirming_replica_crashes() -> Scenario {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/failover-to-a-lagging-replica.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("shipped")).expect("json");
+    let steps = json["steps"].as_array_mut().expect("steps");
+    let crash_m = steps
+        .iter()
+        .position(|s| s["crash"] == "m")
+        .expect("m crashes");
+    steps.insert(crash_m + 1, serde_json::json!({"crash": "r2"}));
+    steps.insert(crash_m + 2, serde_json::json!({"restart": "r2"}));
+    Scenario::parse("crashed-confirmer.json", &json.to_string()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_lost_write_a_wait_confirmed_breaks_the_waited_bound_only_while_its_replica_stayed_up() {
+    // r2 held the WAIT-confirmed writes and stayed up, r1 (lagging) was
+    // promoted: they are lost although a surviving replica had them.
+    let survived = bounded(
+        shipped("failover-to-a-lagging-replica"),
+        r#"{"waited": "== 0"}"#,
+    );
+    let report = run_seed(&survived, 0);
+    let Verdict::Expectation(failed) = &report.verdict else {
+        panic!("{}", describe(&report));
+    };
+    assert!(failed[0].starts_with("losses.waited: "), "{failed:?}");
+    let confirmed: Vec<_> = report
+        .losses
+        .lost
+        .iter()
+        .filter(|w| !w.confirmed_on_survivors.is_empty())
+        .collect();
+    assert!(!confirmed.is_empty(), "{}", describe(&report));
+    assert!(
+        confirmed.iter().all(|w| w.confirmed_on_survivors == ["r2"]),
+        "{}",
+        describe(&report)
+    );
+    // The twin: r2 crashed after confirming them, so no replica that held
+    // them survived, and the same bound holds, while WAIT-confirmed writes
+    // are still lost.
+    let crashed = lagging_failover_whose_confirming_replica_crashes();
+    let report = run_seed(&bounded(crashed, r#"{"waited": "== 0"}"#), 0);
+    assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+    assert!(report.losses.lost_waited() > 0, "{}", describe(&report));
+    assert_eq!(report.losses.lost_confirmed_on_survivors(), 0);
+}

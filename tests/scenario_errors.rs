@@ -1441,3 +1441,36 @@ fn following_the_master_needs_sentinels() {
         "{e}"
     );
 }
+
+#[test]
+fn clients_names_the_clients_host_and_no_node_or_sentinel_may_take_it() {
+    assert_eq!(
+        message(r#"{"name": "t", "nodes": {"m": {}, "clients": {}}, "steps": []}"#),
+        "t.json:1:34: nodes.clients: 'clients' is reserved: it names the workload clients' host in `cut` and `partition` steps"
+    );
+    let sentinel = format!(
+        r#"{{"name": "t", {SENTINEL_NODES}, "sentinels": {{"clients": {{"monitor": "m"}}}}, "steps": []}}"#
+    );
+    assert!(
+        message(&sentinel).contains("sentinels.clients: 'clients' is reserved"),
+        "{}",
+        message(&sentinel)
+    );
+    // In a partition and a cut it is a host like the nodes.
+    let parsed = Scenario::parse(
+        "t.json",
+        r#"{"name": "t", "nodes": {"m": {}, "r1": {"replicaof": "m"}}, "steps": [
+            {"partition": {"between": [["m", "clients"], ["r1"]]}, "for": "1s"},
+            {"cut": ["clients", "r1"]}]}"#,
+    );
+    assert!(parsed.is_ok(), "{parsed:?}");
+    // It is not a node: it cannot crash, and a partition names it once.
+    assert!(
+        message(r#"{"name": "t", "nodes": {"m": {}}, "steps": [{"crash": "clients"}]}"#)
+            .contains("unknown node 'clients'")
+    );
+    assert!(message(
+        r#"{"name": "t", "nodes": {"m": {}}, "steps": [{"partition": {"between": [["clients"], ["m", "clients"]]}}]}"#
+    )
+    .contains("node 'clients' is already in the partition"));
+}

@@ -230,3 +230,138 @@ fn a_persistence_less_master_restarted_faster_than_down_after_wipes_its_writes()
         describe(&report)
     );
 }
+
+/// How many times a following workload moved on a `+switch-master` and
+/// after asking the Sentinels, from its "workload done" line.
+fn moves(report: &RunReport) -> (u64, u64) {
+    let line = report
+        .trace
+        .iter()
+        .find(|l| l.contains("workload done"))
+        .expect("a workload ended");
+    let count = |after: &str| -> u64 {
+        line.split(after)
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count after '{after}' in: {line}"))
+    };
+    (
+        count("moved on +switch-master "),
+        count("lost connection or READONLY "),
+    )
+}
+
+#[test]
+fn following_clients_cut_off_from_the_master_move_to_the_new_one_without_a_split_brain() {
+    let scenario = shipped("sentinel-clients-follow-the-new-master");
+    for seed in 0..2 {
+        let report = run_seed(&scenario, seed);
+        assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+        let (switches, rediscoveries) = moves(&report);
+        assert_eq!(switches + rediscoveries, 1, "{}", report.trace.join("\n"));
+        assert!(
+            report.losses.split_brains.is_empty(),
+            "{}",
+            describe(&report)
+        );
+    }
+}
+
+#[test]
+fn switch_master_moves_clients_off_a_master_they_still_reach() {
+    let scenario = shipped("sentinel-clients-hear-the-switch");
+    for seed in 0..2 {
+        let report = run_seed(&scenario, seed);
+        assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+        // m answered them all along: only the announcement moved them.
+        assert_eq!(moves(&report), (1, 0), "{}", report.trace.join("\n"));
+    }
+    // The twin: clients that do not follow stay on m for the whole
+    // partition, and the split brain breaks the scenario's bound.
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/sentinel-clients-hear-the-switch.json"),
+    )
+    .expect("shipped scenario");
+    let deaf = text.replace(r#""follow": true"#, r#""follow": false"#);
+    assert_ne!(deaf, text);
+    let deaf = Scenario::parse("deaf.json", &deaf).unwrap_or_else(|e| panic!("{e}"));
+    let report = run_seed(&deaf, 0);
+    assert!(
+        matches!(&report.verdict, Verdict::Expectation(details)
+            if details.iter().any(|d| d.contains("losses.split_brain"))),
+        "{}",
+        describe(&report)
+    );
+}
+
+#[test]
+fn clients_on_the_masters_side_of_the_partition_keep_writing_to_it() {
+    // Jepsen's partition: the clients on m's side cannot hear the
+    // Sentinels, and m's writes are lost in a split brain.
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/sentinel-clients-follow-the-new-master.json"),
+    )
+    .expect("shipped scenario");
+    let jepsen = text
+        .replace(
+            r#"[["m"], ["r1", "r2", "s1", "s2", "s3", "clients"]]"#,
+            r#"[["m", "clients"], ["r1", "r2", "s1", "s2", "s3"]]"#,
+        )
+        // Healed after the workload, so that no later write replaces
+        // what m acknowledged in the partition.
+        .replace(r#""for": "6s""#, r#""for": "12s""#)
+        .replace(r#""split_brain": "== 0s""#, r#""split_brain": ">= 1s""#);
+    assert_ne!(jepsen, text);
+    let scenario = Scenario::parse("jepsen.json", &jepsen).unwrap_or_else(|e| panic!("{e}"));
+    let report = run_seed(&scenario, 0);
+    assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+    assert!(
+        report.losses.count(LossCause::SplitBrain) > 0,
+        "{}",
+        describe(&report)
+    );
+}
+
+/// The simulated time a trace or log line starts with, in seconds.
+fn time_of(line: &str) -> f64 {
+    line.split('s')
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no time in: {line}"))
+}
+
+#[test]
+fn a_leader_restarted_between_promotion_and_switch_comes_back_naming_the_promoted_replica() {
+    let scenario = shipped("sentinel-leader-restarts-mid-failover");
+    for seed in 0..2 {
+        let report = run_seed(&scenario, seed);
+        assert_eq!(report.verdict, Verdict::Pass, "{}", describe(&report));
+        // The crashes fell in the window: the leader had promoted r1 and
+        // had not switched yet.
+        let promoted = report
+            .log
+            .iter()
+            .find(|l| l.contains("+promoted-slave"))
+            .expect("a promotion");
+        let leader = promoted
+            .split_whitespace()
+            .nth(1)
+            .expect("a Sentinel's line")
+            .to_string();
+        let crash = report
+            .trace
+            .iter()
+            .find(|l| l.ends_with(&format!("crash {leader}")))
+            .expect("the leader's crash");
+        assert!(time_of(promoted) < time_of(crash), "{promoted} / {crash}");
+        let switched_before_crash = report.log.iter().any(|l| {
+            l.split_whitespace().nth(1) == Some(leader.as_str())
+                && l.contains("+switch-master")
+                && time_of(l) < time_of(crash)
+        });
+        assert!(!switched_before_crash, "{}", report.log.join("\n"));
+    }
+}

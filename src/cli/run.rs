@@ -51,6 +51,7 @@ fn losses_json(losses: &replsim::sim::losses::LossReport) -> serde_json::Value {
         "waited": losses.waited,
         "lost": losses.lost.len(),
         "lost_waited": losses.lost_waited(),
+        "lost_confirmed_on_survivors": losses.lost_confirmed_on_survivors(),
         "by_cause": LossCause::ALL
             .iter()
             .map(|&cause| (cause.name().to_string(), serde_json::json!(losses.count(cause))))
@@ -68,6 +69,7 @@ fn losses_json(losses: &replsim::sim::losses::LossReport) -> serde_json::Value {
                 "replid": w.at.0,
                 "offset": w.at.1,
                 "waited": w.waited,
+                "confirmed_on_survivors": w.confirmed_on_survivors,
                 "cause": w.cause.name(),
                 "why": w.why,
             }))

@@ -14,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
 
 use super::profile::{FaultKind, Profile};
+use crate::scenario::CLIENTS_HOST;
 use crate::sim::derive_seed;
 
 /// The RNG of one purpose under `seed`.
@@ -252,8 +253,9 @@ pub fn generate(seed: u64, profile: &Profile) -> Value {
 /// (so every other draw of the seed stays as it was): 1 to 7 Sentinels
 /// watching m with a drawn quorum, clients that follow the master through
 /// them (or stay on m, as a client without Sentinel support does), and
-/// faults of their own: the master isolated from every other host (its
-/// clients still reach it), a Sentinel crashed and restarted. Manual
+/// faults of their own: the master isolated from every other host (with
+/// its clients, without them, or with clients that reach both sides), a
+/// Sentinel crashed and restarted. Manual
 /// promotions and re-pointing are taken out: they would fight the
 /// Sentinels.
 fn draw_sentinels(
@@ -302,12 +304,24 @@ fn draw_sentinels(
         }
     }
     if rng.gen_bool(0.7) {
-        // m cut off from every other host; its clients still reach it.
+        // m cut off from every other host, its clients on its side (the
+        // Jepsen partition), on the majority's, or reaching both.
         let at = LOAD_START_MS + rng.gen_range(200..duration_ms.max(201));
         let for_ms = rng.gen_range(2_000..10_000);
-        let others: Vec<&String> = nodes.iter().filter(|n| *n != "m").chain(&names).collect();
+        let mut minority = vec!["m"];
+        let mut majority: Vec<&str> = nodes
+            .iter()
+            .filter(|n| *n != "m")
+            .chain(&names)
+            .map(String::as_str)
+            .collect();
+        match rng.gen_range(0..3) {
+            0 => minority.push(CLIENTS_HOST),
+            1 => majority.push(CLIENTS_HOST),
+            _ => {}
+        }
         steps.push(json!({
-            "partition": { "between": [["m"], others] },
+            "partition": { "between": [minority, majority] },
             "at": ms(at),
             "for": ms(for_ms),
         }));

@@ -23,6 +23,11 @@ use super::vocab::{ObjectKind, Place};
 
 pub(super) type R<T> = Result<T, ScenarioError>;
 
+/// The name `cut` and `partition` steps give the host every workload
+/// client (and reader) runs on, so that a scenario can cut a node off
+/// from its clients or put them on the minority side of a partition.
+pub const CLIENTS_HOST: &str = "clients";
+
 /// The Redis config parameters a node's `config` may set: the ones the
 /// server honours.
 pub const CONFIG_PARAMETERS: &[&str] = &[
@@ -313,6 +318,29 @@ impl<'a> Cx<'a> {
         );
         let hint = closest(name, hosts.iter().copied()).map(|n| format!("did you mean '{n}'?"));
         Err(err.maybe_hint(hint))
+    }
+
+    /// The error for a node or Sentinel named like the clients' host.
+    fn reserved_name(&self, path: &str, pos: Pos) -> ScenarioError {
+        self.err(
+            path,
+            pos,
+            ErrorKind::Value,
+            format!(
+                "'{CLIENTS_HOST}' is reserved: it names the workload clients' host in `cut` and `partition` steps"
+            ),
+        )
+    }
+
+    /// A host a link fault may name: a node, a Sentinel, or
+    /// [`CLIENTS_HOST`], the host every workload client runs on.
+    pub(super) fn link_end(&self, v: &Value, path: &str) -> R<String> {
+        if let Kind::Str(name) = &v.kind {
+            if name == CLIENTS_HOST {
+                return Ok(name.clone());
+            }
+        }
+        self.host(v, path)
     }
 
     fn duration_error(
@@ -698,6 +726,9 @@ impl<'a> Cx<'a> {
                     ),
                 ));
             }
+            if m.key == CLIENTS_HOST {
+                return Err(self.reserved_name(&path, m.key_pos));
+            }
             if self.nodes.contains(&m.key) {
                 return Err(self.err(
                     &path,
@@ -912,6 +943,9 @@ impl<'a> Cx<'a> {
                         serde_json::to_string(&m.key).unwrap_or_default()
                     ),
                 ));
+            }
+            if m.key == CLIENTS_HOST {
+                return Err(self.reserved_name(&obj.child(&m.key), m.key_pos));
             }
         }
         self.nodes = obj.members.iter().map(|m| m.key.clone()).collect();

@@ -91,7 +91,7 @@ mod vocab;
 use std::path::{Path, PathBuf};
 
 pub use bound::{MAX_SIMULATED_TIME, RUN_SLACK, STEP_SLACK};
-pub use convert::CONFIG_PARAMETERS;
+pub use convert::{CLIENTS_HOST, CONFIG_PARAMETERS};
 pub use error::{ErrorKind, ScenarioError};
 pub use model::{
     Action, AwaitCondition, CheckSpec, CmpOp, CountCheck, DisplayDuration, DurationCheck,

@@ -60,7 +60,8 @@ pub struct SentinelSpec {
 pub struct LossBounds {
     /// `acknowledged`: acknowledged writes lost, whatever the cause.
     pub acknowledged: Option<CountCheck>,
-    /// `waited`: lost writes that a WAIT had confirmed on a replica.
+    /// `waited`: lost writes that a WAIT had confirmed, held by a replica
+    /// that never went down afterwards.
     pub waited: Option<CountCheck>,
     /// `split_brain`: how long a master that was not the run's final one
     /// kept acknowledging writes that were then lost.

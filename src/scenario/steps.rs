@@ -794,8 +794,8 @@ impl Cx<'_> {
         let [a, b] = items else {
             return Err(self.bad_value(v, path, WHAT));
         };
-        let a_name = self.host(a, &index_path(path, 0))?;
-        let b_name = self.host(b, &index_path(path, 1))?;
+        let a_name = self.link_end(a, &index_path(path, 0))?;
+        let b_name = self.link_end(b, &index_path(path, 1))?;
         if a_name == b_name {
             return Err(self.err(
                 &index_path(path, 1),
@@ -844,7 +844,7 @@ impl Cx<'_> {
             let mut names = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 let ipath = index_path(gpath, i);
-                let name = self.host(item, &ipath)?;
+                let name = self.link_end(item, &ipath)?;
                 if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
                     return Err(self.err(
                         &ipath,

@@ -44,7 +44,7 @@ impl Runner {
                 } => {
                     let (host, args, db) = (on.clone(), args.clone(), *db);
                     let reply = self
-                        .client
+                        .operator
                         .spawn(async move { workload::one_command(&host, db, &args).await })
                         .await
                         .ok()

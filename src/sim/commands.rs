@@ -47,7 +47,7 @@ impl Runner {
     ) {
         let session = workload::Session::new(on);
         let args_owned = args.to_vec();
-        let reply = self.client.spawn(async move {
+        let reply = self.operator.spawn(async move {
             let reply = session.command(db, args_owned).await.1;
             (reply, madsim::time::TimeHandle::current().elapsed())
         });
@@ -109,7 +109,7 @@ impl Runner {
             .unwrap_or_else(|| workload::Session::new(on));
         let args_owned = args.to_vec();
         let reply = match self
-            .client
+            .operator
             .spawn(async move { session.command(db, args_owned).await })
             .await
         {
@@ -238,7 +238,7 @@ impl Runner {
         let host = node.to_string();
         let sent = args.clone();
         let reply = self
-            .client
+            .operator
             .spawn(async move { workload::one_command(&host, 0, &sent).await })
             .await
             .ok()

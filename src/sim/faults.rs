@@ -448,6 +448,9 @@ impl Runner {
 
     /// madsim's id of a node's or a Sentinel's host.
     fn host_id(&self, name: &str) -> madsim::task::NodeId {
+        if name == super::runner::CLIENTS {
+            return self.client.id();
+        }
         match self.sentinels.iter().find(|s| s.name == name) {
             Some(sentinel) => sentinel.handle.id(),
             None => self.node(name).handle.id(),

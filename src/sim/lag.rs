@@ -120,6 +120,13 @@ impl Timelines {
         marks.push(Mark { at, state });
     }
 
+    /// Whether `node` went down (crashed, or was restarted) after `at`.
+    pub fn down_after(&self, node: &str, at: Duration) -> bool {
+        self.by_node
+            .get(node)
+            .is_some_and(|marks| marks.iter().any(|m| m.at > at && m.state.is_none()))
+    }
+
     /// Notes that `node` went down at `at`.
     pub fn node_down(&mut self, node: &str, at: Duration) {
         self.by_node

@@ -107,6 +107,10 @@ pub struct LostWrite {
     pub at: (String, u64),
     /// Replicas a WAIT right after it said had it.
     pub waited: Option<i64>,
+    /// The replicas that held it when that WAIT returned and never went
+    /// down afterwards (name order): a loss of a write confirmed on a
+    /// replica that then survived.
+    pub confirmed_on_survivors: Vec<String>,
     /// Why it was lost.
     pub cause: LossCause,
     /// The fork that lost it, in words.
@@ -126,7 +130,13 @@ impl LostWrite {
             format!(" (db {})", self.db)
         };
         let waited = match self.waited {
-            Some(n) => format!(", WAIT said {n} replicas had it"),
+            Some(n) if self.confirmed_on_survivors.is_empty() => {
+                format!(", WAIT said {n} replicas had it")
+            }
+            Some(n) => format!(
+                ", WAIT said {n} replicas had it; {} held it then and stayed up",
+                self.confirmed_on_survivors.join(", ")
+            ),
             None => String::new(),
         };
         format!(
@@ -184,6 +194,15 @@ impl LossReport {
             .count() as u64
     }
 
+    /// Lost writes that a WAIT had confirmed, held when it returned by a
+    /// replica that never went down afterwards.
+    pub fn lost_confirmed_on_survivors(&self) -> u64 {
+        self.lost
+            .iter()
+            .filter(|w| !w.confirmed_on_survivors.is_empty())
+            .count() as u64
+    }
+
     /// Lost writes of one cause.
     pub fn count(&self, cause: LossCause) -> u64 {
         self.lost.iter().filter(|w| w.cause == cause).count() as u64
@@ -209,10 +228,11 @@ impl LossReport {
             })
             .collect();
         format!(
-            "lost {} of {} acknowledged writes ({percent:.1}%; {} confirmed by WAIT): {}",
+            "lost {} of {} acknowledged writes ({percent:.1}%; {} confirmed by WAIT, {} of them on a replica that stayed up): {}",
             self.lost.len(),
             self.acknowledged,
             self.lost_waited(),
+            self.lost_confirmed_on_survivors(),
             causes.join(", ")
         )
     }
@@ -346,11 +366,10 @@ pub fn account(
                 Judged::Unknown(why) => (LossCause::Unexplained, why, None),
                 Judged::Lost { cause, why, fork } => (cause, why, fork),
             };
-            lost.push((
-                index,
-                lost_write(write, acked_at, replid, offset, cause, why),
-                fork,
-            ));
+            let mut lost_write = lost_write(write, acked_at, replid, offset, cause, why);
+            lost_write.confirmed_on_survivors =
+                confirmed_on_survivors(ledger, write, replid, offset);
+            lost.push((index, lost_write, fork));
         }
     }
     lost.sort_by_key(|(index, _, _)| *index);
@@ -395,9 +414,40 @@ fn lost_write(
         acked_at,
         at: (replid.to_string(), offset),
         waited: write.waited,
+        confirmed_on_survivors: Vec::new(),
         cause,
         why,
     }
+}
+
+/// The replicas that held `write` (at `offset` of history `replid`) when
+/// the WAIT after it returned a count, and never went down afterwards.
+/// What a replica held comes from the positions it reported at every
+/// command boundary, so one that had the data then is never missed.
+fn confirmed_on_survivors(
+    ledger: &Ledger,
+    write: &StringWrite,
+    replid: &str,
+    offset: u64,
+) -> Vec<String> {
+    let (Some(waited), Some(returned_at)) = (write.waited, write.replied_at) else {
+        return Vec::new();
+    };
+    if waited <= 0 {
+        return Vec::new();
+    }
+    let timelines = ledger.timelines();
+    timelines
+        .nodes()
+        .filter(|node| *node != write.node)
+        .filter(|node| {
+            timelines
+                .position_at(node, returned_at)
+                .is_some_and(|(id, at, replica)| replica && id == replid && at >= offset)
+        })
+        .filter(|node| !timelines.down_after(node, returned_at))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Whether the key's final value (`actual`) may come from `write` itself

@@ -49,8 +49,14 @@ pub(super) struct Runner {
     pub(super) net: Arc<SimNet>,
     pub(super) log: SharedSimLog,
     pub(super) nodes: Vec<SimNode>,
-    /// The madsim node every workload, reader and command client runs on.
+    /// The madsim node every workload and reader client runs on: the
+    /// host a scenario names `clients` in a `partition` or a `cut`.
     pub(super) client: madsim::runtime::NodeHandle,
+    /// The madsim node the scenario's own `command`, `await` and `check`
+    /// steps and manual promotions are sent from: the operator's, apart
+    /// from the clients' so that cutting the clients off a node leaves
+    /// the scenario able to reach it.
+    pub(super) operator: madsim::runtime::NodeHandle,
     pub(super) trace: Arc<Mutex<Vec<String>>>,
     pub(super) violations: Arc<Mutex<Vec<String>>>,
     /// Failed assertions of the scenario itself.
@@ -102,13 +108,25 @@ pub(super) struct Runner {
     pub(super) sentinel_memory: Mutex<super::sentinels::SentinelMemory>,
 }
 
+/// The workload clients' host.
+const CLIENTS_IP: &str = "10.0.0.250";
+/// What a scenario calls the clients' host (a name no node may take).
+pub(crate) const CLIENTS: &str = crate::scenario::CLIENTS_HOST;
+/// The host of the scenario's own commands.
+const OPERATOR_IP: &str = "10.0.0.251";
+
 impl Runner {
     pub(super) fn new(scenario: Scenario, seed: u64, options: RunOptions) -> Runner {
         let handle = Handle::current();
         let client = handle
             .create_node()
             .name("client")
-            .ip("10.0.0.250".parse().expect("valid ip"))
+            .ip(CLIENTS_IP.parse().expect("valid ip"))
+            .build();
+        let operator = handle
+            .create_node()
+            .name("operator")
+            .ip(OPERATOR_IP.parse().expect("valid ip"))
             .build();
         // Writes the checker does not track may replace what a workload
         // wrote (forks are the accounting's, see `losses`).
@@ -120,6 +138,7 @@ impl Runner {
             _ => false,
         });
         let net = Arc::new(SimNet::default());
+        net.add_node(CLIENTS_IP.parse().expect("valid ip"), CLIENTS);
         net.set_window(scenario.network.window as usize);
         net.set_bandwidth(scenario.network.bandwidth);
         let clocks = Arc::new(SimClocks::default());
@@ -139,6 +158,7 @@ impl Runner {
             log: Arc::default(),
             nodes: Vec::new(),
             client,
+            operator,
             trace: Arc::default(),
             violations: Arc::default(),
             expectations: Vec::new(),

@@ -18,6 +18,8 @@ pub(super) struct RunningWorkload {
     clients: Vec<madsim::task::JoinHandle<WorkloadOutcome>>,
     /// Reader clients on replicas, stopped once the writers are done.
     readers: Vec<madsim::task::JoinHandle<()>>,
+    /// Whether its clients follow the master through the Sentinels.
+    follow: bool,
 }
 
 impl Runner {
@@ -84,6 +86,7 @@ impl Runner {
             step: path.to_string(),
             clients: handles,
             readers,
+            follow: spec.follow,
         };
         if background {
             self.background.push(started);
@@ -152,6 +155,8 @@ impl Runner {
             total.acked += outcome.acked;
             total.errors += outcome.errors;
             total.unanswered += outcome.unanswered;
+            total.switches_followed += outcome.switches_followed;
+            total.rediscoveries += outcome.rediscoveries;
             total.string_writes.extend(outcome.string_writes);
             total
                 .readonly_violations
@@ -160,8 +165,16 @@ impl Runner {
         for reader in &workload.readers {
             reader.abort();
         }
+        let moves = if workload.follow {
+            format!(
+                "; moved on +switch-master {} times, to a master a Sentinel named after a lost connection or READONLY {} times",
+                total.switches_followed, total.rediscoveries
+            )
+        } else {
+            String::new()
+        };
         self.event(format!(
-            "{} workload done: sent {} acked {} errors {} unanswered {}",
+            "{} workload done: sent {} acked {} errors {} unanswered {}{moves}",
             workload.step, total.sent, total.acked, total.errors, total.unanswered
         ));
         for violation in std::mem::take(&mut total.readonly_violations) {
@@ -199,6 +212,7 @@ mod tests {
                 step: "steps[0]".into(),
                 clients: vec![client],
                 readers: Vec::new(),
+                follow: false,
             };
             runner.join_workload(workload).await;
         });

@@ -52,6 +52,12 @@ pub struct WorkloadOutcome {
     pub errors: u64,
     /// Operations that got no answer (connection lost).
     pub unanswered: u64,
+    /// Times a following client moved to the master a `+switch-master`
+    /// announced.
+    pub switches_followed: u64,
+    /// Times a following client moved to another node after asking the
+    /// Sentinels (a lost connection or a READONLY reply).
+    pub rediscoveries: u64,
     /// Every plain string write, in order.
     pub string_writes: Vec<StringWrite>,
     /// Writes a replica accepted although it should be read-only.
@@ -484,11 +490,20 @@ impl Connection {
         }
         let mut replies = Vec::with_capacity(commands.len());
         while replies.len() < commands.len() {
+            replies.push(self.next_frame(timeout).await?);
+        }
+        Some(replies)
+    }
+
+    /// Reads the next frame the server sends (a reply or a pushed
+    /// message); `None` when the connection broke (it is dropped) or no
+    /// byte came for `timeout`.
+    async fn next_frame(&mut self, timeout: Option<Duration>) -> Option<Frame> {
+        loop {
             match Frame::parse(&self.buffer) {
                 Ok((frame, used)) => {
                     self.buffer.drain(..used);
-                    replies.push(frame);
-                    continue;
+                    return Some(frame);
                 }
                 Err(FrameError::Incomplete) => {}
                 Err(FrameError::Invalid(_)) => {
@@ -496,6 +511,7 @@ impl Connection {
                     return None;
                 }
             }
+            let stream = self.stream.as_mut()?;
             let mut chunk = [0u8; 4096];
             let read = match timeout {
                 None => stream.read(&mut chunk).await,
@@ -513,7 +529,6 @@ impl Connection {
                 Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
             }
         }
-        Some(replies)
     }
 }
 
@@ -537,22 +552,103 @@ const FOLLOW_REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a following client waits for a Sentinel (connect and reply).
 const SENTINEL_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How long a `+switch-master` listener waits before it subscribes again
+/// after losing its Sentinel (Jedis's `subscribeRetryWaitTimeMillis`).
+const RESUBSCRIBE_DELAY: Duration = Duration::from_secs(5);
+
+/// Where a following client's listeners put the master a Sentinel just
+/// announced, for the client to move to before its next command.
+type Switched = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
 impl Follow {
+    /// A connection to `sentinel`, or `None` when it does not accept one
+    /// within [`SENTINEL_TIMEOUT`].
+    async fn connect(sentinel: &str) -> Option<Connection> {
+        let connect = madsim::net::TcpStream::connect((sentinel, super::sentinels::SENTINEL_PORT));
+        let Ok(Ok(stream)) = madsim::time::timeout(SENTINEL_TIMEOUT, connect).await else {
+            return None;
+        };
+        Some(Connection {
+            host: sentinel.to_string(),
+            stream: Some(stream),
+            db: 0,
+            buffer: Vec::new(),
+        })
+    }
+
+    /// The node at `ip`, if it is one of the scenario's.
+    fn node_at(&self, ip: &str) -> Option<String> {
+        self.nodes
+            .iter()
+            .find(|(addr, _)| addr == ip)
+            .map(|(_, name)| name.clone())
+    }
+
+    /// Listens for `+switch-master` on every Sentinel, one task each, as
+    /// Jedis's pool does: an announcement of this master's new address is
+    /// put in the returned slot. The tasks end when the guard is dropped.
+    fn listen_for_switches(&self) -> (Switched, ListenerGuard) {
+        let switched = Switched::default();
+        let tasks = self
+            .sentinels
+            .iter()
+            .map(|sentinel| {
+                let follow = self.clone();
+                let sentinel = sentinel.clone();
+                let slot = switched.clone();
+                madsim::task::spawn(async move { follow.listen(&sentinel, &slot).await })
+            })
+            .collect();
+        (switched, ListenerGuard(tasks))
+    }
+
+    /// One Sentinel's listener: subscribes to `+switch-master`, and
+    /// subscribes again [`RESUBSCRIBE_DELAY`] after losing the Sentinel.
+    async fn listen(&self, sentinel: &str, switched: &Switched) {
+        loop {
+            if let Some(mut connection) = Self::connect(sentinel).await {
+                let subscribe = vec!["SUBSCRIBE".to_string(), "+switch-master".to_string()];
+                if connection
+                    .call(&[subscribe], Some(SENTINEL_TIMEOUT))
+                    .await
+                    .is_some()
+                {
+                    while let Some(frame) = connection.next_frame(None).await {
+                        if let Some(node) = self.switch_announced(&frame) {
+                            *switched.lock().unwrap_or_else(|e| e.into_inner()) = Some(node);
+                        }
+                    }
+                }
+            }
+            madsim::time::sleep(RESUBSCRIBE_DELAY).await;
+        }
+    }
+
+    /// The new master a `+switch-master` message names, when it is about
+    /// this client's master: `<name> <old ip> <old port> <new ip> <new port>`.
+    fn switch_announced(&self, frame: &Frame) -> Option<String> {
+        let Frame::Array(Some(parts)) = frame else {
+            return None;
+        };
+        let [Frame::Bulk(Some(kind)), _, Frame::Bulk(Some(payload))] = parts.as_slice() else {
+            return None;
+        };
+        if kind.as_slice() != b"message" {
+            return None;
+        }
+        let payload = String::from_utf8_lossy(payload);
+        let fields: Vec<&str> = payload.split(' ').collect();
+        match fields.as_slice() {
+            [name, _, _, new_ip, _] if *name == self.master_name => self.node_at(new_ip),
+            _ => None,
+        }
+    }
+
     /// The node the first Sentinel that answers names as the master.
     async fn discover(&self) -> Option<String> {
         for sentinel in &self.sentinels {
-            let connect = madsim::net::TcpStream::connect((
-                sentinel.as_str(),
-                super::sentinels::SENTINEL_PORT,
-            ));
-            let Ok(Ok(stream)) = madsim::time::timeout(SENTINEL_TIMEOUT, connect).await else {
+            let Some(mut connection) = Self::connect(sentinel).await else {
                 continue;
-            };
-            let mut connection = Connection {
-                host: sentinel.clone(),
-                stream: Some(stream),
-                db: 0,
-                buffer: Vec::new(),
             };
             let ask = vec![
                 "SENTINEL".to_string(),
@@ -564,15 +660,24 @@ impl Follow {
             };
             if let Some(Frame::Array(Some(items))) = replies.pop() {
                 if let Some(Frame::Bulk(Some(ip))) = items.first() {
-                    let ip = String::from_utf8_lossy(ip);
-                    let node = self.nodes.iter().find(|(addr, _)| *addr == ip);
-                    if let Some((_, name)) = node {
-                        return Some(name.clone());
+                    if let Some(node) = self.node_at(&String::from_utf8_lossy(ip)) {
+                        return Some(node);
                     }
                 }
             }
         }
         None
+    }
+}
+
+/// Ends a following client's `+switch-master` listeners with the client.
+struct ListenerGuard(Vec<madsim::task::JoinHandle<()>>);
+
+impl Drop for ListenerGuard {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 
@@ -685,6 +790,7 @@ pub async fn run_client(
     let elapsed = || madsim::time::TimeHandle::current().elapsed();
     let mut op = 0u64;
     let mut deliveries = StreamDeliveries::default();
+    let switches = follow.as_ref().map(Follow::listen_for_switches);
     loop {
         if ops.is_some_and(|n| op >= n) || until.is_some_and(|t| elapsed() >= t) {
             break;
@@ -696,15 +802,36 @@ pub async fn run_client(
         }
         op += 1;
         madsim::time::sleep(interval).await;
-        if connection.stream.is_none() {
+        // A Sentinel announced a new master: move there, as Jedis's pool
+        // does on `+switch-master`.
+        let announced = switches
+            .as_ref()
+            .and_then(|(slot, _)| slot.lock().unwrap_or_else(|e| e.into_inner()).take());
+        if let Some(node) = announced {
+            if node != connection.host {
+                connection.host = node;
+                connection.stream = None;
+                outcome.switches_followed += 1;
+            }
+        } else if connection.stream.is_none() {
             if let Some(found) = match &follow {
                 Some(follow) => follow.discover().await,
                 None => None,
             } {
-                connection.host = found;
+                if found != connection.host {
+                    connection.host = found;
+                    outcome.rediscoveries += 1;
+                }
             }
         }
-        if !connection.ensure().await {
+        let connected = match &follow {
+            // A client library gives up a connect after its timeout.
+            Some(_) => madsim::time::timeout(FOLLOW_REPLY_TIMEOUT, connection.ensure())
+                .await
+                .unwrap_or(false),
+            None => connection.ensure().await,
+        };
+        if !connected {
             outcome.unanswered += 1;
             continue;
         }
