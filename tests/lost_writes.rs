@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::shipped;
+use common::{shipped, shipped_text};
 use replsim::scenario::{LossBounds, Scenario};
 use replsim::sim::losses::LossCause;
 use replsim::sim::{run_seed, RunReport, Verdict};
@@ -190,10 +190,8 @@ fn a_forced_failover_loses_only_what_its_lagging_target_had_not_received() {
 /// `failover-to-a-lagging-replica` with r2, the replica that kept up,
 /// crashed and restarted right after m, before r1 is promoted.
 fn lagging_failover_whose_confirming_replica_crashes() -> Scenario {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios/failover-to-a-lagging-replica.json");
     let mut json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("shipped")).expect("json");
+        serde_json::from_str(&shipped_text("failover-to-a-lagging-replica")).expect("json");
     let steps = json["steps"].as_array_mut().expect("steps");
     let crash_m = steps
         .iter()

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::shipped;
+use common::{shipped, shipped_text};
 use replsim::scenario::Scenario;
 use replsim::sim::losses::LossCause;
 use replsim::sim::{run_seed, RunReport, Verdict};
@@ -279,11 +279,7 @@ fn switch_master_moves_clients_off_a_master_they_still_reach() {
     }
     // The twin: clients that do not follow stay on m for the whole
     // partition, and the split brain breaks the scenario's bound.
-    let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios/sentinel-clients-hear-the-switch.json"),
-    )
-    .expect("shipped scenario");
+    let text = shipped_text("sentinel-clients-hear-the-switch");
     let deaf = text.replace(r#""follow": true"#, r#""follow": false"#);
     assert_ne!(deaf, text);
     let deaf = Scenario::parse("deaf.json", &deaf).unwrap_or_else(|e| panic!("{e}"));
@@ -300,11 +296,7 @@ fn switch_master_moves_clients_off_a_master_they_still_reach() {
 fn clients_on_the_masters_side_of_the_partition_keep_writing_to_it() {
     // Jepsen's partition: the clients on m's side cannot hear the
     // Sentinels, and m's writes are lost in a split brain.
-    let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios/sentinel-clients-follow-the-new-master.json"),
-    )
-    .expect("shipped scenario");
+    let text = shipped_text("sentinel-clients-follow-the-new-master");
     let jepsen = text
         .replace(
             r#"[["m"], ["r1", "r2", "s1", "s2", "s3", "clients"]]"#,

@@ -397,6 +397,11 @@ pub fn assert_passes(report: &replsim::sim::RunReport) {
 /// The shipped scenario `scenarios/NAME.json`.
 pub fn shipped(name: &str) -> replsim::scenario::Scenario {
     let path = format!("{}/scenarios/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    replsim::scenario::Scenario::parse(&path, &text).unwrap()
+    replsim::scenario::Scenario::parse(&path, &shipped_text(name)).unwrap()
+}
+
+/// The text of a shipped scenario file, for tests that derive a twin.
+pub fn shipped_text(name: &str) -> String {
+    let path = format!("{}/scenarios/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
