@@ -228,6 +228,30 @@ enum Fault {
     Partition,
 }
 
+/// Black-holes (or, `cut` false, restores) every link between m and the
+/// `others` hosts, both ways.
+fn cut_master_off(
+    net: &SimNet,
+    master: madsim::task::NodeId,
+    others: &[(madsim::task::NodeId, String)],
+    cut: bool,
+) {
+    let sim = madsim::net::NetSim::current();
+    for (id, name) in others {
+        if cut {
+            sim.clog_link(master, *id);
+            sim.clog_link(*id, master);
+            net.silence_link("m", name);
+            net.silence_link(name, "m");
+        } else {
+            sim.unclog_link(master, *id);
+            sim.unclog_link(*id, master);
+            net.unsilence_link("m", name);
+            net.unsilence_link(name, "m");
+        }
+    }
+}
+
 fn failover_run(seed: u64, fault: Fault) -> FailoverRun {
     failover_run_with(seed, fault, &[])
 }
@@ -291,20 +315,12 @@ fn failover_run_with(
                         assert_eq!(format!("{}:{}", m.host, m.port), "10.0.0.1:6379");
                     }
                     let start = madsim::time::Instant::now();
-                    let sim = madsim::net::NetSim::current();
                     match fault {
                         Fault::Crash => {
                             net2.power_off("m");
                             madsim::runtime::Handle::current().kill(master_id);
                         }
-                        Fault::Partition => {
-                            for (id, name) in &others {
-                                sim.clog_link(master_id, *id);
-                                sim.clog_link(*id, master_id);
-                                net2.silence_link("m", name);
-                                net2.silence_link(name, "m");
-                            }
-                        }
+                        Fault::Partition => cut_master_off(&net2, master_id, &others, true),
                     }
                     let mut agreed = None;
                     for _ in 0..600 {
@@ -348,14 +364,7 @@ fn failover_run_with(
                             net2.power_on("m");
                             madsim::runtime::Handle::current().restart(master_id);
                         }
-                        Fault::Partition => {
-                            for (id, name) in &others {
-                                sim.unclog_link(master_id, *id);
-                                sim.unclog_link(*id, master_id);
-                                net2.unsilence_link("m", name);
-                                net2.unsilence_link(name, "m");
-                            }
-                        }
+                        Fault::Partition => cut_master_off(&net2, master_id, &others, false),
                     }
                     let mut converted = false;
                     for _ in 0..400 {

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::server::conf_file::split_words;
+use crate::server::conf_file::{split_words, ConfFileError};
 
 /// Redis's default `down-after-milliseconds`.
 pub const DEFAULT_DOWN_AFTER_MS: u64 = 30_000;
@@ -17,27 +17,11 @@ pub const DEFAULT_SENTINEL_PORT: u16 = 26379;
 /// Why a sentinel.conf could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SentinelConfigError {
-    /// A line Redis would refuse, with Redis's report.
-    #[error(
-        "\n*** FATAL CONFIG FILE ERROR (Redis {version}) ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{reason}",
-        version = crate::REDIS_COMPAT_VERSION
-    )]
-    BadLine {
-        /// 1-based line number.
-        line: usize,
-        /// The line as written.
-        text: String,
-        /// Redis's reason.
-        reason: String,
-    },
-    /// The file could not be read.
-    #[error("Fatal error, can't open config file '{path}': {reason}")]
-    Unreadable {
-        /// The path given.
-        path: String,
-        /// The OS error.
-        reason: String,
-    },
+    /// A line Redis would refuse, or a file it cannot open: the same
+    /// reports as redis-server's (`ConfFileError`), since Sentinel reads
+    /// its file with the same code in Redis.
+    #[error(transparent)]
+    File(#[from] ConfFileError),
     /// Sentinel needs a file it can rewrite.
     #[error("Sentinel needs config file on disk to save state. Exiting...")]
     NoFile,
@@ -196,7 +180,7 @@ impl SentinelConfig {
         let mut config = SentinelConfig::default();
         let mut text = String::new();
         if let Some(path) = path {
-            text = std::fs::read_to_string(path).map_err(|e| SentinelConfigError::Unreadable {
+            text = std::fs::read_to_string(path).map_err(|e| ConfFileError::Open {
                 path: path.display().to_string(),
                 reason: io_error_text(&e),
             })?;
@@ -218,7 +202,7 @@ impl SentinelConfig {
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
-            let bad = |reason: &str| SentinelConfigError::BadLine {
+            let bad = |reason: &str| ConfFileError::BadLine {
                 line: index + 1,
                 text: trimmed.to_string(),
                 reason: reason.to_string(),

@@ -227,12 +227,17 @@ impl LossReport {
                 (n > 0).then(|| format!("{n} {cause}"))
             })
             .collect();
+        let waited = match self.lost_waited() {
+            0 => "0 confirmed by WAIT".to_string(),
+            n => format!(
+                "{n} confirmed by WAIT, {} of them on a replica that stayed up",
+                self.lost_confirmed_on_survivors()
+            ),
+        };
         format!(
-            "lost {} of {} acknowledged writes ({percent:.1}%; {} confirmed by WAIT, {} of them on a replica that stayed up): {}",
+            "lost {} of {} acknowledged writes ({percent:.1}%; {waited}): {}",
             self.lost.len(),
             self.acknowledged,
-            self.lost_waited(),
-            self.lost_confirmed_on_survivors(),
             causes.join(", ")
         )
     }
