@@ -14,18 +14,23 @@ use crate::scenario::Action;
 use crate::server::Server;
 
 /// A replica, its direct master, and both running servers.
-type RunningLink<'a> = (&'a str, &'a str, Server<SimRuntime>, Server<SimRuntime>);
+type RunningLink<'a> = (&'a str, String, Server<SimRuntime>, Server<SimRuntime>);
 
 impl Runner {
-    /// Every replica and its direct master, with both servers, when both run.
+    /// Every running replica and the running node its link points at,
+    /// with both servers. The link the server holds, not the topology: a
+    /// Sentinel may have re-pointed it since the runner last looked
+    /// (`+fix-slave-config` during a wait), and the rule is about the
+    /// stream the replica reads.
     fn running_links(&self) -> Vec<RunningLink<'_>> {
-        self.topology
+        self.nodes
             .iter()
-            .filter_map(|(name, master)| {
-                let master = master.as_deref()?;
-                let replica = self.node(name).server()?;
-                let upstream = self.node(master).server()?;
-                Some((name.as_str(), master, replica, upstream))
+            .filter_map(|node| {
+                let replica = node.server()?;
+                let host = replica.state().repl.master.as_ref()?.host.clone();
+                let master = self.node_at(&host)?;
+                let upstream = self.node(&master).server()?;
+                Some((node.name.as_str(), master, replica, upstream))
             })
             .collect()
     }

@@ -181,8 +181,9 @@ impl Runner {
         }
     }
 
-    /// The node a Sentinel's view names as the master of `master_name`.
-    fn node_at(&self, host: &str) -> Option<String> {
+    /// The node at `host`, given by name or by IP (a replica's link, a
+    /// Sentinel's view of a master).
+    pub(super) fn node_at(&self, host: &str) -> Option<String> {
         self.nodes
             .iter()
             .find(|n| n.name == host || n.ip.to_string() == host)
