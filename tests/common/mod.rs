@@ -104,10 +104,42 @@ pub fn free_port() -> u16 {
 /// named after a port can outlive its test, and a `dump.rdb` left there by an
 /// earlier test binary that drew the same port would be loaded at start.
 pub fn fresh_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("replsim-{name}-{}", std::process::id()));
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    SWEEP.call_once(remove_dirs_of_ended_test_processes);
+    let dir = std::env::temp_dir().join(format!("{FRESH_DIR_PREFIX}{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// What the name of every [`fresh_dir`] starts with.
+const FRESH_DIR_PREFIX: &str = "replsim-t-";
+
+/// Removes the [`fresh_dir`]s of processes that have ended (and those of
+/// the older `replsim-test-<port>` form): a server started in a thread runs
+/// until its test binary exits, so no test can remove its own directory.
+/// The number a name ends with is the pid of the binary that made it; one
+/// still running keeps its directories.
+fn remove_dirs_of_ended_test_processes() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name
+            .strip_prefix(FRESH_DIR_PREFIX)
+            .or_else(|| name.strip_prefix("replsim-test-"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let alive = std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if !alive && entry.path().is_dir() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 pub fn wait_for_ping(port: u16) {
