@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use common::{info_field, start_redis, start_replsim, wait_in_sync, Client, ReplsimProcess};
-use replsim::resp::encode_command;
+use replsim::resp::{encode_command, Frame};
 use replsim::server::Config;
 
 const MB: usize = 1024 * 1024;
@@ -293,4 +293,62 @@ fn idle_clients_give_back_the_buffers_of_a_large_request_or_reply() {
     let port = start_replsim(Config::default());
     let largest = idle_clients_after_large_replies(port, Duration::from_millis(100));
     assert!(largest <= 64 * 1024, "replsim: {largest}");
+}
+
+/// A client blocks in `WAIT 1 0` (no replica will ever acknowledge), sends
+/// a PING while it waits, then disconnects. Returns what another client
+/// sees while it waits (`blocked_clients`, the waiting client's CLIENT LIST
+/// flags and command) and `blocked_clients` and the number of clients once
+/// it is gone.
+fn wait_forever_then_disconnect(port: u16) -> ((String, String, String), (String, usize)) {
+    let mut waiting = Client::connect(port);
+    waiting.send_raw(b"WAIT 1 0\r\nPING\r\n");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut observer = Client::connect(port);
+    let waiting_line = || -> String {
+        let Frame::Bulk(Some(list)) = Client::connect(port).cmd(&["CLIENT", "LIST"]) else {
+            panic!("CLIENT LIST");
+        };
+        String::from_utf8_lossy(&list)
+            .lines()
+            .find(|l| l.contains("cmd=wait"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let field = |line: &str, name: &str| -> String {
+        line.split(' ')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let line = waiting_line();
+    let during = (
+        info_field(port, "blocked_clients").unwrap_or_default(),
+        field(&line, "flags"),
+        field(&line, "cmd"),
+    );
+    drop(waiting);
+    std::thread::sleep(Duration::from_millis(300));
+    let Frame::Bulk(Some(list)) = observer.cmd(&["CLIENT", "LIST"]) else {
+        panic!("CLIENT LIST");
+    };
+    let after = (
+        info_field(port, "blocked_clients").unwrap_or_default(),
+        String::from_utf8_lossy(&list).lines().count(),
+    );
+    (during, after)
+}
+
+#[test]
+fn a_client_waiting_in_wait_is_blocked_and_goes_as_soon_as_it_disconnects() {
+    let expected = (
+        ("1".to_string(), "b".to_string(), "wait".to_string()),
+        // Only the observer is left.
+        ("0".to_string(), 1),
+    );
+    if let Some(redis) = start_redis("wait-disconnect", &[]) {
+        assert_eq!(wait_forever_then_disconnect(redis.port), expected);
+    }
+    let port = start_replsim(Config::default());
+    assert_eq!(wait_forever_then_disconnect(port), expected);
 }

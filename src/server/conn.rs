@@ -126,7 +126,19 @@ pub(super) async fn serve_client<R: Runtime>(
             timeout,
         } = next
         {
-            let acked = wait_for_acks(&server, replicas, offset, timeout, &kill).await;
+            server.state().set_waiting_for_acks(id, true);
+            let waiting = WaitingConnection {
+                id,
+                kill: &kill,
+                stream: &mut stream,
+                buf: &mut buf,
+            };
+            let acked = wait_for_acks(&server, waiting, replicas, offset, timeout).await;
+            server.state().set_waiting_for_acks(id, false);
+            // The client went away (or was closed for its query buffer).
+            let Some(acked) = acked else {
+                break;
+            };
             server.state().note_wait(offset, acked as i64);
             out.integer(acked as i64);
             next = Next::Sleep(Duration::ZERO);
@@ -450,15 +462,33 @@ async fn wait_while_blocked<R: Runtime>(
     }
 }
 
+/// A connection whose client waits in WAIT.
+struct WaitingConnection<'a, S> {
+    id: u64,
+    kill: &'a KillSwitch,
+    stream: &'a mut S,
+    buf: &'a mut BytesMut,
+}
+
 /// Blocks a WAIT until `replicas` replicas acknowledged `offset`, the
-/// timeout passes, or the client is killed; returns how many did.
+/// timeout passes, or the client is killed; returns how many did. As for a
+/// client blocked on keys, what the client sends meanwhile is read into its
+/// buffer (and runs after the reply), so a client that disconnects ends
+/// its WAIT at once (`None`), as in Redis, instead of holding a blocked
+/// client until the timeout (forever with 0).
 async fn wait_for_acks<R: Runtime>(
     server: &Server<R>,
+    waiting: WaitingConnection<'_, R::Stream>,
     replicas: usize,
     offset: u64,
     timeout: Option<Duration>,
-    kill: &KillSwitch,
-) -> usize {
+) -> Option<usize> {
+    let WaitingConnection {
+        id,
+        kill,
+        stream,
+        buf,
+    } = waiting;
     let rt = server.runtime().clone();
     let notify = server.state().ack_notify.clone();
     let deadline = timeout.map(|t| rt.monotonic() + t);
@@ -469,7 +499,7 @@ async fn wait_for_acks<R: Runtime>(
         let acked = server.state().repl.replicas_acked(offset);
         let now = rt.monotonic();
         if acked >= replicas || deadline.is_some_and(|d| now >= d) || kill.is_killed() {
-            return acked;
+            return Some(acked);
         }
         let step = deadline.map_or(Duration::from_secs(1), |d| {
             (d - now).min(Duration::from_secs(1))
@@ -478,6 +508,20 @@ async fn wait_for_acks<R: Runtime>(
             biased;
             _ = &mut notified => {}
             _ = rt.sleep(step) => {}
+            read = stream.read_buf(buf) => match read {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => {
+                    let limit = {
+                        let mut state = server.state();
+                        state.stats.net_input_bytes += n as u64;
+                        state.config.client_query_buffer_limit
+                    };
+                    if buf.len() as u64 > limit {
+                        close_for_query_limit(server, id, buf);
+                        return None;
+                    }
+                }
+            },
         }
     }
 }

@@ -114,7 +114,7 @@ fn clients(out: &mut String, state: &ServerState, connected: usize) {
     field!(
         out,
         "blocked_clients",
-        state.blocking.count() + state.client_pauses.held_count()
+        state.blocking.count() + state.client_pauses.held_count() + state.waiting_for_acks.len()
     );
 }
 

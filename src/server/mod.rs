@@ -442,6 +442,9 @@ pub struct ServerState {
     pub paused_until: Option<Duration>,
     /// CLIENT PAUSE's and a coordinated failover's pauses of clients.
     pub client_pauses: pause::ClientPauses,
+    /// Clients blocked in WAIT (counted in INFO `blocked_clients`, flag
+    /// `b` in CLIENT LIST, as Redis's BLOCKED_WAIT).
+    pub waiting_for_acks: std::collections::BTreeSet<u64>,
     /// The runtime's monotonic clock, read fresh (command durations).
     pub clock: Arc<dyn Fn() -> Duration + Send + Sync>,
     /// Unix ms at start.
@@ -495,6 +498,7 @@ impl ServerState {
             planted: probe::PlantedBugs::default(),
             paused_until: None,
             client_pauses: pause::ClientPauses::default(),
+            waiting_for_acks: std::collections::BTreeSet::new(),
             // Until a runtime sets its own: no time passes.
             clock: Arc::new(move || now),
             started_unix_ms: now_unix_ms,
@@ -511,9 +515,22 @@ impl ServerState {
         }
     }
 
+    /// Marks client `id` as blocked in WAIT, or no longer.
+    pub fn set_waiting_for_acks(&mut self, id: u64, waiting: bool) {
+        if waiting {
+            self.waiting_for_acks.insert(id);
+        } else {
+            self.waiting_for_acks.remove(&id);
+        }
+        if let Some(client) = self.clients.get_mut(&id) {
+            client.blocked = waiting;
+        }
+    }
+
     /// Forgets a client whose connection ended: its WATCHes and its
     /// subscriptions go with it.
     pub fn remove_client(&mut self, id: u64) {
+        self.waiting_for_acks.remove(&id);
         self.watches.unwatch_all(id);
         self.blocking.unblock(id);
         self.client_pauses.release(id);
