@@ -11,6 +11,13 @@ use crate::server::{Client, ClientKind};
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("ping", -1, FAST, NO_KEYS, ping),
+    spec(
+        "monitor",
+        1,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NO_KEYS,
+        monitor,
+    ),
     spec("echo", 2, FAST, NO_KEYS, echo),
     spec("select", 2, LOADING | STALE | FAST, NO_KEYS, select),
     spec(
@@ -105,6 +112,28 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         super::blocking::client_unblock,
     ),
 ];
+
+/// MONITOR: from now on the client is sent every command the server runs
+/// (see [`crate::server::monitor`]), administrative ones excepted. A
+/// replica or a client already monitoring gets no reply at all, as in
+/// Redis; inside a transaction it is refused.
+///
+/// # Propagation
+/// None.
+fn monitor(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    if ctx.in_exec {
+        return Err(CmdError::err(
+            "MONITOR isn't allowed for DENY BLOCKING client",
+        ));
+    }
+    if ctx.client.monitor || ctx.client.kind != crate::server::ClientKind::Normal {
+        return Ok(());
+    }
+    ctx.client.monitor = true;
+    ctx.state.monitors.push(ctx.client.id);
+    ctx.out.ok();
+    Ok(())
+}
 
 /// PING [message]: `+PONG`, or the message as a bulk string; a RESP2
 /// client in pub/sub mode gets the array `pong`, message (empty without
@@ -451,6 +480,9 @@ pub(crate) fn client_line(
     }
     if client.blocked {
         flags.push('b');
+    }
+    if client.monitor {
+        flags.push('O');
     }
     if flags.is_empty() {
         flags.push('N');

@@ -119,6 +119,9 @@ pub mod flags {
     /// STORE destination): the table's range names only keys read, and
     /// the handler tells WATCH about the keys it modifies.
     pub const MOVABLE_KEYS: u32 = 1 << 11;
+    /// Not fed to MONITOR after it runs: the scripting commands feed it
+    /// before, so that their scripts' commands come after them.
+    pub const SKIP_MONITOR: u32 = 1 << 12;
 }
 
 /// One entry of the command table.
@@ -361,6 +364,28 @@ pub struct Ctx<'a> {
     forced: bool,
     recording_new_keys: bool,
     keys_untouched: bool,
+}
+
+impl Ctx<'_> {
+    /// Sends `argv`, as this client ran it, to every MONITOR client: the
+    /// line goes to a monitoring caller's own reply, after what it has
+    /// replied so far.
+    pub(crate) fn feed_monitors(&mut self, argv: Argv<'_>) {
+        if self.state.monitors.is_empty() {
+            return;
+        }
+        let origin = if self.in_script {
+            crate::server::monitor::Origin::Script
+        } else {
+            crate::server::monitor::Origin::Client(&self.client.addr)
+        };
+        let line = crate::server::monitor::line(self.now_ms, self.client.db, origin, argv);
+        if self.client.monitor {
+            self.out.raw(line.as_bytes());
+        }
+        let caller = self.client.id;
+        self.state.feed_monitors(caller, &line);
+    }
 }
 
 impl<'a> Ctx<'a> {
@@ -857,6 +882,11 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
         }
     }
     ctx.state.stats.commands_processed += u64::from(ctx.serving_key.is_none());
+    // Administrative commands are too dangerous to show (Redis's rule); a
+    // blocked command was shown when it first ran.
+    if spec.flags & (flags::ADMIN | flags::SKIP_MONITOR) == 0 && ctx.serving_key.is_none() {
+        ctx.feed_monitors(argv);
+    }
     if ctx.dirty > 0 && spec.is_write() && !ctx.keys_untouched && !ctx.state.watches.is_empty() {
         touch_command_keys(ctx, spec, argv);
     }

@@ -32,42 +32,42 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec(
         "eval",
         -3,
-        NOSCRIPT | MAY_REPLICATE | STALE | MOVABLE_KEYS,
+        NOSCRIPT | MAY_REPLICATE | STALE | SKIP_MONITOR | MOVABLE_KEYS,
         NO_KEYS,
         eval,
     ),
     spec(
         "evalsha",
         -3,
-        NOSCRIPT | MAY_REPLICATE | STALE | MOVABLE_KEYS,
+        NOSCRIPT | MAY_REPLICATE | STALE | SKIP_MONITOR | MOVABLE_KEYS,
         NO_KEYS,
         evalsha,
     ),
     spec(
         "eval_ro",
         -3,
-        NOSCRIPT | READONLY | STALE | MOVABLE_KEYS,
+        NOSCRIPT | READONLY | STALE | SKIP_MONITOR | MOVABLE_KEYS,
         NO_KEYS,
         eval_ro,
     ),
     spec(
         "evalsha_ro",
         -3,
-        NOSCRIPT | READONLY | STALE | MOVABLE_KEYS,
+        NOSCRIPT | READONLY | STALE | SKIP_MONITOR | MOVABLE_KEYS,
         NO_KEYS,
         evalsha_ro,
     ),
     spec(
         "fcall",
         -3,
-        NOSCRIPT | MAY_REPLICATE | STALE | MOVABLE_KEYS,
+        NOSCRIPT | MAY_REPLICATE | STALE | SKIP_MONITOR | MOVABLE_KEYS,
         NO_KEYS,
         fcall,
     ),
     spec(
         "fcall_ro",
         -3,
-        NOSCRIPT | READONLY | STALE | MOVABLE_KEYS,
+        NOSCRIPT | READONLY | STALE | SKIP_MONITOR | MOVABLE_KEYS,
         NO_KEYS,
         fcall_ro,
     ),
@@ -540,6 +540,8 @@ const NOSCRIPT_ERROR: &str = "NOSCRIPT No matching script. Please use EVAL.";
 /// # Propagation
 /// Never itself: the script's writes are (see the module doc).
 fn eval_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, evalsha: bool, ro: bool) -> CmdResult {
+    // Before the script runs, so that its commands come after it.
+    ctx.feed_monitors(argv);
     if evalsha && argv.get(1).len() != 40 {
         return Err(CmdError::Other(NOSCRIPT_ERROR.into()));
     }
@@ -583,6 +585,7 @@ fn fcall_ro(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// # Propagation
 /// Never itself: the function's writes are (see the module doc).
 fn fcall_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, ro: bool) -> CmdResult {
+    ctx.feed_monitors(argv);
     with_scripting(ctx, |scripting, ctx| {
         sync_functions(scripting, ctx);
         let name = String::from_utf8_lossy(argv.get(1)).into_owned();

@@ -363,6 +363,7 @@ fn flag_names(flags: u32) -> Vec<&'static str> {
         (NOSCRIPT, "noscript"),
         (LOADING, "loading"),
         (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (MOVABLE_KEYS, "movablekeys"),

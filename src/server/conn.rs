@@ -366,29 +366,9 @@ fn close_for_query_limit<R: Runtime>(server: &Server<R>, id: u64, query: &[u8]) 
         Level::Warning,
         &format!(
             "Closing client that reached max query buffer length: {info} (qbuf initial bytes: {})",
-            repr(initial)
+            super::monitor::repr(initial)
         ),
     );
-}
-
-/// Bytes quoted the way Redis logs them (`sdscatrepr`).
-fn repr(bytes: &[u8]) -> String {
-    let mut out = String::from("\"");
-    for &b in bytes {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x07 => out.push_str("\\a"),
-            0x08 => out.push_str("\\b"),
-            _ if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// A connection whose client is blocked on keys.

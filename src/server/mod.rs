@@ -31,6 +31,7 @@ pub mod config;
 pub mod config_table;
 mod conn;
 mod info;
+pub mod monitor;
 pub mod pause;
 pub mod probe;
 pub mod pubsub;
@@ -259,6 +260,9 @@ pub struct Client {
     pub reply_skip_next: bool,
     /// Blocked on keys (CLIENT LIST flag `b`).
     pub blocked: bool,
+    /// In MONITOR mode (CLIENT LIST flag `O`): sent every command the
+    /// server runs.
+    pub monitor: bool,
     /// Its connection closes once its pending replies are written (a
     /// blocked client of a master that became a replica).
     pub close_after_reply: bool,
@@ -310,6 +314,7 @@ impl Client {
             reply_skip_next: false,
             close_after_reply: false,
             blocked: false,
+            monitor: false,
             write_offset: 0,
             multi: None,
             kill: Arc::new(KillSwitch::default()),
@@ -445,6 +450,8 @@ pub struct ServerState {
     /// Clients blocked in WAIT (counted in INFO `blocked_clients`, flag
     /// `b` in CLIENT LIST, as Redis's BLOCKED_WAIT).
     pub waiting_for_acks: std::collections::BTreeSet<u64>,
+    /// MONITOR clients, in the order they asked.
+    pub monitors: Vec<u64>,
     /// The runtime's monotonic clock, read fresh (command durations).
     pub clock: Arc<dyn Fn() -> Duration + Send + Sync>,
     /// Unix ms at start.
@@ -499,6 +506,7 @@ impl ServerState {
             paused_until: None,
             client_pauses: pause::ClientPauses::default(),
             waiting_for_acks: std::collections::BTreeSet::new(),
+            monitors: Vec::new(),
             // Until a runtime sets its own: no time passes.
             clock: Arc::new(move || now),
             started_unix_ms: now_unix_ms,
@@ -512,6 +520,23 @@ impl ServerState {
             next_client_id: 1,
             pending_propagation: Vec::new(),
             run_id,
+        }
+    }
+
+    /// Appends `line` to the pending output of every MONITOR client but
+    /// `caller` (who gets it in its own reply) and wakes their connections.
+    pub fn feed_monitors(&mut self, caller: u64, line: &str) {
+        for id in &self.monitors {
+            if *id == caller {
+                continue;
+            }
+            if let Some(client) = self.clients.get_mut(id) {
+                if client.kill.is_killed() {
+                    continue;
+                }
+                client.pushes.raw(line.as_bytes());
+                client.push_notify.notify_one();
+            }
         }
     }
 
@@ -531,6 +556,7 @@ impl ServerState {
     /// subscriptions go with it.
     pub fn remove_client(&mut self, id: u64) {
         self.waiting_for_acks.remove(&id);
+        self.monitors.retain(|&monitor| monitor != id);
         self.watches.unwatch_all(id);
         self.blocking.unblock(id);
         self.client_pauses.release(id);
