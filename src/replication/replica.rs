@@ -1120,6 +1120,7 @@ pub(crate) fn apply_stream(
                 state.repl.offset += bytes.len() as u64;
             }
             state.note_offset();
+            state.note_publishes();
             applied = parsed;
         }
     }
