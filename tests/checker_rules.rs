@@ -628,6 +628,26 @@ fn a_replica_skipping_a_publish_of_its_stream_breaks_pubsub_completeness() {
     );
 }
 
+/// The window of completeness spans a partial resync: what the backlog
+/// resends must reach the subscribers of the replica that was cut off.
+#[test]
+fn a_replica_skipping_what_the_backlog_resends_breaks_pubsub_completeness() {
+    let planted = PlantedBugs {
+        replica_drops_publishes_after_partial_resync: true,
+        ..PlantedBugs::default()
+    };
+    let scenario = shipped("pubsub-across-replicas");
+    let report = fails(&scenario, 0..2, planted, "safety", "pubsub completeness");
+    let lines = pubsub_rules(&report);
+    // Only r1 resyncs partially (r3 behind it keeps its link).
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("pubsub completeness on r1:")),
+        "{lines:#?}"
+    );
+}
+
 #[test]
 fn a_replica_delivering_a_publish_twice_breaks_pubsub_order() {
     let planted = PlantedBugs {

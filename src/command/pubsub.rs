@@ -232,7 +232,9 @@ fn publish_to(ctx: &mut Ctx<'_>, argv: Argv<'_>, shard: bool) -> CmdResult {
     if from_master {
         ctx.state.replicated_publishes += 1;
         let third = ctx.state.replicated_publishes % 3 == 0;
-        if planted.replica_drops_a_publish && third {
+        let skip_after_resync = ctx.state.publishes_to_skip > 0;
+        if (planted.replica_drops_a_publish && third) || skip_after_resync {
+            ctx.state.publishes_to_skip = ctx.state.publishes_to_skip.saturating_sub(1);
             ctx.out.integer(0);
             return Ok(());
         }

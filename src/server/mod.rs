@@ -470,6 +470,9 @@ pub struct ServerState {
     /// PUBLISH and SPUBLISH commands applied from the master's stream
     /// (counts the planted publish bugs' "every third").
     pub replicated_publishes: u64,
+    /// PUBLISH and SPUBLISH commands of the master's stream still to skip
+    /// (a planted bug, after a partial resync).
+    pub publishes_to_skip: u64,
     run_id: String,
 }
 
@@ -511,6 +514,7 @@ impl ServerState {
             planted: probe::PlantedBugs::default(),
             pending_publishes: Vec::new(),
             replicated_publishes: 0,
+            publishes_to_skip: 0,
             paused_until: None,
             client_pauses: pause::ClientPauses::default(),
             // Until a runtime sets its own: no time passes.

@@ -173,6 +173,10 @@ pub struct PlantedBugs {
     /// A replica delivers every third PUBLISH or SPUBLISH of its master's
     /// stream to its subscribers twice.
     pub replica_repeats_a_publish: bool,
+    /// After each partial resync, a replica skips the next five PUBLISH or
+    /// SPUBLISH commands of its master's stream (the ones the backlog
+    /// resends first).
+    pub replica_drops_publishes_after_partial_resync: bool,
     /// A replica applies an SPUBLISH of its master's stream as a PUBLISH:
     /// the message reaches the subscribers of the global channel of that
     /// name instead of the shard channel's.
@@ -181,7 +185,7 @@ pub struct PlantedBugs {
 
 impl PlantedBugs {
     /// The bugs by name, as `--plant` takes them.
-    pub const NAMES: [&'static str; 21] = [
+    pub const NAMES: [&'static str; 22] = [
         "replica-deletes-expired-on-read",
         "ack-unapplied-bytes",
         "multi-without-wrapper",
@@ -201,6 +205,7 @@ impl PlantedBugs {
         "sentinel-votes-twice",
         "replica-drops-a-publish",
         "replica-repeats-a-publish",
+        "replica-drops-publishes-after-partial-resync",
         "replica-applies-spublish-as-publish",
         "none",
     ];
@@ -235,6 +240,9 @@ impl PlantedBugs {
             "sentinel-votes-twice" => &mut self.sentinel_votes_twice,
             "replica-drops-a-publish" => &mut self.replica_drops_a_publish,
             "replica-repeats-a-publish" => &mut self.replica_repeats_a_publish,
+            "replica-drops-publishes-after-partial-resync" => {
+                &mut self.replica_drops_publishes_after_partial_resync
+            }
             "replica-applies-spublish-as-publish" => &mut self.replica_applies_spublish_as_publish,
             "none" => return Some(self),
             _ => return None,
@@ -279,6 +287,7 @@ mod tests {
                 sentinel_votes_twice: true,
                 replica_drops_a_publish: true,
                 replica_repeats_a_publish: true,
+                replica_drops_publishes_after_partial_resync: true,
                 replica_applies_spublish_as_publish: true,
             }
         );
