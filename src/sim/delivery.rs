@@ -127,7 +127,7 @@ impl Findings {
                 let first = offences.first.unwrap_or_default();
                 match offences.count {
                     1 => format!("pubsub {rule} on {node}: {first}"),
-                    n => format!("pubsub {rule} on {node}: {n} messages, the first: {first}"),
+                    n => format!("pubsub {rule} on {node}: {n} cases, the first: {first}"),
                 }
             })
             .collect()
