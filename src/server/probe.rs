@@ -4,7 +4,8 @@
 //! history: each command boundary of the stream it generates (a master) or
 //! applies (a replica), each history it starts (a new replication id), each
 //! offset it acknowledges, each read a replica serves, each WAIT that
-//! returns, each PUBLISH or SPUBLISH it runs and each dataset it loads. The probe is off in real mode; reporting costs one incremental
+//! returns, each PUBLISH or SPUBLISH it runs and each dataset it loads.
+//! The probe is off in real mode; reporting costs one incremental
 //! fingerprint read per boundary.
 //!
 //! [`PlantedBugs`] are switches that put known classes of historical Redis
@@ -107,7 +108,7 @@ pub trait HistoryProbe: Send + Sync {
         let _ = publish;
     }
     /// The node replaced its whole dataset by loading one (a full sync's
-    /// RDB, a restart's, DEBUG RELOAD), standing at `at` afterwards: the
+    /// RDB, or its own at start-up), standing at `at` afterwards: the
     /// stream bytes before `at` were never applied one command at a time
     /// (nothing by default).
     fn loaded(&self, at: Position<'_>) {
