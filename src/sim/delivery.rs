@@ -11,9 +11,12 @@
 //!   PUBLISH for a `message` or `pmessage` and SPUBLISH for an `smessage`,
 //!   on the channel it arrived on, through a subscription of that
 //!   connection that matches the channel, and before it arrived;
-//! - **order**: on one connection and through one subscription, a
-//!   publisher's messages arrive in the order it published them, none
-//!   twice (a publisher sends one at a time, never again);
+//! - **order**: on one connection and through one subscription, no
+//!   message arrives twice (a publisher sends each once), and none after
+//!   a later message of its publisher if its own reply came back (a
+//!   publisher sends one at a time: an answered message ran before the
+//!   next was sent; one whose reply never came, because the publisher
+//!   gave up on a paused or unreachable node, may still run later);
 //! - **completeness**, on a connection between the time its last
 //!   subscription confirmation arrived and the send time of the last PING
 //!   whose PONG came back (the pushes before a reply are written before
@@ -175,7 +178,7 @@ pub fn judge(
     for connection in connections {
         report.received += connection.messages.len() as u64;
         judge_phantoms(connection, &sent, &mut findings);
-        judge_order(connection, &mut findings);
+        judge_order(connection, &sent, &mut findings);
         report.claimed += judge_completeness(connection, runs, history, &mut findings);
     }
     report.violations = findings.lines();
@@ -227,32 +230,46 @@ fn judge_phantoms(
     }
 }
 
-/// Each publisher's messages in order, none twice, per subscription.
-fn judge_order(connection: &SubscriberConnection, findings: &mut Findings) {
-    let mut last: BTreeMap<(&Subscription, &str), u64> = BTreeMap::new();
+/// Per subscription, no message twice, and no answered message after a
+/// later one of its publisher.
+fn judge_order(
+    connection: &SubscriberConnection,
+    sent: &BTreeMap<(&str, u64), &Publication>,
+    findings: &mut Findings,
+) {
+    // Per (subscription, publisher): every number received, and the
+    // highest.
+    let mut seen: BTreeMap<(&Subscription, &str), (BTreeSet<u64>, u64)> = BTreeMap::new();
     for message in &connection.messages {
         let Some((publisher, seq)) = parse_payload(&message.payload) else {
             continue;
         };
-        if let Some(&previous) = last.get(&(&message.via, publisher)) {
-            if seq <= previous {
-                let what = if seq == previous {
-                    "a second time".to_string()
-                } else {
-                    format!("after its message {previous}")
-                };
-                findings.add("order", &connection.node, || {
-                    format!(
-                        "{} received {publisher}'s message {seq} through its {} {what} (at {})",
-                        connection.name(),
-                        message.via,
-                        stamp(message.at)
-                    )
-                });
-                continue;
-            }
+        let (numbers, highest) = seen
+            .entry((&message.via, publisher))
+            .or_insert_with(|| (BTreeSet::new(), seq));
+        let answered = sent
+            .get(&(publisher, seq))
+            .is_some_and(|p| p.replied_at.is_some());
+        let problem = if !numbers.insert(seq) {
+            Some("a second time".to_string())
+        } else if seq < *highest && answered {
+            Some(format!(
+                "after its message {highest}, although its reply had come back before that one was sent"
+            ))
+        } else {
+            None
+        };
+        *highest = (*highest).max(seq);
+        if let Some(what) = problem {
+            findings.add("order", &connection.node, || {
+                format!(
+                    "{} received {publisher}'s message {seq} through its {} {what} (at {})",
+                    connection.name(),
+                    message.via,
+                    stamp(message.at)
+                )
+            });
         }
-        last.insert((&message.via, publisher), seq);
     }
 }
 
@@ -490,9 +507,19 @@ mod tests {
         assert!(report.violations[0].contains("message 2 through its channel chan:0 a second time"));
         let mut swapped = all_received();
         swapped.swap(1, 2);
-        let report = judge(&publications, &[connection(swapped)], &runs, &facts);
+        let report = judge(&publications, &[connection(swapped.clone())], &runs, &facts);
         assert!(report.violations[0]
             .contains("message 2 through its channel chan:0 after its message 3"));
+        // Message 2 never got its reply: it may have run after message 3.
+        let mut unanswered = publications.clone();
+        unanswered[1].replied_at = None;
+        unanswered[1].receivers = None;
+        let report = judge(&unanswered, &[connection(swapped.clone())], &runs, &facts);
+        assert_eq!(report.violations, Vec::<String>::new());
+        // But it still arrives only once.
+        swapped.push(received(2, "chan:0", 60));
+        let report = judge(&unanswered, &[connection(swapped)], &runs, &facts);
+        assert!(report.violations[0].contains("message 2 through its channel chan:0 a second time"));
     }
 
     #[test]
