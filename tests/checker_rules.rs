@@ -590,3 +590,102 @@ fn a_failover_that_does_not_wait_for_its_target_is_caught() {
         "acknowledged write lost",
     );
 }
+
+/// Subscribers on a master, on two replicas and on one chained behind the
+/// first, while the master's link to that replica is cut (a partial
+/// resync) and the other replica crashes and full-syncs: every message
+/// arrives where Redis guarantees it, once and in order, and none that
+/// was not published.
+#[test]
+fn subscribers_get_what_redis_pubsub_guarantees_across_a_cut_and_a_full_sync() {
+    passes(&shipped("pubsub-across-replicas"), 0..3);
+}
+
+/// The pub/sub lines of a failure.
+fn pubsub_rules(report: &RunReport) -> Vec<String> {
+    report
+        .verdict
+        .details()
+        .into_iter()
+        .filter(|l| l.starts_with("pubsub "))
+        .collect()
+}
+
+#[test]
+fn a_replica_skipping_a_publish_of_its_stream_breaks_pubsub_completeness() {
+    let planted = PlantedBugs {
+        replica_drops_a_publish: true,
+        ..PlantedBugs::default()
+    };
+    let scenario = shipped("pubsub-across-replicas");
+    let report = fails(&scenario, 0..2, planted, "safety", "pubsub completeness");
+    let lines = pubsub_rules(&report);
+    // The replica never ran it: the stream half of the rule catches it.
+    assert!(
+        lines.iter().all(|l| l.starts_with("pubsub completeness")
+            && l.contains("put it in the stream at offset")),
+        "{lines:#?}"
+    );
+}
+
+/// The window of completeness spans a partial resync: what the backlog
+/// resends must reach the subscribers of the replica that was cut off.
+#[test]
+fn a_replica_skipping_what_the_backlog_resends_breaks_pubsub_completeness() {
+    let planted = PlantedBugs {
+        replica_drops_publishes_after_partial_resync: true,
+        ..PlantedBugs::default()
+    };
+    let scenario = shipped("pubsub-across-replicas");
+    let report = fails(&scenario, 0..2, planted, "safety", "pubsub completeness");
+    let lines = pubsub_rules(&report);
+    // Only r1 resyncs partially (r3 behind it keeps its link).
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("pubsub completeness on r1:")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn a_replica_delivering_a_publish_twice_breaks_pubsub_order() {
+    let planted = PlantedBugs {
+        replica_repeats_a_publish: true,
+        ..PlantedBugs::default()
+    };
+    let scenario = shipped("pubsub-across-replicas");
+    let report = fails(&scenario, 0..2, planted, "safety", "pubsub order");
+    let lines = pubsub_rules(&report);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("pubsub order") && l.contains("a second time")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn a_replica_applying_spublish_as_publish_delivers_pubsub_phantoms() {
+    let planted = PlantedBugs {
+        replica_applies_spublish_as_publish: true,
+        ..PlantedBugs::default()
+    };
+    let scenario = shipped("pubsub-across-replicas");
+    let report = fails(&scenario, 0..2, planted, "safety", "pubsub phantom");
+    let lines = pubsub_rules(&report);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("pubsub phantom") && l.contains("published by SPUBLISH")),
+        "{lines:#?}"
+    );
+    // Its shard subscribers miss what the replica ran: the node half of
+    // completeness.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("pubsub completeness") && l.contains("ran its SPUBLISH")),
+        "{lines:#?}"
+    );
+}

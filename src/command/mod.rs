@@ -671,6 +671,9 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         ctx.state.discard_pending_propagation();
     } else {
         ctx.state.propagate_pending();
+        // (A command of the master's stream is reported once its bytes
+        // are applied, by the link.)
+        ctx.state.note_publishes();
     }
     ctx.client.write_offset = ctx.state.repl.offset;
     if !ctx.state.blocking.is_empty() {

@@ -225,15 +225,40 @@ fn spublish(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 
 /// PUBLISH and SPUBLISH: deliver, propagate, reply with the receivers.
 fn publish_to(ctx: &mut Ctx<'_>, argv: Argv<'_>, shard: bool) -> CmdResult {
-    let receivers = ctx.state.publish(
-        argv.get(1),
-        argv.get(2),
-        shard,
-        Some(Publisher {
-            client: &mut *ctx.client,
-            out: &mut *ctx.out,
-        }),
-    );
+    let from_master = ctx.client.is_master;
+    let planted = ctx.state.planted;
+    let mut deliveries = 1;
+    let mut delivered_shard = shard;
+    if from_master {
+        ctx.state.replicated_publishes += 1;
+        let third = ctx.state.replicated_publishes % 3 == 0;
+        let skip_after_resync = ctx.state.publishes_to_skip > 0;
+        if (planted.replica_drops_a_publish && third) || skip_after_resync {
+            ctx.state.publishes_to_skip = ctx.state.publishes_to_skip.saturating_sub(1);
+            ctx.out.integer(0);
+            return Ok(());
+        }
+        if planted.replica_repeats_a_publish && third {
+            deliveries = 2;
+        }
+        if planted.replica_applies_spublish_as_publish {
+            delivered_shard = false;
+        }
+    }
+    ctx.state
+        .note_publish(argv.get(1), argv.get(2), shard, from_master);
+    let mut receivers = 0;
+    for _ in 0..deliveries {
+        receivers = ctx.state.publish(
+            argv.get(1),
+            argv.get(2),
+            delivered_shard,
+            Some(Publisher {
+                client: &mut *ctx.client,
+                out: &mut *ctx.out,
+            }),
+        );
+    }
     ctx.force_propagation();
     ctx.out.integer(receivers as i64);
     Ok(())

@@ -137,12 +137,17 @@ impl Default for Profile {
                 max: 20_000,
             },
             events: IntRange { min: 2, max: 10 },
-            // Streams and scripts came after the other families: a profile
-            // names them (`"mix": [..., "streams"]`), so that every seed
-            // drawn before they existed still draws the same run.
+            // Streams, scripts and pub/sub came after the other families:
+            // a profile names them (`"mix": [..., "streams"]`), so that
+            // every seed drawn before they existed still draws the same run.
             mix: WorkloadKind::ALL
                 .into_iter()
-                .filter(|k| !matches!(k, WorkloadKind::Streams | WorkloadKind::Scripts))
+                .filter(|k| {
+                    !matches!(
+                        k,
+                        WorkloadKind::Streams | WorkloadKind::Scripts | WorkloadKind::Pubsub
+                    )
+                })
                 .collect(),
             faults: FaultKind::ALL.to_vec(),
             sentinels: IntRange { min: 0, max: 0 },

@@ -468,6 +468,9 @@ async fn handshake<R: Runtime>(
             "Successful partial resynchronization with master.",
         );
         state.repl.cached_master = None;
+        if state.planted.replica_drops_publishes_after_partial_resync {
+            state.publishes_to_skip = 5;
+        }
         let new_id = rest.trim();
         state.repl.replid = cached_id.clone();
         state.repl.offset = cached_offset;
@@ -1120,6 +1123,7 @@ pub(crate) fn apply_stream(
                 state.repl.offset += bytes.len() as u64;
             }
             state.note_offset();
+            state.note_publishes();
             applied = parsed;
         }
     }

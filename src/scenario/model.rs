@@ -615,11 +615,16 @@ pub enum WorkloadKind {
     /// their effects, in MULTI/EXEC), read-only EVAL_RO, and a function
     /// library (FUNCTION LOAD REPLACE, then FCALL of a writing function).
     Scripts,
+    /// `pubsub`: publishers PUBLISH and SPUBLISH numbered messages on a
+    /// few channels; subscribers on the workload's node and on every
+    /// replica serving its data SUBSCRIBE, PSUBSCRIBE and SSUBSCRIBE to
+    /// them and record what they receive (judged at the end of the run).
+    Pubsub,
 }
 
 impl WorkloadKind {
     /// Every kind, in the order the format documents them.
-    pub const ALL: [WorkloadKind; 11] = [
+    pub const ALL: [WorkloadKind; 12] = [
         WorkloadKind::Strings,
         WorkloadKind::Lists,
         WorkloadKind::Hashes,
@@ -631,6 +636,7 @@ impl WorkloadKind {
         WorkloadKind::Blocking,
         WorkloadKind::Streams,
         WorkloadKind::Scripts,
+        WorkloadKind::Pubsub,
     ];
 
     /// The kind's name in the file (`"strings"`, ...).
@@ -647,6 +653,7 @@ impl WorkloadKind {
             WorkloadKind::Blocking => "blocking",
             WorkloadKind::Streams => "streams",
             WorkloadKind::Scripts => "scripts",
+            WorkloadKind::Pubsub => "pubsub",
         }
     }
 

@@ -473,7 +473,26 @@ pub struct ServerState {
     pub scripting: crate::scripting::Scripting,
     next_client_id: u64,
     pending_propagation: Vec<(usize, OwnedArgv)>,
+    /// PUBLISH and SPUBLISH commands run since the last report to the
+    /// probe (only while one is attached): reported once the command's
+    /// stream bytes are fed or applied, at the offset they end at.
+    pending_publishes: Vec<PendingPublish>,
+    /// PUBLISH and SPUBLISH commands applied from the master's stream
+    /// (counts the planted publish bugs' "every third").
+    pub replicated_publishes: u64,
+    /// PUBLISH and SPUBLISH commands of the master's stream still to skip
+    /// (a planted bug, after a partial resync).
+    pub publishes_to_skip: u64,
     run_id: String,
+}
+
+/// A PUBLISH or SPUBLISH waiting to be reported to the probe.
+#[derive(Debug, Clone)]
+struct PendingPublish {
+    channel: Vec<u8>,
+    message: Vec<u8>,
+    shard: bool,
+    from_master: bool,
 }
 
 /// How long after a failed background save a save point may try again
@@ -503,6 +522,9 @@ impl ServerState {
             storage: Arc::new(crate::runtime::MemStorage::default()),
             probe: None,
             planted: probe::PlantedBugs::default(),
+            pending_publishes: Vec::new(),
+            replicated_publishes: 0,
+            publishes_to_skip: 0,
             paused_until: None,
             client_pauses: pause::ClientPauses::default(),
             waiting_for_acks: std::collections::BTreeSet::new(),
@@ -608,6 +630,48 @@ impl ServerState {
         if self.probe.is_some() {
             self.keyspace.start_tracking();
             self.note_offset();
+            if let (Some(state), Some(fingerprint)) =
+                (&self.probe, self.keyspace.tracked_fingerprint())
+            {
+                state.probe.loaded(self.position(fingerprint));
+            }
+        }
+    }
+
+    /// Notes a PUBLISH or SPUBLISH this node ran (from a client, or from
+    /// its master's stream when `from_master`), for the probe's next
+    /// [`note_publishes`](Self::note_publishes).
+    pub fn note_publish(&mut self, channel: &[u8], message: &[u8], shard: bool, from_master: bool) {
+        if self.probe.is_some() {
+            self.pending_publishes.push(PendingPublish {
+                channel: channel.to_vec(),
+                message: message.to_vec(),
+                shard,
+                from_master,
+            });
+        }
+    }
+
+    /// Reports the PUBLISH and SPUBLISH commands run since the last call
+    /// at the node's current position: called once a command's stream
+    /// bytes were fed (a master) or applied (a replica).
+    pub fn note_publishes(&mut self) {
+        if self.pending_publishes.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending_publishes);
+        let (Some(state), Some(fingerprint)) = (&self.probe, self.keyspace.tracked_fingerprint())
+        else {
+            return;
+        };
+        for publish in &pending {
+            state.probe.published(probe::PublishObservation {
+                at: self.position(fingerprint),
+                channel: &publish.channel,
+                message: &publish.message,
+                shard: publish.shard,
+                from_master: publish.from_master,
+            });
         }
     }
 

@@ -3,8 +3,9 @@
 //! A node with a [`HistoryProbe`] reports every point of its replication
 //! history: each command boundary of the stream it generates (a master) or
 //! applies (a replica), each history it starts (a new replication id), each
-//! offset it acknowledges, each read a replica serves and each WAIT that
-//! returns. The probe is off in real mode; reporting costs one incremental
+//! offset it acknowledges, each read a replica serves, each WAIT that
+//! returns, each PUBLISH or SPUBLISH it runs and each dataset it loads.
+//! The probe is off in real mode; reporting costs one incremental
 //! fingerprint read per boundary.
 //!
 //! [`PlantedBugs`] are switches that put known classes of historical Redis
@@ -55,6 +56,24 @@ pub struct ReadObservation<'a> {
     pub serve_stale_data: bool,
 }
 
+/// A PUBLISH or SPUBLISH a node ran: sent by a client, or applied from
+/// its master's stream.
+#[derive(Debug, Clone, Copy)]
+pub struct PublishObservation<'a> {
+    /// Where the node stood once the command (and its propagation) was
+    /// done: for a command of the stream, the offset right after it.
+    pub at: Position<'a>,
+    /// The channel (or shard channel).
+    pub channel: &'a [u8],
+    /// The message.
+    pub message: &'a [u8],
+    /// SPUBLISH (a shard channel) rather than PUBLISH.
+    pub shard: bool,
+    /// It came from the node's master (the replication stream), not from
+    /// one of its clients.
+    pub from_master: bool,
+}
+
 /// A node's replication state at the moment it logged a line: what the
 /// simulation's timeline draws as the node's role and link over time.
 #[derive(Debug, Clone, Copy)]
@@ -84,6 +103,17 @@ pub trait HistoryProbe: Send + Sync {
     fn read(&self, read: ReadObservation<'_>);
     /// WAIT returned `count` for writes up to `offset` of history `replid`.
     fn wait_returned(&self, replid: &str, offset: u64, count: i64);
+    /// The node ran a PUBLISH or SPUBLISH (nothing by default).
+    fn published(&self, publish: PublishObservation<'_>) {
+        let _ = publish;
+    }
+    /// The node replaced its whole dataset by loading one (a full sync's
+    /// RDB, or its own at start-up), standing at `at` afterwards: the
+    /// stream bytes before `at` were never applied one command at a time
+    /// (nothing by default).
+    fn loaded(&self, at: Position<'_>) {
+        let _ = at;
+    }
 }
 
 /// Known bug classes that tests plant in the core to prove the checker
@@ -138,11 +168,25 @@ pub struct PlantedBugs {
     /// A Sentinel votes again in an epoch it already voted in, for
     /// whichever Sentinel asks (Sentinel's one-vote-per-epoch rule gone).
     pub sentinel_votes_twice: bool,
+    /// A replica skips every third PUBLISH or SPUBLISH of its master's
+    /// stream (its offset moves on, its subscribers get nothing).
+    pub replica_drops_a_publish: bool,
+    /// A replica delivers every third PUBLISH or SPUBLISH of its master's
+    /// stream to its subscribers twice.
+    pub replica_repeats_a_publish: bool,
+    /// After each partial resync, a replica skips the next five PUBLISH or
+    /// SPUBLISH commands of its master's stream (the ones the backlog
+    /// resends first).
+    pub replica_drops_publishes_after_partial_resync: bool,
+    /// A replica applies an SPUBLISH of its master's stream as a PUBLISH:
+    /// the message reaches the subscribers of the global channel of that
+    /// name instead of the shard channel's.
+    pub replica_applies_spublish_as_publish: bool,
 }
 
 impl PlantedBugs {
     /// The bugs by name, as `--plant` takes them.
-    pub const NAMES: [&'static str; 18] = [
+    pub const NAMES: [&'static str; 22] = [
         "replica-deletes-expired-on-read",
         "ack-unapplied-bytes",
         "multi-without-wrapper",
@@ -160,6 +204,10 @@ impl PlantedBugs {
         "rdb-saved-in-place",
         "failover-before-sync",
         "sentinel-votes-twice",
+        "replica-drops-a-publish",
+        "replica-repeats-a-publish",
+        "replica-drops-publishes-after-partial-resync",
+        "replica-applies-spublish-as-publish",
         "none",
     ];
 
@@ -191,6 +239,12 @@ impl PlantedBugs {
             "rdb-saved-in-place" => &mut self.rdb_saved_in_place,
             "failover-before-sync" => &mut self.failover_before_sync,
             "sentinel-votes-twice" => &mut self.sentinel_votes_twice,
+            "replica-drops-a-publish" => &mut self.replica_drops_a_publish,
+            "replica-repeats-a-publish" => &mut self.replica_repeats_a_publish,
+            "replica-drops-publishes-after-partial-resync" => {
+                &mut self.replica_drops_publishes_after_partial_resync
+            }
+            "replica-applies-spublish-as-publish" => &mut self.replica_applies_spublish_as_publish,
             "none" => return Some(self),
             _ => return None,
         };
@@ -232,6 +286,10 @@ mod tests {
                 rdb_saved_in_place: true,
                 failover_before_sync: true,
                 sentinel_votes_twice: true,
+                replica_drops_a_publish: true,
+                replica_repeats_a_publish: true,
+                replica_drops_publishes_after_partial_resync: true,
+                replica_applies_spublish_as_publish: true,
             }
         );
     }

@@ -21,6 +21,7 @@ impl Runner {
         self.join_background_commands().await;
         self.event("steps done: faults healed, waiting for convergence");
         let liveness = self.await_convergence().await;
+        self.judge_subscribers().await;
         // Lost writes are only judged on a converged run.
         if liveness.is_ok() {
             self.check_acknowledged_writes();
@@ -31,6 +32,40 @@ impl Runner {
         let verdict = self.verdict(liveness);
         self.event(format!("verdict {}", verdict.name()));
         self.report(verdict)
+    }
+
+    /// Judges what the `pubsub` family's subscribers received (nothing to
+    /// do without them): lets every subscriber fence what was published up
+    /// to now, stops them, and reports the figures and every broken rule.
+    async fn judge_subscribers(&mut self) {
+        if self.subscribers.is_empty() {
+            return;
+        }
+        // Two fences: every subscriber that can still reach its node
+        // sends a PING after the last message published.
+        madsim::time::sleep(2 * super::pubsub::FENCE_EVERY + Duration::from_millis(50)).await;
+        for subscriber in std::mem::take(&mut self.subscribers) {
+            subscriber.abort();
+        }
+        let publications: Vec<super::pubsub::Publication> = self
+            .outcomes
+            .iter()
+            .flat_map(|o| o.publications.iter().cloned())
+            .collect();
+        let connections = std::mem::take(
+            &mut *self
+                .subscriber_log
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        let report = {
+            let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+            super::delivery::judge(&publications, &connections, ledger.publishes(), &*ledger)
+        };
+        self.event(report.summary());
+        for violation in report.violations {
+            self.violation(violation);
+        }
     }
 
     /// The verdict: any safety violation wins, then a liveness failure,

@@ -24,6 +24,11 @@
 //!   must not be served);
 //! - after WAIT returns n, at least n other nodes hold the data at that
 //!   offset.
+//!
+//! It also keeps what the pub/sub rules ([`super::delivery`]) judge after
+//! the run: every PUBLISH and SPUBLISH each node ran, where it stood then,
+//! and when each node loaded a whole dataset or went down (the places its
+//! stream was not applied one command at a time).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -31,7 +36,7 @@ use std::sync::{Arc, Mutex};
 use crate::keyspace::{Entry, Value};
 use crate::replication::NULL_REPLID;
 use crate::runtime::SimClocks;
-use crate::server::probe::{HistoryProbe, Position, ReadObservation};
+use crate::server::probe::{HistoryProbe, Position, PublishObservation, ReadObservation};
 
 /// One history: the points of one replication id.
 #[derive(Debug)]
@@ -116,6 +121,39 @@ pub struct Ledger {
     restarting: BTreeSet<String>,
     /// Histories started by a node just back from a restart.
     started_after_restart: BTreeSet<String>,
+    /// Every PUBLISH and SPUBLISH a node ran, in the order they ran.
+    publishes: Vec<PublishRun>,
+    /// When each node loaded a whole dataset or went down, in time order.
+    discontinuities: BTreeMap<String, Vec<std::time::Duration>>,
+}
+
+/// A PUBLISH or SPUBLISH a node ran, as its probe reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishRun {
+    /// The node.
+    pub node: String,
+    /// When (simulated time).
+    pub at: std::time::Duration,
+    /// The history the node stood in afterwards.
+    pub replid: String,
+    /// Its offset afterwards: for a PUBLISH of the stream, where its bytes
+    /// end.
+    pub offset: u64,
+    /// Whether the node was a replica (a replica's own clients' PUBLISH
+    /// stays local).
+    pub replica: bool,
+    /// Whether the node fed a replication stream (a master's PUBLISH then
+    /// went into it).
+    pub feeding: bool,
+    /// The channel.
+    pub channel: String,
+    /// The message.
+    pub message: String,
+    /// SPUBLISH rather than PUBLISH.
+    pub shard: bool,
+    /// Applied from the node's master's stream rather than sent by a
+    /// client.
+    pub from_master: bool,
 }
 
 /// How many examples of each kind of skewed read a report keeps.
@@ -196,6 +234,50 @@ impl Ledger {
     pub fn node_down(&mut self, node: &str) {
         self.timelines.node_down(node, now());
         self.restarting.insert(node.to_string());
+        self.discontinuities
+            .entry(node.to_string())
+            .or_default()
+            .push(now());
+    }
+
+    /// A node ran a PUBLISH or SPUBLISH.
+    pub fn published(&mut self, node: &str, publish: &PublishObservation<'_>) {
+        self.publishes.push(PublishRun {
+            node: node.to_string(),
+            at: now(),
+            replid: publish.at.replid.to_string(),
+            offset: publish.at.offset,
+            replica: publish.at.replica,
+            feeding: publish.at.feeding,
+            channel: String::from_utf8_lossy(publish.channel).into_owned(),
+            message: String::from_utf8_lossy(publish.message).into_owned(),
+            shard: publish.shard,
+            from_master: publish.from_master,
+        });
+    }
+
+    /// A node replaced its dataset by loading one.
+    pub fn loaded(&mut self, node: &str) {
+        self.discontinuities
+            .entry(node.to_string())
+            .or_default()
+            .push(now());
+    }
+
+    /// Every PUBLISH and SPUBLISH the nodes ran, in the order they ran.
+    pub fn publishes(&self) -> &[PublishRun] {
+        &self.publishes
+    }
+
+    /// When `node` loaded a whole dataset or went down, in time order.
+    pub fn discontinuities(&self, node: &str) -> &[std::time::Duration] {
+        self.discontinuities.get(node).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether history `replid` contains the point (`of`, `offset`): the
+    /// same id, or an ancestor valid up to at least `offset`.
+    pub fn history_contains(&self, replid: &str, of: &str, offset: u64) -> bool {
+        self.contains(replid, of, offset)
     }
 
     /// History `replid`, as the accounting of lost writes sees it.
@@ -666,6 +748,14 @@ impl HistoryProbe for NodeProbe {
     fn wait_returned(&self, replid: &str, offset: u64, count: i64) {
         self.ledger()
             .wait_returned(&self.node, replid, offset, count);
+    }
+
+    fn published(&self, publish: PublishObservation<'_>) {
+        self.ledger().published(&self.node, &publish);
+    }
+
+    fn loaded(&self, _at: Position<'_>) {
+        self.ledger().loaded(&self.node);
     }
 }
 

@@ -143,6 +143,15 @@ impl Timelines {
         Some((self.ids[id].as_str(), offset, replica))
     }
 
+    /// Where `node` stood just before `at` (its last report strictly
+    /// before then), as [`position_at`](Self::position_at) says.
+    pub fn position_before(&self, node: &str, at: Duration) -> Option<(&str, u64, bool)> {
+        let marks = self.by_node.get(node)?;
+        let index = marks.partition_point(|mark| mark.at < at);
+        let (id, offset, replica) = marks[..index].last()?.state?;
+        Some((self.ids[id].as_str(), offset, replica))
+    }
+
     /// The last place `node` reported at or before `at`, even if it went
     /// down since (a node may crash between a write and its reply's
     /// arrival).

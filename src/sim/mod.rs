@@ -25,6 +25,9 @@
 //!   to its top master's, and the liveness wait at the end.
 //! - `safety`: the rules checked all along (offsets, the canonical history,
 //!   acknowledged writes).
+//! - [`pubsub`]: the `pubsub` family's publishers' payloads and its
+//!   subscriber clients; [`delivery`]: the rules judging what the
+//!   subscribers received.
 //! - `finish`: the end of a run: heal, wait, judge, hash.
 //! - [`lag`]: each replica's lag behind its top master, and what each node
 //!   sent, measured from what the nodes report.
@@ -34,10 +37,12 @@
 
 pub mod check;
 pub mod cluster;
+pub mod delivery;
 pub mod expect;
 pub mod history;
 pub mod lag;
 pub mod losses;
+pub mod pubsub;
 pub mod workload;
 
 mod assertions;

@@ -106,6 +106,10 @@ pub(super) struct Runner {
     pub(super) sentinels: Vec<super::sentinels::SimSentinel>,
     /// What Sentinel's safety rules remember between checks.
     pub(super) sentinel_memory: Mutex<super::sentinels::SentinelMemory>,
+    /// The `pubsub` family's subscriber clients, running until the end.
+    pub(super) subscribers: Vec<madsim::task::JoinHandle<()>>,
+    /// What they received, connection by connection.
+    pub(super) subscriber_log: super::pubsub::SubscriberLog,
 }
 
 /// The workload clients' host.
@@ -179,6 +183,8 @@ impl Runner {
             losses: Default::default(),
             sentinels: Vec::new(),
             sentinel_memory: Default::default(),
+            subscribers: Vec::new(),
+            subscriber_log: Arc::default(),
         }
     }
 

@@ -1,7 +1,9 @@
 //! Workload traffic: the `workload` step's writer clients on one node,
 //! the reader clients it starts on the replicas serving that node's data,
-//! and joining them (at once, or at the end of the run for a background
-//! workload) into the run's outcomes.
+//! the subscriber clients of its `pubsub` family (on that node and on
+//! those replicas, until the end of the run), and joining them (at once,
+//! or at the end of the run for a background workload) into the run's
+//! outcomes.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -9,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use super::derive_seed;
 use super::runner::{draw_duration, now, stamp, Runner};
 use super::workload::{self, WorkloadOutcome};
-use crate::scenario::WorkloadSpec;
+use crate::scenario::{WorkloadKind, WorkloadSpec};
 
 /// A started workload: its clients' join handles.
 pub(super) struct RunningWorkload {
@@ -66,6 +68,7 @@ impl Runner {
             let task = workload::run_client(
                 host.clone(),
                 spec.clone(),
+                format!("s{index}c{client}"),
                 seed,
                 share,
                 until,
@@ -82,6 +85,9 @@ impl Runner {
             "{path} workload on {host}: {clients} clients, {ops_text}, {until_text}"
         ));
         let readers = self.spawn_readers(index, spec);
+        if spec.mix.contains(&WorkloadKind::Pubsub) {
+            self.spawn_subscribers(index, spec);
+        }
         let started = RunningWorkload {
             step: path.to_string(),
             clients: handles,
@@ -125,6 +131,26 @@ impl Runner {
             .collect()
     }
 
+    /// Starts a subscriber client of the `pubsub` family on the
+    /// workload's node and on every other node serving the data of its top
+    /// master (the top master included); they run until the end of the
+    /// run.
+    fn spawn_subscribers(&mut self, index: usize, spec: &WorkloadSpec) {
+        let top = self.top_master(&spec.on);
+        let nodes: Vec<String> = self
+            .topology
+            .keys()
+            .filter(|name| **name == spec.on || self.top_master(name) == top)
+            .cloned()
+            .collect();
+        for node in nodes {
+            let name = format!("steps[{index}] subscriber on {node}");
+            let seed = derive_seed(self.seed, &format!("step {index} subscriber {node}"));
+            let task = super::pubsub::run_subscriber(name, node, seed, self.subscriber_log.clone());
+            self.subscribers.push(self.client.spawn(task));
+        }
+    }
+
     /// Joins every workload still running in the background, in the order
     /// they started.
     pub(super) async fn join_background_workloads(&mut self) {
@@ -161,6 +187,7 @@ impl Runner {
             total
                 .readonly_violations
                 .extend(outcome.readonly_violations);
+            total.publications.extend(outcome.publications);
         }
         for reader in &workload.readers {
             reader.abort();

@@ -62,6 +62,8 @@ pub struct WorkloadOutcome {
     pub string_writes: Vec<StringWrite>,
     /// Writes a replica accepted although it should be read-only.
     pub readonly_violations: Vec<String>,
+    /// Every PUBLISH and SPUBLISH of the `pubsub` family sent, in order.
+    pub publications: Vec<super::pubsub::Publication>,
 }
 
 fn draw(rng: &mut ChaCha8Rng, range: IntRange) -> u64 {
@@ -355,6 +357,20 @@ fn generate(
                     _ => vec![vec![s("XDEL"), key, s(DELIVERED_IDS)]],
                 },
             }
+        }
+        WorkloadKind::Pubsub => {
+            // The client puts its name and the message's number in front
+            // of the value (see `pubsub::payload`).
+            let publish = if rng.gen_range(0..4) == 0 {
+                "SPUBLISH"
+            } else {
+                "PUBLISH"
+            };
+            vec![vec![
+                s(publish),
+                super::pubsub::channel(n),
+                value(rng, spec.value_size, op),
+            ]]
         }
         WorkloadKind::Flushes => match rng.gen_range(0..40) {
             0 | 1 => vec![vec![s("FLUSHDB")]],
@@ -693,9 +709,13 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// commands inside it are refused one by one, and EXEC then aborts). Not
 /// the command table's write flag, which WAIT does not carry: see
 /// `commands::is_keyspace_write`. A script that writes is refused by the
-/// write inside it; a read-only one (EVAL_RO) is served.
+/// write inside it; a read-only one (EVAL_RO) is served, and so are
+/// PUBLISH and SPUBLISH (they write nothing; a replica's own stay local).
 fn readonly_replica_refuses(command: &str) -> bool {
-    !matches!(command, "MULTI" | "EXEC" | "SELECT" | "EVAL_RO")
+    !matches!(
+        command,
+        "MULTI" | "EXEC" | "SELECT" | "EVAL_RO" | "PUBLISH" | "SPUBLISH"
+    )
 }
 
 /// A scenario's client session with one node: its `command` steps on that
@@ -768,9 +788,11 @@ pub async fn one_command(host: &str, db: u8, args: &[String]) -> Option<Frame> {
 
 /// Runs one client of a workload against `host` until `ops` operations were
 /// sent or `until` (simulated elapsed time) passed.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_client(
     host: String,
     spec: WorkloadSpec,
+    publisher: String,
     seed: u64,
     ops: Option<u64>,
     until: Option<Duration>,
@@ -791,6 +813,7 @@ pub async fn run_client(
     let mut op = 0u64;
     let mut deliveries = StreamDeliveries::default();
     let switches = follow.as_ref().map(Follow::listen_for_switches);
+    let mut published = 0u64;
     loop {
         if ops.is_some_and(|n| op >= n) || until.is_some_and(|t| elapsed() >= t) {
             break;
@@ -800,6 +823,10 @@ pub async fn run_client(
         for command in &mut commands {
             deliveries.fill(db, command);
         }
+        // A publication is numbered when it is sent.
+        let publication = commands
+            .iter()
+            .position(|c| matches!(c[0].as_str(), "PUBLISH" | "SPUBLISH"));
         op += 1;
         madsim::time::sleep(interval).await;
         // A Sentinel announced a new master: move there, as Jedis's pool
@@ -835,6 +862,11 @@ pub async fn run_client(
             outcome.unanswered += 1;
             continue;
         }
+        if let Some(at) = publication {
+            let command = &mut commands[at];
+            command[2] = super::pubsub::payload(&publisher, published, &command[2]);
+            published += 1;
+        }
         let select = db != connection.db;
         if select {
             commands.insert(0, vec!["SELECT".to_string(), db.to_string()]);
@@ -848,6 +880,14 @@ pub async fn run_client(
         let Some(replies) = connection.call(&commands, timeout).await else {
             outcome.unanswered += 1;
             record_string_writes(&mut outcome, &connection.host, db, &commands, None, sent_at);
+            record_publications(
+                &mut outcome,
+                &publisher,
+                &connection.host,
+                &commands,
+                None,
+                sent_at,
+            );
             continue;
         };
         if select && replies.first() == Some(&Frame::Simple("OK".into())) {
@@ -885,6 +925,14 @@ pub async fn run_client(
             &mut outcome,
             &connection.host,
             db,
+            &commands,
+            Some(&replies),
+            sent_at,
+        );
+        record_publications(
+            &mut outcome,
+            &publisher,
+            &connection.host,
             &commands,
             Some(&replies),
             sent_at,
@@ -942,6 +990,43 @@ fn record_string_writes(
     }
 }
 
+/// Notes the PUBLISH or SPUBLISH among `commands` (sent by `publisher`
+/// to `node`) and its reply.
+fn record_publications(
+    outcome: &mut WorkloadOutcome,
+    publisher: &str,
+    node: &str,
+    commands: &[Vec<String>],
+    replies: Option<&Vec<Frame>>,
+    sent_at: Duration,
+) {
+    for (i, command) in commands.iter().enumerate() {
+        let shard = match command[0].as_str() {
+            "PUBLISH" => false,
+            "SPUBLISH" => true,
+            _ => continue,
+        };
+        let Some((_, seq)) = super::pubsub::parse_payload(&command[2]) else {
+            continue;
+        };
+        let receivers = match replies.and_then(|r| r.get(i)) {
+            Some(Frame::Integer(n)) => Some(*n),
+            _ => None,
+        };
+        outcome.publications.push(super::pubsub::Publication {
+            publisher: publisher.to_string(),
+            seq,
+            channel: command[1].clone(),
+            shard,
+            payload: command[2].clone(),
+            node: node.to_string(),
+            sent_at,
+            replied_at: replies.map(|_| madsim::time::TimeHandle::current().elapsed()),
+            receivers,
+        });
+    }
+}
+
 /// One read a reader sends for a workload of `spec`: a key the writers
 /// touch, read the way a client of a replica reads it. Replies are judged
 /// by the checker on the replica's side, against its history.
@@ -970,6 +1055,7 @@ fn generate_read(rng: &mut ChaCha8Rng, spec: &WorkloadSpec, keys: u64) -> (u8, V
             _ => vec![s("TYPE"), format!("stream:{n}")],
         },
         WorkloadKind::Scripts => vec![s("GET"), format!("sc:{n}")],
+        WorkloadKind::Pubsub => vec![s("PUBSUB"), s("NUMSUB"), super::pubsub::channel(n)],
     };
     (db, read)
 }

@@ -17,7 +17,7 @@ use super::{
     NodeState, OffsetPoint, Timeline,
 };
 use crate::replication::LinkState;
-use crate::server::probe::{HistoryProbe, NodeView, Position, ReadObservation};
+use crate::server::probe::{HistoryProbe, NodeView, Position, PublishObservation, ReadObservation};
 
 /// The offset plot keeps at most one point per node per this many
 /// milliseconds (the latest): enough to see lag, small enough that a busy
@@ -496,5 +496,13 @@ impl HistoryProbe for ObservingProbe {
 
     fn wait_returned(&self, replid: &str, offset: u64, count: i64) {
         self.inner.wait_returned(replid, offset, count);
+    }
+
+    fn published(&self, publish: PublishObservation<'_>) {
+        self.inner.published(publish);
+    }
+
+    fn loaded(&self, at: Position<'_>) {
+        self.inner.loaded(at);
     }
 }
