@@ -359,3 +359,26 @@ fn a_replica_syncing_right_after_start_gets_offset_0_as_from_real_redis() {
     assert_eq!(fullresync_offset_right_after_start(redis.port), 0);
     assert_eq!(fullresync_offset_right_after_start(replsim.port), 0);
 }
+
+/// `master_link_down_since_seconds` of a replica pointed at a port nobody
+/// listens on, after failed connects: the link was never up.
+fn down_since_of_a_link_never_up(port: u16) -> Option<String> {
+    let mut client = Client::connect(port);
+    let dead = common::free_port().to_string();
+    client.cmd(&["REPLICAOF", "127.0.0.1", &dead]);
+    // Two connect attempts (one a second) fail meanwhile.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    info_field(port, "master_link_down_since_seconds")
+}
+
+#[test]
+fn a_link_that_never_came_up_reports_down_since_minus_one_as_redis() {
+    if let Some(redis) = start_redis("never-linked", &[]) {
+        assert_eq!(
+            down_since_of_a_link_never_up(redis.port).as_deref(),
+            Some("-1")
+        );
+    }
+    let port = common::start_replsim(replsim::server::Config::default());
+    assert_eq!(down_since_of_a_link_never_up(port).as_deref(), Some("-1"));
+}

@@ -100,6 +100,17 @@ pub fn promote(state: &mut ServerState) {
 pub fn set_master(state: &mut ServerState, host: &str, port: u16, from_config: bool) {
     // Clients blocked on a master cannot wait on a replica.
     super::blocking::unblock_all_for_role_change(state);
+    // Redis keeps one "link down since" for the server: a link that was up
+    // goes down now, one that was down stays down since when it went, and
+    // one never up reports -1.
+    let now = state.mono_now;
+    let down_since = state.repl.master.as_ref().and_then(|old| {
+        if old.state == LinkState::Connected {
+            Some(now)
+        } else {
+            old.down_since
+        }
+    });
     match state.repl.master.take() {
         // At start-up the cached master comes from the RDB only, and Redis
         // logs nothing here.
@@ -133,7 +144,6 @@ pub fn set_master(state: &mut ServerState, host: &str, port: u16, from_config: b
         link.kill.kill();
     }
     state.repl.generation += 1;
-    let now = state.mono_now;
     state.repl.master = Some(MasterLink {
         host: host.to_string(),
         port,
@@ -141,8 +151,7 @@ pub fn set_master(state: &mut ServerState, host: &str, port: u16, from_config: b
         generation: state.repl.generation,
         last_io: now,
         attempt: Default::default(),
-        // Redis reports -1 until the link has been up once.
-        down_since: None,
+        down_since,
         up_since: None,
         client_id: None,
         transfer: None,

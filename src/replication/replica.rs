@@ -110,14 +110,15 @@ pub async fn run_link<R: Runtime>(server: Server<R>, generation: u64) {
 
 fn mark_down<R: Runtime>(server: &Server<R>, generation: u64) {
     let mut state = server.state();
-    let now = state.mono_now;
     if state.repl.generation != generation {
         return;
     }
     if let Some(link) = state.repl.master.as_mut() {
+        // A connect or handshake that fails leaves the time the link went
+        // down as it was: Redis sets it only when an established link is
+        // lost, and reports -1 while the link has never been up.
         link.state = LinkState::Connect;
         link.transfer = None;
-        link.down_since.get_or_insert(now);
     }
 }
 
