@@ -60,22 +60,7 @@ pub fn options_to_lines(args: &[String]) -> String {
 
 /// Quotes a word as `sdscatrepr` does, so that `split_words` gives it back.
 pub(super) fn quote(word: &str) -> String {
-    let mut out = String::from("\"");
-    for &b in word.as_bytes() {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x07 => out.push_str("\\a"),
-            0x08 => out.push_str("\\b"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-    out
+    super::monitor::repr(word.as_bytes())
 }
 
 /// Splits one line into words like `sdssplitargs`; None on unbalanced

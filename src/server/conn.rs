@@ -424,22 +424,36 @@ async fn wait_while_blocked<R: Runtime>(
             _ = kill.killed() => return false,
             _ = push_notify.notified() => {}
             _ = wait => {}
-            read = stream.read_buf(buf) => match read {
-                Ok(0) | Err(_) => return false,
-                Ok(n) => {
-                    let limit = {
-                        let mut state = server.state();
-                        state.stats.net_input_bytes += n as u64;
-                        state.config.client_query_buffer_limit
-                    };
-                    if buf.len() as u64 > limit {
-                        close_for_query_limit(server, id, buf);
-                        return false;
-                    }
-                }
+            read = stream.read_buf(buf) => if !took_in_while_blocked(server, id, buf, read) {
+                return false;
             },
         }
     }
+}
+
+/// Takes in what a blocked client sent (`read`, now at the end of `buf`),
+/// as Redis fills a blocked client's query buffer; false when the client
+/// is gone: it disconnected, or passed its query buffer limit and was
+/// closed.
+fn took_in_while_blocked<R: Runtime>(
+    server: &Server<R>,
+    id: u64,
+    buf: &mut BytesMut,
+    read: std::io::Result<usize>,
+) -> bool {
+    let Ok(n @ 1..) = read else {
+        return false;
+    };
+    let limit = {
+        let mut state = server.state();
+        state.stats.net_input_bytes += n as u64;
+        state.config.client_query_buffer_limit
+    };
+    if buf.len() as u64 > limit {
+        close_for_query_limit(server, id, buf);
+        return false;
+    }
+    true
 }
 
 /// A connection whose client waits in WAIT.
@@ -488,19 +502,8 @@ async fn wait_for_acks<R: Runtime>(
             biased;
             _ = &mut notified => {}
             _ = rt.sleep(step) => {}
-            read = stream.read_buf(buf) => match read {
-                Ok(0) | Err(_) => return None,
-                Ok(n) => {
-                    let limit = {
-                        let mut state = server.state();
-                        state.stats.net_input_bytes += n as u64;
-                        state.config.client_query_buffer_limit
-                    };
-                    if buf.len() as u64 > limit {
-                        close_for_query_limit(server, id, buf);
-                        return None;
-                    }
-                }
+            read = stream.read_buf(buf) => if !took_in_while_blocked(server, id, buf, read) {
+                return None;
             },
         }
     }

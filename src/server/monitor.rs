@@ -1,6 +1,7 @@
 //! MONITOR: the line every monitoring client is sent for each command the
 //! server runs (Redis's `replicationFeedMonitors`), with the arguments
-//! Redis redacts (passwords) replaced, and the quoting Redis's logs use.
+//! Redis redacts (passwords) replaced; and Redis's `sdscatrepr` quoting,
+//! which those lines, the log and CONFIG REWRITE share.
 
 use crate::resp::Argv;
 
