@@ -120,6 +120,23 @@ impl Timelines {
         marks.push(Mark { at, state });
     }
 
+    /// Every place `node` stood at from just before `from` until `to`:
+    /// its last position at or before `from`, then each it reported up to
+    /// `to` (history, offset), in order.
+    pub fn positions_between(&self, node: &str, from: Duration, to: Duration) -> Vec<(&str, u64)> {
+        let Some(marks) = self.by_node.get(node) else {
+            return Vec::new();
+        };
+        let start = marks.partition_point(|mark| mark.at <= from);
+        let end = marks.partition_point(|mark| mark.at <= to);
+        let before = marks[..start].iter().rev().find_map(|m| m.state);
+        before
+            .into_iter()
+            .chain(marks[start..end].iter().filter_map(|m| m.state))
+            .map(|(id, offset, _)| (self.ids[id].as_str(), offset))
+            .collect()
+    }
+
     /// Whether `node` went down (crashed, or was restarted) after `at`.
     pub fn down_after(&self, node: &str, at: Duration) -> bool {
         self.by_node

@@ -339,15 +339,15 @@ pub fn account(
                 continue;
             }
             let acked_at = write.replied_at.unwrap_or(write.sent_at);
-            let Some((replid, offset, _)) = ledger.timelines().last_position(&write.node, acked_at)
+            let Some((replid, offset, judged)) =
+                judge_where_it_ran(ledger, &final_chain, place, write, acked_at)
             else {
                 let why = format!("{} never reported a position", write.node);
                 let lost_write = lost_write(write, acked_at, "?", 0, LossCause::Unexplained, why);
                 lost.push((index, lost_write, None));
                 continue;
             };
-            let (cause, why, fork) = match judge(ledger, &final_chain, place, write, replid, offset)
-            {
+            let (cause, why, fork) = match judged {
                 Judged::Kept if untracked_writes => (
                     LossCause::Replaced,
                     format!(
@@ -528,6 +528,40 @@ enum Judged {
     },
     /// No fork the ledger knows explains it.
     Unknown(String),
+}
+
+/// Judges `write` where its node stood when it ran. That is its place at
+/// the reply unless the node's history changed while the write was in
+/// flight: a SET pipelined with a WAIT replies only after the WAIT, and a
+/// REPLICAOF in between moves the node to another history, where the SET
+/// never was. Then every place the node stood at between the send and the
+/// reply is a candidate, and the first that explains a loss names it; the
+/// write is judged kept only if every candidate holds it. `None` when the
+/// node never reported a position.
+fn judge_where_it_ran<'a>(
+    ledger: &'a Ledger,
+    final_chain: &[(String, u64)],
+    place: &FinalPlace<'_>,
+    write: &StringWrite,
+    acked_at: Duration,
+) -> Option<(&'a str, u64, Judged)> {
+    let timelines = ledger.timelines();
+    let (replid, offset, _) = timelines.last_position(&write.node, acked_at)?;
+    let at_reply = judge(ledger, final_chain, place, write, replid, offset);
+    if !matches!(at_reply, Judged::Kept) {
+        return Some((replid, offset, at_reply));
+    }
+    let candidates = timelines.positions_between(&write.node, write.sent_at, acked_at);
+    for (other_id, other_offset) in candidates {
+        if other_id == replid {
+            continue;
+        }
+        let judged = judge(ledger, final_chain, place, write, other_id, other_offset);
+        if !matches!(judged, Judged::Kept) {
+            return Some((other_id, other_offset, judged));
+        }
+    }
+    Some((replid, offset, at_reply))
 }
 
 fn judge(
