@@ -535,9 +535,9 @@ enum Judged {
 /// flight: a SET pipelined with a WAIT replies only after the WAIT, and a
 /// REPLICAOF in between moves the node to another history, where the SET
 /// never was. Then every place the node stood at between the send and the
-/// reply is a candidate, and the first that explains a loss names it; the
-/// write is judged kept only if every candidate holds it. `None` when the
-/// node never reported a position.
+/// reply is a candidate, and the first that explains a loss (a fork cut
+/// it) names it; otherwise the place at the reply decides. `None` when
+/// the node never reported a position.
 fn judge_where_it_ran<'a>(
     ledger: &'a Ledger,
     final_chain: &[(String, u64)],
@@ -548,16 +548,18 @@ fn judge_where_it_ran<'a>(
     let timelines = ledger.timelines();
     let (replid, offset, _) = timelines.last_position(&write.node, acked_at)?;
     let at_reply = judge(ledger, final_chain, place, write, replid, offset);
-    if !matches!(at_reply, Judged::Kept) {
+    if matches!(at_reply, Judged::Lost { .. }) {
         return Some((replid, offset, at_reply));
     }
+    // The other places can only explain the loss: one the ledger cannot
+    // place is no more a violation than the place at the reply says.
     let candidates = timelines.positions_between(&write.node, write.sent_at, acked_at);
     for (other_id, other_offset) in candidates {
         if other_id == replid {
             continue;
         }
         let judged = judge(ledger, final_chain, place, write, other_id, other_offset);
-        if !matches!(judged, Judged::Kept) {
+        if matches!(judged, Judged::Lost { .. }) {
             return Some((other_id, other_offset, judged));
         }
     }
