@@ -1,7 +1,10 @@
-//! A script that does not end is stopped after its instruction budget
-//! (`busy-reply-threshold` x 1,000,000 Lua instructions), since no other
-//! client is served while it runs: it gets an error, pcall cannot hold
-//! it, and the node goes on serving.
+//! Where a node cannot answer others while a script runs (a simulation,
+//! whose clock stands still while a command computes, or a state driven
+//! without a runtime as here), a script that does not end is stopped after
+//! its instruction budget (`busy-reply-threshold` x 1,000,000 Lua
+//! instructions): it gets an error, pcall cannot hold it, and the node
+//! goes on serving. (On real TCP a script runs until it ends or is
+//! killed, as in Redis: see `scripting_busy.rs`.)
 
 use std::time::Duration;
 

@@ -98,6 +98,9 @@ fn script_errors_and_the_sandbox_match_real_redis() {
         0> EVAL "return redis.call('eval','return 1',0)" 0
         0> EVAL "return redis.call('subscribe','x')" 0
         0> EVAL "return redis.call('blpop','nolist',0)" 0
+        0> EVAL "return redis.pcall('xread','BLOCK',0,'STREAMS','s','$')" 1 s
+        0> EVAL "return redis.pcall('XREADGROUP','GROUP','g','c','BLOCK',0,'STREAMS','s','>')" 1 s
+        0> EVAL "return redis.pcall('xread','COUNT',1,'STREAMS','s','0')" 1 s
         0> EVAL "local ok, e = pcall(function() redis.call('nosuch') end); return e" 0
         0> EVAL "local ok, e = pcall(redis.call, 'nosuch'); return e" 0
         0> EVAL "return pcall(function() error('x') end)" 0

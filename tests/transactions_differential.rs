@@ -1,8 +1,9 @@
-//! Transactions refused at EXEC, differentially: the server's state
-//! changes between MULTI and EXEC (here `min-replicas-to-write`, set by
-//! another client), and EXEC is judged by what it would run, as Redis
-//! judges it. Skipped (with a note) when redis-server is not installed,
-//! except in CI.
+//! Transactions refused, differentially: a command Redis never queues
+//! (SAVE, SHUTDOWN, SYNC, PSYNC) fails its transaction, and so does a
+//! change of the server's state between MULTI and EXEC (here
+//! `min-replicas-to-write`, set by another client), EXEC being judged by
+//! what it would run, as Redis judges it. Skipped (with a note) when
+//! redis-server is not installed, except in CI.
 
 mod common;
 
@@ -32,6 +33,28 @@ fn an_exec_refused_for_its_writes_discards_the_transaction_as_redis_does() {
         0> INCR xx
         1> CONFIG SET min-replicas-to-write 0
         0> INCR xx
+        "#,
+    );
+}
+
+#[test]
+fn commands_refused_inside_multi_fail_the_transaction_as_redis_does() {
+    compare(
+        "no-multi",
+        r#"
+        0> SET foo 1
+        # SAVE, SHUTDOWN, SYNC and PSYNC are refused inside MULTI (and the
+        # node does not stop), which fails the transaction
+        0> MULTI
+        0> SET foo 2
+        0> SAVE
+        0> SHUTDOWN
+        0> SHUTDOWN NOSAVE
+        0> SYNC
+        0> PSYNC ? -1
+        0> EXEC
+        0> GET foo
+        0> COMMAND INFO shutdown
         "#,
     );
 }

@@ -122,6 +122,12 @@ pub mod flags {
     /// Not fed to MONITOR after it runs: the scripting commands feed it
     /// before, so that their scripts' commands come after them.
     pub const SKIP_MONITOR: u32 = 1 << 12;
+    /// Runs while a script is busy (past `busy-reply-threshold`); every
+    /// other command gets `-BUSY` then.
+    pub const ALLOW_BUSY: u32 = 1 << 13;
+    /// Refused inside MULTI (SAVE, SHUTDOWN, SYNC, PSYNC): it fails the
+    /// transaction.
+    pub const NO_MULTI: u32 = 1 << 14;
 }
 
 /// One entry of the command table.
@@ -616,6 +622,10 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         reject(ctx, spec, "NOAUTH Authentication required.");
         return;
     }
+    if ctx.client.in_multi() && spec.flags & flags::NO_MULTI != 0 {
+        refuse(ctx, spec, "ERR Command not allowed inside a transaction");
+        return;
+    }
     let command_flags =
         if spec.flags & flags::NOSCRIPT != 0 && spec.flags & flags::MOVABLE_KEYS != 0 {
             scripting::command_flags(ctx, spec, argv)
@@ -623,21 +633,17 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
             spec.flags
         };
     if let Err(message) = replication_checks(ctx, spec, command_flags) {
-        // Redis sets `lastcmd` before its checks: a refused command is the
-        // client's last one too (the replica-reply log names it).
-        ctx.client.last_command = Some(spec);
-        ctx.client.transaction_failed();
-        if spec.name == "exec" && ctx.client.in_multi() {
-            // A refused EXEC ends its transaction (Redis's
-            // `execCommandAbort`).
-            ctx.client.take_multi();
-            ctx.state.watches.unwatch_all(ctx.client.id);
-            let aborted = format!("EXECABORT Transaction discarded because of: {message}");
-            reject(ctx, spec, &aborted);
+        refuse(ctx, spec, &message);
+        return;
+    }
+    // While a script is busy, other clients get `-BUSY` for all but the
+    // few commands Redis lets through (see `server::busy`).
+    if let Some(busy) = ctx.state.busy_script() {
+        if spec.flags & flags::ALLOW_BUSY == 0 {
+            let message = busy.busy_error();
+            refuse(ctx, spec, message);
             return;
         }
-        reject(ctx, spec, &message);
-        return;
     }
     // A pause holds normal clients' commands by what they would do (a
     // script's declared flags, EXEC's queued commands); replicas and the
@@ -676,9 +682,29 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         ctx.state.note_publishes();
     }
     ctx.client.write_offset = ctx.state.repl.offset;
-    if !ctx.state.blocking.is_empty() {
+    // Not while a script is busy: the keys it made ready are served once
+    // it ends, after its last write, as Redis serves them.
+    if !ctx.state.blocking.is_empty() && ctx.state.busy_script().is_none() {
         blocking::handle_ready_keys(ctx.state, ctx.now_ms);
     }
+}
+
+/// Refuses a command by a check made before it runs (Redis's
+/// `rejectCommand`): it is the client's last command, its transaction
+/// fails, and a refused EXEC ends its transaction (`execCommandAbort`).
+fn refuse(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, message: &str) {
+    // Redis sets `lastcmd` before its checks: a refused command is the
+    // client's last one too (the replica-reply log names it).
+    ctx.client.last_command = Some(spec);
+    ctx.client.transaction_failed();
+    if spec.name == "exec" && ctx.client.in_multi() {
+        ctx.client.take_multi();
+        ctx.state.watches.unwatch_all(ctx.client.id);
+        let aborted = format!("EXECABORT Transaction discarded because of: {message}");
+        reject(ctx, spec, &aborted);
+        return;
+    }
+    reject(ctx, spec, message);
 }
 
 /// Replies with the error of a command refused before it ran, counted as

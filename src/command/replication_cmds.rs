@@ -19,23 +19,35 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("replicaof", 3, ADMIN | NOSCRIPT | STALE, NO_KEYS, replicaof),
     spec("slaveof", 3, ADMIN | NOSCRIPT | STALE, NO_KEYS, replicaof),
     spec("failover", -1, ADMIN | NOSCRIPT | STALE, NO_KEYS, failover),
-    spec("psync", -3, ADMIN | NOSCRIPT | NO_QUEUE, NO_KEYS, psync),
-    spec("sync", 1, ADMIN | NOSCRIPT | NO_QUEUE, NO_KEYS, sync),
+    spec(
+        "psync",
+        -3,
+        ADMIN | NOSCRIPT | NO_QUEUE | NO_MULTI,
+        NO_KEYS,
+        psync,
+    ),
+    spec(
+        "sync",
+        1,
+        ADMIN | NOSCRIPT | NO_QUEUE | NO_MULTI,
+        NO_KEYS,
+        sync,
+    ),
     spec(
         "replconf",
         -1,
-        ADMIN | NOSCRIPT | LOADING | STALE,
+        ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
         NO_KEYS,
         replconf,
     ),
     spec("wait", 3, NOSCRIPT, NO_KEYS, wait),
     spec("role", 1, NOSCRIPT | LOADING | STALE | FAST, NO_KEYS, role),
-    spec("save", 1, ADMIN | NOSCRIPT, NO_KEYS, save),
+    spec("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NO_KEYS, save),
     spec("bgsave", -1, ADMIN | NOSCRIPT, NO_KEYS, bgsave),
     spec(
         "shutdown",
         -1,
-        ADMIN | NOSCRIPT | LOADING | STALE | NO_QUEUE,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_QUEUE | NO_MULTI | ALLOW_BUSY,
         NO_KEYS,
         shutdown,
     ),
@@ -540,12 +552,23 @@ fn bgsave(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// None.
 fn shutdown(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let mut save = !ctx.state.config.save.is_empty();
+    let mut nosave = false;
     for option in argv.iter().skip(1) {
         match option.to_ascii_uppercase().as_slice() {
-            b"NOSAVE" => save = false,
+            b"NOSAVE" => {
+                save = false;
+                nosave = true;
+            }
             b"SAVE" => save = true,
             b"NOW" | b"FORCE" => {}
             _ => return Err(CmdError::Syntax),
+        }
+    }
+    // A busy script can only be stopped by SHUTDOWN NOSAVE (which kills
+    // it): saving would write its half-done work.
+    if let Some(busy) = ctx.state.busy_script() {
+        if !nosave {
+            return Err(CmdError::Other(busy.busy_error().into()));
         }
     }
     if let Err(error) = prepare_for_shutdown(ctx.state, save, ctx.now_ms) {

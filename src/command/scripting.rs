@@ -14,10 +14,12 @@
 //! cache).
 //!
 //! A script runs while the node's state is locked, as Redis's single
-//! thread runs it: no other client is served until it ends, so a SCRIPT
-//! KILL or FUNCTION KILL never finds a script running (`-NOTBUSY`). A
-//! script that loops is stopped by an instruction budget instead (see
-//! [`instruction_budget`]).
+//! thread runs it. Past `busy-reply-threshold` it serves other clients
+//! from its hook, as Redis does: `-BUSY`, SCRIPT KILL, FUNCTION KILL and
+//! the rest of what Redis lets through (see `server::busy`). Where that
+//! cannot happen (a simulation, whose clock stands still while a command
+//! computes), a script that loops is stopped by an instruction budget
+//! instead (see [`instruction_budget`]).
 
 use super::flags::*;
 use super::{
@@ -27,6 +29,7 @@ use crate::resp::{Argv, OwnedArgv, Reply};
 use crate::scripting::{
     self, flags as sflags, CallOutcome, RunCall, RunState, ScriptHost, Scripting,
 };
+use crate::server::busy::RunningScript;
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
     spec(
@@ -79,7 +82,7 @@ static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
     sub("script", "load", 3, NOSCRIPT | STALE, script_load),
     sub("script", "exists", -3, NOSCRIPT, script_exists),
     sub("script", "flush", -2, NOSCRIPT, script_flush),
-    sub("script", "kill", 2, NOSCRIPT, script_kill),
+    sub("script", "kill", 2, NOSCRIPT | ALLOW_BUSY, script_kill),
     sub("script", "debug", 3, NOSCRIPT, script_debug),
     sub("script", "help", 2, LOADING | STALE, script_help),
 ];
@@ -103,8 +106,14 @@ static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         NOSCRIPT | WRITE | DENYOOM,
         function_restore,
     ),
-    sub("function", "stats", 2, NOSCRIPT, function_stats),
-    sub("function", "kill", 2, NOSCRIPT, function_kill),
+    sub(
+        "function",
+        "stats",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        function_stats,
+    ),
+    sub("function", "kill", 2, NOSCRIPT | ALLOW_BUSY, function_kill),
     sub("function", "help", 2, LOADING | STALE, function_help),
 ];
 
@@ -112,12 +121,12 @@ static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
 /// `busy-reply-threshold` before it is stopped.
 const INSTRUCTIONS_PER_THRESHOLD_MS: u64 = 1_000_000;
 
-/// The instructions a script may run before it is stopped, from
-/// `busy-reply-threshold` (`lua-time-limit`, milliseconds). Redis lets a
-/// script run past the threshold and then answers other clients `-BUSY`
-/// until SCRIPT KILL or the script's end; replsim serves nobody while a
-/// script runs (the node's state is locked, as Redis's one thread is
-/// busy), so a script that has not ended after `busy-reply-threshold` x
+/// The instructions a script may run before it is stopped where it cannot
+/// be busy (see the module doc), from `busy-reply-threshold`
+/// (`lua-time-limit`, milliseconds). Redis lets a script run past the
+/// threshold and then answers other clients `-BUSY` until SCRIPT KILL or
+/// the script's end; in a simulation time does not pass while a script
+/// runs, so a script that has not ended after `busy-reply-threshold` x
 /// 1,000,000 instructions (several times the threshold's time at Lua's
 /// speed, with room for scripts Redis would finish late) fails with an
 /// error instead, in every run at the same instruction. A threshold of 0
@@ -396,6 +405,10 @@ impl ScriptHost for Host<'_, '_> {
         let owned = OwnedArgv::from_args(argv);
         resolve(owned.argv()).is_ok()
     }
+
+    fn interrupt(&mut self, run: &RunState) -> bool {
+        crate::server::busy::interrupt(self.ctx.state, run.write_dirty)
+    }
 }
 
 /// Redis's `scriptPrepareForRun`: the checks a script passes before it
@@ -482,12 +495,31 @@ fn run_script(
     argv: Argv<'_>,
     keys: usize,
     state: RunState,
+    function_counts: (usize, usize),
 ) {
     let errors_before = ctx.state.stats.total_error_replies;
     let key_args: Vec<&[u8]> = argv.iter().skip(3).take(keys).collect();
     let other_args: Vec<&[u8]> = argv.iter().skip(3 + keys).collect();
-    let budget = instruction_budget(ctx);
+    // Where a script can be busy, it runs until it ends or is killed, as in
+    // Redis; elsewhere an instruction budget stops a loop.
+    let (budget, watched) = if ctx.state.serves_while_busy {
+        (0, crate::server::busy::busy_reply_threshold(ctx.state) > 0)
+    } else {
+        (instruction_budget(ctx), false)
+    };
     let eval_mode = state.eval_mode;
+    let started = (ctx.state.clock)();
+    ctx.state.running_script = Some(RunningScript {
+        name: name.to_string(),
+        command: argv.iter().map(<[u8]>::to_vec).collect(),
+        started,
+        started_unix_ms: ctx.now_ms,
+        eval_mode,
+        write_dirty: false,
+        timed_out: false,
+        killed: false,
+        function_counts,
+    });
     let mut reply = Reply::with_protocol(ctx.out.is_resp3());
     let result = vm.run(
         function,
@@ -498,6 +530,7 @@ fn run_script(
             eval_mode,
             state,
             budget,
+            watched,
         },
         &mut Host {
             ctx,
@@ -505,6 +538,7 @@ fn run_script(
         },
         &mut reply,
     );
+    ctx.state.running_script = None;
     ctx.out.raw(reply.as_bytes());
     for error in &result.uncounted_errors {
         ctx.state.stats.count_error(error);
@@ -564,8 +598,19 @@ fn eval_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, evalsha: bool, ro: bool) -> C
         let (script_flags, function) = (script.flags, script.function.clone());
         let state = prepare_run(ctx, script_flags, ro, true)?;
         let deny_disabled = scripting.disable_deny_script;
+        let counts = function_counts(scripting);
         let vm = scripting.eval_vm().map_err(CmdError::err)?;
-        run_script(ctx, deny_disabled, vm, &function, &sha, argv, keys, state);
+        run_script(
+            ctx,
+            deny_disabled,
+            vm,
+            &function,
+            &sha,
+            argv,
+            keys,
+            state,
+            counts,
+        );
         Ok(())
     })
 }
@@ -596,8 +641,19 @@ fn fcall_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, ro: bool) -> CmdResult {
         let keys = numkeys(argv, CmdError::err("Bad number of keys provided"))?;
         let state = prepare_run(ctx, flags, ro, false)?;
         let deny_disabled = scripting.disable_deny_script;
+        let counts = function_counts(scripting);
         let vm = scripting.functions.state().map_err(CmdError::Other)?;
-        run_script(ctx, deny_disabled, vm, &callback, &name, argv, keys, state);
+        run_script(
+            ctx,
+            deny_disabled,
+            vm,
+            &callback,
+            &name,
+            argv,
+            keys,
+            state,
+            counts,
+        );
         Ok(())
     })
 }
@@ -650,10 +706,40 @@ fn script_flush(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 
 const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
 
-/// SCRIPT KILL: no script is ever running while a command is served here
-/// (see the module doc), so always `-NOTBUSY`.
-fn script_kill(_ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
-    Err(CmdError::Other(NOTBUSY.into()))
+/// SCRIPT KILL: stops the running EVAL script (see
+/// [`kill_running_script`]).
+///
+/// # Propagation
+/// None.
+fn script_kill(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    kill_running_script(ctx, true)
+}
+
+/// Redis's `scriptKill`: SCRIPT KILL (`eval`) or FUNCTION KILL stops the
+/// running script at its next hook, unless it wrote, or is the other kind.
+fn kill_running_script(ctx: &mut Ctx<'_>, eval: bool) -> CmdResult {
+    let Some(running) = ctx.state.running_script.as_mut() else {
+        return Err(CmdError::Other(NOTBUSY.into()));
+    };
+    if running.write_dirty {
+        return Err(CmdError::Other(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.".into(),
+        ));
+    }
+    if eval != running.eval_mode {
+        return Err(CmdError::Other(running.busy_error().into()));
+    }
+    running.killed = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// The libraries and functions the node's engine holds.
+fn function_counts(scripting: &Scripting) -> (usize, usize) {
+    (
+        scripting.functions.libraries().len(),
+        scripting.functions.function_count(),
+    )
 }
 
 /// SCRIPT DEBUG YES|SYNC|NO: the Lua debugger is not implemented; NO (the
@@ -1012,16 +1098,37 @@ fn function_restore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// # Propagation
 /// None.
 fn function_stats(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
-    let (libraries, functions) = with_scripting(ctx, |scripting, ctx| {
-        sync_functions(scripting, ctx);
-        (
-            scripting.functions.libraries().len(),
-            scripting.functions.function_count(),
-        )
-    });
+    let running = ctx.state.running_script.clone();
+    if running.as_ref().is_some_and(|script| script.eval_mode) {
+        return Err(CmdError::Other(crate::server::busy::BUSY_EVAL.into()));
+    }
+    // While a function runs, the engine is in use: the counts are those
+    // it started with (no library can change meanwhile).
+    let (libraries, functions) = match &running {
+        Some(script) => script.function_counts,
+        None => with_scripting(ctx, |scripting, ctx| {
+            sync_functions(scripting, ctx);
+            function_counts(scripting)
+        }),
+    };
     ctx.out.map(2);
     ctx.out.bulk(b"running_script");
-    ctx.out.null();
+    match &running {
+        None => ctx.out.null(),
+        Some(script) => {
+            ctx.out.map(3);
+            ctx.out.bulk(b"name");
+            ctx.out.bulk(script.name.as_bytes());
+            ctx.out.bulk(b"command");
+            ctx.out.array(script.command.len());
+            for arg in &script.command {
+                ctx.out.bulk(arg);
+            }
+            ctx.out.bulk(b"duration_ms");
+            let duration = (ctx.state.clock)().saturating_sub(script.started);
+            ctx.out.integer(duration.as_millis() as i64);
+        }
+    }
     ctx.out.bulk(b"engines");
     ctx.out.map(1);
     ctx.out.bulk(b"LUA");
@@ -1033,9 +1140,13 @@ fn function_stats(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-/// FUNCTION KILL: as SCRIPT KILL, always `-NOTBUSY`.
-fn function_kill(_ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
-    Err(CmdError::Other(NOTBUSY.into()))
+/// FUNCTION KILL: stops the running function (see
+/// [`kill_running_script`]).
+///
+/// # Propagation
+/// None.
+fn function_kill(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    kill_running_script(ctx, false)
 }
 
 fn function_help(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {

@@ -366,7 +366,9 @@ fn flag_names(flags: u32) -> Vec<&'static str> {
         (SKIP_MONITOR, "skip_monitor"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
+        (NO_MULTI, "no_multi"),
         (MOVABLE_KEYS, "movablekeys"),
+        (ALLOW_BUSY, "allow_busy"),
     ]
     .into_iter()
     .filter(|(bit, _)| flags & bit != 0)

@@ -133,7 +133,13 @@ struct ReadArgs<'a> {
     noack: bool,
 }
 
-fn parse_read_args<'a>(argv: Argv<'a>, xreadgroup: bool) -> Result<ReadArgs<'a>, CmdError> {
+/// XREAD's and XREADGROUP's arguments; BLOCK is refused in a script
+/// (`from_script`), as Redis refuses it there.
+fn parse_read_args<'a>(
+    argv: Argv<'a>,
+    xreadgroup: bool,
+    from_script: bool,
+) -> Result<ReadArgs<'a>, CmdError> {
     let mut args = ReadArgs {
         block_ms: None,
         count: 0,
@@ -148,6 +154,12 @@ fn parse_read_args<'a>(argv: Argv<'a>, xreadgroup: bool) -> Result<ReadArgs<'a>,
         let more = argv.len() - i - 1;
         let opt = argv.get(i);
         if opt.eq_ignore_ascii_case(b"BLOCK") && more > 0 {
+            if from_script {
+                return Err(CmdError::err(format!(
+                    "{} command is not allowed with BLOCK option from scripts",
+                    String::from_utf8_lossy(argv.get(0))
+                )));
+            }
             i += 1;
             let ms = crate::resp::parse_i64(argv.get(i))
                 .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
@@ -224,7 +236,7 @@ fn xreadgroup(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 
 fn read_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, xreadgroup: bool) -> CmdResult {
     ctx.no_propagation();
-    let args = parse_read_args(argv, xreadgroup)?;
+    let args = parse_read_args(argv, xreadgroup, ctx.in_script)?;
     if let Some(key) = ctx.serving_key.clone() {
         return serve_blocked(ctx, &args, &key);
     }

@@ -12,7 +12,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec(
         "multi",
         1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE,
+        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE | ALLOW_BUSY,
         NO_KEYS,
         multi,
     ),
@@ -26,21 +26,21 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec(
         "discard",
         1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE,
+        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE | ALLOW_BUSY,
         NO_KEYS,
         discard,
     ),
     spec(
         "watch",
         -2,
-        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE,
+        NOSCRIPT | LOADING | STALE | FAST | NO_QUEUE | ALLOW_BUSY,
         (1, -1, 1),
         watch,
     ),
     spec(
         "unwatch",
         1,
-        NOSCRIPT | LOADING | STALE | FAST,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
         NO_KEYS,
         unwatch,
     ),

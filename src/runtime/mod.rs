@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+mod raw_socket;
 mod storage;
 mod tokio_rt;
 
@@ -28,6 +29,7 @@ mod sim_net;
 #[cfg(madsim)]
 mod sim_rt;
 
+pub use raw_socket::RawSocket;
 #[cfg(madsim)]
 pub use sim_clock::SimClocks;
 #[cfg(madsim)]
@@ -58,6 +60,19 @@ pub trait Listener: Send + Sync + 'static {
 
     /// The bound address.
     fn local_addr(&self) -> io::Result<SocketAddr>;
+
+    /// The listening socket, for accepting connections from outside the
+    /// accept loop while a script keeps the node busy (see [`RawSocket`]).
+    fn raw_socket(&self) -> Option<RawSocket> {
+        None
+    }
+
+    /// Makes a connection accepted through [`Listener::raw_socket`] one of
+    /// this listener's streams.
+    fn adopt(&self, stream: std::net::TcpStream) -> io::Result<Self::Stream> {
+        drop(stream);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
 }
 
 /// What the server core needs from its world.
@@ -113,6 +128,23 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// its hello messages leave from, as Redis reads it with
     /// `getsockname`). `None` when the runtime cannot tell.
     fn local_addr_of(_stream: &Self::Stream) -> Option<SocketAddr> {
+        None
+    }
+
+    /// Whether a script past `busy-reply-threshold` can answer other
+    /// clients through their [`RawSocket`]s. That takes real time (a
+    /// simulation's clock only moves while every task waits, so there a
+    /// command takes no time at all and no script is ever busy) and one
+    /// thread (where every other task is parked while the script runs, so
+    /// that none reads a socket at the same time).
+    fn serves_while_busy(&self) -> bool {
+        false
+    }
+
+    /// The socket of a connection, for reading and writing it from outside
+    /// its task while a script keeps the node busy (see [`RawSocket`]).
+    /// `None` when the runtime has no such thing.
+    fn raw_socket(_stream: &Self::Stream) -> Option<RawSocket> {
         None
     }
 }

@@ -49,6 +49,15 @@ impl Listener for TokioListener {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.0.local_addr()
     }
+
+    fn raw_socket(&self) -> Option<super::RawSocket> {
+        use std::os::fd::AsRawFd;
+        Some(super::RawSocket::new(self.0.as_raw_fd()))
+    }
+
+    fn adopt(&self, stream: std::net::TcpStream) -> io::Result<Self::Stream> {
+        tokio::net::TcpStream::from_std(stream)
+    }
 }
 
 impl Runtime for TokioRuntime {
@@ -117,5 +126,16 @@ impl Runtime for TokioRuntime {
 
     fn has_loopback(&self) -> bool {
         true
+    }
+
+    fn serves_while_busy(&self) -> bool {
+        tokio::runtime::Handle::try_current().is_ok_and(|handle| {
+            handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
+        })
+    }
+
+    fn raw_socket(stream: &Self::Stream) -> Option<super::RawSocket> {
+        use std::os::fd::AsRawFd;
+        Some(super::RawSocket::new(stream.as_raw_fd()))
     }
 }

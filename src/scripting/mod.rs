@@ -108,6 +108,12 @@ pub trait ScriptHost {
     fn log(&mut self, level: u8, message: &str);
     /// Whether `argv` names a command (`redis.acl_check_cmd`).
     fn command_exists(&self, argv: &[Vec<u8>]) -> bool;
+    /// Called every 100,000 instructions of a watched run, between the
+    /// script's own calls (Redis's `scriptInterrupt`): the host may serve
+    /// other clients meanwhile. Returns whether the run must stop.
+    fn interrupt(&mut self, _run: &RunState) -> bool {
+        false
+    }
 }
 
 /// A cached EVAL script.

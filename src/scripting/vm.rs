@@ -360,7 +360,7 @@ impl ScriptVm {
             )?;
             self.lua.set_named_registry_value(RUN_TABLE, run)?;
             self.set_loading.call::<()>(true)?;
-            self.start_budget(budget, "FUNCTION LOAD timeout");
+            self.arm_hook(budget, false, "FUNCTION LOAD timeout");
             let outcome = self.load_library.call::<(bool, Value)>(chunk.clone());
             self.lua.remove_hook();
             self.set_loading.call::<()>(false)?;
@@ -383,12 +383,14 @@ impl ScriptVm {
         }
     }
 
-    /// Arms the instruction budget of a run: once `budget` instructions
-    /// have run (0: none), every further instruction raises.
-    /// `message` is the error the run then gets.
-    fn start_budget(&self, budget: u64, message: &'static str) {
+    /// Arms the hook of a run, which fires every [`HOOK_PERIOD`]
+    /// instructions: once `budget` instructions have run (0: none), the
+    /// run fails with `message`; with `watched`, the run's `interrupt`
+    /// function is called (see [`ScriptHost::interrupt`]) and the run
+    /// fails with [`KILLED`] when it says so.
+    fn arm_hook(&self, budget: u64, watched: bool, message: &'static str) {
         self.over_budget.store(false, Ordering::Relaxed);
-        if budget == 0 {
+        if budget == 0 && !watched {
             return;
         }
         let spent = Arc::new(AtomicU64::new(0));
@@ -398,9 +400,13 @@ impl ScriptVm {
             move |lua, _| {
                 let total = spent.fetch_add(u64::from(HOOK_PERIOD), Ordering::Relaxed)
                     + u64::from(HOOK_PERIOD);
-                if total < budget {
+                let stop = if budget != 0 && total >= budget {
+                    message
+                } else if watched && interrupted(lua)? {
+                    KILLED
+                } else {
                     return Ok(VmState::Continue);
-                }
+                };
                 over.store(true, Ordering::Relaxed);
                 // From now on every instruction of the user's code raises,
                 // so that a pcall cannot catch the error and go on; the
@@ -411,11 +417,11 @@ impl ScriptVm {
                         if debug.source().source.as_deref() == Some("=replsim") {
                             Ok(VmState::Continue)
                         } else {
-                            Err(raise_table(message))
+                            Err(raise_table(stop))
                         }
                     },
                 );
-                Err(raise_table(message))
+                Err(raise_table(stop))
             },
         );
     }
@@ -488,6 +494,17 @@ impl ScriptVm {
                 })?,
             )?;
             run.raw_set(
+                "interrupt",
+                scope.create_function(move |_, ()| {
+                    // Only between the script's own calls: the host is
+                    // free then.
+                    match (host.try_borrow_mut(), state.try_borrow()) {
+                        (Ok(mut host), Ok(state)) => Ok(host.interrupt(&state)),
+                        _ => Ok(false),
+                    }
+                })?,
+            )?;
+            run.raw_set(
                 "acl_check_cmd",
                 scope.create_function(move |_, args: MultiValue| {
                     let argv = lua_args_to_argv(&args).map_err(raise_table)?;
@@ -511,7 +528,7 @@ impl ScriptVm {
             } else {
                 (Value::Table(keys), Value::Table(args))
             };
-            self.start_budget(call.budget, BUDGET_EXCEEDED);
+            self.arm_hook(call.budget, call.watched, BUDGET_EXCEEDED);
             let result = self
                 .invoke
                 .call::<MultiValue>((function.clone(), first, second));
@@ -576,6 +593,22 @@ impl ScriptVm {
     }
 }
 
+/// Whether the running script must stop, as its `interrupt` function
+/// says.
+fn interrupted(lua: &Lua) -> mlua::Result<bool> {
+    let Value::Table(run) = lua.named_registry_value::<Value>(RUN_TABLE)? else {
+        return Ok(false);
+    };
+    match run.raw_get::<Value>("interrupt")? {
+        Value::Function(interrupt) => interrupt.call::<bool>(()),
+        _ => Ok(false),
+    }
+}
+
+/// The error a killed script gets (SCRIPT KILL, FUNCTION KILL, SHUTDOWN
+/// NOSAVE), as Redis words it.
+const KILLED: &str = "Script killed by user with SCRIPT KILL...";
+
 /// The error a script gets once it used up its instruction budget.
 const BUDGET_EXCEEDED: &str =
     "Script exceeded its instruction budget (busy-reply-threshold), killed";
@@ -594,6 +627,10 @@ pub struct RunCall<'a> {
     pub state: RunState,
     /// Instructions the run may take (0: unbounded).
     pub budget: u64,
+    /// The host is asked every [`HOOK_PERIOD`] instructions whether the run
+    /// must stop (and serves other clients meanwhile, once the run is
+    /// busy): see [`ScriptHost::interrupt`].
+    pub watched: bool,
 }
 
 /// What a run did besides its reply.

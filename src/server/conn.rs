@@ -120,6 +120,12 @@ pub(super) async fn serve_client<R: Runtime>(
             break;
         }
         server.run_controls();
+        if server.shutdown.is_killed() {
+            // The node stops (SHUTDOWN, from this client or from one a
+            // busy script answered): as Redis exits, nothing more is
+            // written.
+            break;
+        }
         if let Next::Wait {
             replicas,
             offset,
@@ -263,18 +269,41 @@ pub(super) async fn serve_client<R: Runtime>(
             trimmed.extend_from_slice(&buf);
             buf = trimmed;
         }
-        // What the client holds while it waits, for CLIENT LIST.
+        // What the client holds while it waits, for CLIENT LIST; with
+        // nothing buffered, a busy script may answer it meanwhile.
         note_buffers(&server, id, &buf, &out);
         let read = tokio::select! {
             biased;
             _ = kill.killed() => break,
             // Messages published to this client: write them.
-            _ = push_notify.notified() => continue,
-            read = stream.read_buf(&mut buf) => read,
+            _ = push_notify.notified() => None,
+            read = stream.read_buf(&mut buf) => Some(read),
         };
+        let carried = {
+            let mut state = server.state();
+            if let Some(Ok(n)) = read {
+                state.stats.net_input_bytes += n as u64;
+            }
+            state.clients.get_mut(&id).map(|client| {
+                client.awaiting_input = false;
+                std::mem::take(&mut client.carried_input)
+            })
+        };
+        if let Some(carried) = carried.filter(|carried| !carried.is_empty()) {
+            // A busy script read these before what was just read, and left
+            // them for lack of a whole command.
+            let mut joined = BytesMut::with_capacity(carried.len() + buf.len());
+            joined.extend_from_slice(&carried);
+            joined.extend_from_slice(&buf);
+            buf = joined;
+            argv.reset();
+            needed = 1;
+        }
         match read {
-            Ok(0) | Err(_) => break,
-            Ok(n) => server.state().stats.net_input_bytes += n as u64,
+            // Messages published to this client: write them.
+            None => continue,
+            Some(Ok(0) | Err(_)) => break,
+            Some(Ok(_)) => {}
         }
     }
     server.state().remove_client(id);
@@ -323,10 +352,12 @@ fn soft_limit_deadline<R: Runtime>(server: &Server<R>, id: u64) -> Option<Durati
 
 /// Records the connection's buffer sizes in its client (CLIENT LIST
 /// `qbuf-free`, `rbs`, `omem`) once its replies are written and its
-/// buffers trimmed.
+/// buffers trimmed, right before it waits for input; with nothing
+/// buffered, it is ready for a busy script to answer (see `busy`).
 fn note_buffers<R: Runtime>(server: &Server<R>, id: u64, buf: &BytesMut, out: &Reply) {
     if let Some(client) = server.state().clients.get_mut(&id) {
         record_buffers(client, buf, out);
+        client.awaiting_input = buf.is_empty() && out.is_empty();
     }
 }
 

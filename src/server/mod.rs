@@ -25,6 +25,7 @@ use crate::resp::OwnedArgv;
 use crate::runtime::{Listener, Runtime};
 
 pub mod blocking;
+pub mod busy;
 pub mod conf_file;
 pub mod conf_rewrite;
 pub mod config;
@@ -266,6 +267,15 @@ pub struct Client {
     /// Its connection closes once its pending replies are written (a
     /// blocked client of a master that became a replica).
     pub close_after_reply: bool,
+    /// Its socket, when the runtime has one to reach from outside the
+    /// connection's task (see [`busy`]).
+    pub raw_socket: Option<crate::runtime::RawSocket>,
+    /// Its connection waits for input with nothing buffered (parked at its
+    /// read, every reply written): a busy script may answer it.
+    pub awaiting_input: bool,
+    /// Bytes a busy script read from it that do not make a whole command
+    /// yet: they go in front of what its connection reads next.
+    pub carried_input: Vec<u8>,
     multi: Option<MultiState>,
     kill: Arc<KillSwitch>,
 }
@@ -316,6 +326,9 @@ impl Client {
             blocked: false,
             monitor: false,
             write_offset: 0,
+            raw_socket: None,
+            awaiting_input: false,
+            carried_input: Vec::new(),
             multi: None,
             kill: Arc::new(KillSwitch::default()),
         }
@@ -471,6 +484,25 @@ pub struct ServerState {
     pub mono_now: Duration,
     /// EVAL scripts and the functions engine.
     pub scripting: crate::scripting::Scripting,
+    /// The script or function running now, if any (SCRIPT KILL, FUNCTION
+    /// STATS, `-BUSY`).
+    pub running_script: Option<busy::RunningScript>,
+    /// Whether a script can run past `busy-reply-threshold` and answer
+    /// other clients meanwhile (see [`Runtime::serves_while_busy`]);
+    /// where it cannot, a looping script is stopped by an instruction
+    /// budget instead.
+    pub serves_while_busy: bool,
+    /// Whether peers can come from loopback (see
+    /// [`Runtime::has_loopback`]).
+    pub has_loopback: bool,
+    /// The listening socket, when the runtime has one a busy script can
+    /// accept from.
+    pub listener_socket: Option<crate::runtime::RawSocket>,
+    /// Connections a busy script accepted, with their client id and kill
+    /// switch: the accept loop serves them once it ends.
+    pub accepted_while_busy: Vec<(std::net::TcpStream, (u64, Arc<KillSwitch>))>,
+    /// Wakes the accept loop when `accepted_while_busy` has some.
+    pub accept_notify: Arc<Notify>,
     next_client_id: u64,
     pending_propagation: Vec<(usize, OwnedArgv)>,
     /// PUBLISH and SPUBLISH commands run since the last report to the
@@ -539,6 +571,12 @@ impl ServerState {
             listen_addr: None,
             mono_now: now,
             scripting: crate::scripting::Scripting::new(),
+            running_script: None,
+            serves_while_busy: false,
+            has_loopback: false,
+            listener_socket: None,
+            accepted_while_busy: Vec::new(),
+            accept_notify: Arc::new(Notify::new()),
             next_client_id: 1,
             pending_propagation: Vec::new(),
             run_id,
@@ -908,6 +946,48 @@ impl ServerState {
         &self.run_id
     }
 
+    /// Registers a new connection from `peer` to `local` as a client, or
+    /// refuses it (with the error to send) when `maxclients` clients
+    /// (replicas and the master link included, as in Redis) are connected
+    /// already, or when protected mode is on, no password is set and the
+    /// peer is not 127.0.0.1 or ::1 (on real TCP only: see
+    /// [`Runtime::has_loopback`]). Returns its id and kill switch.
+    pub fn admit(
+        &mut self,
+        peer: SocketAddr,
+        local: SocketAddr,
+        now: Duration,
+        raw_socket: Option<crate::runtime::RawSocket>,
+    ) -> Result<(u64, Arc<KillSwitch>), &'static [u8]> {
+        if self.clients.len() as u64 >= self.config.maxclients {
+            self.stats.rejected_connections += 1;
+            return Err(conn::MAX_CLIENTS_REACHED);
+        }
+        let id = self.next_client_id();
+        // Redis creates the client (spending an id) before this check, and
+        // compares the peer's text with exactly these two addresses:
+        // 127.0.0.2 is refused too.
+        let loopback = match peer.ip() {
+            std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+            std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+        };
+        if self.config.protected_mode
+            && self.config.requirepass.is_none()
+            && !loopback
+            && self.has_loopback
+        {
+            self.stats.rejected_connections += 1;
+            return Err(conn::PROTECTED_MODE_DENIED);
+        }
+        let authenticated = self.config.requirepass.is_none();
+        let mut client = Client::new(id, peer.to_string(), local.to_string(), now, authenticated);
+        client.raw_socket = raw_socket;
+        let kill = client.kill_switch();
+        self.clients.insert(id, client);
+        self.stats.connections_received += 1;
+        Ok((id, kill))
+    }
+
     /// True when `client` must authenticate before running commands.
     pub fn auth_required(&self, client: &Client) -> bool {
         self.config.requirepass.is_some() && !client.authenticated && !client.is_master
@@ -1130,6 +1210,8 @@ impl<R: Runtime> Server<R> {
         state.storage = rt.storage();
         let clock = rt.clone();
         state.clock = Arc::new(move || clock.monotonic());
+        state.serves_while_busy = rt.serves_while_busy();
+        state.has_loopback = rt.has_loopback();
         Server {
             rt,
             state: Arc::new(Mutex::new(state)),
@@ -1201,10 +1283,21 @@ impl<R: Runtime> Server<R> {
         self.run_controls();
         self.rt.spawn(self.clone().cron());
         let local = listener.local_addr()?;
+        let accept_notify = {
+            let mut state = self.state();
+            if state.serves_while_busy {
+                state.listener_socket = listener.raw_socket();
+            }
+            state.accept_notify.clone()
+        };
         loop {
             let accepted = tokio::select! {
                 biased;
                 _ = self.shutdown.killed() => return Ok(()),
+                _ = accept_notify.notified() => {
+                    self.adopt_accepted_while_busy(&listener);
+                    continue;
+                }
                 accepted = listener.accept() => accepted,
             };
             let (stream, peer) = match accepted {
@@ -1218,7 +1311,7 @@ impl<R: Runtime> Server<R> {
             // The client is registered here, before the next accept, so
             // that a burst of connections is counted against maxclients
             // one by one.
-            let client = match self.admit(peer, local) {
+            let client = match self.admit(peer, local, R::raw_socket(&stream)) {
                 Ok(client) => client,
                 Err(reason) => {
                     self.rt.spawn(conn::reject_client(stream, reason));
@@ -1242,35 +1335,26 @@ impl<R: Runtime> Server<R> {
         &self,
         peer: SocketAddr,
         local: SocketAddr,
+        raw_socket: Option<crate::runtime::RawSocket>,
     ) -> Result<(u64, Arc<KillSwitch>), &'static [u8]> {
         let now = self.rt.monotonic();
-        let mut state = self.state();
-        if state.clients.len() as u64 >= state.config.maxclients {
-            state.stats.rejected_connections += 1;
-            return Err(conn::MAX_CLIENTS_REACHED);
+        self.state().admit(peer, local, now, raw_socket)
+    }
+
+    /// Serves the connections a busy script accepted, now that it ended.
+    fn adopt_accepted_while_busy(&self, listener: &R::Listener) {
+        let accepted = std::mem::take(&mut self.state().accepted_while_busy);
+        for (stream, client) in accepted {
+            match listener.adopt(stream) {
+                Ok(stream) => {
+                    let server = self.clone();
+                    self.rt.spawn(async move {
+                        conn::serve_client(server, stream, client).await;
+                    });
+                }
+                Err(_) => self.state().remove_client(client.0),
+            }
         }
-        let id = state.next_client_id();
-        // Redis creates the client (spending an id) before this check, and
-        // compares the peer's text with exactly these two addresses:
-        // 127.0.0.2 is refused too.
-        let loopback = match peer.ip() {
-            std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
-            std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
-        };
-        if state.config.protected_mode
-            && state.config.requirepass.is_none()
-            && !loopback
-            && self.rt.has_loopback()
-        {
-            state.stats.rejected_connections += 1;
-            return Err(conn::PROTECTED_MODE_DENIED);
-        }
-        let authenticated = state.config.requirepass.is_none();
-        let client = Client::new(id, peer.to_string(), local.to_string(), now, authenticated);
-        let kill = client.kill_switch();
-        state.clients.insert(id, client);
-        state.stats.connections_received += 1;
-        Ok((id, kill))
     }
 
     /// Stops the node after a command panicked with `command` half-run:
