@@ -17,6 +17,7 @@ use crate::resp::{Argv, OwnedArgv, Reply};
 use crate::server::{Client, ServerState};
 
 mod blocking;
+mod cluster;
 mod connection;
 mod dump;
 mod events;
@@ -270,6 +271,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         streams::COMMANDS,
         stream_groups::COMMANDS,
         scripting::COMMANDS,
+        cluster::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -135,10 +135,7 @@ pub fn interrupt(state: &mut ServerState, write_dirty: bool) -> bool {
     let during = std::mem::replace(&mut state.pending_propagation, script_writes);
     state.pending_propagation.extend(during);
     state.mono_now = mono_before;
-    let shutting_down = state
-        .control
-        .iter()
-        .any(|control| matches!(control, Control::Shutdown));
+    let shutting_down = shutting_down(state);
     let Some(running) = state.running_script.as_mut() else {
         return false;
     };
@@ -154,6 +151,14 @@ pub fn interrupt(state: &mut ServerState, write_dirty: bool) -> bool {
         );
     }
     killed
+}
+
+/// Whether a command run meanwhile asked the node to stop.
+fn shutting_down(state: &ServerState) -> bool {
+    state
+        .control
+        .iter()
+        .any(|control| matches!(control, Control::Shutdown))
 }
 
 /// Accepts the connections waiting on the listening socket, as Redis's
@@ -288,7 +293,10 @@ fn serve_client(state: &mut ServerState, client: &mut Client, now_ms: u64) {
         client.carried_input.clear();
     }
     send(state, client, socket, out.as_bytes());
-    if close {
+    // After SHUTDOWN the connection stays open until the node is gone, so
+    // that its client never finds the node still listening (Redis exits
+    // from inside the script).
+    if close && !shutting_down(state) {
         client.kill.kill();
     }
 }
