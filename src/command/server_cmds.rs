@@ -128,6 +128,22 @@ fn config_set(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             .set(name, &value)
             .map_err(|e| CmdError::err(e.to_string()))?;
     }
+    // Applied last, as nothing can fail after it: a port in use leaves
+    // every parameter as it was.
+    if let Err(error) = crate::server::listen::rebind(ctx.state, &updated.bind, updated.port) {
+        let name = if updated.port != ctx.state.config.port {
+            "port"
+        } else {
+            "bind"
+        };
+        return Err(CmdError::err(
+            crate::server::ConfigError::Invalid {
+                name: name.into(),
+                reason: error.reason().into(),
+            }
+            .to_string(),
+        ));
+    }
     ctx.state.config = updated;
     ctx.out.ok();
     Ok(())

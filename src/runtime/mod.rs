@@ -67,6 +67,16 @@ pub trait Listener: Send + Sync + 'static {
         None
     }
 
+    /// A listener serving from `socket` (bound and non-blocking), for a
+    /// CONFIG SET of `bind` or `port`.
+    fn from_std(socket: std::net::TcpListener) -> io::Result<Self>
+    where
+        Self: Sized,
+    {
+        drop(socket);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+
     /// Makes a connection accepted through [`Listener::raw_socket`] one of
     /// this listener's streams.
     fn adopt(&self, stream: std::net::TcpStream) -> io::Result<Self::Stream> {

@@ -55,6 +55,10 @@ impl Listener for TokioListener {
         Some(super::RawSocket::new(self.0.as_raw_fd()))
     }
 
+    fn from_std(socket: std::net::TcpListener) -> io::Result<Self> {
+        tokio::net::TcpListener::from_std(socket).map(TokioListener)
+    }
+
     fn adopt(&self, stream: std::net::TcpStream) -> io::Result<Self::Stream> {
         tokio::net::TcpStream::from_std(stream)
     }

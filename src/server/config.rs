@@ -388,15 +388,28 @@ const PARAMS: &[Param] = &[
             Ok(())
         }),
     },
+    // CONFIG SET of `bind` and `port` opens the new listening socket
+    // (see `server::listen`).
     Param {
         name: "bind",
         get: |c| c.bind.clone(),
-        set: None,
+        set: Some(|c, v| {
+            if v.split_whitespace().count() > 16 {
+                return Err("Too many bind addresses specified.".into());
+            }
+            c.bind = v.split_whitespace().collect::<Vec<_>>().join(" ");
+            Ok(())
+        }),
     },
     Param {
         name: "port",
         get: |c| c.port.to_string(),
-        set: None,
+        set: Some(|c, v| {
+            let port: i64 = parse_int(v)?;
+            c.port = u16::try_from(port)
+                .map_err(|_| "argument must be between 0 and 65535 inclusive".to_string())?;
+            Ok(())
+        }),
     },
     Param {
         name: "protected-mode",

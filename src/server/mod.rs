@@ -32,6 +32,7 @@ pub mod config;
 pub mod config_table;
 mod conn;
 mod info;
+pub mod listen;
 pub mod monitor;
 pub mod pause;
 pub mod probe;
@@ -501,7 +502,11 @@ pub struct ServerState {
     /// Connections a busy script accepted, with their client id and kill
     /// switch: the accept loop serves them once it ends.
     pub accepted_while_busy: Vec<(std::net::TcpStream, (u64, Arc<KillSwitch>))>,
-    /// Wakes the accept loop when `accepted_while_busy` has some.
+    /// A listening socket CONFIG SET of `bind` or `port` opened, for the
+    /// accept loop to serve from (see [`listen`]).
+    pub next_listener: Option<listen::NextListener>,
+    /// Wakes the accept loop when `accepted_while_busy` or
+    /// `next_listener` has something.
     pub accept_notify: Arc<Notify>,
     next_client_id: u64,
     pending_propagation: Vec<(usize, OwnedArgv)>,
@@ -576,6 +581,7 @@ impl ServerState {
             has_loopback: false,
             listener_socket: None,
             accepted_while_busy: Vec::new(),
+            next_listener: None,
             accept_notify: Arc::new(Notify::new()),
             next_client_id: 1,
             pending_propagation: Vec::new(),
@@ -1185,6 +1191,14 @@ pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> Option<&str> {
         .or_else(|| panic.downcast_ref::<&str>().copied())
 }
 
+/// The next connection on `listener`; none ever without one.
+async fn accept_from<L: Listener>(listener: Option<&L>) -> io::Result<(L::Stream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -1252,17 +1266,7 @@ impl<R: Runtime> Server<R> {
             let state = self.state();
             (state.config.bind.clone(), state.config.port)
         };
-        // Redis listens on every address of `bind`; replsim on the first
-        // (a leading `-` marks an optional address in Redis).
-        let first = bind.split_whitespace().next().unwrap_or("127.0.0.1");
-        let first = first.strip_prefix('-').unwrap_or(first);
-        let first = if first == "*" { "0.0.0.0" } else { first };
-        let ip = first.parse().map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("bad bind address '{bind}'"),
-            )
-        })?;
+        let ip = listen::bind_address(&bind)?;
         let listener = self.rt.bind(SocketAddr::new(ip, port)).await?;
         self.state().listen_addr = Some(listener.local_addr()?);
         Ok(listener)
@@ -1282,12 +1286,11 @@ impl<R: Runtime> Server<R> {
         self.state().note_offset();
         self.run_controls();
         self.rt.spawn(self.clone().cron());
-        let local = listener.local_addr()?;
+        let mut local = listener.local_addr()?;
+        let mut listener = Some(listener);
         let accept_notify = {
             let mut state = self.state();
-            if state.serves_while_busy {
-                state.listener_socket = listener.raw_socket();
-            }
+            state.listener_socket = listener.as_ref().and_then(Listener::raw_socket);
             state.accept_notify.clone()
         };
         loop {
@@ -1295,10 +1298,16 @@ impl<R: Runtime> Server<R> {
                 biased;
                 _ = self.shutdown.killed() => return Ok(()),
                 _ = accept_notify.notified() => {
-                    self.adopt_accepted_while_busy(&listener);
+                    if let Some(serving) = &listener {
+                        self.adopt_accepted_while_busy(serving);
+                    }
+                    let next = self.state().next_listener.take();
+                    if let Some(next) = next {
+                        listener = self.take_over(next, &mut local);
+                    }
                     continue;
                 }
-                accepted = listener.accept() => accepted,
+                accepted = accept_from(listener.as_ref()) => accepted,
             };
             let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
@@ -1339,6 +1348,34 @@ impl<R: Runtime> Server<R> {
     ) -> Result<(u64, Arc<KillSwitch>), &'static [u8]> {
         let now = self.rt.monotonic();
         self.state().admit(peer, local, now, raw_socket)
+    }
+
+    /// Serves from the listening socket CONFIG SET opened (none: no TCP,
+    /// `port 0`); the old one closes as it is dropped.
+    fn take_over(&self, next: listen::NextListener, local: &mut SocketAddr) -> Option<R::Listener> {
+        let listen::NextListener::Socket(socket) = next else {
+            self.state().listener_socket = None;
+            return None;
+        };
+        match socket
+            .local_addr()
+            .and_then(|addr| Ok((addr, R::Listener::from_std(socket)?)))
+        {
+            Ok((addr, listener)) => {
+                *local = addr;
+                let mut state = self.state();
+                state.listen_addr = Some(addr);
+                state.listener_socket = listener.raw_socket();
+                Some(listener)
+            }
+            Err(error) => {
+                self.state().log(
+                    Level::Warning,
+                    &format!("Failed listening on the new address: {error}"),
+                );
+                None
+            }
+        }
     }
 
     /// Serves the connections a busy script accepted, now that it ended.
