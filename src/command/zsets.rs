@@ -168,9 +168,12 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, mut flags: AddFlags, first: u
     let zset = zset_mut(ctx, key).expect("zset exists");
     let (mut added, mut updated) = (0, 0);
     let mut last_score = None;
+    // Members inserted, for the conversion `zsetAdd` makes on an insert.
+    let mut inserted: Vec<&[u8]> = Vec::new();
     for (score, member) in pairs {
         match add_one(zset, member, score, flags) {
             None => {
+                ctx.db().note_written(key, inserted);
                 if added + updated > 0 {
                     ctx.notify(notify::ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
                 }
@@ -181,6 +184,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, mut flags: AddFlags, first: u
             Some(AddOutcome::Added(s)) => {
                 added += 1;
                 last_score = Some(s);
+                inserted.push(member);
             }
             Some(AddOutcome::Updated(s)) => {
                 updated += 1;
@@ -190,6 +194,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, mut flags: AddFlags, first: u
             Some(AddOutcome::Skipped) => {}
         }
     }
+    ctx.db().note_written(key, inserted);
     if added + updated > 0 {
         ctx.notify(notify::ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
     }

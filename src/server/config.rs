@@ -758,6 +758,19 @@ impl Config {
             .unwrap_or(0)
     }
 
+    /// The thresholds of the small encodings (`set-max-intset-entries`,
+    /// `hash-max-listpack-entries`, ...).
+    pub fn encoding_limits(&self) -> crate::keyspace::EncodingLimits {
+        let limit = |name: &str| self.number(name).max(0) as u64;
+        crate::keyspace::EncodingLimits {
+            set_max_intset_entries: limit("set-max-intset-entries"),
+            hash_max_listpack_entries: limit("hash-max-listpack-entries"),
+            hash_max_listpack_value: limit("hash-max-listpack-value"),
+            zset_max_listpack_entries: limit("zset-max-listpack-entries"),
+            zset_max_listpack_value: limit("zset-max-listpack-value"),
+        }
+    }
+
     /// Checks, before any value is applied, that CONFIG SET may change the
     /// parameters `names` (in order): each must exist, be mutable, be
     /// allowed if protected (`local_client`: the connection comes from
