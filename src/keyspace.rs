@@ -1,5 +1,7 @@
 //! The data: 16 databases of keys holding strings, lists, hashes, sets and
-//! sorted sets, each key with an optional absolute expiry in unix ms.
+//! sorted sets, each key with an optional absolute expiry in unix ms and
+//! the encoding Redis 7.0 would hold its value in ([`Encoding`]: converted
+//! one way by writes, under the [`EncodingLimits`] of the node's config).
 //!
 //! The keyspace never reads a clock: callers pass `now_ms`, and the expiry
 //! policy (lazy deletion on a master, logical expiry on a replica) lives in
@@ -1102,6 +1104,91 @@ mod tests {
         assert_eq!(db.expired_keys(1000, 10), vec![blob(b"c")]);
         db.remove(b"c");
         assert_eq!(db.volatile_len(), 0);
+    }
+
+    fn set_of(members: &[&str]) -> Value {
+        Value::Set(Box::new(
+            members.iter().map(|m| blob(m.as_bytes())).collect(),
+        ))
+    }
+
+    #[test]
+    fn fresh_values_take_the_encoding_their_contents_call_for() {
+        let limits = EncodingLimits::default();
+        assert_eq!(limits.fresh(&Value::Str(blob(b"-12"))), Encoding::Int);
+        assert_eq!(limits.fresh(&Value::Str(blob(b"012"))), Encoding::Embstr);
+        assert_eq!(
+            limits.fresh(&Value::Str(blob(&[b'a'; 44]))),
+            Encoding::Embstr
+        );
+        assert_eq!(limits.fresh(&Value::Str(blob(&[b'a'; 45]))), Encoding::Raw);
+        assert_eq!(limits.fresh(&set_of(&["1", "2"])), Encoding::Intset);
+        assert_eq!(limits.fresh(&set_of(&["1", "a"])), Encoding::Hashtable);
+        let few = EncodingLimits {
+            set_max_intset_entries: 1,
+            ..limits
+        };
+        assert_eq!(few.fresh(&set_of(&["1", "2"])), Encoding::Hashtable);
+        assert_eq!(limits.fresh(&Value::new_list()), Encoding::Quicklist);
+    }
+
+    #[test]
+    fn a_write_converts_one_way_and_a_limit_change_converts_nothing() {
+        let mut db = Db::default();
+        db.insert(b"s", set_of(&["1", "2"]));
+        assert_eq!(db.get(b"s").unwrap().encoding(), Encoding::Intset);
+        if let Some(Value::Set(set)) = db.value_mut(b"s") {
+            set.insert(blob(b"a"));
+        }
+        db.note_written(b"s", [&b"a"[..]]);
+        assert_eq!(db.get(b"s").unwrap().encoding(), Encoding::Hashtable);
+        if let Some(Value::Set(set)) = db.value_mut(b"s") {
+            set.swap_remove(&b"a"[..]);
+        }
+        db.note_written(b"s", [&b"3"[..]]);
+        assert_eq!(db.get(b"s").unwrap().encoding(), Encoding::Hashtable);
+        // The same contents inserted afresh are an intset again.
+        db.insert(b"t", set_of(&["1", "2"]));
+        assert_eq!(db.get(b"t").unwrap().encoding(), Encoding::Intset);
+        // Entries with the same data are equal whatever their encodings.
+        assert_eq!(db.get(b"s"), db.get(b"t"));
+
+        let mut keyspace = Keyspace::new();
+        keyspace.db_mut(0).insert(b"s", set_of(&["1", "2", "3"]));
+        keyspace.set_encoding_limits(EncodingLimits {
+            set_max_intset_entries: 2,
+            ..EncodingLimits::default()
+        });
+        let db = keyspace.db_mut(0);
+        assert_eq!(db.get(b"s").unwrap().encoding(), Encoding::Intset);
+        db.note_written(b"s", std::iter::empty());
+        assert_eq!(db.get(b"s").unwrap().encoding(), Encoding::Intset);
+        if let Some(Value::Set(set)) = db.value_mut(b"s") {
+            set.insert(blob(b"4"));
+        }
+        db.note_written(b"s", [&b"4"[..]]);
+        assert_eq!(db.get(b"s").unwrap().encoding(), Encoding::Hashtable);
+    }
+
+    #[test]
+    fn loads_keep_a_listpack_that_has_few_enough_entries() {
+        let limits = EncodingLimits::default();
+        let mut hash = IndexMap::with_hasher(FixedHash::default());
+        hash.insert(blob(b"f"), blob(&[b'v'; 100]));
+        let hash = Value::Hash(Box::new(hash));
+        assert_eq!(
+            limits.on_load(&hash, Encoding::Listpack),
+            Encoding::Listpack
+        );
+        assert_eq!(
+            limits.on_load(&hash, Encoding::Hashtable),
+            Encoding::Hashtable
+        );
+        let small = set_of(&["1"]);
+        assert_eq!(
+            limits.on_load(&small, Encoding::Hashtable),
+            Encoding::Intset
+        );
     }
 
     #[test]

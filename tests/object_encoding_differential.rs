@@ -71,8 +71,13 @@ fn string_encodings_follow_the_command_that_wrote_them() {
         0> OBJECT ENCODING f
         0> INCRBYFLOAT f 0.5
         0> OBJECT ENCODING f
+        0> OBJECT REFCOUNT f
         0> INCR f
         0> OBJECT ENCODING f
+        0> OBJECT REFCOUNT f
+        0> SET five 5
+        0> APPEND five ""
+        0> OBJECT REFCOUNT five
         0> INCRBYFLOAT big 1e60
         0> OBJECT ENCODING big
         # SETBIT and the HyperLogLog commands leave raw strings

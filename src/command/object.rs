@@ -12,7 +12,7 @@
 
 use super::flags::*;
 use super::{container, sub, CmdError, CmdResult, CommandSpec, Ctx};
-use crate::keyspace::Value;
+use crate::keyspace::{Encoding, Value};
 use crate::resp::{parse_i64, Argv};
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
@@ -62,14 +62,18 @@ fn object_encoding(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 }
 
 /// OBJECT REFCOUNT key: Redis's reference count. Values are never shared in
-/// replsim, except that Redis shares the integers 0 to 9999 (reported as
-/// `INT_MAX`), which replsim reports the same way.
+/// replsim, except that Redis shares the `int`-encoded integers 0 to 9999
+/// (reported as `INT_MAX`), which replsim reports the same way (an integer
+/// kept `raw` by APPEND or `embstr` by INCRBYFLOAT is not shared).
 ///
 /// # Propagation
 /// None.
 fn object_refcount(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let count = ctx.lookup(argv.get(2)).map(|entry| match &entry.value {
-        Value::Str(s) if parse_i64(s).is_some_and(|n| (0..10_000).contains(&n)) => {
+        Value::Str(s)
+            if entry.encoding() == Encoding::Int
+                && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n)) =>
+        {
             i64::from(i32::MAX)
         }
         _ => 1,

@@ -94,8 +94,8 @@ pub struct Config {
     /// CONFIG REWRITE rewrites (none in a simulation, or without a file).
     pub config_file: Option<std::path::PathBuf>,
     /// Every other Redis 7.0 parameter, by name, as CONFIG GET prints it:
-    /// checked with Redis's rules and shown, but inert here (the encoding
-    /// thresholds are read from here by OBJECT ENCODING).
+    /// checked with Redis's rules and shown, but inert here (except the
+    /// encoding thresholds: see [`Config::encoding_limits`]).
     pub others: BTreeMap<&'static str, String>,
 }
 
