@@ -79,15 +79,7 @@ impl ZSet {
     }
 
     /// Sets `member`'s score; returns the previous one.
-    ///
-    /// Redis keeps small sorted sets (up to 128 members of up to 64 bytes)
-    /// as listpacks, which store a score of `-0` as `0`; replsim does the
-    /// same at those sizes so that ZSCORE and DEBUG DIGEST agree.
     pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
-        const LISTPACK_MAX_ENTRIES: usize = 128;
-        const LISTPACK_MAX_VALUE: usize = 64;
-        let small = self.scores.len() < LISTPACK_MAX_ENTRIES && member.len() <= LISTPACK_MAX_VALUE;
-        let score = if score == 0.0 && small { 0.0 } else { score };
         let old = self.scores.get(member).copied();
         if let Some(old_score) = old {
             self.order.remove(&(Score(old_score), blob(member)));
@@ -105,6 +97,29 @@ impl ZSet {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Turns the scores of `-0` among `members` (all members when None)
+    /// into `0`, as a listpack stores them: Redis writes a listpack's
+    /// integral scores as integers, and `-0` becomes the integer 0.
+    pub fn zero_negative_zeros(&mut self, members: Option<&[&[u8]]>) {
+        let negative_zero = |s: f64| s == 0.0 && s.is_sign_negative();
+        let found: Vec<Blob> = match members {
+            Some(members) => members
+                .iter()
+                .filter(|m| self.score(m).is_some_and(negative_zero))
+                .map(|m| blob(m))
+                .collect(),
+            None => self
+                .scores
+                .iter()
+                .filter(|(_, s)| negative_zero(**s))
+                .map(|(m, _)| m.clone())
+                .collect(),
+        };
+        for member in found {
+            self.insert(&member, 0.0);
         }
     }
 
@@ -414,6 +429,14 @@ impl EncodingLimits {
     }
 }
 
+/// A sorted set going into a listpack holds no `-0` score (see
+/// [`ZSet::zero_negative_zeros`]).
+fn zero_listpack_scores(value: &mut Value, encoding: Encoding) {
+    if let (Value::ZSet(zset), Encoding::Listpack) = (value, encoding) {
+        zset.zero_negative_zeros(None);
+    }
+}
+
 /// Sentinel for "no expiry" in [`Entry`].
 const NO_EXPIRY: u64 = u64::MAX;
 
@@ -671,10 +694,11 @@ impl Db {
     fn insert_untracked(
         &mut self,
         key: &[u8],
-        value: Value,
+        mut value: Value,
         expire_at_ms: Option<u64>,
         encoding: Encoding,
     ) {
+        zero_listpack_scores(&mut value, encoding);
         let expire = expire_at_ms.unwrap_or(NO_EXPIRY);
         match self.entries.get_mut(key) {
             Some(entry) => {
@@ -721,6 +745,7 @@ impl Db {
         self.tracked(key, |db| match db.entries.get_mut(key) {
             Some(entry) => {
                 entry.value = value;
+                zero_listpack_scores(&mut entry.value, encoding);
                 entry.encoding = encoding;
             }
             None => db.insert_untracked(key, value, None, encoding),
@@ -909,6 +934,7 @@ impl Keyspace {
             db.limits = limits;
             for entry in db.entries.values_mut() {
                 entry.encoding = limits.on_load(&entry.value, entry.encoding);
+                zero_listpack_scores(&mut entry.value, entry.encoding);
             }
         }
     }

@@ -324,6 +324,25 @@ fn sorted_set_encodings_convert_once_and_are_rebuilt_by_stores_and_loads() {
         0> OBJECT ENCODING few
         0> OBJECT ENCODING first
         0> ZRANGE z 0 -1 WITHSCORES
+        # a listpack stores a score of -0 as 0, a skiplist keeps it
+        0> ZADD negz -0 a
+        0> ZSCORE negz a
+        0> ZINCRBY negz -0 a
+        0> ZSCORE negz a
+        0> ZADD negs 1 {long_member}
+        0> ZADD negs -0 b
+        0> ZSCORE negs b
+        0> ZREM negs {long_member}
+        0> ZADD negs -0 c
+        0> ZSCORE negs c
+        0> OBJECT ENCODING negs
+        0> ZUNIONSTORE negu 1 negs
+        0> ZSCORE negu b
+        0> ZUNIONSTORE negw 1 negz WEIGHTS -1
+        0> ZSCORE negw a
+        0> DEBUG RELOAD
+        0> ZSCORE negs b
+        0> OBJECT ENCODING negs
         # lists are always quicklists in Redis 7.0
         0> RPUSH l {long_member} 1 2
         0> OBJECT ENCODING l
