@@ -1,5 +1,7 @@
 //! The data: 16 databases of keys holding strings, lists, hashes, sets and
-//! sorted sets, each key with an optional absolute expiry in unix ms.
+//! sorted sets, each key with an optional absolute expiry in unix ms and
+//! the encoding Redis 7.0 would hold its value in ([`Encoding`]: converted
+//! one way by writes, under the [`EncodingLimits`] of the node's config).
 //!
 //! The keyspace never reads a clock: callers pass `now_ms`, and the expiry
 //! policy (lazy deletion on a master, logical expiry on a replica) lives in
@@ -77,15 +79,7 @@ impl ZSet {
     }
 
     /// Sets `member`'s score; returns the previous one.
-    ///
-    /// Redis keeps small sorted sets (up to 128 members of up to 64 bytes)
-    /// as listpacks, which store a score of `-0` as `0`; replsim does the
-    /// same at those sizes so that ZSCORE and DEBUG DIGEST agree.
     pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
-        const LISTPACK_MAX_ENTRIES: usize = 128;
-        const LISTPACK_MAX_VALUE: usize = 64;
-        let small = self.scores.len() < LISTPACK_MAX_ENTRIES && member.len() <= LISTPACK_MAX_VALUE;
-        let score = if score == 0.0 && small { 0.0 } else { score };
         let old = self.scores.get(member).copied();
         if let Some(old_score) = old {
             self.order.remove(&(Score(old_score), blob(member)));
@@ -103,6 +97,29 @@ impl ZSet {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Turns the scores of `-0` among `members` (all members when None)
+    /// into `0`, as a listpack stores them: Redis writes a listpack's
+    /// integral scores as integers, and `-0` becomes the integer 0.
+    pub fn zero_negative_zeros(&mut self, members: Option<&[&[u8]]>) {
+        let negative_zero = |s: f64| s == 0.0 && s.is_sign_negative();
+        let found: Vec<Blob> = match members {
+            Some(members) => members
+                .iter()
+                .filter(|m| self.score(m).is_some_and(negative_zero))
+                .map(|m| blob(m))
+                .collect(),
+            None => self
+                .scores
+                .iter()
+                .filter(|(_, s)| negative_zero(**s))
+                .map(|(m, _)| m.clone())
+                .collect(),
+        };
+        for member in found {
+            self.insert(&member, 0.0);
         }
     }
 
@@ -188,25 +205,277 @@ impl Value {
     }
 }
 
+/// How Redis 7.0 stores a value, as OBJECT ENCODING names it.
+///
+/// Redis converts a value to its large encoding when a write makes it pass
+/// a threshold (`set-max-intset-entries`, `hash-max-listpack-entries`, ...)
+/// and never back: only a value built afresh (a store command's result, an
+/// RDB load, RESTORE) gets the encoding its contents call for. replsim keeps
+/// the encoding next to the value for that reason: the value as it is now
+/// does not tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// A string holding a canonical 64-bit integer.
+    Int,
+    /// A string of up to 44 bytes allocated with its object header.
+    Embstr,
+    /// Any other string (and every string APPEND, SETRANGE, SETBIT or the
+    /// HyperLogLog commands wrote).
+    Raw,
+    /// A list (Redis 7.0 has no other list encoding).
+    Quicklist,
+    /// A set of few integers.
+    Intset,
+    /// A small hash or sorted set.
+    Listpack,
+    /// A set or hash past its small encoding.
+    Hashtable,
+    /// A sorted set past its listpack.
+    Skiplist,
+    /// A stream.
+    Stream,
+}
+
+impl Encoding {
+    /// The name OBJECT ENCODING replies with.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Int => "int",
+            Encoding::Embstr => "embstr",
+            Encoding::Raw => "raw",
+            Encoding::Quicklist => "quicklist",
+            Encoding::Intset => "intset",
+            Encoding::Listpack => "listpack",
+            Encoding::Hashtable => "hashtable",
+            Encoding::Skiplist => "skiplist",
+            Encoding::Stream => "stream",
+        }
+    }
+
+    /// The encoding Redis gives a string value made from `bytes` by
+    /// `tryObjectEncoding` (SET and its kin, RDB loads).
+    pub fn of_string(bytes: &[u8]) -> Encoding {
+        if bytes.len() <= 20 && crate::resp::parse_i64(bytes).is_some() {
+            Encoding::Int
+        } else {
+            Encoding::of_string_not_int(bytes.len())
+        }
+    }
+
+    /// The encoding of a string Redis creates with `createStringObject`,
+    /// which never tries the integer form (INCRBYFLOAT's result).
+    pub fn of_string_not_int(len: usize) -> Encoding {
+        if len <= EMBSTR_MAX_LEN {
+            Encoding::Embstr
+        } else {
+            Encoding::Raw
+        }
+    }
+}
+
+/// Strings up to this length are `embstr` in Redis (one allocation with
+/// the object header: `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
+const EMBSTR_MAX_LEN: usize = 44;
+
+/// The thresholds of Redis's small encodings, from the configuration
+/// parameters of the same names. A write compares against the values in
+/// force when it runs; changing them converts no existing value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodingLimits {
+    /// `set-max-intset-entries`.
+    pub set_max_intset_entries: u64,
+    /// `hash-max-listpack-entries`.
+    pub hash_max_listpack_entries: u64,
+    /// `hash-max-listpack-value`.
+    pub hash_max_listpack_value: u64,
+    /// `zset-max-listpack-entries`.
+    pub zset_max_listpack_entries: u64,
+    /// `zset-max-listpack-value`.
+    pub zset_max_listpack_value: u64,
+}
+
+impl Default for EncodingLimits {
+    /// Redis 7.0's defaults.
+    fn default() -> Self {
+        EncodingLimits {
+            set_max_intset_entries: 512,
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+        }
+    }
+}
+
+impl EncodingLimits {
+    /// Redis caps the intset at 2^30 entries whatever the parameter says.
+    fn intset_max(&self) -> u64 {
+        self.set_max_intset_entries.min(1 << 30)
+    }
+
+    /// The encoding Redis gives `value` built afresh from its contents: a
+    /// store command's result (SINTERSTORE, ZUNIONSTORE, ...), a set SPOP
+    /// rebuilt, a value SET or loaded from an RDB's plain types.
+    pub fn fresh(&self, value: &Value) -> Encoding {
+        match value {
+            Value::Str(s) => Encoding::of_string(s),
+            Value::List(_) => Encoding::Quicklist,
+            Value::Stream(_) => Encoding::Stream,
+            Value::Set(set) => {
+                if set.len() as u64 <= self.intset_max()
+                    && set.iter().all(|m| crate::resp::parse_i64(m).is_some())
+                {
+                    Encoding::Intset
+                } else {
+                    Encoding::Hashtable
+                }
+            }
+            Value::Hash(hash) => {
+                let max = self.hash_max_listpack_value;
+                if hash.len() as u64 <= self.hash_max_listpack_entries
+                    && hash
+                        .iter()
+                        .all(|(f, v)| f.len() as u64 <= max && v.len() as u64 <= max)
+                {
+                    Encoding::Listpack
+                } else {
+                    Encoding::Hashtable
+                }
+            }
+            Value::ZSet(zset) => {
+                let max = self.zset_max_listpack_value;
+                if zset.len() as u64 <= self.zset_max_listpack_entries
+                    && zset.iter().all(|(m, _)| m.len() as u64 <= max)
+                {
+                    Encoding::Listpack
+                } else {
+                    Encoding::Skiplist
+                }
+            }
+        }
+    }
+
+    /// The encoding Redis gives `value` loaded from an RDB (or RESTOREd)
+    /// whose type was `written_as`'s: a compact type (intset, listpack)
+    /// stays compact unless it has more entries than allowed, whatever its
+    /// elements' lengths (`rdbLoadObject`); a plain type is encoded afresh.
+    pub fn on_load(&self, value: &Value, written_as: Encoding) -> Encoding {
+        match (value, written_as) {
+            (Value::Hash(hash), Encoding::Listpack) => {
+                if hash.len() as u64 > self.hash_max_listpack_entries {
+                    Encoding::Hashtable
+                } else {
+                    Encoding::Listpack
+                }
+            }
+            (Value::ZSet(zset), Encoding::Listpack) => {
+                if zset.len() as u64 > self.zset_max_listpack_entries {
+                    Encoding::Skiplist
+                } else {
+                    Encoding::Listpack
+                }
+            }
+            _ => self.fresh(value),
+        }
+    }
+
+    /// The encoding after a write put `written` into `value`, encoded
+    /// `current` before: Redis's conversions at write time, one way only.
+    /// `written` holds, for a set, the members it added; for a hash, every
+    /// field and value it set; for a sorted set, the members it inserted
+    /// (a new score for an existing member converts nothing).
+    fn after_write<'a>(
+        &self,
+        value: &Value,
+        current: Encoding,
+        written: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Encoding {
+        let mut written = written.into_iter().peekable();
+        if written.peek().is_none() {
+            return current;
+        }
+        match (value, current) {
+            (Value::Set(set), Encoding::Intset) => {
+                if set.len() as u64 > self.intset_max()
+                    || written.any(|m| crate::resp::parse_i64(m).is_none())
+                {
+                    Encoding::Hashtable
+                } else {
+                    current
+                }
+            }
+            (Value::Hash(hash), Encoding::Listpack) => {
+                let max = self.hash_max_listpack_value;
+                if hash.len() as u64 > self.hash_max_listpack_entries
+                    || written.any(|e| e.len() as u64 > max)
+                {
+                    Encoding::Hashtable
+                } else {
+                    current
+                }
+            }
+            (Value::ZSet(zset), Encoding::Listpack) => {
+                let max = self.zset_max_listpack_value;
+                if zset.len() as u64 > self.zset_max_listpack_entries
+                    || written.any(|m| m.len() as u64 > max)
+                {
+                    Encoding::Skiplist
+                } else {
+                    current
+                }
+            }
+            _ => current,
+        }
+    }
+}
+
+/// A sorted set going into a listpack holds no `-0` score (see
+/// [`ZSet::zero_negative_zeros`]).
+fn zero_listpack_scores(value: &mut Value, encoding: Encoding) {
+    if let (Value::ZSet(zset), Encoding::Listpack) = (value, encoding) {
+        zset.zero_negative_zeros(None);
+    }
+}
+
 /// Sentinel for "no expiry" in [`Entry`].
 const NO_EXPIRY: u64 = u64::MAX;
 
-/// A key's value and its expiry.
-#[derive(Debug, Clone, PartialEq)]
+/// A key's value, its encoding and its expiry.
+#[derive(Debug, Clone)]
 pub struct Entry {
     /// The value.
     pub value: Value,
     expire_at_ms: u64,
+    encoding: Encoding,
+}
+
+/// Entries are equal when their values and expiries are: the encoding is
+/// how one node stores the data, and two nodes holding the same data may
+/// legitimately store it differently (a replica loaded by a full sync
+/// encodes afresh what its master converted).
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value && self.expire_at_ms == other.expire_at_ms
+    }
 }
 
 impl Entry {
     /// An entry holding `value`, expiring at `expire_at_ms` (unix ms) if
-    /// given.
+    /// given, encoded as Redis encodes a fresh value under the default
+    /// limits.
     pub fn new(value: Value, expire_at_ms: Option<u64>) -> Self {
+        let encoding = EncodingLimits::default().fresh(&value);
         Entry {
             value,
             expire_at_ms: expire_at_ms.unwrap_or(NO_EXPIRY),
+            encoding,
         }
+    }
+
+    /// How the value is stored (OBJECT ENCODING).
+    #[inline]
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
     }
 
     /// Absolute expiry in unix ms, if the key has one.
@@ -247,6 +516,8 @@ pub struct Db {
     /// wake clients blocked on them: Redis's `signalKeyAsReady` in
     /// `dbAdd`).
     created: Option<Vec<Blob>>,
+    /// The thresholds new and written values are encoded with.
+    limits: EncodingLimits,
 }
 
 impl PartialEq for Db {
@@ -398,12 +669,36 @@ impl Db {
         self.insert_with_expiry(key, value, None);
     }
 
-    /// Stores `value` under `key` with the given expiry.
+    /// Stores `value` under `key` with the given expiry. The value is
+    /// encoded afresh from its contents, as Redis encodes a new object.
     pub fn insert_with_expiry(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
-        self.tracked(key, |db| db.insert_untracked(key, value, expire_at_ms));
+        let encoding = self.limits.fresh(&value);
+        self.insert_encoded(key, value, expire_at_ms, encoding);
     }
 
-    fn insert_untracked(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
+    /// Stores `value` under `key` with the given expiry and `encoding`
+    /// (a value moved or copied keeps its encoding, as Redis keeps the
+    /// object or duplicates it encoding and all).
+    pub fn insert_encoded(
+        &mut self,
+        key: &[u8],
+        value: Value,
+        expire_at_ms: Option<u64>,
+        encoding: Encoding,
+    ) {
+        self.tracked(key, |db| {
+            db.insert_untracked(key, value, expire_at_ms, encoding)
+        });
+    }
+
+    fn insert_untracked(
+        &mut self,
+        key: &[u8],
+        mut value: Value,
+        expire_at_ms: Option<u64>,
+        encoding: Encoding,
+    ) {
+        zero_listpack_scores(&mut value, encoding);
         let expire = expire_at_ms.unwrap_or(NO_EXPIRY);
         match self.entries.get_mut(key) {
             Some(entry) => {
@@ -419,6 +714,7 @@ impl Db {
                 }
                 entry.value = value;
                 entry.expire_at_ms = expire;
+                entry.encoding = encoding;
             }
             None => {
                 if let Some(added) = &mut self.added {
@@ -432,6 +728,7 @@ impl Db {
                     Entry {
                         value,
                         expire_at_ms: expire,
+                        encoding,
                     },
                 );
             }
@@ -441,12 +738,54 @@ impl Db {
         }
     }
 
-    /// Replaces the value of `key`, keeping its expiry (or none if new).
+    /// Replaces the value of `key`, keeping its expiry (or none if new);
+    /// the value is encoded afresh.
     pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) {
+        let encoding = self.limits.fresh(&value);
         self.tracked(key, |db| match db.entries.get_mut(key) {
-            Some(entry) => entry.value = value,
-            None => db.insert_untracked(key, value, None),
+            Some(entry) => {
+                entry.value = value;
+                zero_listpack_scores(&mut entry.value, encoding);
+                entry.encoding = encoding;
+            }
+            None => db.insert_untracked(key, value, None, encoding),
         });
+    }
+
+    /// Sets the encoding of `key`'s value, for writes whose result Redis
+    /// encodes otherwise than afresh (APPEND and SETRANGE leave `raw`,
+    /// INCRBYFLOAT never `int`, ...).
+    pub fn set_encoding(&mut self, key: &[u8], encoding: Encoding) {
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.encoding = encoding;
+        }
+    }
+
+    /// Re-encodes `key`'s value afresh from its contents (a value Redis
+    /// rebuilt as a new object, as SPOP does with what it leaves).
+    pub fn encode_afresh(&mut self, key: &[u8]) {
+        let limits = self.limits;
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.encoding = limits.fresh(&entry.value);
+        }
+    }
+
+    /// Applies Redis's write-time conversion to `key`'s value after a write
+    /// put `written` into it: for a set, the members added; for a hash,
+    /// every field and value set; for a sorted set, the members inserted.
+    /// A compact encoding turns large when the value now has more entries
+    /// than allowed or an element written is not fit for it; a large one
+    /// stays.
+    pub fn note_written<'a>(&mut self, key: &[u8], written: impl IntoIterator<Item = &'a [u8]>) {
+        let limits = self.limits;
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.encoding = limits.after_write(&entry.value, entry.encoding, written);
+        }
+    }
+
+    /// The thresholds values are encoded with.
+    pub fn encoding_limits(&self) -> EncodingLimits {
+        self.limits
     }
 
     /// Sets or clears the expiry of an existing key; false when absent.
@@ -575,6 +914,28 @@ impl Keyspace {
     pub fn clear(&mut self) {
         for db in &mut self.dbs {
             db.clear();
+        }
+    }
+
+    /// Sets the thresholds later writes encode values with (CONFIG SET):
+    /// existing values keep their encodings, as in Redis.
+    pub fn set_encoding_limits(&mut self, limits: EncodingLimits) {
+        for db in &mut self.dbs {
+            db.limits = limits;
+        }
+    }
+
+    /// Encodes every value of a keyspace just loaded from an RDB as Redis
+    /// does on load under `limits` (see [`EncodingLimits::on_load`]); the
+    /// loader left in each entry the encoding of the RDB type it was
+    /// written as. Later writes use `limits`.
+    pub fn settle_loaded_encodings(&mut self, limits: EncodingLimits) {
+        for db in &mut self.dbs {
+            db.limits = limits;
+            for entry in db.entries.values_mut() {
+                entry.encoding = limits.on_load(&entry.value, entry.encoding);
+                zero_listpack_scores(&mut entry.value, entry.encoding);
+            }
         }
     }
 
@@ -769,6 +1130,91 @@ mod tests {
         assert_eq!(db.expired_keys(1000, 10), vec![blob(b"c")]);
         db.remove(b"c");
         assert_eq!(db.volatile_len(), 0);
+    }
+
+    fn set_of(members: &[&str]) -> Value {
+        Value::Set(Box::new(
+            members.iter().map(|m| blob(m.as_bytes())).collect(),
+        ))
+    }
+
+    #[test]
+    fn fresh_values_take_the_encoding_their_contents_call_for() {
+        let limits = EncodingLimits::default();
+        assert_eq!(limits.fresh(&Value::Str(blob(b"-12"))), Encoding::Int);
+        assert_eq!(limits.fresh(&Value::Str(blob(b"012"))), Encoding::Embstr);
+        assert_eq!(
+            limits.fresh(&Value::Str(blob(&[b'a'; 44]))),
+            Encoding::Embstr
+        );
+        assert_eq!(limits.fresh(&Value::Str(blob(&[b'a'; 45]))), Encoding::Raw);
+        assert_eq!(limits.fresh(&set_of(&["1", "2"])), Encoding::Intset);
+        assert_eq!(limits.fresh(&set_of(&["1", "a"])), Encoding::Hashtable);
+        let few = EncodingLimits {
+            set_max_intset_entries: 1,
+            ..limits
+        };
+        assert_eq!(few.fresh(&set_of(&["1", "2"])), Encoding::Hashtable);
+        assert_eq!(limits.fresh(&Value::new_list()), Encoding::Quicklist);
+    }
+
+    #[test]
+    fn a_write_converts_one_way_and_a_limit_change_converts_nothing() {
+        let mut db = Db::default();
+        db.insert(b"s", set_of(&["1", "2"]));
+        assert_eq!(db.get(b"s").unwrap().encoding(), Encoding::Intset);
+        if let Some(Value::Set(set)) = db.value_mut(b"s") {
+            set.insert(blob(b"a"));
+        }
+        db.note_written(b"s", [&b"a"[..]]);
+        assert_eq!(db.get(b"s").unwrap().encoding(), Encoding::Hashtable);
+        if let Some(Value::Set(set)) = db.value_mut(b"s") {
+            set.swap_remove(&b"a"[..]);
+        }
+        db.note_written(b"s", [&b"3"[..]]);
+        assert_eq!(db.get(b"s").unwrap().encoding(), Encoding::Hashtable);
+        // The same contents inserted afresh are an intset again.
+        db.insert(b"t", set_of(&["1", "2"]));
+        assert_eq!(db.get(b"t").unwrap().encoding(), Encoding::Intset);
+        // Entries with the same data are equal whatever their encodings.
+        assert_eq!(db.get(b"s"), db.get(b"t"));
+
+        let mut keyspace = Keyspace::new();
+        keyspace.db_mut(0).insert(b"s", set_of(&["1", "2", "3"]));
+        keyspace.set_encoding_limits(EncodingLimits {
+            set_max_intset_entries: 2,
+            ..EncodingLimits::default()
+        });
+        let db = keyspace.db_mut(0);
+        assert_eq!(db.get(b"s").unwrap().encoding(), Encoding::Intset);
+        db.note_written(b"s", std::iter::empty());
+        assert_eq!(db.get(b"s").unwrap().encoding(), Encoding::Intset);
+        if let Some(Value::Set(set)) = db.value_mut(b"s") {
+            set.insert(blob(b"4"));
+        }
+        db.note_written(b"s", [&b"4"[..]]);
+        assert_eq!(db.get(b"s").unwrap().encoding(), Encoding::Hashtable);
+    }
+
+    #[test]
+    fn loads_keep_a_listpack_that_has_few_enough_entries() {
+        let limits = EncodingLimits::default();
+        let mut hash = IndexMap::with_hasher(FixedHash::default());
+        hash.insert(blob(b"f"), blob(&[b'v'; 100]));
+        let hash = Value::Hash(Box::new(hash));
+        assert_eq!(
+            limits.on_load(&hash, Encoding::Listpack),
+            Encoding::Listpack
+        );
+        assert_eq!(
+            limits.on_load(&hash, Encoding::Hashtable),
+            Encoding::Hashtable
+        );
+        let small = set_of(&["1"]);
+        assert_eq!(
+            limits.on_load(&small, Encoding::Hashtable),
+            Encoding::Intset
+        );
     }
 
     #[test]

@@ -34,7 +34,9 @@ use std::collections::VecDeque;
 use crc::{Crc, CRC_64_REDIS};
 use indexmap::{IndexMap, IndexSet};
 
-use crate::keyspace::{blob, Blob, FixedHash, Keyspace, Value, ZSet, DB_COUNT};
+use crate::keyspace::{
+    blob, format_score, Blob, Encoding, FixedHash, Keyspace, Value, ZSet, DB_COUNT,
+};
 use crate::stream::{Group, NodeElement, Stream, StreamId};
 
 /// The version [`encode`] writes and the newest [`decode`] accepts.
@@ -304,7 +306,7 @@ pub fn encode(keyspace: &Keyspace, info: &RdbInfo) -> Vec<u8> {
                 enc.out.push(OP_EXPIRETIME_MS);
                 enc.out.extend_from_slice(&at.to_le_bytes());
             }
-            enc.key_value(key, &entry.value);
+            enc.key_value(key, &entry.value, entry.encoding());
         }
     }
 
@@ -378,14 +380,46 @@ impl Encoder {
         self.out.extend_from_slice(s);
     }
 
-    fn key_value(&mut self, key: &[u8], value: &Value) {
-        self.out.push(type_byte(value));
+    fn key_value(&mut self, key: &[u8], value: &Value, encoding: Encoding) {
+        let layout = Layout::of(value, encoding);
+        self.out.push(layout.type_byte(value));
         self.string(key);
-        self.value(value);
+        self.value(value, layout);
     }
 
     /// A value's body, after its type byte (`rdbSaveObject`).
-    fn value(&mut self, value: &Value) {
+    fn value(&mut self, value: &Value, layout: Layout) {
+        match (value, layout) {
+            (Value::Set(members), Layout::Intset(mut ints)) => {
+                ints.clear();
+                ints.extend(members.iter().filter_map(|m| crate::resp::parse_i64(m)));
+                self.string(&encode_intset(&mut ints));
+                return;
+            }
+            (Value::Hash(fields), Layout::Listpack) => {
+                let elements: Vec<NodeElement<'_>> = fields
+                    .iter()
+                    .flat_map(|(f, v)| [NodeElement::Bytes(f), NodeElement::Bytes(v)])
+                    .collect();
+                self.string(&encode_listpack(&elements));
+                return;
+            }
+            (Value::ZSet(zset), Layout::Listpack) => {
+                // Lowest score first, member then score, as `zzlInsert`
+                // keeps them; scores as `d2string` prints them.
+                let scores: Vec<String> = zset.iter().map(|(_, s)| format_score(s)).collect();
+                let elements: Vec<NodeElement<'_>> = zset
+                    .iter()
+                    .zip(&scores)
+                    .flat_map(|((m, _), s)| {
+                        [NodeElement::Bytes(m), NodeElement::Bytes(s.as_bytes())]
+                    })
+                    .collect();
+                self.string(&encode_listpack(&elements));
+                return;
+            }
+            _ => {}
+        }
         match value {
             Value::Str(s) => self.string(s),
             Value::List(items) => {
@@ -521,26 +555,94 @@ fn encode_lp_int(out: &mut Vec<u8>, value: i64) {
     }
 }
 
-/// The RDB type a value is written as: the plain encodings, which every
-/// Redis version loads.
-fn type_byte(value: &Value) -> u8 {
-    match value {
-        Value::Str(_) => TYPE_STRING,
-        Value::List(_) => TYPE_LIST,
-        Value::Set(_) => TYPE_SET,
-        Value::Hash(_) => TYPE_HASH,
-        Value::ZSet(_) => TYPE_ZSET_2,
-        Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
+/// How a value is laid out in the RDB: as Redis's `rdbSaveObjectType`
+/// picks from the encoding, a set in an intset, a small hash or sorted set
+/// in a listpack, anything else in its plain type (a list as plain
+/// elements, which every Redis version loads into a quicklist).
+enum Layout {
+    /// An intset, with a buffer for its sorted integers.
+    Intset(Vec<i64>),
+    /// A listpack.
+    Listpack,
+    /// The plain type.
+    Plain,
+}
+
+impl Layout {
+    fn of(value: &Value, encoding: Encoding) -> Layout {
+        match (value, encoding) {
+            // Every member is an integer in an intset; a set whose
+            // encoding says otherwise (it cannot happen) stays plain.
+            (Value::Set(members), Encoding::Intset)
+                if members.iter().all(|m| crate::resp::parse_i64(m).is_some()) =>
+            {
+                Layout::Intset(Vec::with_capacity(members.len()))
+            }
+            (Value::Hash(_) | Value::ZSet(_), Encoding::Listpack) => Layout::Listpack,
+            _ => Layout::Plain,
+        }
+    }
+
+    fn type_byte(&self, value: &Value) -> u8 {
+        match (value, self) {
+            (Value::Set(_), Layout::Intset(_)) => TYPE_SET_INTSET,
+            (Value::Hash(_), Layout::Listpack) => TYPE_HASH_LISTPACK,
+            (Value::ZSet(_), Layout::Listpack) => TYPE_ZSET_LISTPACK,
+            (Value::Str(_), _) => TYPE_STRING,
+            (Value::List(_), _) => TYPE_LIST,
+            (Value::Set(_), _) => TYPE_SET,
+            (Value::Hash(_), _) => TYPE_HASH,
+            (Value::ZSet(_), _) => TYPE_ZSET_2,
+            (Value::Stream(_), _) => TYPE_STREAM_LISTPACKS_2,
+        }
     }
 }
 
-/// DUMP's serialization of `value` (`createDumpPayload`): its RDB type and
-/// body, the RDB version (2 bytes, little-endian), and the CRC64 of all
-/// that (8 bytes, little-endian).
-pub fn dump_payload(value: &Value) -> Vec<u8> {
+/// The encoding a value loaded from RDB type `type_byte` was written
+/// from, as [`crate::keyspace::EncodingLimits::on_load`] takes it: compact types give
+/// their compact encoding, plain ones the large one.
+fn written_as(type_byte: u8) -> Encoding {
+    match type_byte {
+        TYPE_STRING => Encoding::Raw,
+        TYPE_SET_INTSET => Encoding::Intset,
+        TYPE_SET | TYPE_HASH | TYPE_HASH_ZIPMAP => Encoding::Hashtable,
+        TYPE_ZSET | TYPE_ZSET_2 => Encoding::Skiplist,
+        TYPE_HASH_ZIPLIST | TYPE_HASH_LISTPACK | TYPE_ZSET_ZIPLIST | TYPE_ZSET_LISTPACK => {
+            Encoding::Listpack
+        }
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => Encoding::Stream,
+        _ => Encoding::Quicklist,
+    }
+}
+
+/// An intset (`intset.c`) of `ints`: the narrowest width that holds them
+/// all, the count, then the integers sorted, little-endian.
+fn encode_intset(ints: &mut [i64]) -> Vec<u8> {
+    ints.sort_unstable();
+    let width: usize = if ints.iter().all(|&v| i16::try_from(v).is_ok()) {
+        2
+    } else if ints.iter().all(|&v| i32::try_from(v).is_ok()) {
+        4
+    } else {
+        8
+    };
+    let mut out = Vec::with_capacity(8 + width * ints.len());
+    out.extend_from_slice(&(width as u32).to_le_bytes());
+    out.extend_from_slice(&(ints.len() as u32).to_le_bytes());
+    for &v in ints.iter() {
+        out.extend_from_slice(&v.to_le_bytes()[..width]);
+    }
+    out
+}
+
+/// DUMP's serialization of `value` stored as `encoding`
+/// (`createDumpPayload`): its RDB type and body, the RDB version (2 bytes,
+/// little-endian), and the CRC64 of all that (8 bytes, little-endian).
+pub fn dump_payload(value: &Value, encoding: Encoding) -> Vec<u8> {
     let mut enc = Encoder::default();
-    enc.out.push(type_byte(value));
-    enc.value(value);
+    let layout = Layout::of(value, encoding);
+    enc.out.push(layout.type_byte(value));
+    enc.value(value, layout);
     enc.out
         .extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
     let crc = crc64(&enc.out);
@@ -613,8 +715,10 @@ pub enum PayloadError {
 
 /// The value a DUMP payload holds (`verifyDumpPayload`, then
 /// `rdbLoadObjectType` and `rdbLoadObject`): any RDB encoding Redis 7.0
-/// writes is read, listpacks, quicklists and intsets included.
-pub fn restore_payload(payload: &[u8]) -> Result<Value, PayloadError> {
+/// writes is read, listpacks, quicklists and intsets included. Also the
+/// encoding of the RDB type it was written as, for
+/// [`crate::keyspace::EncodingLimits::on_load`].
+pub fn restore_payload(payload: &[u8]) -> Result<(Value, Encoding), PayloadError> {
     if payload.len() < 10 {
         return Err(PayloadError::VersionOrChecksum);
     }
@@ -631,7 +735,7 @@ pub fn restore_payload(payload: &[u8]) -> Result<Value, PayloadError> {
     let type_byte = reader.u8().map_err(|_| PayloadError::BadFormat)?;
     check_type(type_byte, 0).map_err(|_| PayloadError::BadFormat)?;
     match read_value(&mut reader, type_byte) {
-        Ok(Some(value)) => Ok(value),
+        Ok(Some(value)) => Ok((value, written_as(type_byte))),
         Ok(None) | Err(_) => Err(PayloadError::BadFormat),
     }
 }
@@ -1103,10 +1207,12 @@ fn read_record(r: &mut Reader<'_>, records: &mut Records) -> Result<bool, RdbErr
                     offset: record,
                 });
             }
+            // The encoding is settled by the server that adopts the
+            // keyspace, under its limits (`settle_loaded_encodings`).
             records
                 .keyspace
                 .db_mut(db)
-                .insert_with_expiry(&key, value, expiry);
+                .insert_encoded(&key, value, expiry, written_as(type_byte));
         }
     }
     Ok(false)
@@ -2037,6 +2143,7 @@ fn parse_zipmap(zm: &[u8], at: usize) -> Result<Vec<Elem<'_>>, RdbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keyspace::EncodingLimits;
 
     fn encode_string(s: &[u8]) -> Vec<u8> {
         let mut enc = Encoder::default();
@@ -2410,6 +2517,72 @@ mod tests {
         assert_eq!(parse_intset(&is, 0).unwrap(), vec![i64::MIN]);
         assert!(parse_intset(&[3, 0, 0, 0, 0, 0, 0, 0], 0).is_err());
         assert!(parse_intset(&[2, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 1, 0], 0).is_err());
+    }
+
+    #[test]
+    fn intsets_are_written_sorted_in_the_narrowest_width() {
+        for (ints, width) in [
+            (vec![300, -5], 2u32),
+            (vec![1, -70000], 4),
+            (vec![5_000_000_000, 2], 8),
+        ] {
+            let mut sorted = ints.clone();
+            let bytes = encode_intset(&mut sorted);
+            assert_eq!(bytes[..4], width.to_le_bytes());
+            let mut expected = ints;
+            expected.sort_unstable();
+            assert_eq!(parse_intset(&bytes, 0).unwrap(), expected);
+        }
+    }
+
+    /// A key of every compact encoding goes into its compact RDB type and
+    /// reads back as the same value, encoded as Redis loads that type.
+    #[test]
+    fn compact_encodings_are_written_as_compact_types() {
+        let limits = EncodingLimits::default();
+        let mut set = IndexSet::with_hasher(FixedHash::default());
+        for m in ["3", "-70000", "12"] {
+            set.insert(blob(m.as_bytes()));
+        }
+        let mut hash = IndexMap::with_hasher(FixedHash::default());
+        hash.insert(blob(b"f"), blob(b"v"));
+        hash.insert(blob(b"n"), blob(b"-12"));
+        let mut zset = ZSet::default();
+        zset.insert(b"a", 1.5);
+        zset.insert(b"b", -3.0);
+        zset.insert(b"c", f64::INFINITY);
+        let cases = [
+            (Value::Set(Box::new(set)), Encoding::Intset, TYPE_SET_INTSET),
+            (
+                Value::Hash(Box::new(hash)),
+                Encoding::Listpack,
+                TYPE_HASH_LISTPACK,
+            ),
+            (
+                Value::ZSet(Box::new(zset)),
+                Encoding::Listpack,
+                TYPE_ZSET_LISTPACK,
+            ),
+        ];
+        for (value, encoding, type_byte) in cases {
+            let payload = dump_payload(&value, encoding);
+            assert_eq!(payload[0], type_byte, "{value:?}");
+            let (read, written) = restore_payload(&payload).unwrap();
+            assert_eq!(read, value);
+            assert_eq!(limits.on_load(&read, written), encoding, "{value:?}");
+            // The large encodings go into the plain types.
+            let large = if encoding == Encoding::Intset {
+                Encoding::Hashtable
+            } else if matches!(value, Value::ZSet(_)) {
+                Encoding::Skiplist
+            } else {
+                Encoding::Hashtable
+            };
+            let plain = dump_payload(&value, large);
+            let (read, written) = restore_payload(&plain).unwrap();
+            assert_eq!(read, value);
+            assert_eq!(written, large);
+        }
     }
 
     #[test]

@@ -382,3 +382,111 @@ fn a_link_that_never_came_up_reports_down_since_minus_one_as_redis() {
     let port = common::start_replsim(replsim::server::Config::default());
     assert_eq!(down_since_of_a_link_never_up(port).as_deref(), Some("-1"));
 }
+
+/// Writes values whose encodings a full sync may change: values the
+/// master converted and then shrank, values kept compact under thresholds
+/// a replica with default limits would not allow, and raw strings.
+fn write_converted_values(port: u16) {
+    let mut c = Client::connect(port);
+    let long = "x".repeat(100);
+    c.cmd(&["CONFIG", "SET", "hash-max-listpack-value", "1000"]);
+    c.cmd(&["CONFIG", "SET", "zset-max-listpack-value", "1000"]);
+    c.cmd(&["HSET", "listpack-hash-long-value", "f", &long]);
+    c.cmd(&["ZADD", "listpack-zset-long-member", "1", &long]);
+    c.cmd(&["CONFIG", "SET", "set-max-intset-entries", "2"]);
+    c.cmd(&["SADD", "hashtable-set-of-3-ints", "1", "2", "3"]);
+    c.cmd(&["CONFIG", "SET", "set-max-intset-entries", "512"]);
+    c.cmd(&["SADD", "shrunk-set", "1", "2", "3", "a"]);
+    c.cmd(&["SREM", "shrunk-set", "a"]);
+    c.cmd(&["HSET", "shrunk-hash", "f", &long]);
+    c.cmd(&["HSET", "shrunk-hash", "f", "v"]);
+    c.cmd(&["ZADD", "small-zset", "1", "a", "2", "b"]);
+    c.cmd(&["HSET", "small-hash", "a", "1"]);
+    c.cmd(&["SADD", "int-set", "1", "2", "-70000", "5000000000"]);
+    c.cmd(&["SET", "appended", "123"]);
+    c.cmd(&["APPEND", "appended", "4"]);
+    c.cmd(&["RPUSH", "list", "a", "1"]);
+}
+
+fn encodings(port: u16) -> Vec<(String, String)> {
+    let mut c = Client::connect(port);
+    let replsim::resp::Frame::Array(Some(keys)) = c.cmd(&["KEYS", "*"]) else {
+        panic!("KEYS failed");
+    };
+    let mut names: Vec<String> = keys
+        .iter()
+        .map(|k| match k {
+            replsim::resp::Frame::Bulk(Some(b)) => String::from_utf8_lossy(b).into_owned(),
+            other => panic!("key {other:?}"),
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|key| {
+            let encoding = match c.cmd(&["OBJECT", "ENCODING", &key]) {
+                replsim::resp::Frame::Bulk(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
+                other => panic!("OBJECT ENCODING {key}: {other:?}"),
+            };
+            (key, encoding)
+        })
+        .collect()
+}
+
+/// A full sync carries each value in the RDB type its encoding calls for,
+/// and the replica encodes it as Redis loads that type: a real replica of
+/// replsim, a real replica of redis-server and a replsim replica of
+/// redis-server end with the same encodings.
+#[test]
+fn full_syncs_leave_the_encodings_redis_gives_on_load() {
+    let Some(real_master) = start_redis("encoding-real-master", &[]) else {
+        return;
+    };
+    let replsim_master = ReplsimProcess::start("encoding-replsim-master", &[]);
+    write_converted_values(real_master.port);
+    write_converted_values(replsim_master.port);
+    assert_eq!(
+        encodings(real_master.port),
+        encodings(replsim_master.port),
+        "the masters"
+    );
+    let real_port = real_master.port.to_string();
+    let replsim_port = replsim_master.port.to_string();
+    let Some(real_of_real) = start_redis(
+        "encoding-real-of-real",
+        &["--replicaof", "127.0.0.1", &real_port],
+    ) else {
+        return;
+    };
+    let Some(real_of_replsim) = start_redis(
+        "encoding-real-of-replsim",
+        &["--replicaof", "127.0.0.1", &replsim_port],
+    ) else {
+        return;
+    };
+    let replsim_of_real = ReplsimProcess::start("encoding-replsim-of-real", &[]);
+    replicaof(replsim_of_real.port, real_master.port);
+    wait_in_sync(real_master.port, real_of_real.port);
+    wait_in_sync(replsim_master.port, real_of_replsim.port);
+    wait_in_sync(real_master.port, replsim_of_real.port);
+    let expected = encodings(real_of_real.port);
+    // The full sync re-encoded what the masters converted.
+    assert!(
+        expected.contains(&("shrunk-set".into(), "intset".into())),
+        "{expected:?}"
+    );
+    assert!(
+        expected.contains(&("listpack-hash-long-value".into(), "listpack".into())),
+        "{expected:?}"
+    );
+    assert_eq!(
+        encodings(real_of_replsim.port),
+        expected,
+        "real replica of replsim"
+    );
+    assert_eq!(
+        encodings(replsim_of_real.port),
+        expected,
+        "replsim replica of redis"
+    );
+}

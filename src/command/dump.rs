@@ -18,7 +18,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
 /// # Propagation
 /// None.
 fn dump(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    let payload = ctx.lookup(argv.get(1)).map(|e| dump_payload(&e.value));
+    let payload = ctx
+        .lookup(argv.get(1))
+        .map(|e| dump_payload(&e.value, e.encoding()));
     ctx.out.bulk_opt(payload.as_deref());
     Ok(())
 }
@@ -73,7 +75,8 @@ fn restore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if ttl < 0 {
         return Err(CmdError::err("Invalid TTL value, must be >= 0"));
     }
-    let value = restore_payload(argv.get(3)).map_err(|error| CmdError::err(error.to_string()))?;
+    let (value, written_as) =
+        restore_payload(argv.get(3)).map_err(|error| CmdError::err(error.to_string()))?;
     let deleted = replace && ctx.db().remove(key).is_some();
     let expire_at = match ttl {
         0 => None,
@@ -91,8 +94,11 @@ fn restore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             return Ok(());
         }
     }
+    // Encoded as Redis's `rdbLoadObject` encodes it, under this node's
+    // thresholds.
+    let encoding = ctx.db().encoding_limits().on_load(&value, written_as);
     ctx.db()
-        .insert_with_expiry(key, value, expire_at.map(|at| at.max(0) as u64));
+        .insert_encoded(key, value, expire_at.map(|at| at.max(0) as u64), encoding);
     if let (Some(at), false) = (expire_at, absttl) {
         let mut rewritten: Vec<Vec<u8>> = argv.iter().map(<[u8]>::to_vec).collect();
         rewritten[2] = at.to_string().into_bytes();

@@ -8,7 +8,7 @@ use rand::Rng;
 use super::flags::*;
 use super::lists::remove_if_empty;
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
-use crate::keyspace::{blob, Blob, FixedHash, Value};
+use crate::keyspace::{blob, Blob, Encoding, FixedHash, Value};
 use crate::resp::{parse_i64, Argv};
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
@@ -36,10 +36,6 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
 ];
 
 type Hash = IndexMap<Blob, Blob, FixedHash>;
-
-/// Redis keeps hashes of up to 128 fields as listpacks, which delete in
-/// place; below that size deletions keep the field order too.
-const SMALL_HASH_FIELDS: usize = 128;
 
 fn read_hash<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c Hash>, CmdError> {
     match ctx.lookup(key).map(|e| &e.value) {
@@ -92,6 +88,7 @@ fn hset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             added += 1;
         }
     }
+    ctx.db().note_written(argv.get(1), argv.iter().skip(2));
     ctx.changed(((argv.len() - 2) / 2) as u64);
     ctx.notify(notify::HASH, "hset", argv.get(1));
     ctx.out.integer(added);
@@ -115,13 +112,16 @@ fn hget(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// Verbatim, when a field was removed.
 fn hdel(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let key = argv.get(1);
+    // A listpack deletes in place, keeping the other fields' order; a
+    // hashtable's order is its own anyway.
+    let listpack = ctx.lookup(key).map(|e| e.encoding()) == Some(Encoding::Listpack);
     let Some(hash) = hash_mut(ctx, key, false)? else {
         ctx.out.integer(0);
         return Ok(());
     };
     let mut removed = 0;
     for field in argv.iter().skip(2) {
-        let gone = if hash.len() <= SMALL_HASH_FIELDS {
+        let gone = if listpack {
             hash.shift_remove(field)
         } else {
             hash.swap_remove(field)
@@ -187,10 +187,9 @@ fn hincrby(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         None => 0,
     };
     let next = current.checked_add(delta).ok_or(CmdError::Overflow)?;
-    hash.insert(
-        blob(field),
-        blob(itoa::Buffer::new().format(next).as_bytes()),
-    );
+    let text = itoa::Buffer::new().format(next).as_bytes().to_vec();
+    hash.insert(blob(field), blob(&text));
+    ctx.db().note_written(argv.get(1), [field, &text[..]]);
     ctx.changed(1);
     ctx.notify(notify::HASH, "hincrby", argv.get(1));
     ctx.out.integer(next);
@@ -211,6 +210,7 @@ fn hmset(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     for pair in (2..argv.len()).step_by(2) {
         hash.insert(blob(argv.get(pair)), blob(argv.get(pair + 1)));
     }
+    ctx.db().note_written(argv.get(1), argv.iter().skip(2));
     ctx.changed(((argv.len() - 2) / 2) as u64);
     ctx.notify(notify::HASH, "hset", argv.get(1));
     ctx.out.ok();
@@ -230,6 +230,8 @@ fn hsetnx(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     let hash = hash_mut(ctx, argv.get(1), true)?.expect("created");
     hash.insert(blob(argv.get(2)), blob(argv.get(3)));
+    ctx.db()
+        .note_written(argv.get(1), [argv.get(2), argv.get(3)]);
     ctx.changed(1);
     ctx.notify(notify::HASH, "hset", argv.get(1));
     ctx.out.integer(1);
@@ -321,6 +323,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         .ok_or_else(|| CmdError::err("increment would produce NaN or Infinity"))?;
     let text = sum.to_human_string();
     hash.insert(blob(field), blob(text.as_bytes()));
+    ctx.db().note_written(key, [field, text.as_bytes()]);
     ctx.changed(1);
     ctx.notify(notify::HASH, "hincrbyfloat", key);
     ctx.rewrite(&[b"HSET", key, field, text.as_bytes()]);

@@ -4,7 +4,7 @@
 use super::flags::*;
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
 use crate::hll::{self, HllError};
-use crate::keyspace::{Blob, Value};
+use crate::keyspace::{Blob, Encoding, Value};
 use crate::resp::Argv;
 use crate::server::pubsub::notify;
 
@@ -48,6 +48,9 @@ fn write_hll(ctx: &mut Ctx<'_>, key: &[u8], bytes: &[u8]) {
         Some(Value::Str(stored)) => *stored = Blob::from_slice(bytes),
         _ => ctx.db().insert(key, Value::Str(Blob::from_slice(bytes))),
     }
+    // Redis creates a HyperLogLog raw and unshares one into a raw string
+    // before changing it.
+    ctx.db().set_encoding(key, Encoding::Raw);
 }
 
 /// PFADD key [element ...]: adds elements (creating the key); 1 when a

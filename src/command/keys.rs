@@ -228,7 +228,9 @@ fn rename_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, nx: bool) -> CmdResult {
     let expiry = entry.expire_at_ms();
     // Redis deletes the target and adds the key anew (a `new` event).
     ctx.db().remove(to);
-    ctx.db().insert_with_expiry(to, entry.value, expiry);
+    // The same object moves: its encoding goes with it.
+    let encoding = entry.encoding();
+    ctx.db().insert_encoded(to, entry.value, expiry, encoding);
     ctx.changed(1);
     ctx.notify(notify::GENERIC, "rename_from", from);
     ctx.notify(notify::GENERIC, "rename_to", to);
@@ -299,10 +301,12 @@ fn copy(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         ctx.state.keyspace.db_mut(target_db).remove(destination);
     }
     let expiry = entry.expire_at_ms();
+    // Redis duplicates the value in its own encoding.
+    let encoding = entry.encoding();
     ctx.state
         .keyspace
         .db_mut(target_db)
-        .insert_with_expiry(destination, entry.value, expiry);
+        .insert_encoded(destination, entry.value, expiry, encoding);
     ctx.changed(1);
     ctx.notify_in(target_db, notify::GENERIC, "copy_to", destination);
     ctx.out.integer(1);
@@ -326,10 +330,11 @@ fn move_(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     let entry = ctx.db().remove(key).expect("looked up");
     let expiry = entry.expire_at_ms();
+    let encoding = entry.encoding();
     ctx.state
         .keyspace
         .db_mut(target_db)
-        .insert_with_expiry(key, entry.value, expiry);
+        .insert_encoded(key, entry.value, expiry, encoding);
     ctx.changed(1);
     let source_db = ctx.client.db;
     ctx.notify_in(source_db, notify::GENERIC, "move_from", key);

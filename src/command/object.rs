@@ -1,18 +1,19 @@
 //! OBJECT ENCODING, REFCOUNT, IDLETIME, FREQ and HELP, and MEMORY USAGE:
 //! what Redis 7.0 tells about how a value is stored.
 //!
-//! Encodings follow Redis 7.0's names and size thresholds, read from the
-//! same parameters (`hash-max-listpack-entries`, `zset-max-listpack-value`,
-//! `set-max-intset-entries`, ...). replsim computes the encoding from the
-//! value as it is now; Redis converts a value to its large encoding once
-//! and never back, so a value that grew past a threshold and shrank again
-//! reports the small encoding here (see the README).
+//! OBJECT ENCODING replies with the encoding kept next to each value
+//! ([`crate::keyspace::Encoding`]), which the writing commands maintain as
+//! Redis 7.0 does, from the same parameters (`set-max-intset-entries`,
+//! `hash-max-listpack-entries`, `zset-max-listpack-value`, ...): a value
+//! converts to its large encoding when a write takes it past a threshold
+//! and never back, APPEND, SETRANGE and SETBIT leave a `raw` string, store
+//! commands and RDB loads encode their result afresh, and CONFIG SET
+//! re-encodes nothing.
 
 use super::flags::*;
 use super::{container, sub, CmdError, CmdResult, CommandSpec, Ctx};
-use crate::keyspace::Value;
+use crate::keyspace::{Encoding, Value};
 use crate::resp::{parse_i64, Argv};
-use crate::server::Config;
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
     container("object", -2, 0, OBJECT_SUBCOMMANDS),
@@ -42,60 +43,6 @@ const fn with_key(spec: CommandSpec) -> CommandSpec {
     }
 }
 
-/// Strings up to this length are `embstr` in Redis (one allocation with
-/// the object header).
-const EMBSTR_MAX_LEN: usize = 44;
-
-/// The name Redis 7.0 gives the encoding of `value` under `config`.
-pub fn encoding(value: &Value, config: &Config) -> &'static str {
-    let within = |len: usize, name: &str| len as i64 <= config.number(name);
-    match value {
-        Value::Str(s) => {
-            if s.len() <= 20 && parse_i64(s).is_some() {
-                "int"
-            } else if s.len() <= EMBSTR_MAX_LEN {
-                "embstr"
-            } else {
-                "raw"
-            }
-        }
-        // Redis 7.0 keeps every list as a quicklist (of listpack nodes).
-        Value::List(_) => "quicklist",
-        Value::Stream(_) => "stream",
-        Value::Set(set) => {
-            if within(set.len(), "set-max-intset-entries")
-                && set.iter().all(|m| parse_i64(m).is_some())
-            {
-                "intset"
-            } else {
-                "hashtable"
-            }
-        }
-        Value::Hash(hash) => {
-            let max_value = config.number("hash-max-listpack-value");
-            if within(hash.len(), "hash-max-listpack-entries")
-                && hash
-                    .iter()
-                    .all(|(f, v)| f.len() as i64 <= max_value && v.len() as i64 <= max_value)
-            {
-                "listpack"
-            } else {
-                "hashtable"
-            }
-        }
-        Value::ZSet(zset) => {
-            let max_value = config.number("zset-max-listpack-value");
-            if within(zset.len(), "zset-max-listpack-entries")
-                && zset.iter().all(|(m, _)| m.len() as i64 <= max_value)
-            {
-                "listpack"
-            } else {
-                "skiplist"
-            }
-        }
-    }
-}
-
 /// OBJECT ENCODING key: how the value is stored (nil for a missing key).
 ///
 /// # Propagation
@@ -106,7 +53,7 @@ fn object_encoding(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let name = found
         .then(|| ctx.state.keyspace.db(db).get(argv.get(2)))
         .flatten()
-        .map(|entry| encoding(&entry.value, &ctx.state.config));
+        .map(|entry| entry.encoding().name());
     match name {
         Some(name) => ctx.out.bulk(name.as_bytes()),
         None => ctx.out.null(),
@@ -115,14 +62,18 @@ fn object_encoding(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 }
 
 /// OBJECT REFCOUNT key: Redis's reference count. Values are never shared in
-/// replsim, except that Redis shares the integers 0 to 9999 (reported as
-/// `INT_MAX`), which replsim reports the same way.
+/// replsim, except that Redis shares the `int`-encoded integers 0 to 9999
+/// (reported as `INT_MAX`), which replsim reports the same way (an integer
+/// kept `raw` by APPEND or `embstr` by INCRBYFLOAT is not shared).
 ///
 /// # Propagation
 /// None.
 fn object_refcount(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let count = ctx.lookup(argv.get(2)).map(|entry| match &entry.value {
-        Value::Str(s) if parse_i64(s).is_some_and(|n| (0..10_000).contains(&n)) => {
+        Value::Str(s)
+            if entry.encoding() == Encoding::Int
+                && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n)) =>
+        {
             i64::from(i32::MAX)
         }
         _ => 1,

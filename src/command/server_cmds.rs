@@ -145,6 +145,11 @@ fn config_set(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         ));
     }
     ctx.state.config = updated;
+    // Later writes use the new thresholds; existing values keep their
+    // encodings, as in Redis.
+    ctx.state
+        .keyspace
+        .set_encoding_limits(ctx.state.config.encoding_limits());
     ctx.out.ok();
     Ok(())
 }
@@ -351,6 +356,7 @@ fn debug_reload(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         ))
     })?;
     let mut keyspace = loaded.keyspace;
+    keyspace.settle_loaded_encodings(ctx.state.config.encoding_limits());
     if !ctx.state.is_replica() {
         for db in 0..crate::keyspace::DB_COUNT {
             for key in keyspace.db(db).expired_keys(ctx.now_ms, usize::MAX) {
@@ -664,7 +670,7 @@ fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
     let Some(entry) = ctx.state.keyspace.db(db).get(key).cloned() else {
         return Err(CmdError::NoSuchKey);
     };
-    let encoding = crate::command::object::encoding(&entry.value, &ctx.state.config);
+    let encoding = entry.encoding().name();
     let shared_integer = encoding == "int"
         && parse_i64(match &entry.value {
             Value::Str(s) => s,
@@ -672,7 +678,7 @@ fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
         })
         .is_some_and(|n| (0..10_000).contains(&n));
     let refcount: i64 = if shared_integer { i32::MAX as i64 } else { 1 };
-    let serialized = crate::rdb::dump_payload(&entry.value).len() - 11;
+    let serialized = crate::rdb::dump_payload(&entry.value, entry.encoding()).len() - 11;
     let address = 0x7f00_0000_0000u64 | (crate::rdb::crc64(key) & 0xff_ffff_fff0);
     let lru = (ctx.now_ms / 1000) & ((1 << 24) - 1);
     let mut line = format!(

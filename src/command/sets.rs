@@ -9,7 +9,7 @@ use rand::Rng;
 use super::flags::*;
 use super::lists::remove_if_empty;
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
-use crate::keyspace::{blob, Blob, FixedHash, Value};
+use crate::keyspace::{blob, Blob, Encoding, FixedHash, Value};
 use crate::resp::{parse_i64, Argv};
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
@@ -77,6 +77,11 @@ fn sadd(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let mut added = 0;
     for member in argv.iter().skip(2) {
         added += set.insert(blob(member)) as u64;
+    }
+    if added > 0 {
+        // A member already there is an integer of an intset (or the set
+        // is no intset), so the arguments stand for the members added.
+        ctx.db().note_written(argv.get(1), argv.iter().skip(2));
     }
     ctx.changed(added);
     if added > 0 {
@@ -201,6 +206,13 @@ fn spop(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     if let Some(Value::Set(set)) = ctx.db().value_mut(key) {
         **set = members;
     }
+    // Redis pops most of a set (what remains at most a fifth of what
+    // goes) by building a new set of the remaining members, encoded
+    // afresh: a hashtable left with few integers becomes an intset.
+    let remaining = len - take;
+    if count.is_some() && remaining > 0 && remaining * SPOP_MOVE_STRATEGY_MUL <= take {
+        ctx.db().encode_afresh(key);
+    }
     if !popped.is_empty() {
         ctx.notify(notify::SET, "spop", key);
     }
@@ -230,6 +242,10 @@ fn spop(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     Ok(())
 }
+
+/// Redis's `SPOP_MOVE_STRATEGY_MUL`: SPOP with a count rebuilds the set
+/// when fewer than this many times the popped members would remain.
+const SPOP_MOVE_STRATEGY_MUL: usize = 5;
 
 /// SMISMEMBER key member [member ...]: 1 or 0 per member (all 0 when the
 /// key is missing).
@@ -310,6 +326,9 @@ fn smove(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let added = set_mut(ctx, destination, true)?
         .expect("created")
         .insert(blob(member));
+    if added {
+        ctx.db().note_written(destination, [member]);
+    }
     ctx.changed(1);
     if added {
         ctx.notify(notify::SET, "sadd", destination);
@@ -373,6 +392,24 @@ fn algebra_reply(ctx: &mut Ctx<'_>, argv: Argv<'_>, op: Algebra) -> CmdResult {
     Ok(())
 }
 
+/// True when SDIFFSTORE builds its result the way Redis's second
+/// difference algorithm does: a copy of the first set, then the others'
+/// members removed (chosen when the first set is large against the
+/// others). The copy's encoding then decides the result's, as Redis
+/// never converts back.
+fn diff_copies_first_set(keys: &[&[u8]], sets: &[Option<Set>]) -> bool {
+    let Some(first) = &sets[0] else {
+        return false;
+    };
+    if keys[1..].contains(&keys[0]) {
+        return false;
+    }
+    let existing: Vec<usize> = sets.iter().flatten().map(|s| s.len()).collect();
+    let copy_work = existing.len() * first.len() / 2;
+    let remove_work: usize = existing.iter().sum();
+    copy_work > remove_work
+}
+
 fn algebra_store(ctx: &mut Ctx<'_>, argv: Argv<'_>, op: Algebra) -> CmdResult {
     let destination = argv.get(1);
     let keys: Vec<&[u8]> = argv.iter().skip(2).collect();
@@ -380,8 +417,17 @@ fn algebra_store(ctx: &mut Ctx<'_>, argv: Argv<'_>, op: Algebra) -> CmdResult {
     let result = compute(op, &sets);
     let len = result.len();
     if len > 0 {
-        ctx.db()
-            .insert_with_expiry(destination, Value::Set(Box::new(result)), None);
+        let built_from_first = op == Algebra::Diff && diff_copies_first_set(&keys, &sets);
+        let db = ctx.db();
+        db.insert_with_expiry(destination, Value::Set(Box::new(result)), None);
+        if built_from_first {
+            // The result went through a copy of the first set, so it
+            // converted if that copy did.
+            let first = Value::Set(Box::new(sets[0].clone().unwrap_or_default()));
+            if db.encoding_limits().fresh(&first) == Encoding::Hashtable {
+                db.set_encoding(destination, Encoding::Hashtable);
+            }
+        }
         ctx.changed(1);
         let event = match op {
             Algebra::Inter => "sinterstore",

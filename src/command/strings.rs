@@ -4,7 +4,7 @@
 
 use super::flags::*;
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
-use crate::keyspace::{blob, Blob, Value};
+use crate::keyspace::{blob, Blob, Encoding, Value};
 use crate::resp::{parse_i64, Argv};
 use crate::server::pubsub::notify;
 
@@ -452,6 +452,8 @@ fn setrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     }
     s[offset..end].copy_from_slice(value);
     let len = s.len();
+    // A new string is made raw, an old one unshared into a raw one.
+    ctx.db().set_encoding(key, Encoding::Raw);
     ctx.changed(1);
     ctx.notify(notify::STRING, "setrange", key);
     ctx.out.integer(len as i64);
@@ -529,6 +531,8 @@ fn setbit(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     } else {
         s[byte] &= !mask;
     }
+    // Redis unshares the string into a raw one before changing it.
+    ctx.db().set_encoding(key, Encoding::Raw);
     ctx.changed(1);
     ctx.notify(notify::STRING, "setbit", key);
     ctx.out.integer(old as i64);
@@ -694,7 +698,10 @@ fn append(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let len = match ctx.lookup_mut(key) {
         Some(Value::Str(s)) => {
             s.extend_from_slice(suffix);
-            s.len()
+            let len = s.len();
+            // Redis unshares the string into a raw one before appending.
+            ctx.db().set_encoding(key, Encoding::Raw);
+            len
         }
         _ => {
             ctx.db().insert(key, Value::Str(blob(suffix)));
@@ -804,6 +811,9 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let text = sum.to_human_string();
     ctx.db()
         .insert_keep_ttl(key, Value::Str(blob(text.as_bytes())));
+    // `createStringObjectFromLongDouble`: embstr or raw, never int.
+    ctx.db()
+        .set_encoding(key, Encoding::of_string_not_int(text.len()));
     ctx.changed(1);
     ctx.notify(notify::STRING, "incrbyfloat", key);
     ctx.rewrite(&[b"SET", key, text.as_bytes(), b"KEEPTTL"]);

@@ -9,7 +9,7 @@ use std::ops::Bound;
 use super::flags::*;
 use super::lists::{normalise_range, remove_if_empty};
 use super::{float_arg, int_arg, parse_float, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
-use crate::keyspace::{Value, ZSet};
+use crate::keyspace::{Encoding, Value, ZSet};
 use crate::resp::{Argv, OwnedArgv};
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
@@ -50,6 +50,26 @@ fn zset_mut<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Option<&'c mut ZSet> {
     match ctx.db().value_mut(key) {
         Some(Value::ZSet(zset)) => Some(zset),
         _ => None,
+    }
+}
+
+/// A listpack stores a score of `-0` as the integer 0 (`zzlInsertAt`):
+/// after ZADD wrote `members`, those still in a listpack lose their sign.
+fn zero_listpack_scores(ctx: &mut Ctx<'_>, key: &[u8], members: &[&[u8]]) {
+    let found = match ctx.db().get(key) {
+        Some(entry) if entry.encoding() == Encoding::Listpack => match &entry.value {
+            Value::ZSet(zset) => members.iter().any(|m| {
+                zset.score(m)
+                    .is_some_and(|s| s == 0.0 && s.is_sign_negative())
+            }),
+            _ => false,
+        },
+        _ => false,
+    };
+    if found {
+        if let Some(zset) = zset_mut(ctx, key) {
+            zset.zero_negative_zeros(Some(members));
+        }
     }
 }
 
@@ -165,12 +185,17 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, mut flags: AddFlags, first: u
         }
         None => ctx.db().insert(key, Value::new_zset()),
     }
+    let members: Vec<&[u8]> = pairs.iter().map(|(_, m)| *m).collect();
     let zset = zset_mut(ctx, key).expect("zset exists");
     let (mut added, mut updated) = (0, 0);
     let mut last_score = None;
+    // Members inserted, for the conversion `zsetAdd` makes on an insert.
+    let mut inserted: Vec<&[u8]> = Vec::new();
     for (score, member) in pairs {
         match add_one(zset, member, score, flags) {
             None => {
+                ctx.db().note_written(key, inserted);
+                zero_listpack_scores(ctx, key, &members);
                 if added + updated > 0 {
                     ctx.notify(notify::ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
                 }
@@ -181,6 +206,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, mut flags: AddFlags, first: u
             Some(AddOutcome::Added(s)) => {
                 added += 1;
                 last_score = Some(s);
+                inserted.push(member);
             }
             Some(AddOutcome::Updated(s)) => {
                 updated += 1;
@@ -190,6 +216,8 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, mut flags: AddFlags, first: u
             Some(AddOutcome::Skipped) => {}
         }
     }
+    ctx.db().note_written(key, inserted);
+    zero_listpack_scores(ctx, key, &members);
     if added + updated > 0 {
         ctx.notify(notify::ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
     }

@@ -851,6 +851,8 @@ async fn load_rdb<R: Runtime>(
         .unwrap_or(0)
         .min(crate::keyspace::DB_COUNT as u32 - 1) as usize;
     state.keyspace = loaded.keyspace;
+    let limits = state.config.encoding_limits();
+    state.keyspace.settle_loaded_encodings(limits);
     state.log(
         Level::Notice,
         &format!("Done loading RDB, keys loaded: {keys}, keys expired: 0."),

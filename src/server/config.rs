@@ -94,8 +94,8 @@ pub struct Config {
     /// CONFIG REWRITE rewrites (none in a simulation, or without a file).
     pub config_file: Option<std::path::PathBuf>,
     /// Every other Redis 7.0 parameter, by name, as CONFIG GET prints it:
-    /// checked with Redis's rules and shown, but inert here (the encoding
-    /// thresholds are read from here by OBJECT ENCODING).
+    /// checked with Redis's rules and shown, but inert here (except the
+    /// encoding thresholds: see [`Config::encoding_limits`]).
     pub others: BTreeMap<&'static str, String>,
 }
 
@@ -769,6 +769,19 @@ impl Config {
             .get(config_table::canonical(name))
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
+    }
+
+    /// The thresholds of the small encodings (`set-max-intset-entries`,
+    /// `hash-max-listpack-entries`, ...).
+    pub fn encoding_limits(&self) -> crate::keyspace::EncodingLimits {
+        let limit = |name: &str| self.number(name).max(0) as u64;
+        crate::keyspace::EncodingLimits {
+            set_max_intset_entries: limit("set-max-intset-entries"),
+            hash_max_listpack_entries: limit("hash-max-listpack-entries"),
+            hash_max_listpack_value: limit("hash-max-listpack-value"),
+            zset_max_listpack_entries: limit("zset-max-listpack-entries"),
+            zset_max_listpack_value: limit("zset-max-listpack-value"),
+        }
     }
 
     /// Checks, before any value is applied, that CONFIG SET may change the

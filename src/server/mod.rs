@@ -542,8 +542,10 @@ impl ServerState {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let run_id = random_hex40(&mut rng);
         let replid = random_hex40(&mut rng);
+        let mut keyspace = Keyspace::new();
+        keyspace.set_encoding_limits(config.encoding_limits());
         ServerState {
-            keyspace: Keyspace::new(),
+            keyspace,
             config,
             stats: Stats::default(),
             clients: BTreeMap::new(),
@@ -1519,6 +1521,8 @@ impl<R: Runtime> Server<R> {
             ),
         );
         state.keyspace = loaded.keyspace;
+        let limits = state.config.encoding_limits();
+        state.keyspace.settle_loaded_encodings(limits);
         state.log(Level::Notice, "DB loaded from disk: 0.000 seconds");
         if let (Some(replid), Some(offset)) = (loaded.info.repl_id, loaded.info.repl_offset) {
             let offset = offset.max(0) as u64;
