@@ -2,7 +2,8 @@
 //! redis-server 7.0 when one is installed: the node listens on the new
 //! port and no longer on the old one; a port in use is refused with
 //! Redis's error and leaves every parameter of the command as it was;
-//! setting the address it already has changes nothing.
+//! setting the address it already has changes nothing. After SHUTDOWN the
+//! node no longer listens by the time its client's connection closes.
 
 mod common;
 
@@ -65,6 +66,12 @@ fn moves(port: u16) -> Vec<String> {
     note(client.raw(&["PING"]));
     moved.send_raw(b"*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n");
     assert_eq!(moved.read_raw(), None);
+    // Its connection closed only once the node stopped listening: a client
+    // reconnecting at once is refused, as after Redis's exit.
+    assert!(
+        TcpStream::connect(("127.0.0.1", next)).is_err(),
+        "still listening after SHUTDOWN closed the connection"
+    );
     replies
 }
 

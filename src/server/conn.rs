@@ -123,7 +123,14 @@ pub(super) async fn serve_client<R: Runtime>(
         if server.shutdown.is_killed() {
             // The node stops (SHUTDOWN, from this client or from one a
             // busy script answered): as Redis exits, nothing more is
-            // written.
+            // written, and the connection closes only once the node no
+            // longer listens, so that a client reconnecting at once is
+            // refused rather than accepted and dropped.
+            tokio::select! {
+                biased;
+                _ = server.stopped_listening.killed() => {}
+                _ = rt.sleep(Duration::from_secs(1)) => {}
+            }
             break;
         }
         if let Next::Wait {

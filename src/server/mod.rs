@@ -1129,6 +1129,9 @@ pub struct Server<R: Runtime> {
     rt: R,
     state: Arc<Mutex<ServerState>>,
     shutdown: Arc<KillSwitch>,
+    /// Set once the accept loop closed the listening socket after
+    /// SHUTDOWN.
+    stopped_listening: Arc<KillSwitch>,
     /// Set when a command panicked and the node stopped.
     crashed: Arc<AtomicBool>,
     /// Set once the RDB on disk was loaded (or found absent).
@@ -1141,6 +1144,7 @@ impl<R: Runtime> Clone for Server<R> {
             rt: self.rt.clone(),
             state: self.state.clone(),
             shutdown: self.shutdown.clone(),
+            stopped_listening: self.stopped_listening.clone(),
             crashed: self.crashed.clone(),
             loaded: self.loaded.clone(),
         }
@@ -1232,6 +1236,7 @@ impl<R: Runtime> Server<R> {
             rt,
             state: Arc::new(Mutex::new(state)),
             shutdown: Arc::new(KillSwitch::default()),
+            stopped_listening: Arc::new(KillSwitch::default()),
             crashed: Arc::default(),
             loaded: Arc::default(),
         }
@@ -1298,7 +1303,11 @@ impl<R: Runtime> Server<R> {
         loop {
             let accepted = tokio::select! {
                 biased;
-                _ = self.shutdown.killed() => return Ok(()),
+                _ = self.shutdown.killed() => {
+                    drop(listener.take());
+                    self.stopped_listening.kill();
+                    return Ok(());
+                }
                 _ = accept_notify.notified() => {
                     if let Some(serving) = &listener {
                         self.adopt_accepted_while_busy(serving);
