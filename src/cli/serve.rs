@@ -169,6 +169,19 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
                 return Err(error).with_context(|| format!("cannot listen on {bind}:{port}"));
             }
         };
+        let unix = match server.bind_unix().await {
+            Ok(unix) => unix,
+            Err(error) => {
+                let text = error.to_string();
+                let reason = text.split(" (os error").next().unwrap_or_default();
+                log.write(
+                    'M',
+                    Level::Warning,
+                    &format!("Failed opening Unix socket: {reason}"),
+                );
+                return Err(error).context("cannot open the Unix socket");
+            }
+        };
         log.write('M', Level::Warning, "Server initialized");
         // Like Redis, the data is loaded before the server says it is
         // ready; a file that cannot be loaded ends it (the server logged
@@ -177,8 +190,21 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
             return Ok(EXIT_LOAD_FAILED);
         }
         log.write('M', Level::Notice, "Ready to accept connections");
+        if let Some(path) = unix
+            .as_ref()
+            .and_then(replsim::runtime::Listener::unix_path)
+        {
+            log.write(
+                'M',
+                Level::Notice,
+                &format!(
+                    "The server is now ready to accept connections at {}",
+                    path.display()
+                ),
+            );
+        }
         tokio::spawn(shutdown_on_signals(server.clone()));
-        server.clone().serve(listener).await?;
+        server.clone().serve_on(listener, unix).await?;
         if server.crashed() {
             eprintln!("replsim: crashed (a bug in replsim), exiting");
             return Ok(EXIT_CRASH);

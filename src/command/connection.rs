@@ -484,6 +484,9 @@ pub(crate) fn client_line(
     if client.monitor {
         flags.push('O');
     }
+    if client.unix_socket {
+        flags.push('U');
+    }
     if flags.is_empty() {
         flags.push('N');
     }

@@ -605,6 +605,10 @@ pub fn prepare_for_shutdown(
             return Err(error);
         }
     }
+    if state.unix_socket_path.is_some() {
+        // The listener removes the file as it closes.
+        state.log(Level::Notice, "Removing the unix socket file.");
+    }
     state.log(Level::Warning, "Redis is now ready to exit, bye bye...");
     Ok(())
 }

@@ -39,7 +39,7 @@ pub use sim_rt::{SimListener, SimRuntime};
 pub use storage::{
     os_error_text, DirStorage, DiskFault, MemDisk, MemStorage, OpenedFile, Storage, StorageError,
 };
-pub use tokio_rt::TokioRuntime;
+pub use tokio_rt::{TokioListener, TokioRuntime, TokioStream};
 
 /// Bytes in flight per direction of a simulated connection by default:
 /// Linux's default send (16 KB) and receive (128 KB) buffers grow by
@@ -64,6 +64,11 @@ pub trait Listener: Send + Sync + 'static {
     /// The listening socket, for accepting connections from outside the
     /// accept loop while a script keeps the node busy (see [`RawSocket`]).
     fn raw_socket(&self) -> Option<RawSocket> {
+        None
+    }
+
+    /// The path of the Unix socket it listens on, if it is one.
+    fn unix_path(&self) -> Option<&std::path::Path> {
         None
     }
 
@@ -108,6 +113,17 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
     /// Binds a listening socket.
     fn bind(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
+
+    /// Binds a listening Unix socket at `path` (`unixsocket`), with
+    /// permissions `perm` (`unixsocketperm`, 0: the default). Only real
+    /// runtimes have one.
+    fn bind_unix(
+        &self,
+        _path: &str,
+        _perm: u32,
+    ) -> impl Future<Output = io::Result<Self::Listener>> + Send {
+        async { Err(io::Error::from(io::ErrorKind::Unsupported)) }
+    }
 
     /// Opens a connection to `host:port` (a name or an address).
     fn connect(

@@ -4,8 +4,12 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::{Listener, Runtime, Storage};
 
@@ -34,38 +38,158 @@ impl TokioRuntime {
     }
 }
 
-/// A tokio listening socket.
-pub struct TokioListener(tokio::net::TcpListener);
+/// A connection of `replsim serve`: TCP, or the Unix socket `unixsocket`
+/// names.
+#[derive(Debug)]
+pub enum TokioStream {
+    /// A TCP connection.
+    Tcp(tokio::net::TcpStream),
+    /// A Unix socket connection.
+    Unix(tokio::net::UnixStream),
+}
+
+impl AsyncRead for TokioStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioStream::Tcp(stream) => Pin::new(stream).poll_read(cx, buf),
+            TokioStream::Unix(stream) => Pin::new(stream).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for TokioStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            TokioStream::Tcp(stream) => Pin::new(stream).poll_write(cx, buf),
+            TokioStream::Unix(stream) => Pin::new(stream).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            TokioStream::Tcp(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
+            TokioStream::Unix(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            TokioStream::Tcp(stream) => stream.is_write_vectored(),
+            TokioStream::Unix(stream) => stream.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioStream::Tcp(stream) => Pin::new(stream).poll_flush(cx),
+            TokioStream::Unix(stream) => Pin::new(stream).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioStream::Tcp(stream) => Pin::new(stream).poll_shutdown(cx),
+            TokioStream::Unix(stream) => Pin::new(stream).poll_shutdown(cx),
+        }
+    }
+}
+
+impl TokioStream {
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            TokioStream::Tcp(stream) => stream.as_raw_fd(),
+            TokioStream::Unix(stream) => stream.as_raw_fd(),
+        }
+    }
+}
+
+/// A tokio listening socket: TCP, or a Unix socket whose file is removed
+/// when it closes.
+pub enum TokioListener {
+    /// Listening on TCP.
+    Tcp(tokio::net::TcpListener),
+    /// Listening on the Unix socket at the path.
+    Unix(tokio::net::UnixListener, std::path::PathBuf),
+}
+
+impl Drop for TokioListener {
+    fn drop(&mut self) {
+        if let TokioListener::Unix(_, path) = self {
+            // As Redis at shutdown; a file already gone is no matter.
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The peer address a Unix socket connection is given: it has none (the
+/// server names such clients by their socket's path).
+const UNIX_PEER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
 
 impl Listener for TokioListener {
-    type Stream = tokio::net::TcpStream;
+    type Stream = TokioStream;
 
     async fn accept(&self) -> io::Result<(Self::Stream, SocketAddr)> {
-        let (stream, peer) = self.0.accept().await?;
-        stream.set_nodelay(true)?;
-        Ok((stream, peer))
+        match self {
+            TokioListener::Tcp(listener) => {
+                let (stream, peer) = listener.accept().await?;
+                stream.set_nodelay(true)?;
+                Ok((TokioStream::Tcp(stream), peer))
+            }
+            TokioListener::Unix(listener, _) => {
+                let (stream, _) = listener.accept().await?;
+                Ok((TokioStream::Unix(stream), UNIX_PEER))
+            }
+        }
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.local_addr()
+        match self {
+            TokioListener::Tcp(listener) => listener.local_addr(),
+            TokioListener::Unix(..) => Ok(UNIX_PEER),
+        }
     }
 
     fn raw_socket(&self) -> Option<super::RawSocket> {
         use std::os::fd::AsRawFd;
-        Some(super::RawSocket::new(self.0.as_raw_fd()))
+        let fd = match self {
+            TokioListener::Tcp(listener) => listener.as_raw_fd(),
+            TokioListener::Unix(listener, _) => listener.as_raw_fd(),
+        };
+        Some(super::RawSocket::new(fd))
     }
 
     fn from_std(socket: std::net::TcpListener) -> io::Result<Self> {
-        tokio::net::TcpListener::from_std(socket).map(TokioListener)
+        tokio::net::TcpListener::from_std(socket).map(TokioListener::Tcp)
     }
 
     fn adopt(&self, stream: std::net::TcpStream) -> io::Result<Self::Stream> {
-        tokio::net::TcpStream::from_std(stream)
+        tokio::net::TcpStream::from_std(stream).map(TokioStream::Tcp)
+    }
+
+    fn unix_path(&self) -> Option<&std::path::Path> {
+        match self {
+            TokioListener::Tcp(_) => None,
+            TokioListener::Unix(_, path) => Some(path),
+        }
     }
 }
 
 impl Runtime for TokioRuntime {
-    type Stream = tokio::net::TcpStream;
+    type Stream = TokioStream;
     type Listener = TokioListener;
 
     fn spawn<F>(&self, task: F)
@@ -76,7 +200,10 @@ impl Runtime for TokioRuntime {
     }
 
     fn local_addr_of(stream: &Self::Stream) -> Option<SocketAddr> {
-        stream.local_addr().ok()
+        match stream {
+            TokioStream::Tcp(stream) => stream.local_addr().ok(),
+            TokioStream::Unix(_) => None,
+        }
     }
 
     fn unix_time_ms(&self) -> u64 {
@@ -103,13 +230,25 @@ impl Runtime for TokioRuntime {
         };
         socket.set_reuseaddr(true)?;
         socket.bind(addr)?;
-        Ok(TokioListener(socket.listen(511)?))
+        Ok(TokioListener::Tcp(socket.listen(511)?))
     }
 
-    async fn connect(&self, host: &str, port: u16) -> io::Result<tokio::net::TcpStream> {
+    async fn bind_unix(&self, path: &str, perm: u32) -> io::Result<TokioListener> {
+        // As Redis: a file left at the path (a socket of an earlier run)
+        // is removed first.
+        let _ = std::fs::remove_file(path);
+        let listener = tokio::net::UnixListener::bind(path)?;
+        if perm != 0 {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm))?;
+        }
+        Ok(TokioListener::Unix(listener, path.into()))
+    }
+
+    async fn connect(&self, host: &str, port: u16) -> io::Result<TokioStream> {
         let stream = tokio::net::TcpStream::connect((host, port)).await?;
         stream.set_nodelay(true)?;
-        Ok(stream)
+        Ok(TokioStream::Tcp(stream))
     }
 
     fn rng_seed(&self) -> u64 {
@@ -139,7 +278,6 @@ impl Runtime for TokioRuntime {
     }
 
     fn raw_socket(stream: &Self::Stream) -> Option<super::RawSocket> {
-        use std::os::fd::AsRawFd;
-        Some(super::RawSocket::new(stream.as_raw_fd()))
+        Some(super::RawSocket::new(stream.raw_fd()))
     }
 }

@@ -662,6 +662,17 @@ fn check_kind(name: &str, value: &str) -> Result<String, String> {
     match spec.kind {
         Kind::Bool => yes_no(value).map(print_yes_no),
         Kind::Int { min, max } => within(i128::from(parse_int::<i64>(value)?), min, max),
+        Kind::Octal { min, max } => {
+            let n = i64::from_str_radix(value, 8)
+                .map_err(|_| "argument couldn't be parsed as an octal number".to_string())?;
+            if (min..=max).contains(&i128::from(n)) {
+                Ok(format!("{n:o}"))
+            } else {
+                Err(format!(
+                    "argument must be between {min:o} and {max:o} inclusive"
+                ))
+            }
+        }
         Kind::Memory { min, max } => within(i128::from(parse_memory(value)?), min, max),
         Kind::Percent { min, max } => match value.strip_suffix('%') {
             Some(percent) => {

@@ -17,6 +17,13 @@ pub enum Kind {
         /// Largest accepted value.
         max: i128,
     },
+    /// An integer written in octal (`unixsocketperm 700`) within bounds.
+    Octal {
+        /// Smallest accepted value.
+        min: i128,
+        /// Largest accepted value.
+        max: i128,
+    },
     /// A memory value (`64mb`, `1gb`, bytes) within bounds.
     Memory {
         /// Smallest accepted value.
@@ -196,7 +203,7 @@ pub const SPECS: &[Spec] = &[
     Spec { name: "shutdown-timeout", alias: None, mutable: true, protected: false, hidden: false, kind: Kind::Int { min: 0, max: 2147483647 }, default: "10" },
     Spec { name: "repl-diskless-sync-max-replicas", alias: None, mutable: true, protected: false, hidden: false, kind: Kind::Int { min: 0, max: 2147483647 }, default: "0" },
     Spec { name: "maxclients", alias: None, mutable: true, protected: false, hidden: false, kind: Kind::Int { min: 1, max: 4294967295 }, default: "10000" },
-    Spec { name: "unixsocketperm", alias: None, mutable: false, protected: false, hidden: false, kind: Kind::Int { min: 0, max: 511 }, default: "0" },
+    Spec { name: "unixsocketperm", alias: None, mutable: false, protected: false, hidden: false, kind: Kind::Octal { min: 0, max: 511 }, default: "0" },
     Spec { name: "socket-mark-id", alias: None, mutable: false, protected: false, hidden: false, kind: Kind::Int { min: 0, max: 4294967295 }, default: "0" },
     Spec { name: "active-defrag-max-scan-fields", alias: None, mutable: true, protected: false, hidden: false, kind: Kind::Int { min: 1, max: 9223372036854775807 }, default: "1000" },
     Spec { name: "slowlog-max-len", alias: None, mutable: true, protected: false, hidden: false, kind: Kind::Int { min: 0, max: 9223372036854775807 }, default: "128" },

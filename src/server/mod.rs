@@ -277,6 +277,8 @@ pub struct Client {
     /// Bytes a busy script read from it that do not make a whole command
     /// yet: they go in front of what its connection reads next.
     pub carried_input: Vec<u8>,
+    /// Connected through the Unix socket (CLIENT LIST flag `U`).
+    pub unix_socket: bool,
     multi: Option<MultiState>,
     kill: Arc<KillSwitch>,
 }
@@ -330,6 +332,7 @@ impl Client {
             raw_socket: None,
             awaiting_input: false,
             carried_input: Vec::new(),
+            unix_socket: false,
             multi: None,
             kill: Arc::new(KillSwitch::default()),
         }
@@ -496,6 +499,9 @@ pub struct ServerState {
     /// Whether peers can come from loopback (see
     /// [`Runtime::has_loopback`]).
     pub has_loopback: bool,
+    /// The path of the Unix socket the node listens on (`unixsocket`),
+    /// once bound: its clients are named after it.
+    pub unix_socket_path: Option<String>,
     /// The listening socket, when the runtime has one a busy script can
     /// accept from.
     pub listener_socket: Option<crate::runtime::RawSocket>,
@@ -581,6 +587,7 @@ impl ServerState {
             running_script: None,
             serves_while_busy: false,
             has_loopback: false,
+            unix_socket_path: None,
             listener_socket: None,
             accepted_while_busy: Vec::new(),
             next_listener: None,
@@ -954,6 +961,25 @@ impl ServerState {
         &self.run_id
     }
 
+    /// Registers a connection accepted on the Unix socket as a client (see
+    /// [`ServerState::admit`]): it is named `<path>:0` at both ends, as in
+    /// Redis, and counts as local for protected mode.
+    pub fn admit_unix(
+        &mut self,
+        now: Duration,
+        raw_socket: Option<crate::runtime::RawSocket>,
+    ) -> Result<(u64, Arc<KillSwitch>), &'static [u8]> {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let (id, kill) = self.admit(any, any, now, raw_socket)?;
+        let name = format!("{}:0", self.unix_socket_path.as_deref().unwrap_or_default());
+        if let Some(client) = self.clients.get_mut(&id) {
+            client.addr = name.clone();
+            client.laddr = name;
+            client.unix_socket = true;
+        }
+        Ok((id, kill))
+    }
+
     /// Registers a new connection from `peer` to `local` as a client, or
     /// refuses it (with the error to send) when `maxclients` clients
     /// (replicas and the master link included, as in Redis) are connected
@@ -1279,9 +1305,45 @@ impl<R: Runtime> Server<R> {
         Ok(listener)
     }
 
+    /// Binds the Unix socket `unixsocket` names (with `unixsocketperm`,
+    /// octal), when it names one.
+    pub async fn bind_unix(&self) -> io::Result<Option<R::Listener>> {
+        let (path, perm) = {
+            let state = self.state();
+            let path = state
+                .config
+                .others
+                .get("unixsocket")
+                .cloned()
+                .unwrap_or_default();
+            let perm = state
+                .config
+                .others
+                .get("unixsocketperm")
+                .and_then(|perm| u32::from_str_radix(perm, 8).ok())
+                .unwrap_or(0);
+            (path, perm)
+        };
+        if path.is_empty() {
+            return Ok(None);
+        }
+        let listener = self.rt.bind_unix(&path, perm).await?;
+        self.state().unix_socket_path = Some(path);
+        Ok(Some(listener))
+    }
+
     /// Loads the RDB, starts the link to a configured master, accepts
     /// connections on `listener` and runs the cron, until SHUTDOWN.
     pub async fn serve(self, listener: R::Listener) -> Result<(), StartError> {
+        self.serve_on(listener, None).await
+    }
+
+    /// [`Server::serve`], accepting on the Unix socket `unix` too.
+    pub async fn serve_on(
+        self,
+        listener: R::Listener,
+        unix: Option<R::Listener>,
+    ) -> Result<(), StartError> {
         self.load_from_disk()?;
         let replicaof = self.state().config.replicaof.clone();
         if let Some((host, port)) = replicaof {
@@ -1305,6 +1367,7 @@ impl<R: Runtime> Server<R> {
                 biased;
                 _ = self.shutdown.killed() => {
                     drop(listener.take());
+                    drop(unix);
                     self.stopped_listening.kill();
                     return Ok(());
                 }
@@ -1318,8 +1381,10 @@ impl<R: Runtime> Server<R> {
                     }
                     continue;
                 }
-                accepted = accept_from(listener.as_ref()) => accepted,
+                accepted = accept_from(listener.as_ref()) => (accepted, false),
+                accepted = accept_from(unix.as_ref()) => (accepted, true),
             };
+            let (accepted, on_unix_socket) = accepted;
             let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
                 Err(_) => {
@@ -1331,7 +1396,14 @@ impl<R: Runtime> Server<R> {
             // The client is registered here, before the next accept, so
             // that a burst of connections is counted against maxclients
             // one by one.
-            let client = match self.admit(peer, local, R::raw_socket(&stream)) {
+            let raw_socket = R::raw_socket(&stream);
+            let admitted = if on_unix_socket {
+                let now = self.rt.monotonic();
+                self.state().admit_unix(now, raw_socket)
+            } else {
+                self.admit(peer, local, raw_socket)
+            };
+            let client = match admitted {
                 Ok(client) => client,
                 Err(reason) => {
                     self.rt.spawn(conn::reject_client(stream, reason));
