@@ -175,9 +175,18 @@ fn memory_usage(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
+    let bytes = estimated_bytes(key, &entry.value);
+    ctx.out.integer(bytes as i64);
+    Ok(())
+}
+
+/// The bytes a key and its value take, estimated (MEMORY USAGE, INFO's
+/// `used_memory_dataset`): the data's own bytes plus a fixed overhead per
+/// key and per element, not an allocator's count.
+pub fn estimated_bytes(key: &[u8], value: &Value) -> usize {
     const KEY_OVERHEAD: usize = 56;
     const ELEMENT_OVERHEAD: usize = 16;
-    let value_bytes = match &entry.value {
+    let value_bytes = match &value {
         Value::Str(s) => s.len(),
         Value::List(list) => list.iter().map(|e| e.len() + ELEMENT_OVERHEAD).sum(),
         Value::Set(set) => set.iter().map(|e| e.len() + ELEMENT_OVERHEAD).sum(),
@@ -200,9 +209,7 @@ fn memory_usage(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
             })
             .sum(),
     };
-    ctx.out
-        .integer((KEY_OVERHEAD + key.len() + value_bytes) as i64);
-    Ok(())
+    KEY_OVERHEAD + key.len() + value_bytes
 }
 
 /// MEMORY HELP: the subcommands replsim has.

@@ -21,6 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 mod raw_socket;
 mod storage;
 mod tokio_rt;
+mod usage;
 
 #[cfg(madsim)]
 mod sim_clock;
@@ -40,6 +41,7 @@ pub use storage::{
     os_error_text, DirStorage, DiskFault, MemDisk, MemStorage, OpenedFile, Storage, StorageError,
 };
 pub use tokio_rt::{TokioListener, TokioRuntime, TokioStream};
+pub use usage::process_usage;
 
 /// Bytes in flight per direction of a simulated connection by default:
 /// Linux's default send (16 KB) and receive (128 KB) buffers grow by
@@ -49,6 +51,19 @@ pub const DEFAULT_SIM_WINDOW: u64 = 1 << 20;
 /// Bandwidth of every simulated link by default, in bytes per second:
 /// 1 Gbit/s.
 pub const DEFAULT_SIM_BANDWIDTH: u64 = 125_000_000;
+
+/// What the process has used so far (INFO's cpu and memory sections).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcessUsage {
+    /// CPU time in user mode.
+    pub cpu_user: Duration,
+    /// CPU time in the kernel.
+    pub cpu_sys: Duration,
+    /// Bytes the allocator has handed out and not taken back.
+    pub heap_bytes: u64,
+    /// Resident set size.
+    pub rss_bytes: u64,
+}
 
 /// A listening socket of some runtime.
 pub trait Listener: Send + Sync + 'static {
@@ -154,6 +169,12 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// its hello messages leave from, as Redis reads it with
     /// `getsockname`). `None` when the runtime cannot tell.
     fn local_addr_of(_stream: &Self::Stream) -> Option<SocketAddr> {
+        None
+    }
+
+    /// What the process has used so far; `None` where the process is not
+    /// the node's alone (a simulation runs every node in one process).
+    fn process_usage(&self) -> Option<ProcessUsage> {
         None
     }
 

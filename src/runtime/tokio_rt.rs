@@ -271,6 +271,10 @@ impl Runtime for TokioRuntime {
         true
     }
 
+    fn process_usage(&self) -> Option<super::ProcessUsage> {
+        Some(super::process_usage())
+    }
+
     fn serves_while_busy(&self) -> bool {
         tokio::runtime::Handle::try_current().is_ok_and(|handle| {
             handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread

@@ -1,34 +1,33 @@
-//! INFO: the server, clients, persistence, stats, replication and keyspace
-//! sections, with Redis 7.0's field names, order and `\r\n` line ends.
+//! INFO: every section of Redis 7.0 (server, clients, memory,
+//! persistence, stats, replication, cpu, modules, commandstats,
+//! errorstats, latencystats, cluster, keyspace), with Redis's field
+//! names, order and `\r\n` line ends. The memory and cpu sections hold
+//! the fields replsim can know (see [`memory`] and [`cpu`]).
 
 use std::fmt::Write;
 
 use super::ServerState;
 use crate::replication::LinkState;
 
-/// The sections INFO prints without arguments (`default`) and with `all`.
-const DEFAULT_SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "persistence",
-    "stats",
-    "replication",
-    "keyspace",
-];
-
-/// Every section, in Redis's order (`all`): the default ones, then the
-/// statistics Redis leaves out of `default`.
+/// Every section, in Redis's order (`all`).
 const ALL_SECTIONS: &[&str] = &[
     "server",
     "clients",
+    "memory",
     "persistence",
     "stats",
     "replication",
-    "errorstats",
+    "cpu",
+    "modules",
     "commandstats",
+    "errorstats",
     "latencystats",
+    "cluster",
     "keyspace",
 ];
+
+/// The sections Redis leaves out of `default` (INFO without arguments).
+const NOT_DEFAULT: &[&str] = &["commandstats", "latencystats"];
 
 /// Renders INFO for the requested section names (lower-case; empty means
 /// `default`). Unknown sections print nothing, as in Redis.
@@ -38,18 +37,18 @@ pub fn render_info(
     now_ms: u64,
     connected_clients: usize,
 ) -> String {
+    // As Redis: `all` (and `everything`) adds every section, `default`
+    // (or no argument) the default ones, any other name itself; each is
+    // printed once, in Redis's order.
     let all = sections.iter().any(|s| s == "all" || s == "everything");
-    let wanted: Vec<&str> = if all {
-        ALL_SECTIONS.to_vec()
-    } else if sections.is_empty() || sections.iter().any(|s| s == "default") {
-        DEFAULT_SECTIONS.to_vec()
-    } else {
-        ALL_SECTIONS
-            .iter()
-            .copied()
-            .filter(|name| sections.iter().any(|s| s == name))
-            .collect()
-    };
+    let default = sections.is_empty() || sections.iter().any(|s| s == "default");
+    let wanted: Vec<&str> = ALL_SECTIONS
+        .iter()
+        .copied()
+        .filter(|name| {
+            all || (default && !NOT_DEFAULT.contains(name)) || sections.iter().any(|s| s == name)
+        })
+        .collect();
     let mut out = String::new();
     for (i, section) in wanted.iter().enumerate() {
         if i > 0 {
@@ -62,6 +61,10 @@ pub fn render_info(
             "stats" => stats(&mut out, state),
             "replication" => replication(&mut out, state),
             "keyspace" => keyspace(&mut out, state, now_ms),
+            "memory" => memory(&mut out, state),
+            "cpu" => cpu(&mut out, state),
+            "modules" => out.push_str("# Modules\r\n"),
+            "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "commandstats" => commandstats(&mut out, state),
             "errorstats" => errorstats(&mut out, state),
             "latencystats" => latencystats(&mut out, state),
@@ -306,6 +309,107 @@ fn replication(out: &mut String, state: &ServerState) {
         .map_or((0, 0), |b| (b.first_offset(), b.histlen()));
     field!(out, "repl_backlog_first_byte_offset", repl.shown(first));
     field!(out, "repl_backlog_histlen", histlen);
+}
+
+/// What Redis's `used_memory_startup` is for an empty 7.0 server: the
+/// base of the estimate a simulated node reports as `used_memory`.
+const STARTUP_BYTES: u64 = 875_968;
+
+/// Redis's `bytesToHuman`.
+fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    const K: f64 = 1024.0;
+    if b < K {
+        format!("{bytes}B")
+    } else if b < K * K {
+        format!("{:.2}K", b / K)
+    } else if b < K * K * K {
+        format!("{:.2}M", b / (K * K))
+    } else if b < K * K * K * K {
+        format!("{:.2}G", b / (K * K * K))
+    } else if b < K * K * K * K * K {
+        format!("{:.2}T", b / (K * K * K * K))
+    } else {
+        format!("{:.2}P", b / (K * K * K * K * K))
+    }
+}
+
+/// The memory section, with the fields replsim can know: on real TCP
+/// `used_memory` is the heap the allocator holds and `used_memory_rss` the
+/// resident set; in a simulation (one process for every node) both are an
+/// estimate, [`STARTUP_BYTES`] plus the dataset's estimated bytes. The Lua
+/// and script fields are exact.
+fn memory(out: &mut String, state: &ServerState) {
+    let dataset: u64 = state
+        .keyspace
+        .dbs()
+        .flat_map(|(_, db)| db.iter())
+        .map(|(key, entry)| crate::command::object::estimated_bytes(key, &entry.value) as u64)
+        .sum();
+    let (used, rss) = match (state.process_usage)() {
+        Some(usage) => (usage.heap_bytes, usage.rss_bytes),
+        None => (STARTUP_BYTES + dataset, STARTUP_BYTES + dataset),
+    };
+    let scripting = &state.scripting;
+    let lua = scripting.eval_memory() as u64;
+    let functions_vm = scripting.functions.memory() as u64;
+    let maxmemory: u64 = state
+        .config
+        .others
+        .get("maxmemory")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    out.push_str("# Memory\r\n");
+    field!(out, "used_memory", used);
+    field!(out, "used_memory_human", human(used));
+    field!(out, "used_memory_rss", rss);
+    field!(out, "used_memory_rss_human", human(rss));
+    field!(out, "used_memory_dataset", dataset);
+    field!(out, "used_memory_lua", lua);
+    field!(out, "used_memory_vm_eval", lua);
+    field!(out, "used_memory_lua_human", human(lua));
+    field!(out, "used_memory_scripts_eval", scripting.scripts_memory());
+    field!(out, "number_of_cached_scripts", scripting.script_count());
+    field!(
+        out,
+        "number_of_functions",
+        scripting.functions.function_count()
+    );
+    field!(
+        out,
+        "number_of_libraries",
+        scripting.functions.libraries().len()
+    );
+    field!(out, "used_memory_vm_functions", functions_vm);
+    field!(out, "used_memory_vm_total", lua + functions_vm);
+    field!(out, "used_memory_vm_total_human", human(lua + functions_vm));
+    field!(out, "maxmemory", maxmemory);
+    field!(out, "maxmemory_human", human(maxmemory));
+    field!(
+        out,
+        "maxmemory_policy",
+        state
+            .config
+            .others
+            .get("maxmemory-policy")
+            .map_or("noeviction", String::as_str)
+    );
+    field!(out, "mem_allocator", "libc");
+}
+
+/// The cpu section: the process's CPU time on real TCP, zeros in a
+/// simulation (its process runs every node). replsim forks no child and
+/// serves from its main thread.
+fn cpu(out: &mut String, state: &ServerState) {
+    let usage = (state.process_usage)().unwrap_or_default();
+    let seconds = |d: std::time::Duration| format!("{:.6}", d.as_secs_f64());
+    out.push_str("# CPU\r\n");
+    field!(out, "used_cpu_sys", seconds(usage.cpu_sys));
+    field!(out, "used_cpu_user", seconds(usage.cpu_user));
+    field!(out, "used_cpu_sys_children", "0.000000");
+    field!(out, "used_cpu_user_children", "0.000000");
+    field!(out, "used_cpu_sys_main_thread", seconds(usage.cpu_sys));
+    field!(out, "used_cpu_user_main_thread", seconds(usage.cpu_user));
 }
 
 fn keyspace(out: &mut String, state: &ServerState, now_ms: u64) {

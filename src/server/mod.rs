@@ -471,6 +471,9 @@ pub struct ServerState {
     pub monitors: Vec<u64>,
     /// The runtime's monotonic clock, read fresh (command durations).
     pub clock: Arc<dyn Fn() -> Duration + Send + Sync>,
+    /// What the process has used, where the process is this node's alone
+    /// (see [`Runtime::process_usage`]).
+    pub process_usage: Arc<dyn Fn() -> Option<crate::runtime::ProcessUsage> + Send + Sync>,
     /// Unix ms at start.
     pub started_unix_ms: u64,
     /// Monotonic time at start.
@@ -576,6 +579,7 @@ impl ServerState {
             monitors: Vec::new(),
             // Until a runtime sets its own: no time passes.
             clock: Arc::new(move || now),
+            process_usage: Arc::new(|| None),
             started_unix_ms: now_unix_ms,
             started: now,
             last_save_unix: now_unix_ms / 1000,
@@ -1256,6 +1260,8 @@ impl<R: Runtime> Server<R> {
         state.storage = rt.storage();
         let clock = rt.clone();
         state.clock = Arc::new(move || clock.monotonic());
+        let usage = rt.clone();
+        state.process_usage = Arc::new(move || usage.process_usage());
         state.serves_while_busy = rt.serves_while_busy();
         state.has_loopback = rt.has_loopback();
         Server {

@@ -1,0 +1,78 @@
+//! INFO's sections against a real redis-server 7.0 when one is installed:
+//! which sections each argument list prints (`default`, `all`,
+//! `everything`, names, mixes, any case), in Redis's order, each once;
+//! and the memory, cpu, modules and cluster sections' fields replsim has.
+
+mod common;
+
+use common::{start_redis, start_replsim, Client};
+use replsim::resp::Frame;
+use replsim::server::Config;
+
+/// The section headers each INFO call prints.
+fn headers(port: u16) -> Vec<String> {
+    let mut client = Client::connect(port);
+    let calls: &[&[&str]] = &[
+        &["INFO"],
+        &["INFO", "default"],
+        &["INFO", "all"],
+        &["INFO", "everything"],
+        &["INFO", "cpu"],
+        &["INFO", "cpu", "sentinel"],
+        &["INFO", "cpu", "all"],
+        &["INFO", "cpu", "default"],
+        &["INFO", "commandSTATS"],
+        &["INFO", "modules", "cluster", "memory"],
+    ];
+    calls
+        .iter()
+        .map(|call| {
+            let Frame::Bulk(Some(text)) = client.cmd(call) else {
+                panic!("INFO answered no text");
+            };
+            String::from_utf8_lossy(&text)
+                .lines()
+                .filter(|line| line.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+#[test]
+fn info_prints_redis_sections_for_every_argument_list() {
+    let port = start_replsim(Config::default());
+    let ours = headers(port);
+    if let Some(redis) = start_redis("info-sections", &[]) {
+        assert_eq!(ours, headers(redis.port));
+    }
+    let default = "# Server # Clients # Memory # Persistence # Stats # Replication # CPU \
+                   # Modules # Errorstats # Cluster # Keyspace";
+    assert_eq!(ours[0], default);
+    assert_eq!(ours[7], default);
+}
+
+#[test]
+fn memory_cpu_and_cluster_sections_carry_their_fields() {
+    let port = start_replsim(Config::default());
+    let mut client = Client::connect(port);
+    client.raw(&["SET", "k", "v"]);
+    client.raw(&["SCRIPT", "LOAD", "return 1"]);
+    let Frame::Bulk(Some(text)) = client.cmd(&["INFO", "memory", "cpu", "cluster"]) else {
+        panic!("INFO answered no text");
+    };
+    let text = String::from_utf8_lossy(&text).into_owned();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .to_string()
+    };
+    assert!(field("used_memory").parse::<u64>().unwrap() > 0);
+    assert!(field("used_memory_rss").parse::<u64>().unwrap() > 0);
+    assert_eq!(field("number_of_cached_scripts"), "1");
+    assert_eq!(field("maxmemory_policy"), "noeviction");
+    assert!(field("used_cpu_user").parse::<f64>().is_ok());
+    assert_eq!(field("used_cpu_sys_children"), "0.000000");
+    assert_eq!(field("cluster_enabled"), "0");
+}
