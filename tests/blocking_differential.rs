@@ -273,3 +273,47 @@ const BLOCKING_SCRIPT: &str = r#"
         2<
         0> REPLICAOF NO ONE
         "#;
+
+/// The `rejected_calls`/`failed_calls` of BLPOP after CLIENT UNBLOCK ...
+/// ERROR, and the error total.
+fn unblocked_failure(port: u16) -> String {
+    let mut admin = common::Client::connect(port);
+    let mut blocked = common::Client::connect(port);
+    admin.raw(&["CONFIG", "RESETSTAT"]);
+    let id = String::from_utf8_lossy(&blocked.raw(&["CLIENT", "ID"]))
+        .trim_start_matches(':')
+        .trim()
+        .to_string();
+    blocked.send_raw(b"*3\r\n$5\r\nBLPOP\r\n$4\r\nnone\r\n$1\r\n0\r\n");
+    common::wait_until(10, "BLPOP blocks", || {
+        String::from_utf8_lossy(&admin.raw(&["INFO", "clients"])).contains("blocked_clients:1")
+    });
+    admin.raw(&["CLIENT", "UNBLOCK", &id, "ERROR"]);
+    let reply = blocked.read_raw().expect("the unblocked reply");
+    let commandstats = String::from_utf8_lossy(&admin.raw(&["INFO", "commandstats"])).into_owned();
+    let blpop = commandstats
+        .lines()
+        .find(|line| line.starts_with("cmdstat_blpop:"))
+        .and_then(|line| line.split_once(",rejected_calls="))
+        .map_or(String::new(), |(_, rest)| rest.to_string());
+    let stats = String::from_utf8_lossy(&admin.raw(&["INFO", "stats"])).into_owned();
+    let total = stats
+        .lines()
+        .find(|line| line.starts_with("total_error_replies:"))
+        .unwrap_or_default()
+        .to_string();
+    format!(
+        "{} rejected_calls={blpop} {total}",
+        String::from_utf8_lossy(&reply).trim()
+    )
+}
+
+#[test]
+fn a_pop_unblocked_with_an_error_counts_as_a_failed_call_as_in_redis() {
+    let port = common::start_replsim(replsim::server::Config::default());
+    let ours = unblocked_failure(port);
+    assert!(ours.contains("failed_calls=1"), "{ours}");
+    if let Some(redis) = common::start_redis("unblocked-failure", &[]) {
+        assert_eq!(ours, unblocked_failure(redis.port));
+    }
+}

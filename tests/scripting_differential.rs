@@ -284,3 +284,54 @@ fn functions_match_real_redis() {
         "##,
     );
 }
+
+/// EVAL's `failed_calls` and the error total after each script, as INFO
+/// shows them.
+fn eval_failures(port: u16) -> Vec<String> {
+    let mut client = common::Client::connect(port);
+    let scripts = [
+        "redis.pcall('incr','s') return 1",
+        "return redis.call('incr','s')",
+        "return redis.pcall('incr','s')",
+        "return redis.error_reply('My')",
+        "error('boom')",
+        "return {1, redis.error_reply('Nested')}",
+        "return 1",
+    ];
+    scripts
+        .iter()
+        .map(|script| {
+            client.raw(&["SET", "s", "not a number"]);
+            client.raw(&["CONFIG", "RESETSTAT"]);
+            client.raw(&["EVAL", script, "0"]);
+            let mut info = |section: &str| {
+                let raw = client.raw(&["INFO", section]);
+                String::from_utf8_lossy(&raw).into_owned()
+            };
+            let commandstats = info("commandstats");
+            let eval = commandstats
+                .lines()
+                .find(|line| line.starts_with("cmdstat_eval:"))
+                .and_then(|line| line.split_once(",rejected_calls="))
+                .map_or(String::new(), |(_, rest)| rest.to_string());
+            let stats = info("stats");
+            let total = stats
+                .lines()
+                .find(|line| line.starts_with("total_error_replies:"))
+                .unwrap_or_default()
+                .to_string();
+            format!("{script} => rejected_calls={eval} {total}")
+        })
+        .collect()
+}
+
+#[test]
+fn a_script_fails_only_when_its_reply_is_or_holds_an_error_as_in_redis() {
+    let port = common::start_replsim(replsim::server::Config::default());
+    let ours = eval_failures(port);
+    assert!(ours[0].contains("failed_calls=0"), "{ours:?}");
+    assert!(ours[1].contains("failed_calls=1"), "{ours:?}");
+    if let Some(redis) = common::start_redis("script-failures", &[]) {
+        assert_eq!(ours, eval_failures(redis.port));
+    }
+}

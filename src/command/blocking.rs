@@ -435,6 +435,10 @@ fn unblock_with_error(state: &mut ServerState, id: u64, message: &str) {
     };
     count_call(state, &blocked);
     state.stats.count_error(message);
+    // An error reply makes the call a failed one, as Redis counts it.
+    if let Ok(spec) = resolve(blocked.argv.argv()) {
+        state.stats.command(&spec.full_name()).failed_calls += 1;
+    }
     if let Some(client) = state.clients.get_mut(&id) {
         client.blocked = false;
         client.pushes.error(message);

@@ -483,8 +483,8 @@ fn numkeys(argv: Argv<'_>, bad: CmdError) -> Result<usize, CmdError> {
 }
 
 /// Runs a compiled script or function and writes its reply; counts the
-/// errors it replied that no command counted, and a failed call when any
-/// error reply was counted during the run (as Redis's `call` sees it).
+/// errors it replied that no command counted, and a failed call when its
+/// reply is or holds an error (as Redis counts it).
 #[allow(clippy::too_many_arguments)]
 fn run_script(
     ctx: &mut Ctx<'_>,
@@ -497,7 +497,6 @@ fn run_script(
     state: RunState,
     function_counts: (usize, usize),
 ) {
-    let errors_before = ctx.state.stats.total_error_replies;
     let key_args: Vec<&[u8]> = argv.iter().skip(3).take(keys).collect();
     let other_args: Vec<&[u8]> = argv.iter().skip(3 + keys).collect();
     // Where a script can be busy, it runs until it ends or is killed, as in
@@ -543,7 +542,12 @@ fn run_script(
     for error in &result.uncounted_errors {
         ctx.state.stats.count_error(error);
     }
-    if ctx.state.stats.total_error_replies > errors_before {
+    // As Redis's `afterErrorReply`: the call failed when its reply is an
+    // error (counted already by the command that raised it, or not) or
+    // holds errors counted only now; an error a pcall caught inside the
+    // script is its command's failure, not the script's.
+    let reply_is_error = reply.as_bytes().first() == Some(&b'-');
+    if reply_is_error || !result.uncounted_errors.is_empty() {
         let command = String::from_utf8_lossy(argv.get(0)).to_ascii_lowercase();
         ctx.state.stats.command(&command).failed_calls += 1;
     }
