@@ -68,11 +68,16 @@ impl Client {
         }
     }
 
-    /// Sends a command and returns the raw reply.
-    pub fn raw<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Vec<u8> {
+    /// Sends a command without waiting for its reply.
+    pub fn send<A: AsRef<[u8]>>(&mut self, args: &[A]) {
         let mut request = Vec::new();
         encode_command(&mut request, args);
         self.send_raw(&request);
+    }
+
+    /// Sends a command and returns the raw reply.
+    pub fn raw<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Vec<u8> {
+        self.send(args);
         self.read_raw().expect("connection closed before the reply")
     }
 
@@ -91,13 +96,23 @@ impl Client {
     }
 }
 
-/// A free loopback port (bind to 0, read it, release it).
+/// A free loopback port (bind to 0, read it, release it), never one this
+/// test binary handed out before: its tests run in parallel, and the OS
+/// may give a released port again before the server meant for it binds it,
+/// so that two tests would share one server.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if HANDED_OUT.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
 }
 
 /// A fresh, empty directory for one test server. Emptied first: a directory
@@ -344,6 +359,28 @@ impl Drop for ReplsimProcess {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// How INFO counts `command`'s failures: its commandstats line from
+/// `rejected_calls=` on (the timings before it vary) and
+/// `total_error_replies`.
+pub fn command_failures(client: &mut Client, command: &str) -> String {
+    let mut info =
+        |section: &str| String::from_utf8_lossy(&client.raw(&["INFO", section])).into_owned();
+    let prefix = format!("cmdstat_{command}:");
+    let commandstats = info("commandstats");
+    let counts = commandstats
+        .lines()
+        .find(|line| line.starts_with(&prefix))
+        .and_then(|line| line.split_once(",rejected_calls="))
+        .map_or(String::new(), |(_, rest)| rest.to_string());
+    let stats = info("stats");
+    let total = stats
+        .lines()
+        .find(|line| line.starts_with("total_error_replies:"))
+        .unwrap_or_default()
+        .to_string();
+    format!("rejected_calls={counts} {total}")
 }
 
 /// Reads one field of INFO replication (or any section) from a server.
