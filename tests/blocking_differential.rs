@@ -284,28 +284,14 @@ fn unblocked_failure(port: u16) -> String {
         .trim_start_matches(':')
         .trim()
         .to_string();
-    blocked.send_raw(b"*3\r\n$5\r\nBLPOP\r\n$4\r\nnone\r\n$1\r\n0\r\n");
+    blocked.send(&["BLPOP", "none", "0"]);
     common::wait_until(10, "BLPOP blocks", || {
         String::from_utf8_lossy(&admin.raw(&["INFO", "clients"])).contains("blocked_clients:1")
     });
     admin.raw(&["CLIENT", "UNBLOCK", &id, "ERROR"]);
     let reply = blocked.read_raw().expect("the unblocked reply");
-    let commandstats = String::from_utf8_lossy(&admin.raw(&["INFO", "commandstats"])).into_owned();
-    let blpop = commandstats
-        .lines()
-        .find(|line| line.starts_with("cmdstat_blpop:"))
-        .and_then(|line| line.split_once(",rejected_calls="))
-        .map_or(String::new(), |(_, rest)| rest.to_string());
-    let stats = String::from_utf8_lossy(&admin.raw(&["INFO", "stats"])).into_owned();
-    let total = stats
-        .lines()
-        .find(|line| line.starts_with("total_error_replies:"))
-        .unwrap_or_default()
-        .to_string();
-    format!(
-        "{} rejected_calls={blpop} {total}",
-        String::from_utf8_lossy(&reply).trim()
-    )
+    let failures = common::command_failures(&mut admin, "blpop");
+    format!("{} {failures}", String::from_utf8_lossy(&reply).trim())
 }
 
 #[test]

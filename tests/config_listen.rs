@@ -8,25 +8,9 @@
 mod common;
 
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
 
 use common::{free_port, start_redis, start_replsim, Client};
 use replsim::server::Config;
-
-/// Whether a connection to `port` is refused, waiting up to 5 s for it to
-/// become so.
-fn refused(port: u16) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_err() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// What the node answers while its port moves; the replies name no port.
 fn moves(port: u16) -> Vec<String> {
@@ -59,12 +43,14 @@ fn moves(port: u16) -> Vec<String> {
     // A free port: the node moves there.
     let next = free_port();
     note(client.raw(&["CONFIG", "SET", "port", &next.to_string()]));
-    assert!(refused(port), "the old port still accepts");
+    common::wait_until(5, "the old port to refuse connections", || {
+        TcpStream::connect(("127.0.0.1", port)).is_err()
+    });
     let mut moved = Client::connect(next);
     note(moved.raw(&["PING"]));
     // The connection made before the move is still served.
     note(client.raw(&["PING"]));
-    moved.send_raw(b"*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n");
+    moved.send(&["SHUTDOWN", "NOSAVE"]);
     assert_eq!(moved.read_raw(), None);
     // Its connection closed only once the node stopped listening: a client
     // reconnecting at once is refused, as after Redis's exit.

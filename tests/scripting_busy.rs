@@ -8,31 +8,14 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::{start_redis, start_replsim, Client};
 use replsim::server::Config;
 
-/// The request bytes of `args`.
-fn request(args: &[&str]) -> Vec<u8> {
-    let mut bytes = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        bytes.extend_from_slice(format!("${}\r\n{arg}\r\n", arg.len()).as_bytes());
-    }
-    bytes
-}
-
 /// Asks with PING until the node answers `-BUSY`.
 fn wait_until_busy(client: &mut Client) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let reply = client.raw(&["PING"]);
-        if reply.starts_with(b"-BUSY") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never busy: {reply:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_until(10, "the script to be busy", || {
+        client.raw(&["PING"]).starts_with(b"-BUSY")
+    });
 }
 
 /// A reply as text, with FUNCTION STATS's `duration_ms` value masked.
@@ -59,11 +42,7 @@ fn busy_transcript(port: u16) -> Vec<String> {
     admin.raw(&["SET", "x", "1"]);
 
     // An EVAL script that never ends.
-    runner.send_raw(&request(&[
-        "EVAL",
-        "local i = 0 while true do i = i + 1 end",
-        "0",
-    ]));
+    runner.send(&["EVAL", "local i = 0 while true do i = i + 1 end", "0"]);
     wait_until_busy(&mut admin);
     note(Some(other.raw(&["PING"])));
     // Accepted while the script runs.
@@ -85,7 +64,7 @@ fn busy_transcript(port: u16) -> Vec<String> {
         "LOAD",
         "#!lua name=busy\nredis.register_function('spin', function() while true do end end)",
     ]);
-    runner.send_raw(&request(&["FCALL", "spin", "0"]));
+    runner.send(&["FCALL", "spin", "0"]);
     wait_until_busy(&mut admin);
     note(Some(other.raw(&["PING"])));
     note(Some(other.raw(&["SCRIPT", "KILL"])));
@@ -95,25 +74,19 @@ fn busy_transcript(port: u16) -> Vec<String> {
     note(Some(other.raw(&["FUNCTION", "STATS"])));
 
     // A script that wrote cannot be killed; SHUTDOWN NOSAVE stops it.
-    runner.send_raw(&request(&[
-        "EVAL",
-        "redis.call('incr', 'x') while true do end",
-        "0",
-    ]));
+    runner.send(&["EVAL", "redis.call('incr', 'x') while true do end", "0"]);
     wait_until_busy(&mut admin);
     note(Some(admin.raw(&["SCRIPT", "KILL"])));
-    other.send_raw(&request(&["SHUTDOWN", "NOSAVE"]));
+    other.send(&["SHUTDOWN", "NOSAVE"]);
     note(Some(
         format!("shutdown reply: {:?}", other.read_raw()).into_bytes(),
     ));
     note(Some(
         format!("script reply: {:?}", runner.read_raw()).into_bytes(),
     ));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-        assert!(Instant::now() < deadline, "the node still accepts");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_until(10, "the node to stop listening", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+    });
     transcript
 }
 
@@ -162,20 +135,18 @@ fn blocked_pop_after_a_busy_script(port: u16) -> (Vec<u8>, Vec<u8>) {
     let mut runner = Client::connect(port);
     admin.raw(&["CONFIG", "SET", "busy-reply-threshold", "10"]);
     admin.raw(&["DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1"]);
-    blocked.send_raw(&request(&["BLPOP", "x", "0"]));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !String::from_utf8_lossy(&admin.raw(&["INFO", "clients"])).contains("blocked_clients:1") {
-        assert!(Instant::now() < deadline, "BLPOP never blocked");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    runner.send_raw(&request(&[
+    blocked.send(&["BLPOP", "x", "0"]);
+    common::wait_until(10, "BLPOP to block", || {
+        String::from_utf8_lossy(&admin.raw(&["INFO", "clients"])).contains("blocked_clients:1")
+    });
+    runner.send(&[
         "EVAL",
         "redis.call('lpush', KEYS[1], 'y') \
          while not string.find(redis.call('client', 'list'), 'abortscript') do end \
          redis.call('lpush', KEYS[1], 'z') return 'done'",
         "1",
         "x",
-    ]));
+    ]);
     wait_until_busy(&mut admin);
     let hello = namer.raw(&["HELLO", "2", "SETNAME", "abortscript"]);
     assert!(
@@ -206,7 +177,7 @@ fn a_client_blocked_on_a_busy_scripts_key_is_served_after_it_ends() {
 /// framing) and returns the connection, positioned at the stream.
 fn attach_replica(port: u16) -> Client {
     let mut replica = Client::connect(port);
-    replica.send_raw(&request(&["PSYNC", "?", "-1"]));
+    replica.send(&["PSYNC", "?", "-1"]);
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     use std::io::Read;
@@ -259,13 +230,13 @@ fn a_busy_scripts_writes_reach_replicas_as_one_transaction_when_it_ends() {
     let mut runner = Client::connect(port);
     admin.raw(&["CONFIG", "SET", "busy-reply-threshold", "10"]);
     let mut replica = attach_replica(port);
-    runner.send_raw(&request(&[
+    runner.send(&[
         "EVAL",
         "redis.call('incr', 'a') \
          local i = 0 while i < 100000000 do i = i + 1 end \
          redis.call('incr', 'b') return 'done'",
         "0",
-    ]));
+    ]);
     wait_until_busy(&mut admin);
     // Commands answered while the script runs: none may send its writes
     // ahead of its end.

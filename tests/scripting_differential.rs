@@ -304,23 +304,8 @@ fn eval_failures(port: u16) -> Vec<String> {
             client.raw(&["SET", "s", "not a number"]);
             client.raw(&["CONFIG", "RESETSTAT"]);
             client.raw(&["EVAL", script, "0"]);
-            let mut info = |section: &str| {
-                let raw = client.raw(&["INFO", section]);
-                String::from_utf8_lossy(&raw).into_owned()
-            };
-            let commandstats = info("commandstats");
-            let eval = commandstats
-                .lines()
-                .find(|line| line.starts_with("cmdstat_eval:"))
-                .and_then(|line| line.split_once(",rejected_calls="))
-                .map_or(String::new(), |(_, rest)| rest.to_string());
-            let stats = info("stats");
-            let total = stats
-                .lines()
-                .find(|line| line.starts_with("total_error_replies:"))
-                .unwrap_or_default()
-                .to_string();
-            format!("{script} => rejected_calls={eval} {total}")
+            let failures = common::command_failures(&mut client, "eval");
+            format!("{script} => {failures}")
         })
         .collect()
 }

@@ -507,18 +507,21 @@ fn run_script(
         (instruction_budget(ctx), false)
     };
     let eval_mode = state.eval_mode;
-    let started = (ctx.state.clock)();
-    ctx.state.running_script = Some(RunningScript {
-        name: name.to_string(),
-        command: argv.iter().map(<[u8]>::to_vec).collect(),
-        started,
-        started_unix_ms: ctx.now_ms,
-        eval_mode,
-        write_dirty: false,
-        timed_out: false,
-        killed: false,
-        function_counts,
-    });
+    // Only a watched run can be seen running (by the clients its hook
+    // answers); an unwatched one spares the copy of its command.
+    if watched {
+        ctx.state.running_script = Some(RunningScript {
+            name: name.to_string(),
+            command: argv.iter().map(<[u8]>::to_vec).collect(),
+            started: (ctx.state.clock)(),
+            started_unix_ms: ctx.now_ms,
+            eval_mode,
+            write_dirty: false,
+            timed_out: false,
+            killed: false,
+            function_counts,
+        });
+    }
     let mut reply = Reply::with_protocol(ctx.out.is_resp3());
     let result = vm.run(
         function,

@@ -270,10 +270,7 @@ fn serve_client(state: &mut ServerState, client: &mut Client, now_ms: u64) {
                     break;
                 }
                 consumed_total += consumed;
-                if client.replies_suppressed() {
-                    out.truncate(reply_start);
-                }
-                client.reply_skip = std::mem::take(&mut client.reply_skip_next);
+                client.end_reply(&mut out, reply_start);
                 if !matches!(flow, Flow::Continue) {
                     // QUIT and SHUTDOWN close the connection; the commands
                     // allowed while busy have no other flow.

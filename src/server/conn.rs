@@ -628,11 +628,8 @@ fn process<R: Runtime>(
                 consumed_total += consumed;
                 // CLIENT REPLY OFF / SKIP: the reply is dropped, the
                 // pushes the command made for this client are not.
-                if client.replies_suppressed() {
-                    out.truncate(reply_start);
-                }
+                client.end_reply(out, reply_start);
                 out.raw(&client.pushes.take());
-                client.reply_skip = std::mem::take(&mut client.reply_skip_next);
                 // Normal clients only: a replica's replies are its stream,
                 // measured in the replication layer, and a master gets none.
                 if client.kind == super::ClientKind::Normal && !client.is_master {

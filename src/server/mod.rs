@@ -349,6 +349,16 @@ impl Client {
         self.reply_off || self.reply_skip
     }
 
+    /// Ends a command whose reply starts at `reply_start` in `out`: CLIENT
+    /// REPLY OFF or SKIP drops it, and a SKIP sent by this command applies
+    /// to the next one.
+    pub fn end_reply(&mut self, out: &mut crate::resp::Reply, reply_start: usize) {
+        if self.replies_suppressed() {
+            out.truncate(reply_start);
+        }
+        self.reply_skip = std::mem::take(&mut self.reply_skip_next);
+    }
+
     /// Inside MULTI.
     pub fn in_multi(&self) -> bool {
         self.multi.is_some()
