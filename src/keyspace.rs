@@ -447,6 +447,9 @@ pub struct Entry {
     pub value: Value,
     expire_at_ms: u64,
     encoding: Encoding,
+    /// Redis's `lru` field: when the key was last accessed, or its LFU
+    /// counter and decrement time (see [`crate::server::eviction`]).
+    access: u32,
 }
 
 /// Entries are equal when their values and expiries are: the encoding is
@@ -469,7 +472,14 @@ impl Entry {
             value,
             expire_at_ms: expire_at_ms.unwrap_or(NO_EXPIRY),
             encoding,
+            access: 0,
         }
+    }
+
+    /// The access stamp of the key (Redis's `lru` field).
+    #[inline]
+    pub fn access(&self) -> u32 {
+        self.access
     }
 
     /// How the value is stored (OBJECT ENCODING).
@@ -518,6 +528,19 @@ pub struct Db {
     created: Option<Vec<Blob>>,
     /// The thresholds new and written values are encoded with.
     limits: EncodingLimits,
+    /// How new values are stamped for the eviction policies.
+    access_clock: AccessClock,
+}
+
+/// The access stamp new values get, and whether an overwritten value keeps
+/// its old one: set before each command from the clock and the
+/// `maxmemory-policy` (see [`crate::server::eviction`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccessClock {
+    /// The stamp of a value created now.
+    pub fresh: u32,
+    /// An overwritten value keeps its stamp (the LFU policies).
+    pub keep_on_overwrite: bool,
 }
 
 impl PartialEq for Db {
@@ -628,9 +651,28 @@ impl Db {
         self.entries.is_empty()
     }
 
+    /// The bytes of the key table's slots that hold no key (deleted keys'
+    /// slots, kept for new ones): memory a deletion freed for reuse, as
+    /// Redis's allocator gets back a deleted key's entry.
+    pub fn spare_slot_bytes(&self) -> usize {
+        const SLOT: usize = std::mem::size_of::<usize>()
+            + std::mem::size_of::<Blob>()
+            + std::mem::size_of::<Entry>();
+        (self.entries.capacity() - self.entries.len()) * SLOT
+    }
+
     /// Number of keys with an expiry.
     pub fn volatile_len(&self) -> usize {
         self.expiry_index.len()
+    }
+
+    /// The key at position `index` among those with an expiry, earliest
+    /// expiry first (walks the index: for eviction's sampling only).
+    pub fn volatile_key_at(&self, index: usize) -> Option<&[u8]> {
+        self.expiry_index
+            .iter()
+            .nth(index)
+            .map(|(_, key)| key.as_slice())
     }
 
     /// The entry of `key`, expired or not.
@@ -650,6 +692,17 @@ impl Db {
     /// The value of `key` for modification in place (expiry unchanged).
     #[inline]
     pub fn value_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.value_mut_touched(key, |access| access)
+    }
+
+    /// The value of `key` for modification in place, its access stamp
+    /// replaced by what `touch` makes of it (a lookup for writing).
+    #[inline]
+    pub fn value_mut_touched(
+        &mut self,
+        key: &[u8],
+        touch: impl FnOnce(u32) -> u32,
+    ) -> Option<&mut Value> {
         if let Some(tracking) = &self.tracking {
             let index = tracking.index;
             if !tracking.dirty.iter().any(|(k, _)| k.as_slice() == key)
@@ -661,7 +714,9 @@ impl Db {
                 }
             }
         }
-        self.entries.get_mut(key).map(|e| &mut e.value)
+        let entry = self.entries.get_mut(key)?;
+        entry.access = touch(entry.access);
+        Some(&mut entry.value)
     }
 
     /// Stores `value` under `key` with no expiry, replacing any old value.
@@ -715,6 +770,11 @@ impl Db {
                 entry.value = value;
                 entry.expire_at_ms = expire;
                 entry.encoding = encoding;
+                // A new object is stamped afresh; an LFU counter survives
+                // the overwrite (Redis's `dbSetValue`).
+                if !self.access_clock.keep_on_overwrite {
+                    entry.access = self.access_clock.fresh;
+                }
             }
             None => {
                 if let Some(added) = &mut self.added {
@@ -729,6 +789,7 @@ impl Db {
                         value,
                         expire_at_ms: expire,
                         encoding,
+                        access: self.access_clock.fresh,
                     },
                 );
             }
@@ -742,11 +803,15 @@ impl Db {
     /// the value is encoded afresh.
     pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value) {
         let encoding = self.limits.fresh(&value);
+        let clock = self.access_clock;
         self.tracked(key, |db| match db.entries.get_mut(key) {
             Some(entry) => {
                 entry.value = value;
                 zero_listpack_scores(&mut entry.value, encoding);
                 entry.encoding = encoding;
+                if !clock.keep_on_overwrite {
+                    entry.access = clock.fresh;
+                }
             }
             None => db.insert_untracked(key, value, None, encoding),
         });
@@ -780,6 +845,22 @@ impl Db {
         let limits = self.limits;
         if let Some(entry) = self.entries.get_mut(key) {
             entry.encoding = limits.after_write(&entry.value, entry.encoding, written);
+        }
+    }
+
+    /// Sets the access stamp of `key`'s entry.
+    pub fn set_access(&mut self, key: &[u8], access: u32) {
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.access = access;
+        }
+    }
+
+    /// Sets the access stamp of the entry at position `index` (see
+    /// [`Db::get_index`]): a lookup touched it.
+    #[inline]
+    pub fn set_access_at(&mut self, index: usize, access: u32) {
+        if let Some((_, entry)) = self.entries.get_index_mut(index) {
+            entry.access = access;
         }
     }
 
@@ -922,6 +1003,16 @@ impl Keyspace {
     pub fn set_encoding_limits(&mut self, limits: EncodingLimits) {
         for db in &mut self.dbs {
             db.limits = limits;
+        }
+    }
+
+    /// Sets how values written from now on are stamped.
+    pub fn set_access_clock(&mut self, clock: AccessClock) {
+        if self.dbs.first().is_some_and(|db| db.access_clock == clock) {
+            return;
+        }
+        for db in &mut self.dbs {
+            db.access_clock = clock;
         }
     }
 

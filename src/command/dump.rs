@@ -27,8 +27,9 @@ fn dump(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 
 /// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ
 /// frequency]: creates the key from a DUMP payload, with a TTL in ms
-/// (absolute with ABSTTL; 0 for none). IDLETIME and FREQ are checked as
-/// Redis checks them; replsim tracks neither.
+/// (absolute with ABSTTL; 0 for none). IDLETIME sets the key's access
+/// time (unless an LFU policy is in force), FREQ its LFU counter (only
+/// under one), as Redis's `objectSetLRUOrLFU` does.
 ///
 /// # Events
 /// `restore` (`del` when an already expired payload replaced the key).
@@ -40,7 +41,7 @@ fn dump(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 fn restore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let key = argv.get(1);
     let (mut replace, mut absttl) = (false, false);
-    let (mut idle_given, mut freq_given) = (false, false);
+    let (mut idle, mut freq) = (None, None);
     let mut i = 4;
     while i < argv.len() {
         let option = argv.get(i).to_ascii_lowercase();
@@ -48,18 +49,20 @@ fn restore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         match option.as_slice() {
             b"replace" => replace = true,
             b"absttl" => absttl = true,
-            b"idletime" if has_value && !freq_given => {
-                if int_arg(argv.get(i + 1))? < 0 {
+            b"idletime" if has_value && freq.is_none() => {
+                let seconds = int_arg(argv.get(i + 1))?;
+                if seconds < 0 {
                     return Err(CmdError::err("Invalid IDLETIME value, must be >= 0"));
                 }
-                idle_given = true;
+                idle = Some(seconds as u64);
                 i += 1;
             }
-            b"freq" if has_value && !idle_given => {
-                if !(0..=255).contains(&int_arg(argv.get(i + 1))?) {
+            b"freq" if has_value && idle.is_none() => {
+                let counter = int_arg(argv.get(i + 1))?;
+                if !(0..=255).contains(&counter) {
                     return Err(CmdError::err("Invalid FREQ value, must be >= 0 and <= 255"));
                 }
-                freq_given = true;
+                freq = Some(counter as u32);
                 i += 1;
             }
             _ => return Err(CmdError::Syntax),
@@ -99,6 +102,9 @@ fn restore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let encoding = ctx.db().encoding_limits().on_load(&value, written_as);
     ctx.db()
         .insert_encoded(key, value, expire_at.map(|at| at.max(0) as u64), encoding);
+    if let Some(stamp) = ctx.state.maxmemory.stamp_given(freq, idle, ctx.now_ms) {
+        ctx.db().set_access(key, stamp);
+    }
     if let (Some(at), false) = (expire_at, absttl) {
         let mut rewritten: Vec<Vec<u8>> = argv.iter().map(<[u8]>::to_vec).collect();
         rewritten[2] = at.to_string().into_bytes();

@@ -15,6 +15,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("del", -2, WRITE, (1, -1, 1), del),
     spec("unlink", -2, WRITE | FAST, (1, -1, 1), del),
     spec("exists", -2, READONLY | FAST, (1, -1, 1), exists),
+    spec("touch", -2, READONLY | FAST, (1, -1, 1), touch),
     spec("type", 2, READONLY | FAST, KEY1, type_),
     spec("keys", 2, READONLY, (0, 0, 0), keys),
     spec("scan", -2, READONLY, (0, 0, 0), scan),
@@ -58,11 +59,29 @@ fn del(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// # Propagation
 /// None.
 fn exists(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    count_existing(ctx, argv, false)
+}
+
+/// TOUCH key [key ...]: how many of the keys exist, each one's access
+/// time (or LFU counter) updated as a read would.
+///
+/// # Propagation
+/// None.
+fn touch(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    count_existing(ctx, argv, true)
+}
+
+/// Replies how many of the keys after the command name exist; `touch`
+/// updates their access stamps.
+fn count_existing(ctx: &mut Ctx<'_>, argv: Argv<'_>, touch: bool) -> CmdResult {
     let mut count = 0;
     for key in argv.iter().skip(1) {
-        if ctx.lookup(key).is_some() {
-            count += 1;
-        }
+        let found = if touch {
+            ctx.lookup(key).is_some()
+        } else {
+            ctx.lookup_untouched(key).is_some()
+        };
+        count += i64::from(found);
     }
     ctx.out.integer(count);
     Ok(())
@@ -74,7 +93,7 @@ fn exists(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// None.
 fn type_(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let name = ctx
-        .lookup(argv.get(1))
+        .lookup_untouched(argv.get(1))
         .map_or("none", |e| e.value.type_name());
     ctx.out.simple(name);
     Ok(())
@@ -502,7 +521,7 @@ fn pexpireat(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 
 fn ttl_generic(ctx: &mut Ctx<'_>, key: &[u8], in_ms: bool) -> CmdResult {
     let now = ctx.now_ms;
-    let reply = match ctx.lookup(key) {
+    let reply = match ctx.lookup_untouched(key) {
         None => -2,
         Some(entry) => match entry.expire_at_ms() {
             None => -1,
@@ -537,7 +556,7 @@ fn pttl(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 }
 
 fn expiretime_generic(ctx: &mut Ctx<'_>, key: &[u8], in_ms: bool) -> CmdResult {
-    let reply = match ctx.lookup(key) {
+    let reply = match ctx.lookup_untouched(key) {
         None => -2,
         Some(entry) => match entry.expire_at_ms() {
             None => -1,

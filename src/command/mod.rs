@@ -499,34 +499,61 @@ impl<'a> Ctx<'a> {
         true
     }
 
-    /// The entry of `key` in the selected db, after expiry. One hashed
-    /// lookup: the entry is then reached again by its position.
+    /// The entry of `key` in the selected db, after expiry, its access
+    /// stamp updated (Redis's `lookupKeyRead`). One hashed lookup: the
+    /// entry is then reached again by its position.
     pub fn lookup(&mut self, key: &[u8]) -> Option<&Entry> {
-        let db = self.client.db;
+        self.lookup_touching(key, true)
+    }
+
+    /// The entry of `key` in the selected db, after expiry, leaving its
+    /// access stamp alone (Redis's `LOOKUP_NOTOUCH`: TYPE, TTL, EXISTS,
+    /// OBJECT).
+    pub fn lookup_untouched(&mut self, key: &[u8]) -> Option<&Entry> {
+        self.lookup_touching(key, false)
+    }
+
+    fn lookup_touching(&mut self, key: &[u8], touch: bool) -> Option<&Entry> {
+        let db_index = self.client.db;
         let (index, expired) = self
             .state
             .keyspace
-            .db(db)
+            .db(db_index)
             .get_full(key)
             .map(|(index, entry)| (index, entry.is_expired(self.now_ms)))?;
         if expired && self.handle_expired(key) {
             return None;
         }
-        let db = self.state.keyspace.db(db);
         if expired {
             // Kept (a replica hides nothing from its master): look it up
             // again, as the position may not have survived.
-            return db.get(key);
+            return self.state.keyspace.db(db_index).get(key);
         }
+        if touch {
+            let state = &mut *self.state;
+            let db = state.keyspace.db_mut(db_index);
+            if let Some(old) = db.get_index(index).map(|(_, entry)| entry.access()) {
+                let stamp = state.maxmemory.touched(old, self.now_ms, &mut state.rng);
+                db.set_access_at(index, stamp);
+            }
+        }
+        let db = self.state.keyspace.db(db_index);
         db.get_index(index).map(|(_, entry)| entry)
     }
 
-    /// The value of `key`, after expiry, for modification.
+    /// The value of `key`, after expiry, for modification, its access
+    /// stamp updated (Redis's `lookupKeyWrite`).
     pub fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
         if self.expire_if_needed(key) {
             return None;
         }
-        self.db().value_mut(key)
+        let now_ms = self.now_ms;
+        let state = &mut *self.state;
+        let (maxmemory, rng) = (state.maxmemory, &mut state.rng);
+        state
+            .keyspace
+            .db_mut(self.client.db)
+            .value_mut_touched(key, |old| maxmemory.touched(old, now_ms, rng))
     }
 
     /// Records `count` changes to the dataset.
@@ -619,6 +646,9 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
             return;
         }
     };
+    // Values this command creates carry its time (Redis's LRU clock).
+    let access_clock = ctx.state.maxmemory.access_clock(ctx.now_ms);
+    ctx.state.keyspace.set_access_clock(access_clock);
     if ctx.state.auth_required(ctx.client) && spec.flags & flags::NO_AUTH == 0 {
         ctx.client.transaction_failed();
         reject(ctx, spec, "NOAUTH Authentication required.");
@@ -634,6 +664,24 @@ fn process_and_call(ctx: &mut Ctx<'_>, argv: Argv<'_>) {
         } else {
             spec.flags
         };
+    if ctx.state.maxmemory.limit > 0 && ctx.state.busy_script().is_none() {
+        let out_of_memory = !crate::server::eviction::perform_evictions(ctx.state, ctx.now_ms);
+        // Inside MULTI every command but the ones that end it is refused:
+        // queueing takes memory too.
+        let uses_memory = command_flags & flags::DENYOOM != 0
+            || (spec.name == "exec"
+                && ctx
+                    .client
+                    .queued_commands()
+                    .any(|q| q.flags & flags::DENYOOM != 0))
+            || (ctx.client.in_multi()
+                && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"));
+        if out_of_memory && uses_memory {
+            refuse(ctx, spec, crate::server::eviction::OOM_ERROR);
+            return;
+        }
+        ctx.state.pre_command_oom = out_of_memory;
+    }
     if let Err(message) = replication_checks(ctx, spec, command_flags) {
         refuse(ctx, spec, &message);
         return;

@@ -48,7 +48,7 @@ const fn with_key(spec: CommandSpec) -> CommandSpec {
 /// # Propagation
 /// None.
 fn object_encoding(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    let found = ctx.lookup(argv.get(2)).is_some();
+    let found = ctx.lookup_untouched(argv.get(2)).is_some();
     let db = ctx.client.db;
     let name = found
         .then(|| ctx.state.keyspace.db(db).get(argv.get(2)))
@@ -64,20 +64,28 @@ fn object_encoding(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 /// OBJECT REFCOUNT key: Redis's reference count. Values are never shared in
 /// replsim, except that Redis shares the `int`-encoded integers 0 to 9999
 /// (reported as `INT_MAX`), which replsim reports the same way (an integer
-/// kept `raw` by APPEND or `embstr` by INCRBYFLOAT is not shared).
+/// kept `raw` by APPEND or `embstr` by INCRBYFLOAT is not shared). Under a
+/// `maxmemory` with an LRU or LFU policy Redis shares none, as each key
+/// needs its own access stamp; replsim judges that by the settings when
+/// asked, where Redis judges it when the value was created.
 ///
 /// # Propagation
 /// None.
 fn object_refcount(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    let count = ctx.lookup(argv.get(2)).map(|entry| match &entry.value {
-        Value::Str(s)
-            if entry.encoding() == Encoding::Int
-                && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n)) =>
-        {
-            i64::from(i32::MAX)
-        }
-        _ => 1,
-    });
+    let settings = ctx.state.maxmemory;
+    let unshared = settings.limit > 0 && settings.policy.tracks_access();
+    let count = ctx
+        .lookup_untouched(argv.get(2))
+        .map(|entry| match &entry.value {
+            Value::Str(s)
+                if !unshared
+                    && entry.encoding() == Encoding::Int
+                    && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n)) =>
+            {
+                i64::from(i32::MAX)
+            }
+            _ => 1,
+        });
     match count {
         Some(count) => ctx.out.integer(count),
         None => ctx.out.null(),
@@ -85,44 +93,45 @@ fn object_refcount(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-/// OBJECT IDLETIME key: seconds since the key was last accessed. replsim
-/// does not track access times and replies 0 for an existing key.
+/// OBJECT IDLETIME key: seconds since the key was last read or written
+/// (refused under an LFU policy, whose keys carry a counter instead).
 ///
 /// # Propagation
 /// None.
 fn object_idletime(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    if ctx.lookup(argv.get(2)).is_none() {
+    let Some(access) = ctx.lookup_untouched(argv.get(2)).map(|e| e.access()) else {
         ctx.out.null();
         return Ok(());
-    }
-    if ctx
-        .state
-        .config
-        .others
-        .get("maxmemory-policy")
-        .is_some_and(|p| p.contains("lfu"))
-    {
+    };
+    if ctx.state.maxmemory.policy.is_lfu() {
         return Err(CmdError::err(
             "An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
         ));
     }
-    ctx.out.integer(0);
+    let idle = crate::server::eviction::idle_ms(access, ctx.now_ms) / 1000;
+    ctx.out.integer(idle as i64);
     Ok(())
 }
 
-/// OBJECT FREQ key: Redis's LFU counter, only with an LFU policy; replsim
-/// has no eviction and refuses it as Redis does without one.
+/// OBJECT FREQ key: the key's LFU counter, decayed to now; only under an
+/// LFU policy.
 ///
 /// # Propagation
 /// None.
 fn object_freq(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    if ctx.lookup(argv.get(2)).is_none() {
+    let Some(access) = ctx.lookup_untouched(argv.get(2)).map(|e| e.access()) else {
         ctx.out.null();
         return Ok(());
+    };
+    let maxmemory = ctx.state.maxmemory;
+    if !maxmemory.policy.is_lfu() {
+        return Err(CmdError::err(
+            "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        ));
     }
-    Err(CmdError::err(
-        "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
-    ))
+    ctx.out
+        .integer(i64::from(maxmemory.lfu_counter(access, ctx.now_ms)));
+    Ok(())
 }
 
 /// OBJECT HELP: the subcommands.
@@ -171,7 +180,7 @@ fn memory_usage(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     let key = argv.get(2);
-    let Some(entry) = ctx.lookup(key) else {
+    let Some(entry) = ctx.lookup_untouched(key) else {
         ctx.out.null();
         return Ok(());
     };

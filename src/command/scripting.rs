@@ -314,6 +314,16 @@ impl Host<'_, '_> {
         if self.good_replicas_missing() {
             return Err("-NOREPLICAS Not enough good replicas to write.");
         }
+        // Over `maxmemory` when the script started: its first write may
+        // not take memory (later ones must run, or it would stop half done).
+        if !run.allow_oom
+            && spec.flags & DENYOOM != 0
+            && state.maxmemory.limit > 0
+            && state.pre_command_oom
+            && !self.ctx.client.is_master
+        {
+            return Err("-OOM command not allowed when used memory > 'maxmemory'.");
+        }
         Ok(())
     }
 }
@@ -450,6 +460,15 @@ fn prepare_run(
                     "NOREPLICAS Not enough good replicas to write.".into(),
                 ));
             }
+        }
+        let state = &*host.ctx.state;
+        if state.pre_command_oom
+            && state.maxmemory.limit > 0
+            && script_flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) == 0
+        {
+            return Err(CmdError::Other(
+                "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'".into(),
+            ));
         }
     } else if running_stale {
         return Err(CmdError::Other(

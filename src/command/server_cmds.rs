@@ -150,6 +150,25 @@ fn config_set(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     ctx.state
         .keyspace
         .set_encoding_limits(ctx.state.config.encoding_limits());
+    let maxmemory = crate::server::eviction::Maxmemory::from_config(&ctx.state.config);
+    let limit_changed = maxmemory.limit != ctx.state.maxmemory.limit;
+    ctx.state.maxmemory = maxmemory;
+    if limit_changed && maxmemory.limit > 0 {
+        // Redis's `updateMaxmemory`: a warning when already over, and
+        // evictions once the command is over (from the cron: CONFIG SET
+        // inside MULTI evicts after EXEC).
+        let used = crate::server::eviction::used_memory(ctx.state);
+        if maxmemory.limit < used {
+            ctx.state.log(
+                Level::Warning,
+                &format!(
+                    "WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.",
+                    maxmemory.limit
+                ),
+            );
+        }
+        ctx.state.eviction_pending = true;
+    }
     ctx.out.ok();
     Ok(())
 }

@@ -41,7 +41,7 @@ pub use storage::{
     os_error_text, DirStorage, DiskFault, MemDisk, MemStorage, OpenedFile, Storage, StorageError,
 };
 pub use tokio_rt::{TokioListener, TokioRuntime, TokioStream};
-pub use usage::process_usage;
+pub use usage::{allocated_bytes, process_usage};
 
 /// Bytes in flight per direction of a simulated connection by default:
 /// Linux's default send (16 KB) and receive (128 KB) buffers grow by
@@ -175,6 +175,12 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// What the process has used so far; `None` where the process is not
     /// the node's alone (a simulation runs every node in one process).
     fn process_usage(&self) -> Option<ProcessUsage> {
+        None
+    }
+
+    /// The bytes the process has allocated and not freed (what `maxmemory`
+    /// counts); `None` where the process is not the node's alone.
+    fn allocated_bytes(&self) -> Option<u64> {
         None
     }
 

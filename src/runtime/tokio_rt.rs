@@ -275,6 +275,10 @@ impl Runtime for TokioRuntime {
         Some(super::process_usage())
     }
 
+    fn allocated_bytes(&self) -> Option<u64> {
+        Some(super::allocated_bytes())
+    }
+
     fn serves_while_busy(&self) -> bool {
         tokio::runtime::Handle::try_current().is_ok_and(|handle| {
             handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread

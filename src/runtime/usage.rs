@@ -1,8 +1,11 @@
-//! What the real process has used: CPU time (`getrusage`), the heap the
-//! allocator holds (glibc's `mallinfo2`, since replsim uses the system
-//! allocator) and the resident set (`/proc/self/statm`). Only `replsim
-//! serve` asks: a simulation's process holds every node at once.
+//! What the real process has used: CPU time (`getrusage`), the bytes it
+//! has allocated (counted by the process's global allocator, a thin layer
+//! over the system allocator, as Redis counts through zmalloc) and the
+//! resident set (`/proc/self/statm`). Only `replsim serve` asks: a
+//! simulation's process holds every node at once.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::ProcessUsage;
@@ -25,17 +28,58 @@ pub fn process_usage() -> ProcessUsage {
     usage
 }
 
-/// Bytes in use in the allocator's arenas and its mmapped blocks.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn heap_bytes() -> u64 {
-    // SAFETY: mallinfo2 only reads the allocator's statistics.
-    let info = unsafe { libc::mallinfo2() };
-    (info.uordblks + info.hblkhd) as u64
+/// The system allocator, counting the bytes it hands out: `maxmemory`
+/// needs the process's memory on every command, which a counter gives for
+/// one atomic add per allocation where asking the allocator (glibc's
+/// `mallinfo2` walks its free lists) would cost a walk per command.
+pub struct CountingAllocator;
+
+static ALLOCATED: AtomicU64 = AtomicU64::new(0);
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the
+// counter only observes the sizes.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = System.alloc(layout);
+        if !ptr.is_null() {
+            ALLOCATED.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let ptr = System.alloc_zeroed(layout);
+        if !ptr.is_null() {
+            ALLOCATED.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        ALLOCATED.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let new = System.realloc(ptr, layout, new_size);
+        if !new.is_null() {
+            ALLOCATED.fetch_add(new_size as u64, Ordering::Relaxed);
+            ALLOCATED.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+        }
+        new
+    }
 }
 
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+/// The bytes the process has allocated and not freed.
+pub fn allocated_bytes() -> u64 {
+    ALLOCATED.load(Ordering::Relaxed)
+}
+
 fn heap_bytes() -> u64 {
-    0
+    allocated_bytes()
 }
 
 /// The resident set size, from the second field of `/proc/self/statm`

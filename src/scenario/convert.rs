@@ -57,6 +57,13 @@ pub const CONFIG_PARAMETERS: &[&str] = &[
     "maxclients",
     "enable-debug-command",
     "replica-priority",
+    "maxmemory",
+    "maxmemory-policy",
+    "maxmemory-samples",
+    "replica-ignore-maxmemory",
+    "lazyfree-lazy-eviction",
+    "lfu-log-factor",
+    "lfu-decay-time",
 ];
 
 const DURATION_LIKE: &str = "a duration with a unit, like \"5ms\" or \"1s..3s\"";

@@ -155,6 +155,11 @@ pub fn eval_shebang_flags(body: &[u8]) -> Result<(u32, usize), String> {
                 String::from_utf8_lossy(part)
             ));
         };
+        // `flags=` declares no flags; an empty name between commas is an
+        // unknown one (Redis splits with `sdssplitlen`).
+        if list.is_empty() {
+            continue;
+        }
         for name in list.split(|&b| b == b',') {
             let name = String::from_utf8_lossy(name);
             match flags::parse_one(&name, false) {

@@ -152,6 +152,7 @@ fn stats(out: &mut String, state: &ServerState) {
     field!(out, "sync_partial_ok", state.repl.sync_stats.partial_ok);
     field!(out, "sync_partial_err", state.repl.sync_stats.partial_err);
     field!(out, "expired_keys", s.expired_keys);
+    field!(out, "evicted_keys", s.evicted_keys);
     field!(out, "pubsub_channels", state.pubsub.channel_count());
     field!(out, "pubsub_patterns", state.pubsub.pattern_count());
     field!(
@@ -311,10 +312,6 @@ fn replication(out: &mut String, state: &ServerState) {
     field!(out, "repl_backlog_histlen", histlen);
 }
 
-/// What Redis's `used_memory_startup` is for an empty 7.0 server: the
-/// base of the estimate a simulated node reports as `used_memory`.
-const STARTUP_BYTES: u64 = 875_968;
-
 /// Redis's `bytesToHuman`.
 fn human(bytes: u64) -> String {
     let b = bytes as f64;
@@ -334,31 +331,18 @@ fn human(bytes: u64) -> String {
     }
 }
 
-/// The memory section, with the fields replsim can know: on real TCP
-/// `used_memory` is the heap the allocator holds and `used_memory_rss` the
-/// resident set; in a simulation (one process for every node) both are an
-/// estimate, [`STARTUP_BYTES`] plus the dataset's estimated bytes. The Lua
-/// and script fields are exact.
+/// The memory section, with the fields replsim can know: `used_memory` is
+/// what `maxmemory` counts (see [`super::eviction::used_memory`]: the bytes
+/// allocated on real TCP, an estimate in a simulation, where the resident
+/// set is that estimate too). The Lua and script fields are exact.
 fn memory(out: &mut String, state: &ServerState) {
-    let dataset: u64 = state
-        .keyspace
-        .dbs()
-        .flat_map(|(_, db)| db.iter())
-        .map(|(key, entry)| crate::command::object::estimated_bytes(key, &entry.value) as u64)
-        .sum();
-    let (used, rss) = match (state.process_usage)() {
-        Some(usage) => (usage.heap_bytes, usage.rss_bytes),
-        None => (STARTUP_BYTES + dataset, STARTUP_BYTES + dataset),
-    };
+    let dataset = super::eviction::dataset_estimate(state);
+    let used = super::eviction::used_memory(state);
+    let rss = (state.process_usage)().map_or(used, |usage| usage.rss_bytes);
     let scripting = &state.scripting;
     let lua = scripting.eval_memory() as u64;
     let functions_vm = scripting.functions.memory() as u64;
-    let maxmemory: u64 = state
-        .config
-        .others
-        .get("maxmemory")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let maxmemory = state.maxmemory.limit;
     out.push_str("# Memory\r\n");
     field!(out, "used_memory", used);
     field!(out, "used_memory_human", human(used));

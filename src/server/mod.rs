@@ -31,6 +31,7 @@ pub mod conf_rewrite;
 pub mod config;
 pub mod config_table;
 mod conn;
+pub mod eviction;
 mod info;
 pub mod listen;
 pub mod monitor;
@@ -53,6 +54,8 @@ pub struct Stats {
     pub commands_processed: u64,
     /// Keys deleted because they expired.
     pub expired_keys: u64,
+    /// Keys evicted for `maxmemory`.
+    pub evicted_keys: u64,
     /// Bytes read from clients.
     pub net_input_bytes: u64,
     /// Bytes written to clients.
@@ -484,6 +487,19 @@ pub struct ServerState {
     /// What the process has used, where the process is this node's alone
     /// (see [`Runtime::process_usage`]).
     pub process_usage: Arc<dyn Fn() -> Option<crate::runtime::ProcessUsage> + Send + Sync>,
+    /// The bytes the process has allocated, where the process is this
+    /// node's alone (see [`Runtime::allocated_bytes`]).
+    pub allocated_bytes: Arc<dyn Fn() -> Option<u64> + Send + Sync>,
+    /// The `maxmemory` settings in force.
+    pub maxmemory: eviction::Maxmemory,
+    /// The keys sampled for eviction so far.
+    pub eviction_pool: eviction::EvictionPool,
+    /// Whether the node was over `maxmemory` (and could not evict enough)
+    /// when the running command started: scripts read it (Redis's
+    /// `pre_command_oom_state`).
+    pub pre_command_oom: bool,
+    /// `maxmemory` changed: the cron evicts what it must.
+    pub eviction_pending: bool,
     /// Unix ms at start.
     pub started_unix_ms: u64,
     /// Monotonic time at start.
@@ -563,6 +579,7 @@ impl ServerState {
         let replid = random_hex40(&mut rng);
         let mut keyspace = Keyspace::new();
         keyspace.set_encoding_limits(config.encoding_limits());
+        let maxmemory = eviction::Maxmemory::from_config(&config);
         ServerState {
             keyspace,
             config,
@@ -590,6 +607,11 @@ impl ServerState {
             // Until a runtime sets its own: no time passes.
             clock: Arc::new(move || now),
             process_usage: Arc::new(|| None),
+            allocated_bytes: Arc::new(|| None),
+            maxmemory,
+            eviction_pool: eviction::EvictionPool::default(),
+            pre_command_oom: false,
+            eviction_pending: false,
             started_unix_ms: now_unix_ms,
             started: now,
             last_save_unix: now_unix_ms / 1000,
@@ -1104,7 +1126,7 @@ impl ServerState {
         key: &[u8],
         current: Option<pubsub::Publisher<'_>>,
     ) {
-        if self.remove_and_propagate_del(db, key) {
+        if self.remove_and_propagate(db, key, b"DEL").is_some() {
             self.notify_keyspace_event(pubsub::notify::EXPIRED, "expired", key, db, current);
             self.watches.touch(db, key, false);
             self.stats.expired_keys += 1;
@@ -1112,13 +1134,18 @@ impl ServerState {
         }
     }
 
-    /// Removes `key` and feeds `DEL key` to the stream; false when there
-    /// was no such key.
-    fn remove_and_propagate_del(&mut self, db: usize, key: &[u8]) -> bool {
+    /// Removes `key` and feeds `command key` (DEL or UNLINK) to the
+    /// stream at once; returns the removed entry.
+    pub fn remove_and_propagate(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        command: &[u8],
+    ) -> Option<crate::keyspace::Entry> {
         if let Some(entry) = self.keyspace.db_mut(db).remove(key) {
             self.repl
-                .feed_command(db, &OwnedArgv::from_args(&[b"DEL", key]));
-            // Clients blocked by XREADGROUP on an expired stream are told
+                .feed_command(db, &OwnedArgv::from_args(&[command, key]));
+            // Clients blocked by XREADGROUP on a deleted stream are told
             // it is gone (Redis's `dbGenericDelete` signals it).
             if matches!(entry.value, crate::keyspace::Value::Stream(_)) {
                 self.blocking.signal_ready(db, key);
@@ -1130,9 +1157,9 @@ impl ServerState {
                 let removed = crate::keyspace::entry_fingerprint(db, key, &entry);
                 self.note_offset_with(state.last_fingerprint ^ removed);
             }
-            return true;
+            return Some(entry);
         }
-        false
+        None
     }
 
     /// One run of the active expire cycle: deletes up to `budget` expired
@@ -1272,6 +1299,8 @@ impl<R: Runtime> Server<R> {
         state.clock = Arc::new(move || clock.monotonic());
         let usage = rt.clone();
         state.process_usage = Arc::new(move || usage.process_usage());
+        let allocated = rt.clone();
+        state.allocated_bytes = Arc::new(move || allocated.allocated_bytes());
         state.serves_while_busy = rt.serves_while_busy();
         state.has_loopback = rt.has_loopback();
         Server {
@@ -1647,7 +1676,7 @@ impl<R: Runtime> Server<R> {
         state.keyspace_replaced();
         for (db, keys) in expired {
             for key in keys {
-                state.remove_and_propagate_del(db, &key);
+                state.remove_and_propagate(db, &key, b"DEL");
             }
         }
         Ok(())
@@ -1690,6 +1719,9 @@ impl<R: Runtime> Server<R> {
             let mut state = self.state_at(now);
             if state.paused_until.is_some_and(|until| until > now) {
                 continue;
+            }
+            if std::mem::take(&mut state.eviction_pending) {
+                eviction::perform_evictions(&mut state, now_ms);
             }
             if state.active_expire_enabled {
                 state.active_expire_cycle(now_ms, 200);

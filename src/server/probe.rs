@@ -114,6 +114,11 @@ pub trait HistoryProbe: Send + Sync {
     fn loaded(&self, at: Position<'_>) {
         let _ = at;
     }
+    /// The node evicted `key` of db `db` for `maxmemory` (nothing by
+    /// default).
+    fn evicted(&self, db: usize, key: &[u8]) {
+        let _ = (db, key);
+    }
 }
 
 /// Known bug classes that tests plant in the core to prove the checker

@@ -125,6 +125,8 @@ pub struct Ledger {
     publishes: Vec<PublishRun>,
     /// When each node loaded a whole dataset or went down, in time order.
     discontinuities: BTreeMap<String, Vec<std::time::Duration>>,
+    /// When each (db, key) was last evicted for `maxmemory`, by any node.
+    evictions: BTreeMap<(u8, Vec<u8>), std::time::Duration>,
 }
 
 /// A PUBLISH or SPUBLISH a node ran, as its probe reported it.
@@ -254,6 +256,19 @@ impl Ledger {
             shard: publish.shard,
             from_master: publish.from_master,
         });
+    }
+
+    /// A node evicted a key for `maxmemory`: a deletion no client asked
+    /// for, which explains the key's absence from then on.
+    pub fn evicted(&mut self, db: usize, key: &[u8], at: std::time::Duration) {
+        self.evictions.insert((db as u8, key.to_vec()), at);
+    }
+
+    /// Whether a node evicted `key` of db `db` at or after `since`.
+    pub fn evicted_since(&self, db: u8, key: &str, since: std::time::Duration) -> bool {
+        self.evictions
+            .get(&(db, key.as_bytes().to_vec()))
+            .is_some_and(|&at| at >= since)
     }
 
     /// A node replaced its dataset by loading one.
@@ -756,6 +771,10 @@ impl HistoryProbe for NodeProbe {
 
     fn loaded(&self, _at: Position<'_>) {
         self.ledger().loaded(&self.node);
+    }
+
+    fn evicted(&self, db: usize, key: &[u8]) {
+        self.ledger().evicted(db, key, now());
     }
 }
 

@@ -338,6 +338,9 @@ pub fn account(
             if !write.acked || explained_by_a_later_write(writes, &indexes, write, &actual) {
                 continue;
             }
+            if explained_by_an_eviction(ledger, write, &actual) {
+                continue;
+            }
             let acked_at = write.replied_at.unwrap_or(write.sent_at);
             let Some((replid, offset, judged)) =
                 judge_where_it_ran(ledger, &final_chain, place, write, acked_at)
@@ -476,6 +479,16 @@ fn explained_by_a_later_write(
                 _ => false,
             }
     })
+}
+
+/// Whether `write`'s key is gone because a node evicted it for
+/// `maxmemory` after the write was sent.
+fn explained_by_an_eviction(
+    ledger: &Ledger,
+    write: &StringWrite,
+    actual: &Option<Vec<u8>>,
+) -> bool {
+    actual.is_none() && ledger.evicted_since(write.db, &write.key, write.sent_at)
 }
 
 /// Identifies one split brain: who lost, who won, since when.
@@ -798,6 +811,29 @@ mod tests {
                     && !explained_by_a_later_write(writes, &indexes, &writes[i], &actual)
             })
             .collect()
+    }
+
+    #[test]
+    fn an_eviction_after_a_write_explains_its_key_gone_but_not_one_before() {
+        let mut ledger = Ledger::default();
+        ledger.evicted(0, b"k", Duration::from_millis(5));
+        let before = write(Some("a"), true, 2, Some(3));
+        assert!(explained_by_an_eviction(&ledger, &before, &None));
+        // Written after the eviction: its loss is not explained.
+        let after = write(Some("b"), true, 7, Some(8));
+        assert!(!explained_by_an_eviction(&ledger, &after, &None));
+        // A key holding another value was not evicted last.
+        assert!(!explained_by_an_eviction(
+            &ledger,
+            &before,
+            &Some(b"x".to_vec())
+        ));
+        // Nor is another key's loss.
+        let other = StringWrite {
+            key: "other".into(),
+            ..write(Some("a"), true, 2, Some(3))
+        };
+        assert!(!explained_by_an_eviction(&ledger, &other, &None));
     }
 
     #[test]

@@ -505,4 +505,8 @@ impl HistoryProbe for ObservingProbe {
     fn loaded(&self, at: Position<'_>) {
         self.inner.loaded(at);
     }
+
+    fn evicted(&self, db: usize, key: &[u8]) {
+        self.inner.evicted(db, key);
+    }
 }
