@@ -123,6 +123,14 @@ impl ZSet {
         }
     }
 
+    /// The member and score at position `index` of the member table (an
+    /// order of its own, neither rank nor insertion: for cursors).
+    pub fn get_index(&self, index: usize) -> Option<(&[u8], f64)> {
+        self.scores
+            .get_index(index)
+            .map(|(member, score)| (member.as_slice(), *score))
+    }
+
     /// Members with scores in rank order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
         self.order.iter().map(|(s, m)| (m.as_slice(), s.0))

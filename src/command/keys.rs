@@ -196,15 +196,24 @@ fn scan(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
 }
 
 /// Redis's `parseScanCursorOrReply`: `strtoul` with no leading space and no
-/// trailing bytes.
-fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+/// trailing bytes; as `strtoul` does, a minus sign negates in unsigned
+/// arithmetic (`-1` is the largest cursor).
+pub(super) fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
     let invalid = || CmdError::err("invalid cursor");
     let text = std::str::from_utf8(arg).map_err(|_| invalid())?;
-    let digits = text.strip_prefix('+').unwrap_or(text);
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());
     }
-    digits.parse().map_err(|_| invalid())
+    let value: u64 = digits.parse().map_err(|_| invalid())?;
+    Ok(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 /// RENAME key newkey: moves the value and its TTL, replacing newkey. An

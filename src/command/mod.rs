@@ -18,6 +18,7 @@ use crate::server::{Client, ServerState};
 
 mod blocking;
 mod cluster;
+mod collection_scan;
 mod connection;
 mod dump;
 mod events;
@@ -253,6 +254,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         connection::COMMANDS,
         server_cmds::COMMANDS,
         keys::COMMANDS,
+        collection_scan::COMMANDS,
         dump::COMMANDS,
         strings::COMMANDS,
         lists::COMMANDS,
