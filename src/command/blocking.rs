@@ -28,32 +28,38 @@ use crate::server::blocking::BlockedClient;
 use crate::server::ServerState;
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
-    spec("blpop", -3, WRITE | NOSCRIPT, (1, -2, 1), blpop),
-    spec("brpop", -3, WRITE | NOSCRIPT, (1, -2, 1), brpop),
+    spec("blpop", -3, BLOCKING | WRITE | NOSCRIPT, (1, -2, 1), blpop),
+    spec("brpop", -3, BLOCKING | WRITE | NOSCRIPT, (1, -2, 1), brpop),
     spec(
         "brpoplpush",
         4,
-        WRITE | DENYOOM | NOSCRIPT,
+        BLOCKING | WRITE | DENYOOM | NOSCRIPT,
         (1, 2, 1),
         brpoplpush,
     ),
-    spec("blmove", 6, WRITE | DENYOOM | NOSCRIPT, (1, 2, 1), blmove),
-    spec("blmpop", -5, WRITE | NOSCRIPT, (0, 0, 0), blmpop),
+    spec(
+        "blmove",
+        6,
+        BLOCKING | WRITE | DENYOOM | NOSCRIPT,
+        (1, 2, 1),
+        blmove,
+    ),
+    spec("blmpop", -5, BLOCKING | WRITE, (0, 0, 0), blmpop),
     spec(
         "bzpopmin",
         -3,
-        WRITE | NOSCRIPT | FAST,
+        BLOCKING | WRITE | NOSCRIPT | FAST,
         (1, -2, 1),
         bzpopmin,
     ),
     spec(
         "bzpopmax",
         -3,
-        WRITE | NOSCRIPT | FAST,
+        BLOCKING | WRITE | NOSCRIPT | FAST,
         (1, -2, 1),
         bzpopmax,
     ),
-    spec("bzmpop", -5, WRITE | NOSCRIPT, (0, 0, 0), bzmpop),
+    spec("bzmpop", -5, BLOCKING | WRITE, (0, 0, 0), bzmpop),
 ];
 
 /// Redis's error for what a CLIENT UNBLOCKed client gets with ERROR.
@@ -135,7 +141,8 @@ fn candidate(ctx: &mut Ctx<'_>, key: &[u8], zset: bool) -> Result<Option<usize>,
 }
 
 /// Nothing to pop: block on `keys` until `deadline`, or, inside a
-/// transaction, reply as on a timeout. While serving, the client stays
+/// transaction or a script (BLMPOP and BZMPOP may run there), reply as on
+/// a timeout. While serving, the client stays
 /// blocked as it was.
 fn block(
     ctx: &mut Ctx<'_>,
@@ -144,7 +151,7 @@ fn block(
     deadline: Option<Duration>,
     nil: Nil,
 ) {
-    if ctx.in_exec {
+    if ctx.in_exec || ctx.in_script {
         match nil {
             Nil::Array => ctx.out.null_array(),
             Nil::Bulk => ctx.out.null(),

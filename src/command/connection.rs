@@ -18,7 +18,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         NO_KEYS,
         monitor,
     ),
-    spec("echo", 2, FAST, NO_KEYS, echo),
+    spec("echo", 2, LOADING | STALE | FAST, NO_KEYS, echo),
     spec("select", 2, LOADING | STALE | FAST, NO_KEYS, select),
     spec(
         "auth",
@@ -37,7 +37,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec(
         "quit",
         -1,
-        LOADING | STALE | FAST | NO_AUTH | NO_QUEUE | ALLOW_BUSY,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | NO_QUEUE | ALLOW_BUSY,
         NO_KEYS,
         quit,
     ),

@@ -24,6 +24,7 @@ mod dump;
 mod events;
 mod hashes;
 mod hyperloglog;
+mod key_positions;
 mod keys;
 mod lists;
 pub mod object;
@@ -130,6 +131,18 @@ pub mod flags {
     /// Refused inside MULTI (SAVE, SHUTDOWN, SYNC, PSYNC): it fails the
     /// transaction.
     pub const NO_MULTI: u32 = 1 << 14;
+    /// May block the client (shown by COMMAND INFO as `blocking`).
+    pub const BLOCKING: u32 = 1 << 15;
+    /// A pub/sub command (shown as `pubsub`).
+    pub const PUBSUB: u32 = 1 << 16;
+    /// Not logged in the slow log (shown as `skip_slowlog`).
+    pub const SKIP_SLOWLOG: u32 = 1 << 17;
+    /// May name no key although it takes keys (EVAL, FCALL): COMMAND
+    /// GETKEYS replies with none rather than an error.
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 18;
+    /// Refused while loading a dataset in the background (shown as
+    /// `no_async_loading`; replsim never loads in the background).
+    pub const NO_ASYNC_LOADING: u32 = 1 << 19;
 }
 
 /// One entry of the command table.

@@ -16,20 +16,32 @@ use crate::resp::{encode_command, Argv};
 use crate::server::{Control, ServerState};
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
-    spec("replicaof", 3, ADMIN | NOSCRIPT | STALE, NO_KEYS, replicaof),
-    spec("slaveof", 3, ADMIN | NOSCRIPT | STALE, NO_KEYS, replicaof),
+    spec(
+        "replicaof",
+        3,
+        NO_ASYNC_LOADING | ADMIN | NOSCRIPT | STALE,
+        NO_KEYS,
+        replicaof,
+    ),
+    spec(
+        "slaveof",
+        3,
+        NO_ASYNC_LOADING | ADMIN | NOSCRIPT | STALE,
+        NO_KEYS,
+        replicaof,
+    ),
     spec("failover", -1, ADMIN | NOSCRIPT | STALE, NO_KEYS, failover),
     spec(
         "psync",
         -3,
-        ADMIN | NOSCRIPT | NO_QUEUE | NO_MULTI,
+        NO_ASYNC_LOADING | ADMIN | NOSCRIPT | NO_QUEUE | NO_MULTI,
         NO_KEYS,
         psync,
     ),
     spec(
         "sync",
         1,
-        ADMIN | NOSCRIPT | NO_QUEUE | NO_MULTI,
+        NO_ASYNC_LOADING | ADMIN | NOSCRIPT | NO_QUEUE | NO_MULTI,
         NO_KEYS,
         sync,
     ),
@@ -42,8 +54,20 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     ),
     spec("wait", 3, NOSCRIPT, NO_KEYS, wait),
     spec("role", 1, NOSCRIPT | LOADING | STALE | FAST, NO_KEYS, role),
-    spec("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NO_KEYS, save),
-    spec("bgsave", -1, ADMIN | NOSCRIPT, NO_KEYS, bgsave),
+    spec(
+        "save",
+        1,
+        NO_ASYNC_LOADING | ADMIN | NOSCRIPT | NO_MULTI,
+        NO_KEYS,
+        save,
+    ),
+    spec(
+        "bgsave",
+        -1,
+        NO_ASYNC_LOADING | ADMIN | NOSCRIPT,
+        NO_KEYS,
+        bgsave,
+    ),
     spec(
         "shutdown",
         -1,

@@ -35,42 +35,42 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec(
         "eval",
         -3,
-        NOSCRIPT | MAY_REPLICATE | STALE | SKIP_MONITOR | MOVABLE_KEYS,
+        NO_MANDATORY_KEYS | NOSCRIPT | MAY_REPLICATE | STALE | SKIP_MONITOR | MOVABLE_KEYS,
         NO_KEYS,
         eval,
     ),
     spec(
         "evalsha",
         -3,
-        NOSCRIPT | MAY_REPLICATE | STALE | SKIP_MONITOR | MOVABLE_KEYS,
+        NO_MANDATORY_KEYS | NOSCRIPT | MAY_REPLICATE | STALE | SKIP_MONITOR | MOVABLE_KEYS,
         NO_KEYS,
         evalsha,
     ),
     spec(
         "eval_ro",
         -3,
-        NOSCRIPT | READONLY | STALE | SKIP_MONITOR | MOVABLE_KEYS,
+        NO_MANDATORY_KEYS | NOSCRIPT | READONLY | STALE | SKIP_MONITOR | MOVABLE_KEYS,
         NO_KEYS,
         eval_ro,
     ),
     spec(
         "evalsha_ro",
         -3,
-        NOSCRIPT | READONLY | STALE | SKIP_MONITOR | MOVABLE_KEYS,
+        NO_MANDATORY_KEYS | NOSCRIPT | READONLY | STALE | SKIP_MONITOR | MOVABLE_KEYS,
         NO_KEYS,
         evalsha_ro,
     ),
     spec(
         "fcall",
         -3,
-        NOSCRIPT | MAY_REPLICATE | STALE | SKIP_MONITOR | MOVABLE_KEYS,
+        NO_MANDATORY_KEYS | NOSCRIPT | MAY_REPLICATE | STALE | SKIP_MONITOR | MOVABLE_KEYS,
         NO_KEYS,
         fcall,
     ),
     spec(
         "fcall_ro",
         -3,
-        NOSCRIPT | READONLY | STALE | SKIP_MONITOR | MOVABLE_KEYS,
+        NO_MANDATORY_KEYS | NOSCRIPT | READONLY | STALE | SKIP_MONITOR | MOVABLE_KEYS,
         NO_KEYS,
         fcall_ro,
     ),
@@ -197,25 +197,6 @@ pub(super) fn command_flags(ctx: &mut Ctx<'_>, spec: &CommandSpec, argv: Argv<'_
         flags |= STALE;
     }
     flags
-}
-
-/// The positions of the keys of a command that takes `numkeys` keys after
-/// its script or function (EVAL and FCALL families): None for other
-/// commands, `Some(None)` when numkeys is not valid.
-pub(super) fn numkeys_positions(spec: &CommandSpec, argv: Argv<'_>) -> Option<Option<Vec<usize>>> {
-    if !matches!(
-        spec.name,
-        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
-    ) {
-        return None;
-    }
-    let Ok(n) = int_arg(argv.get(2)) else {
-        return Some(None);
-    };
-    if n < 0 || n > argv.len() as i64 - 3 {
-        return Some(None);
-    }
-    Some(Some((3..3 + n as usize).collect()))
 }
 
 /// Runs `f` with the node's scripting taken out of its state, so that the

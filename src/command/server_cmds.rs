@@ -73,7 +73,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
     sub("command", "info", -2, LOADING | STALE, command_info),
     sub("command", "docs", -2, LOADING | STALE, command_docs),
     sub("command", "list", -2, LOADING | STALE, command_list),
-    sub("command", "getkeys", -3, LOADING | STALE, command_getkeys),
+    sub("command", "getkeys", -4, LOADING | STALE, command_getkeys),
     sub("command", "help", 2, LOADING | STALE, command_help),
 ];
 
@@ -395,18 +395,29 @@ fn debug_reload(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-fn flag_names(flags: u32) -> Vec<&'static str> {
+/// The flags COMMAND INFO shows, in Redis's order; `movablekeys` also for
+/// the commands whose keys are found by a rule rather than a range.
+fn flag_names(spec: &CommandSpec) -> Vec<&'static str> {
+    let mut flags = spec.flags;
+    if super::key_positions::keys_move(spec) {
+        flags |= MOVABLE_KEYS;
+    }
     [
         (WRITE, "write"),
         (READONLY, "readonly"),
         (DENYOOM, "denyoom"),
         (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
         (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
         (LOADING, "loading"),
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (MOVABLE_KEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
@@ -446,14 +457,15 @@ fn reply_command_entry(ctx: &mut Ctx<'_>, spec: &CommandSpec) {
     ctx.out.array(10);
     ctx.out.bulk(spec.full_name().as_bytes());
     ctx.out.integer(spec.arity as i64);
-    let flags = flag_names(spec.flags);
+    let flags = flag_names(spec);
     ctx.out.set(flags.len());
     for flag in flags {
         ctx.out.simple(flag);
     }
-    ctx.out.integer(spec.first_key as i64);
-    ctx.out.integer(spec.last_key as i64);
-    ctx.out.integer(spec.key_step as i64);
+    let (first, last, step) = super::key_positions::shown_key_range(spec);
+    ctx.out.integer(first as i64);
+    ctx.out.integer(last as i64);
+    ctx.out.integer(step as i64);
     let categories = acl_categories(spec);
     ctx.out.set(categories.len());
     for category in categories {
@@ -573,12 +585,46 @@ fn command_docs(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-/// COMMAND LIST: every command name (filters are not supported).
+/// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN glob]:
+/// every command and subcommand by its full name (`config|get`), or those
+/// the filter keeps (no module is ever loaded).
 fn command_list(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    if argv.len() > 2 {
-        return Err(CmdError::Syntax);
+    enum Filter<'a> {
+        All,
+        Module,
+        Category(String),
+        Pattern(&'a [u8]),
     }
-    let names: Vec<&str> = all_commands().map(|s| s.name).collect();
+    let filter = match argv.len() {
+        2 => Filter::All,
+        5 if argv.get(2).eq_ignore_ascii_case(b"filterby") => {
+            match argv.get(3).to_ascii_lowercase().as_slice() {
+                b"module" => Filter::Module,
+                b"aclcat" => Filter::Category(format!(
+                    "@{}",
+                    String::from_utf8_lossy(argv.get(4)).to_ascii_lowercase()
+                )),
+                b"pattern" => Filter::Pattern(argv.get(4)),
+                _ => return Err(CmdError::Syntax),
+            }
+        }
+        _ => return Err(CmdError::Syntax),
+    };
+    let mut names = Vec::new();
+    for spec in all_commands() {
+        for spec in std::iter::once(spec).chain(spec.subcommands) {
+            let name = spec.full_name();
+            let keep = match &filter {
+                Filter::All => true,
+                Filter::Module => false,
+                Filter::Category(category) => acl_categories(spec).contains(&category.as_str()),
+                Filter::Pattern(pattern) => super::glob::glob_match(pattern, name.as_bytes(), true),
+            };
+            if keep {
+                names.push(name);
+            }
+        }
+    }
     ctx.out.array(names.len());
     for name in names {
         ctx.out.bulk(name.as_bytes());
@@ -586,52 +632,36 @@ fn command_list(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-/// COMMAND GETKEYS command arg ...: the key arguments of a command.
+/// COMMAND GETKEYS command arg ...: the key arguments of a command (a
+/// subcommand's, for a container: MEMORY USAGE key).
 fn command_getkeys(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     let inner = crate::resp::OwnedArgv::from_args(&argv.iter().skip(2).collect::<Vec<_>>());
     let inner = inner.argv();
-    let spec = match super::lookup(inner.get(0)) {
-        Some(spec) if spec.arity_ok(inner.len()) => spec,
-        Some(_) => {
-            return Err(CmdError::err(
-                "Invalid number of arguments specified for command",
-            ))
-        }
-        None => return Err(CmdError::err("Invalid command specified")),
+    let Some(mut spec) = super::lookup(inner.get(0)) else {
+        return Err(CmdError::err("Invalid command specified"));
     };
-    if let Some(keys) = super::scripting::numkeys_positions(spec, inner) {
-        let keys = keys.ok_or_else(|| CmdError::err("Invalid arguments specified for command"))?;
-        if keys.is_empty() {
-            return Err(CmdError::err("The command has no key arguments"));
-        }
-        ctx.out.array(keys.len());
-        for index in keys {
-            ctx.out.bulk(inner.get(index));
-        }
-        return Ok(());
+    if !spec.subcommands.is_empty() && inner.len() >= 2 {
+        spec = super::lookup_sub(spec, inner.get(1))
+            .ok_or_else(|| CmdError::err("Invalid command specified"))?;
     }
-    if spec.first_key == 0 {
+    let probe = super::key_positions::key_positions(spec, inner);
+    if probe == Err(super::key_positions::KeysError::NoKeys) {
         return Err(CmdError::err("The command has no key arguments"));
     }
-    let last = if spec.last_key < 0 {
-        inner.len() as i32 + spec.last_key
-    } else {
-        spec.last_key
-    };
-    let keys: Vec<&[u8]> = if spec.name == "sort" {
-        super::sort::sort_key_positions(inner)
-            .into_iter()
-            .map(|i| inner.get(i))
-            .collect()
-    } else {
-        (spec.first_key..=last)
-            .step_by(spec.key_step.max(1) as usize)
-            .map(|i| inner.get(i as usize))
-            .collect()
+    if !spec.arity_ok(inner.len()) {
+        return Err(CmdError::err(
+            "Invalid number of arguments specified for command",
+        ));
+    }
+    let keys = match probe {
+        Ok(keys) => keys,
+        // EVAL and FCALL may take no key (Redis's `no_mandatory_keys`).
+        Err(_) if spec.flags & NO_MANDATORY_KEYS != 0 => Vec::new(),
+        Err(_) => return Err(CmdError::err("Invalid arguments specified for command")),
     };
     ctx.out.array(keys.len());
-    for key in keys {
-        ctx.out.bulk(key);
+    for index in keys {
+        ctx.out.bulk(inner.get(index));
     }
     Ok(())
 }

@@ -28,7 +28,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("sunionstore", -3, WRITE | DENYOOM, (1, -1, 1), sunionstore),
     spec("sdiff", -2, READONLY, (1, -1, 1), sdiff),
     spec("sdiffstore", -3, WRITE | DENYOOM, (1, -1, 1), sdiffstore),
-    spec("sintercard", -3, READONLY, (2, 2, 1), sintercard),
+    spec("sintercard", -3, READONLY, (0, 0, 0), sintercard),
 ];
 
 pub(super) type Set = IndexSet<Blob, FixedHash>;

@@ -26,11 +26,17 @@ use crate::server::pubsub::notify;
 use crate::stream::{Group, StreamEntry, StreamId, ENTRIES_READ_INVALID};
 
 pub(super) static COMMANDS: &[CommandSpec] = &[
-    spec("xread", -4, READONLY | MOVABLE_KEYS, (0, 0, 0), xread),
+    spec(
+        "xread",
+        -4,
+        BLOCKING | READONLY | MOVABLE_KEYS,
+        (0, 0, 0),
+        xread,
+    ),
     spec(
         "xreadgroup",
         -7,
-        WRITE | MOVABLE_KEYS,
+        BLOCKING | WRITE | MOVABLE_KEYS,
         (0, 0, 0),
         xreadgroup,
     ),

@@ -31,7 +31,7 @@ static XINFO_SUBCOMMANDS: &[CommandSpec] = &[
     sub("xinfo", "stream", -3, READONLY, xinfo),
     sub("xinfo", "groups", 3, READONLY, xinfo),
     sub("xinfo", "consumers", 4, READONLY, xinfo),
-    sub("xinfo", "help", 2, READONLY | LOADING | STALE, xinfo_help),
+    sub("xinfo", "help", 2, LOADING | STALE, xinfo_help),
 ];
 
 /// Redis's error for an ID that does not parse.

@@ -19,7 +19,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec(
         "exec",
         1,
-        NOSCRIPT | LOADING | STALE | NO_QUEUE,
+        SKIP_SLOWLOG | NOSCRIPT | LOADING | STALE | NO_QUEUE,
         NO_KEYS,
         exec,
     ),
