@@ -244,8 +244,16 @@ fn find_bit(bytes: &[u8], bit: bool, first: u64, last: u64) -> Option<u64> {
     // ones when looking for a zero.
     let skip = if bit { 0x00u8 } else { 0xff };
     let (first_byte, last_byte) = ((first >> 3) as usize, (last >> 3) as usize);
+    let word_skip = u64::from_ne_bytes([skip; 8]);
     let mut byte = first_byte;
     while byte <= last_byte {
+        // Whole words that cannot match (the last byte never among them),
+        // then one byte.
+        while byte + 8 <= last_byte
+            && u64::from_ne_bytes(bytes[byte..byte + 8].try_into().expect("8 bytes")) == word_skip
+        {
+            byte += 8;
+        }
         let value = bytes[byte];
         if value != skip {
             let low = if byte == first_byte { first & 7 } else { 0 };
@@ -359,21 +367,42 @@ enum BitOperation {
 
 /// Combines `sources` (missing keys as empty strings) byte by byte, each
 /// padded with zero bytes to the longest; empty when every source is.
+/// One pass per source over whole slices, which the compiler turns into
+/// word-wide operations.
 fn combine(operation: BitOperation, sources: &[&[u8]]) -> Vec<u8> {
     let longest = sources.iter().map(|s| s.len()).max().unwrap_or(0);
-    let byte_of = |source: &[u8], index: usize| source.get(index).copied().unwrap_or(0);
-    (0..longest)
-        .map(|index| {
-            let mut bytes = sources.iter().map(|s| byte_of(s, index));
-            let first = bytes.next().unwrap_or(0);
-            match operation {
-                BitOperation::Not => !first,
-                BitOperation::And => bytes.fold(first, |acc, b| acc & b),
-                BitOperation::Or => bytes.fold(first, |acc, b| acc | b),
-                BitOperation::Xor => bytes.fold(first, |acc, b| acc ^ b),
+    let Some((first, rest)) = sources.split_first() else {
+        return Vec::new();
+    };
+    let mut result = vec![0u8; longest];
+    result[..first.len()].copy_from_slice(first);
+    match operation {
+        BitOperation::Not => result.iter_mut().for_each(|b| *b = !*b),
+        BitOperation::And => {
+            for source in rest {
+                for (r, b) in result.iter_mut().zip(source.iter()) {
+                    *r &= b;
+                }
+                // AND with the zero padding.
+                result[source.len()..].fill(0);
             }
-        })
-        .collect()
+        }
+        BitOperation::Or => {
+            for source in rest {
+                for (r, b) in result.iter_mut().zip(source.iter()) {
+                    *r |= b;
+                }
+            }
+        }
+        BitOperation::Xor => {
+            for source in rest {
+                for (r, b) in result.iter_mut().zip(source.iter()) {
+                    *r ^= b;
+                }
+            }
+        }
+    }
+    result
 }
 
 /// BITOP AND|OR|XOR|NOT destkey key [key ...]: combines the source strings
@@ -881,6 +910,11 @@ mod tests {
         assert_eq!(count_ones(&bytes, 3, 20), 1 + 8 + 1);
         let long = [0xffu8; 40];
         assert_eq!(count_ones(&long, 1, 318), 318);
+        let mut sparse = [0u8; 40];
+        sparse[37] = 0b0010_0000;
+        assert_eq!(find_bit(&sparse, true, 3, 319), Some(37 * 8 + 2));
+        assert_eq!(find_bit(&sparse, true, 3, 297), None);
+        assert_eq!(find_bit(&long, false, 0, 319), None);
         assert_eq!(find_bit(&bytes, true, 4, 23), Some(8));
         assert_eq!(find_bit(&bytes, false, 8, 15), None);
         assert_eq!(find_bit(&bytes, false, 8, 16), Some(16));
@@ -896,6 +930,9 @@ mod tests {
         assert_eq!(combine(BitOperation::Or, &[a, b]), vec![0b1110, 0xff]);
         assert_eq!(combine(BitOperation::Xor, &[a, b]), vec![0b0110, 0xff]);
         assert_eq!(combine(BitOperation::Not, &[b]), vec![0b1111_0101]);
+        assert_eq!(combine(BitOperation::And, &[b, a]), vec![0b1000, 0]);
+        assert_eq!(combine(BitOperation::Or, &[b, a]), vec![0b1110, 0xff]);
+        assert_eq!(combine(BitOperation::Xor, &[b, a, a]), vec![0b1010, 0]);
         assert_eq!(combine(BitOperation::And, &[&[], &[]]), Vec::<u8>::new());
     }
 
