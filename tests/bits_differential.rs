@@ -403,6 +403,12 @@ fn bitfield_errors_match_real_redis() {
         0> BITFIELD k GET u8 #536870912
         0> BITFIELD k GET u8 #536870911
         0> BITFIELD k GET u8 #2305843009213693953
+        0> BITFIELD k GET u8 #9223372036854775807
+        0> BITFIELD k GET "i8\x00junk" 0
+        0> BITFIELD k GET "i\x008" 0
+        0> BITFIELD k GET u8 "1\x00"
+        0> SETBIT k 0 "1\x00"
+        0> SETBIT k "1\x00" 1
         0> BITFIELD k SET u8 0 x
         0> BITFIELD k SET u8 0 1.5
         0> BITFIELD k INCRBY u8 0 9223372036854775808
