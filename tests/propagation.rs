@@ -352,3 +352,47 @@ fn sort_store_propagates_verbatim_only_when_it_changed_the_destination() {
         ]
     );
 }
+
+#[test]
+fn bit_writes_propagate_verbatim_only_when_they_changed_the_string() {
+    let mut node = Node::new();
+    for line in [
+        // Created, unchanged, changed, grown.
+        "SETBIT k 7 1",
+        "SETBIT k 7 1",
+        "SETBIT k 7 0",
+        "SETBIT k 100 0",
+        "SETBIT k x 1",
+        // Reads.
+        "GETBIT k 7",
+        "BITCOUNT k",
+        "BITPOS k 1",
+        "BITFIELD_RO k GET u8 0",
+        "BITFIELD k GET u8 0",
+        // A write that changes nothing, one that does, one FAIL refuses.
+        "BITFIELD k SET u8 0 0",
+        "BITFIELD k SET u8 0 5 GET u8 0",
+        "BITFIELD k OVERFLOW FAIL INCRBY u8 0 300",
+        // Redis creates the padded string but propagates nothing.
+        "BITFIELD f OVERFLOW FAIL SET u8 0 300",
+        // A result stored, a destination deleted, nothing to delete.
+        "BITOP NOT d k",
+        "BITOP AND d nokey",
+        "BITOP AND d nokey",
+    ] {
+        node.run(line);
+    }
+    assert_eq!(
+        node.stream(),
+        vec![
+            "SELECT 0",
+            "SETBIT k 7 1",
+            "SETBIT k 7 0",
+            "SETBIT k 100 0",
+            "BITFIELD k SET u8 0 5 GET u8 0",
+            "BITOP NOT d k",
+            "BITOP AND d nokey",
+        ]
+    );
+    assert_eq!(node.run("EXISTS f"), ":1\r\n");
+}

@@ -16,6 +16,7 @@ use crate::keyspace::{Db, Entry, Value};
 use crate::resp::{Argv, OwnedArgv, Reply};
 use crate::server::{Client, ServerState};
 
+mod bits;
 mod blocking;
 mod cluster;
 mod collection_scan;
@@ -270,6 +271,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         collection_scan::COMMANDS,
         dump::COMMANDS,
         strings::COMMANDS,
+        bits::COMMANDS,
         lists::COMMANDS,
         hashes::COMMANDS,
         sets::COMMANDS,
@@ -467,7 +469,9 @@ impl<'a> Ctx<'a> {
     }
 
     /// The command's changes do not count as modifying its keys for WATCH
-    /// (Redis's XACK, XCLAIM, XAUTOCLAIM and XSETID signal no modified key).
+    /// (Redis's XACK, XCLAIM, XAUTOCLAIM and XSETID signal no modified key),
+    /// or the command touches the ones it modified itself (BITOP: its
+    /// destination, not its sources).
     pub fn keys_untouched(&mut self) {
         self.keys_untouched = true;
     }

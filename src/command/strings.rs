@@ -1,6 +1,6 @@
 //! String commands: GET GETEX SET SETEX PSETEX SETNX GETSET GETDEL MGET MSET
-//! MSETNX APPEND STRLEN SETRANGE GETRANGE SUBSTR SETBIT GETBIT LCS INCR DECR
-//! INCRBY DECRBY INCRBYFLOAT.
+//! MSETNX APPEND STRLEN SETRANGE GETRANGE SUBSTR LCS INCR DECR INCRBY DECRBY
+//! INCRBYFLOAT. The bit commands on strings are in `bits`.
 
 use super::flags::*;
 use super::{int_arg, spec, CmdError, CmdResult, CommandSpec, Ctx, KEY1};
@@ -30,8 +30,6 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     spec("setrange", 4, WRITE | DENYOOM, KEY1, setrange),
     spec("getrange", 4, READONLY, KEY1, getrange),
     spec("substr", 4, READONLY, KEY1, getrange),
-    spec("setbit", 4, WRITE | DENYOOM, KEY1, setbit),
-    spec("getbit", 3, READONLY | FAST, KEY1, getbit),
     spec("lcs", -3, READONLY, (1, 2, 1), lcs),
 ];
 
@@ -489,67 +487,6 @@ fn getrange(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     } else {
         ctx.out.bulk(&value[start as usize..=end as usize]);
     }
-    Ok(())
-}
-
-/// A bit offset of SETBIT/GETBIT, with Redis's error and bound (the bits of
-/// a 512 MB string).
-fn bit_offset(arg: &[u8]) -> Result<usize, CmdError> {
-    parse_i64(arg)
-        .filter(|n| (0..512 * 1024 * 1024 * 8).contains(n))
-        .map(|n| n as usize)
-        .ok_or_else(|| CmdError::err("bit offset is not an integer or out of range"))
-}
-
-/// SETBIT key offset 0|1: sets one bit (bit 0 is the most significant of
-/// the first byte), growing the string with zeros; replies with the old bit.
-///
-/// # Propagation
-/// Verbatim.
-fn setbit(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    let key = argv.get(1);
-    let offset = bit_offset(argv.get(2))?;
-    let on = match argv.get(3) {
-        b"1" => true,
-        b"0" => false,
-        _ => return Err(CmdError::err("bit is not an integer or out of range")),
-    };
-    if ctx.read_string(key)?.is_none() {
-        ctx.db().insert(key, Value::Str(Blob::new()));
-    }
-    let Some(Value::Str(s)) = ctx.db().value_mut(key) else {
-        unreachable!("a string by now");
-    };
-    let byte = offset / 8;
-    if s.len() <= byte {
-        s.resize(byte + 1, 0);
-    }
-    let mask = 0x80u8 >> (offset % 8);
-    let old = s[byte] & mask != 0;
-    if on {
-        s[byte] |= mask;
-    } else {
-        s[byte] &= !mask;
-    }
-    // Redis unshares the string into a raw one before changing it.
-    ctx.db().set_encoding(key, Encoding::Raw);
-    ctx.changed(1);
-    ctx.notify(notify::STRING, "setbit", key);
-    ctx.out.integer(old as i64);
-    Ok(())
-}
-
-/// GETBIT key offset: one bit (0 past the end or for a missing key).
-///
-/// # Propagation
-/// None.
-fn getbit(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
-    let offset = bit_offset(argv.get(2))?;
-    let bit = ctx
-        .read_string(argv.get(1))?
-        .and_then(|s| s.get(offset / 8).copied())
-        .is_some_and(|b| b & (0x80 >> (offset % 8)) != 0);
-    ctx.out.integer(bit as i64);
     Ok(())
 }
 
