@@ -1,7 +1,8 @@
 //! INFO's sections against a real redis-server 7.0 when one is installed:
 //! which sections each argument list prints (`default`, `all`,
 //! `everything`, names, mixes, any case), in Redis's order, each once;
-//! and the memory, cpu, modules and cluster sections' fields replsim has.
+//! the memory, cpu, modules and cluster sections' fields replsim has;
+//! `rdb_changes_since_last_save` counting each change, as Redis counts it.
 
 mod common;
 
@@ -75,4 +76,34 @@ fn memory_cpu_and_cluster_sections_carry_their_fields() {
     assert!(field("used_cpu_user").parse::<f64>().is_ok());
     assert_eq!(field("used_cpu_sys_children"), "0.000000");
     assert_eq!(field("cluster_enabled"), "0");
+}
+
+#[test]
+fn changes_since_the_last_save_count_every_change_as_redis_does() {
+    let Some(redis) = start_redis("info-dirty", &[]) else {
+        return;
+    };
+    let ours = start_replsim(Config::default());
+    let steps: &[&[&str]] = &[
+        &["MSET", "a", "1", "b", "2"],
+        &["SADD", "s", "1", "2", "3"],
+        &["SADD", "s", "3"],
+        &["HSET", "h", "f", "v", "g", "w"],
+        &["DEL", "a", "b", "nothing"],
+        &["INCR", "n"],
+        &["RPUSH", "l", "x", "y"],
+        &["LPOP", "l", "2"],
+        &["EXPIRE", "n", "100"],
+    ];
+    let changes = |port: u16| -> Vec<String> {
+        let mut client = Client::connect(port);
+        steps
+            .iter()
+            .map(|step| {
+                client.cmd(step);
+                common::info_field(port, "rdb_changes_since_last_save").unwrap_or_default()
+            })
+            .collect()
+    };
+    assert_eq!(changes(ours), changes(redis.port));
 }

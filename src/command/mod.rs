@@ -988,8 +988,11 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
     if ctx.dirty > 0 && spec.is_write() && !ctx.keys_untouched && !ctx.state.watches.is_empty() {
         touch_command_keys(ctx, spec, argv);
     }
+    // Redis's `server.dirty`: every change the command made (what
+    // `rdb_changes_since_last_save` counts and save points compare with).
+    ctx.state.stats.dirty += ctx.dirty;
     let planted_skip = ctx.state.planted.flushall_not_propagated && spec.name == "flushall";
-    if ctx.forced && ctx.dirty == 0 && !ctx.suppress {
+    if ctx.forced && ctx.dirty == 0 && !ctx.suppress && !planted_skip {
         // A forced propagation (PUBLISH) changes no data: it reaches the
         // stream but is no change to save.
         if ctx.state.repl.feeding() && !ctx.client.is_master {
@@ -1003,8 +1006,6 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
             let db = ctx.client.db;
             let propagated = ctx.rewrite.take().unwrap_or_else(|| argv.to_owned_argv());
             ctx.state.also_propagate(db, propagated);
-        } else {
-            ctx.state.stats.dirty += 1;
         }
     }
 }

@@ -281,7 +281,9 @@ fn flushdb(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-/// FLUSHALL [ASYNC|SYNC]: empties every db.
+/// FLUSHALL [ASYNC|SYNC]: empties every db. Redis also saves the empty
+/// dataset at once when save points are configured; replsim does not (see
+/// the README).
 ///
 /// # Propagation
 /// Always verbatim.

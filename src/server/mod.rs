@@ -1073,15 +1073,14 @@ impl ServerState {
     /// Queues a command for the replication stream; sent when the current
     /// command (or EXEC) completes.
     pub fn also_propagate(&mut self, db: usize, argv: OwnedArgv) {
-        self.stats.dirty += 1;
         self.pending_propagation.push((db, argv));
     }
 
     /// Queues `argv` (in `db`) for the stream like
-    /// [`also_propagate`](Self::also_propagate), without counting it as a
-    /// change to the dataset (a forced propagation: PUBLISH).
+    /// [`also_propagate`](Self::also_propagate); named for the callers
+    /// whose command changed no data (a forced propagation: PUBLISH).
     pub fn propagate_unchanged(&mut self, db: usize, argv: OwnedArgv) {
-        self.pending_propagation.push((db, argv));
+        self.also_propagate(db, argv);
     }
 
     /// Feeds the commands queued by the last command to the stream, wrapped
