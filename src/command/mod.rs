@@ -21,6 +21,7 @@ mod cluster;
 mod connection;
 mod dump;
 mod events;
+mod geo;
 mod hashes;
 mod hyperloglog;
 mod keys;
@@ -260,6 +261,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         sets::COMMANDS,
         zsets::COMMANDS,
         zset_algebra::COMMANDS,
+        geo::COMMANDS,
         sort::COMMANDS,
         object::COMMANDS,
         transactions::COMMANDS,

@@ -599,11 +599,14 @@ fn command_getkeys(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     } else {
         spec.last_key
     };
-    let keys: Vec<&[u8]> = if spec.name == "sort" {
-        super::sort::sort_key_positions(inner)
-            .into_iter()
-            .map(|i| inner.get(i))
-            .collect()
+    let movable_positions = match spec.name {
+        "sort" => Some(super::sort::sort_key_positions(inner)),
+        "georadius" => Some(super::geo::georadius_key_positions(inner, false)),
+        "georadiusbymember" => Some(super::geo::georadius_key_positions(inner, true)),
+        _ => None,
+    };
+    let keys: Vec<&[u8]> = if let Some(positions) = movable_positions {
+        positions.into_iter().map(|i| inner.get(i)).collect()
     } else {
         (spec.first_key..=last)
             .step_by(spec.key_step.max(1) as usize)
