@@ -67,9 +67,6 @@ pub struct HashBits {
 }
 
 impl HashBits {
-    /// A neighbour cleared because the search does not need it.
-    const ZERO: HashBits = HashBits { bits: 0, step: 0 };
-
     fn is_zero(self) -> bool {
         self.bits == 0 && self.step == 0
     }
@@ -350,12 +347,15 @@ pub fn search_cells(search: &Search) -> [Option<HashBits>; 9] {
     } * search.to_meters;
     let mut steps = estimate_steps(radius_meters, latitude);
 
+    // A centre that cannot be indexed has no cells (callers check their
+    // centres first: this never happens through the commands).
     let cells_at = |steps: u8| {
-        let hash = encode_wgs84(longitude, latitude, steps).unwrap_or(HashBits::ZERO);
-        let area = decode(WGS84_LONGITUDES, WGS84_LATITUDES, hash);
-        (hash, area)
+        let hash = encode_wgs84(longitude, latitude, steps)?;
+        Some((hash, decode(WGS84_LONGITUDES, WGS84_LATITUDES, hash)))
     };
-    let (mut hash, mut area) = cells_at(steps);
+    let Some((mut hash, mut area)) = cells_at(steps) else {
+        return [None; 9];
+    };
     let area_of = |h: HashBits| decode(WGS84_LONGITUDES, WGS84_LATITUDES, h);
     // Near a cell's edge the estimated step may leave part of the search
     // outside the nine cells: then one step coarser.
@@ -371,7 +371,10 @@ pub fn search_cells(search: &Search) -> [Option<HashBits>; 9] {
     };
     if steps > 1 && too_fine {
         steps -= 1;
-        (hash, area) = cells_at(steps);
+        let Some(coarser) = cells_at(steps) else {
+            return [None; 9];
+        };
+        (hash, area) = coarser;
     }
     let mut cells = [
         Some(hash),

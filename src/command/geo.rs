@@ -128,7 +128,16 @@ fn format_distance(distance: f64) -> String {
     if distance == 0.0 {
         return "0.0000".into();
     }
-    let scaled = (distance * 10000.0).round_ties_even() as i64;
+    // llrint on x86-64: what does not fit (NaN included) becomes
+    // LLONG_MIN.
+    let rounded = (distance * 10000.0).round_ties_even();
+    let scaled = if rounded.is_nan()
+        || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&rounded)
+    {
+        i64::MIN
+    } else {
+        rounded as i64
+    };
     let sign = if scaled < 0 { "-" } else { "" };
     let magnitude = scaled.unsigned_abs();
     format!("{sign}{}.{:04}", magnitude / 10000, magnitude % 10000)
@@ -875,6 +884,7 @@ mod tests {
         assert_eq!(format_distance(12.34565), "12.3456");
         assert_eq!(format_distance(0.00025), "0.0002");
         assert_eq!(format_distance(0.00035), "0.0004");
+        assert_eq!(format_distance(f64::NAN), "-922337203685477.5808");
     }
 
     #[test]
