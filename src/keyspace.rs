@@ -131,6 +131,14 @@ impl ZSet {
             .map(|(member, score)| (member.as_slice(), *score))
     }
 
+    /// Members whose score is at least `min`, in rank order (a score
+    /// range scanned from its start, as the GEO searches scan a cell).
+    pub fn iter_from_score(&self, min: f64) -> impl Iterator<Item = (&[u8], f64)> + '_ {
+        self.order
+            .range((Score(min), Blob::new())..)
+            .map(|(s, m)| (m.as_slice(), s.0))
+    }
+
     /// Members with scores in rank order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
         self.order.iter().map(|(s, m)| (m.as_slice(), s.0))

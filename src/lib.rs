@@ -17,6 +17,8 @@
 //! - [`rdb`]: the RDB v10 snapshot format: encoder, and a decoder for every
 //!   encoding a Redis 7.0 master sends (plus older ones).
 //! - [`longdouble`]: x87 extended precision for INCRBYFLOAT.
+//! - [`geohash`]: the GEO commands' geohash scores, search cells and
+//!   distances, bit for bit as Redis computes them.
 //! - [`scripting`]: Lua 5.1 scripting as Redis 7.0 has it: EVAL scripts,
 //!   FUNCTION libraries, the `redis.*` API, the sandbox and reply
 //!   conversions.
@@ -54,6 +56,7 @@ pub mod digest;
 pub mod explore;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod geohash;
 pub mod hll;
 pub mod keyspace;
 pub mod log;

@@ -92,7 +92,8 @@ pub fn key_positions(spec: &CommandSpec, argv: Argv<'_>) -> Result<Vec<usize>, K
     match name.as_str() {
         "xread" | "xreadgroup" => return stream_keys(argv),
         "sort" | "sort_ro" => return Ok(super::sort::sort_key_positions(argv)),
-        "georadius" | "georadiusbymember" => return Ok(georadius_keys(argv)),
+        "georadius" => return Ok(super::geo::georadius_key_positions(argv, false)),
+        "georadiusbymember" => return Ok(super::geo::georadius_key_positions(argv, true)),
         _ => {}
     }
     if subcommand_key(spec) {
@@ -139,21 +140,4 @@ fn stream_keys(argv: Argv<'_>) -> Result<Vec<usize>, KeysError> {
         return Err(KeysError::InvalidArguments);
     }
     Ok((streams + 1..streams + 1 + rest / 2).collect())
-}
-
-/// GEORADIUS and GEORADIUSBYMEMBER: the key, and the destination of STORE
-/// or STOREDIST.
-fn georadius_keys(argv: Argv<'_>) -> Vec<usize> {
-    let mut keys = vec![1];
-    let mut i = 2;
-    while i + 1 < argv.len() {
-        if argv.get(i).eq_ignore_ascii_case(b"store")
-            || argv.get(i).eq_ignore_ascii_case(b"storedist")
-        {
-            keys.push(i + 1);
-            i += 1;
-        }
-        i += 1;
-    }
-    keys
 }

@@ -23,6 +23,7 @@ mod collection_scan;
 mod connection;
 mod dump;
 mod events;
+mod geo;
 mod hashes;
 mod hyperloglog;
 mod key_positions;
@@ -277,6 +278,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         sets::COMMANDS,
         zsets::COMMANDS,
         zset_algebra::COMMANDS,
+        geo::COMMANDS,
         sort::COMMANDS,
         object::COMMANDS,
         transactions::COMMANDS,

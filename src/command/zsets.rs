@@ -75,7 +75,7 @@ fn zero_listpack_scores(ctx: &mut Ctx<'_>, key: &[u8], members: &[&[u8]]) {
 
 /// Conditions of ZADD.
 #[derive(Default, Clone, Copy)]
-struct AddFlags {
+pub(super) struct AddFlags {
     nx: bool,
     xx: bool,
     gt: bool,
@@ -137,7 +137,12 @@ fn zadd(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
     zadd_generic(ctx, argv, AddFlags::default(), 2)
 }
 
-fn zadd_generic(ctx: &mut Ctx<'_>, argv: Argv<'_>, mut flags: AddFlags, first: usize) -> CmdResult {
+pub(super) fn zadd_generic(
+    ctx: &mut Ctx<'_>,
+    argv: Argv<'_>,
+    mut flags: AddFlags,
+    first: usize,
+) -> CmdResult {
     let mut ch = false;
     let mut score_index = first;
     while score_index < argv.len() {
