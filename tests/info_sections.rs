@@ -107,3 +107,31 @@ fn changes_since_the_last_save_count_every_change_as_redis_does() {
     };
     assert_eq!(changes(ours), changes(redis.port));
 }
+
+#[test]
+fn lastsave_is_the_last_saves_time_as_info_reports_it() {
+    let port = start_replsim(Config::default());
+    let mut client = Client::connect(port);
+    let lastsave = |client: &mut Client| match client.cmd(&["LASTSAVE"]) {
+        Frame::Integer(n) => n,
+        other => panic!("LASTSAVE replied {other:?}"),
+    };
+    let info = || -> i64 {
+        common::info_field(port, "rdb_last_save_time")
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // Before any save: the start time.
+    let started = lastsave(&mut client);
+    assert!((now - 5..=now).contains(&started), "{started} vs {now}");
+    assert_eq!(started, info());
+    assert_eq!(client.cmd(&["SAVE"]), Frame::Simple("OK".into()));
+    let saved = lastsave(&mut client);
+    assert!(saved >= started);
+    assert_eq!(saved, info());
+}

@@ -61,6 +61,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
         NO_KEYS,
         save,
     ),
+    spec("lastsave", 1, LOADING | STALE | FAST, NO_KEYS, lastsave),
     spec(
         "bgsave",
         -1,
@@ -550,6 +551,16 @@ fn save(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
         .save_rdb(ctx.now_ms)
         .map_err(|_| CmdError::Other("ERR".into()))?;
     ctx.out.ok();
+    Ok(())
+}
+
+/// LASTSAVE: the Unix time of the last successful save (the start time
+/// before any).
+///
+/// # Propagation
+/// None.
+fn lastsave(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
+    ctx.out.integer(ctx.state.last_save_unix as i64);
     Ok(())
 }
 

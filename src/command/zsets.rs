@@ -405,6 +405,13 @@ fn zrangestore(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
         ctx.changed(1);
         ctx.notify(notify::GENERIC, "del", destination);
     }
+    // Only the destination was modified (WATCH): the source was read.
+    if ctx.dirty > 0 {
+        ctx.keys_untouched();
+        let db = ctx.client.db;
+        let exists = len > 0;
+        ctx.state.watches.touch(db, destination, exists);
+    }
     ctx.out.integer(len as i64);
     Ok(())
 }
