@@ -92,6 +92,7 @@ pub fn key_positions(spec: &CommandSpec, argv: Argv<'_>) -> Result<Vec<usize>, K
     match name.as_str() {
         "xread" | "xreadgroup" => return stream_keys(argv),
         "sort" | "sort_ro" => return Ok(super::sort::sort_key_positions(argv)),
+        "migrate" => return Ok(migrate_keys(argv)),
         "georadius" => return Ok(super::geo::georadius_key_positions(argv, false)),
         "georadiusbymember" => return Ok(super::geo::georadius_key_positions(argv, true)),
         _ => {}
@@ -140,4 +141,15 @@ fn stream_keys(argv: Argv<'_>) -> Result<Vec<usize>, KeysError> {
         return Err(KeysError::InvalidArguments);
     }
     Ok((streams + 1..streams + 1 + rest / 2).collect())
+}
+
+/// MIGRATE: the key argument, or with KEYS (and an empty key argument)
+/// every argument after KEYS.
+fn migrate_keys(argv: Argv<'_>) -> Vec<usize> {
+    if argv.get(3).is_empty() {
+        if let Some(keys) = (6..argv.len()).find(|&i| argv.get(i).eq_ignore_ascii_case(b"keys")) {
+            return (keys + 1..argv.len()).collect();
+        }
+    }
+    vec![3]
 }

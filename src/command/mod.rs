@@ -29,6 +29,7 @@ mod hyperloglog;
 mod key_positions;
 mod keys;
 mod lists;
+pub mod migrate;
 pub mod object;
 mod pops;
 mod pubsub;
@@ -271,6 +272,7 @@ pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> {
         keys::COMMANDS,
         collection_scan::COMMANDS,
         dump::COMMANDS,
+        migrate::COMMANDS,
         strings::COMMANDS,
         bits::COMMANDS,
         lists::COMMANDS,
@@ -345,6 +347,9 @@ pub enum Flow {
     CloseAfterReply,
     /// Pause this client for a while before going on (DEBUG SLEEP).
     Sleep(Duration),
+    /// MIGRATE: talk to the target, then apply what it acknowledged
+    /// ([`migrate::finish`]) and reply.
+    Migrate(Box<migrate::MigrateJob>),
     /// The connection becomes a replica link (PSYNC, SYNC).
     Replicate(crate::replication::master::SyncRequest),
     /// The client blocked on keys (BLPOP and the other blocking pops): wait

@@ -54,6 +54,8 @@ enum Next {
     /// A client pause holds the next command back: wait until the pause
     /// ends or is lifted, then try it again.
     Paused(super::pause::Postponed),
+    /// MIGRATE: talk to the target, then finish the command.
+    Migrate(Box<crate::command::migrate::MigrateJob>),
     /// WAIT: block until enough replicas acknowledged.
     Wait {
         replicas: usize,
@@ -156,6 +158,23 @@ pub(super) async fn serve_client<R: Runtime>(
             out.integer(acked as i64);
             next = Next::Sleep(Duration::ZERO);
         }
+        if let Next::Migrate(job) = next {
+            let outcome = tokio::select! {
+                biased;
+                _ = kill.killed() => break,
+                outcome = server.migrate(&job) => outcome,
+            };
+            let now_ms = rt.unix_time_ms();
+            let mut state = server.state_at(rt.monotonic());
+            let Some(mut client) = state.clients.remove(&id) else {
+                break;
+            };
+            let mut ctx = Ctx::new(&mut state, &mut client, &mut out, now_ms);
+            crate::command::migrate::finish(&mut ctx, &job, &outcome);
+            state.clients.insert(id, client);
+            drop(state);
+            next = Next::Sleep(Duration::ZERO);
+        }
         if let Next::Sleep(duration) = next {
             // The reply of the sleeping command goes out after the sleep.
             rt.sleep(duration).await;
@@ -255,7 +274,7 @@ pub(super) async fn serve_client<R: Runtime>(
                 }
                 continue;
             }
-            Next::Wait { .. } | Next::Read => {}
+            Next::Wait { .. } | Next::Migrate(_) | Next::Read => {}
         }
         if kill.is_killed() {
             break;
@@ -683,6 +702,10 @@ fn process<R: Runtime>(
                             offset,
                             timeout,
                         };
+                        break;
+                    }
+                    Flow::Migrate(job) => {
+                        next = Next::Migrate(job);
                         break;
                     }
                     Flow::Sleep(duration) => {

@@ -160,6 +160,7 @@ fn stats(out: &mut String, state: &ServerState) {
         "pubsubshard_channels",
         state.pubsub.shard_channel_count()
     );
+    field!(out, "migrate_cached_sockets", state.migrate_cached_sockets);
     field!(out, "total_error_replies", s.total_error_replies);
 }
 

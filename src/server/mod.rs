@@ -34,6 +34,7 @@ mod conn;
 pub mod eviction;
 mod info;
 pub mod listen;
+mod migrate;
 pub mod monitor;
 pub mod pause;
 pub mod probe;
@@ -500,6 +501,8 @@ pub struct ServerState {
     pub pre_command_oom: bool,
     /// `maxmemory` changed: the cron evicts what it must.
     pub eviction_pending: bool,
+    /// MIGRATE's connections kept open (INFO `migrate_cached_sockets`).
+    pub migrate_cached_sockets: usize,
     /// Unix ms at start.
     pub started_unix_ms: u64,
     /// Monotonic time at start.
@@ -612,6 +615,7 @@ impl ServerState {
             eviction_pool: eviction::EvictionPool::default(),
             pre_command_oom: false,
             eviction_pending: false,
+            migrate_cached_sockets: 0,
             started_unix_ms: now_unix_ms,
             started: now,
             last_save_unix: now_unix_ms / 1000,
@@ -1202,6 +1206,8 @@ pub struct Server<R: Runtime> {
     crashed: Arc<AtomicBool>,
     /// Set once the RDB on disk was loaded (or found absent).
     loaded: Arc<AtomicBool>,
+    /// MIGRATE's cached connections to its targets.
+    migrate_sockets: Arc<Mutex<migrate::SocketCache<R::Stream>>>,
 }
 
 impl<R: Runtime> Clone for Server<R> {
@@ -1213,6 +1219,7 @@ impl<R: Runtime> Clone for Server<R> {
             stopped_listening: self.stopped_listening.clone(),
             crashed: self.crashed.clone(),
             loaded: self.loaded.clone(),
+            migrate_sockets: self.migrate_sockets.clone(),
         }
     }
 }
@@ -1309,6 +1316,7 @@ impl<R: Runtime> Server<R> {
             stopped_listening: Arc::new(KillSwitch::default()),
             crashed: Arc::default(),
             loaded: Arc::default(),
+            migrate_sockets: Arc::default(),
         }
     }
 
@@ -1732,7 +1740,11 @@ impl<R: Runtime> Server<R> {
                 replication_loops += 1;
             }
             let link_started = crate::replication::failover::update_status(&mut state);
+            let migrate_sockets = state.migrate_cached_sockets;
             drop(state);
+            if migrate_sockets > 0 {
+                self.close_idle_migrate_sockets();
+            }
             if link_started {
                 self.run_controls();
             }

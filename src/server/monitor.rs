@@ -39,7 +39,8 @@ pub fn line(now_ms: u64, db: usize, origin: Origin<'_>, argv: Argv<'_>) -> Strin
 }
 
 /// The arguments Redis replaces by `(redacted)` before monitors see them:
-/// AUTH's password (and user), HELLO's `AUTH user password`.
+/// AUTH's password (and user), HELLO's `AUTH user password`, MIGRATE's
+/// `AUTH password` and `AUTH2 user password`.
 fn redacted(argv: Argv<'_>) -> Vec<usize> {
     let name = argv.get(0);
     if name.eq_ignore_ascii_case(b"auth") {
@@ -71,6 +72,28 @@ fn redacted(argv: Argv<'_>) -> Vec<usize> {
                 // Redis stops at a bad option (and replies an error).
                 break;
             }
+        }
+        return found;
+    }
+    if name.eq_ignore_ascii_case(b"migrate") {
+        let mut found = Vec::new();
+        let mut index = 6;
+        while index < argv.len() {
+            let more = argv.len() - 1 - index;
+            let option = argv.get(index);
+            if option.eq_ignore_ascii_case(b"auth") && more >= 1 {
+                found.push(index + 1);
+                index += 1;
+            } else if option.eq_ignore_ascii_case(b"auth2") && more >= 2 {
+                found.extend([index + 1, index + 2]);
+                index += 2;
+            } else if !option.eq_ignore_ascii_case(b"copy")
+                && !option.eq_ignore_ascii_case(b"replace")
+            {
+                // KEYS ends the options; anything else is a syntax error.
+                break;
+            }
+            index += 1;
         }
         return found;
     }
