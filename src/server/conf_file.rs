@@ -39,20 +39,39 @@ pub enum ConfFileError {
 }
 
 /// Turns redis-server style arguments (`--port 6380 --save "" --replicaof
-/// host 6379`) into config lines as Redis does: each `--name` starts a
-/// line, every following word is appended quoted.
+/// host 6379`) into config lines as Redis 7.0 does: a `--name` starts a
+/// line, and the words after it are appended quoted. A `--name` alone
+/// takes the next word as its value even when that word starts with `--`
+/// (`--port --loglevel verbose` sets `port` to two words), except that a
+/// `--save` followed by an option or by nothing gets an empty value.
+/// `--name value` in one argument is a name with its value.
 pub fn options_to_lines(args: &[String]) -> String {
     let mut text = String::new();
-    for arg in args {
-        if let Some(name) = arg.strip_prefix("--") {
-            if !text.is_empty() {
-                text.push('\n');
-            }
-            text.push_str(name);
-            text.push(' ');
-        } else {
+    // Whether the last option has its value (a new `--name` may start).
+    let mut option_done = true;
+    for (index, arg) in args.iter().enumerate() {
+        let Some(name) = arg.strip_prefix("--").filter(|_| option_done) else {
             text.push_str(&quote(arg));
             text.push(' ');
+            option_done = true;
+            continue;
+        };
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(name);
+        text.push(' ');
+        let alone = split_words(arg).is_some_and(|words| words.len() == 1);
+        option_done = !alone;
+        if alone && arg.eq_ignore_ascii_case("--save") {
+            match args.get(index + 1) {
+                Some(next) if next.starts_with("--") => {
+                    text.push_str("\"\"");
+                    option_done = true;
+                }
+                None => text.push_str("\"\""),
+                Some(_) => {}
+            }
         }
     }
     text
@@ -352,6 +371,35 @@ mod tests {
                 "port \"1\" \"2\"",
                 "wrong number of arguments",
             ),
+            // A name alone takes the next words as its value, options or not.
+            (
+                "port 7781\n",
+                &["--port", "--loglevel", "verbose"],
+                3,
+                "port \"--loglevel\" \"verbose\"",
+                "wrong number of arguments",
+            ),
+            (
+                "port 7781\n",
+                &["--port", "--bla", "--loglevel", "verbose"],
+                3,
+                "port \"--bla\"",
+                "argument couldn't be parsed into an integer",
+            ),
+            (
+                "port 7781\n",
+                &["--logfile", "--my--log--file", "--loglevel", "--bla"],
+                4,
+                "loglevel \"--bla\"",
+                "argument(s) must be one of the following: debug, verbose, notice, warning",
+            ),
+            (
+                "port 7781\n",
+                &["--port"],
+                3,
+                "port",
+                "wrong number of arguments",
+            ),
         ];
         for (text, options, line, shown, reason) in cases {
             let err = load_text(text, options).unwrap_err();
@@ -370,6 +418,19 @@ mod tests {
             printed,
             "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 1\n>>> 'foo bar'\nBad directive or wrong number of arguments"
         );
+    }
+
+    #[test]
+    fn save_alone_before_an_option_or_at_the_end_is_an_empty_save() {
+        for options in [
+            &["--save", "--port", "7000"][..],
+            &["--port", "7000", "--save"],
+        ] {
+            let options: Vec<String> = options.iter().map(|s| s.to_string()).collect();
+            let lines = options_to_lines(&options);
+            assert!(lines.contains("save \"\""), "{lines:?}");
+            assert!(lines.contains("port \"7000\""), "{lines:?}");
+        }
     }
 
     #[test]
