@@ -542,6 +542,10 @@ pub struct Db {
     /// wake clients blocked on them: Redis's `signalKeyAsReady` in
     /// `dbAdd`).
     created: Option<Vec<Blob>>,
+    /// Keys given an expiry since recording started, when it is on (a
+    /// writable replica's own volatile keys: Redis's
+    /// `rememberSlaveKeyWithExpire`).
+    expiring: Option<Vec<Blob>>,
     /// The thresholds new and written values are encoded with.
     limits: EncodingLimits,
     /// How new values are stamped for the eviction policies.
@@ -617,6 +621,21 @@ impl Db {
     /// the order they were added.
     pub fn take_added(&mut self) -> Vec<Blob> {
         self.added.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Starts or stops recording the keys given an expiry (see
+    /// [`take_expiring`](Self::take_expiring)).
+    pub fn record_expiring(&mut self, on: bool) {
+        self.expiring = on.then(Vec::new);
+    }
+
+    /// The keys given an expiry since recording started or since the last
+    /// call.
+    pub fn take_expiring(&mut self) -> Vec<Blob> {
+        self.expiring
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Starts or stops recording the keys created in this db for blocked
@@ -812,6 +831,9 @@ impl Db {
         }
         if expire != NO_EXPIRY {
             self.expiry_index.insert((expire, blob(key)));
+            if let Some(expiring) = &mut self.expiring {
+                expiring.push(blob(key));
+            }
         }
     }
 
@@ -900,6 +922,9 @@ impl Db {
         entry.expire_at_ms = expire_at_ms.unwrap_or(NO_EXPIRY);
         if let Some(at) = expire_at_ms {
             self.expiry_index.insert((at, blob(key)));
+            if let Some(expiring) = &mut self.expiring {
+                expiring.push(blob(key));
+            }
         }
         true
     }

@@ -12,6 +12,7 @@ use crate::server::pubsub::{notify, Publisher};
 pub(super) struct Recording {
     new_keys: bool,
     created_keys: bool,
+    replica_volatile_keys: bool,
 }
 
 impl Ctx<'_> {
@@ -80,7 +81,13 @@ impl Ctx<'_> {
         let recording = Recording {
             new_keys: write && self.state.config.notify_keyspace_events & notify::NEW != 0,
             created_keys: write && !self.state.blocking.is_empty(),
+            replica_volatile_keys: write && !self.client.is_master && self.state.is_replica(),
         };
+        if recording.replica_volatile_keys {
+            for db in 0..DB_COUNT {
+                self.state.keyspace.db_mut(db).record_expiring(true);
+            }
+        }
         if recording.new_keys {
             self.record_new_keys(true);
         }
@@ -99,6 +106,14 @@ impl Ctx<'_> {
         if recording.new_keys {
             self.publish_new_keys();
             self.record_new_keys(false);
+        }
+        if recording.replica_volatile_keys {
+            for db in 0..DB_COUNT {
+                for key in self.state.keyspace.db_mut(db).take_expiring() {
+                    self.state.replica_volatile_keys.remember(db, key);
+                }
+                self.state.keyspace.db_mut(db).record_expiring(false);
+            }
         }
         if recording.created_keys {
             for db in 0..DB_COUNT {

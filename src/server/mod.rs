@@ -39,6 +39,7 @@ pub mod monitor;
 pub mod pause;
 pub mod probe;
 pub mod pubsub;
+pub mod replica_expiry;
 pub mod watch;
 
 pub use config::{Config, ConfigError};
@@ -503,6 +504,9 @@ pub struct ServerState {
     pub eviction_pending: bool,
     /// MIGRATE's connections kept open (INFO `migrate_cached_sockets`).
     pub migrate_cached_sockets: usize,
+    /// The keys a writable replica's own clients gave an expiry, which it
+    /// expires itself.
+    pub replica_volatile_keys: replica_expiry::ReplicaVolatileKeys,
     /// Unix ms at start.
     pub started_unix_ms: u64,
     /// Monotonic time at start.
@@ -616,6 +620,7 @@ impl ServerState {
             pre_command_oom: false,
             eviction_pending: false,
             migrate_cached_sockets: 0,
+            replica_volatile_keys: replica_expiry::ReplicaVolatileKeys::default(),
             started_unix_ms: now_unix_ms,
             started: now,
             last_save_unix: now_unix_ms / 1000,
@@ -720,6 +725,8 @@ impl ServerState {
     /// Resumes tracking after the keyspace was replaced (an RDB loaded) and
     /// reports the loaded data at the current offset.
     pub fn keyspace_replaced(&mut self) {
+        // The keys a replica remembered are gone with its old dataset.
+        self.replica_volatile_keys.clear();
         if self.probe.is_some() {
             self.keyspace.start_tracking();
             self.note_offset();
@@ -1731,6 +1738,7 @@ impl<R: Runtime> Server<R> {
                 eviction::perform_evictions(&mut state, now_ms);
             }
             if state.active_expire_enabled {
+                state.expire_replica_volatile_keys(now_ms);
                 state.active_expire_cycle(now_ms, 200);
                 state.save_points_cron(now_ms);
             }
