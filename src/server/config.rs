@@ -706,14 +706,21 @@ fn check_kind(name: &str, value: &str) -> Result<String, String> {
 /// `flags`, combined, and shown as Redis's `configEnumGetName` shows it
 /// (the exact name when one matches, else the set flags in table order).
 fn check_flags(name: &str, flags: &[(&str, u32)], value: &str) -> Result<String, String> {
+    let refused = || {
+        let names: Vec<&str> = flags.iter().map(|(n, _)| *n).collect();
+        format!(
+            "argument(s) must be one of the following: {}",
+            names.join(", ")
+        )
+    };
+    // No word at all is refused too (`--shutdown-on-sigint` alone).
+    if value.split_whitespace().next().is_none() {
+        return Err(refused());
+    }
     let mut bits = 0;
     for word in value.split_whitespace() {
         let Some((_, bit)) = flags.iter().find(|(n, _)| n.eq_ignore_ascii_case(word)) else {
-            let names: Vec<&str> = flags.iter().map(|(n, _)| *n).collect();
-            return Err(format!(
-                "argument(s) must be one of the following: {}",
-                names.join(", ")
-            ));
+            return Err(refused());
         };
         bits |= bit;
     }
@@ -918,19 +925,21 @@ impl Config {
             }
             "dir" => self.dir = value.to_string(),
             "replicaof" | "slaveof" => {
-                let mut words = value.split_whitespace();
-                let parsed = match (
-                    words.next(),
-                    words.next().and_then(|p| p.parse().ok()),
-                    words.next(),
-                ) {
-                    (Some(host), Some(port), None) => Some((host.to_string(), port)),
-                    _ => None,
-                };
-                self.replicaof = Some(parsed.ok_or_else(|| ConfigError::Invalid {
+                // Redis's checks, in its order and words.
+                let invalid = |reason: &str| ConfigError::Invalid {
                     name: "replicaof".into(),
-                    reason: "expected '<host> <port>'".into(),
-                })?);
+                    reason: reason.into(),
+                };
+                let words: Vec<&str> = value.split_whitespace().collect();
+                let [host, port] = words[..] else {
+                    return Err(invalid("wrong number of arguments"));
+                };
+                if host.eq_ignore_ascii_case("no") && port.eq_ignore_ascii_case("one") {
+                    self.replicaof = None;
+                    return Ok(());
+                }
+                let port: u16 = port.parse().map_err(|_| invalid("Invalid master port"))?;
+                self.replicaof = Some((host.to_string(), port));
             }
             "enable-debug-command" | "enable-protected-configs" => match value {
                 "yes" | "no" | "local" if name.eq_ignore_ascii_case("enable-debug-command") => {
@@ -954,6 +963,31 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn startup_only_parameters_report_redis_errors() {
+        let mut config = Config::default();
+        let reason = |result: Result<(), ConfigError>| match result {
+            Err(ConfigError::Invalid { reason, .. }) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            reason(config.set_startup("replicaof", "127.0.0.1 abc")),
+            "Invalid master port"
+        );
+        assert_eq!(
+            reason(config.set_startup("replicaof", "127.0.0.1")),
+            "wrong number of arguments"
+        );
+        config.set_startup("replicaof", "10.0.0.1 6380").unwrap();
+        assert_eq!(config.replicaof, Some(("10.0.0.1".into(), 6380)));
+        config.set_startup("slaveof", "no one").unwrap();
+        assert_eq!(config.replicaof, None);
+        assert_eq!(
+            reason(config.set_startup("shutdown-on-sigint", "")),
+            "argument(s) must be one of the following: default, save, nosave, now, force"
+        );
+    }
 
     #[test]
     fn config_set_reports_redis_errors() {
