@@ -59,11 +59,12 @@ pub(crate) fn serve_options(args: &[String]) -> Result<ServeOptions> {
                 parsed.options.push(value.to_string());
                 i += 2;
             }
-            word if word.starts_with("--") || !parsed.options.is_empty() => {
+            // As redis-server, words without `--` are values, even before
+            // any `--name` (`loglevel verbose` then reads as a config line).
+            word => {
                 parsed.options.push(word.to_string());
                 i += 1;
             }
-            word => anyhow::bail!("unexpected argument '{word}' (options are --name value)"),
         }
     }
     Ok(parsed)

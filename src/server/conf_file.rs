@@ -421,6 +421,24 @@ mod tests {
     }
 
     #[test]
+    fn words_before_any_option_and_names_with_their_values_read_as_redis_reads_them() {
+        let config = load_text(
+            "port 7781\n",
+            &[
+                "loglevel",
+                "verbose",
+                "--maxmemory '700mb'",
+                "--proc-title-template",
+                "--my--title",
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.loglevel, "verbose");
+        assert_eq!(config.others["maxmemory"], "734003200");
+        assert_eq!(config.others["proc-title-template"], "--my--title");
+    }
+
+    #[test]
     fn save_alone_before_an_option_or_at_the_end_is_an_empty_save() {
         for options in [
             &["--save", "--port", "7000"][..],
