@@ -111,7 +111,31 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         ADMIN | NOSCRIPT | LOADING | STALE,
         super::blocking::client_unblock,
     ),
+    sub(
+        "client",
+        "no-evict",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        client_no_evict,
+    ),
 ];
+
+/// CLIENT NO-EVICT ON|OFF: marks the connection as one client eviction
+/// spares (CLIENT LIST flag `e`). replsim evicts no client
+/// (`maxmemory-clients` is inert), so the mark only shows.
+///
+/// # Propagation
+/// None.
+fn client_no_evict(ctx: &mut Ctx<'_>, argv: Argv<'_>) -> CmdResult {
+    let on = match argv.get(2).to_ascii_lowercase().as_slice() {
+        b"on" => true,
+        b"off" => false,
+        _ => return Err(CmdError::Syntax),
+    };
+    ctx.client.no_evict = on;
+    ctx.out.ok();
+    Ok(())
+}
 
 /// MONITOR: from now on the client is sent every command the server runs
 /// (see [`crate::server::monitor`]), administrative ones excepted. A
@@ -487,6 +511,9 @@ pub(crate) fn client_line(
     if client.unix_socket {
         flags.push('U');
     }
+    if client.no_evict {
+        flags.push('e');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
@@ -717,6 +744,8 @@ fn client_help(ctx: &mut Ctx<'_>, _argv: Argv<'_>) -> CmdResult {
             "    Assign the name <name> to the current connection.",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "    Unblock the specified blocked client.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
         ],
     );
     Ok(())

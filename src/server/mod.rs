@@ -284,6 +284,9 @@ pub struct Client {
     pub carried_input: Vec<u8>,
     /// Connected through the Unix socket (CLIENT LIST flag `U`).
     pub unix_socket: bool,
+    /// CLIENT NO-EVICT ON (CLIENT LIST flag `e`). replsim never evicts
+    /// clients, so this only shows.
+    pub no_evict: bool,
     multi: Option<MultiState>,
     kill: Arc<KillSwitch>,
 }
@@ -338,6 +341,7 @@ impl Client {
             awaiting_input: false,
             carried_input: Vec::new(),
             unix_socket: false,
+            no_evict: false,
             multi: None,
             kill: Arc::new(KillSwitch::default()),
         }
