@@ -1005,7 +1005,7 @@ pub(crate) fn call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, argv: Argv<'_>
         if ctx.state.repl.feeding() && !ctx.client.is_master {
             let db = ctx.client.db;
             let propagated = ctx.rewrite.take().unwrap_or_else(|| argv.to_owned_argv());
-            ctx.state.propagate_unchanged(db, propagated);
+            ctx.state.also_propagate(db, propagated);
         }
     } else if ctx.dirty > 0 && !ctx.suppress && !planted_skip {
         // Only a node that records its stream keeps a copy of the command.

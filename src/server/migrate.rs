@@ -140,6 +140,7 @@ impl<R: Runtime> Server<R> {
             timed_out: false,
         };
         tokio::select! {
+            biased;
             connected = self.rt.connect(&job.host, job.port) => connected.map_err(|error| {
                 if error.kind() == std::io::ErrorKind::ConnectionRefused {
                     failed("writing to")
@@ -184,6 +185,7 @@ impl<R: Runtime> Server<R> {
             socket.stream.flush().await
         };
         tokio::select! {
+            biased;
             written = write => written.map_err(|_| broken(Vec::new(), "writing to", false))?,
             _ = self.rt.sleep(job.timeout) => return Err(broken(Vec::new(), "writing to", true)),
         }
@@ -248,6 +250,7 @@ impl LineReader {
             }
             let mut chunk = [0u8; 1024];
             let read = tokio::select! {
+                biased;
                 read = stream.read(&mut chunk) => read,
                 _ = rt.sleep(timeout) => return Err(true),
             };

@@ -1091,13 +1091,6 @@ impl ServerState {
         self.pending_propagation.push((db, argv));
     }
 
-    /// Queues `argv` (in `db`) for the stream like
-    /// [`also_propagate`](Self::also_propagate); named for the callers
-    /// whose command changed no data (a forced propagation: PUBLISH).
-    pub fn propagate_unchanged(&mut self, db: usize, argv: OwnedArgv) {
-        self.also_propagate(db, argv);
-    }
-
     /// Feeds the commands queued by the last command to the stream, wrapped
     /// in MULTI/EXEC when there are several (Redis's
     /// `propagatePendingCommands`).
